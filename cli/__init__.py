@@ -1,0 +1,1 @@
+"""The ``fauxsim`` command."""

@@ -1,0 +1,32 @@
+"""The ``fauxsim`` command: one cyclopts app, each command in its own module.
+
+Commands are registered by import path so that ``fauxsim --help`` stays quick and a
+command only imports what it needs (the API server, the database driver, ...).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from cyclopts import App
+
+from cli.console import report_user_errors
+from fauxsim import __version__
+
+app = App(
+    name="fauxsim",
+    help="Generate a living, realistic e-commerce dataset and serve it like a SaaS API.",
+    version=__version__,
+)
+
+app.command("cli.scenario_commands:list_scenarios", name="scenarios")
+app.command("cli.scenario_commands:validate", name="validate")
+app.command("cli.scenario_commands:schema", name="schema")
+app.command("cli.run_command:run", name="run")
+
+
+def main() -> None:
+    """Console-script entry point: user mistakes exit with a message, not a traceback."""
+    with report_user_errors():
+        result = app()
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,30 @@
+"""Output helpers shared by every command."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from fauxsim.errors import FauxError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+console = Console()
+error_console = Console(stderr=True)
+
+
+@contextmanager
+def report_user_errors() -> Iterator[None]:
+    """Turn a :class:`FauxError` into its message on stderr and its exit code."""
+    try:
+        yield
+    except FauxError as error:
+        error_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        error_console.print("interrupted; everything committed so far is kept")
+        sys.exit(130)

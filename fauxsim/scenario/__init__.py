@@ -1,0 +1,1 @@
+"""The scenario: model, loading from YAML, and user-facing validation errors."""

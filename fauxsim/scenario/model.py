@@ -1,0 +1,513 @@
+"""The scenario: everything that shapes the generated data, validated at the boundary.
+
+A scenario file is YAML that maps onto :class:`Scenario`. Every field has a sensible
+default, so a ten-line file runs; every model is frozen and forbids unknown keys, so a
+typo is an error rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fauxsim.scenario.distributions import Constant, Distribution, Exponential, LogNormal
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Weight = Annotated[float, Field(ge=0.0)]
+
+
+class Model(BaseModel):
+    """Base of every scenario model: immutable, strict about unknown keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class PageState(StrEnum):
+    """The pages a visitor moves between. Leaving the funnel (exit) is implicit."""
+
+    LANDING = "landing"
+    CATEGORY = "category"
+    SEARCH = "search"
+    PRODUCT = "product"
+    CART = "cart"
+    CHECKOUT = "checkout"
+    PAYMENT = "payment"
+    CONFIRMATION = "confirmation"
+
+
+class Weekday(StrEnum):
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+class Product(Model):
+    """A product listed explicitly in the scenario."""
+
+    name: str = Field(min_length=1)
+    category: str = Field(min_length=1)
+    price: float = Field(gt=0, description="Unit price in the scenario's currency.")
+    popularity: Weight = 1.0
+    sku: str | None = None
+
+
+class GeneratedProducts(Model):
+    """Products invented from word pools, with seeded prices and popularity."""
+
+    count: int = Field(default=0, ge=0, le=1_000_000)
+    price: Distribution = LogNormal(median=30.0, sigma=0.7, max=2000.0)
+    popularity_skew: float = Field(
+        default=1.0,
+        ge=0,
+        le=4,
+        description="Zipf exponent of popularity: 0 = all equal, 1 = a few best-sellers.",
+    )
+
+
+class PriceChange(Model):
+    """A price change from ``at`` (until ``until``, if given) for a product or category."""
+
+    at: dt.datetime | dt.date
+    until: dt.datetime | dt.date | None = None
+    percent: float = Field(gt=-100, le=1000, description="-20 means 20% cheaper.")
+    category: str | None = Field(default=None, description="Only this category; all if omitted.")
+    sku: str | None = Field(default=None, description="Only this product.")
+
+
+class Catalog(Model):
+    categories: list[str] = Field(
+        default_factory=lambda: ["apparel", "home", "electronics", "beauty", "toys"],
+        description="Categories for generated products.",
+    )
+    products: list[Product] = Field(default_factory=list)
+    generate: GeneratedProducts = GeneratedProducts(count=120)
+    price_changes: list[PriceChange] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.products and self.generate.count == 0:
+            msg = "the catalog is empty: list products or set generate.count above 0"
+            raise ValueError(msg)
+        if self.generate.count and not self.categories:
+            msg = "generated products need at least one category"
+            raise ValueError(msg)
+        return self
+
+
+# --------------------------------------------------------------------------- traffic
+
+
+class RecurringDate(Model):
+    """The nth weekday of a month each year, e.g. the fourth Thursday of November."""
+
+    month: int = Field(ge=1, le=12)
+    weekday: Weekday
+    nth: int = Field(ge=-1, le=5, description="1 = first, 4 = fourth, -1 = last.")
+    offset_days: int = Field(default=0, ge=-31, le=31, description="Days after that weekday.")
+
+    @field_validator("nth")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            msg = "nth counts from 1 (or -1 for the last); 0 is not a position"
+            raise ValueError(msg)
+        return value
+
+
+class BehaviourOverride(Model):
+    """Changes to behaviour for a segment or a calendar event; unset fields keep the base."""
+
+    funnel: dict[PageState, dict[PageState, Probability]] = Field(default_factory=dict)
+    add_to_cart_quantity: Distribution | None = None
+    coupon_probability: Probability | None = None
+
+
+class CalendarEvent(Model):
+    """A named stretch of days (Black Friday, a flash sale) that shifts traffic and behaviour."""
+
+    name: str = Field(min_length=1)
+    date: dt.date | None = Field(default=None, description="A fixed first day.")
+    every_year: RecurringDate | None = Field(default=None, description="A recurring first day.")
+    days: float = Field(default=1.0, gt=0, le=366, description="How long it lasts.")
+    traffic_multiplier: float = Field(default=1.0, ge=0, le=100)
+    ramp_up_hours: float = Field(default=0.0, ge=0, le=24 * 14)
+    ramp_down_hours: float = Field(default=0.0, ge=0, le=24 * 14)
+    price_change_percent: float | None = Field(default=None, gt=-100, le=1000)
+    behaviour: BehaviourOverride = BehaviourOverride()
+
+    @model_validator(mode="after")
+    def _one_date(self) -> Self:
+        if (self.date is None) == (self.every_year is None):
+            msg = "give exactly one of `date` (a fixed day) or `every_year` (a recurring day)"
+            raise ValueError(msg)
+        return self
+
+
+def _default_hourly() -> list[float]:
+    # A typical retail day in local time: quiet nights, a lunch bump, an evening peak.
+    return [
+        0.6, 0.4, 0.3, 0.25, 0.25, 0.35, 0.6, 1.0, 1.4, 1.6, 1.7, 1.8,
+        1.9, 1.8, 1.7, 1.6, 1.6, 1.7, 1.9, 2.1, 2.2, 1.9, 1.4, 0.9,
+    ]  # fmt: skip
+
+
+class Traffic(Model):
+    sessions_per_day: float = Field(default=2000.0, gt=0, le=50_000_000)
+    hourly_weights: list[Weight] = Field(
+        default_factory=_default_hourly,
+        min_length=24,
+        max_length=24,
+        description="Relative traffic per local hour 0..23.",
+    )
+    weekday_weights: list[Weight] = Field(
+        default_factory=lambda: [1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 0.95],
+        min_length=7,
+        max_length=7,
+        description="Relative traffic Monday..Sunday.",
+    )
+    growth_per_year: float = Field(
+        default=0.0, ge=-0.99, le=100, description="0.3 = 30% more a year."
+    )
+    daily_noise: float = Field(
+        default=0.08, ge=0, le=2, description="Day-to-day variation (sigma of a lognormal)."
+    )
+    calendar: list[CalendarEvent] = Field(default_factory=list)
+
+    @field_validator("hourly_weights", "weekday_weights")
+    @classmethod
+    def _some_weight(cls, weights: list[float]) -> list[float]:
+        if not any(weights):
+            msg = "at least one weight must be above 0"
+            raise ValueError(msg)
+        return weights
+
+
+# --------------------------------------------------------------------------- audience
+
+
+class Channel(Model):
+    weight: Weight
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+
+
+def _default_channels() -> dict[str, Channel]:
+    return {
+        "organic": Channel(weight=0.38, utm_source="google", utm_medium="organic"),
+        "paid_search": Channel(
+            weight=0.22, utm_source="google", utm_medium="cpc", utm_campaign="brand"
+        ),
+        "email": Channel(
+            weight=0.12, utm_source="newsletter", utm_medium="email", utm_campaign="weekly"
+        ),
+        "social": Channel(weight=0.1, utm_source="instagram", utm_medium="social"),
+        "direct": Channel(weight=0.18),
+    }
+
+
+class Audience(Model):
+    existing_customers: int = Field(default=500, ge=0, le=10_000_000)
+    returning_share: Probability = Field(
+        default=0.3, description="Share of sessions by visitors who came before."
+    )
+    return_gap_days: Distribution = LogNormal(median=6.0, sigma=1.0, max=120.0)
+    channels: dict[str, Channel] = Field(default_factory=_default_channels, min_length=1)
+    devices: dict[str, Weight] = Field(
+        default_factory=lambda: {"mobile": 0.58, "desktop": 0.36, "tablet": 0.06}, min_length=1
+    )
+    browsers: dict[str, Weight] = Field(
+        default_factory=lambda: {"chrome": 0.62, "safari": 0.26, "firefox": 0.06, "edge": 0.06},
+        min_length=1,
+    )
+    countries: dict[str, Weight] = Field(
+        default_factory=lambda: {"US": 0.7, "CA": 0.1, "GB": 0.1, "DE": 0.05, "FR": 0.05},
+        min_length=1,
+    )
+
+    @field_validator("devices", "browsers", "countries")
+    @classmethod
+    def _some_weight(cls, weights: dict[str, float]) -> dict[str, float]:
+        if not any(weights.values()):
+            msg = "at least one weight must be above 0"
+            raise ValueError(msg)
+        return weights
+
+
+# --------------------------------------------------------------------------- behaviour
+
+_S = PageState
+
+
+def _default_funnel() -> dict[PageState, dict[PageState, float]]:
+    return {
+        _S.LANDING: {_S.CATEGORY: 0.35, _S.SEARCH: 0.15, _S.PRODUCT: 0.25},
+        _S.CATEGORY: {_S.PRODUCT: 0.55, _S.CATEGORY: 0.1, _S.SEARCH: 0.08},
+        _S.SEARCH: {_S.PRODUCT: 0.6, _S.SEARCH: 0.12},
+        _S.PRODUCT: {_S.CART: 0.14, _S.PRODUCT: 0.3, _S.CATEGORY: 0.15, _S.SEARCH: 0.06},
+        _S.CART: {_S.CHECKOUT: 0.5, _S.PRODUCT: 0.2},
+        _S.CHECKOUT: {_S.PAYMENT: 0.75},
+        _S.PAYMENT: {_S.CONFIRMATION: 0.85},
+        _S.CONFIRMATION: {},
+    }
+
+
+def _default_dwell() -> dict[PageState, Distribution]:
+    return {
+        _S.LANDING: LogNormal(median=15, sigma=0.8, max=900),
+        _S.CATEGORY: LogNormal(median=25, sigma=0.8, max=900),
+        _S.SEARCH: LogNormal(median=12, sigma=0.7, max=600),
+        _S.PRODUCT: LogNormal(median=45, sigma=0.9, max=1500),
+        _S.CART: LogNormal(median=30, sigma=0.8, max=900),
+        _S.CHECKOUT: LogNormal(median=60, sigma=0.6, max=1200),
+        _S.PAYMENT: LogNormal(median=50, sigma=0.6, max=1200),
+        _S.CONFIRMATION: LogNormal(median=20, sigma=0.5, max=600),
+    }
+
+
+Segment = Literal["new", "returning"]
+Funnel = dict[PageState, dict[PageState, float]]
+
+# Pages that may only be reached from certain others, so that the cart is never empty
+# at checkout and nobody pays without having checked out.
+_ONLY_FROM: dict[PageState, frozenset[PageState]] = {
+    _S.CART: frozenset({_S.PRODUCT, _S.CHECKOUT, _S.PAYMENT}),
+    _S.CHECKOUT: frozenset({_S.CART, _S.PAYMENT}),
+    _S.PAYMENT: frozenset({_S.CHECKOUT}),
+    _S.CONFIRMATION: frozenset({_S.PAYMENT}),
+}
+
+
+def check_funnel(funnel: Funnel) -> None:
+    """Raise ValueError naming the first state whose transitions are impossible."""
+    for source, targets in funnel.items():
+        total = sum(targets.values())
+        if total > 1.0 + 1e-9:
+            msg = (
+                f"transitions from {source.value!r} sum to {total:.4g}; they must sum to at "
+                "most 1 (what is left over is the chance to leave the site)"
+            )
+            raise ValueError(msg)
+        for target in targets:
+            allowed = _ONLY_FROM.get(target)
+            if allowed is not None and source not in allowed:
+                names = ", ".join(sorted(state.value for state in allowed))
+                msg = (
+                    f"{target.value!r} cannot follow {source.value!r}; it may follow only: {names}"
+                )
+                raise ValueError(msg)
+
+
+def merge_funnel(base: Funnel, override: Funnel) -> Funnel:
+    """The base funnel with the override's states replaced target by target."""
+    merged = {state: dict(targets) for state, targets in base.items()}
+    for state, targets in override.items():
+        merged.setdefault(state, {}).update(targets)
+    return merged
+
+
+class SegmentRule(Model):
+    """Behaviour for the sessions that match every condition given."""
+
+    device: str | None = None
+    channel: str | None = None
+    visitor: Segment | None = None
+    behaviour: BehaviourOverride
+
+
+class CartBehaviour(Model):
+    add_quantity: Distribution = Field(
+        default=Constant(value=1),
+        description="Units added at once (rounded, at least 1).",
+    )
+    remove_probability: Probability = Field(
+        default=0.08, description="On a cart view with 2+ lines, chance to remove one."
+    )
+    change_quantity_probability: Probability = Field(
+        default=0.06, description="On a cart view, chance to change a line's quantity."
+    )
+    recover_probability: Probability = Field(
+        default=0.35,
+        description="A returning visitor with a saved cart opens it right after landing.",
+    )
+
+
+class Accounts(Model):
+    login_probability: Probability = Field(
+        default=0.6, description="A returning customer logs in at landing."
+    )
+    early_signup_probability: Probability = Field(
+        default=0.02, description="A new visitor signs up while browsing (newsletter, wishlist)."
+    )
+
+
+class Behaviour(Model):
+    funnel: dict[PageState, dict[PageState, Probability]] = Field(
+        default_factory=_default_funnel,
+        description="Transition probabilities between pages; what is left over is exit.",
+    )
+    dwell_seconds: dict[PageState, Distribution] = Field(default_factory=_default_dwell)
+    session_timeout_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    cart: CartBehaviour = CartBehaviour()
+    accounts: Accounts = Accounts()
+    segments: list[SegmentRule] = Field(default_factory=list)
+
+    @field_validator("funnel")
+    @classmethod
+    def _possible_funnel(cls, funnel: Funnel) -> Funnel:
+        check_funnel(funnel)
+        return funnel
+
+
+# --------------------------------------------------------------------------- orders
+
+
+class Coupon(Model):
+    code: str = Field(min_length=1)
+    percent_off: float = Field(gt=0, le=100)
+    weight: Weight = 1.0
+
+
+class Shipping(Model):
+    flat_fee: float = Field(default=5.99, ge=0)
+    free_over: float | None = Field(default=60.0, ge=0)
+
+
+class Lifecycle(Model):
+    """What happens after an order is placed, and how long each step takes."""
+
+    pay_delay_minutes: Distribution = Exponential(mean_value=4)
+    cancel_probability: Probability = 0.03
+    cancel_delay_hours: Distribution = Exponential(mean_value=10)
+    ship_delay_hours: Distribution = LogNormal(median=26, sigma=0.5, max=240)
+    deliver_delay_days: Distribution = LogNormal(median=3, sigma=0.4, max=30)
+    return_probability: Probability = 0.07
+    return_delay_days: Distribution = LogNormal(median=8, sigma=0.5, max=60)
+    refund_delay_days: Distribution = LogNormal(median=2, sigma=0.5, max=21)
+
+
+class Orders(Model):
+    shipping: Shipping = Shipping()
+    tax_rate: float = Field(default=0.08, ge=0, le=1)
+    coupon_probability: Probability = 0.08
+    coupons: list[Coupon] = Field(
+        default_factory=lambda: [Coupon(code="WELCOME10", percent_off=10)]
+    )
+    payment_failure_probability: Probability = 0.06
+    payment_retry_probability: Probability = 0.5
+    lifecycle: Lifecycle = Lifecycle()
+
+
+# --------------------------------------------------------------------------- quirks
+
+
+class LateArrivals(Model):
+    probability: Probability = 0.0
+    delay_hours: Distribution = Exponential(mean_value=6)
+
+
+class Quirks(Model):
+    """Deliberate data-quality traps, all off by default. Each injection is recorded."""
+
+    duplicate_events: Probability = Field(
+        default=0.0, description="Chance an event is delivered twice (same event_id)."
+    )
+    late_arrivals: LateArrivals = LateArrivals()
+    null_fields: Probability = Field(
+        default=0.0, description="Chance an optional customer or session field is null."
+    )
+    keep_removed_cart_items: bool = Field(
+        default=False, description="Order lines keep items removed from the cart."
+    )
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Model):
+    """A whole shop: who visits, what they see, how they buy, over which window."""
+
+    name: str = Field(default="shop", min_length=1)
+    description: str = ""
+    seed: int = Field(default=1, ge=0, lt=2**63)
+    timezone: str = "UTC"
+    start: dt.datetime | dt.date
+    end: dt.datetime | dt.date
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    catalog: Catalog = Catalog()
+    traffic: Traffic = Traffic()
+    audience: Audience = Audience()
+    behaviour: Behaviour = Behaviour()
+    orders: Orders = Orders()
+    quirks: Quirks = Quirks()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown timezone {name!r}; use an IANA name such as 'Europe/Berlin' or 'UTC'"
+            raise ValueError(msg) from None
+        return name
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.start_utc >= self.end_utc:
+            msg = f"end ({self.end}) must be after start ({self.start})"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _overrides_fit(self) -> Self:
+        overrides: list[tuple[str, BehaviourOverride]] = [
+            (f"calendar event {event.name!r}", event.behaviour) for event in self.traffic.calendar
+        ]
+        for number, rule in enumerate(self.behaviour.segments):
+            overrides.append((f"segment {number}", rule.behaviour))
+            for key, value, known in (
+                ("device", rule.device, self.audience.devices),
+                ("channel", rule.channel, self.audience.channels),
+            ):
+                if value is not None and value not in known:
+                    valid = ", ".join(sorted(known))
+                    msg = f"segment {number}: unknown {key} {value!r}; valid values are: {valid}"
+                    raise ValueError(msg)
+        for label, override in overrides:
+            try:
+                check_funnel(merge_funnel(self.behaviour.funnel, override.funnel))
+            except ValueError as error:
+                msg = f"{label} makes the funnel impossible: {error}"
+                raise ValueError(msg) from None
+        return self
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def to_utc(self, moment: dt.datetime | dt.date) -> dt.datetime:
+        """A scenario moment in UTC: dates are local midnight, naive datetimes local time."""
+        if not isinstance(moment, dt.datetime):
+            moment = dt.datetime.combine(moment, dt.time())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.zone)
+        return moment.astimezone(dt.UTC)
+
+    @property
+    def start_utc(self) -> dt.datetime:
+        return self.to_utc(self.start)
+
+    @property
+    def end_utc(self) -> dt.datetime:
+        return self.to_utc(self.end)

@@ -1,0 +1,1 @@
+"""The SimPy simulation of the shop: traffic, audience, sessions, orders."""

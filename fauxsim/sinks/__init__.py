@@ -1,0 +1,1 @@
+"""Sinks: where batches of events and table rows go. See ``base`` for the protocol."""

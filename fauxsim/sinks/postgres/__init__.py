@@ -1,0 +1,1 @@
+"""The Postgres sink: schema, migrations, binary COPY loading and the runs ledger."""
