@@ -64,3 +64,18 @@ def _define(spec: TableSpec) -> Table:
 
 
 TABLES: dict[str, Table] = {spec.name: _define(spec) for spec in ALL_TABLES}
+
+# Genie's API tokens live beside the data so that `fauxsim token create` and
+# `fauxsim serve` share them. Only a hash of each secret is stored.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", Text, primary_key=True),  # the public, non-secret part of the token
+    Column("name", Text, nullable=False),
+    Column("secret_hash", Text, nullable=False, unique=True),
+    Column("scopes", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+)
