@@ -35,6 +35,7 @@ class Purpose(IntEnum):
     ORDER = 6
     EXISTING_CUSTOMERS = 7
     QUIRKS = 8
+    CUSTOMER = 9
 
 
 def _mix(value: int) -> int:

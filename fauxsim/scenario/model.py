@@ -395,6 +395,9 @@ class Lifecycle(Model):
     return_probability: Probability = 0.07
     return_delay_days: Distribution = LogNormal(median=8, sigma=0.5, max=60)
     refund_delay_days: Distribution = LogNormal(median=2, sigma=0.5, max=21)
+    carriers: dict[str, Weight] = Field(
+        default_factory=lambda: {"UPS": 0.4, "FedEx": 0.3, "USPS": 0.3}, min_length=1
+    )
 
 
 class Orders(Model):
@@ -403,6 +406,9 @@ class Orders(Model):
     coupon_probability: Probability = 0.08
     coupons: list[Coupon] = Field(
         default_factory=lambda: [Coupon(code="WELCOME10", percent_off=10)]
+    )
+    payment_methods: dict[str, Weight] = Field(
+        default_factory=lambda: {"card": 0.68, "paypal": 0.2, "apple_pay": 0.12}, min_length=1
     )
     payment_failure_probability: Probability = 0.06
     payment_retry_probability: Probability = 0.5

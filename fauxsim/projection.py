@@ -1,0 +1,328 @@
+"""The projector: folds the event stream into entity tables.
+
+It is the only producer of table rows, for every sink. It holds the current state of
+each live row (as a list in column order, see ``fauxsim.tables``) and, at each
+checkpoint, hands out the rows that changed since the previous one. Rows whose life is
+over (ended sessions, placed order lines) are forgotten once written, so memory grows
+with the number of customers, carts and orders, not with the number of events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fauxsim.events import Event, EventType, OrderStatus
+from fauxsim.tables import (
+    CART_ITEMS,
+    CARTS,
+    CUSTOMERS,
+    ORDER_LINE_ITEMS,
+    ORDERS,
+    PRODUCTS,
+    SESSIONS,
+)
+
+Row = list[Any]
+_Handler = Callable[[Event], None]
+
+# Column positions, looked up once from the table specs.
+_CUSTOMER = {name: i for i, name in enumerate(CUSTOMERS.column_names)}
+_SESSION = {name: i for i, name in enumerate(SESSIONS.column_names)}
+_CART = {name: i for i, name in enumerate(CARTS.column_names)}
+_ITEM = {name: i for i, name in enumerate(CART_ITEMS.column_names)}
+_ORDER = {name: i for i, name in enumerate(ORDERS.column_names)}
+_PRODUCT = {name: i for i, name in enumerate(PRODUCTS.column_names)}
+
+S_CUSTOMER, S_ENDED, S_PAGE_VIEWS, S_ORDER, S_UPDATED = (
+    _SESSION["customer_id"],
+    _SESSION["ended_at"],
+    _SESSION["page_views"],
+    _SESSION["order_id"],
+    _SESSION["updated_at"],
+)
+
+# Which order timestamp column each lifecycle event sets, and the status it leads to.
+_LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
+    EventType.ORDER_PAID: ("paid_at", OrderStatus.PAID),
+    EventType.ORDER_SHIPPED: ("shipped_at", OrderStatus.SHIPPED),
+    EventType.ORDER_DELIVERED: ("delivered_at", OrderStatus.DELIVERED),
+    EventType.ORDER_CANCELLED: ("cancelled_at", OrderStatus.CANCELLED),
+    EventType.ORDER_RETURNED: ("returned_at", OrderStatus.RETURNED),
+    EventType.REFUND_ISSUED: ("refunded_at", None),  # status set below: it depends on the path
+}
+
+
+class _Table:
+    """Live rows of one table and the ids that changed since the last checkpoint."""
+
+    __slots__ = ("dirty", "finished", "rows")
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Row] = {}
+        self.dirty: dict[int, None] = {}  # insertion-ordered set: output order is deterministic
+        self.finished: list[int] = []  # to forget once written
+
+    def touch(self, row_id: int) -> None:
+        self.dirty[row_id] = None
+
+    def flush(self) -> list[tuple[Any, ...]]:
+        rows = self.rows
+        out = [tuple(rows[row_id]) for row_id in self.dirty]
+        self.dirty = {}
+        for row_id in self.finished:
+            rows.pop(row_id, None)
+        self.finished = []
+        return out
+
+
+class Projector:
+    """Fold events into table rows; ``checkpoint()`` returns the changed rows per table."""
+
+    def __init__(self) -> None:
+        self.tables = {
+            spec.name: _Table()
+            for spec in (PRODUCTS, CUSTOMERS, SESSIONS, CARTS, CART_ITEMS, ORDERS, ORDER_LINE_ITEMS)
+        }
+        self._products = self.tables[PRODUCTS.name]
+        self._customers = self.tables[CUSTOMERS.name]
+        self._sessions = self.tables[SESSIONS.name]
+        self._carts = self.tables[CARTS.name]
+        self._items = self.tables[CART_ITEMS.name]
+        self._orders = self.tables[ORDERS.name]
+        self._lines = self.tables[ORDER_LINE_ITEMS.name]
+        self._items_of_cart: dict[int, list[int]] = {}
+        self._handlers: dict[str, _Handler] = {
+            EventType.PRODUCT_CREATED: self._product_created,
+            EventType.PRODUCT_PRICE_CHANGED: self._product_price_changed,
+            EventType.SESSION_STARTED: self._session_started,
+            EventType.PAGE_VIEWED: self._page_viewed,
+            EventType.SESSION_ENDED: self._session_ended,
+            EventType.SIGNED_UP: self._signed_up,
+            EventType.LOGGED_IN: self._logged_in,
+            EventType.ADDED_TO_CART: self._added_to_cart,
+            EventType.REMOVED_FROM_CART: self._removed_from_cart,
+            EventType.CART_QUANTITY_CHANGED: self._cart_quantity_changed,
+            EventType.CHECKOUT_STARTED: self._checkout_started,
+            EventType.ORDER_PLACED: self._order_placed,
+        }
+        for event_type in _LIFECYCLE:
+            self._handlers[event_type] = self._order_lifecycle
+
+    def apply(self, events: Iterable[Event]) -> None:
+        """Fold events, in the order they happened."""
+        handlers = self._handlers
+        sessions = self._sessions.rows
+        touch = self._sessions.touch
+        for event in events:
+            handler = handlers.get(event[1])
+            if handler is not None:
+                handler(event)
+            else:
+                # Every other event inside a session only moves the session's clock.
+                session_id = event[4]
+                if session_id is not None:
+                    row = sessions[session_id]
+                    row[S_UPDATED] = event[2]
+                    if row[S_CUSTOMER] is None and event[6] is not None:
+                        row[S_CUSTOMER] = event[6]
+                    touch(session_id)
+
+    def checkpoint(self) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows that changed since the last checkpoint, per table name."""
+        return {name: table.flush() for name, table in self.tables.items()}
+
+    # ------------------------------------------------------------------ catalog
+
+    def _product_created(self, event: Event) -> None:
+        props = event[12] or {}
+        product_id = event[9]
+        assert product_id is not None  # noqa: S101 - the engine always sets it
+        self._products.rows[product_id] = [
+            product_id, props["sku"], props["name"], props["category"], props["price_cents"],
+            props["currency"], props["popularity"], event[2], event[2],
+        ]  # fmt: skip
+        self._products.touch(product_id)
+
+    def _product_price_changed(self, event: Event) -> None:
+        product_id = event[9]
+        assert product_id is not None  # noqa: S101
+        row = self._products.rows[product_id]
+        row[_PRODUCT["price_cents"]] = (event[12] or {})["price_cents"]
+        row[-1] = event[2]
+        self._products.touch(product_id)
+
+    # ------------------------------------------------------------------ sessions
+
+    def _session_started(self, event: Event) -> None:
+        props = event[12] or {}
+        session_id, now = event[4], event[2]
+        assert session_id is not None  # noqa: S101
+        self._sessions.rows[session_id] = [
+            session_id, event[5], event[6], now, None, props["is_returning"], props["channel"],
+            props["utm_source"], props["utm_medium"], props["utm_campaign"], props["device"],
+            props["browser"], props["country"], event[8], 0, None, now, now,
+        ]  # fmt: skip
+        self._sessions.touch(session_id)
+
+    def _page_viewed(self, event: Event) -> None:
+        session_id = event[4]
+        assert session_id is not None  # noqa: S101
+        row = self._sessions.rows[session_id]
+        row[S_PAGE_VIEWS] += 1
+        row[S_UPDATED] = event[2]
+        if row[S_CUSTOMER] is None and event[6] is not None:
+            row[S_CUSTOMER] = event[6]
+        self._sessions.touch(session_id)
+
+    def _session_ended(self, event: Event) -> None:
+        session_id = event[4]
+        assert session_id is not None  # noqa: S101
+        row = self._sessions.rows[session_id]
+        row[S_ENDED] = row[S_UPDATED] = event[2]
+        self._sessions.touch(session_id)
+        self._sessions.finished.append(session_id)
+
+    def _in_session(self, event: Event) -> None:
+        session_id = event[4]
+        if session_id is None:
+            return
+        row = self._sessions.rows[session_id]
+        row[S_UPDATED] = event[2]
+        if row[S_CUSTOMER] is None and event[6] is not None:
+            row[S_CUSTOMER] = event[6]
+        self._sessions.touch(session_id)
+
+    # ------------------------------------------------------------------ customers
+
+    def _signed_up(self, event: Event) -> None:
+        props = event[12] or {}
+        customer_id, now = event[6], event[2]
+        assert customer_id is not None  # noqa: S101
+        self._customers.rows[customer_id] = [
+            customer_id, event[5], props["email"], props["first_name"], props["last_name"],
+            props["country"], props["source"], 0, 0, None, now, now,
+        ]  # fmt: skip
+        self._customers.touch(customer_id)
+        self._in_session(event)
+
+    def _logged_in(self, event: Event) -> None:
+        customer_id = event[6]
+        assert customer_id is not None  # noqa: S101
+        row = self._customers.rows[customer_id]
+        row[_CUSTOMER["last_login_at"]] = row[-1] = event[2]
+        self._customers.touch(customer_id)
+        self._in_session(event)
+
+    # ------------------------------------------------------------------ carts
+
+    def _cart(self, event: Event, cart_id: int) -> Row:
+        """The cart row, created on first sight, with its customer once known."""
+        row = self._carts.rows.get(cart_id)
+        if row is None:
+            row = self._carts.rows[cart_id] = [
+                cart_id, event[5], event[6], "open", 0, 0, None, event[2], event[2],
+            ]  # fmt: skip
+        elif row[_CART["customer_id"]] is None and event[6] is not None:
+            row[_CART["customer_id"]] = event[6]
+        row[-1] = event[2]
+        self._carts.touch(cart_id)
+        return row
+
+    def _added_to_cart(self, event: Event) -> None:
+        props = event[12] or {}
+        cart = self._cart(event, props["cart_id"])
+        item_id, quantity, price = props["cart_item_id"], event[10] or 0, props["unit_price_cents"]
+        item = self._items.rows.get(item_id)
+        if item is None:
+            item = self._items.rows[item_id] = [
+                item_id, props["cart_id"], event[9], 0, price, False, event[2], event[2],
+            ]  # fmt: skip
+            self._items_of_cart.setdefault(props["cart_id"], []).append(item_id)
+        item[_ITEM["quantity"]] = props["line_quantity"]
+        item[-1] = event[2]
+        self._items.touch(item_id)
+        cart[_CART["items_count"]] += quantity
+        cart[_CART["subtotal_cents"]] += quantity * price
+        self._in_session(event)
+
+    def _removed_from_cart(self, event: Event) -> None:
+        props = event[12] or {}
+        cart = self._cart(event, props["cart_id"])
+        item = self._items.rows[props["cart_item_id"]]
+        item[_ITEM["removed"]] = True
+        item[-1] = event[2]
+        self._items.touch(item[0])
+        cart[_CART["items_count"]] -= item[_ITEM["quantity"]]
+        cart[_CART["subtotal_cents"]] -= item[_ITEM["quantity"]] * item[_ITEM["unit_price_cents"]]
+        self._in_session(event)
+
+    def _cart_quantity_changed(self, event: Event) -> None:
+        props = event[12] or {}
+        cart = self._cart(event, props["cart_id"])
+        item = self._items.rows[props["cart_item_id"]]
+        delta = (event[10] or 0) - item[_ITEM["quantity"]]
+        item[_ITEM["quantity"]] = event[10]
+        item[-1] = event[2]
+        self._items.touch(item[0])
+        cart[_CART["items_count"]] += delta
+        cart[_CART["subtotal_cents"]] += delta * item[_ITEM["unit_price_cents"]]
+        self._in_session(event)
+
+    def _checkout_started(self, event: Event) -> None:
+        cart_id = (event[12] or {}).get("cart_id")
+        if cart_id is not None:
+            self._cart(event, cart_id)
+        self._in_session(event)
+
+    # ------------------------------------------------------------------ orders
+
+    def _order_placed(self, event: Event) -> None:
+        props = event[12] or {}
+        order_id, customer_id, now = event[11], event[6], event[2]
+        assert order_id is not None  # noqa: S101
+        assert customer_id is not None  # noqa: S101
+        lines = props["lines"]
+        self._orders.rows[order_id] = [
+            order_id, customer_id, event[4], props["cart_id"], OrderStatus.PLACED.value,
+            props["currency"], sum(line[2] for line in lines), props["subtotal_cents"],
+            props["discount_cents"], props["shipping_cents"], props["tax_cents"],
+            props["total_cents"], props["coupon_code"], now, None, None, None, None, None, None,
+            now, now,
+        ]  # fmt: skip
+        self._orders.touch(order_id)
+        for line_id, product_id, quantity, price in lines:
+            self._lines.rows[line_id] = [
+                line_id, order_id, product_id, quantity, price, quantity * price, now, now,
+            ]  # fmt: skip
+            self._lines.touch(line_id)
+            self._lines.finished.append(line_id)  # order lines never change once placed
+        cart = self._cart(event, props["cart_id"])
+        cart[_CART["status"]] = "converted"
+        cart[_CART["order_id"]] = order_id
+        # A converted cart and its items never change again.
+        self._carts.finished.append(props["cart_id"])
+        self._items.finished.extend(self._items_of_cart.pop(props["cart_id"], ()))
+        customer = self._customers.rows[customer_id]
+        customer[_CUSTOMER["orders_count"]] += 1
+        customer[_CUSTOMER["total_spent_cents"]] += props["total_cents"]
+        customer[-1] = now
+        self._customers.touch(customer_id)
+        session_id = event[4]
+        if session_id is not None:
+            self._sessions.rows[session_id][S_ORDER] = order_id
+        self._in_session(event)
+
+    def _order_lifecycle(self, event: Event) -> None:
+        order_id = event[11]
+        assert order_id is not None  # noqa: S101
+        row = self._orders.rows[order_id]
+        column, status = _LIFECYCLE[event[1]]
+        row[_ORDER[column]] = row[-1] = event[2]
+        if status is not None:
+            row[_ORDER["status"]] = status.value
+        elif row[_ORDER["status"]] == OrderStatus.RETURNED:
+            row[_ORDER["status"]] = OrderStatus.REFUNDED.value
+        if row[_ORDER["refunded_at"]] is not None or row[_ORDER["status"]] == OrderStatus.REFUNDED:
+            self._orders.finished.append(order_id)  # nothing happens to it after a refund
+        self._orders.touch(order_id)

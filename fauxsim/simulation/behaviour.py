@@ -1,0 +1,64 @@
+"""Behaviour compiled per kind of session: base settings with segment and event overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fauxsim.scenario.model import BehaviourOverride, PageState, merge_funnel
+from fauxsim.simulation.choice import Transitions
+
+if TYPE_CHECKING:
+    from fauxsim.scenario.distributions import Distribution
+    from fauxsim.scenario.model import Scenario
+    from fauxsim.simulation.calendar import Window
+
+
+@dataclass(frozen=True, slots=True)
+class SessionBehaviour:
+    """What one session does at each page; shared by every session of the same kind."""
+
+    transitions: dict[PageState, Transitions[PageState]]
+    add_quantity: Distribution
+    coupon_probability: float
+
+
+class BehaviourBook:
+    """Compiles and caches the behaviour of each (segment rules, active events) combination."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self._scenario = scenario
+        self._cache: dict[tuple[tuple[int, ...], tuple[int, ...]], SessionBehaviour] = {}
+
+    def for_session(
+        self, device: str, channel: str, *, returning: bool, active: list[Window]
+    ) -> SessionBehaviour:
+        segment = "returning" if returning else "new"
+        rules = tuple(
+            number
+            for number, rule in enumerate(self._scenario.behaviour.segments)
+            if (rule.device is None or rule.device == device)
+            and (rule.channel is None or rule.channel == channel)
+            and (rule.visitor is None or rule.visitor == segment)
+        )
+        events = tuple(window.index for window in active)
+        key = (rules, events)
+        compiled = self._cache.get(key)
+        if compiled is None:
+            compiled = self._cache[key] = self._compile(rules, events)
+        return compiled
+
+    def _compile(self, rules: tuple[int, ...], events: tuple[int, ...]) -> SessionBehaviour:
+        base = self._scenario.behaviour
+        overrides: list[BehaviourOverride] = [base.segments[number].behaviour for number in rules]
+        overrides += [self._scenario.traffic.calendar[number].behaviour for number in events]
+        funnel = {state: dict(targets) for state, targets in base.funnel.items()}
+        add_quantity = base.cart.add_quantity
+        coupon_probability = self._scenario.orders.coupon_probability
+        for override in overrides:
+            funnel = merge_funnel(funnel, override.funnel)
+            add_quantity = override.add_to_cart_quantity or add_quantity
+            if override.coupon_probability is not None:
+                coupon_probability = override.coupon_probability
+        transitions = {state: Transitions(funnel.get(state, {})) for state in PageState}
+        return SessionBehaviour(transitions, add_quantity, coupon_probability)

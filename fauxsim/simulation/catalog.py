@@ -1,0 +1,164 @@
+"""The product catalog: explicit and generated products, popularity, scheduled prices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fauxsim.clock import to_micros
+from fauxsim.randomness import Purpose, stream
+from fauxsim.simulation.choice import WeightedChoice
+from fauxsim.simulation.wordlists import ADJECTIVES, GENERIC_NOUNS, NOUNS_BY_CATEGORY
+
+if TYPE_CHECKING:
+    from fauxsim.scenario.model import Scenario
+    from fauxsim.simulation.calendar import Window
+
+
+# Weight given to products with popularity 0, so that they can still be reached.
+_TINY = 1e-9
+
+
+def _charm_price(price: float) -> int:
+    """Cents, ending in .99 above five units, as shops like to price."""
+    cents = round(price * 100)
+    return cents - cents % 100 + 99 if cents >= 500 else cents  # noqa: PLR2004
+
+
+class Product:
+    """A product as the simulation sees it; ``price_cents`` changes over time."""
+
+    __slots__ = (
+        "base_price_cents",
+        "category",
+        "name",
+        "popularity",
+        "price_cents",
+        "price_factor",
+        "product_id",
+        "sku",
+    )
+
+    def __init__(
+        self,
+        product_id: int,
+        sku: str,
+        name: str,
+        category: str,
+        price_cents: int,
+        popularity: float,
+    ) -> None:
+        self.product_id = product_id
+        self.sku = sku
+        self.name = name
+        self.category = category
+        self.price_cents = price_cents
+        self.base_price_cents = price_cents
+        self.price_factor = 1.0
+        self.popularity = popularity
+
+    def reprice(self, factor: float) -> int:
+        """Apply a price step (or its undoing) and return the new price in cents."""
+        self.price_factor *= factor
+        if abs(self.price_factor - 1.0) < _TINY:  # an undone change returns to the exact price
+            self.price_factor = 1.0
+        self.price_cents = max(1, round(self.base_price_cents * self.price_factor))
+        return self.price_cents
+
+
+@dataclass(frozen=True, slots=True)
+class PriceStep:
+    """At ``at``, multiply the listed price of ``products`` by ``factor`` (or undo it)."""
+
+    at: int
+    product_ids: tuple[int, ...]
+    factor: float
+    reason: str
+
+
+class Catalog:
+    """All products, with pickers by popularity overall and within a category."""
+
+    def __init__(self, products: list[Product]) -> None:
+        self.products = products
+        self.by_id = {product.product_id: product for product in products}
+        self.any_product = WeightedChoice(products, [p.popularity or _TINY for p in products])
+        categories: dict[str, list[Product]] = {}
+        for product in products:
+            categories.setdefault(product.category, []).append(product)
+        self.categories = WeightedChoice(
+            list(categories),
+            [sum(p.popularity for p in group) or _TINY for group in categories.values()],
+        )
+        self.in_category = {
+            name: WeightedChoice(group, [p.popularity or _TINY for p in group])
+            for name, group in categories.items()
+        }
+
+
+def build_catalog(scenario: Scenario) -> Catalog:
+    """Explicit products first, then generated ones; ids count from 1 in that order."""
+    spec = scenario.catalog
+    products = [
+        Product(
+            product_id=number,
+            sku=item.sku or f"SKU-{number:05d}",
+            name=item.name,
+            category=item.category,
+            price_cents=round(item.price * 100),
+            popularity=item.popularity,
+        )
+        for number, item in enumerate(spec.products, start=1)
+    ]
+    rng = stream(scenario.seed, Purpose.CATALOG)
+    generated = spec.generate
+    ranks = list(range(1, generated.count + 1))
+    rng.shuffle(ranks)  # best-sellers are spread over categories and ids
+    for rank in ranks:
+        number = len(products) + 1
+        category = spec.categories[rng.randrange(len(spec.categories))]
+        nouns = NOUNS_BY_CATEGORY.get(category.lower(), GENERIC_NOUNS)
+        name = f"{ADJECTIVES[rng.randrange(len(ADJECTIVES))]} {nouns[rng.randrange(len(nouns))]}"
+        price = max(0.5, generated.price.sample(rng))
+        products.append(
+            Product(
+                product_id=number,
+                sku=f"SKU-{number:05d}",
+                name=name,
+                category=category,
+                price_cents=_charm_price(price),
+                popularity=1.0 / rank**generated.popularity_skew,
+            )
+        )
+    return Catalog(products)
+
+
+def price_schedule(scenario: Scenario, catalog: Catalog, windows: list[Window]) -> list[PriceStep]:
+    """Every scheduled price change and its undoing, in time order."""
+    steps: list[PriceStep] = []
+    for change in scenario.catalog.price_changes:
+        ids = tuple(
+            p.product_id
+            for p in catalog.products
+            if (change.category is None or p.category == change.category)
+            and (change.sku is None or p.sku == change.sku)
+        )
+        factor = 1.0 + change.percent / 100
+        start = to_micros(scenario.to_utc(change.at))
+        steps.append(PriceStep(start, ids, factor, "price_change"))
+        if change.until is not None:
+            steps.append(
+                PriceStep(
+                    to_micros(scenario.to_utc(change.until)), ids, 1 / factor, "price_change_end"
+                )
+            )
+    for window in windows:
+        percent = window.event.price_change_percent
+        if percent is None:
+            continue
+        ids = tuple(p.product_id for p in catalog.products)
+        factor = 1.0 + percent / 100
+        steps.append(PriceStep(window.start, ids, factor, window.event.name))
+        steps.append(PriceStep(window.end, ids, 1 / factor, f"{window.event.name} ended"))
+    # Stable order: by time, then as declared. Steps before the start apply at the start.
+    return sorted(steps, key=lambda step: step.at)

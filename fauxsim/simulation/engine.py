@@ -1,0 +1,266 @@
+"""The simulation: a SimPy environment, the world it runs over, and the event stream.
+
+``Simulation.advance(until)`` runs simulated time forward and returns the events that
+happened, in the order they happened. Everything the simulation knows about the shop
+(visitors, carts, prices) is its own working state; the outside world only ever sees
+events, from which ``fauxsim.projection`` folds the tables.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
+from fauxsim.events import Event, EventType, Properties
+from fauxsim.randomness import Purpose, stream
+from fauxsim.simulation.audience import Customer, ReturningPool, Visitor
+from fauxsim.simulation.behaviour import BehaviourBook
+from fauxsim.simulation.calendar import resolve_windows
+from fauxsim.simulation.catalog import build_catalog, price_schedule
+from fauxsim.simulation.choice import WeightedChoice
+from fauxsim.simulation.session import run_session
+from fauxsim.simulation.traffic import TrafficModel
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from fauxsim.scenario.model import Channel, Scenario
+
+# How far back the existing customers' sign-ups reach before the scenario starts.
+_HISTORY = 365 * DAY
+_PAYMENT_FAILURES = {"card_declined": 0.6, "insufficient_funds": 0.25, "expired_card": 0.15}
+_RETURN_REASONS = {
+    "wrong_size": 0.35,
+    "not_as_described": 0.25,
+    "damaged": 0.15,
+    "changed_mind": 0.25,
+}
+
+
+class SimClock(simpy.Environment):
+    """A SimPy environment whose clock is integer microseconds (``fauxsim.clock``)."""
+
+    @property
+    def now(self) -> int:
+        return self._now  # type: ignore[return-value]  # only ever advanced by int delays
+
+
+class Simulation:
+    """One shop, simulated from ``scenario.start`` on, as far as it is advanced."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed
+        self.start = to_micros(scenario.start_utc)
+        self.end = to_micros(scenario.end_utc)
+        self.env = SimClock(initial_time=self.start)
+        self.events: list[Event] = []
+
+        self.windows = resolve_windows(scenario)
+        self.catalog = build_catalog(scenario)
+        self.traffic = TrafficModel(scenario, self.windows)
+        self.behaviour = BehaviourBook(scenario)
+        self.pool = ReturningPool()
+        audience = scenario.audience
+        self.channels: WeightedChoice[tuple[str, Channel]] = WeightedChoice(
+            list(audience.channels.items()), [c.weight for c in audience.channels.values()]
+        )
+        self.devices = WeightedChoice.from_mapping(audience.devices)
+        self.browsers = WeightedChoice.from_mapping(audience.browsers)
+        self.countries = WeightedChoice.from_mapping(audience.countries)
+        orders = scenario.orders
+        self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)
+        self.carriers = WeightedChoice.from_mapping(orders.lifecycle.carriers)
+        self.coupons = (
+            WeightedChoice(orders.coupons, [c.weight for c in orders.coupons])
+            if orders.coupons
+            else None
+        )
+        self.failure_reasons = WeightedChoice.from_mapping(_PAYMENT_FAILURES)
+        self.return_reasons = WeightedChoice.from_mapping(_RETURN_REASONS)
+        dwell = scenario.behaviour.dwell_seconds
+        self.dwell = {state: dwell[state] for state in dwell}
+        self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
+
+        # Counters for deterministic ids; each is the last id handed out.
+        self.last_event_id = 0
+        self.last_session_id = 0
+        self.last_visitor_id = 0
+        self.last_customer_id = 0
+        self.last_cart_id = 0
+        self.last_cart_item_id = 0
+        self.last_order_id = 0
+        self.last_line_item_id = 0
+
+        self.env.process(self._open_shop())
+        self.env.process(self._arrivals())
+        self.env.process(self._prices())
+
+    # ------------------------------------------------------------------ running
+
+    def advance(self, until: int) -> list[Event]:
+        """Simulate up to (not including) ``until`` and return the new events."""
+        if until > self.env.now:
+            self.env.run(until=until)
+        events, self.events = self.events, []
+        return events
+
+    def emit(
+        self,
+        event_type: str,
+        occurred_at: int,
+        session_id: int | None = None,
+        visitor_id: int | None = None,
+        customer_id: int | None = None,
+        sequence: int | None = None,
+        page: str | None = None,
+        product_id: int | None = None,
+        quantity: int | None = None,
+        order_id: int | None = None,
+        properties: Properties = None,
+    ) -> None:
+        self.last_event_id += 1
+        self.events.append(
+            (
+                self.last_event_id,
+                event_type,
+                occurred_at,
+                occurred_at,
+                session_id,
+                visitor_id,
+                customer_id,
+                sequence,
+                page,
+                product_id,
+                quantity,
+                order_id,
+                properties,
+            )
+        )
+
+    # ------------------------------------------------------------------ ids
+
+    def new_visitor(self) -> Visitor:
+        self.last_visitor_id += 1
+        visitor_id = self.last_visitor_id
+        rng = stream(self.seed, Purpose.VISITOR, visitor_id)
+        return Visitor(
+            visitor_id,
+            self.devices.pick(rng),
+            self.browsers.pick(rng),
+            self.countries.pick(rng),
+        )
+
+    def new_customer(
+        self,
+        visitor: Visitor,
+        occurred_at: int,
+        session_id: int | None,
+        source: str,
+        sequence: int | None = None,
+    ) -> Customer:
+        """Sign a visitor up: the customer exists from this moment on."""
+        self.last_customer_id += 1
+        customer_id = self.last_customer_id
+        customer = Customer(
+            customer_id, stream(self.seed, Purpose.CUSTOMER, customer_id), visitor.country
+        )
+        visitor.customer = customer
+        self.emit(
+            EventType.SIGNED_UP,
+            occurred_at,
+            session_id=session_id,
+            visitor_id=visitor.visitor_id,
+            customer_id=customer_id,
+            sequence=sequence,
+            properties={
+                "email": customer.email,
+                "first_name": customer.first_name,
+                "last_name": customer.last_name,
+                "country": customer.country,
+                "source": source,
+            },
+        )
+        return customer
+
+    # ------------------------------------------------------------------ processes
+
+    def _open_shop(self) -> Generator[simpy.Event, None, None]:
+        """At the start: list the catalog and import the customers who signed up before."""
+        now = self.start
+        currency = self.scenario.currency
+        for product in self.catalog.products:
+            self.emit(
+                EventType.PRODUCT_CREATED,
+                now,
+                product_id=product.product_id,
+                properties={
+                    "sku": product.sku,
+                    "name": product.name,
+                    "category": product.category,
+                    "price_cents": product.price_cents,
+                    "currency": currency,
+                    "popularity": round(product.popularity, 6),
+                },
+            )
+        count = self.scenario.audience.existing_customers
+        rng = stream(self.seed, Purpose.EXISTING_CUSTOMERS)
+        signups = sorted(now - 1 - int(rng.random() * _HISTORY) for _ in range(count))
+        gaps = self.scenario.audience.return_gap_days
+        for signed_up_at in signups:
+            visitor = self.new_visitor()
+            self.new_customer(visitor, signed_up_at, None, "import")
+            self.pool.add(visitor, now + int(gaps.sample(rng) * DAY))
+        yield self.env.timeout(0)
+
+    def _arrivals(self) -> Generator[simpy.Event, None, None]:
+        """Start sessions hour by hour along the traffic curve."""
+        env = self.env
+        hour_start = self.start - self.start % HOUR
+        returning_share = self.scenario.audience.returning_share
+        while hour_start < self.end:
+            for moment in self.traffic.arrivals(hour_start):
+                if moment < self.start or moment >= self.end:
+                    continue
+                if moment > env.now:
+                    yield env.timeout(moment - env.now)
+                self.last_session_id += 1
+                session_id = self.last_session_id
+                rng = stream(self.seed, Purpose.SESSION, session_id)
+                visitor = self.pool.take(moment) if rng.random() < returning_share else None
+                returning = visitor is not None
+                if visitor is None:
+                    visitor = self.new_visitor()
+                env.process(run_session(self, session_id, visitor, rng, returning=returning))
+            hour_start += HOUR
+            if hour_start > env.now:
+                yield env.timeout(hour_start - env.now)
+
+    def _prices(self) -> Generator[simpy.Event, None, None]:
+        """Apply scheduled price changes (promotions, calendar sales) when they fall due."""
+        env = self.env
+        for step in price_schedule(self.scenario, self.catalog, self.windows):
+            if step.at >= self.end:
+                break
+            if step.at > env.now:
+                yield env.timeout(step.at - env.now)
+            for product_id in step.product_ids:
+                product = self.catalog.by_id[product_id]
+                previous = product.price_cents
+                price = product.reprice(step.factor)
+                self.emit(
+                    EventType.PRODUCT_PRICE_CHANGED,
+                    env.now,
+                    product_id=product_id,
+                    properties={
+                        "price_cents": price,
+                        "previous_price_cents": previous,
+                        "reason": step.reason,
+                    },
+                )
+
+    def return_later(self, visitor: Visitor, ended_at: int, rng_gap_days: float) -> None:
+        """Put a visitor whose session ended back in the pool of possible returners."""
+        self.pool.add(visitor, ended_at + max(SECOND, int(rng_gap_days * DAY)))

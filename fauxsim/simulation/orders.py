@@ -1,0 +1,138 @@
+"""Orders: placing one from a cart, and the life it lives afterwards."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fauxsim.clock import DAY, HOUR, MINUTE
+from fauxsim.events import EventType
+from fauxsim.randomness import Purpose, stream
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    import simpy
+
+    from fauxsim.randomness import RandomStream
+    from fauxsim.simulation.audience import Cart, Visitor
+    from fauxsim.simulation.engine import Simulation
+
+
+def order_totals(
+    line_totals: list[int],
+    discount_percent: float,
+    *,
+    flat_fee: int,
+    free_over: int | None,
+    tax_rate: float,
+) -> tuple[int, int, int, int, int]:
+    """(subtotal, discount, shipping, tax, total) in cents; the total always adds up."""
+    subtotal = sum(line_totals)
+    discount = round(subtotal * discount_percent / 100)
+    after_discount = subtotal - discount
+    shipping = 0 if free_over is not None and after_discount >= free_over else flat_fee
+    tax = round(after_discount * tax_rate)
+    return subtotal, discount, shipping, tax, after_discount + shipping + tax
+
+
+def place_order(
+    sim: Simulation,
+    rng: RandomStream,
+    cart: Cart,
+    session_id: int,
+    visitor: Visitor,
+    customer_id: int,
+    sequence: int,
+    *,
+    coupon_probability: float,
+) -> int:
+    """Turn the cart into an order, start its lifecycle, and return the next sequence."""
+    orders = sim.scenario.orders
+    now = sim.env.now
+    keep_removed = sim.scenario.quirks.keep_removed_cart_items
+    cart_lines = [line for line in cart.lines.values() if keep_removed or not line.removed]
+    sim.last_order_id += 1
+    order_id = sim.last_order_id
+    lines = []
+    for line in cart_lines:
+        sim.last_line_item_id += 1
+        lines.append([sim.last_line_item_id, line.product_id, line.quantity, line.unit_price_cents])
+    coupon = (
+        sim.coupons.pick(rng)
+        if sim.coupons is not None and rng.random() < coupon_probability
+        else None
+    )
+    subtotal, discount, shipping, tax, total = order_totals(
+        [quantity * price for _, _, quantity, price in lines],
+        coupon.percent_off if coupon is not None else 0.0,
+        flat_fee=round(orders.shipping.flat_fee * 100),
+        free_over=None
+        if orders.shipping.free_over is None
+        else round(orders.shipping.free_over * 100),
+        tax_rate=orders.tax_rate,
+    )
+    properties = {
+        "cart_id": cart.cart_id,
+        "currency": sim.scenario.currency,
+        "lines": lines,
+        "subtotal_cents": subtotal,
+        "discount_cents": discount,
+        "shipping_cents": shipping,
+        "tax_cents": tax,
+        "total_cents": total,
+        "coupon_code": coupon.code if coupon is not None else None,
+        "recovered_cart": cart.session_id != session_id,
+    }
+    if keep_removed and any(line.removed for line in cart_lines):
+        properties["quirk"] = "keep_removed_cart_items"
+    sequence += 1
+    sim.emit(EventType.ORDER_PLACED, now, session_id, visitor.visitor_id, customer_id, sequence,
+             "confirmation", None, None, order_id, properties)  # fmt: skip
+    visitor.cart = None
+    sim.env.process(order_lifecycle(sim, order_id, customer_id, total))
+    return sequence + 1
+
+
+def order_lifecycle(
+    sim: Simulation, order_id: int, customer_id: int, total_cents: int
+) -> Generator[simpy.Event, None, None]:
+    """Paid, then shipped and delivered (or cancelled), maybe returned and refunded."""
+    env, emit = sim.env, sim.emit
+    life = sim.scenario.orders.lifecycle
+    rng = stream(sim.seed, Purpose.ORDER, order_id)
+
+    def later(delay: int) -> simpy.Event:
+        return env.timeout(max(1, delay))
+
+    yield later(int(life.pay_delay_minutes.sample(rng) * MINUTE))
+    emit(EventType.ORDER_PAID, env.now, None, None, customer_id, None, None, None, None, order_id,
+         {"amount_cents": total_cents})  # fmt: skip
+
+    ship_delay = int(life.ship_delay_hours.sample(rng) * HOUR)
+    if rng.random() < life.cancel_probability:
+        cancel_delay = int(life.cancel_delay_hours.sample(rng) * HOUR)
+        if cancel_delay < ship_delay:  # only an order not yet shipped can be cancelled
+            yield later(cancel_delay)
+            emit(EventType.ORDER_CANCELLED, env.now, None, None, customer_id, None, None, None,
+                 None, order_id, {"reason": "customer_request"})  # fmt: skip
+            yield later(int(life.refund_delay_days.sample(rng) * DAY))
+            emit(EventType.REFUND_ISSUED, env.now, None, None, customer_id, None, None, None,
+                 None, order_id, {"amount_cents": total_cents})  # fmt: skip
+            return
+    yield later(ship_delay)
+    carrier = sim.carriers.pick(rng)
+    tracking = f"{carrier[:2].upper()}{order_id:010d}"
+    emit(EventType.ORDER_SHIPPED, env.now, None, None, customer_id, None, None, None, None,
+         order_id, {"carrier": carrier, "tracking_number": tracking})  # fmt: skip
+
+    yield later(int(life.deliver_delay_days.sample(rng) * DAY))
+    emit(EventType.ORDER_DELIVERED, env.now, None, None, customer_id, None, None, None, None,
+         order_id, None)  # fmt: skip
+
+    if rng.random() < life.return_probability:
+        yield later(int(life.return_delay_days.sample(rng) * DAY))
+        emit(EventType.ORDER_RETURNED, env.now, None, None, customer_id, None, None, None, None,
+             order_id, {"reason": sim.return_reasons.pick(rng)})  # fmt: skip
+        yield later(int(life.refund_delay_days.sample(rng) * DAY))
+        emit(EventType.REFUND_ISSUED, env.now, None, None, customer_id, None, None, None, None,
+             order_id, {"amount_cents": total_cents})  # fmt: skip

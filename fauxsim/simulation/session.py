@@ -1,0 +1,263 @@
+"""One visit: a SimPy process that walks the funnel, dwelling between pages.
+
+This is the engine's hot path (millions of calls), so it binds what it uses to local
+names and emits events positionally; read ``Simulation.emit`` for the column order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fauxsim.clock import SECOND
+from fauxsim.events import EventType
+from fauxsim.scenario.model import PageState
+from fauxsim.simulation.audience import Cart, CartLine
+from fauxsim.simulation.orders import place_order
+from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    import simpy
+
+    from fauxsim.randomness import RandomStream
+    from fauxsim.simulation.audience import Visitor
+    from fauxsim.simulation.catalog import Product
+    from fauxsim.simulation.engine import Simulation
+
+LANDING, CATEGORY, SEARCH, PRODUCT = (
+    PageState.LANDING,
+    PageState.CATEGORY,
+    PageState.SEARCH,
+    PageState.PRODUCT,
+)
+CART, CHECKOUT, PAYMENT, CONFIRMATION = (
+    PageState.CART,
+    PageState.CHECKOUT,
+    PageState.PAYMENT,
+    PageState.CONFIRMATION,
+)
+PAGE_VIEWED = EventType.PAGE_VIEWED
+
+
+def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel reads best in one place
+    sim: Simulation,
+    session_id: int,
+    visitor: Visitor,
+    rng: RandomStream,
+    *,
+    returning: bool,
+) -> Generator[simpy.Event, None, None]:
+    env, emit, catalog, scenario = sim.env, sim.emit, sim.catalog, sim.scenario
+    accounts, cart_rules = scenario.behaviour.accounts, scenario.behaviour.cart
+    dwell = sim.dwell
+    visitor_id = visitor.visitor_id
+    now = env.now
+
+    channel_name, channel = sim.channels.pick(rng)
+    active = [window for window in sim.windows if window.is_active(now)]
+    behaviour = sim.behaviour.for_session(
+        visitor.device, channel_name, returning=returning, active=active
+    )
+    transitions = behaviour.transitions
+
+    customer_id: int | None = None  # anonymous until the visitor logs in or signs up
+    sequence = 1
+    emit(
+        EventType.SESSION_STARTED, now, session_id, visitor_id, None, sequence, LANDING,
+        None, None, None,
+        {
+            "channel": channel_name,
+            "utm_source": channel.utm_source,
+            "utm_medium": channel.utm_medium,
+            "utm_campaign": channel.utm_campaign,
+            "device": visitor.device,
+            "browser": visitor.browser,
+            "country": visitor.country,
+            "is_returning": returning,
+            "calendar_events": [window.event.name for window in active] or None,
+        },
+    )  # fmt: skip
+    sequence += 1
+    emit(PAGE_VIEWED, now, session_id, visitor_id, None, sequence, LANDING, None, None, None, None)
+
+    if visitor.customer is not None:
+        if rng.random() < accounts.login_probability:
+            customer_id = visitor.customer.customer_id
+            sequence += 1
+            emit(EventType.LOGGED_IN, now, session_id, visitor_id, customer_id, sequence,
+                 LANDING, None, None, None, None)  # fmt: skip
+    elif rng.random() < accounts.early_signup_probability:
+        sequence += 1
+        customer_id = sim.new_customer(visitor, now, session_id, "browse", sequence).customer_id
+
+    state = LANDING
+    category = ""
+    product: Product | None = None
+    cart = visitor.cart
+    next_state: PageState | None
+    if returning and cart is not None and rng.random() < cart_rules.recover_probability:
+        next_state = CART  # straight to the cart saved by an earlier visit
+    else:
+        next_state = None
+
+    while True:
+        yield env.timeout(max(1, int(dwell[state].sample(rng) * SECOND)))
+        if next_state is None:
+            next_state = transitions[state].pick(rng)
+            if next_state is None:
+                break
+        now = env.now
+        sequence += 1
+        if next_state is CATEGORY:
+            category = catalog.categories.pick(rng)
+            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, CATEGORY,
+                 None, None, None, {"category": category})  # fmt: skip
+        elif next_state is SEARCH:
+            product = catalog.any_product.pick(rng)
+            query = (
+                product.name.split()[-1].lower()
+                + SEARCH_SUFFIXES[rng.randrange(len(SEARCH_SUFFIXES))]
+            )
+            emit(EventType.SEARCHED, now, session_id, visitor_id, customer_id, sequence, SEARCH,
+                 None, None, None, {"query": query})  # fmt: skip
+            sequence += 1
+            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, SEARCH,
+                 None, None, None, None)  # fmt: skip
+        elif next_state is PRODUCT:
+            if state is CATEGORY:
+                product = catalog.in_category[category].pick(rng)
+            elif state is SEARCH and product is not None:
+                product = catalog.in_category[product.category].pick(rng)
+            else:
+                product = catalog.any_product.pick(rng)
+            product_id = product.product_id
+            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, PRODUCT,
+                 product_id, None, None, None)  # fmt: skip
+            sequence += 1
+            emit(EventType.PRODUCT_VIEWED, now, session_id, visitor_id, customer_id, sequence,
+                 PRODUCT, product_id, None, None, {"price_cents": product.price_cents})  # fmt: skip
+        elif next_state is CART:
+            if state is PRODUCT and product is not None:
+                if cart is None:
+                    sim.last_cart_id += 1
+                    cart = visitor.cart = Cart(sim.last_cart_id, session_id)
+                quantity = max(1, round(behaviour.add_quantity.sample(rng)))
+                line = cart.lines.get(product.product_id)
+                if line is None or line.removed:
+                    sim.last_cart_item_id += 1
+                    line = CartLine(
+                        sim.last_cart_item_id, product.product_id, quantity, product.price_cents
+                    )
+                    cart.lines[product.product_id] = line
+                else:
+                    line.quantity += quantity
+                emit(EventType.ADDED_TO_CART, now, session_id, visitor_id, customer_id, sequence,
+                     PRODUCT, product.product_id, quantity, None,
+                     {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
+                      "unit_price_cents": line.unit_price_cents,
+                      "line_quantity": line.quantity})  # fmt: skip
+                sequence += 1
+            recovered = state is LANDING
+            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, CART,
+                 None, None, None, {"recovered_cart": True} if recovered else None)  # fmt: skip
+            if cart is not None:
+                sequence = _cart_actions(
+                    sim, rng, cart, session_id, visitor_id, customer_id, sequence
+                )
+        elif next_state is CHECKOUT:
+            if customer_id is None:
+                if visitor.customer is not None:
+                    customer_id = visitor.customer.customer_id
+                    emit(EventType.LOGGED_IN, now, session_id, visitor_id, customer_id, sequence,
+                         CHECKOUT, None, None, None, None)  # fmt: skip
+                else:
+                    customer_id = sim.new_customer(
+                        visitor, now, session_id, "checkout", sequence
+                    ).customer_id
+                sequence += 1
+            lines = cart.live_lines() if cart is not None else []
+            summary = {
+                "cart_id": cart.cart_id if cart is not None else None,
+                "items_count": sum(line.quantity for line in lines),
+                "subtotal_cents": sum(line.quantity * line.unit_price_cents for line in lines),
+            }
+            emit(EventType.CHECKOUT_STARTED, now, session_id, visitor_id, customer_id, sequence,
+                 CHECKOUT, None, None, None, summary)  # fmt: skip
+            sequence += 1
+            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, CHECKOUT,
+                 None, None, None, None)  # fmt: skip
+        elif next_state is PAYMENT:
+            method = sim.payment_methods.pick(rng)
+            emit(EventType.PAYMENT_INFO_ADDED, now, session_id, visitor_id, customer_id, sequence,
+                 PAYMENT, None, None, None, {"method": method})  # fmt: skip
+            sequence += 1
+            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, PAYMENT,
+                 None, None, None, None)  # fmt: skip
+        elif next_state is CONFIRMATION:
+            orders = scenario.orders
+            attempt = 1
+            while rng.random() < orders.payment_failure_probability:
+                emit(EventType.PAYMENT_FAILED, now, session_id, visitor_id, customer_id, sequence,
+                     PAYMENT, None, None, None,
+                     {"attempt": attempt, "reason": sim.failure_reasons.pick(rng)})  # fmt: skip
+                sequence += 1
+                if rng.random() >= orders.payment_retry_probability:
+                    break
+                attempt += 1
+                yield env.timeout(max(1, int(dwell[PAYMENT].sample(rng) * SECOND)))
+                now = env.now
+            else:
+                if cart is not None and customer_id is not None:
+                    sequence = place_order(
+                        sim, rng, cart, session_id, visitor, customer_id, sequence,
+                        coupon_probability=behaviour.coupon_probability,
+                    )  # fmt: skip
+                    cart = None
+                    emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence,
+                         CONFIRMATION, None, None, None, None)  # fmt: skip
+                    state, next_state = CONFIRMATION, None
+                    continue
+            break  # the payment failed for good: the visitor leaves
+        state, next_state = next_state, None
+
+    # A session ends by inactivity: nothing happens for the timeout after the last page.
+    yield env.timeout(sim.session_timeout)
+    sequence += 1
+    emit(EventType.SESSION_ENDED, env.now, session_id, visitor_id, customer_id, sequence,
+         None, None, None, None, None)  # fmt: skip
+    sim.return_later(visitor, env.now, scenario.audience.return_gap_days.sample(rng))
+
+
+def _cart_actions(
+    sim: Simulation,
+    rng: RandomStream,
+    cart: Cart,
+    session_id: int,
+    visitor_id: int,
+    customer_id: int | None,
+    sequence: int,
+) -> int:
+    """On the cart page: maybe remove a line (never the last) or change a quantity."""
+    rules = sim.scenario.behaviour.cart
+    now = sim.env.now
+    lines = cart.live_lines()
+    if len(lines) > 1 and rng.random() < rules.remove_probability:
+        line = lines[rng.randrange(len(lines))]
+        line.removed = True
+        sequence += 1
+        sim.emit(EventType.REMOVED_FROM_CART, now, session_id, visitor_id, customer_id, sequence,
+                 CART, line.product_id, line.quantity, None,
+                 {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id})  # fmt: skip
+        lines.remove(line)
+    if rng.random() < rules.change_quantity_probability:
+        line = lines[rng.randrange(len(lines))]
+        previous = line.quantity
+        more = previous == 1 or rng.random() < 0.5  # noqa: PLR2004 - a coin flip
+        line.quantity = previous + 1 if more else previous - 1
+        sequence += 1
+        sim.emit(EventType.CART_QUANTITY_CHANGED, now, session_id, visitor_id, customer_id,
+                 sequence, CART, line.product_id, line.quantity, None,
+                 {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
+                  "previous_quantity": previous})  # fmt: skip
+    return sequence
