@@ -8,6 +8,7 @@ typo is an error rather than a silently ignored setting.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -15,9 +16,26 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fauxsim.scenario.distributions import Constant, Distribution, Exponential, LogNormal
+from fauxsim.scenario.rules import Loc, Violation, rule_error
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Weight = Annotated[float, Field(ge=0.0)]
+
+
+def _not_a_number(value: object) -> object:
+    # Pydantic reads a number as seconds since 1970, so `start: 2024` would silently
+    # mean 1970-01-01T00:33:44; a bare number is always a mistake in a scenario.
+    if isinstance(value, int | float):
+        msg = "a date is written like 2025-01-01 (or 2025-01-01T09:00); a number is not a date"
+        raise ValueError(msg)  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+    return value
+
+
+def _wall_clock(moment: dt.datetime | dt.date) -> dt.datetime:
+    """A naive local datetime (dates at midnight), so that dates and datetimes compare."""
+    if isinstance(moment, dt.datetime):
+        return moment.replace(tzinfo=None)
+    return dt.datetime.combine(moment, dt.time())
 
 
 class Model(BaseModel):
@@ -84,6 +102,14 @@ class PriceChange(Model):
     category: str | None = Field(default=None, description="Only this category; all if omitted.")
     sku: str | None = Field(default=None, description="Only this product.")
 
+    _dates_not_numbers = field_validator("at", "until", mode="before")(_not_a_number)
+
+    @model_validator(mode="after")
+    def _until_after_at(self) -> Self:
+        if self.until is not None and _wall_clock(self.until) <= _wall_clock(self.at):
+            raise rule_error([Violation(("until",), f"must be after `at` ({self.at})")])
+        return self
+
 
 class Catalog(Model):
     categories: list[str] = Field(
@@ -100,8 +126,8 @@ class Catalog(Model):
             msg = "the catalog is empty: list products or set generate.count above 0"
             raise ValueError(msg)
         if self.generate.count and not self.categories:
-            msg = "generated products need at least one category"
-            raise ValueError(msg)
+            message = "generated products need at least one category"
+            raise rule_error([Violation(("categories",), message)])
         return self
 
 
@@ -244,6 +270,14 @@ class Audience(Model):
             raise ValueError(msg)
         return weights
 
+    @field_validator("channels")
+    @classmethod
+    def _some_channel_weight(cls, channels: dict[str, Channel]) -> dict[str, Channel]:
+        if not any(channel.weight for channel in channels.values()):
+            msg = "at least one channel weight must be above 0"
+            raise ValueError(msg)
+        return channels
+
 
 # --------------------------------------------------------------------------- behaviour
 
@@ -289,24 +323,32 @@ _ONLY_FROM: dict[PageState, frozenset[PageState]] = {
 }
 
 
-def check_funnel(funnel: Funnel) -> None:
-    """Raise ValueError naming the first state whose transitions are impossible."""
+def funnel_violations(funnel: Funnel) -> list[Violation]:
+    """Every impossible transition, located at ``(source,)`` or ``(source, target)``."""
+    violations: list[Violation] = []
     for source, targets in funnel.items():
         total = sum(targets.values())
         if total > 1.0 + 1e-9:
-            msg = (
+            message = (
                 f"transitions from {source.value!r} sum to {total:.4g}; they must sum to at "
                 "most 1 (what is left over is the chance to leave the site)"
             )
-            raise ValueError(msg)
+            violations.append(Violation((source.value,), message))
         for target in targets:
             allowed = _ONLY_FROM.get(target)
             if allowed is not None and source not in allowed:
                 names = ", ".join(sorted(state.value for state in allowed))
-                msg = (
-                    f"{target.value!r} cannot follow {source.value!r}; it may follow only: {names}"
-                )
-                raise ValueError(msg)
+                message = f"{target.value!r} cannot follow {source.value!r}"
+                only = f"{target.value!r} only after {names}"
+                violations.append(Violation((source.value, target.value), message, only))
+    return violations
+
+
+def check_funnel(funnel: Funnel) -> None:
+    """Raise ValueError naming the first state whose transitions are impossible."""
+    violations = funnel_violations(funnel)
+    if violations:
+        raise ValueError(violations[0].message)
 
 
 def merge_funnel(base: Funnel, override: Funnel) -> Funnel:
@@ -366,7 +408,9 @@ class Behaviour(Model):
     @field_validator("funnel")
     @classmethod
     def _possible_funnel(cls, funnel: Funnel) -> Funnel:
-        check_funnel(funnel)
+        violations = funnel_violations(funnel)
+        if violations:
+            raise rule_error(violations)
         return funnel
 
 
@@ -414,6 +458,13 @@ class Orders(Model):
     payment_retry_probability: Probability = 0.5
     lifecycle: Lifecycle = Lifecycle()
 
+    @model_validator(mode="after")
+    def _coupons_to_draw(self) -> Self:
+        if self.coupon_probability > 0 and not self.coupons:
+            message = "coupon_probability is above 0 but there are no coupons to use"
+            raise rule_error([Violation(("coupons",), message, "at least one coupon")])
+        return self
+
 
 # --------------------------------------------------------------------------- quirks
 
@@ -458,45 +509,60 @@ class Scenario(Model):
     orders: Orders = Orders()
     quirks: Quirks = Quirks()
 
+    _dates_not_numbers = field_validator("start", "end", mode="before")(_not_a_number)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, name: str) -> str:
         try:
             zoneinfo.ZoneInfo(name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            msg = f"unknown timezone {name!r}; use an IANA name such as 'Europe/Berlin' or 'UTC'"
-            raise ValueError(msg) from None
+            close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            allowed = "an IANA name such as 'Europe/Berlin', 'America/New_York' or 'UTC'"
+            raise rule_error([Violation((), f"unknown timezone{hint}", allowed)]) from None
         return name
 
     @model_validator(mode="after")
-    def _window(self) -> Self:
-        if self.start_utc >= self.end_utc:
-            msg = f"end ({self.end}) must be after start ({self.start})"
-            raise ValueError(msg)
+    def _consistent(self) -> Self:
+        # One validator for every cross-section check, so that all are reported at once.
+        violations = self._window_violations() + self._override_violations()
+        if violations:
+            raise rule_error(violations)
         return self
 
-    @model_validator(mode="after")
-    def _overrides_fit(self) -> Self:
-        overrides: list[tuple[str, BehaviourOverride]] = [
-            (f"calendar event {event.name!r}", event.behaviour) for event in self.traffic.calendar
+    def _window_violations(self) -> list[Violation]:
+        if self.start_utc >= self.end_utc:
+            return [Violation(("end",), f"must be after start ({self.start})")]
+        return []
+
+    def _override_violations(self) -> list[Violation]:
+        violations: list[Violation] = []
+        overrides: list[tuple[Loc, str, BehaviourOverride]] = [
+            (("traffic", "calendar", number), f"calendar event {event.name!r}", event.behaviour)
+            for number, event in enumerate(self.traffic.calendar)
         ]
         for number, rule in enumerate(self.behaviour.segments):
-            overrides.append((f"segment {number}", rule.behaviour))
+            at: Loc = ("behaviour", "segments", number)
+            overrides.append((at, f"segment {number}", rule.behaviour))
             for key, value, known in (
                 ("device", rule.device, self.audience.devices),
                 ("channel", rule.channel, self.audience.channels),
             ):
                 if value is not None and value not in known:
-                    valid = ", ".join(sorted(known))
-                    msg = f"segment {number}: unknown {key} {value!r}; valid values are: {valid}"
-                    raise ValueError(msg)
-        for label, override in overrides:
-            try:
-                check_funnel(merge_funnel(self.behaviour.funnel, override.funnel))
-            except ValueError as error:
-                msg = f"{label} makes the funnel impossible: {error}"
-                raise ValueError(msg) from None
-        return self
+                    message = f"unknown {key}; it must be one of audience.{key}s"
+                    violations.append(Violation((*at, key), message, ", ".join(sorted(known))))
+        for at, label, override in overrides:
+            merged = merge_funnel(self.behaviour.funnel, override.funnel)
+            violations.extend(
+                Violation(
+                    (*at, "behaviour", "funnel", *found.loc),
+                    f"{label} makes the funnel impossible: {found.message}",
+                    found.allowed,
+                )
+                for found in funnel_violations(merged)
+            )
+        return violations
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
