@@ -1,0 +1,217 @@
+"""Which database to use, how to connect to it, and how its failures read to a user.
+
+A URL comes from ``--db``, else the ``DATABASE_URL`` environment variable, else the
+embedded Postgres (started on first use, reused afterwards). Users type plain
+``postgresql://`` URLs; psycopg takes them as they are and SQLAlchemy gets the same URL
+with the ``postgresql+psycopg`` driver, so no second driver is ever needed.
+
+Every connection failure becomes a :class:`DatabaseError` naming the URL (password
+masked) and what to do, so the CLI can print one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+
+from fauxsim.errors import FauxError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+DATABASE_URL_ENV = "DATABASE_URL"
+_SCHEMES = ("postgresql", "postgres")
+_DRIVERS = ("", "psycopg", "psycopg2", "psycopg2cffi", "asyncpg")
+_CONNECT_TIMEOUT_SECONDS = "10"
+_MASK = "***"
+
+
+class DatabaseError(FauxError):
+    """The database is unreachable, refuses us, or holds something we must not touch."""
+
+    exit_code = 3
+
+
+def resolve_database_url(explicit: str | None) -> str:
+    """The URL to use: ``explicit`` (``--db``), else ``DATABASE_URL``, else embedded Postgres."""
+    if explicit:
+        return validate_url(explicit)
+    from_env = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if from_env:
+        return validate_url(from_env)
+    # Imported here: starting the embedded server is only needed when no URL was given.
+    from fauxsim.sinks.postgres.embedded import ensure_embedded_server  # noqa: PLC0415
+
+    return ensure_embedded_server().url
+
+
+def validate_url(url: str) -> str:
+    """``url`` stripped of blanks, or a :class:`DatabaseError` if it is not a Postgres URL."""
+    url = url.strip()
+    scheme, _, rest = url.partition("://")
+    base, _, driver = scheme.partition("+")
+    if not rest or base not in _SCHEMES or driver not in _DRIVERS:
+        msg = (
+            f"database URL {mask_password(url)!r} is not a Postgres URL. "
+            "Valid forms are: postgresql://user:password@host:5432/database, "
+            "postgres://..., postgresql+psycopg://... "
+            "Pass one with --db or DATABASE_URL, or pass neither to use the embedded Postgres."
+        )
+        raise DatabaseError(msg)
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """``url`` as libpq (psycopg) reads it: any ``+driver`` suffix removed."""
+    scheme, sep, rest = validate_url(url).partition("://")
+    return f"{scheme.partition('+')[0]}{sep}{rest}"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``url`` for SQLAlchemy, always through psycopg 3 (``postgresql+psycopg://``)."""
+    _, sep, rest = validate_url(url).partition("://")
+    return f"postgresql+psycopg{sep}{rest}"
+
+
+def mask_password(url: str) -> str:
+    """``url`` with any password replaced by ``***``, safe to print or log."""
+    if "://" not in url:  # libpq "key=value" form
+        return re.sub(r"(password\s*=\s*)(\S+)", rf"\g<1>{_MASK}", url)
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    userinfo, at, hostinfo = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}:{_MASK}@{hostinfo}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(key, _MASK if key == "password" else value) for key, value in pairs], safe="/*"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+    """A psycopg connection to ``url``; failures raise a :class:`DatabaseError` that says why."""
+    target = libpq_url(url)
+    with translate_errors(url, "connect to"):
+        return psycopg.connect(
+            target,
+            autocommit=autocommit,
+            connect_timeout=int(_connect_timeout(target)),
+            application_name="fauxsim",
+        )
+
+
+def _connect_timeout(url: str) -> str:
+    # A URL may set its own timeout; otherwise do not hang for minutes on a dead host.
+    query = dict(parse_qsl(urlsplit(url).query))
+    return query.get("connect_timeout", _CONNECT_TIMEOUT_SECONDS)
+
+
+@contextmanager
+def translate_errors(url: str, action: str) -> Iterator[None]:
+    """Turn the Postgres failures a user can fix into a :class:`DatabaseError`.
+
+    ``action`` completes "could not <action> <url>", e.g. "connect to" or "write to".
+    Programming errors (bad SQL, wrong types) keep their traceback.
+    """
+    try:
+        yield
+    except (pg_errors.SyntaxError, pg_errors.UndefinedColumn, pg_errors.DatatypeMismatch):
+        raise
+    except psycopg.OperationalError as error:
+        raise DatabaseError(describe_failure(error, url, action)) from error
+    except (pg_errors.InsufficientPrivilege, pg_errors.ReadOnlySqlTransaction) as error:
+        raise DatabaseError(describe_failure(error, url, action)) from error
+
+
+def describe_failure(error: psycopg.Error, url: str, action: str) -> str:
+    """One line: what failed, where (password masked), why, and what to do."""
+    where = mask_password(url)
+    reason = _first_line(error)
+    advice = _advice(error, reason, url)
+    return f"could not {action} {where}: {reason}. {advice}"
+
+
+def _first_line(error: psycopg.Error) -> str:
+    diag = getattr(error, "diag", None)
+    primary = diag.message_primary if diag is not None else None
+    text = primary or str(error) or type(error).__name__
+    # libpq prefixes network errors with the address it tried; keep only the cause.
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    cause = lines[-1] if lines else text
+    cause = re.sub(r"^connection to server at .*? failed: ", "", cause)
+    return cause.removeprefix("FATAL:  ").rstrip(".")
+
+
+def _advice(error: psycopg.Error, reason: str, url: str) -> str:
+    state = error.sqlstate or ""
+    lowered = reason.lower()
+    user, database = _user_and_database(url)
+    # (sqlstates, words in the reason) -> what to do; the first match wins.
+    rules: list[tuple[set[str], tuple[str, ...], str]] = [
+        (
+            {"3D000"},
+            ("database", "does not exist"),
+            (
+                f"Create it first (createdb {database}, or CREATE DATABASE {database}), "
+                "or point --db / DATABASE_URL at an existing database."
+            ),
+        ),
+        (
+            {"28P01", "28000"},
+            ("password",),
+            (
+                f"Check the user ({user}) and password in the URL, "
+                "or leave out --db and DATABASE_URL to use the embedded Postgres."
+            ),
+        ),
+        (
+            {"42501"},
+            ("permission denied",),
+            (
+                f"Grant {user} the rights it needs (CONNECT and CREATE on the database, "
+                "ownership of the fauxsim tables), or use a database that user owns."
+            ),
+        ),
+        (
+            {"53100"},
+            ("no space left",),
+            (
+                "The server's disk is full: free space or use another database, then run the "
+                "same command again; every committed batch is kept and the run resumes."
+            ),
+        ),
+        (
+            {"25006"},
+            ("read-only",),
+            "The server is read-only (a standby?): point --db at the primary.",
+        ),
+    ]
+    for states, words, advice in rules:
+        if state in states or (not state and all(word in lowered for word in words)):
+            return advice
+    if state.startswith(("08", "57")) or not state:
+        return (
+            "Check that the server is running and that host and port are right, "
+            "or leave out --db and DATABASE_URL to use the embedded Postgres."
+        )
+    return "Check the server's log for details."
+
+
+def _user_and_database(url: str) -> tuple[str, str]:
+    try:
+        params = conninfo_to_dict(libpq_url(url))
+    except psycopg.ProgrammingError:
+        return "the user", "the database"
+    user = str(params.get("user") or "the user")
+    return user, str(params.get("dbname") or user)

@@ -1,0 +1,106 @@
+"""Create or upgrade the schema with Alembic, run in code (users need no alembic.ini).
+
+Every command that touches the database calls :func:`upgrade` first, so a database
+written by an older fauxsim is upgraded in place instead of dropped. Before migrating,
+we refuse a database that already holds tables of ours that fauxsim did not create, or
+that a newer fauxsim has migrated past what this version knows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.pool import NullPool
+
+from fauxsim.sinks.postgres.connection import (
+    DatabaseError,
+    connect,
+    mask_password,
+    sqlalchemy_url,
+    translate_errors,
+)
+from fauxsim.sinks.postgres.schema import metadata
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "fauxsim_schema_version"
+# pg_advisory_xact_lock key: two commands starting together migrate one after the other.
+_MIGRATION_LOCK = 0x6661_7578_6D69_67  # "fauxmig"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the migrations folder ships with the package
+        msg = f"no migrations found in {MIGRATIONS}"
+        raise RuntimeError(msg)
+    return head
+
+
+def engine_for(url: str) -> Engine:
+    """A SQLAlchemy engine whose connections come from :func:`connect` (clear errors)."""
+    return create_engine(
+        sqlalchemy_url(url),
+        creator=lambda: connect(url),
+        poolclass=NullPool,
+    )
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema of ``url`` to ``revision`` (the newest by default), in one transaction."""
+    engine = engine_for(url)
+    try:
+        with translate_errors(url, "create or upgrade the fauxsim tables in"), engine.begin() as sa:
+            sa.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            refuse_foreign_database(sa, url)
+            config = alembic_config()
+            config.attributes["connection"] = sa
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def current_revision(sa: Connection) -> str | None:
+    if not inspect(sa).has_table(VERSION_TABLE):
+        return None
+    return sa.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()  # noqa: S608
+
+
+def refuse_foreign_database(sa: Connection, url: str) -> None:
+    """Raise if the database holds our table names without our version table, or is newer."""
+    where = mask_password(url)
+    revision = current_revision(sa)
+    if revision is None:
+        ours = set(metadata.tables)
+        clashing = sorted(ours & set(inspect(sa).get_table_names()))
+        if clashing:
+            msg = (
+                f"the database {where} already has tables fauxsim did not create "
+                f"({', '.join(clashing)}). Use an empty database for fauxsim "
+                "(e.g. createdb fauxsim, then --db postgresql://.../fauxsim), "
+                "or drop those tables if they are leftovers."
+            )
+            raise DatabaseError(msg)
+        return
+    known = {
+        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    }
+    if revision not in known:
+        msg = (
+            f"the database {where} was set up by a newer fauxsim (schema revision "
+            f"{revision!r}; this fauxsim knows up to {head_revision()!r}). "
+            "Upgrade fauxsim, or use another database."
+        )
+        raise DatabaseError(msg)

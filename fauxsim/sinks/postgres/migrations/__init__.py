@@ -1,0 +1,1 @@
+"""Alembic migrations of the fauxsim schema; run by ``fauxsim.sinks.postgres.migrate``."""

@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh Postgres database per test.
+
+The server is the one named by ``FAUXSIM_TEST_DATABASE_URL`` (``.ci/run`` sets it to the
+machine's server); without it, an embedded Postgres is started once per test session
+in a temporary folder and stopped at the end, so the tests also run on a laptop with
+no server. Every test that asks for ``postgres_url`` gets its own database with a
+unique name, dropped afterwards, and is marked ``postgres`` (``-m "not postgres"``
+skips them all).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+TEST_SERVER_ENV = "FAUXSIM_TEST_DATABASE_URL"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL of a database on the test server, used to create and drop test databases."""
+    configured = os.environ.get(TEST_SERVER_ENV, "").strip()
+    if configured:
+        yield configured
+        return
+    from fauxsim.sinks.postgres.embedded import (  # noqa: PLC0415 - only without a server
+        ensure_embedded_server,
+        stop_embedded_server,
+    )
+
+    root = tmp_path_factory.mktemp("embedded-postgres")
+    server = ensure_embedded_server(root)
+    try:
+        yield server.url_for("postgres")
+    finally:
+        stop_embedded_server(root)
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A URL of a new, empty database that only this test uses; dropped afterwards."""
+    name = f"fauxsim_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(postgres_server_url, name)
+    finally:
+        with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` pointing at another database on the same server."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
