@@ -1,0 +1,1 @@
+"""API tokens: their format, their storage, and who may read what."""

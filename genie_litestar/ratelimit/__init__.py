@@ -1,0 +1,1 @@
+"""Per-token rate limits: a token bucket in memory, or in Redis shared by all workers."""

@@ -1,0 +1,1 @@
+"""The data resources: one per table, all built from ``fauxsim.tables`` specs."""
