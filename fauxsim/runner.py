@@ -20,10 +20,11 @@ from fauxsim.tables import EVENTS
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from fauxsim.events import Event
     from fauxsim.scenario.model import Scenario
+    from fauxsim.sinks.base import Sink
 
 # Entity rows are written as of each checkpoint: a row that changed several times
 # within one checkpoint interval appears once, in its state at the checkpoint.
@@ -106,3 +107,27 @@ def generate(
 
 def _received_from(events: list[Event], watermark: int) -> list[Event]:
     return [event for event in events if event[3] >= watermark]
+
+
+def run_into(
+    sink: Sink,
+    scenario: Scenario,
+    *,
+    until: dt.datetime | dt.date | None = None,
+    resume_after: int | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    on_batch: Callable[[RunStats], None] | None = None,
+) -> RunStats:
+    """Write a run into ``sink`` and close it; return what was written.
+
+    If anything fails half-way the sink is not closed: file sinks then leave only
+    ``.partial`` files, and a database keeps exactly the batches it committed.
+    """
+    stats = RunStats()
+    for batch in generate(scenario, until=until, resume_after=resume_after, batch_rows=batch_rows):
+        sink.write(batch)
+        stats.count(batch)
+        if on_batch is not None:
+            on_batch(stats)
+    sink.close()
+    return stats

@@ -46,7 +46,7 @@ def place_order(
     *,
     coupon_probability: float,
 ) -> int:
-    """Turn the cart into an order, start its lifecycle, and return the next sequence."""
+    """Turn the cart into an order, start its lifecycle, and return the last sequence used."""
     orders = sim.scenario.orders
     now = sim.env.now
     keep_removed = sim.scenario.quirks.keep_removed_cart_items
@@ -90,7 +90,7 @@ def place_order(
              "confirmation", None, None, order_id, properties)  # fmt: skip
     visitor.cart = None
     sim.env.process(order_lifecycle(sim, order_id, customer_id, total))
-    return sequence + 1
+    return sequence
 
 
 def order_lifecycle(

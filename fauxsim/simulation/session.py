@@ -102,15 +102,15 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
         next_state = None
 
     while True:
-        yield env.timeout(max(1, int(dwell[state].sample(rng) * SECOND)))
         if next_state is None:
             next_state = transitions[state].pick(rng)
             if next_state is None:
-                break
+                break  # the visitor leaves: the last page is the last activity
+        yield env.timeout(max(1, int(dwell[state].sample(rng) * SECOND)))
         now = env.now
-        sequence += 1
         if next_state is CATEGORY:
             category = catalog.categories.pick(rng)
+            sequence += 1
             emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, CATEGORY,
                  None, None, None, {"category": category})  # fmt: skip
         elif next_state is SEARCH:
@@ -119,6 +119,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                 product.name.split()[-1].lower()
                 + SEARCH_SUFFIXES[rng.randrange(len(SEARCH_SUFFIXES))]
             )
+            sequence += 1
             emit(EventType.SEARCHED, now, session_id, visitor_id, customer_id, sequence, SEARCH,
                  None, None, None, {"query": query})  # fmt: skip
             sequence += 1
@@ -132,6 +133,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
             else:
                 product = catalog.any_product.pick(rng)
             product_id = product.product_id
+            sequence += 1
             emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, PRODUCT,
                  product_id, None, None, None)  # fmt: skip
             sequence += 1
@@ -152,13 +154,14 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                     cart.lines[product.product_id] = line
                 else:
                     line.quantity += quantity
+                sequence += 1
                 emit(EventType.ADDED_TO_CART, now, session_id, visitor_id, customer_id, sequence,
                      PRODUCT, product.product_id, quantity, None,
                      {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
                       "unit_price_cents": line.unit_price_cents,
                       "line_quantity": line.quantity})  # fmt: skip
-                sequence += 1
             recovered = state is LANDING
+            sequence += 1
             emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, CART,
                  None, None, None, {"recovered_cart": True} if recovered else None)  # fmt: skip
             if cart is not None:
@@ -169,19 +172,20 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
             if customer_id is None:
                 if visitor.customer is not None:
                     customer_id = visitor.customer.customer_id
+                    sequence += 1
                     emit(EventType.LOGGED_IN, now, session_id, visitor_id, customer_id, sequence,
                          CHECKOUT, None, None, None, None)  # fmt: skip
                 else:
-                    customer_id = sim.new_customer(
-                        visitor, now, session_id, "checkout", sequence
-                    ).customer_id
-                sequence += 1
+                    sequence += 1
+                    customer = sim.new_customer(visitor, now, session_id, "checkout", sequence)
+                    customer_id = customer.customer_id
             lines = cart.live_lines() if cart is not None else []
             summary = {
                 "cart_id": cart.cart_id if cart is not None else None,
                 "items_count": sum(line.quantity for line in lines),
                 "subtotal_cents": sum(line.quantity * line.unit_price_cents for line in lines),
             }
+            sequence += 1
             emit(EventType.CHECKOUT_STARTED, now, session_id, visitor_id, customer_id, sequence,
                  CHECKOUT, None, None, None, summary)  # fmt: skip
             sequence += 1
@@ -189,19 +193,21 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                  None, None, None, None)  # fmt: skip
         elif next_state is PAYMENT:
             method = sim.payment_methods.pick(rng)
+            sequence += 1
             emit(EventType.PAYMENT_INFO_ADDED, now, session_id, visitor_id, customer_id, sequence,
                  PAYMENT, None, None, None, {"method": method})  # fmt: skip
             sequence += 1
             emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, PAYMENT,
                  None, None, None, None)  # fmt: skip
         elif next_state is CONFIRMATION:
+            # Submitting the payment: it may fail and be retried; `else` runs on success.
             orders = scenario.orders
             attempt = 1
             while rng.random() < orders.payment_failure_probability:
+                sequence += 1
                 emit(EventType.PAYMENT_FAILED, now, session_id, visitor_id, customer_id, sequence,
                      PAYMENT, None, None, None,
                      {"attempt": attempt, "reason": sim.failure_reasons.pick(rng)})  # fmt: skip
-                sequence += 1
                 if rng.random() >= orders.payment_retry_probability:
                     break
                 attempt += 1
@@ -214,6 +220,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                         coupon_probability=behaviour.coupon_probability,
                     )  # fmt: skip
                     cart = None
+                    sequence += 1
                     emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence,
                          CONFIRMATION, None, None, None, None)  # fmt: skip
                     state, next_state = CONFIRMATION, None

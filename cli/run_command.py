@@ -1,0 +1,162 @@
+"""``fauxsim run``: simulate a scenario into files or a database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from cyclopts import Parameter
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.console import console
+from fauxsim.clock import to_datetime, to_micros
+from fauxsim.errors import UsageError
+from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_end, run_into
+from fauxsim.scenario.loading import load_scenario
+
+if TYPE_CHECKING:
+    from fauxsim.scenario.model import Scenario
+    from fauxsim.sinks.base import Sink
+
+FileFormat = Literal["parquet", "jsonl", "csv"]
+
+
+def run(
+    scenario: str,
+    /,
+    *,
+    out: Path | None = None,
+    format: FileFormat | None = None,  # noqa: A002 - the option users type is --format
+    db: str | None = None,
+    until: str | None = None,
+    set_: Annotated[tuple[str, ...], Parameter(name="--set")] = (),
+    replace: bool = False,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> int:
+    """Simulate a scenario and write its events and tables.
+
+    With --out or --format the output goes to files (one per table); otherwise to
+    Postgres: --db, else $DATABASE_URL, else an embedded server that needs no setup.
+
+    Parameters
+    ----------
+    scenario
+        A scenario file, or the name of a bundled scenario (see `fauxsim scenarios`).
+    out
+        Folder for file output (default: data/ when --format is given).
+    format
+        File format: parquet (default with --out), jsonl or csv.
+    db
+        Postgres URL, e.g. postgresql://me@localhost/shop.
+    until
+        Stop at this date or datetime (scenario time zone) instead of the scenario's end.
+        On an existing database, extends it up to this moment.
+    set_
+        Override a scenario value, e.g. --set traffic.sessions_per_day=20000 (repeatable).
+    replace
+        Replace a database that holds another scenario or seed.
+    batch_rows
+        Rows per write (and per database transaction). Does not change the output.
+    """
+    if batch_rows < 1:
+        raise UsageError(f"--batch-rows must be at least 1, got {batch_rows}")
+    loaded = load_scenario(Path(scenario), set_)
+    stop = _parse_until(until)
+    to_files = out is not None or format is not None
+    if to_files and (db is not None or replace):
+        raise UsageError("--db and --replace are for database output; drop --out/--format to use them")
+    resume_after: int | None = None
+    if to_files:
+        from fauxsim.sinks.base import open_sink  # noqa: PLC0415 - only file runs need it
+
+        target = out or Path("data")
+        sink: Sink = open_sink(format or "parquet", target)
+        where = f"{target}/ ({format or 'parquet'})"
+    else:
+        from fauxsim.sinks.postgres.sink import open_database_sink  # noqa: PLC0415 - heavy
+
+        database = open_database_sink(db, loaded, replace=replace)
+        resume_after = database.resume_after
+        sink = database
+        where = database.describe()
+    return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
+
+
+def _parse_until(text: str | None) -> dt.datetime | dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)  # noqa: PLR2004
+    except ValueError:
+        raise UsageError(
+            f"--until: {text!r} is not a date or datetime; use e.g. 2025-03-01 or 2025-03-01T12:00"
+        ) from None
+
+
+def _run_with_progress(
+    sink: Sink,
+    scenario: Scenario,
+    until: dt.datetime | dt.date | None,
+    resume_after: int | None,
+    batch_rows: int,
+    where: str,
+) -> int:
+    start, end = to_micros(scenario.start_utc), run_end(scenario, until)
+    began = time.perf_counter()
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[simulated]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task(scenario.name, total=max(1, end - start), simulated="", rate="")
+    shown = False
+
+    def on_batch(stats: RunStats) -> None:
+        nonlocal shown
+        elapsed = time.perf_counter() - began
+        if not shown and elapsed > 1.0:  # quick runs stay quiet
+            progress.start()
+            shown = True
+        simulated = to_datetime(stats.watermark).astimezone(scenario.zone)
+        progress.update(
+            task,
+            completed=stats.watermark - start,
+            simulated=simulated.strftime("%Y-%m-%d %H:%M"),
+            rate=f"{stats.events / elapsed:,.0f} events/s" if elapsed else "",
+        )
+
+    if resume_after is not None and resume_after >= end:
+        console.print(f"Nothing to do: {where} already holds everything up to {to_datetime(end)}.")
+        sink.close()
+        return 0
+    try:
+        stats = run_into(sink, scenario, until=until, resume_after=resume_after,
+                         batch_rows=batch_rows, on_batch=on_batch)  # fmt: skip
+    finally:
+        if shown:
+            progress.stop()
+    _print_summary(stats, scenario, where, time.perf_counter() - began, resumed=resume_after is not None)
+    return 0
+
+
+def _print_summary(stats: RunStats, scenario: Scenario, where: str, seconds: float, *, resumed: bool) -> None:
+    verb = "Extended" if resumed else "Wrote"
+    table = Table(title=f"{verb} {scenario.name} into {where}", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows written", justify="right")
+    for name, count in stats.rows.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    revenue = stats.revenue_cents / 100
+    console.print(
+        f"{stats.sessions:,} sessions, {stats.orders:,} orders "
+        f"(conversion {stats.conversion_rate:.2%}), revenue {revenue:,.2f} {scenario.currency}, "
+        f"{stats.events:,} events in {seconds:.1f} s ({stats.events / max(seconds, 1e-9):,.0f} events/s)"
+    )
