@@ -172,7 +172,7 @@ def test_sessions_end_after_inactivity(scenario: Scenario, output: Output):
 
 
 def test_order_totals_add_up(output: Output):
-    """Total = lines − discount + shipping + tax, and lines are quantity × unit price."""
+    """Total = lines - discount + shipping + tax, and lines are quantity * unit price."""
     orders, lines = output.final("orders"), output.final("order_line_items")
     by_order: dict[int, int] = defaultdict(int)
     for line in lines.values():
