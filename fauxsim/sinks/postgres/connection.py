@@ -26,6 +26,8 @@ from fauxsim.errors import FauxError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from psycopg.rows import TupleRow
+
 DATABASE_URL_ENV = "DATABASE_URL"
 _SCHEMES = ("postgresql", "postgres")
 _DRIVERS = ("", "psycopg", "psycopg2", "psycopg2cffi", "asyncpg")
@@ -99,7 +101,7 @@ def mask_password(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[TupleRow]:
     """A psycopg connection to ``url``; failures raise a :class:`DatabaseError` that says why."""
     target = libpq_url(url)
     with translate_errors(url, "connect to"):

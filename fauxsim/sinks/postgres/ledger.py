@@ -1,0 +1,208 @@
+"""The ``runs`` ledger: which dataset a database holds and how far it is committed.
+
+Every row of ``runs`` describes the same dataset (scenario digest, seed, code version);
+``--replace`` empties the ledger with the data. The highest committed ``watermark`` is
+the simulated moment up to which every row is in the database: a new run of the same
+scenario resumes from there, a run of another one is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import fauxsim
+from fauxsim.clock import to_datetime, to_micros, to_rfc3339
+from fauxsim.errors import FauxError
+from fauxsim.sinks.postgres.connection import mask_password
+from fauxsim.tables import ALL_TABLES
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from fauxsim.scenario.model import Scenario
+
+# pg_try_advisory_lock key held by the one run writing to a database.
+WRITER_LOCK = 0x6661_7578_7275_6E  # "fauxrun"
+DATA_TABLES = tuple(spec.name for spec in ALL_TABLES)
+
+
+class DatasetMismatchError(FauxError):
+    """The database holds another dataset than the one the user asked to write."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetIdentity:
+    """What makes two runs write the same rows (DESIGN.md, determinism contract)."""
+
+    scenario_name: str
+    scenario_digest: str
+    seed: int
+    code_version: str
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> DatasetIdentity:
+        return cls(
+            scenario_name=scenario.name,
+            scenario_digest=scenario_digest(scenario),
+            seed=scenario.seed,
+            code_version=fauxsim.__version__,
+        )
+
+    def same_data_as(self, other: DatasetIdentity) -> bool:
+        # The name is a label; the digest already covers every setting, seed included.
+        return (self.scenario_digest, self.seed, self.code_version) == (
+            other.scenario_digest,
+            other.seed,
+            other.code_version,
+        )
+
+    def describe(self) -> str:
+        return (
+            f"scenario {self.scenario_name!r} (seed {self.seed}, digest "
+            f"{self.scenario_digest[:12]}, fauxsim {self.code_version})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """The dataset in a database and the watermark up to which it is complete."""
+
+    identity: DatasetIdentity
+    watermark: int
+
+
+def scenario_digest(scenario: Scenario) -> str:
+    """sha256 of the scenario's canonical JSON. The one place to swap in a shared digest."""
+    # The scenario package is growing a shared digest; use it once it exists.
+    try:
+        shared = importlib.import_module("fauxsim.scenario.loading").scenario_digest
+    except (ImportError, AttributeError):
+        return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
+    return str(shared(scenario))
+
+
+def read_committed(cursor: psycopg.Cursor[Any]) -> Committed | None:
+    """The dataset and its committed watermark, or None if no batch was ever committed."""
+    row = cursor.execute(
+        "SELECT scenario_name, scenario_digest, seed, code_version, watermark FROM runs "
+        "WHERE watermark IS NOT NULL ORDER BY watermark DESC, run_id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    name, digest, seed, version, watermark = row
+    identity = DatasetIdentity(str(name), str(digest), int(seed), str(version))
+    return Committed(identity=identity, watermark=to_micros(watermark))
+
+
+def has_data_rows(cursor: psycopg.Cursor[Any]) -> list[str]:
+    """Data tables that hold at least one row."""
+    return [
+        table
+        for table in DATA_TABLES
+        if cursor.execute(f"SELECT EXISTS (SELECT FROM {table})").fetchone() == (True,)  # noqa: S608
+    ]
+
+
+def check_writable(
+    cursor: psycopg.Cursor[Any], wanted: DatasetIdentity, url: str, *, replace: bool
+) -> int | None:
+    """The watermark to resume after, or None to start from scratch.
+
+    Raises :class:`DatasetMismatchError` when the database holds something else and
+    ``replace`` is False.
+    """
+    committed = read_committed(cursor)
+    where = mask_password(url)
+    if replace:
+        return None
+    if committed is None:
+        filled = has_data_rows(cursor)
+        if filled:
+            msg = (
+                f"the database {where} has rows in {', '.join(filled)} but no fauxsim run "
+                "is recorded in its runs table, so they were not written by fauxsim run. "
+                "Pass --replace to delete them and write this scenario, or use another "
+                "database (--db / DATABASE_URL)."
+            )
+            raise DatasetMismatchError(msg)
+        return None
+    if not committed.identity.same_data_as(wanted):
+        msg = (
+            f"the database {where} holds {committed.identity.describe()}, written up to "
+            f"{to_rfc3339(committed.watermark)}; you asked for {wanted.describe()}. "
+            "Pass --replace to delete it and write the new one, or use another database "
+            "(--db / DATABASE_URL)."
+        )
+        raise DatasetMismatchError(msg)
+    return committed.watermark
+
+
+def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
+    """Hold the database's writer lock for this session, or say who holds it."""
+    row = connection.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()
+    connection.commit()
+    if row == (True,):
+        return
+    holder = connection.execute(
+        "SELECT a.pid, a.application_name, a.client_addr FROM pg_locks l "
+        "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+        "AND l.objid = %s AND l.granted LIMIT 1",
+        (WRITER_LOCK & 0xFFFF_FFFF,),
+    ).fetchone()
+    connection.rollback()
+    who = f" (server process {holder[0]}, {holder[1] or 'unknown client'})" if holder else ""
+    msg = (
+        f"another fauxsim run is writing to {mask_password(url)}{who}. Wait for it to "
+        "finish or stop it; two runs into one database would interleave their batches."
+    )
+    raise DatasetMismatchError(msg)
+
+
+def mark_interrupted(cursor: psycopg.Cursor[Any]) -> None:
+    """Runs still marked running lost their process (we hold the writer lock now)."""
+    cursor.execute(
+        "UPDATE runs SET status = 'interrupted', updated_at = now() WHERE status = 'running'"
+    )
+
+
+def empty_dataset(cursor: psycopg.Cursor[Any]) -> None:
+    """Delete every data row and the ledger (API tokens stay)."""
+    cursor.execute(f"TRUNCATE {', '.join(DATA_TABLES)}, runs RESTART IDENTITY")
+
+
+def start_run(cursor: psycopg.Cursor[Any], identity: DatasetIdentity, until: int) -> int:
+    row = cursor.execute(
+        "INSERT INTO runs (scenario_name, scenario_digest, seed, code_version, status, until_at) "
+        "VALUES (%s, %s, %s, %s, 'running', %s) RETURNING run_id",
+        (
+            identity.scenario_name,
+            identity.scenario_digest,
+            identity.seed,
+            identity.code_version,
+            to_datetime(until),
+        ),
+    ).fetchone()
+    if row is None:  # pragma: no cover - INSERT ... RETURNING always returns the row
+        msg = "INSERT INTO runs returned nothing"
+        raise RuntimeError(msg)
+    return int(row[0])
+
+
+def advance(cursor: psycopg.Cursor[Any], run_id: int, watermark: int, rows: int) -> None:
+    """Record a batch; runs in the batch's own transaction, so both commit or neither."""
+    cursor.execute(
+        "UPDATE runs SET watermark = %s, batches = batches + 1, "
+        "rows_written = rows_written + %s, updated_at = now() WHERE run_id = %s",
+        (to_datetime(watermark), rows, run_id),
+    )
+
+
+def finish(cursor: psycopg.Cursor[Any], run_id: int) -> None:
+    cursor.execute(
+        "UPDATE runs SET status = 'complete', updated_at = now() WHERE run_id = %s", (run_id,)
+    )

@@ -1,0 +1,138 @@
+"""Binary COPY of batch rows into Postgres, with upserts for rows that change later.
+
+``COPY ... FROM STDIN (FORMAT BINARY)`` with psycopg 3's ``write_row`` is the fastest
+way in from Python (several times faster than ``executemany`` or the ORM). Rows travel
+as tuples straight from the engine; two things are adapted on the way:
+
+- timestamps are integer microseconds since the epoch: a small binary dumper turns
+  them into Postgres' own representation (microseconds since 2000-01-01) without ever
+  building a ``datetime``;
+- JSON values (dicts) are serialised with orjson.
+
+Entity tables receive row versions, so the same id comes back later with a later
+``updated_at``: they are copied into a temporary table, then merged with one
+``INSERT ... ON CONFLICT DO UPDATE`` per table per batch. ``events`` is append-only and
+goes straight into its table, unless duplicates are possible (the duplicate-events
+quirk, or the first batch after a resume), when it goes through a temporary table and
+``ON CONFLICT DO NOTHING`` keeps the first delivery of each event id.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from psycopg import postgres
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+from psycopg.types.json import set_json_dumps
+
+from fauxsim.tables import ALL_TABLES, ColumnType, TableSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    import psycopg
+
+# Postgres timestamps count microseconds from 2000-01-01, ours from 1970-01-01.
+_POSTGRES_EPOCH_MICROS = 946_684_800_000_000
+_PACK_INT8 = struct.Struct(">q").pack
+
+_COPY_TYPES: dict[ColumnType, str] = {
+    ColumnType.BIGINT: "int8",
+    ColumnType.INTEGER: "int4",
+    ColumnType.DOUBLE: "float8",
+    ColumnType.TEXT: "text",
+    ColumnType.BOOLEAN: "bool",
+    ColumnType.TIMESTAMP: "timestamptz",
+    ColumnType.JSON: "jsonb",
+}
+
+
+class MicrosTimestamptzDumper(Dumper):
+    """Integer microseconds since the Unix epoch as a binary ``timestamptz``.
+
+    Registered by oid only, so it is used where COPY has declared the column types
+    (``Copy.set_types``) and never changes how ``datetime`` parameters are sent.
+    """
+
+    format = Format.BINARY
+    oid = postgres.types["timestamptz"].oid
+
+    def dump(self, obj: int) -> bytes:
+        return _PACK_INT8(obj - _POSTGRES_EPOCH_MICROS)
+
+
+def prepare_cursor(cursor: psycopg.Cursor[Any]) -> None:
+    """Make ``cursor`` dump engine values: microsecond timestamps and JSON via orjson."""
+    cursor.adapters.register_dumper(None, MicrosTimestamptzDumper)
+    set_json_dumps(orjson.dumps, cursor)
+
+
+def staging_name(spec: TableSpec) -> str:
+    return f"fauxsim_load_{spec.name}"
+
+
+def create_staging_tables(cursor: psycopg.Cursor[Any]) -> None:
+    """Session-local tables the upserts copy through; emptied at every commit."""
+    for spec in ALL_TABLES:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging_name(spec)} "
+            f"(LIKE {spec.name}) ON COMMIT DELETE ROWS"
+        )
+
+
+class TableLoader:
+    """Loads the rows of one table, one batch at a time, inside the caller's transaction."""
+
+    def __init__(self, spec: TableSpec) -> None:
+        self.spec = spec
+        columns = ", ".join(spec.column_names)
+        self._copy_types = [_COPY_TYPES[column.type] for column in spec.columns]
+        self._copy_into_table = f"COPY {spec.name} ({columns}) FROM STDIN (FORMAT BINARY)"
+        staging = staging_name(spec)
+        self._copy_into_staging = f"COPY {staging} ({columns}) FROM STDIN (FORMAT BINARY)"
+        key = spec.primary_key
+        if spec.append_only:
+            conflict = "DO NOTHING"
+        else:
+            updates = ", ".join(
+                f"{name} = EXCLUDED.{name}" for name in spec.column_names if name != key
+            )
+            # A row's updated_at only moves forward: an older version never wins.
+            conflict = f"DO UPDATE SET {updates} WHERE target.updated_at <= EXCLUDED.updated_at"
+        self._merge = (
+            f"INSERT INTO {spec.name} AS target ({columns}) "  # noqa: S608 - names from our specs
+            f"SELECT {columns} FROM {staging} ON CONFLICT ({key}) {conflict}"
+        )
+
+    def load(
+        self, cursor: psycopg.Cursor[Any], rows: Sequence[Sequence[Any]], *, merge: bool
+    ) -> int:
+        """Write ``rows`` (with ``merge``: through staging and ``ON CONFLICT``); count them."""
+        if not self.spec.append_only:
+            rows = latest_versions(rows)
+        if not merge and self.spec.append_only:
+            self._copy(cursor, self._copy_into_table, rows)
+            return len(rows)
+        self._copy(cursor, self._copy_into_staging, rows)
+        cursor.execute(self._merge)
+        return len(rows)
+
+    def _copy(self, cursor: psycopg.Cursor[Any], statement: str, rows: Iterable[Any]) -> None:
+        with cursor.copy(statement) as copy:
+            copy.set_types(self._copy_types)
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+
+
+def latest_versions(rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+    """The last version of each row: a batch spans several checkpoints, and one
+    ``INSERT ... ON CONFLICT DO UPDATE`` may not touch the same row twice."""
+    latest = {row[0]: row for row in rows}
+    return rows if len(latest) == len(rows) else list(latest.values())
+
+
+LOADERS: dict[str, TableLoader] = {spec.name: TableLoader(spec) for spec in ALL_TABLES}

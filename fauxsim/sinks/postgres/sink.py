@@ -1,0 +1,218 @@
+"""The Postgres sink: each batch and its watermark in one transaction, written while
+the engine simulates the next one.
+
+Crash safety comes from the transaction boundary: a batch's rows and the ``runs``
+watermark commit together or not at all, so after ``kill -9`` the database holds
+exactly the batches up to the recorded watermark. Running the same command again
+resumes after it (:attr:`PostgresSink.resume_after`), and upserts make the rows the
+engine repeats around the watermark harmless.
+
+Loading overlaps simulation: :meth:`PostgresSink.write` hands the batch to a writer
+thread and returns, so Postgres (usually on another core) works while the engine
+builds the next batch. At most one batch waits in the queue, which keeps memory flat
+whatever the dataset size. A failure in the writer is raised by the next ``write`` or
+by ``close``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import TYPE_CHECKING, Any, Self
+
+from fauxsim.runner import run_end
+from fauxsim.sinks.postgres import ledger
+from fauxsim.sinks.postgres.connection import (
+    connect,
+    mask_password,
+    resolve_database_url,
+    translate_errors,
+)
+from fauxsim.sinks.postgres.loader import LOADERS, create_staging_tables, prepare_cursor
+from fauxsim.sinks.postgres.migrate import upgrade
+from fauxsim.tables import EVENTS
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from types import TracebackType
+
+    import psycopg
+
+    from fauxsim.scenario.model import Scenario
+    from fauxsim.sinks.base import Batch
+
+_STOP = None  # queue sentinel
+
+
+def open_database_sink(
+    url: str | None,
+    scenario: Scenario,
+    *,
+    replace: bool = False,
+    until: dt.datetime | dt.date | None = None,
+) -> PostgresSink:
+    """A sink writing ``scenario`` into the database at ``url`` (None: DATABASE_URL or embedded).
+
+    Creates or upgrades the schema, takes the database's writer lock, and checks the
+    ledger: the same dataset resumes after its committed watermark; another one is
+    refused unless ``replace`` (which deletes it in the first batch's transaction).
+    """
+    resolved = resolve_database_url(url)
+    upgrade(resolved)
+    connection = connect(resolved)
+    try:
+        ledger.take_writer_lock(connection, resolved)
+        identity = ledger.DatasetIdentity.of(scenario)
+        with translate_errors(resolved, "read the runs ledger of"), connection.cursor() as cursor:
+            ledger.mark_interrupted(cursor)
+            resume_after = ledger.check_writable(cursor, identity, resolved, replace=replace)
+            connection.commit()
+    except BaseException:
+        connection.close()
+        raise
+    return PostgresSink(
+        url=resolved,
+        connection=connection,
+        identity=identity,
+        resume_after=resume_after,
+        replace=replace,
+        until=run_end(scenario, until),
+        events_may_repeat=scenario.quirks.duplicate_events > 0,
+    )
+
+
+class PostgresSink:
+    """Writes batches into Postgres; satisfies :class:`fauxsim.sinks.base.Sink`.
+
+    Use it as a context manager (or call :meth:`close` only after the last batch): on
+    an exception the run is left as it is, to be resumed, rather than marked complete.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        connection: psycopg.Connection[Any],
+        identity: ledger.DatasetIdentity,
+        resume_after: int | None,
+        replace: bool,
+        until: int,
+        events_may_repeat: bool,
+    ) -> None:
+        self.url = url
+        self._connection = connection
+        self._identity = identity
+        self._resume_after = resume_after
+        self._replace = replace
+        self._until = until
+        self._events_may_repeat = events_may_repeat
+        self._run_id: int | None = None
+        self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._writer = threading.Thread(
+            target=self._write_batches, name="fauxsim-postgres-writer", daemon=True
+        )
+        self._cursor = connection.cursor()
+        prepare_cursor(self._cursor)
+        create_staging_tables(self._cursor)
+        connection.commit()
+        self._writer.start()
+
+    @property
+    def resume_after(self) -> int | None:
+        """The committed watermark to resume after, or None to start from the beginning."""
+        return self._resume_after
+
+    def describe(self) -> str:
+        """Where the rows go, for progress and summaries (password masked)."""
+        return f"Postgres {mask_password(self.url)}"
+
+    def write(self, batch: Batch) -> None:
+        """Queue ``batch`` for the writer; blocks while one batch is already waiting."""
+        self._raise_writer_error()
+        self._batches.put(batch)
+
+    def close(self) -> None:
+        """Wait for every queued batch to commit, then mark the run complete."""
+        if self._closed:
+            return
+        self._stop_writer()
+        try:
+            self._raise_writer_error()
+            with (
+                translate_errors(self.url, "finish the run in"),
+                self._connection.cursor() as cursor,
+            ):
+                if self._run_id is not None:
+                    ledger.finish(cursor, self._run_id)
+                self._connection.commit()
+        finally:
+            self._connection.close()
+
+    def abandon(self) -> None:
+        """Stop without marking the run complete; committed batches stay for a resume."""
+        if self._closed:
+            return
+        # Drop what waits: it was never committed and the next run regenerates it.
+        while not self._batches.empty():
+            self._batches.get_nowait()
+        self._stop_writer()
+        self._connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abandon()
+
+    # ------------------------------------------------------------------ writer thread
+
+    def _stop_writer(self) -> None:
+        self._closed = True
+        self._batches.put(_STOP)
+        self._writer.join()
+
+    def _raise_writer_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _write_batches(self) -> None:
+        while (batch := self._batches.get()) is not _STOP:
+            if self._error is not None:
+                continue  # keep draining so the producer never blocks forever
+            try:
+                with translate_errors(self.url, "write to"):
+                    self._commit(batch)
+            except BaseException as error:  # noqa: BLE001 - handed to the main thread
+                self._error = error
+                self._connection.rollback()
+
+    def _commit(self, batch: Batch) -> None:
+        cursor = self._cursor
+        with self._connection.transaction():
+            run_id = self._run_id
+            first_batch = run_id is None
+            if run_id is None:
+                if self._replace:
+                    ledger.empty_dataset(cursor)
+                run_id = ledger.start_run(cursor, self._identity, self._until)
+            # Right after a resume the engine may repeat events; so may the quirk.
+            events_may_repeat = self._events_may_repeat or (
+                first_batch and self._resume_after is not None
+            )
+            written = 0
+            for name, rows in batch.rows.items():
+                if rows:
+                    merge = name != EVENTS.name or events_may_repeat
+                    written += LOADERS[name].load(cursor, rows, merge=merge)
+            ledger.advance(cursor, run_id, batch.watermark, written)
+        self._run_id = run_id  # only once its row is committed

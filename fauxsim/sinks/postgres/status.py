@@ -1,0 +1,76 @@
+"""What a database holds, for ``fauxsim db status`` and ``fauxsim db reset``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fauxsim.clock import to_micros
+from fauxsim.sinks.postgres import ledger
+from fauxsim.sinks.postgres.connection import connect, translate_errors
+from fauxsim.sinks.postgres.migrate import upgrade
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    run_id: int
+    status: str
+    until: int | None
+    watermark: int | None
+    batches: int
+    rows_written: int
+    started_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseStatus:
+    committed: ledger.Committed | None
+    last_run: LastRun | None
+    rows: dict[str, int]
+
+
+def database_status(url: str) -> DatabaseStatus:
+    """The dataset, its watermark, the latest run and the row count of every table."""
+    upgrade(url)
+    with (
+        translate_errors(url, "read the status of"),
+        connect(url) as connection,
+        connection.cursor() as cursor,
+    ):
+        committed = ledger.read_committed(cursor)
+        row = cursor.execute(
+            "SELECT run_id, status, until_at, watermark, batches, rows_written, started_at, "
+            "updated_at FROM runs ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+        last_run = None
+        if row is not None:
+            run_id, status, until, watermark, batches, rows_written, started, updated = row
+            last_run = LastRun(
+                run_id=int(run_id),
+                status=str(status),
+                until=None if until is None else to_micros(until),
+                watermark=None if watermark is None else to_micros(watermark),
+                batches=int(batches),
+                rows_written=int(rows_written),
+                started_at=started,
+                updated_at=updated,
+            )
+        rows = {}
+        for table in ledger.DATA_TABLES:
+            counted = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+            rows[table] = int(counted[0]) if counted else 0
+    return DatabaseStatus(committed=committed, last_run=last_run, rows=rows)
+
+
+def reset_database(url: str) -> None:
+    """Delete every data row and the runs ledger; API tokens stay. Waits for no writer."""
+    upgrade(url)
+    with connect(url) as connection:
+        ledger.take_writer_lock(connection, url)
+        with translate_errors(url, "reset"), connection.cursor() as cursor:
+            ledger.empty_dataset(cursor)
+        connection.commit()
