@@ -334,9 +334,9 @@ def funnel_violations(funnel: Funnel) -> list[Violation]:
                 "most 1 (what is left over is the chance to leave the site)"
             )
             violations.append(Violation((source.value,), message))
-        for target in targets:
+        for target, probability in targets.items():
             allowed = _ONLY_FROM.get(target)
-            if allowed is not None and source not in allowed:
+            if probability > 0 and allowed is not None and source not in allowed:
                 names = ", ".join(sorted(state.value for state in allowed))
                 message = f"{target.value!r} cannot follow {source.value!r}"
                 only = f"{target.value!r} only after {names}"
@@ -533,7 +533,7 @@ class Scenario(Model):
 
     def _window_violations(self) -> list[Violation]:
         if self.start_utc >= self.end_utc:
-            return [Violation(("end",), f"must be after start ({self.start})")]
+            return [Violation(("end",), f"must be after start, {self.start}")]
         return []
 
     def _override_violations(self) -> list[Violation]:
@@ -550,7 +550,9 @@ class Scenario(Model):
                 ("channel", rule.channel, self.audience.channels),
             ):
                 if value is not None and value not in known:
-                    message = f"unknown {key}; it must be one of audience.{key}s"
+                    message = (
+                        f"unknown {key}: a segment can only name one listed in audience.{key}s"
+                    )
                     violations.append(Violation((*at, key), message, ", ".join(sorted(known))))
         for at, label, override in overrides:
             merged = merge_funnel(self.behaviour.funnel, override.funnel)
