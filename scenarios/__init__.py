@@ -1,0 +1,1 @@
+"""The scenario files that ship with Faux Genie (``fauxsim scenarios`` lists them)."""
