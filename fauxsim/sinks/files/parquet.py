@@ -1,0 +1,80 @@
+"""Parquet: one file per table, typed from the table spec, zstd-compressed.
+
+Row groups hold a fixed number of rows (the last one the remainder), never one group
+per batch: the bytes of a file depend only on its rows, not on how they were batched,
+and readers get groups large enough to scan fast. At most one row group per table
+waits in memory, as Arrow columns.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fauxsim.sinks.files.arrow_columns import arrow_schema, record_batch
+from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from fauxsim.sinks.base import Row
+    from fauxsim.tables import TableSpec
+
+ROW_GROUP_ROWS = 128 * 1024
+COMPRESSION = "zstd"
+
+
+class ParquetTableWriter:
+    def __init__(self, spec: TableSpec, path: Path, *, row_group_rows: int) -> None:
+        if row_group_rows < 1:
+            msg = f"row_group_rows must be positive, got {row_group_rows}"
+            raise ValueError(msg)
+        self._spec = spec
+        self._row_group_rows = row_group_rows
+        self._schema = arrow_schema(spec)
+        self._pending: list[pa.RecordBatch] = []
+        self.pending_rows = 0
+        self._file = pa.OSFile(str(path), "wb")
+        self._writer = pq.ParquetWriter(self._file, self._schema, compression=COMPRESSION)
+
+    def write_chunk(self, rows: Sequence[Row]) -> None:
+        self._pending.append(record_batch(self._spec, rows, self._schema))
+        self.pending_rows += len(rows)
+        while self.pending_rows >= self._row_group_rows:
+            self._write_row_group(self._row_group_rows)
+
+    def close(self) -> None:
+        if self.pending_rows:
+            self._write_row_group(self.pending_rows)
+        self._writer.close()
+        self._file.close()
+
+    def discard(self) -> None:
+        self._pending.clear()
+        with suppress(OSError, pa.ArrowException):
+            self._writer.close()
+        with suppress(OSError, pa.ArrowException):
+            self._file.close()
+
+    def _write_row_group(self, size: int) -> None:
+        pending = pa.Table.from_batches(self._pending, schema=self._schema)
+        # One contiguous array per column: how the rows were chunked on the way in
+        # must not change where the writer cuts its pages.
+        group = pending.slice(0, size).combine_chunks()
+        self._writer.write_table(group, row_group_size=size)
+        rest = pending.slice(size)
+        self._pending = rest.to_batches()
+        self.pending_rows = rest.num_rows
+
+
+def open_parquet(
+    out: Path, *, chunk_rows: int = CHUNK_ROWS, row_group_rows: int = ROW_GROUP_ROWS
+) -> TableFilesSink:
+    """A sink writing ``<out>/<table>.parquet`` in row groups of ``row_group_rows`` rows."""
+    open_writer = partial(ParquetTableWriter, row_group_rows=row_group_rows)
+    return TableFilesSink(out, extension="parquet", open_writer=open_writer, chunk_rows=chunk_rows)

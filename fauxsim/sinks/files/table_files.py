@@ -1,0 +1,171 @@
+"""A sink that writes one file per table, in fixed-size chunks, whatever the batch sizes.
+
+The format modules only say how to write a chunk of rows to one file
+(:class:`TableWriter`); this module owns everything they share: the folder, the
+``.partial`` names, the final rename, user-facing errors, and re-chunking. Chunk ``k`` of
+a table always holds its rows ``[k * chunk_rows, (k + 1) * chunk_rows)``, so how the
+engine split its batches can never show in the output.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, Self
+
+from fauxsim.sinks.files.folder import (
+    partial_path,
+    prepare_folder,
+    publish,
+    remove_quietly,
+    write_error,
+)
+from fauxsim.tables import ALL_TABLES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
+    from types import TracebackType
+
+    from fauxsim.sinks.base import Batch, Row
+    from fauxsim.tables import TableSpec
+
+# Rows gathered per table before a format writes them: large enough that per-chunk costs
+# (one Arrow array per column) vanish, small enough to keep memory flat.
+CHUNK_ROWS = 16_384
+
+
+class TableWriter(Protocol):
+    """Writes one table's rows to one (partial) file."""
+
+    def write_chunk(self, rows: Sequence[Row]) -> None:
+        """Append a non-empty chunk of rows, in table column order."""
+
+    def close(self) -> None:
+        """Write everything still buffered and close the file."""
+
+    def discard(self) -> None:
+        """Close the file without finishing it, ignoring I/O errors; safe to repeat."""
+
+
+@dataclass(slots=True)
+class _TableOutput:
+    spec: TableSpec
+    final: Path
+    partial: Path
+    writer: TableWriter
+    pending: list[Row] = field(default_factory=list)
+
+
+class TableFilesSink:
+    """Writes ``<out>/<table>.<extension>`` for every table, complete only after ``close()``.
+
+    Use it as a context manager, or call ``abort()`` when the run fails, so that a failed
+    run leaves no file posing as complete (files of an earlier run are left untouched).
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        *,
+        extension: str,
+        open_writer: Callable[[TableSpec, Path], TableWriter],
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        if chunk_rows < 1:
+            msg = f"chunk_rows must be positive, got {chunk_rows}"
+            raise ValueError(msg)
+        prepare_folder(out)
+        self._chunk_rows = chunk_rows
+        self._outputs: dict[str, _TableOutput] = {}
+        self._finished = False
+        for spec in ALL_TABLES:
+            final = out / f"{spec.name}.{extension}"
+            partial = partial_path(final)
+            try:
+                writer = open_writer(spec, partial)
+            except OSError as error:
+                self.abort()
+                raise write_error(partial, error) from error
+            self._outputs[spec.name] = _TableOutput(spec, final, partial, writer)
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        """The final path of each table's file."""
+        return {name: output.final for name, output in self._outputs.items()}
+
+    def write(self, batch: Batch) -> None:
+        if self._finished:
+            msg = "write() called after close() or abort()"
+            raise RuntimeError(msg)
+        for name, rows in batch.rows.items():
+            output = self._outputs.get(name)
+            if output is None:
+                valid = ", ".join(self._outputs)
+                msg = f"unknown table {name!r} in batch. Valid values are: {valid}"
+                raise ValueError(msg)
+            if rows:
+                self._feed(output, rows)
+
+    def close(self) -> None:
+        """Write what is buffered, close every file and give it its final name."""
+        if self._finished:
+            return
+        for output in self._outputs.values():
+            with self._as_sink_error(output):
+                if output.pending:
+                    output.writer.write_chunk(output.pending)
+                    output.pending.clear()
+                output.writer.close()
+        self._finished = True
+        for output in self._outputs.values():
+            with self._as_sink_error(output):
+                publish(output.partial, output.final)
+
+    def abort(self) -> None:
+        """Give up: close every file and delete the ``.partial`` ones. Safe to repeat."""
+        self._finished = True
+        for output in self._outputs.values():
+            output.writer.discard()
+            output.pending.clear()
+            remove_quietly(output.partial)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def _feed(self, output: _TableOutput, rows: Sequence[Row]) -> None:
+        """Add rows to a table's pending chunk, writing every chunk that fills up."""
+        chunk_rows, pending = self._chunk_rows, output.pending
+        with self._as_sink_error(output):
+            start = 0
+            if pending:
+                start = min(len(rows), chunk_rows - len(pending))
+                pending.extend(rows[:start])
+                if len(pending) < chunk_rows:
+                    return
+                output.writer.write_chunk(pending)
+                pending.clear()
+            while len(rows) - start >= chunk_rows:
+                output.writer.write_chunk(rows[start : start + chunk_rows])
+                start += chunk_rows
+            pending.extend(rows[start:])
+
+    @contextmanager
+    def _as_sink_error(self, output: _TableOutput) -> Iterator[None]:
+        """Turn a file-system failure into a SinkError naming the file, after cleaning up."""
+        try:
+            yield
+        except OSError as error:
+            self.abort()
+            raise write_error(output.partial, error) from error
