@@ -78,7 +78,7 @@ def run(
     else:
         from fauxsim.sinks.postgres.sink import open_database_sink  # noqa: PLC0415 - heavy
 
-        database = open_database_sink(db, loaded, replace=replace)
+        database = open_database_sink(db, loaded, replace=replace, until=stop)
         resume_after = database.resume_after
         sink = database
         where = database.describe()

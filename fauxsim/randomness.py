@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import zlib
 from enum import IntEnum
+from functools import cache
 
 import numpy as np
 
@@ -46,9 +47,14 @@ def _mix(value: int) -> int:
     return value ^ (value >> 31)
 
 
+@cache
+def _purpose_key(seed: int, purpose: int) -> int:
+    return _mix(_mix(seed) ^ purpose)
+
+
 def derive(seed: int, purpose: Purpose, entity: int = 0) -> int:
     """A 64-bit seed for the stream of ``purpose`` and ``entity`` under ``seed``."""
-    return _mix(_mix(_mix(seed) ^ purpose) ^ (entity & _MASK64))
+    return _mix(_purpose_key(seed, int(purpose)) ^ (entity & _MASK64))
 
 
 def stream(seed: int, purpose: Purpose, entity: int = 0) -> random.Random:

@@ -192,6 +192,17 @@ EVENTS = TableSpec(
     append_only=True,
 )
 
+# One row per injected data-quality trap (see fauxsim.quirks): the truth to check against.
+QUIRKS = _table(
+    "quirks",
+    ("quirk_id", _B),
+    ("quirk", _T),
+    ("event_id", _B),
+    ("column_name", _T, True),
+    ("detail", _J, True),
+    *_STAMPS,
+)
+
 ENTITY_TABLES: tuple[TableSpec, ...] = (
     PRODUCTS,
     CUSTOMERS,
@@ -201,5 +212,5 @@ ENTITY_TABLES: tuple[TableSpec, ...] = (
     ORDERS,
     ORDER_LINE_ITEMS,
 )
-ALL_TABLES: tuple[TableSpec, ...] = (*ENTITY_TABLES, EVENTS)
+ALL_TABLES: tuple[TableSpec, ...] = (*ENTITY_TABLES, EVENTS, QUIRKS)
 TABLES_BY_NAME: dict[str, TableSpec] = {table.name: table for table in ALL_TABLES}

@@ -29,10 +29,16 @@ class BehaviourBook:
     def __init__(self, scenario: Scenario) -> None:
         self._scenario = scenario
         self._cache: dict[tuple[tuple[int, ...], tuple[int, ...]], SessionBehaviour] = {}
+        self._by_kind: dict[tuple[str, str, bool, tuple[int, ...]], SessionBehaviour] = {}
 
     def for_session(
         self, device: str, channel: str, *, returning: bool, active: list[Window]
     ) -> SessionBehaviour:
+        # Sessions of one kind share a compiled behaviour: look it up by what defines it.
+        quick_key = (device, channel, returning, tuple(window.index for window in active))
+        compiled = self._by_kind.get(quick_key)
+        if compiled is not None:
+            return compiled
         segment = "returning" if returning else "new"
         rules = tuple(
             number
@@ -46,6 +52,7 @@ class BehaviourBook:
         compiled = self._cache.get(key)
         if compiled is None:
             compiled = self._cache[key] = self._compile(rules, events)
+        self._by_kind[quick_key] = compiled
         return compiled
 
     def _compile(self, rules: tuple[int, ...], events: tuple[int, ...]) -> SessionBehaviour:

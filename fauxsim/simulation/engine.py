@@ -26,6 +26,7 @@ from fauxsim.simulation.traffic import TrafficModel
 if TYPE_CHECKING:
     from collections.abc import Generator
 
+    from fauxsim.randomness import RandomStream
     from fauxsim.scenario.model import Channel, Scenario
 
 # How far back the existing customers' sign-ups reach before the scenario starts.
@@ -142,10 +143,10 @@ class Simulation:
 
     # ------------------------------------------------------------------ ids
 
-    def new_visitor(self) -> Visitor:
+    def new_visitor(self, rng: RandomStream) -> Visitor:
+        """A first-time visitor, described by draws from the stream of their first session."""
         self.last_visitor_id += 1
         visitor_id = self.last_visitor_id
-        rng = stream(self.seed, Purpose.VISITOR, visitor_id)
         return Visitor(
             visitor_id,
             self.devices.pick(rng),
@@ -210,7 +211,7 @@ class Simulation:
         signups = sorted(now - 1 - int(rng.random() * _HISTORY) for _ in range(count))
         gaps = self.scenario.audience.return_gap_days
         for signed_up_at in signups:
-            visitor = self.new_visitor()
+            visitor = self.new_visitor(rng)
             self.new_customer(visitor, signed_up_at, None, "import")
             self.pool.add(visitor, now + int(gaps.sample(rng) * DAY))
         yield self.env.timeout(0)
@@ -232,7 +233,7 @@ class Simulation:
                 visitor = self.pool.take(moment) if rng.random() < returning_share else None
                 returning = visitor is not None
                 if visitor is None:
-                    visitor = self.new_visitor()
+                    visitor = self.new_visitor(rng)
                 env.process(run_session(self, session_id, visitor, rng, returning=returning))
             hour_start += HOUR
             if hour_start > env.now:

@@ -1,0 +1,100 @@
+"""Quirks: off by default; when on, injected into the events only, and every one recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from fauxsim.clock import to_micros
+from tests.simulation.helpers import collect, fold, small_scenario
+
+ALL_ON = {
+    "duplicate_events": 0.02,
+    "late_arrivals": {"probability": 0.03, "delay_hours": {"type": "constant", "value": 5}},
+    "null_fields": 0.02,
+    "keep_removed_cart_items": True,
+}
+
+
+def test_quirks_are_off_by_default():
+    """A default scenario records no quirk and delivers every event once, on time."""
+    output = collect(small_scenario())
+    assert output.versions["quirks"] == []
+    assert all(event[2] == event[3] for event in output.events)
+    assert len({event[0] for event in output.events}) == len(output.events)
+
+
+def test_every_injected_quirk_is_recorded():
+    """Duplicates, late arrivals and nulls in the events match the quirks table exactly."""
+    output = collect(small_scenario(quirks=ALL_ON))
+    recorded = Counter(row[1] for row in output.versions["quirks"])
+    counts = Counter(event[0] for event in output.events)
+    assert recorded["duplicate_event"] == sum(n - 1 for n in counts.values()) > 0
+    five_hours = 5 * 3600 * 1_000_000
+    late_ids = {event[0] for event in output.events if event[3] - event[2] >= five_hours}
+    end = to_micros(dt.datetime(2024, 3, 4, tzinfo=dt.UTC))
+    recorded_late = {
+        row[2]
+        for row in output.versions["quirks"]
+        if row[1] == "late_arrival" and row[-1] + row[4]["delay_us"] < end  # arrived in the run
+    }
+    assert late_ids == recorded_late != set()
+    columns = {"visitor_id": 5, "customer_id": 6, "page": 8, "product_id": 9}
+    nulls = [row for row in output.versions["quirks"] if row[1] == "null_field"]
+    assert nulls
+    by_id = {event[0]: event for event in output.events}
+    for row in nulls:
+        assert by_id[row[2]][columns[row[3]]] is None
+        assert row[4]["was"] is not None
+
+
+def test_late_events_arrive_in_the_batch_of_their_arrival():
+    """A late event shows up in received order, after events that happened later."""
+    events = collect(small_scenario(quirks=ALL_ON)).events
+    received = [event[3] for event in events]
+    assert received == sorted(received)
+    assert any(event[3] - event[2] == 5 * 3600 * 1_000_000 for event in events)
+
+
+def test_tables_fold_the_true_stream_despite_quirks():
+    """Entity tables are the same with and without delivery quirks on the events."""
+    clean = collect(small_scenario())
+    noisy = collect(small_scenario(quirks={**ALL_ON, "keep_removed_cart_items": False}))
+    for table in ("customers", "sessions", "orders", "order_line_items", "carts"):
+        assert noisy.final(table) == clean.final(table), table
+    assert fold(clean.events).final("orders") == noisy.final("orders")
+
+
+def test_quirks_are_prefix_stable():
+    """A run cut short delivers and records exactly what the longer run did by then."""
+    scenario = small_scenario(quirks=ALL_ON)
+    cut = to_micros(dt.datetime(2024, 3, 2, 13, 30, tzinfo=dt.UTC))
+    short = collect(scenario, until=dt.datetime(2024, 3, 2, 13, 30, tzinfo=dt.UTC))
+    full = collect(scenario)
+    assert short.events == [event for event in full.events if event[3] < cut]
+    assert short.versions["quirks"] == [row for row in full.versions["quirks"] if row[-1] < cut]
+
+
+def test_kept_removed_cart_items_are_recorded():
+    """With the original Faux behaviour on, some orders keep removed items, each recorded."""
+    output = collect(
+        small_scenario(
+            quirks={"keep_removed_cart_items": True},
+            behaviour={"cart": {"remove_probability": 0.6}},
+        )
+    )
+    removed = {
+        (i["cart_id"], i["product_id"]) for i in output.final("cart_items").values() if i["removed"]
+    }
+    orders = output.final("orders")
+    affected = {
+        line["order_id"]
+        for line in output.final("order_line_items").values()
+        if (orders[line["order_id"]]["cart_id"], line["product_id"]) in removed
+    }
+    recorded = {
+        next(e[11] for e in output.events if e[0] == row[2])
+        for row in output.versions["quirks"]
+        if row[1] == "keep_removed_cart_items"
+    }
+    assert affected == recorded != set()
