@@ -106,6 +106,8 @@ def create_app(settings: GenieSettings) -> Litestar:
         cors_config=cors,
         state=_initial_state(settings, chaos),
         debug=False,
+        # Logging is set up by whoever runs the app (serving.py, tests), not by the app.
+        logging_config=None,
     )
 
 

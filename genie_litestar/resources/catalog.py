@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from fauxsim.tables import ALL_TABLES, ColumnType, TableSpec
+from fauxsim.tables import ENTITY_TABLES, EVENTS, ColumnType, TableSpec
 
 # Litestar reads the nested "extra" into the OpenAPI schema; the JSON Schema endpoint
 # is built from the table spec instead (see ``json_schema``).
@@ -94,7 +94,10 @@ def _resource(spec: TableSpec) -> Resource:
     )
 
 
-RESOURCES: dict[str, Resource] = {spec.name: _resource(spec) for spec in ALL_TABLES}
+# The tables the issue names (plus cart_items); other tables (the runs ledger, quirks)
+# are bookkeeping, not shop data, and stay unlisted until someone needs them.
+SERVED_TABLES: tuple[TableSpec, ...] = (*ENTITY_TABLES, EVENTS)
+RESOURCES: dict[str, Resource] = {spec.name: _resource(spec) for spec in SERVED_TABLES}
 
 
 def json_schema(resource: Resource) -> dict[str, Any]:

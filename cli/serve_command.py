@@ -1,0 +1,127 @@
+"""``fauxsim serve``: run Genie, the HTTP API over the dataset, with uvicorn."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from cli.console import error_console
+from fauxsim.errors import UsageError
+
+# Workers start the app from this factory, reading settings from GENIE_* variables.
+APP_FACTORY = "genie_litestar.serving:app_from_environment"
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db: str | None = None,
+    public_url: str | None = None,
+    workers: int = 1,
+    settle_seconds: float = 60.0,
+    rate_limit_burst: int = 40,
+    rate_limit_per_second: float = 4.0,
+    redis_url: str | None = None,
+    chaos: str | None = None,
+    chaos_seed: int = 0,
+    statement_timeout_ms: int = 5_000,
+    cors_origin: tuple[str, ...] = (),
+) -> None:
+    """Serve the dataset as a read-only, token-protected HTTP API (docs at /docs).
+
+    Parameters
+    ----------
+    host
+        Interface to listen on; 0.0.0.0 to accept connections from other machines.
+    port
+        TCP port.
+    db
+        Postgres URL (default: $DATABASE_URL, else the embedded database).
+    public_url
+        The URL clients use to reach this server, for Link headers
+        (default: http://<host>:<port>).
+    workers
+        uvicorn worker processes. With more than one, use --redis-url so that rate
+        limits hold across workers.
+    settle_seconds
+        Rows changed this recently are left to the next paging run, so that rows
+        committed late are never skipped.
+    rate_limit_burst
+        Requests a token may make at once.
+    rate_limit_per_second
+        Sustained requests per second per token.
+    redis_url
+        Keep rate-limit buckets in Redis (e.g. redis://localhost:6379/0).
+    chaos
+        Misbehave on purpose, to practise retries: gentle, flaky or hostile.
+    chaos_seed
+        Seed of the chaos, so a failure sequence can be replayed.
+    statement_timeout_ms
+        Queries running longer are cancelled and answered with 503 + Retry-After.
+    cors_origin
+        Allow browser pages from this origin (repeatable); no CORS headers otherwise.
+    """
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from fauxsim.sinks.postgres.connection import libpq_url, resolve_database_url  # noqa: PLC0415
+    from fauxsim.sinks.postgres.migrate import upgrade  # noqa: PLC0415
+    from genie_litestar.settings import chaos_profile  # noqa: PLC0415
+
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}")
+    url = resolve_database_url(db)
+    upgrade(url)
+    environment: dict[str, Any] = {
+        "database_url": libpq_url(url),
+        "public_base_url": public_url or f"http://{host}:{port}",
+        "settle_seconds": settle_seconds,
+        "rate_limit_burst": rate_limit_burst,
+        "rate_limit_per_second": rate_limit_per_second,
+        "statement_timeout_ms": statement_timeout_ms,
+        "cors_allow_origins": list(cors_origin),
+        # One secret for all workers of this start: cursors stay valid across workers.
+        "cursor_secret": os.environ.get("GENIE_CURSOR_SECRET") or secrets.token_urlsafe(32),
+    }
+    if redis_url:
+        environment["redis_url"] = redis_url
+    if chaos:
+        environment["chaos"] = chaos_profile(chaos, chaos_seed).model_dump_json()
+    export_settings(environment)
+    if workers > 1 and not redis_url:
+        error_console.print(
+            "note: without --redis-url each worker keeps its own rate-limit buckets",
+            highlight=False,
+        )
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # Genie writes its own access log, with credentials redacted.
+        access_log=False,
+        log_level="info",
+    )
+
+
+def export_settings(values: dict[str, Any]) -> None:
+    """Put settings in GENIE_* variables, which every uvicorn worker inherits."""
+    import json  # noqa: PLC0415
+
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from genie_litestar.settings import GenieSettings  # noqa: PLC0415
+
+    for key, value in values.items():
+        text = json.dumps(value) if isinstance(value, list) else str(value)
+        os.environ[f"GENIE_{key.upper()}"] = text
+    try:  # fail here, with a message, rather than in every worker
+        GenieSettings()  # type: ignore[call-arg]
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, item['loc']))}: {item['msg']} (got {item.get('input')!r})"
+            for item in error.errors()
+        )
+        raise UsageError(f"invalid serve option: {problems}") from None

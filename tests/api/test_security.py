@@ -1,0 +1,155 @@
+"""The security list of the issue, one test each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import psycopg
+import pytest
+from api_support import issue, running_client
+
+from genie_litestar.auth.tokens import issue_token
+
+CHALLENGE = 'Bearer error="invalid_token"'
+
+
+def _without_request_id(body: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in body.items() if key != "request_id"}
+
+
+@pytest.fixture(scope="module")
+def expired_token(shared_database):
+    token = issue(shared_database, expires_in=dt.timedelta(minutes=1))
+    with psycopg.connect(shared_database) as connection:
+        connection.execute(
+            "UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE token_id = %s",
+            (token[:16],),
+        )
+    return token
+
+
+@pytest.fixture(scope="module")
+def revoked_token(shared_database):
+    token = issue(shared_database)
+    with psycopg.connect(shared_database) as connection:
+        connection.execute(
+            "UPDATE api_tokens SET revoked_at = now() WHERE token_id = %s", (token[:16],)
+        )
+    return token
+
+
+@pytest.fixture(scope="module")
+def bad_tokens(token, expired_token, revoked_token):
+    unknown = issue_token().token  # well formed, right checksum, never stored
+    typo = token[:-1] + ("a" if token[-1] != "a" else "b")  # checksum catches it
+    return {
+        "missing": None,
+        "malformed": "not-a-token",
+        "bad checksum": typo,
+        "unknown": unknown,
+        "expired": expired_token,
+        "revoked": revoked_token,
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["missing", "malformed", "bad checksum", "unknown", "expired", "revoked"]
+)
+def test_every_bad_token_gets_the_same_401_and_challenge(anonymous, bad_tokens, case):
+    token = bad_tokens[case]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = anonymous.get("/v1/orders", headers=headers)
+    reference = anonymous.get("/v1/orders", headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == CHALLENGE
+    assert response.headers["content-type"] == "application/problem+json"
+    assert _without_request_id(response.json()) == _without_request_id(reference.json())
+
+
+def test_other_authorization_scheme_is_a_401(anonymous, token):
+    response = anonymous.get("/v1/orders", headers={"Authorization": f"Basic {token}"})
+    assert response.status_code == 401
+
+
+def test_valid_token_passes(api):
+    assert api.get("/v1/orders").status_code == 200
+
+
+def test_token_without_the_resource_scope_gets_403(shared_database):
+    orders_only = issue(shared_database, scopes=["read:orders"])
+    with running_client(shared_database, orders_only) as client:
+        assert client.get("/v1/orders").status_code == 200
+        assert client.get("/v1/orders/1").status_code == 200
+        forbidden = client.get("/v1/customers")
+        assert client.get("/v1/customers/1").status_code == 403
+        assert client.get("/v1/schemas/customers").status_code == 403
+    assert forbidden.status_code == 403
+    assert "read:customers" in forbidden.json()["detail"]
+    assert forbidden.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("name", ["access_token", "token", "api_key"])
+def test_token_in_the_query_string_is_refused_even_when_valid(anonymous, token, name):
+    response = anonymous.get("/v1/orders", params={name: token})
+    assert response.status_code == 400
+    assert "Authorization header" in response.json()["detail"]
+    assert token not in response.text
+
+
+def test_token_in_the_query_string_is_refused_beside_a_valid_header(api, token):
+    assert api.get("/v1/orders", params={"access_token": token}).status_code == 400
+
+
+def test_no_token_reaches_a_log(anonymous, token, bad_tokens, caplog):
+    caplog.set_level(logging.DEBUG)
+    anonymous.get("/v1/orders", headers={"Authorization": f"Bearer {token}"})
+    anonymous.get("/v1/orders", params={"access_token": token})
+    anonymous.get("/v1/orders", headers={"Authorization": f"Bearer {bad_tokens['unknown']}"})
+    anonymous.get(f"/v1/{token}")
+    # Everything the server side logged (the test's own HTTP client logs URLs itself).
+    server_records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    logged = "\n".join(record.getMessage() for record in server_records)
+    assert "GET /v1/orders" in logged  # the access log did write lines
+    assert token not in logged
+    assert bad_tokens["unknown"] not in logged
+    assert token[8:] not in logged
+
+
+def test_tokens_are_stored_only_as_hashes(shared_database, token):
+    with psycopg.connect(shared_database) as connection:
+        dump = str(connection.execute("SELECT * FROM api_tokens").fetchall())
+    assert token not in dump
+    assert token[16:] not in dump
+
+
+def test_last_used_time_is_recorded(shared_database):
+    fresh = issue(shared_database)
+    with running_client(shared_database, fresh) as client:
+        client.get("/v1/orders")
+    with psycopg.connect(shared_database) as connection:
+        row = connection.execute(
+            "SELECT last_used_at FROM api_tokens WHERE token_id = %s", (fresh[:16],)
+        ).fetchone()
+    assert row is not None
+    assert row[0] is not None
+
+
+def test_health_needs_no_token(anonymous):
+    response = anonymous.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_openapi_document_needs_no_token(anonymous):
+    assert anonymous.get("/docs/openapi.json").status_code == 200
+
+
+def test_no_cors_headers_unless_configured(api, shared_database, token):
+    origin = {"Origin": "https://learner.example"}
+    assert "access-control-allow-origin" not in api.get("/v1/orders", headers=origin).headers
+    with running_client(
+        shared_database, token, cors_allow_origins=("https://learner.example",)
+    ) as client:
+        allowed = client.get("/v1/orders", headers=origin)
+    assert allowed.headers["access-control-allow-origin"] == "https://learner.example"
