@@ -11,7 +11,10 @@ skips them all).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +23,8 @@ import pytest
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from fauxsim.sinks.postgres.embedded import EmbeddedServer
 
 TEST_SERVER_ENV = "FAUXSIM_TEST_DATABASE_URL"
 
@@ -31,23 +36,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A URL of a database on the test server, used to create and drop test databases."""
-    configured = os.environ.get(TEST_SERVER_ENV, "").strip()
-    if configured:
-        yield configured
-        return
-    from fauxsim.sinks.postgres.embedded import (  # noqa: PLC0415 - only without a server
+def embedded_server() -> Iterator[EmbeddedServer]:
+    """An embedded Postgres for this test session, in a scratch folder removed afterwards.
+
+    Not below pytest's tmp_path: as root the server runs as another OS user, and every
+    pytest session (also one running in parallel) resets that folder to mode 0700.
+    """
+    from fauxsim.sinks.postgres.embedded import (  # noqa: PLC0415 - only when needed
         ensure_embedded_server,
         stop_embedded_server,
     )
 
-    root = tmp_path_factory.mktemp("embedded-postgres")
-    server = ensure_embedded_server(root)
+    root = Path(tempfile.mkdtemp(prefix="fauxsim-test-postgres-"))
     try:
-        yield server.url_for("postgres")
+        yield ensure_embedded_server(root)
     finally:
         stop_embedded_server(root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(request: pytest.FixtureRequest) -> str:
+    """A URL of a database on the test server, used to create and drop test databases."""
+    configured = os.environ.get(TEST_SERVER_ENV, "").strip()
+    if configured:
+        return configured
+    server: EmbeddedServer = request.getfixturevalue("embedded_server")
+    return server.url_for("postgres")
 
 
 @pytest.fixture

@@ -128,12 +128,22 @@ def translate_errors(url: str, action: str) -> Iterator[None]:
     """
     try:
         yield
-    except (pg_errors.SyntaxError, pg_errors.UndefinedColumn, pg_errors.DatatypeMismatch):
+    except Exception as error:
+        # SQLAlchemy (migrations) wraps the driver's error; judge the original.
+        cause = getattr(error, "orig", None) if not isinstance(error, psycopg.Error) else error
+        if isinstance(cause, psycopg.Error) and _user_can_fix(cause):
+            raise DatabaseError(describe_failure(cause, url, action)) from error
         raise
-    except psycopg.OperationalError as error:
-        raise DatabaseError(describe_failure(error, url, action)) from error
-    except (pg_errors.InsufficientPrivilege, pg_errors.ReadOnlySqlTransaction) as error:
-        raise DatabaseError(describe_failure(error, url, action)) from error
+
+
+def _user_can_fix(error: psycopg.Error) -> bool:
+    """Connection, permission, space and read-only failures; not bad SQL or bad data."""
+    return isinstance(
+        error,
+        psycopg.OperationalError
+        | pg_errors.InsufficientPrivilege
+        | pg_errors.ReadOnlySqlTransaction,
+    )
 
 
 def describe_failure(error: psycopg.Error, url: str, action: str) -> str:
@@ -145,63 +155,63 @@ def describe_failure(error: psycopg.Error, url: str, action: str) -> str:
 
 
 def _first_line(error: psycopg.Error) -> str:
-    diag = getattr(error, "diag", None)
-    primary = diag.message_primary if diag is not None else None
-    text = primary or str(error) or type(error).__name__
-    # libpq prefixes network errors with the address it tried; keep only the cause.
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    cause = lines[-1] if lines else text
-    cause = re.sub(r"^connection to server at .*? failed: ", "", cause)
-    return cause.removeprefix("FATAL:  ").rstrip(".")
+    text = str(error).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    # libpq wraps the server's reason in the address it tried; keep only the reason.
+    line = re.sub(r"^connection failed: ", "", line)
+    line = re.sub(r"^connection to server (at|on) .*? failed: ", "", line)
+    return line.removeprefix("FATAL:  ").removeprefix("ERROR:  ").strip().rstrip(".")
+
+
+# (sqlstates, pattern in the reason, what to do); the first match wins. libpq reports
+# connection failures without a sqlstate, so the reason's wording is the only clue.
+_ADVICE: tuple[tuple[frozenset[str], str, str], ...] = (
+    (
+        frozenset({"3D000"}),
+        r'database ".*" does not exist',
+        (
+            "Create it first (createdb {database}, or CREATE DATABASE {database}), "
+            "or point --db / DATABASE_URL at an existing database."
+        ),
+    ),
+    (
+        frozenset({"28P01", "28000"}),
+        r'password|authentication failed|role ".*" does not exist',
+        (
+            "Check the user ({user}) and password in the URL, "
+            "or leave out --db and DATABASE_URL to use the embedded Postgres."
+        ),
+    ),
+    (
+        frozenset({"42501"}),
+        r"permission denied",
+        (
+            "Grant {user} what it needs (CONNECT on the database, CREATE on its schema, "
+            "ownership of the fauxsim tables), or use a database that {user} owns."
+        ),
+    ),
+    (
+        frozenset({"53100"}),
+        r"no space left|disk full|could not extend file",
+        (
+            "The server's disk is full: free space (or use another database), then run the "
+            "same command again; every committed batch is kept and the run resumes."
+        ),
+    ),
+    (
+        frozenset({"25006"}),
+        r"read-only",
+        "The server accepts no writes (a standby?): point --db at the primary.",
+    ),
+)
 
 
 def _advice(error: psycopg.Error, reason: str, url: str) -> str:
     state = error.sqlstate or ""
-    lowered = reason.lower()
     user, database = _user_and_database(url)
-    # (sqlstates, words in the reason) -> what to do; the first match wins.
-    rules: list[tuple[set[str], tuple[str, ...], str]] = [
-        (
-            {"3D000"},
-            ("database", "does not exist"),
-            (
-                f"Create it first (createdb {database}, or CREATE DATABASE {database}), "
-                "or point --db / DATABASE_URL at an existing database."
-            ),
-        ),
-        (
-            {"28P01", "28000"},
-            ("password",),
-            (
-                f"Check the user ({user}) and password in the URL, "
-                "or leave out --db and DATABASE_URL to use the embedded Postgres."
-            ),
-        ),
-        (
-            {"42501"},
-            ("permission denied",),
-            (
-                f"Grant {user} the rights it needs (CONNECT and CREATE on the database, "
-                "ownership of the fauxsim tables), or use a database that user owns."
-            ),
-        ),
-        (
-            {"53100"},
-            ("no space left",),
-            (
-                "The server's disk is full: free space or use another database, then run the "
-                "same command again; every committed batch is kept and the run resumes."
-            ),
-        ),
-        (
-            {"25006"},
-            ("read-only",),
-            "The server is read-only (a standby?): point --db at the primary.",
-        ),
-    ]
-    for states, words, advice in rules:
-        if state in states or (not state and all(word in lowered for word in words)):
-            return advice
+    for states, pattern, advice in _ADVICE:
+        if state in states or (not state and re.search(pattern, reason, re.IGNORECASE)):
+            return advice.format(user=user, database=database)
     if state.startswith(("08", "57")) or not state:
         return (
             "Check that the server is running and that host and port are right, "

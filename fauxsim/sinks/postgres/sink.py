@@ -16,9 +16,12 @@ by ``close``.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from typing import TYPE_CHECKING, Any, Self
+
+import psycopg
 
 from fauxsim.runner import run_end
 from fauxsim.sinks.postgres import ledger
@@ -35,8 +38,6 @@ from fauxsim.tables import EVENTS
 if TYPE_CHECKING:
     import datetime as dt
     from types import TracebackType
-
-    import psycopg
 
     from fauxsim.scenario.model import Scenario
     from fauxsim.sinks.base import Batch
@@ -133,6 +134,11 @@ class PostgresSink:
         self._raise_writer_error()
         self._batches.put(batch)
 
+    def flush(self) -> None:
+        """Wait until every batch written so far is committed (or the writer failed)."""
+        self._batches.join()
+        self._raise_writer_error()
+
     def close(self) -> None:
         """Wait for every queued batch to commit, then mark the run complete."""
         if self._closed:
@@ -157,6 +163,7 @@ class PostgresSink:
         # Drop what waits: it was never committed and the next run regenerates it.
         while not self._batches.empty():
             self._batches.get_nowait()
+            self._batches.task_done()
         self._stop_writer()
         self._connection.close()
 
@@ -187,14 +194,18 @@ class PostgresSink:
 
     def _write_batches(self) -> None:
         while (batch := self._batches.get()) is not _STOP:
-            if self._error is not None:
-                continue  # keep draining so the producer never blocks forever
             try:
-                with translate_errors(self.url, "write to"):
-                    self._commit(batch)
+                # After a failure keep draining, so the producer never blocks forever.
+                if self._error is None:
+                    with translate_errors(self.url, "write to"):
+                        self._commit(batch)
             except BaseException as error:  # noqa: BLE001 - handed to the main thread
                 self._error = error
-                self._connection.rollback()
+                with contextlib.suppress(psycopg.Error):  # the connection may be gone
+                    self._connection.rollback()
+            finally:
+                self._batches.task_done()
+        self._batches.task_done()
 
     def _commit(self, batch: Batch) -> None:
         cursor = self._cursor
