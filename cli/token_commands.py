@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from cyclopts import App, Parameter
-from rich.table import Table
+from rich.table import Column, Table
 
 from cli.console import console, error_console
 
@@ -91,7 +91,9 @@ def list_(*, db: str | None = None) -> None:
 
     with _connect(db) as connection:
         records = list_tokens(connection)
-    table = Table("id", "name", "scopes", "created", "expires", "revoked", "last used")
+    table = Table(
+        Column("id", no_wrap=True), "name", "scopes", "created", "expires", "revoked", "last used"
+    )
     for record in records:
         table.add_row(
             record.token_id,

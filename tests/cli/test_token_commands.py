@@ -1,0 +1,78 @@
+"""``fauxsim token create | list | revoke``, called in-process."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar.testing import TestClient
+
+from cli.token_commands import token_app
+from genie_litestar.app import create_app
+from genie_litestar.auth.tokens import is_well_formed
+from genie_litestar.errors import GenieError
+from genie_litestar.settings import GenieSettings
+
+
+def _run(capsys, *arguments):
+    token_app(list(arguments), exit_on_error=False, result_action="return_value")
+    return capsys.readouterr()
+
+
+def _get_orders(url, token):
+    settings = GenieSettings(database_url=url, cursor_secret="s" * 32)
+    with TestClient(create_app(settings)) as client:
+        return client.get("/v1/orders", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_create_prints_the_token_once_on_stdout_and_stores_only_its_hash(postgres_url, capsys):
+    out = _run(capsys, "create", "--name", "laptop", "--scopes", "read:all", "--db", postgres_url)
+    token = out.out.strip()
+    assert is_well_formed(token)
+    assert token.startswith("fg_test_")
+    assert "only time" in out.err
+    listed = _run(capsys, "list", "--db", postgres_url).out
+    assert "laptop" in listed
+    assert token[:16] in listed
+    assert token not in listed
+    assert _get_orders(postgres_url, token).status_code == 200
+
+
+def test_create_accepts_several_scopes_and_an_expiry(postgres_url, capsys):
+    out = _run(
+        capsys,
+        "create",
+        "--name",
+        "ci",
+        "--scopes",
+        "read:orders,read:order_line_items",
+        "--expires",
+        "12h",
+        "--db",
+        postgres_url,
+    )
+    assert "read:orders, read:order_line_items" in out.err
+    assert re.search(r"expires \d{4}-\d\d-\d\d", out.err)
+
+
+def test_revoked_token_is_refused_by_the_api(postgres_url, capsys):
+    token = _run(capsys, "create", "--name", "old", "--db", postgres_url).out.strip()
+    out = _run(capsys, "revoke", token[:16], "--db", postgres_url)
+    assert f"revoked {token[:16]}" in out.out
+    assert _get_orders(postgres_url, token).status_code == 401
+
+
+def test_unknown_scope_names_the_valid_ones(postgres_url, capsys):
+    with pytest.raises(GenieError, match=r"unknown scope 'write:all'.*read:all, read:products"):
+        _run(capsys, "create", "--name", "x", "--scopes", "write:all", "--db", postgres_url)
+
+
+def test_bad_expiry_says_what_is_accepted(postgres_url, capsys):
+    with pytest.raises(GenieError, match=r"--expires got '3 months'.*90d, 12h.*'never'"):
+        _run(capsys, "create", "--name", "x", "--expires", "3 months", "--db", postgres_url)
+
+
+def test_revoking_an_unknown_id_lists_the_known_ones(postgres_url, capsys):
+    token = _run(capsys, "create", "--name", "a", "--db", postgres_url).out.strip()
+    with pytest.raises(GenieError, match=rf"no token with id 'fg_test_nope'.*{token[:16]}"):
+        _run(capsys, "revoke", "fg_test_nope", "--db", postgres_url)
