@@ -105,6 +105,7 @@ class TableFilesSink:
                 msg = f"unknown table {name!r} in batch. Valid values are: {valid}"
                 raise ValueError(msg)
             if rows:
+                _check_width(output.spec, rows)
                 self._feed(output, rows)
 
     def close(self) -> None:
@@ -169,3 +170,12 @@ class TableFilesSink:
         except OSError as error:
             self.abort()
             raise write_error(output.partial, error) from error
+
+
+def _check_width(spec: TableSpec, rows: Sequence[Row]) -> None:
+    """Refuse rows with a missing or extra value (a bug upstream) before buffering any."""
+    widths = set(map(len, rows))  # C speed: no Python loop per row
+    if widths != {len(spec.columns)}:
+        found = ", ".join(map(str, sorted(widths)))
+        msg = f"{spec.name} rows must have {len(spec.columns)} values; got rows of {found}"
+        raise ValueError(msg)
