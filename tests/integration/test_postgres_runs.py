@@ -1,0 +1,204 @@
+"""Real runs into Postgres: same data as the files, and no row lost or doubled by a
+crash, a resume or an extension."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+
+from fauxsim.clock import to_micros, to_rfc3339
+from fauxsim.runner import run_into
+from fauxsim.sinks.base import open_sink
+from fauxsim.sinks.postgres.ledger import DatasetMismatchError
+from fauxsim.sinks.postgres.sink import open_database_sink
+from fauxsim.tables import ALL_TABLES, EVENTS, ColumnType, TableSpec
+from tests.conftest import with_database
+from tests.integration.helpers import table_counts, table_digests
+from tests.integration.scenarios import quirky_scenario
+
+WRITE_RUN = Path(__file__).with_name("write_run.py")
+PROJECT = Path(__file__).parents[2]
+SMALL_BATCHES = 500  # many commits, so kills land between and inside them
+
+
+def run_in_process(url: str, *, until: dt.date | None = None, batch_rows: int = 2_000) -> None:
+    scenario = quirky_scenario()
+    with open_database_sink(url, scenario, until=until) as sink:
+        run_into(sink, scenario, until=until, resume_after=sink.resume_after, batch_rows=batch_rows)
+
+
+def ledger(url: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as connection:
+        return connection.execute("SELECT status, batches FROM runs ORDER BY run_id").fetchall()
+
+
+def committed_batches(url: str) -> int:
+    try:
+        with psycopg.connect(url) as connection:
+            row = connection.execute("SELECT coalesce(sum(batches), 0) FROM runs").fetchone()
+    except psycopg.errors.UndefinedTable:  # the first run has not migrated yet
+        return 0
+    return int(row[0]) if row else 0
+
+
+# --------------------------------------------------------------------------- same data
+
+
+def _as_file_values(spec: TableSpec, row: tuple[Any, ...]) -> dict[str, Any]:
+    """A Postgres row as the JSONL sink writes it: RFC 3339 text timestamps."""
+    return {
+        column.name: (
+            to_rfc3339(to_micros(value))
+            if column.type is ColumnType.TIMESTAMP and value is not None
+            else value
+        )
+        for column, value in zip(spec.columns, row, strict=True)
+    }
+
+
+def _final_rows_of_file(path: Path, spec: TableSpec) -> list[dict[str, Any]]:
+    """The JSONL file holds every row version; a table holds the latest of each row.
+
+    Events are append-only: a duplicate delivery keeps its first copy in Postgres.
+    """
+    rows: dict[Any, dict[str, Any]] = {}
+    for line in path.read_bytes().splitlines():
+        record = orjson.loads(line)
+        key = record[spec.primary_key]
+        if spec.append_only and key in rows:
+            continue
+        rows[key] = record
+    return [rows[key] for key in sorted(rows)]
+
+
+def test_postgres_holds_what_the_file_sink_wrote(postgres_url, tmp_path):
+    scenario = quirky_scenario()
+    run_into(open_sink("jsonl", tmp_path), scenario)
+    run_in_process(postgres_url)
+    with psycopg.connect(postgres_url) as connection:
+        for spec in ALL_TABLES:
+            rows = connection.execute(
+                f"SELECT {', '.join(spec.column_names)} FROM {spec.name} "  # noqa: S608
+                f"ORDER BY {spec.primary_key}"
+            ).fetchall()
+            from_files = _final_rows_of_file(tmp_path / f"{spec.name}.jsonl", spec)
+            from_postgres = [_as_file_values(spec, row) for row in rows]
+            assert from_postgres == from_files, spec.name
+            assert from_postgres or spec.name == "quirks", f"{spec.name} is empty"
+
+
+def test_a_duplicate_delivery_is_kept_once_and_recorded_in_quirks(postgres_url, tmp_path):
+    scenario = quirky_scenario()
+    run_into(open_sink("jsonl", tmp_path), scenario)
+    run_in_process(postgres_url)
+    delivered = [
+        orjson.loads(line) for line in (tmp_path / "events.jsonl").read_bytes().splitlines()
+    ]
+    distinct = {event["event_id"] for event in delivered}
+    assert len(delivered) > len(distinct)  # the scenario does deliver duplicates
+    counts = table_counts(postgres_url)
+    assert counts[EVENTS.name] == len(distinct)
+    with psycopg.connect(postgres_url) as connection:
+        recorded = connection.execute(
+            "SELECT count(*) FROM quirks WHERE quirk = 'duplicate_event'"
+        ).fetchone()
+    assert recorded == (len(delivered) - len(distinct),)
+
+
+# --------------------------------------------------------------------------- crashes
+
+
+@pytest.fixture
+def clean_run(postgres_server_url):
+    """Digests of one uninterrupted run, in its own database."""
+    name = f"fauxsim_clean_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = with_database(postgres_server_url, name)
+        run_in_process(url, batch_rows=7_000)  # other batch sizes: the data must not care
+        yield table_digests(url)
+    finally:
+        with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _start_writer(url: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - our interpreter, our script
+        [sys.executable, str(WRITE_RUN), url, str(SMALL_BATCHES)],
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_commits(url: str, writer: subprocess.Popen[bytes], at_least: int) -> None:
+    """Poll the ledger until ``at_least`` batches are committed (or the writer is done)."""
+    deadline = time.monotonic() + 60
+    while committed_batches(url) < at_least and writer.poll() is None:
+        assert time.monotonic() < deadline, "the writer made no progress"
+        time.sleep(0.005)
+
+
+# (batches committed before the kill, then a pause that moves the kill into the next
+# batch's transaction by varying amounts). (0, 0) kills it during start-up/migration.
+KILL_POINTS = [(0, 0.0), (1, 0.0), (2, 0.02), (4, 0.05), (6, 0.0), (9, 0.11), (13, 0.03)]
+
+
+@pytest.mark.slow
+def test_killed_runs_resumed_end_identical_to_a_clean_run(postgres_url, clean_run):
+    kills = 0
+    for committed, pause in KILL_POINTS:
+        writer = _start_writer(postgres_url)
+        _wait_for_commits(postgres_url, writer, committed)
+        time.sleep(pause)  # not synchronisation: it picks where inside a batch to kill
+        if writer.poll() is None:
+            writer.send_signal(signal.SIGKILL)
+            kills += 1
+        writer.wait()
+    finisher = _start_writer(postgres_url)
+    _, errors = finisher.communicate(timeout=120)
+    assert finisher.returncode == 0, errors.decode()
+    assert kills >= 5, "the run finished before most kill points: make it longer"
+    assert table_digests(postgres_url) == clean_run
+    statuses = [status for status, _ in ledger(postgres_url)]
+    assert statuses[-1] == "complete"
+    assert set(statuses[:-1]) <= {"interrupted"}
+
+
+# --------------------------------------------------------------------------- extend
+
+
+def test_extending_with_until_equals_one_run(postgres_url, clean_run):
+    run_in_process(postgres_url, until=dt.date(2024, 3, 2))
+    first_part = table_counts(postgres_url)
+    run_in_process(postgres_url, until=dt.date(2024, 3, 3))
+    run_in_process(postgres_url)  # to the scenario's end
+    assert 0 < first_part[EVENTS.name] < table_counts(postgres_url)[EVENTS.name]
+    assert table_digests(postgres_url) == clean_run
+    assert [status for status, _ in ledger(postgres_url)] == ["complete"] * 3
+
+
+def test_running_a_finished_dataset_again_writes_nothing(postgres_url):
+    run_in_process(postgres_url)
+    before = table_digests(postgres_url)
+    run_in_process(postgres_url)
+    assert table_digests(postgres_url) == before
+
+
+def test_another_seed_is_refused_and_leaves_the_dataset_untouched(postgres_url):
+    run_in_process(postgres_url, until=dt.date(2024, 3, 2))
+    before = table_digests(postgres_url)
+    with pytest.raises(DatasetMismatchError, match="Pass --replace to delete it"):
+        open_database_sink(postgres_url, quirky_scenario(seed=12))
+    assert table_digests(postgres_url) == before
