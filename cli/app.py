@@ -23,6 +23,9 @@ app.command("cli.scenario_commands:list_scenarios", name="scenarios")
 app.command("cli.scenario_commands:validate", name="validate")
 app.command("cli.scenario_commands:schema", name="schema")
 app.command("cli.run_command:run", name="run")
+app.command("cli.db_commands:db_app", name="db")
+app.command("cli.token_commands:token_app", name="token")
+app.command("cli.serve_command:serve", name="serve")
 
 
 def main() -> None:
