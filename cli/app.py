@@ -19,13 +19,31 @@ app = App(
     version=__version__,
 )
 
-app.command("cli.scenario_commands:list_scenarios", name="scenarios")
-app.command("cli.scenario_commands:validate", name="validate")
-app.command("cli.scenario_commands:schema", name="schema")
-app.command("cli.run_command:run", name="run")
-app.command("cli.db_commands:db_app", name="db")
-app.command("cli.token_commands:token_app", name="token")
-app.command("cli.serve_command:serve", name="serve")
+app.command(
+    "cli.scenario_commands:list_scenarios", name="scenarios", help="List the bundled scenarios."
+)
+app.command(
+    "cli.scenario_commands:validate",
+    name="validate",
+    help="Check a scenario file: every problem with its line, or ok and a summary.",
+)
+app.command(
+    "cli.scenario_commands:schema",
+    name="schema",
+    help="Print the scenario JSON Schema, for editor completion.",
+)
+app.command("cli.run_command:run", name="run", help="Simulate a scenario into files or a database.")
+app.command(
+    "cli.db_commands:db_app",
+    name="db",
+    help="Inspect, reset or locate the database fauxsim writes to.",
+)
+app.command(
+    "cli.token_commands:token_app", name="token", help="Create, list and revoke Genie API tokens."
+)
+app.command(
+    "cli.serve_command:serve", name="serve", help="Serve the dataset through Genie, the HTTP API."
+)
 
 
 def main() -> None:
