@@ -118,7 +118,7 @@ def export_settings(values: dict[str, Any]) -> None:
         text = json.dumps(value) if isinstance(value, list) else str(value)
         os.environ[f"GENIE_{key.upper()}"] = text
     try:  # fail here, with a message, rather than in every worker
-        GenieSettings()  # type: ignore[call-arg]
+        GenieSettings()
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, item['loc']))}: {item['msg']} (got {item.get('input')!r})"

@@ -64,9 +64,7 @@ def create(
     granted = parse_scopes(scopes)
     lifetime = parse_expiry(expires)
     with _connect(db) as connection:
-        token, record = create_token(
-            connection, name=name, scopes=granted, expires_in=lifetime
-        )
+        token, record = create_token(connection, name=name, scopes=granted, expires_in=lifetime)
     # The token on stdout alone, so `TOKEN=$(fauxsim token create ...)` works; the rest
     # goes to stderr.
     print(token)  # noqa: T201 - the one line a script captures

@@ -11,6 +11,8 @@ import hashlib
 import itertools
 from typing import TYPE_CHECKING
 
+from litestar.enums import ScopeType
+
 from genie_litestar.auth.middleware import API_PREFIX
 from genie_litestar.problems import ProblemError
 
@@ -39,7 +41,9 @@ class Chaos:
         number = next(self._counter)
         profile = self.profile
         if profile.max_latency_ms:
-            await asyncio.sleep(draw(profile.seed, number, "latency") * profile.max_latency_ms / 1000)
+            await asyncio.sleep(
+                draw(profile.seed, number, "latency") * profile.max_latency_ms / 1000
+            )
         fate = draw(profile.seed, number, "fate")
         if fate < profile.share_429:
             raise ProblemError(
@@ -60,7 +64,11 @@ class Chaos:
 def chaos_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         chaos: Chaos | None = scope["litestar_app"].state.chaos
-        if chaos is not None and scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+        if (
+            chaos is not None
+            and scope["type"] == ScopeType.HTTP
+            and scope["path"].startswith(API_PREFIX)
+        ):
             await chaos.strike()
         await app(scope, receive, send)
 

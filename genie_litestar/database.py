@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import orjson
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection  # noqa: TC002 - Litestar reads provider signatures at run time
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import get
-from litestar.datastructures import State
+from litestar.datastructures import State  # noqa: TC002 - Litestar reads handler signatures
 
 from genie_litestar.database import pool_of
 

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,7 +32,7 @@ access_logger = logging.getLogger("genie.access")
 
 
 def _state(scope: Scope) -> dict[str, Any]:
-    state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state: dict[str, Any] = scope.setdefault("state", {})
     return state
 
 
@@ -82,7 +83,7 @@ async def before_send(message: Message, scope: Scope) -> None:
 
     Adds the shared headers to the response and writes one access-log line.
     """
-    if scope["type"] != "http":
+    if scope["type"] != ScopeType.HTTP:
         return
     state = _state(scope)
     if message["type"] == "http.response.start":

@@ -18,12 +18,11 @@ _CREDENTIAL_PARAMETERS = frozenset({"access_token", "token", "api_key", "apikey"
 
 # The same answer for a missing, malformed, unknown, expired or revoked token, so the
 # response tells an attacker nothing about which of these it was.
-INVALID_TOKEN_DETAIL = (
+BAD_BEARER_MESSAGE = (
     "missing or invalid bearer token. Send 'Authorization: Bearer fg_test_...' with a"
     " token from 'fauxsim token create' that is neither expired nor revoked"
 )
 WWW_AUTHENTICATE = 'Bearer error="invalid_token"'
-
 
 
 def requires_no_credentials_in_query(
@@ -48,7 +47,7 @@ def requires_valid_token(
         raise ProblemError(
             401,
             "invalid-token",
-            INVALID_TOKEN_DETAIL,
+            BAD_BEARER_MESSAGE,
             headers={"WWW-Authenticate": WWW_AUTHENTICATE},
         )
 

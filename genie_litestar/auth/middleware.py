@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from litestar.enums import ScopeType
+
 from genie_litestar.auth.store import Principal, authenticate
 from genie_litestar.database import pool_of
 
@@ -30,20 +32,20 @@ def bearer_token(scope: Scope) -> str | None:
 
 
 def principal_of(scope: Scope) -> Principal | None:
-    state: dict[str, Any] = scope.get("state", {})  # type: ignore[assignment]
+    state: dict[str, Any] = scope.get("state", {})
     principal: Principal | None = state.get(_PRINCIPAL)
     return principal
 
 
 def authentication_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+        if scope["type"] == ScopeType.HTTP and scope["path"].startswith(API_PREFIX):
             token = bearer_token(scope)
             principal = None
             if token is not None:
                 async with pool_of(scope["litestar_app"].state).connection() as connection:
                     principal = await authenticate(connection, token)
-            scope["state"][_PRINCIPAL] = principal  # type: ignore[typeddict-item]
+            scope["state"][_PRINCIPAL] = principal
         await app(scope, receive, send)
 
     return middleware

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from genie_litestar.errors import GenieError
 from genie_litestar.resources.catalog import RESOURCES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 READ_ALL = "read:all"
 

@@ -58,7 +58,20 @@ def parse_expiry(text: str) -> dt.timedelta | None:
     return dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
-_COLUMNS = "token_id, name, scopes, created_at, expires_at, revoked_at, last_used_at"
+# Every query returns the columns of TokenRecord, in its order.
+_INSERT = """
+INSERT INTO api_tokens (token_id, name, secret_hash, scopes, created_at, expires_at)
+VALUES (%s, %s, %s, %s, now(), now() + %s)
+RETURNING token_id, name, scopes, created_at, expires_at, revoked_at, last_used_at
+"""
+_LIST = """
+SELECT token_id, name, scopes, created_at, expires_at, revoked_at, last_used_at
+FROM api_tokens ORDER BY created_at, token_id
+"""
+_REVOKE = """
+UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE token_id = %s
+RETURNING token_id, name, scopes, created_at, expires_at, revoked_at, last_used_at
+"""
 
 
 def _missing_table() -> GenieError:
@@ -77,9 +90,7 @@ def create_token(
     issued = issue_token()
     try:
         row = connection.execute(
-            "INSERT INTO api_tokens (token_id, name, secret_hash, scopes, created_at, expires_at)"
-            " VALUES (%s, %s, %s, %s, now(), now() + %s)"
-            f" RETURNING {_COLUMNS}",
+            _INSERT,
             (issued.token_id, name, issued.secret_hash, Jsonb(scopes), expires_in),
         ).fetchone()
     except UndefinedTable:
@@ -91,9 +102,7 @@ def create_token(
 
 def list_tokens(connection: Connection[Any]) -> list[TokenRecord]:
     try:
-        rows = connection.execute(
-            f"SELECT {_COLUMNS} FROM api_tokens ORDER BY created_at, token_id"
-        ).fetchall()
+        rows = connection.execute(_LIST).fetchall()
     except UndefinedTable:
         raise _missing_table() from None
     return [TokenRecord(*row) for row in rows]
@@ -102,11 +111,7 @@ def list_tokens(connection: Connection[Any]) -> list[TokenRecord]:
 def revoke_token(connection: Connection[Any], token_id: str) -> TokenRecord:
     """Revoke now; revoking twice keeps the first revocation time."""
     try:
-        row = connection.execute(
-            "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())"
-            f" WHERE token_id = %s RETURNING {_COLUMNS}",
-            (token_id,),
-        ).fetchone()
+        row = connection.execute(_REVOKE, (token_id,)).fetchone()
     except UndefinedTable:
         raise _missing_table() from None
     connection.commit()

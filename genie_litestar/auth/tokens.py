@@ -53,14 +53,10 @@ def hash_token(token: str) -> str:
 
 
 def issue_token() -> IssuedToken:
-    random_part = "".join(
-        secrets.choice(_ALPHABET) for _ in range(_ID_LENGTH + _SECRET_LENGTH)
-    )
+    random_part = "".join(secrets.choice(_ALPHABET) for _ in range(_ID_LENGTH + _SECRET_LENGTH))
     body = PREFIX + random_part
     token = body + _checksum(body)
-    return IssuedToken(
-        token=token, token_id=token_id_of(token), secret_hash=hash_token(token)
-    )
+    return IssuedToken(token=token, token_id=token_id_of(token), secret_hash=hash_token(token))
 
 
 def token_id_of(token: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from litestar.enums import ScopeType
+
 from genie_litestar.auth.middleware import API_PREFIX, principal_of
 from genie_litestar.problems import ProblemError
 from genie_litestar.request_context import add_response_headers
@@ -29,7 +31,7 @@ def bucket_key(scope: Scope) -> str:
 
 def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+        if scope["type"] == ScopeType.HTTP and scope["path"].startswith(API_PREFIX):
             buckets: Buckets = scope["litestar_app"].state.buckets
             decision = await buckets.take(bucket_key(scope))
             add_response_headers(scope, decision.headers())

@@ -60,7 +60,8 @@ def requires_known_parameters(
         raise ProblemError(
             400,
             "unknown-parameter",
-            f"unknown query parameter(s) {', '.join(map(repr, unknown))}. Valid values are: {valid}",
+            f"unknown query parameter(s) {', '.join(map(repr, unknown))}."
+            f" Valid values are: {valid}",
             errors=[
                 ProblemDetail(parameter=name, message="unknown parameter", received=None)
                 for name in unknown
@@ -88,7 +89,10 @@ def _micros(name: str, moment: dt.datetime | None) -> int | None:
 def filters_from(
     resource: str, updated_since: dt.datetime | None, updated_before: dt.datetime | None
 ) -> Filters:
-    since, before = _micros("updated_since", updated_since), _micros("updated_before", updated_before)
+    since, before = (
+        _micros("updated_since", updated_since),
+        _micros("updated_before", updated_before),
+    )
     if since is not None and before is not None and since > before:
         raise ProblemError(
             400,

@@ -8,7 +8,6 @@ COUNT and no OFFSET.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -20,9 +19,11 @@ from genie_litestar.resources.catalog import RESOURCES, Resource
 from genie_litestar.timestamps import SQL_RFC3339, micros_from_text, micros_of, moment_of
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     import msgspec
-    from psycopg import AsyncConnection
-    from psycopg.rows import RowMaker
+    from psycopg import AsyncConnection, AsyncCursor
+    from psycopg.rows import AsyncRowFactory, RowMaker
 
     from genie_litestar.resources.cursor import Filters, Position
 
@@ -35,7 +36,7 @@ class Page:
 
 
 def _select_list(resource: Resource) -> sql.Composed:
-    columns = []
+    columns: list[sql.Composable] = []
     for column in resource.spec.columns:
         name = sql.Identifier(column.name)
         if column.type is ColumnType.TIMESTAMP:
@@ -73,18 +74,16 @@ def _row_query(name: str) -> sql.Composed:
     )
 
 
-def _struct_rows(resource: Resource) -> Any:
+def _struct_rows(resource: Resource) -> AsyncRowFactory[msgspec.Struct]:
     struct = resource.row_struct
 
-    def factory(_cursor: Any) -> RowMaker[msgspec.Struct]:
+    def factory(_cursor: AsyncCursor[Any]) -> RowMaker[msgspec.Struct]:
         return lambda values: struct(*values)
 
     return factory
 
 
-async def fix_horizon(
-    connection: AsyncConnection, filters: Filters, settle_seconds: float
-) -> int:
+async def fix_horizon(connection: AsyncConnection, filters: Filters, settle_seconds: float) -> int:
     """The end of a paging run, fixed on its first page.
 
     Rows whose paging time is within ``settle_seconds`` of now may still be joined by

@@ -6,16 +6,16 @@ document still shows each resource's own record and page schema.
 """
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, Response, Router, get
+from litestar import Response, Router, get
 from litestar.datastructures import ResponseHeader, State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath
 from psycopg import AsyncConnection
 
 from genie_litestar.auth.guards import (
@@ -38,7 +38,9 @@ from genie_litestar.resources.parameters import (
     requires_known_parameters,
 )
 from genie_litestar.resources.queries import fetch_page, fetch_row, fix_horizon
-from genie_litestar.settings import GenieSettings
+
+if TYPE_CHECKING:
+    from genie_litestar.settings import GenieSettings
 
 _BIGINT_MAX = 2**63 - 1
 
@@ -101,9 +103,11 @@ def _list_handler(resource: Resource) -> HTTPRouteHandler:
         if page.next_position is not None:
             next_cursor = codec.encode(page.next_position, filters)
             headers["Link"] = _next_link(
-                settings.base_url, resource, _query(limit, updated_since, updated_before, next_cursor)
+                settings.base_url,
+                resource,
+                _query(limit, updated_since, updated_before, next_cursor),
             )
-        body = resource.page_struct(page.rows, page.next_position is not None, next_cursor)  # type: ignore[call-arg]
+        body = resource.page_struct(page.rows, page.next_position is not None, next_cursor)
         return Response(body, headers=headers)
 
     list_rows.__annotations__["return"] = Response[resource.page_struct]  # type: ignore[name-defined]

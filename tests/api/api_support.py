@@ -8,7 +8,6 @@ three equal values, so that the keyset's tie-break on the id is exercised.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -22,19 +21,20 @@ from fauxsim.clock import SECOND
 from fauxsim.sinks.postgres.schema import FOREIGN_KEYS
 from fauxsim.tables import ColumnType, TableSpec
 from genie_litestar.app import create_app
-from genie_litestar.resources.catalog import SERVED_TABLES
 from genie_litestar.auth.store import create_token
+from genie_litestar.resources.catalog import SERVED_TABLES
 from genie_litestar.settings import GenieSettings
 from genie_litestar.timestamps import moment_of
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Iterator
 
 ROWS = 1200
 EVENT_ROWS = 3000
 SEED_START = 1_730_419_200 * SECOND  # 2024-11-01T00:00:00Z
 SEED_STEP = 37 * SECOND
-SECRET = "test-cursor-secret-0123456789"
+SECRET = "test-cursor-secret-0123456789"  # noqa: S105 - a test fixture
 
 
 def database_url_for(server_url: str, name: str) -> str:

@@ -6,7 +6,7 @@ import threading
 
 import psycopg
 import pytest
-from api_support import running_client
+from api_support import issue, running_client
 
 PROBLEM = "application/problem+json"
 
@@ -98,8 +98,6 @@ def test_database_down_is_a_503_on_health(fresh_database):
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 429])
 def test_client_errors_share_one_shape(anonymous, status, shared_database):
-    from api_support import issue
-
     scoped = issue(shared_database, scopes=["read:orders"])
     requests = {
         400: ("GET", "/v1/orders?limit=5000", scoped),
@@ -109,7 +107,9 @@ def test_client_errors_share_one_shape(anonymous, status, shared_database):
         405: ("DELETE", "/v1/orders/1", scoped),
     }
     if status == 429:
-        with running_client(shared_database, scoped, rate_limit_burst=1, rate_limit_per_second=0.01) as client:
+        with running_client(
+            shared_database, scoped, rate_limit_burst=1, rate_limit_per_second=0.01
+        ) as client:
             client.get("/v1/orders")
             response = client.get("/v1/orders")
     else:
@@ -121,6 +121,4 @@ def test_client_errors_share_one_shape(anonymous, status, shared_database):
 
 
 def _token(url):
-    from api_support import issue
-
     return issue(url)

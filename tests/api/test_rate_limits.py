@@ -105,15 +105,22 @@ def test_redis_buckets_are_shared_between_workers(redis_namespace):
 
 
 def test_app_with_redis_url_limits_through_redis(shared_database, token):
-    with running_client(
-        shared_database,
-        token,
-        redis_url=REDIS_URL,
-        rate_limit_burst=2,
-        rate_limit_per_second=0.01,
-    ) as first, running_client(
-        shared_database, token, redis_url=REDIS_URL, rate_limit_burst=2, rate_limit_per_second=0.01
-    ) as second:
+    with (
+        running_client(
+            shared_database,
+            token,
+            redis_url=REDIS_URL,
+            rate_limit_burst=2,
+            rate_limit_per_second=0.01,
+        ) as first,
+        running_client(
+            shared_database,
+            token,
+            redis_url=REDIS_URL,
+            rate_limit_burst=2,
+            rate_limit_per_second=0.01,
+        ) as second,
+    ):
         statuses = [first.get("/v1/orders").status_code, second.get("/v1/orders").status_code]
         limited = first.get("/v1/orders")
     assert statuses == [200, 200]
@@ -139,8 +146,7 @@ def _fates(profile, count):
                 await chaos.strike()
                 fates.append(200)
             except ProblemError as error:
-                assert error.headers == {"Retry-After": "2"}
-                fates.append(error.status_code)
+                fates.append(error.status_code if error.headers == {"Retry-After": "2"} else 0)
         return fates
 
     return asyncio.run(run())

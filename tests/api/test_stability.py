@@ -1,6 +1,6 @@
 """Paging stays correct while rows are being written, as in live mode.
 
-A paging run fixes its horizon (now − settle) on the first page: it finishes even
+A paging run fixes its horizon (now - settle) on the first page: it finishes even
 while writes continue, never returns a row twice, and leaves every row changed or
 committed late to the next incremental run, which picks them up. Two runs merged by
 id (later wins, as dlt's merge does) equal one full read of the final table.
@@ -41,9 +41,10 @@ def _write_while_paging(connection: psycopg.Connection, page_number: int, seen: 
 def test_two_incremental_runs_during_writes_equal_one_full_read(fresh_database):
     token = issue(fresh_database)
     run_one: list[dict] = []
-    with running_client(fresh_database, token, settle_seconds=60) as client, psycopg.connect(
-        fresh_database
-    ) as writer:
+    with (
+        running_client(fresh_database, token, settle_seconds=60) as client,
+        psycopg.connect(fresh_database) as writer,
+    ):
         cursor, pages = None, 0
         while True:
             params = {"limit": 50, **({"cursor": cursor} if cursor else {})}
