@@ -33,8 +33,12 @@ class CsvTableWriter:
         self._spec = spec
         self._schema = arrow_schema(spec, timestamps_as_text=True)
         self._file = pa.OSFile(str(path), "wb")
-        # Writes the header at once, so a table without rows still gets it.
-        self._writer = pa_csv.CSVWriter(self._file, self._schema, write_options=_OPTIONS)
+        try:
+            # Writes the header at once, so a table without rows still gets it.
+            self._writer = pa_csv.CSVWriter(self._file, self._schema, write_options=_OPTIONS)
+        except BaseException:
+            self._file.close()
+            raise
 
     def write_chunk(self, rows: Sequence[Row]) -> None:
         self._writer.write_batch(record_batch(self._spec, rows, self._schema))

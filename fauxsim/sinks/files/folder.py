@@ -58,7 +58,8 @@ def remove_quietly(path: Path) -> None:
 
 def write_error(path: Path, error: OSError) -> SinkError:
     """The user-facing error for a file that could not be opened or written."""
-    reason = error.strerror or str(error)
+    # Arrow's errors carry the errno but wrap its text in their own words.
+    reason = os.strerror(error.errno) if error.errno else error.strerror or str(error)
     msg = (
         f"cannot write {str(path)!r}: {reason}. "
         "Check that the output folder is writable and the disk has space, then run again."

@@ -40,7 +40,11 @@ class ParquetTableWriter:
         self._pending: list[pa.RecordBatch] = []
         self.pending_rows = 0
         self._file = pa.OSFile(str(path), "wb")
-        self._writer = pq.ParquetWriter(self._file, self._schema, compression=COMPRESSION)
+        try:
+            self._writer = pq.ParquetWriter(self._file, self._schema, compression=COMPRESSION)
+        except BaseException:
+            self._file.close()
+            raise
 
     def write_chunk(self, rows: Sequence[Row]) -> None:
         self._pending.append(record_batch(self._spec, rows, self._schema))

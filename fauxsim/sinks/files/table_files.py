@@ -86,6 +86,7 @@ class TableFilesSink:
                 writer = open_writer(spec, partial)
             except OSError as error:
                 self.abort()
+                remove_quietly(partial)
                 raise write_error(partial, error) from error
             self._outputs[spec.name] = _TableOutput(spec, final, partial, writer)
 

@@ -1,0 +1,236 @@
+"""What every file sink does alike: partial files, clean failure, clear errors, flat memory."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+from functools import partial
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from sink_rows import lazy_event_batches, one_batch, rows_of_every_table, write_with
+
+from fauxsim.errors import SinkError
+from fauxsim.sinks.base import Batch
+from fauxsim.sinks.files.csv import open_csv
+from fauxsim.sinks.files.jsonl import open_jsonl
+from fauxsim.sinks.files.parquet import ParquetTableWriter, open_parquet
+from fauxsim.tables import ALL_TABLES
+
+FORMATS = {"jsonl": open_jsonl, "csv": open_csv, "parquet": open_parquet}
+ROWS = rows_of_every_table(5)
+HERE = Path(__file__).parent
+
+every_format = pytest.mark.parametrize("extension", list(FORMATS))
+
+
+def open_descriptors() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def final_names(extension: str) -> set[str]:
+    return {f"{spec.name}.{extension}" for spec in ALL_TABLES}
+
+
+def names_in(folder: Path) -> set[str]:
+    return {path.name for path in folder.iterdir()}
+
+
+@every_format
+def test_files_keep_a_partial_name_until_close(extension, tmp_path):
+    sink = FORMATS[extension](tmp_path)
+    sink.write(Batch(0, ROWS))
+
+    assert names_in(tmp_path) == {f"{name}.partial" for name in final_names(extension)}
+    sink.close()
+    assert names_in(tmp_path) == final_names(extension)
+
+
+@every_format
+def test_a_killed_process_leaves_only_partial_files(extension, tmp_path):
+    script = f"""
+        import os, sys
+        from pathlib import Path
+        sys.path.insert(0, {str(HERE)!r})
+        from sink_rows import one_batch, rows_of_every_table
+        from fauxsim.sinks.base import open_sink
+        sink = open_sink({extension!r}, Path({str(tmp_path)!r}))
+        for batch in one_batch(rows_of_every_table(2000)):
+            sink.write(batch)
+        os._exit(3)  # dies without closing, like kill -9
+    """
+    died = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], check=False)  # noqa: S603
+
+    assert died.returncode == 3
+    assert names_in(tmp_path) == {f"{name}.partial" for name in final_names(extension)}
+
+
+@every_format
+def test_abort_removes_partial_files_and_keeps_an_earlier_complete_output(extension, tmp_path):
+    earlier = write_with(FORMATS[extension], tmp_path, one_batch(ROWS))
+    sink = FORMATS[extension](tmp_path)
+    sink.write(Batch(0, rows_of_every_table(9)))
+
+    sink.abort()
+    sink.abort()  # safe to repeat
+
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == earlier
+
+
+@every_format
+def test_an_exception_inside_the_with_block_aborts(extension, tmp_path):
+    def interrupted_run() -> None:
+        with FORMATS[extension](tmp_path) as sink:
+            sink.write(Batch(0, ROWS))
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted_run()
+
+    assert names_in(tmp_path) == set()
+
+
+@every_format
+def test_close_twice_is_harmless_but_writing_after_close_is_a_bug(extension, tmp_path):
+    sink = FORMATS[extension](tmp_path)
+    sink.close()
+    sink.close()
+
+    with pytest.raises(RuntimeError, match=r"write\(\) called after close\(\) or abort\(\)"):
+        sink.write(Batch(0, ROWS))
+
+
+@every_format
+def test_a_batch_for_an_unknown_table_is_refused(extension, tmp_path):
+    sink = FORMATS[extension](tmp_path)
+    valid = ", ".join(spec.name for spec in ALL_TABLES)
+
+    with pytest.raises(
+        ValueError, match=f"unknown table 'nope' in batch. Valid values are: {valid}"
+    ):
+        sink.write(Batch(0, {"nope": [(1,)]}))
+    sink.abort()
+
+
+@every_format
+def test_the_output_folder_and_its_parents_are_created(extension, tmp_path):
+    out = tmp_path / "new" / "deeper"
+
+    write_with(FORMATS[extension], out, one_batch(ROWS))
+
+    assert names_in(out) == final_names(extension)
+
+
+@every_format
+def test_an_output_folder_that_is_a_file_is_a_user_error(extension, tmp_path):
+    out = tmp_path / "data"
+    out.write_text("not a folder")
+
+    with pytest.raises(SinkError) as raised:
+        FORMATS[extension](out)
+
+    assert str(raised.value) == (
+        f"output folder '{out}' is a file, not a folder. "
+        "Pass a folder path (it is created if missing) or move the file away."
+    )
+
+
+@every_format
+def test_an_output_folder_that_cannot_be_created_is_a_user_error(extension, tmp_path):
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "data"
+
+    with pytest.raises(SinkError) as raised:
+        FORMATS[extension](out)
+
+    assert str(raised.value) == (
+        f"cannot create output folder '{out}': Not a directory. "
+        "Pass a folder path you can write to."
+    )
+
+
+@every_format
+def test_a_file_that_cannot_be_opened_is_a_user_error_and_nothing_is_left(extension, tmp_path):
+    """The OS refusing one file (here: a folder in the way) cleans up the others."""
+    blocked = tmp_path / f"events.{extension}.partial"
+    blocked.mkdir()
+
+    with pytest.raises(SinkError) as raised:
+        FORMATS[extension](tmp_path)
+
+    message = str(raised.value)
+    assert message.startswith(f"cannot write '{blocked}': ")
+    assert "is a directory" in message.lower()
+    assert message.endswith(
+        ". Check that the output folder is writable and the disk has space, then run again."
+    )
+    assert names_in(tmp_path) == {blocked.name}
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux /dev/full")
+@every_format
+def test_a_full_disk_is_a_user_error_and_leaves_no_file_posing_as_complete(extension, tmp_path):
+    (tmp_path / f"events.{extension}.partial").symlink_to("/dev/full")
+    open_files = open_descriptors()
+
+    with pytest.raises(SinkError, match=r"events\.\w+\.partial': No space left on device"):
+        write_with(FORMATS[extension], tmp_path, one_batch(rows_of_every_table(500)))
+
+    assert names_in(tmp_path) == set()
+    assert open_descriptors() == open_files
+
+
+SMALL_BUFFERS = {
+    "jsonl": partial(open_jsonl, chunk_rows=256),
+    "csv": partial(open_csv, chunk_rows=256),
+    "parquet": partial(open_parquet, chunk_rows=256, row_group_rows=1024),
+}
+
+
+def peak_memory(extension: str, out: Path, total_rows: int) -> tuple[int, int]:
+    """Peak Python memory and peak Arrow memory while writing ``total_rows`` events."""
+    gc.collect()
+    tracemalloc.start()
+    arrow_peak = 0
+    with SMALL_BUFFERS[extension](out) as sink:
+        for batch in lazy_event_batches(total_rows, batch_rows=100):
+            sink.write(batch)
+            arrow_peak = max(arrow_peak, pa.total_allocated_bytes())
+    python_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return python_peak, arrow_peak
+
+
+@pytest.mark.slow
+@every_format
+def test_memory_does_not_grow_with_the_number_of_rows(extension, tmp_path):
+    peak_memory(extension, tmp_path / "warm-up", 1_000)  # imports and caches
+    small = peak_memory(extension, tmp_path / "small", 4_000)
+    large = peak_memory(extension, tmp_path / "large", 16_000)
+
+    assert large[0] < small[0] * 1.25
+    assert large[1] <= small[1] * 1.25 + 64 * 1024
+
+
+@every_format
+def test_buffers_never_hold_more_than_a_chunk_and_a_row_group(extension, tmp_path):
+    sink = SMALL_BUFFERS[extension](tmp_path)
+    for batch in lazy_event_batches(5_000, batch_rows=700):
+        sink.write(batch)
+        for output in sink._outputs.values():
+            assert len(output.pending) < 256
+            if isinstance(output.writer, ParquetTableWriter):
+                assert output.writer.pending_rows < 1024
+    sink.close()
+
+
+def test_no_file_is_left_open_after_close(tmp_path):
+    before = open_descriptors()
+    for open_sink in FORMATS.values():
+        write_with(open_sink, tmp_path / open_sink.__name__, one_batch(ROWS))
+
+    assert open_descriptors() == before
