@@ -43,9 +43,12 @@ def status(*, db: str | None = None) -> None:
 
     url = _resolve(db)
     found = database_status(url)
-    console.print(f"database   {mask_password(url)}", highlight=False)
+    # soft_wrap: a URL stays on one line, whatever the terminal width, to copy it whole.
+    console.print(f"database   {mask_password(url)}", highlight=False, soft_wrap=True)
     _print_dataset(found)
-    table = Table("table", "rows", title_justify="left")
+    table = Table()
+    table.add_column("table")
+    table.add_column("rows", justify="right")
     for name, count in found.rows.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
@@ -114,7 +117,11 @@ def reset(*, db: str | None = None, yes: bool = False) -> None:
             console.print("nothing deleted")
             return
     reset_database(target)
-    console.print(f"emptied {where}: data tables and runs ledger (API tokens kept)")
+    console.print(
+        f"emptied {where}: data tables and runs ledger (API tokens kept)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @db_app.command
@@ -131,7 +138,11 @@ def migrate(*, db: str | None = None) -> None:
 
     target = _resolve(db)
     upgrade(target)
-    console.print(f"{mask_password(target)} is at schema revision {head_revision()}")
+    console.print(
+        f"{mask_password(target)} is at schema revision {head_revision()}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @db_app.command

@@ -1,0 +1,104 @@
+"""``fauxsim db status | url | reset | migrate``, called in-process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+
+import psycopg
+import pytest
+
+from cli.console import console, report_user_errors
+from cli.db_commands import db_app
+from fauxsim.errors import UsageError
+from fauxsim.runner import run_into
+from fauxsim.sinks.postgres.ledger import scenario_digest
+from fauxsim.sinks.postgres.migrate import head_revision
+from fauxsim.sinks.postgres.sink import open_database_sink
+from tests.integration.helpers import table_counts
+from tests.integration.scenarios import quirky_scenario
+
+
+@pytest.fixture(autouse=True)
+def fixed_width_console(monkeypatch):
+    monkeypatch.setattr(console, "width", 100)
+
+
+def _run(capsys, *arguments):
+    db_app(list(arguments), exit_on_error=False, result_action="return_value")
+    return capsys.readouterr()
+
+
+def _write_first_day(url):
+    scenario = quirky_scenario()
+    until = dt.date(2024, 3, 2)
+    with open_database_sink(url, scenario, until=until) as sink:
+        run_into(sink, scenario, until=until)
+
+
+def test_status_of_an_empty_database_says_there_is_no_dataset_yet(postgres_url, capsys):
+    out = _run(capsys, "status", "--db", postgres_url).out
+    assert "dataset    none yet: `fauxsim run <scenario>` writes one" in out
+    assert "│ events           │    0 │" in out
+
+
+def test_status_shows_scenario_seed_watermark_and_rows_per_table(postgres_url, capsys):
+    _write_first_day(postgres_url)
+    out = _run(capsys, "status", "--db", postgres_url).out
+    counts = table_counts(postgres_url)
+    assert f"scenario   integration (digest {scenario_digest(quirky_scenario())[:12]})" in out
+    assert "seed       11" in out
+    assert "watermark  2024-03-02T00:00:00.000000Z (everything before it is committed)" in out
+    assert "last run   #1 complete, target 2024-03-02T00:00:00.000000Z" in out
+    assert f"{counts['events']:,}" in out
+    assert counts["events"] > 0
+
+
+def test_url_prints_the_url_with_its_password_for_other_tools(capsys):
+    url = "postgresql://me:s3cret@db.example:5432/shop"
+    assert _run(capsys, "url", "--db", url).out == f"{url}\n"
+
+
+def test_url_comes_from_the_environment_without_db(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://env@db/env")
+    assert _run(capsys, "url").out == "postgresql://env@db/env\n"
+
+
+def test_reset_empties_the_dataset_and_keeps_api_tokens(postgres_url, capsys):
+    _write_first_day(postgres_url)
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute(
+            "INSERT INTO api_tokens (token_id, name, secret_hash, scopes, created_at) "
+            "VALUES ('fg_1', 'laptop', 'h', '[]', now())"
+        )
+    out = _run(capsys, "reset", "--db", postgres_url, "--yes").out
+    assert "data tables and runs ledger (API tokens kept)" in out
+    assert set(table_counts(postgres_url).values()) == {0}
+    with psycopg.connect(postgres_url) as connection:
+        assert connection.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+        assert connection.execute("SELECT token_id FROM api_tokens").fetchall() == [("fg_1",)]
+
+
+def test_reset_without_a_terminal_needs_yes(postgres_url, capsys):
+    _write_first_day(postgres_url)
+    with pytest.raises(UsageError, match="pass --yes to confirm"):
+        _run(capsys, "reset", "--db", postgres_url)
+    assert table_counts(postgres_url)["events"] > 0
+
+
+def test_migrate_reports_the_schema_revision(postgres_url, capsys):
+    out = _run(capsys, "migrate", "--db", postgres_url).out
+    assert f"is at schema revision {head_revision()}" in out
+
+
+def test_an_unreachable_database_is_one_line_and_exit_code_3(capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SystemExit) as exited, report_user_errors():
+        _run(capsys, "status", "--db", f"postgresql://me:s3cret@127.0.0.1:{port}/shop")
+    assert exited.value.code == 3
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: could not connect to postgresql://me:***@127.0.0.1:{port}/shop")
+    assert "Traceback" not in err
+    assert "s3cret" not in err
