@@ -49,5 +49,5 @@ app.command(
 def main() -> None:
     """Console-script entry point: user mistakes exit with a message, not a traceback."""
     with report_user_errors():
-        result = app()
+        result = app(sys.argv[1:])
     sys.exit(result if isinstance(result, int) else 0)

@@ -67,7 +67,9 @@ def run(
     stop = _parse_until(until)
     to_files = out is not None or format is not None
     if to_files and (db is not None or replace):
-        raise UsageError("--db and --replace are for database output; drop --out/--format to use them")
+        raise UsageError(
+            "--db and --replace are for database output; drop --out/--format to use them"
+        )
     resume_after: int | None = None
     if to_files:
         from fauxsim.sinks.base import open_sink  # noqa: PLC0415 - only file runs need it
@@ -89,7 +91,9 @@ def _parse_until(text: str | None) -> dt.datetime | dt.date | None:
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)  # noqa: PLR2004
+        if len(text) == len("2025-03-01"):
+            return dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(
             f"--until: {text!r} is not a date or datetime; use e.g. 2025-03-01 or 2025-03-01T12:00"
@@ -133,7 +137,8 @@ def _run_with_progress(
         )
 
     if resume_after is not None and resume_after >= end:
-        console.print(f"Nothing to do: {where} already holds everything up to {to_datetime(end)}.")
+        last = to_datetime(end).astimezone(scenario.zone).strftime("%Y-%m-%d %H:%M %Z")
+        console.print(f"Nothing to do: {where} already holds everything up to {last}.")
         sink.close()
         return 0
     try:
@@ -142,11 +147,14 @@ def _run_with_progress(
     finally:
         if shown:
             progress.stop()
-    _print_summary(stats, scenario, where, time.perf_counter() - began, resumed=resume_after is not None)
+    seconds = time.perf_counter() - began
+    _print_summary(stats, scenario, where, seconds, resumed=resume_after is not None)
     return 0
 
 
-def _print_summary(stats: RunStats, scenario: Scenario, where: str, seconds: float, *, resumed: bool) -> None:
+def _print_summary(
+    stats: RunStats, scenario: Scenario, where: str, seconds: float, *, resumed: bool
+) -> None:
     verb = "Extended" if resumed else "Wrote"
     table = Table(title=f"{verb} {scenario.name} into {where}", title_justify="left")
     table.add_column("table")
@@ -158,5 +166,6 @@ def _print_summary(stats: RunStats, scenario: Scenario, where: str, seconds: flo
     console.print(
         f"{stats.sessions:,} sessions, {stats.orders:,} orders "
         f"(conversion {stats.conversion_rate:.2%}), revenue {revenue:,.2f} {scenario.currency}, "
-        f"{stats.events:,} events in {seconds:.1f} s ({stats.events / max(seconds, 1e-9):,.0f} events/s)"
+        f"{stats.events:,} events in {seconds:.1f} s "
+        f"({stats.events / max(seconds, 1e-9):,.0f} events/s)"
     )

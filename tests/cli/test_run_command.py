@@ -1,0 +1,110 @@
+"""`fauxsim run`: files or a database, a summary at the end, clear errors and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from tests.cli.cli_support import run_cli
+
+SCENARIO = """\
+name: cli-test
+seed: 5
+start: 2024-05-01
+end: 2024-05-02
+traffic: {sessions_per_day: 300}
+"""
+
+
+def scenario_file(tmp_path: Path, text: str = SCENARIO) -> Path:
+    path = tmp_path / "shop.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_run_to_jsonl_writes_every_table_and_a_summary(tmp_path, capsys, monkeypatch):
+    """A file run writes one file per table and ends with rows per table and conversion."""
+    out = tmp_path / "data"
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--out", str(out), "--format", "jsonl"],
+                     capsys, monkeypatch)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert {p.name for p in out.iterdir()} >= {"events.jsonl", "orders.jsonl", "sessions.jsonl"}
+    assert "rows written" in result.stdout
+    assert "conversion" in result.stdout
+    first = orjson.loads((out / "events.jsonl").read_text().splitlines()[0])
+    assert first["event_type"] == "product_created"
+
+
+def test_until_stops_early_and_set_overrides(tmp_path, capsys, monkeypatch):
+    """--until ends the run at that moment; --set changes a scenario value (here the seed)."""
+    path = str(scenario_file(tmp_path))
+    texts = {}
+    for seed in ("5", "99"):
+        out = tmp_path / f"seed{seed}"
+        args = ["run", path, "--out", str(out), "--format", "jsonl", "--until", "2024-05-01T06:00"]
+        result = run_cli([*args, "--set", f"seed={seed}"], capsys, monkeypatch)
+        assert result.exit_code == 0, result.stderr
+        texts[seed] = (out / "events.jsonl").read_text()
+    events = [orjson.loads(line) for line in texts["5"].splitlines()]
+    assert max(event["occurred_at"] for event in events) < "2024-05-01T06:00"
+    assert texts["5"] != texts["99"]
+
+
+def test_unknown_format_lists_valid_ones(tmp_path, capsys, monkeypatch):
+    """An unknown --format is refused by the parser with the valid choices."""
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--format", "xlsx"], capsys, monkeypatch)
+    assert result.exit_code != 0
+    assert "parquet" in result.stdout + result.stderr
+
+
+def test_bad_until_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    """A malformed --until exits 2 with an example of what is accepted."""
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--out", str(tmp_path / "o"),
+                      "--until", "next tuesday"], capsys, monkeypatch)  # fmt: skip
+    assert result.exit_code == 2
+    assert "--until: 'next tuesday' is not a date or datetime" in result.stderr
+
+
+def test_database_options_with_file_output_are_refused(tmp_path, capsys, monkeypatch):
+    """--db with --out is contradictory: exit 2 and say which to drop."""
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--out", str(tmp_path / "o"),
+                      "--db", "postgresql://x@localhost/y"], capsys, monkeypatch)  # fmt: skip
+    assert result.exit_code == 2
+    assert "--db and --replace are for database output" in result.stderr
+
+
+def test_broken_scenario_exits_2_without_traceback(tmp_path, capsys, monkeypatch):
+    """A scenario error is reported with its location; no traceback, exit 2."""
+    path = scenario_file(tmp_path, SCENARIO.replace("seed: 5", "sed: 5"))
+    result = run_cli(["run", str(path), "--out", str(tmp_path / "o")], capsys, monkeypatch)
+    assert result.exit_code == 2
+    assert "sed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_output_folder_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    """--out pointing at a file is refused with a message, not a traceback."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    result = run_cli(
+        ["run", str(scenario_file(tmp_path)), "--out", str(blocker)], capsys, monkeypatch
+    )
+    assert result.exit_code != 0
+    assert "Traceback" not in result.stderr
+    assert str(blocker) in result.stderr
+
+
+def test_installed_command_runs_a_bundled_scenario_by_name(tmp_path):
+    """The real `fauxsim` console script runs a bundled scenario named without a path."""
+    fauxsim = Path(sys.executable).parent / "fauxsim"
+    done = subprocess.run(  # noqa: S603 - our own installed command
+        [str(fauxsim), "run", "flash_sale", "--out", str(tmp_path), "--format", "csv",
+         "--until", "2025-03-05"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "orders.csv").read_text().startswith('"order_id",')
