@@ -1,0 +1,157 @@
+"""File sink speed: 1,000,000 synthetic events to JSONL, CSV and Parquet, against baselines.
+
+    .venv/bin/python benchmarks/sinks.py                       # 1M events, batches of 10,000
+    .venv/bin/python benchmarks/sinks.py --rows 200000 --batch-rows 1
+
+For each format, prints rows/s through the sink (batches in, ``close()`` included) and
+the ratio against a baseline measured in the same run on the same rows:
+
+- parquet: one ``pa.Table`` built from all rows at once (``zip(*rows)``, one ``pa.array``
+  per column) and written with ``pq.write_table`` (zstd), the fastest Arrow can do;
+- jsonl: plain orjson lines (``dumps(dict(zip(names, row)))``), timestamps left as ints;
+- csv: the standard library's ``csv.writer(...).writerows(rows)``, values as they come.
+
+A ratio near 1 means the sink costs what the bare library costs; the absolute figures
+depend on the machine and its load, the ratios much less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import tempfile
+import time
+from itertools import cycle
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fauxsim.clock import SECOND
+from fauxsim.events import EVENT_COLUMNS, EventType
+from fauxsim.sinks.base import Batch, open_sink
+from fauxsim.sinks.files.arrow_columns import arrow_schema, json_texts
+from fauxsim.tables import EVENTS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+Row = tuple[Any, ...]
+START = 1_732_838_400 * SECOND  # 2024-11-29T00:00:00Z
+PAGES = ("/", "/search", "/product", "/cart", "/checkout")
+PROPERTIES: tuple[dict[str, Any] | None, ...] = (
+    None,
+    {"referrer": "https://www.google.com/", "utm_source": "google"},
+    None,
+    {"query": "red running shoes", "results": 42},
+    {"price_cents": 4_999, "currency": "EUR", "title": "Trail shoe «Ridge» 2"},
+)
+
+
+def synthetic_events(count: int) -> list[Row]:
+    """Event rows shaped like the engine's: growing times, sessions of ~8 events."""
+    types = cycle(list(EventType))
+    pages, properties = cycle(PAGES), cycle(PROPERTIES)
+    rows = []
+    for i in range(count):
+        occurred = START + i * 86_413  # ~10 events per simulated second, odd micros
+        session = i // 8
+        rows.append(
+            (
+                i + 1,
+                next(types).value,
+                occurred,
+                occurred + (i % 7) * 1_000,
+                session,
+                session // 2,
+                session // 5 if i % 3 == 0 else None,
+                i % 8,
+                next(pages),
+                (i * 31) % 5_000 if i % 2 else None,
+                1 if i % 4 == 0 else None,
+                None if i % 9 else i // 9,
+                next(properties),
+            )
+        )
+    return rows
+
+
+def through_sink(fmt: str, rows: Sequence[Row], batch_rows: int, out: Path) -> None:
+    sink = open_sink(fmt, out)
+    for start in range(0, len(rows), batch_rows):
+        sink.write(Batch(watermark=start, rows={EVENTS.name: rows[start : start + batch_rows]}))
+    sink.close()
+
+
+def parquet_baseline(rows: Sequence[Row], out: Path) -> None:
+    schema = arrow_schema(EVENTS)
+    arrays = []
+    for field, values in zip(schema, zip(*rows, strict=True), strict=True):
+        if field.name == "properties":
+            arrays.append(json_texts(values))
+        elif pa.types.is_timestamp(field.type):
+            arrays.append(pa.array(values, pa.int64()).view(field.type))
+        else:
+            arrays.append(pa.array(values, field.type))
+    pq.write_table(
+        pa.Table.from_arrays(arrays, schema=schema), out / "events.parquet", compression="zstd"
+    )
+
+
+def jsonl_baseline(rows: Sequence[Row], out: Path) -> None:
+    with (out / "events.jsonl").open("wb") as file:
+        write, dumps, line = file.write, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        for row in rows:
+            write(dumps(dict(zip(EVENT_COLUMNS, row, strict=True)), option=line))
+
+
+def csv_baseline(rows: Sequence[Row], out: Path) -> None:
+    with (out / "events.csv").open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(EVENT_COLUMNS)
+        writer.writerows(rows)
+
+
+def rows_per_second(rows: Sequence[Row], write: Callable[[Path], None]) -> tuple[float, int]:
+    """Rows/s of one write into a fresh folder, and the bytes it wrote."""
+    with tempfile.TemporaryDirectory() as folder:
+        began = time.perf_counter()
+        write(Path(folder))
+        seconds = time.perf_counter() - began
+        size = sum(path.stat().st_size for path in Path(folder).iterdir())
+    return len(rows) / seconds, size
+
+
+BASELINES: dict[str, tuple[str, Callable[[Sequence[Row], Path], None]]] = {
+    "parquet": ("pq.write_table of one pa.Table", parquet_baseline),
+    "jsonl": ("plain orjson lines", jsonl_baseline),
+    "csv": ("stdlib csv.writer", csv_baseline),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch-rows", type=int, default=10_000)
+    parser.add_argument("--formats", nargs="+", default=list(BASELINES), choices=list(BASELINES))
+    args = parser.parse_args()
+
+    rows = synthetic_events(args.rows)
+    print(f"{args.rows:,} event rows, batches of {args.batch_rows:,} rows\n")
+    print(f"{'format':8} {'sink rows/s':>12} {'size':>9}  {'baseline rows/s':>15}  ratio  baseline")
+    for fmt in args.formats:
+        label, baseline = BASELINES[fmt]
+        base_rate, _ = rows_per_second(rows, lambda out, b=baseline: b(rows, out))
+        rate, size = rows_per_second(
+            rows, lambda out, f=fmt: through_sink(f, rows, args.batch_rows, out)
+        )
+        print(
+            f"{fmt:8} {rate:12,.0f} {size / 1e6:7.1f}MB  {base_rate:15,.0f}  "
+            f"{rate / base_rate:5.2f}  {label}"
+        )
+
+
+if __name__ == "__main__":
+    main()
