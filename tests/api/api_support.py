@@ -8,11 +8,18 @@ three equal values, so that the keyset's tie-break on the id is exercised.
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import psycopg
 from litestar.testing import TestClient
 from psycopg.types.json import Jsonb
@@ -154,3 +161,58 @@ def page_through(client: TestClient[Any], path: str, **params: Any) -> list[dict
         assert body["has_more"] == (cursor is not None)
         if cursor is None:
             return rows
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def live_server(url: str, **overrides: Any) -> Iterator[str]:
+    """Genie under uvicorn in a subprocess, as users run it; yields its base URL."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = settings_for(url, public_base_url=base_url, **overrides)
+    environment = {**os.environ}
+    for key, value in settings.model_dump(mode="json").items():
+        if value is not None:
+            text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+            environment[f"GENIE_{key.upper()}"] = text
+    environment["GENIE_CURSOR_SECRET"] = SECRET
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "genie_litestar.serving:app_from_environment",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, env=environment)  # noqa: S603 - our own command
+    try:
+        _wait_until_healthy(base_url, server)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_until_healthy(base_url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            msg = f"the server exited with {server.returncode}"
+            raise RuntimeError(msg)
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)  # not yet listening: poll again, within the deadline
+    msg = "the server did not become healthy within 30 s"
+    raise RuntimeError(msg)
