@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from itertools import accumulate
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -29,15 +30,16 @@ class WeightedChoice(Generic[T]):
         if self._total <= 0:
             msg = "at least one weight must be above 0"
             raise ValueError(msg)
+        # rng.random() < 1, but random() * total may round up to total: an infinite last
+        # bound keeps every draw inside the list without a bounds check on the hot path.
+        self._cumulative[-1] = math.inf
 
     @classmethod
     def from_mapping(cls, weights: Mapping[T, float]) -> WeightedChoice[T]:
         return cls(list(weights), list(weights.values()))
 
     def pick(self, rng: RandomStream) -> T:
-        index = bisect_right(self._cumulative, rng.random() * self._total)
-        # rng.random() < 1, but floating point may land exactly on the total.
-        return self.values[min(index, len(self.values) - 1)]
+        return self.values[bisect_right(self._cumulative, rng.random() * self._total)]
 
 
 class Transitions(Generic[T]):
@@ -50,10 +52,9 @@ class Transitions(Generic[T]):
     __slots__ = ("_cumulative", "_targets")
 
     def __init__(self, probabilities: Mapping[T, float]) -> None:
-        self._targets = list(probabilities)
+        # The last slot, past every cumulative probability, stands for leaving.
+        self._targets: list[T | None] = [*probabilities, None]
         self._cumulative = list(accumulate(probabilities.values()))
 
     def pick(self, rng: RandomStream) -> T | None:
-        draw = rng.random()
-        index = bisect_right(self._cumulative, draw)
-        return self._targets[index] if index < len(self._targets) else None
+        return self._targets[bisect_right(self._cumulative, rng.random())]
