@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, get_args
 
+import annotated_types
+
 from fauxsim.scenario.paths import (
     Expected,
     UnknownKey,
@@ -136,8 +138,7 @@ def _explain_value(details: ErrorDetails, path: Loc, data: object, locator: Loca
         words, bound = _BOUNDS[kind]
         message = f"{words} {number(context[bound])}"
     elif kind in {"too_short", "too_long"}:
-        message, value = f"must be {allowed}", kind_of(value)
-        return locator.problem(path, message, got=value)
+        return _wrong_length(path, context, data, locator)
     elif kind == "string_too_short":
         message = "must not be empty"
     elif kind == "string_pattern_mismatch":
@@ -156,13 +157,35 @@ def _explain_value(details: ErrorDetails, path: Loc, data: object, locator: Loca
     return locator.problem(path, message, got=show(value), allowed=allowed)
 
 
+def _wrong_length(path: Loc, context: dict[str, Any], data: object, locator: Locator) -> Problem:
+    expected = expected_at(path, data)
+    constraints = expected.constraints if isinstance(expected, Expected) else ()
+    low = next((c.min_length for c in constraints if isinstance(c, annotated_types.MinLen)), None)
+    high = next((c.max_length for c in constraints if isinstance(c, annotated_types.MaxLen)), None)
+    if low is not None and low == high:
+        words, bound = "exactly", low
+    elif "min_length" in context:
+        words, bound = "at least", context["min_length"]
+    else:
+        words, bound = "at most", context["max_length"]
+    one, many = (
+        ("entry", "entries") if context.get("field_type") == "Dictionary" else ("item", "items")
+    )
+    count = int(context.get("actual_length") or 0)
+    message = f"must have {words} {bound} {one if bound == 1 else many}"
+    got = f"{count} {one if count == 1 else many}"
+    return locator.problem(path, message, got=got, allowed=_allowed(path, data))
+
+
 def _explain_union(
     path: Loc, failures: list[ErrorDetails], data: object, locator: Locator
 ) -> Problem:
     reasons = {str((failure.get("ctx") or {}).get("error", "")) for failure in failures}
     reason = reasons.pop() if len(reasons) == 1 else ""
-    message = f"must be {_allowed(path, data)}" + (f" ({reason})" if reason else "")
-    return locator.problem(path, message, got=kind_of(failures[0]["input"]))
+    got, allowed = kind_of(failures[0]["input"]), _allowed(path, data)
+    if reason:  # every member failed for the same reason, e.g. "day value is outside ..."
+        return locator.problem(path, reason, got=got, allowed=allowed)
+    return locator.problem(path, f"must be {allowed}", got=got)
 
 
 def _unknown_choice(

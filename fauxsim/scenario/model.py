@@ -107,7 +107,7 @@ class PriceChange(Model):
     @model_validator(mode="after")
     def _until_after_at(self) -> Self:
         if self.until is not None and _wall_clock(self.until) <= _wall_clock(self.at):
-            raise rule_error([Violation(("until",), f"must be after `at` ({self.at})")])
+            raise rule_error([Violation(("until",), f"must be after `at`, {self.at}")])
         return self
 
 

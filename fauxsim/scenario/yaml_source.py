@@ -30,11 +30,25 @@ class _ScenarioLoader(yaml.SafeLoader):
             return super().construct_object(node, deep=deep)
         except yaml.YAMLError:
             raise
-        except (ValueError, TypeError, OverflowError) as error:
-            # e.g. `start: 2024-13-45` matches the date pattern, then datetime.date() fails.
+        except (ValueError, TypeError, OverflowError, LookupError) as error:
+            # e.g. `!!int twelve`: an explicit tag on a value that cannot have it.
             problem = f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]}: {error}"
             raise ConstructorError(None, None, problem, node.start_mark) from None
 
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: ScalarNode) -> object:
+    """A date or datetime; text shaped like one but impossible (2025-02-30) stays text.
+
+    Pydantic then rejects the text with its key path and position, among all the other
+    problems, instead of PyYAML stopping at the first impossible date.
+    """
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return node.value
+
+
+_ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 # YAML 1.1 reads yes/no/on/off as booleans, so the country code `NO` (Norway) would
 # become False. Only true and false are booleans here, as in YAML 1.2.

@@ -1,0 +1,67 @@
+"""The scenarios shipped with Faux Genie are valid, listed, and say what they promise."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from importlib import resources
+
+import pytest
+
+from fauxsim.scenario.bundled import bundled_folder, bundled_scenarios, find_bundled
+from fauxsim.scenario.loading import load_scenario
+from fauxsim.simulation.calendar import resolve_windows
+
+NAMES = ["black_friday", "flash_sale", "steady_state"]
+
+
+def test_the_bundled_scenarios_are_listed_by_name_with_the_first_line_of_their_description():
+    listed = bundled_scenarios()
+    assert [scenario.name for scenario in listed] == NAMES
+    for scenario in listed:
+        first_line = load_scenario(scenario.path).description.splitlines()[0]
+        assert scenario.summary == first_line
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_bundled_scenario_is_valid(name):
+    scenario = load_scenario(bundled_folder() / f"{name}.yaml")
+    assert scenario.name == name
+
+
+def test_the_bundled_folder_is_the_importable_scenarios_package():
+    """The wheel ships `scenarios` as a package; files are found beside its __init__.py."""
+    package = importlib.import_module("scenarios")
+    assert bundled_folder() == resources.files(package)
+    assert (bundled_folder() / "__init__.py").is_file()
+
+
+def test_only_bare_names_resolve_to_bundled_files():
+    assert find_bundled("steady_state") == bundled_folder() / "steady_state.yaml"
+    assert find_bundled("steady_state.yaml") == bundled_folder() / "steady_state.yaml"
+    assert find_bundled("sub/steady_state") is None
+    assert find_bundled("../scenarios/steady_state") is None
+    assert find_bundled("no_such_scenario") is None
+
+
+def test_black_friday_spikes_on_black_friday_and_cyber_monday_2024():
+    scenario = load_scenario(bundled_folder() / "black_friday.yaml")
+    assert (scenario.start, scenario.end) == (dt.date(2024, 11, 1), dt.date(2024, 12, 8))
+    assert (scenario.timezone, scenario.currency) == ("America/New_York", "USD")
+    assert scenario.traffic.sessions_per_day == 3000
+    assert len(scenario.catalog.products) + scenario.catalog.generate.count == 150
+    events = {window.event.name: window.first_day for window in resolve_windows(scenario)}
+    assert events == {"Black Friday": dt.date(2024, 11, 29), "Cyber Monday": dt.date(2024, 12, 2)}
+    black_friday = scenario.traffic.calendar[0]
+    assert black_friday.traffic_multiplier > 1
+    assert black_friday.price_change_percent is not None
+    assert black_friday.price_change_percent < 0
+
+
+def test_steady_state_is_a_growing_year_without_events():
+    scenario = load_scenario(bundled_folder() / "steady_state.yaml")
+    assert (scenario.start, scenario.end) == (dt.date(2025, 1, 1), dt.date(2026, 1, 1))
+    assert scenario.traffic.sessions_per_day == 800
+    assert scenario.traffic.growth_per_year > 0
+    assert scenario.traffic.calendar == []
+    assert len(set(scenario.traffic.weekday_weights)) > 1  # a weekly rhythm

@@ -1,0 +1,181 @@
+"""Every kind of broken scenario gets one exact, located message; one fixture file per kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fauxsim.errors import ScenarioError
+from fauxsim.scenario.loading import load_scenario
+from fauxsim.scenario.problems import InvalidScenarioError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+EXPECTED_PROBLEMS = {
+    "yaml_syntax.yaml": [
+        "yaml_syntax.yaml:5:18: invalid YAML: mapping values are not allowed here",
+    ],
+    "unknown_key.yaml": [
+        (
+            "unknown_key.yaml:4:3: traffic.sesions_per_day: unknown key 'sesions_per_day'; "
+            "did you mean 'sessions_per_day'? (allowed: sessions_per_day, hourly_weights, "
+            "weekday_weights, growth_per_year, daily_noise, calendar)"
+        ),
+    ],
+    "wrong_type.yaml": [
+        (
+            "wrong_type.yaml:4:21: traffic.sessions_per_day: must be a number above 0 and at most "
+            "50000000 (got 'lots')"
+        ),
+    ],
+    "probability_out_of_range.yaml": [
+        (
+            "probability_out_of_range.yaml:4:20: audience.returning_share: must be at most 1 "
+            "(got 1.5; allowed: a number from 0 to 1)"
+        ),
+    ],
+    "funnel_sum_above_one.yaml": [
+        (
+            "funnel_sum_above_one.yaml:5:14: behaviour.funnel.landing: transitions from 'landing' "
+            "sum to 1.2; they must sum to at most 1 (what is left over is the chance to leave the "
+            "site)"
+        ),
+    ],
+    "unknown_funnel_state.yaml": [
+        (
+            "unknown_funnel_state.yaml:6:5: behaviour.funnel.chekout: unknown key 'chekout'; "
+            "did you mean 'checkout'? (allowed: landing, category, search, product, cart, "
+            "checkout, payment, confirmation)"
+        ),
+    ],
+    "end_before_start.yaml": [
+        "end_before_start.yaml:2:6: end: must be after start, 2025-03-01 (got 2025-02-01)",
+    ],
+    "unknown_timezone.yaml": [
+        (
+            "unknown_timezone.yaml:1:11: timezone: unknown timezone; did you mean "
+            "'America/New_York'? (got 'America/New_Yrok'; allowed: an IANA name such as "
+            "'Europe/Berlin', 'America/New_York' or 'UTC')"
+        ),
+    ],
+    "empty_catalog.yaml": [
+        (
+            "empty_catalog.yaml:3:1: catalog: the catalog is empty: list products or set "
+            "generate.count above 0"
+        ),
+    ],
+    "missing_start.yaml": [
+        (
+            "missing_start.yaml:1:1: start: required key is missing (allowed: a date such as "
+            "2025-01-01 or a date-time such as 2025-01-01T09:00:00)"
+        ),
+    ],
+    "number_as_date.yaml": [
+        (
+            "number_as_date.yaml:1:8: start: a date is written like 2025-01-01 (or "
+            "2025-01-01T09:00); a number is not a date (got 2025)"
+        ),
+        (
+            "number_as_date.yaml:2:6: end: a date is written like 2025-01-01 (or "
+            "2025-01-01T09:00); a number is not a date (got 2026)"
+        ),
+    ],
+    "invalid_date.yaml": [
+        (
+            "invalid_date.yaml:1:8: start: day value is outside expected range (got '2025-02-30'; "
+            "allowed: a date such as 2025-01-01 or a date-time such as 2025-01-01T09:00:00)"
+        ),
+    ],
+    "duplicate_key.yaml": [
+        (
+            "duplicate_key.yaml:5:1: traffic: key 'traffic' is written twice (first at line 3); "
+            "YAML keeps only the last one, so remove or merge one of them"
+        ),
+    ],
+    "unknown_segment_device.yaml": [
+        (
+            "unknown_segment_device.yaml:5:15: behaviour.segments.0.device: unknown device: a "
+            "segment can only name one listed in audience.devices (got 'phone'; allowed: desktop, "
+            "mobile, tablet)"
+        ),
+    ],
+    "unknown_distribution_type.yaml": [
+        (
+            "unknown_distribution_type.yaml:5:19: catalog.generate.price.type: unknown type "
+            "'normal'; did you mean 'lognormal'? (allowed: constant, uniform, exponential, "
+            "lognormal)"
+        ),
+    ],
+    "several_errors.yaml": [
+        (
+            "several_errors.yaml:4:11: currency: is not in the expected form (got 'usd'; allowed: "
+            "a three-letter currency code such as USD or EUR)"
+        ),
+        (
+            "several_errors.yaml:6:21: traffic.sessions_per_day: must be above 0 (got -5; allowed: "
+            "a number above 0 and at most 50000000)"
+        ),
+        (
+            "several_errors.yaml:9:40: traffic.calendar.0.every_year.weekday: unknown value "
+            "'thurday'; did you mean 'thursday'? (allowed: monday, tuesday, wednesday, thursday, "
+            "friday, saturday, sunday)"
+        ),
+        (
+            "several_errors.yaml:12:11: behaviour.funnel.cart: transitions from 'cart' sum to 1.2; "
+            "they must sum to at most 1 (what is left over is the chance to leave the site)"
+        ),
+    ],
+    "empty.yaml": [
+        (
+            "empty.yaml:1:1: the file holds no settings; a scenario needs at least start: "
+            "2025-01-01 and end: 2025-02-01"
+        ),
+    ],
+    "top_level_list.yaml": [
+        (
+            "top_level_list.yaml:1:1: the top level must be a mapping of keys such as start: "
+            "2025-01-01 and end: 2025-02-01 (got a list of 2 items)"
+        ),
+    ],
+}
+
+
+def load_fixture(name: str, monkeypatch: pytest.MonkeyPatch) -> InvalidScenarioError:
+    """Load a fixture by its bare file name, so messages name it as a user would see it."""
+    monkeypatch.chdir(FIXTURES)
+    with pytest.raises(InvalidScenarioError) as caught:
+        load_scenario(Path(name))
+    return caught.value
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_PROBLEMS))
+def test_each_broken_fixture_reports_exactly_its_problems(name, monkeypatch):
+    """Each problem line names file:line:column, the key path, the value and what is allowed."""
+    error = load_fixture(name, monkeypatch)
+    assert [str(problem) for problem in error.problems] == EXPECTED_PROBLEMS[name]
+
+
+def test_every_fixture_file_has_an_expected_message():
+    """A broken fixture added without its expected message would silently test nothing."""
+    broken = {path.name for path in FIXTURES.glob("*.yaml")} - {"minimal.yaml"}
+    assert broken == set(EXPECTED_PROBLEMS)
+
+
+def test_the_whole_message_counts_the_problems_and_lists_one_per_line(monkeypatch):
+    error = load_fixture("several_errors.yaml", monkeypatch)
+    lines = str(error).splitlines()
+    assert lines[0] == "scenario several_errors.yaml has 4 problems:"
+    assert lines[1:] == EXPECTED_PROBLEMS["several_errors.yaml"]
+
+
+def test_a_single_problem_is_announced_in_the_singular(monkeypatch):
+    error = load_fixture("end_before_start.yaml", monkeypatch)
+    assert str(error).splitlines()[0] == "scenario end_before_start.yaml has 1 problem:"
+
+
+def test_scenario_problems_are_user_errors_with_exit_code_2(monkeypatch):
+    """The CLI prints ScenarioErrors without a traceback and exits with their code."""
+    error = load_fixture("unknown_key.yaml", monkeypatch)
+    assert isinstance(error, ScenarioError)
+    assert error.exit_code == 2
