@@ -86,13 +86,14 @@ def _has(container: object, part: str | int) -> bool:
     return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
 
 
-def _value_at(data: object, loc: Loc) -> tuple[bool, object]:
+def _shown_value_at(data: object, loc: Loc) -> str | None:
+    """The value written at ``loc`` as messages show it; None if nothing is written there."""
     value = data
     for part in loc:
         if not _has(value, part):
-            return False, None
+            return None
         value = value[part]  # type: ignore[index] # _has checked the container
-    return True, value
+    return show(value)
 
 
 def _allowed(loc: Loc, data: object) -> str | None:
@@ -110,7 +111,7 @@ def _explain_one(
             locator.problem(
                 (*path, *violation.loc),
                 violation.message,
-                got=show(_value_at(data, (*path, *violation.loc))[1]),
+                got=_shown_value_at(data, (*path, *violation.loc)),
                 allowed=violation.allowed,
             )
             for violation in violations_in(context)

@@ -159,7 +159,8 @@ def describe(expected: Expected) -> str:
         return "a mapping with keys " + ", ".join(model_keys(annotation))
     if _is_union(annotation):
         # Simplest form first: "a date ... or a date-time ...".
-        options = sorted(get_args(annotation), key=lambda option: option is dt.datetime)
+        written = [option for option in get_args(annotation) if option is not type(None)]
+        options = sorted(written, key=lambda option: option is dt.datetime)
         return " or ".join(describe(Expected(option)) for option in options)
     return _describe_simple(annotation, constraints)
 
@@ -241,7 +242,7 @@ def _length(constraints: tuple[Any, ...], one: str, many: str) -> str:
 
 def number(value: object) -> str:
     """A bound or value as a person writes it: 1 rather than 1.0."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:  # noqa: PLR2004 - beyond, 1e+20 reads better
         return str(int(value))
     return str(value)
 

@@ -117,7 +117,8 @@ def show(value: object) -> str | None:
         return None
     if isinstance(value, list):
         return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
-    return _scalar(value)
+    text = _scalar(value)
+    return text if len(text) <= _SHOWN_TEXT else text[: _SHOWN_TEXT - 1] + "…"
 
 
 def _scalar(value: object) -> str:
@@ -127,8 +128,7 @@ def _scalar(value: object) -> str:
         return number(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= _SHOWN_TEXT else text[: _SHOWN_TEXT - 1] + "…"
+    return repr(value) if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def kind_of(value: object) -> str | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from rich.errors import MarkupError
 
 import cli.console
 import cli.scenario_commands
@@ -110,6 +111,19 @@ def test_validate_lists_every_problem_on_stderr_and_exits_2(fauxsim, monkeypatch
         "allowed: a number above 0 and at most 50000000)"
     )
     assert len(lines) == 5
+
+
+@pytest.mark.xfail(
+    raises=MarkupError,
+    strict=True,
+    reason="cli/console.py prints user error messages as rich markup (fix pending there)",
+)
+def test_a_value_that_looks_like_console_markup_is_shown_as_written(fauxsim, tmp_path):
+    scenario = tmp_path / "markup.yaml"
+    scenario.write_text('start: 2025-01-01\nend: 2025-01-08\ncurrency: "[/bold]"\n')
+    result = fauxsim("validate", str(scenario))
+    assert result.exit_code == 2
+    assert "currency: is not in the expected form (got '[/bold]'; allowed:" in result.err
 
 
 def test_validate_reports_an_unknown_override_path_and_exits_2(fauxsim):
