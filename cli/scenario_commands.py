@@ -40,7 +40,7 @@ def validate(
     path: Path,
     /,
     *,
-    set_: Annotated[tuple[str, ...], Parameter(name="--set")] = (),
+    set_: Annotated[tuple[str, ...], Parameter(name="--set", negative=(), show_default=False)] = (),
 ) -> None:
     """Check a scenario and print what it will generate; every problem is listed at once.
 
