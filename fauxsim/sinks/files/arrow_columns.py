@@ -64,10 +64,11 @@ def timestamp_texts(micros: Sequence[int | None]) -> pa.StringArray:
 def json_texts(values: Sequence[Any]) -> pa.StringArray:
     """Dicts (or None) as compact JSON text."""
     dumps = orjson.dumps
-    # orjson writes valid UTF-8, so the bytes are viewed as text without a second check
-    # (building a string array from bytes validates each value: several times slower).
-    as_bytes = pa.array([None if value is None else dumps(value) for value in values], pa.binary())
-    texts: pa.StringArray = as_bytes.view(pa.string())
+    # Decoded at once: holding many of orjson's bytes objects grows and fragments the
+    # C heap (measured: 5x the time, most of it page faults); a str copy is right-sized.
+    texts: pa.StringArray = pa.array(
+        [None if value is None else dumps(value).decode() for value in values], pa.string()
+    )
     return texts
 
 
