@@ -1,0 +1,75 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine.
+
+``compose-spec.json`` is the Compose Specification's JSON Schema as shipped in the
+docker-compose 1.29.2 package on PyPI (``compose/config/compose_spec.json``, Apache-2.0,
+from the compose-spec/compose-spec project), vendored unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[2]
+SCHEMA = Path(__file__).with_name("compose-spec.json")
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_file_is_valid_against_the_compose_specification(compose):
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validate(compose, schema)
+
+
+def test_schema_check_would_catch_a_mistake(compose):
+    broken = {**compose, "services": {**compose["services"], "genie": {"imagee": "x"}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, json.loads(SCHEMA.read_text()))
+
+
+def test_postgres_and_genie_have_healthchecks(compose):
+    for name in ("postgres", "genie"):
+        assert compose["services"][name]["healthcheck"]["test"], name
+
+
+def test_genie_starts_after_the_generator_loaded_the_data(compose):
+    depends = compose["services"]["genie"]["depends_on"]
+    assert depends["postgres"]["condition"] == "service_healthy"
+    assert depends["generator"]["condition"] == "service_completed_successfully"
+    assert compose["services"]["generator"]["depends_on"]["postgres"]["condition"] == (
+        "service_healthy"
+    )
+
+
+def test_generator_loads_the_bundled_black_friday_scenario(compose):
+    command = compose["services"]["generator"]["command"]
+    assert command[:2] == ["fauxsim", "run"]
+    assert command[2] == "black_friday"
+    assert (ROOT / "scenarios" / "black_friday.yaml").exists()
+
+
+def test_genie_serves_on_all_interfaces_with_a_public_url(compose):
+    command = compose["services"]["genie"]["command"]
+    assert command[:2] == ["fauxsim", "serve"]
+    assert command[command.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - inside a container
+    assert command[command.index("--public-url") + 1] == "http://localhost:8000"
+
+
+def test_the_header_documents_how_to_get_a_token():
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "docker compose run --rm genie fauxsim token create" in text
+
+
+def test_dockerfile_copies_only_paths_that_exist():
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if match := re.match(r"COPY (.+) \S+$", line):
+            for source in match[1].split():
+                assert (ROOT / source).exists(), source

@@ -1,0 +1,66 @@
+"""``fauxsim serve``: settings reach the uvicorn workers; bad options fail before starting."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import uvicorn
+
+from cli.serve_command import APP_FACTORY, serve
+from fauxsim.errors import FauxError
+from genie_litestar.settings import GenieSettings
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """uvicorn.run recorded instead of run; GENIE_* variables restored afterwards."""
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    saved = {name: value for name, value in os.environ.items() if name.startswith("GENIE_")}
+    for name in saved:
+        del os.environ[name]
+    yield calls
+    for name in [name for name in os.environ if name.startswith("GENIE_")]:
+        del os.environ[name]
+    os.environ.update(saved)
+
+
+def test_serve_hands_its_options_to_the_workers_through_the_environment(
+    postgres_url, started, monkeypatch
+):
+    monkeypatch.setenv("GENIE_CURSOR_SECRET", "a-secret-shared-by-every-worker")
+    serve(db=postgres_url, port=8123, chaos="flaky", chaos_seed=5, rate_limit_burst=7)
+    ((args, kwargs),) = started
+    assert args == (APP_FACTORY,)
+    assert kwargs["factory"] is True
+    assert kwargs["port"] == 8123
+    assert kwargs["access_log"] is False  # our own access log redacts credentials
+    settings = GenieSettings()
+    assert settings.database_url == postgres_url
+    assert settings.base_url == "http://127.0.0.1:8123"
+    assert settings.rate_limit_burst == 7
+    assert settings.chaos is not None
+    assert settings.chaos.seed == 5
+    assert settings.cursor_secret.get_secret_value() == "a-secret-shared-by-every-worker"
+
+
+@pytest.mark.usefixtures("started")
+def test_serve_makes_a_cursor_secret_when_none_is_given(postgres_url):
+    serve(db=postgres_url, cors_origin=("https://a.example",))
+    settings = GenieSettings()
+    assert len(settings.cursor_secret.get_secret_value()) >= 32
+    assert json.loads(os.environ["GENIE_CORS_ALLOW_ORIGINS"]) == ["https://a.example"]
+
+
+def test_unknown_chaos_profile_fails_before_starting(postgres_url, started):
+    with pytest.raises(FauxError, match="Valid values are: gentle, flaky, hostile"):
+        serve(db=postgres_url, chaos="wild")
+    assert started == []
+
+
+def test_invalid_option_fails_with_the_option_named(postgres_url, started):
+    with pytest.raises(FauxError, match="rate_limit_per_second"):
+        serve(db=postgres_url, rate_limit_per_second=0)
+    assert started == []
