@@ -31,6 +31,14 @@ def _not_a_number(value: object) -> object:
     return value
 
 
+def _some_weight_above_zero(weights: dict[str, float]) -> dict[str, float]:
+    # Weights are relative, so all zero leaves nothing to draw (the engine would fail).
+    if not any(weights.values()):
+        msg = "at least one weight must be above 0"
+        raise ValueError(msg)
+    return weights
+
+
 def _wall_clock(moment: dt.datetime | dt.date) -> dt.datetime:
     """A naive local datetime (dates at midnight), so that dates and datetimes compare."""
     if isinstance(moment, dt.datetime):
@@ -413,6 +421,22 @@ class Behaviour(Model):
             raise rule_error(violations)
         return funnel
 
+    @field_validator("dwell_seconds")
+    @classmethod
+    def _dwell_for_every_page(
+        cls, dwell: dict[PageState, Distribution]
+    ) -> dict[PageState, Distribution]:
+        # A mapping given in the file replaces the default one whole; a page without a
+        # dwell time would stop the simulation the first time a visitor reaches it.
+        missing = [state.value for state in PageState if state not in dwell]
+        if missing:
+            message = (
+                f"no dwell time for {', '.join(missing)}; give one for every page, or leave "
+                "dwell_seconds out to use the defaults"
+            )
+            raise rule_error([Violation((), message, ", ".join(s.value for s in PageState))])
+        return dwell
+
 
 # --------------------------------------------------------------------------- orders
 
@@ -443,6 +467,8 @@ class Lifecycle(Model):
         default_factory=lambda: {"UPS": 0.4, "FedEx": 0.3, "USPS": 0.3}, min_length=1
     )
 
+    _carriers_weighted = field_validator("carriers")(_some_weight_above_zero)
+
 
 class Orders(Model):
     shipping: Shipping = Shipping()
@@ -458,11 +484,16 @@ class Orders(Model):
     payment_retry_probability: Probability = 0.5
     lifecycle: Lifecycle = Lifecycle()
 
+    _payment_methods_weighted = field_validator("payment_methods")(_some_weight_above_zero)
+
     @model_validator(mode="after")
     def _coupons_to_draw(self) -> Self:
         if self.coupon_probability > 0 and not self.coupons:
             message = "coupon_probability is above 0 but there are no coupons to use"
             raise rule_error([Violation(("coupons",), message, "at least one coupon")])
+        if self.coupons and not any(coupon.weight for coupon in self.coupons):
+            message = "at least one coupon weight must be above 0"
+            raise rule_error([Violation(("coupons",), message)])
         return self
 
 

@@ -74,7 +74,9 @@ class Locator:
     def where(self, loc: Loc, *, key: bool = False) -> tuple[str, tuple[int, int, int]]:
         """The place of ``loc``, or of its nearest written ancestor if it is not written."""
         for number_, (path, text) in enumerate(self._overrides.items()):
-            if loc[: len(path)] == path:
+            set_here = loc[: len(path)] == path
+            created_here = bool(loc) and path[: len(loc)] == loc and loc not in self._spots
+            if set_here or created_here:  # the override set this value or made its mapping
                 return f"--set {text}", (1, number_, 0)
         for depth in range(len(loc), 0, -1):
             spot = self._spots.get(loc[:depth])

@@ -117,6 +117,23 @@ def test_an_invalid_value_is_reported_at_the_override_that_set_it():
     ]
 
 
+def test_a_mapping_an_override_created_is_blamed_on_that_override():
+    assert problems_of(["catalog.generate.price.type=normal"]) == [
+        (
+            "--set catalog.generate.price.type=normal: catalog.generate.price.type: unknown type "
+            "'normal'; did you mean 'lognormal'? (allowed: constant, uniform, exponential, "
+            "lognormal)"
+        )
+    ]
+    assert problems_of(["behaviour.segments=[{device: mobile}]"]) == [
+        (
+            "--set behaviour.segments=[{device: mobile}]: behaviour.segments.0.behaviour: required "
+            "key is missing (allowed: a mapping with keys funnel, add_to_cart_quantity, "
+            "coupon_probability)"
+        )
+    ]
+
+
 def test_every_broken_override_is_reported_with_the_files_own_problems():
     text = WINDOW + "currency: usd\n"
     assert problems_of(["seed=-1", "nope=1"], text) == [
