@@ -10,8 +10,10 @@ as tuples straight from the engine; two things are adapted on the way:
 - JSON values (dicts) are serialised with orjson.
 
 Entity tables receive row versions, so the same id comes back later with a later
-``updated_at``: they are copied into a temporary table, then merged with one
-``INSERT ... ON CONFLICT DO UPDATE`` per table per batch. ``events`` is append-only and
+``updated_at``: rows that may already be in the table are copied into a temporary
+table, then merged with one ``INSERT ... ON CONFLICT DO UPDATE`` per table per batch;
+rows created since the last commit cannot be there yet and go straight in. ``events`` is
+append-only and
 goes straight into its table, unless duplicates are possible (the duplicate-events
 quirk, or the first batch after a resume), when it goes through a temporary table and
 ``ON CONFLICT DO NOTHING`` keeps the first delivery of each event id.
@@ -94,6 +96,7 @@ class TableLoader:
         staging = staging_name(spec)
         self._copy_into_staging = f"COPY {staging} ({columns}) FROM STDIN (FORMAT BINARY)"
         key = spec.primary_key
+        self._created_at = spec.column_names.index("created_at") if not spec.append_only else -1
         if spec.append_only:
             conflict = "DO NOTHING"
         else:
@@ -107,18 +110,44 @@ class TableLoader:
             f"SELECT {columns} FROM {staging} ON CONFLICT ({key}) {conflict}"
         )
 
-    def load(
-        self, cursor: psycopg.Cursor[Any], rows: Sequence[Sequence[Any]], *, merge: bool
+    def load_events(
+        self, cursor: psycopg.Cursor[Any], rows: Sequence[Sequence[Any]], *, may_repeat: bool
     ) -> int:
-        """Write ``rows`` (with ``merge``: through staging and ``ON CONFLICT``); count them."""
-        if not self.spec.append_only:
-            rows = latest_versions(rows)
-        if not merge and self.spec.append_only:
+        """Append rows of an append-only table; ``may_repeat`` keeps the first of each id."""
+        if may_repeat:
+            self._copy(cursor, self._copy_into_staging, rows)
+            cursor.execute(self._merge)
+        else:
             self._copy(cursor, self._copy_into_table, rows)
-            return len(rows)
-        self._copy(cursor, self._copy_into_staging, rows)
-        cursor.execute(self._merge)
         return len(rows)
+
+    def load_versions(
+        self,
+        cursor: psycopg.Cursor[Any],
+        rows: Sequence[Sequence[Any]],
+        *,
+        committed_until: int | None,
+    ) -> int:
+        """Upsert row versions; returns how many rows were sent.
+
+        ``committed_until`` is the watermark the database held before this batch (None:
+        it holds none of this dataset). A row created after it cannot be there yet, so
+        it is copied straight into the table; only the others pay for the staging
+        table and the merge. In a run that starts from scratch that is most rows.
+        """
+        latest = latest_versions(rows)
+        fresh: Sequence[Sequence[Any]] = latest
+        known: Sequence[Sequence[Any]] = ()
+        if committed_until is not None:
+            created_at = self._created_at
+            fresh = [row for row in latest if row[created_at] > committed_until]
+            known = [row for row in latest if row[created_at] <= committed_until]
+        if fresh:
+            self._copy(cursor, self._copy_into_table, fresh)
+        if known:
+            self._copy(cursor, self._copy_into_staging, known)
+            cursor.execute(self._merge)
+        return len(latest)
 
     def _copy(self, cursor: psycopg.Cursor[Any], statement: str, rows: Iterable[Any]) -> None:
         with cursor.copy(statement) as copy:
