@@ -50,7 +50,10 @@ def _select_list(resource: Resource) -> sql.Composed:
 @cache
 def _page_query(name: str, *, has_since: bool, has_after: bool) -> sql.Composed:
     resource = RESOURCES[name]
-    paging, key = sql.Identifier(resource.paging_column), sql.Identifier(resource.id_column)
+    # Qualified: the select list renders the paging column to text under the same name,
+    # and an unqualified ORDER BY would sort that text instead of walking the index.
+    paging = sql.Identifier(resource.name, resource.paging_column)
+    key = sql.Identifier(resource.name, resource.id_column)
     conditions = [sql.SQL("{} < %(horizon)s").format(paging)]
     if has_since:
         conditions.append(sql.SQL("{} >= %(since)s").format(paging))
