@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
 from fauxsim.errors import FauxError
 
@@ -23,7 +24,11 @@ def report_user_errors() -> Iterator[None]:
     try:
         yield
     except FauxError as error:
-        error_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+        # The message may quote user input such as "[/bold]": never read it as markup.
+        # soft_wrap keeps each problem on one line when piped.
+        error_console.print(
+            f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+        )
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         error_console.print("interrupted; everything committed so far is kept")

@@ -32,7 +32,7 @@ def run(
     format: FileFormat | None = None,  # noqa: A002 - the option users type is --format
     db: str | None = None,
     until: str | None = None,
-    set_: Annotated[tuple[str, ...], Parameter(name="--set")] = (),
+    set_: Annotated[tuple[str, ...], Parameter(name="--set", negative=(), show_default=False)] = (),
     replace: bool = False,
     batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> int:

@@ -91,7 +91,9 @@ class Product(Model):
 class GeneratedProducts(Model):
     """Products invented from word pools, with seeded prices and popularity."""
 
-    count: int = Field(default=0, ge=0, le=1_000_000)
+    count: int = Field(
+        default=120, ge=0, le=1_000_000, description="0 for a catalog of listed products only."
+    )
     price: Distribution = LogNormal(median=30.0, sigma=0.7, max=2000.0)
     popularity_skew: float = Field(
         default=1.0,
@@ -125,7 +127,7 @@ class Catalog(Model):
         description="Categories for generated products.",
     )
     products: list[Product] = Field(default_factory=list)
-    generate: GeneratedProducts = GeneratedProducts(count=120)
+    generate: GeneratedProducts = GeneratedProducts()
     price_changes: list[PriceChange] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from rich.errors import MarkupError
 
 import cli.console
 import cli.scenario_commands
@@ -113,11 +112,6 @@ def test_validate_lists_every_problem_on_stderr_and_exits_2(fauxsim, monkeypatch
     assert len(lines) == 5
 
 
-@pytest.mark.xfail(
-    raises=MarkupError,
-    strict=True,
-    reason="cli/console.py prints user error messages as rich markup (fix pending there)",
-)
 def test_a_value_that_looks_like_console_markup_is_shown_as_written(fauxsim, tmp_path):
     scenario = tmp_path / "markup.yaml"
     scenario.write_text('start: 2025-01-01\nend: 2025-01-08\ncurrency: "[/bold]"\n')
