@@ -48,6 +48,7 @@ def test_files_keep_a_partial_name_until_close(extension, tmp_path):
     assert names_in(tmp_path) == {f"{name}.partial" for name in final_names(extension)}
     sink.close()
     assert names_in(tmp_path) == final_names(extension)
+    assert set(sink.paths.values()) == {tmp_path / name for name in final_names(extension)}
 
 
 @every_format

@@ -135,3 +135,10 @@ def test_any_split_into_batches_writes_the_same_bytes(reference_bytes, cuts):
         written = write_with(open_small, Path(folder), split_into_batches(ROWS, cuts))
 
     assert written == reference_bytes
+
+
+def test_a_row_group_size_below_one_is_refused_before_any_file_is_made(tmp_path):
+    with pytest.raises(ValueError, match="row_group_rows must be positive, got 0"):
+        open_parquet(tmp_path, row_group_rows=0)
+
+    assert list(tmp_path.iterdir()) == []

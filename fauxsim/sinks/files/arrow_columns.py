@@ -2,8 +2,8 @@
 
 Rows arrive as tuples; Arrow wants columns. Each column of a chunk is gathered in C
 (``map(itemgetter(i), rows)``) and converted by one ``pa.array(column, type=...)``, many
-times faster than touching values one by one in Python. Timestamps stay integers all the way: they
-are reinterpreted as Arrow timestamps, never turned into ``datetime`` objects.
+times faster than touching values one by one in Python. Timestamps stay integers all the
+way: they are reinterpreted as Arrow timestamps, never turned into ``datetime`` objects.
 """
 
 from __future__ import annotations

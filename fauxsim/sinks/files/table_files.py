@@ -84,10 +84,12 @@ class TableFilesSink:
             partial = partial_path(final)
             try:
                 writer = open_writer(spec, partial)
-            except OSError as error:
-                self.abort()
+            except BaseException as error:
+                self.abort()  # closes and deletes the files opened so far
                 remove_quietly(partial)
-                raise write_error(partial, error) from error
+                if isinstance(error, OSError):
+                    raise write_error(partial, error) from error
+                raise
             self._outputs[spec.name] = _TableOutput(spec, final, partial, writer)
 
     @property
