@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import orjson
 import psycopg
 
 from fauxsim.sinks.postgres.migrate import upgrade
@@ -146,7 +147,7 @@ def page_through(token: str, rows: int) -> tuple[float, list[float]]:
             response = client.get("/v1/events", params=params)
             latencies.append(time.perf_counter() - before)
             response.raise_for_status()
-            body = response.json()
+            body = orjson.loads(response.content)
             seen += len(body["data"])
             cursor = body["next_cursor"]
             if cursor is None:

@@ -136,7 +136,7 @@ WITH found AS (
       AND token_id IN (SELECT token_id FROM found)
       AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
 )
-SELECT token_id, scopes FROM found
+SELECT token_id, ARRAY(SELECT jsonb_array_elements_text(scopes)) FROM found
 """
 
 

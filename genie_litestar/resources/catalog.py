@@ -28,6 +28,7 @@ _WIRE_TYPES: dict[ColumnType, Any] = {
     ColumnType.TEXT: str,
     ColumnType.BOOLEAN: bool,
     ColumnType.TIMESTAMP: Timestamp,
+    # Documented as an object; served as the stored JSON text (msgspec.Raw), unparsed.
     ColumnType.JSON: dict[str, Any],
 }
 
@@ -72,7 +73,9 @@ def _row_struct(spec: TableSpec) -> type[msgspec.Struct]:
     for column in spec.columns:
         wire_type = _WIRE_TYPES[column.type]
         fields.append((column.name, wire_type | None if column.nullable else wire_type))
-    return msgspec.defstruct(_pascal(spec.name), fields, frozen=True)
+    # gc=False: rows hold only scalars and raw JSON, so they cannot form cycles, and a
+    # page of a thousand rows is not worth a garbage-collector pass.
+    return msgspec.defstruct(_pascal(spec.name), fields, frozen=True, gc=False)
 
 
 def _page_struct(spec: TableSpec, row_struct: type[msgspec.Struct]) -> type[msgspec.Struct]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from itertools import starmap
 from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
@@ -22,8 +23,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     import msgspec
-    from psycopg import AsyncConnection, AsyncCursor
-    from psycopg.rows import AsyncRowFactory, RowMaker
+    from psycopg import AsyncConnection
 
     from genie_litestar.resources.cursor import Filters, Position
 
@@ -77,15 +77,6 @@ def _row_query(name: str) -> sql.Composed:
     )
 
 
-def _struct_rows(resource: Resource) -> AsyncRowFactory[msgspec.Struct]:
-    struct = resource.row_struct
-
-    def factory(_cursor: AsyncCursor[Any]) -> RowMaker[msgspec.Struct]:
-        return lambda values: struct(*values)
-
-    return factory
-
-
 async def fix_horizon(connection: AsyncConnection, filters: Filters, settle_seconds: float) -> int:
     """The end of a paging run, fixed on its first page.
 
@@ -124,9 +115,10 @@ async def fetch_page(
     }
     if filters.updated_since is not None:
         params["since"] = moment_of(filters.updated_since)
-    async with connection.cursor(row_factory=_struct_rows(resource)) as cursor:
-        await cursor.execute(query, params)
-        rows: list[msgspec.Struct] = await cursor.fetchall()
+    cursor = await connection.execute(query, params)
+    # Tuples from psycopg's C row maker, then one C-level pass into structs: about half
+    # the cost of a Python row factory per row.
+    rows: list[msgspec.Struct] = list(starmap(resource.row_struct, await cursor.fetchall()))
     if len(rows) <= limit:
         return Page(rows=rows, next_position=None)
     del rows[limit:]
@@ -144,7 +136,6 @@ async def fetch_page(
 async def fetch_row(
     connection: AsyncConnection, resource: Resource, row_id: int
 ) -> msgspec.Struct | None:
-    async with connection.cursor(row_factory=_struct_rows(resource)) as cursor:
-        await cursor.execute(_row_query(resource.name), {"id": row_id})
-        row: msgspec.Struct | None = await cursor.fetchone()
-    return row
+    cursor = await connection.execute(_row_query(resource.name), {"id": row_id})
+    row = await cursor.fetchone()
+    return None if row is None else resource.row_struct(*row)
