@@ -16,7 +16,7 @@ rows created since the last commit cannot be there yet and go straight in. ``eve
 append-only and
 goes straight into its table, unless duplicates are possible (the duplicate-events
 quirk, or the first batch after a resume), when it goes through a temporary table and
-``ON CONFLICT DO NOTHING`` keeps the first delivery of each event id.
+``ON CONFLICT DO NOTHING`` keeps the earliest received delivery of each event id.
 """
 
 from __future__ import annotations
@@ -97,7 +97,15 @@ class TableLoader:
         self._copy_into_staging = f"COPY {staging} ({columns}) FROM STDIN (FORMAT BINARY)"
         key = spec.primary_key
         self._created_at = spec.column_names.index("created_at") if not spec.append_only else -1
+        # Every name in these statements comes from fauxsim.tables, never from input.
+        selected = f"SELECT {columns} FROM {staging}"  # noqa: S608
         if spec.append_only:
+            # Of several deliveries of one id the earliest received is kept, whatever
+            # the batch boundaries: never rely on the order rows come out of a table.
+            selected = (
+                f"SELECT DISTINCT ON ({key}) {columns} FROM {staging} AS delivered "  # noqa: S608
+                f"ORDER BY {key}, received_at, delivered::text"
+            )
             conflict = "DO NOTHING"
         else:
             updates = ", ".join(
@@ -106,8 +114,8 @@ class TableLoader:
             # A row's updated_at only moves forward: an older version never wins.
             conflict = f"DO UPDATE SET {updates} WHERE target.updated_at <= EXCLUDED.updated_at"
         self._merge = (
-            f"INSERT INTO {spec.name} AS target ({columns}) "  # noqa: S608 - names from our specs
-            f"SELECT {columns} FROM {staging} ON CONFLICT ({key}) {conflict}"
+            f"INSERT INTO {spec.name} AS target ({columns}) "
+            f"{selected} ON CONFLICT ({key}) {conflict}"
         )
 
     def load_events(

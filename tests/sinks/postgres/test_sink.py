@@ -203,6 +203,20 @@ def test_duplicate_deliveries_keep_the_first_event(postgres_url):
     assert [(row[0], row[8]) for row in read_table(postgres_url, "events")] == [(1, "first")]
 
 
+def test_of_two_deliveries_the_earliest_received_is_kept_whatever_their_order(postgres_url):
+    """Never the order rows come out of the staging table: it changes as it is reused."""
+    quirky = SCENARIO.model_copy(update={"quirks": Quirks(duplicate_events=0.1)})
+    late_copy, original = event_row(1, START + 5, page="copy"), event_row(1, START, page="original")
+    filler = [event_row(n, START) for n in range(2, 400)]
+    write_all(
+        postgres_url,
+        Batch(START + HOUR, {"events": filler}),
+        Batch(START + 2 * HOUR, {"events": [late_copy, *filler[:3], original]}),
+        scenario=quirky,
+    )
+    assert read_table(postgres_url, "events")[0][8] == "original"
+
+
 def test_events_repeated_right_after_a_resume_are_written_once(postgres_url):
     write_all(postgres_url, Batch(START + HOUR, {"events": [event_row(1, START)]}))
     write_all(
