@@ -9,7 +9,6 @@ engine split its batches can never show in the output.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, Self
 
@@ -23,10 +22,11 @@ from fauxsim.sinks.files.folder import (
 from fauxsim.tables import ALL_TABLES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
     from types import TracebackType
 
+    from fauxsim.errors import SinkError
     from fauxsim.sinks.base import Batch, Row
     from fauxsim.tables import TableSpec
 
@@ -116,15 +116,19 @@ class TableFilesSink:
         if self._finished:
             return
         for output in self._outputs.values():
-            with self._as_sink_error(output):
+            try:
                 if output.pending:
                     output.writer.write_chunk(output.pending)
                     output.pending.clear()
                 output.writer.close()
+            except OSError as error:
+                raise self._fail(output, error) from error
         self._finished = True
         for output in self._outputs.values():
-            with self._as_sink_error(output):
+            try:
                 publish(output.partial, output.final)
+            except OSError as error:
+                raise self._fail(output, error) from error
 
     def abort(self) -> None:
         """Give up: close every file and delete the ``.partial`` ones. Safe to repeat."""
@@ -151,8 +155,8 @@ class TableFilesSink:
     def _feed(self, output: _TableOutput, rows: Sequence[Row]) -> None:
         """Add rows to a table's pending chunk, writing every chunk that fills up."""
         chunk_rows, pending = self._chunk_rows, output.pending
-        with self._as_sink_error(output):
-            start = 0
+        start = 0
+        try:
             if pending:
                 start = min(len(rows), chunk_rows - len(pending))
                 pending.extend(rows[:start])
@@ -163,16 +167,14 @@ class TableFilesSink:
             while len(rows) - start >= chunk_rows:
                 output.writer.write_chunk(rows[start : start + chunk_rows])
                 start += chunk_rows
-            pending.extend(rows[start:])
-
-    @contextmanager
-    def _as_sink_error(self, output: _TableOutput) -> Iterator[None]:
-        """Turn a file-system failure into a SinkError naming the file, after cleaning up."""
-        try:
-            yield
         except OSError as error:
-            self.abort()
-            raise write_error(output.partial, error) from error
+            raise self._fail(output, error) from error
+        pending.extend(rows[start:])
+
+    def _fail(self, output: _TableOutput, error: OSError) -> SinkError:
+        """Clean up after a file-system failure; the SinkError to raise, naming the file."""
+        self.abort()
+        return write_error(output.partial, error)
 
 
 def _check_width(spec: TableSpec, rows: Sequence[Row]) -> None:
