@@ -185,6 +185,22 @@ def test_a_full_disk_is_a_user_error_and_leaves_no_file_posing_as_complete(exten
     assert open_descriptors() == open_files
 
 
+@every_format
+def test_a_final_name_taken_by_a_folder_fails_at_close_and_leaves_nothing_partial(
+    extension, tmp_path
+):
+    taken = tmp_path / f"orders.{extension}"
+    taken.mkdir()
+    sink = FORMATS[extension](tmp_path)
+    sink.write(Batch(0, ROWS))
+
+    with pytest.raises(SinkError, match=r"orders\.\w+\.partial': Is a directory"):
+        sink.close()
+
+    assert not any(name.endswith(".partial") for name in names_in(tmp_path))
+    assert taken.is_dir()
+
+
 SMALL_BUFFERS = {
     "jsonl": partial(open_jsonl, chunk_rows=256),
     "csv": partial(open_csv, chunk_rows=256),
