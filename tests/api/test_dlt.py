@@ -1,8 +1,8 @@
 """A real client: dlt's rest_api source, configured only, against Genie under uvicorn.
 
-The configuration is the one shipped in ``examples/dlt_pipeline.py``. The dataset is
-extended by writing rows into Postgres directly (new rows and changed rows, later in
-simulated time, as ``fauxsim run --until`` would), standing in for the engine run.
+The configuration is the one shipped in ``examples/dlt_pipeline.py``. One test extends
+a dataset with the engine itself (``run_into`` with ``until``, what ``fauxsim run
+--until`` does); another writes changed and new rows by hand, to pin exact counts.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ import psycopg
 import pytest
 from api_support import issue, live_server
 
+from fauxsim.runner import run_into
+from fauxsim.scenario.model import Scenario
+from fauxsim.sinks.postgres.sink import open_database_sink
 from genie_litestar.resources.catalog import RESOURCES
 
 dlt = pytest.importorskip("dlt", reason="dlt[duckdb] is a test dependency of the dlt check")
@@ -146,3 +149,59 @@ def test_dlt_backfill_with_end_value_loads_exactly_the_window(shared_database, t
     _assert_duckdb_equals_postgres(pipeline, shared_database, window)
     counts = pipeline.last_trace.last_normalize_info.row_counts
     assert counts["orders"] == 3 * 97  # groups 98 to 194 start in the hour; three rows each
+
+
+def _engine_scenario():
+    return Scenario.model_validate(
+        {
+            "name": "dlt-engine",
+            "seed": 5,
+            "start": "2024-03-01",
+            "end": "2024-03-04",
+            "traffic": {"sessions_per_day": 400},
+            "audience": {"existing_customers": 40},
+            "catalog": {"generate": {"count": 20}},
+        }
+    )
+
+
+def _run_engine(url: str, until: dt.date) -> None:
+    scenario = _engine_scenario()
+    with open_database_sink(url, scenario, until=until) as sink:
+        run_into(sink, scenario, until=until, resume_after=sink.resume_after)
+
+
+def _rows_after(url: str, pipeline) -> dict[str, int]:
+    """Rows of each table changed after the largest paging time dlt has loaded."""
+    counts = {}
+    with pipeline.sql_client() as client:
+        for name, resource in RESOURCES.items():
+            query = f"SELECT max({resource.paging_column}) FROM {name}"  # noqa: S608
+            (loaded_max,) = client.execute_sql(query)[0]
+            with psycopg.connect(url) as connection:
+                (count,) = connection.execute(
+                    f"SELECT count(*) FROM {name} WHERE {resource.paging_column} > %s",  # noqa: S608
+                    (loaded_max,),
+                ).fetchone()
+            counts[name] = count
+    return counts
+
+
+@pytest.mark.slow
+def test_dlt_follows_the_engine_extending_the_dataset_with_until(postgres_url, tmp_path):
+    """The real thing: `fauxsim run --until` in process, dlt before and after an extension."""
+    example = _example()
+    _run_engine(postgres_url, dt.date(2024, 3, 2))
+    token = issue(postgres_url)
+    pipeline = _pipeline(tmp_path, "genie_engine")
+    with live_server(postgres_url) as base_url:
+        assert not pipeline.run(example.genie_source(base_url, token)).has_failed_jobs
+        _assert_duckdb_equals_postgres(pipeline, postgres_url)
+
+        _run_engine(postgres_url, dt.date(2024, 3, 3))
+        changed = _rows_after(postgres_url, pipeline)
+        assert sum(changed.values()) > 0
+        assert not pipeline.run(example.genie_source(base_url, token)).has_failed_jobs
+    counts = pipeline.last_trace.last_normalize_info.row_counts
+    assert {name: counts.get(name, 0) for name in RESOURCES} == changed
+    _assert_duckdb_equals_postgres(pipeline, postgres_url)
