@@ -116,13 +116,18 @@ class PostgresSink:
             target=self._write_batches, name="fauxsim-postgres-writer", daemon=True
         )
         self._cursor = connection.cursor()
-        prepare_cursor(self._cursor)
-        create_staging_tables(self._cursor)
-        # A commit need not wait for its WAL flush: if the *server* crashes, the last
-        # few commits are lost whole (rows and watermark together), and the next run
-        # resumes before them. Our own crashes are unaffected.
-        self._cursor.execute("SET synchronous_commit = off")
-        connection.commit()
+        try:
+            with translate_errors(url, "prepare loading into"):
+                prepare_cursor(self._cursor)
+                create_staging_tables(self._cursor)
+                # A commit need not wait for its WAL flush: if the *server* crashes, the
+                # last few commits are lost whole (rows and watermark together) and the
+                # next run resumes before them. Our own crashes are unaffected.
+                self._cursor.execute("SET synchronous_commit = off")
+                connection.commit()
+        except BaseException:
+            connection.close()
+            raise
         self._writer.start()
 
     @property
@@ -136,6 +141,9 @@ class PostgresSink:
 
     def write(self, batch: Batch) -> None:
         """Queue ``batch`` for the writer; blocks while one batch is already waiting."""
+        if self._closed:
+            msg = "write() after close(): open a new sink"
+            raise RuntimeError(msg)
         self._raise_writer_error()
         self._batches.put(batch)
 
