@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from fauxsim.tables import ENTITY_TABLES, EVENTS, ColumnType, TableSpec
+from fauxsim.tables import ENTITY_TABLES, EVENTS, QUIRKS, ColumnType, TableSpec
 
 # Litestar reads the nested "extra" into the OpenAPI schema; the JSON Schema endpoint
 # is built from the table spec instead (see ``json_schema``).
@@ -97,9 +97,10 @@ def _resource(spec: TableSpec) -> Resource:
     )
 
 
-# The tables the issue names (plus cart_items); other tables (the runs ledger, quirks)
-# are bookkeeping, not shop data, and stay unlisted until someone needs them.
-SERVED_TABLES: tuple[TableSpec, ...] = (*ENTITY_TABLES, EVENTS)
+# The tables the issue names, plus cart_items and quirks (the record of injected
+# data-quality traps, so a learner can check a pipeline against the truth). The runs
+# ledger and API tokens are bookkeeping and stay unlisted.
+SERVED_TABLES: tuple[TableSpec, ...] = (*ENTITY_TABLES, EVENTS, QUIRKS)
 RESOURCES: dict[str, Resource] = {spec.name: _resource(spec) for spec in SERVED_TABLES}
 
 
