@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from fauxsim.scenario.model import BehaviourOverride, PageState, merge_funnel
-from fauxsim.simulation.choice import Transitions
+from fauxsim.simulation.sampling import sampler
 
 if TYPE_CHECKING:
-    from fauxsim.scenario.distributions import Distribution
     from fauxsim.scenario.model import Scenario
-    from fauxsim.simulation.calendar import Window
+    from fauxsim.simulation.sampling import Sampler
+
+# From one page: cumulative probabilities of the next pages, and the pages themselves
+# with one more slot, None, for leaving: what the probabilities leave over up to 1 is
+# the chance to leave. After a uniform draw u the next page is
+# ``targets[bisect_right(cumulative, u)]`` (inlined in the session loop).
+Moves = tuple[list[float], list[PageState | None]]
+
+
+def moves(probabilities: dict[PageState, float]) -> Moves:
+    return list(accumulate(probabilities.values())), [*probabilities, None]
 
 
 @dataclass(frozen=True, slots=True)
 class SessionBehaviour:
     """What one session does at each page; shared by every session of the same kind."""
 
-    transitions: dict[PageState, Transitions[PageState]]
-    add_quantity: Distribution
+    moves: dict[PageState, Moves]
+    add_quantity: Sampler
     coupon_probability: float
 
 
@@ -32,10 +42,11 @@ class BehaviourBook:
         self._by_kind: dict[tuple[str, str, bool, tuple[int, ...]], SessionBehaviour] = {}
 
     def for_session(
-        self, device: str, channel: str, *, returning: bool, active: list[Window]
+        self, device: str, channel: str, *, returning: bool, active: tuple[int, ...]
     ) -> SessionBehaviour:
+        """The behaviour of a session, given the positions of the calendar events active."""
         # Sessions of one kind share a compiled behaviour: look it up by what defines it.
-        quick_key = (device, channel, returning, tuple(window.index for window in active))
+        quick_key = (device, channel, returning, active)
         compiled = self._by_kind.get(quick_key)
         if compiled is not None:
             return compiled
@@ -47,11 +58,10 @@ class BehaviourBook:
             and (rule.channel is None or rule.channel == channel)
             and (rule.visitor is None or rule.visitor == segment)
         )
-        events = tuple(window.index for window in active)
-        key = (rules, events)
+        key = (rules, active)
         compiled = self._cache.get(key)
         if compiled is None:
-            compiled = self._cache[key] = self._compile(rules, events)
+            compiled = self._cache[key] = self._compile(rules, active)
         self._by_kind[quick_key] = compiled
         return compiled
 
@@ -67,5 +77,5 @@ class BehaviourBook:
             add_quantity = override.add_to_cart_quantity or add_quantity
             if override.coupon_probability is not None:
                 coupon_probability = override.coupon_probability
-        transitions = {state: Transitions(funnel.get(state, {})) for state in PageState}
-        return SessionBehaviour(transitions, add_quantity, coupon_probability)
+        compiled = {state: moves(funnel.get(state, {})) for state in PageState}
+        return SessionBehaviour(compiled, sampler(add_quantity), coupon_probability)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar as stdlib_calendar
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,3 +79,40 @@ def resolve_windows(scenario: Scenario) -> list[Window]:
             if end + ramp_down > window_start and start - ramp_up < window_end:
                 windows.append(Window(index, event, first_day, start, end, ramp_up, ramp_down))
     return sorted(windows, key=lambda window: (window.start, window.index))
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveEvents:
+    """The calendar events in full effect at some moment."""
+
+    windows: tuple[Window, ...]
+    key: tuple[int, ...]  # their positions in the scenario's calendar
+    names: list[str] | None  # as written on ``session_started``; None when none is on
+
+
+class CalendarNow:
+    """The events active at a moment, computed again only when a window starts or ends.
+
+    Sessions start in time order, so the answer changes a handful of times a run while
+    it is asked for at every session.
+    """
+
+    def __init__(self, windows: list[Window]) -> None:
+        self._windows = windows
+        self._edges = sorted({edge for window in windows for edge in (window.start, window.end)})
+        self._current = ActiveEvents((), (), None)
+        self._valid_from: float = math.inf  # empty range: the first question computes
+        self._valid_until: float = -math.inf
+
+    def at(self, moment: int) -> ActiveEvents:
+        if self._valid_from <= moment < self._valid_until:
+            return self._current
+        active = tuple(window for window in self._windows if window.is_active(moment))
+        self._current = ActiveEvents(
+            active,
+            tuple(window.index for window in active),
+            [window.event.name for window in active] or None,
+        )
+        self._valid_from = max((e for e in self._edges if e <= moment), default=-math.inf)
+        self._valid_until = min((e for e in self._edges if e > moment), default=math.inf)
+        return self._current

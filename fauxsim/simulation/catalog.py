@@ -36,6 +36,7 @@ class Product:
         "price_cents",
         "price_factor",
         "product_id",
+        "search_term",
         "sku",
     )
 
@@ -56,6 +57,7 @@ class Product:
         self.base_price_cents = price_cents
         self.price_factor = 1.0
         self.popularity = popularity
+        self.search_term = name.rsplit(maxsplit=1)[-1].lower()  # what a visitor types to find it
 
     def reprice(self, factor: float) -> int:
         """Apply a price step (or its undoing) and return the new price in cents."""

@@ -40,21 +40,3 @@ class WeightedChoice(Generic[T]):
 
     def pick(self, rng: RandomStream) -> T:
         return self.values[bisect_right(self._cumulative, rng.random() * self._total)]
-
-
-class Transitions(Generic[T]):
-    """Where to go next from one state: each target with its probability, else ``None``.
-
-    Unlike :class:`WeightedChoice` the probabilities are absolute: what they leave over
-    up to 1 is the chance of leaving (``None``).
-    """
-
-    __slots__ = ("_cumulative", "_targets")
-
-    def __init__(self, probabilities: Mapping[T, float]) -> None:
-        # The last slot, past every cumulative probability, stands for leaving.
-        self._targets: list[T | None] = [*probabilities, None]
-        self._cumulative = list(accumulate(probabilities.values()))
-
-    def pick(self, rng: RandomStream) -> T | None:
-        return self._targets[bisect_right(self._cumulative, rng.random())]

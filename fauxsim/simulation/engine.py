@@ -8,24 +8,23 @@ events, from which ``fauxsim.projection`` folds the tables.
 
 from __future__ import annotations
 
+from itertools import count
 from typing import TYPE_CHECKING
-
-import simpy
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
 from fauxsim.events import Event, EventType, Properties
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.audience import Customer, ReturningPool, Visitor
 from fauxsim.simulation.behaviour import BehaviourBook
-from fauxsim.simulation.calendar import resolve_windows
+from fauxsim.simulation.calendar import CalendarNow, resolve_windows
 from fauxsim.simulation.catalog import build_catalog, price_schedule
 from fauxsim.simulation.choice import WeightedChoice
+from fauxsim.simulation.processes import SimClock, Steps
+from fauxsim.simulation.sampling import whole_sampler
 from fauxsim.simulation.session import run_session
 from fauxsim.simulation.traffic import TrafficModel
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
-
     from fauxsim.randomness import RandomStream
     from fauxsim.scenario.model import Channel, Scenario
 
@@ -40,14 +39,6 @@ _RETURN_REASONS = {
 }
 
 
-class SimClock(simpy.Environment):
-    """A SimPy environment whose clock is integer microseconds (``fauxsim.clock``)."""
-
-    @property
-    def now(self) -> int:
-        return self._now  # type: ignore[return-value]  # only ever advanced by int delays
-
-
 class Simulation:
     """One shop, simulated from ``scenario.start`` on, as far as it is advanced."""
 
@@ -57,7 +48,10 @@ class Simulation:
         self.start = to_micros(scenario.start_utc)
         self.end = to_micros(scenario.end_utc)
         self.env = SimClock(initial_time=self.start)
+        # One list for the whole run (sessions keep its bound ``append``), emptied by
+        # ``advance``; event ids count up from 1 in the order events are appended.
         self.events: list[Event] = []
+        self.next_event_id = count(1).__next__
 
         self.windows = resolve_windows(scenario)
         self.catalog = build_catalog(scenario)
@@ -82,11 +76,13 @@ class Simulation:
         self.failure_reasons = WeightedChoice.from_mapping(_PAYMENT_FAILURES)
         self.return_reasons = WeightedChoice.from_mapping(_RETURN_REASONS)
         dwell = scenario.behaviour.dwell_seconds
-        self.dwell = {state: dwell[state] for state in dwell}
+        # Dwell times in whole microseconds, at least one: time always moves on.
+        self.dwell = {state: whole_sampler(dwell[state], SECOND, 1) for state in dwell}
         self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
+        self.return_gap = whole_sampler(scenario.audience.return_gap_days, DAY, SECOND)
+        self.calendar = CalendarNow(self.windows)
 
         # Counters for deterministic ids; each is the last id handed out.
-        self.last_event_id = 0
         self.last_session_id = 0
         self.last_visitor_id = 0
         self.last_customer_id = 0
@@ -95,9 +91,9 @@ class Simulation:
         self.last_order_id = 0
         self.last_line_item_id = 0
 
-        self.env.process(self._open_shop())
-        self.env.process(self._arrivals())
-        self.env.process(self._prices())
+        Steps(self.env, self._open_shop(), delay=0)
+        Steps(self.env, self._arrivals(), delay=0)
+        Steps(self.env, self._prices(), delay=0)
 
     # ------------------------------------------------------------------ running
 
@@ -105,7 +101,8 @@ class Simulation:
         """Simulate up to (not including) ``until`` and return the new events."""
         if until > self.env.now:
             self.env.run(until=until)
-        events, self.events = self.events, []
+        events = self.events[:]
+        self.events.clear()
         return events
 
     def emit(
@@ -122,10 +119,9 @@ class Simulation:
         order_id: int | None = None,
         properties: Properties = None,
     ) -> None:
-        self.last_event_id += 1
         self.events.append(
             (
-                self.last_event_id,
+                self.next_event_id(),
                 event_type,
                 occurred_at,
                 occurred_at,
@@ -188,9 +184,9 @@ class Simulation:
 
     # ------------------------------------------------------------------ processes
 
-    def _open_shop(self) -> Generator[simpy.Event, None, None]:
+    def _open_shop(self) -> Steps.Body:
         """At the start: list the catalog and import the customers who signed up before."""
-        now = self.start
+        now: int = self.start
         currency = self.scenario.currency
         for product in self.catalog.products:
             self.emit(
@@ -214,19 +210,20 @@ class Simulation:
             visitor = self.new_visitor(rng)
             self.new_customer(visitor, signed_up_at, None, "import")
             self.pool.add(visitor, now + int(gaps.sample(rng) * DAY))
-        yield self.env.timeout(0)
+        yield from ()
 
-    def _arrivals(self) -> Generator[simpy.Event, None, None]:
+    def _arrivals(self) -> Steps.Body:
         """Start sessions hour by hour along the traffic curve."""
         env = self.env
+        now: int = self.start
         hour_start = self.start - self.start % HOUR
         returning_share = self.scenario.audience.returning_share
         while hour_start < self.end:
             for moment in self.traffic.arrivals(hour_start):
                 if moment < self.start or moment >= self.end:
                     continue
-                if moment > env.now:
-                    yield env.timeout(moment - env.now)
+                if moment > now:
+                    now = yield moment - now
                 self.last_session_id += 1
                 session_id = self.last_session_id
                 rng = stream(self.seed, Purpose.SESSION, session_id)
@@ -234,26 +231,26 @@ class Simulation:
                 returning = visitor is not None
                 if visitor is None:
                     visitor = self.new_visitor(rng)
-                env.process(run_session(self, session_id, visitor, rng, returning=returning))
+                Steps(env, run_session(self, session_id, visitor, rng, now, returning=returning))
             hour_start += HOUR
-            if hour_start > env.now:
-                yield env.timeout(hour_start - env.now)
+            if hour_start > now:
+                now = yield hour_start - now
 
-    def _prices(self) -> Generator[simpy.Event, None, None]:
+    def _prices(self) -> Steps.Body:
         """Apply scheduled price changes (promotions, calendar sales) when they fall due."""
-        env = self.env
+        now: int = self.start
         for step in price_schedule(self.scenario, self.catalog, self.windows):
             if step.at >= self.end:
                 break
-            if step.at > env.now:
-                yield env.timeout(step.at - env.now)
+            if step.at > now:
+                now = yield step.at - now
             for product_id in step.product_ids:
                 product = self.catalog.by_id[product_id]
                 previous = product.price_cents
                 price = product.reprice(step.factor)
                 self.emit(
                     EventType.PRODUCT_PRICE_CHANGED,
-                    env.now,
+                    now,
                     product_id=product_id,
                     properties={
                         "price_cents": price,
@@ -262,6 +259,6 @@ class Simulation:
                     },
                 )
 
-    def return_later(self, visitor: Visitor, ended_at: int, rng_gap_days: float) -> None:
+    def return_later(self, visitor: Visitor, ended_at: int, rng: RandomStream) -> None:
         """Put a visitor whose session ended back in the pool of possible returners."""
-        self.pool.add(visitor, ended_at + max(SECOND, int(rng_gap_days * DAY)))
+        self.pool.add(visitor, ended_at + self.return_gap(rng))

@@ -7,12 +7,9 @@ from typing import TYPE_CHECKING
 from fauxsim.clock import DAY, HOUR, MINUTE
 from fauxsim.events import EventType
 from fauxsim.randomness import Purpose, stream
+from fauxsim.simulation.processes import Steps
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
-
-    import simpy
-
     from fauxsim.randomness import RandomStream
     from fauxsim.simulation.audience import Cart, Visitor
     from fauxsim.simulation.engine import Simulation
@@ -39,6 +36,7 @@ def place_order(
     sim: Simulation,
     rng: RandomStream,
     cart: Cart,
+    now: int,
     session_id: int,
     visitor: Visitor,
     customer_id: int,
@@ -48,7 +46,6 @@ def place_order(
 ) -> int:
     """Turn the cart into an order, start its lifecycle, and return the last sequence used."""
     orders = sim.scenario.orders
-    now = sim.env.now
     keep_removed = sim.scenario.quirks.keep_removed_cart_items
     cart_lines = [line for line in cart.lines.values() if keep_removed or not line.removed]
     sim.last_order_id += 1
@@ -89,50 +86,47 @@ def place_order(
     sim.emit(EventType.ORDER_PLACED, now, session_id, visitor.visitor_id, customer_id, sequence,
              "confirmation", None, None, order_id, properties)  # fmt: skip
     visitor.cart = None
-    sim.env.process(order_lifecycle(sim, order_id, customer_id, total))
+    Steps(sim.env, order_lifecycle(sim, order_id, customer_id, total))
     return sequence
 
 
 def order_lifecycle(
     sim: Simulation, order_id: int, customer_id: int, total_cents: int
-) -> Generator[simpy.Event, None, None]:
+) -> Steps.Body:
     """Paid, then shipped and delivered (or cancelled), maybe returned and refunded."""
-    env, emit = sim.env, sim.emit
+    emit = sim.emit
     life = sim.scenario.orders.lifecycle
     rng = stream(sim.seed, Purpose.ORDER, order_id)
 
-    def later(delay: int) -> simpy.Event:
-        return env.timeout(max(1, delay))
-
-    yield later(int(life.pay_delay_minutes.sample(rng) * MINUTE))
-    emit(EventType.ORDER_PAID, env.now, None, None, customer_id, None, None, None, None, order_id,
+    now = yield max(1, int(life.pay_delay_minutes.sample(rng) * MINUTE))
+    emit(EventType.ORDER_PAID, now, None, None, customer_id, None, None, None, None, order_id,
          {"amount_cents": total_cents})  # fmt: skip
 
     ship_delay = int(life.ship_delay_hours.sample(rng) * HOUR)
     if rng.random() < life.cancel_probability:
         cancel_delay = int(life.cancel_delay_hours.sample(rng) * HOUR)
         if cancel_delay < ship_delay:  # only an order not yet shipped can be cancelled
-            yield later(cancel_delay)
-            emit(EventType.ORDER_CANCELLED, env.now, None, None, customer_id, None, None, None,
+            now = yield max(1, cancel_delay)
+            emit(EventType.ORDER_CANCELLED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"reason": "customer_request"})  # fmt: skip
-            yield later(int(life.refund_delay_days.sample(rng) * DAY))
-            emit(EventType.REFUND_ISSUED, env.now, None, None, customer_id, None, None, None,
+            now = yield max(1, int(life.refund_delay_days.sample(rng) * DAY))
+            emit(EventType.REFUND_ISSUED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"amount_cents": total_cents})  # fmt: skip
             return
-    yield later(ship_delay)
+    now = yield max(1, ship_delay)
     carrier = sim.carriers.pick(rng)
     tracking = f"{carrier[:2].upper()}{order_id:010d}"
-    emit(EventType.ORDER_SHIPPED, env.now, None, None, customer_id, None, None, None, None,
+    emit(EventType.ORDER_SHIPPED, now, None, None, customer_id, None, None, None, None,
          order_id, {"carrier": carrier, "tracking_number": tracking})  # fmt: skip
 
-    yield later(int(life.deliver_delay_days.sample(rng) * DAY))
-    emit(EventType.ORDER_DELIVERED, env.now, None, None, customer_id, None, None, None, None,
+    now = yield max(1, int(life.deliver_delay_days.sample(rng) * DAY))
+    emit(EventType.ORDER_DELIVERED, now, None, None, customer_id, None, None, None, None,
          order_id, None)  # fmt: skip
 
     if rng.random() < life.return_probability:
-        yield later(int(life.return_delay_days.sample(rng) * DAY))
-        emit(EventType.ORDER_RETURNED, env.now, None, None, customer_id, None, None, None, None,
+        now = yield max(1, int(life.return_delay_days.sample(rng) * DAY))
+        emit(EventType.ORDER_RETURNED, now, None, None, customer_id, None, None, None, None,
              order_id, {"reason": sim.return_reasons.pick(rng)})  # fmt: skip
-        yield later(int(life.refund_delay_days.sample(rng) * DAY))
-        emit(EventType.REFUND_ISSUED, env.now, None, None, customer_id, None, None, None, None,
+        now = yield max(1, int(life.refund_delay_days.sample(rng) * DAY))
+        emit(EventType.REFUND_ISSUED, now, None, None, customer_id, None, None, None, None,
              order_id, {"amount_cents": total_cents})  # fmt: skip

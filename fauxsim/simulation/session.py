@@ -6,9 +6,9 @@ names and emits events positionally; read ``Simulation.emit`` for the column ord
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from fauxsim.clock import SECOND
 from fauxsim.events import EventType
 from fauxsim.scenario.model import PageState
 from fauxsim.simulation.audience import Cart, CartLine
@@ -16,14 +16,11 @@ from fauxsim.simulation.orders import place_order
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
-
-    import simpy
-
     from fauxsim.randomness import RandomStream
     from fauxsim.simulation.audience import Visitor
     from fauxsim.simulation.catalog import Product
     from fauxsim.simulation.engine import Simulation
+    from fauxsim.simulation.processes import Steps
 
 LANDING, CATEGORY, SEARCH, PRODUCT = (
     PageState.LANDING,
@@ -37,7 +34,16 @@ CART, CHECKOUT, PAYMENT, CONFIRMATION = (
     PageState.PAYMENT,
     PageState.CONFIRMATION,
 )
-PAGE_VIEWED = EventType.PAGE_VIEWED
+(
+    SESSION_STARTED, PAGE_VIEWED, PRODUCT_VIEWED, SEARCHED, SESSION_ENDED, LOGGED_IN,
+    ADDED_TO_CART, CHECKOUT_STARTED, PAYMENT_INFO_ADDED, PAYMENT_FAILED,
+) = (
+    EventType.SESSION_STARTED, EventType.PAGE_VIEWED, EventType.PRODUCT_VIEWED,
+    EventType.SEARCHED, EventType.SESSION_ENDED, EventType.LOGGED_IN, EventType.ADDED_TO_CART,
+    EventType.CHECKOUT_STARTED, EventType.PAYMENT_INFO_ADDED, EventType.PAYMENT_FAILED,
+)  # fmt: skip
+# Shared by every recovered cart's page view: properties are never changed once emitted.
+RECOVERED = {"recovered_cart": True}
 
 
 def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel reads best in one place
@@ -45,49 +51,54 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     session_id: int,
     visitor: Visitor,
     rng: RandomStream,
+    start: int,
     *,
     returning: bool,
-) -> Generator[simpy.Event, None, None]:
-    env, emit, catalog, scenario = sim.env, sim.emit, sim.catalog, sim.scenario
+) -> Steps.Body:
+    """The body of one visit's process (``processes.Steps``), starting at ``start``."""
+    # Events are built in place as tuples in ``fauxsim.events.EVENT_COLUMNS`` order:
+    # event_id, event_type, occurred_at, received_at, session_id, visitor_id,
+    # customer_id, sequence, page, product_id, quantity, order_id, properties.
+    emit, next_id = sim.events.append, sim.next_event_id
+    random = rng.random
+    catalog, scenario = sim.catalog, sim.scenario
     accounts, cart_rules = scenario.behaviour.accounts, scenario.behaviour.cart
     dwell = sim.dwell
     visitor_id = visitor.visitor_id
-    now = env.now
+    now = start
 
     channel_name, channel = sim.channels.pick(rng)
-    active = [window for window in sim.windows if window.is_active(now)]
+    active = sim.calendar.at(now)
     behaviour = sim.behaviour.for_session(
-        visitor.device, channel_name, returning=returning, active=active
+        visitor.device, channel_name, returning=returning, active=active.key
     )
-    transitions = behaviour.transitions
+    moves = behaviour.moves
 
     customer_id: int | None = None  # anonymous until the visitor logs in or signs up
-    sequence = 1
-    emit(
-        EventType.SESSION_STARTED, now, session_id, visitor_id, None, sequence, LANDING,
-        None, None, None,
-        {
-            "channel": channel_name,
-            "utm_source": channel.utm_source,
-            "utm_medium": channel.utm_medium,
-            "utm_campaign": channel.utm_campaign,
-            "device": visitor.device,
-            "browser": visitor.browser,
-            "country": visitor.country,
-            "is_returning": returning,
-            "calendar_events": [window.event.name for window in active] or None,
-        },
-    )  # fmt: skip
-    sequence += 1
-    emit(PAGE_VIEWED, now, session_id, visitor_id, None, sequence, LANDING, None, None, None, None)
+    emit((next_id(), SESSION_STARTED, now, now, session_id, visitor_id, None, 1, LANDING,
+          None, None, None,
+          {
+              "channel": channel_name,
+              "utm_source": channel.utm_source,
+              "utm_medium": channel.utm_medium,
+              "utm_campaign": channel.utm_campaign,
+              "device": visitor.device,
+              "browser": visitor.browser,
+              "country": visitor.country,
+              "is_returning": returning,
+              "calendar_events": active.names,
+          }))  # fmt: skip
+    emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, None, 2, LANDING,
+          None, None, None, None))  # fmt: skip
+    sequence = 2
 
     if visitor.customer is not None:
-        if rng.random() < accounts.login_probability:
+        if random() < accounts.login_probability:
             customer_id = visitor.customer.customer_id
             sequence += 1
-            emit(EventType.LOGGED_IN, now, session_id, visitor_id, customer_id, sequence,
-                 LANDING, None, None, None, None)  # fmt: skip
-    elif rng.random() < accounts.early_signup_probability:
+            emit((next_id(), LOGGED_IN, now, now, session_id, visitor_id, customer_id, sequence,
+                  LANDING, None, None, None, None))  # fmt: skip
+    elif random() < accounts.early_signup_probability:
         sequence += 1
         customer_id = sim.new_customer(visitor, now, session_id, "browse", sequence).customer_id
 
@@ -96,35 +107,32 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     product: Product | None = None
     cart = visitor.cart
     next_state: PageState | None
-    if returning and cart is not None and rng.random() < cart_rules.recover_probability:
+    if returning and cart is not None and random() < cart_rules.recover_probability:
         next_state = CART  # straight to the cart saved by an earlier visit
     else:
         next_state = None
 
     while True:
         if next_state is None:
-            next_state = transitions[state].pick(rng)
+            # behaviour.Moves, drawn inline: this runs at every page of every visit.
+            cumulative, targets = moves[state]
+            next_state = targets[bisect_right(cumulative, random())]
             if next_state is None:
                 break  # the visitor leaves: the last page is the last activity
-        yield env.timeout(max(1, int(dwell[state].sample(rng) * SECOND)))
-        now = env.now
+        now = yield dwell[state](rng)
         if next_state is CATEGORY:
             category = catalog.categories.pick(rng)
             sequence += 1
-            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, CATEGORY,
-                 None, None, None, {"category": category})  # fmt: skip
+            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id, sequence,
+                  CATEGORY, None, None, None, {"category": category}))  # fmt: skip
         elif next_state is SEARCH:
             product = catalog.any_product.pick(rng)
-            query = (
-                product.name.split()[-1].lower()
-                + SEARCH_SUFFIXES[rng.randrange(len(SEARCH_SUFFIXES))]
-            )
-            sequence += 1
-            emit(EventType.SEARCHED, now, session_id, visitor_id, customer_id, sequence, SEARCH,
-                 None, None, None, {"query": query})  # fmt: skip
-            sequence += 1
-            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, SEARCH,
-                 None, None, None, None)  # fmt: skip
+            query = product.search_term + SEARCH_SUFFIXES[rng.randrange(len(SEARCH_SUFFIXES))]
+            emit((next_id(), SEARCHED, now, now, session_id, visitor_id, customer_id,
+                  sequence + 1, SEARCH, None, None, None, {"query": query}))  # fmt: skip
+            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
+                  sequence + 2, SEARCH, None, None, None, None))  # fmt: skip
+            sequence += 2
         elif next_state is PRODUCT:
             if state is CATEGORY:
                 product = catalog.in_category[category].pick(rng)
@@ -133,18 +141,18 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
             else:
                 product = catalog.any_product.pick(rng)
             product_id = product.product_id
-            sequence += 1
-            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, PRODUCT,
-                 product_id, None, None, None)  # fmt: skip
-            sequence += 1
-            emit(EventType.PRODUCT_VIEWED, now, session_id, visitor_id, customer_id, sequence,
-                 PRODUCT, product_id, None, None, {"price_cents": product.price_cents})  # fmt: skip
+            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
+                  sequence + 1, PRODUCT, product_id, None, None, None))  # fmt: skip
+            emit((next_id(), PRODUCT_VIEWED, now, now, session_id, visitor_id, customer_id,
+                  sequence + 2, PRODUCT, product_id, None, None,
+                  {"price_cents": product.price_cents}))  # fmt: skip
+            sequence += 2
         elif next_state is CART:
             if state is PRODUCT and product is not None:
                 if cart is None:
                     sim.last_cart_id += 1
                     cart = visitor.cart = Cart(sim.last_cart_id, session_id)
-                quantity = max(1, round(behaviour.add_quantity.sample(rng)))
+                quantity = max(1, round(behaviour.add_quantity(rng)))
                 line = cart.lines.get(product.product_id)
                 if line is None or line.removed:
                     sim.last_cart_item_id += 1
@@ -155,26 +163,25 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                 else:
                     line.quantity += quantity
                 sequence += 1
-                emit(EventType.ADDED_TO_CART, now, session_id, visitor_id, customer_id, sequence,
-                     PRODUCT, product.product_id, quantity, None,
-                     {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
-                      "unit_price_cents": line.unit_price_cents,
-                      "line_quantity": line.quantity})  # fmt: skip
-            recovered = state is LANDING
+                emit((next_id(), ADDED_TO_CART, now, now, session_id, visitor_id, customer_id,
+                      sequence, PRODUCT, product.product_id, quantity, None,
+                      {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
+                       "unit_price_cents": line.unit_price_cents,
+                       "line_quantity": line.quantity}))  # fmt: skip
             sequence += 1
-            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, CART,
-                 None, None, None, {"recovered_cart": True} if recovered else None)  # fmt: skip
+            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id, sequence,
+                  CART, None, None, None, RECOVERED if state is LANDING else None))  # fmt: skip
             if cart is not None:
                 sequence = _cart_actions(
-                    sim, rng, cart, session_id, visitor_id, customer_id, sequence
+                    sim, rng, cart, now, session_id, visitor_id, customer_id, sequence
                 )
         elif next_state is CHECKOUT:
             if customer_id is None:
                 if visitor.customer is not None:
                     customer_id = visitor.customer.customer_id
                     sequence += 1
-                    emit(EventType.LOGGED_IN, now, session_id, visitor_id, customer_id, sequence,
-                         CHECKOUT, None, None, None, None)  # fmt: skip
+                    emit((next_id(), LOGGED_IN, now, now, session_id, visitor_id, customer_id,
+                          sequence, CHECKOUT, None, None, None, None))  # fmt: skip
                 else:
                     sequence += 1
                     customer = sim.new_customer(visitor, now, session_id, "checkout", sequence)
@@ -185,61 +192,58 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                 "items_count": sum(line.quantity for line in lines),
                 "subtotal_cents": sum(line.quantity * line.unit_price_cents for line in lines),
             }
-            sequence += 1
-            emit(EventType.CHECKOUT_STARTED, now, session_id, visitor_id, customer_id, sequence,
-                 CHECKOUT, None, None, None, summary)  # fmt: skip
-            sequence += 1
-            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, CHECKOUT,
-                 None, None, None, None)  # fmt: skip
+            emit((next_id(), CHECKOUT_STARTED, now, now, session_id, visitor_id, customer_id,
+                  sequence + 1, CHECKOUT, None, None, None, summary))  # fmt: skip
+            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
+                  sequence + 2, CHECKOUT, None, None, None, None))  # fmt: skip
+            sequence += 2
         elif next_state is PAYMENT:
             method = sim.payment_methods.pick(rng)
-            sequence += 1
-            emit(EventType.PAYMENT_INFO_ADDED, now, session_id, visitor_id, customer_id, sequence,
-                 PAYMENT, None, None, None, {"method": method})  # fmt: skip
-            sequence += 1
-            emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence, PAYMENT,
-                 None, None, None, None)  # fmt: skip
+            emit((next_id(), PAYMENT_INFO_ADDED, now, now, session_id, visitor_id, customer_id,
+                  sequence + 1, PAYMENT, None, None, None, {"method": method}))  # fmt: skip
+            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
+                  sequence + 2, PAYMENT, None, None, None, None))  # fmt: skip
+            sequence += 2
         elif next_state is CONFIRMATION:
             # Submitting the payment: it may fail and be retried; `else` runs on success.
             orders = scenario.orders
             attempt = 1
-            while rng.random() < orders.payment_failure_probability:
+            while random() < orders.payment_failure_probability:
                 sequence += 1
-                emit(EventType.PAYMENT_FAILED, now, session_id, visitor_id, customer_id, sequence,
-                     PAYMENT, None, None, None,
-                     {"attempt": attempt, "reason": sim.failure_reasons.pick(rng)})  # fmt: skip
-                if rng.random() >= orders.payment_retry_probability:
+                emit((next_id(), PAYMENT_FAILED, now, now, session_id, visitor_id, customer_id,
+                      sequence, PAYMENT, None, None, None,
+                      {"attempt": attempt, "reason": sim.failure_reasons.pick(rng)}))  # fmt: skip
+                if random() >= orders.payment_retry_probability:
                     break
                 attempt += 1
-                yield env.timeout(max(1, int(dwell[PAYMENT].sample(rng) * SECOND)))
-                now = env.now
+                now = yield dwell[PAYMENT](rng)
             else:
                 if cart is not None and customer_id is not None:
                     sequence = place_order(
-                        sim, rng, cart, session_id, visitor, customer_id, sequence,
+                        sim, rng, cart, now, session_id, visitor, customer_id, sequence,
                         coupon_probability=behaviour.coupon_probability,
                     )  # fmt: skip
                     cart = None
                     sequence += 1
-                    emit(PAGE_VIEWED, now, session_id, visitor_id, customer_id, sequence,
-                         CONFIRMATION, None, None, None, None)  # fmt: skip
+                    emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
+                          sequence, CONFIRMATION, None, None, None, None))  # fmt: skip
                     state, next_state = CONFIRMATION, None
                     continue
             break  # the payment failed for good: the visitor leaves
         state, next_state = next_state, None
 
     # A session ends by inactivity: nothing happens for the timeout after the last page.
-    yield env.timeout(sim.session_timeout)
-    sequence += 1
-    emit(EventType.SESSION_ENDED, env.now, session_id, visitor_id, customer_id, sequence,
-         None, None, None, None, None)  # fmt: skip
-    sim.return_later(visitor, env.now, scenario.audience.return_gap_days.sample(rng))
+    now = yield sim.session_timeout
+    emit((next_id(), SESSION_ENDED, now, now, session_id, visitor_id, customer_id, sequence + 1,
+          None, None, None, None, None))  # fmt: skip
+    sim.return_later(visitor, now, rng)
 
 
 def _cart_actions(
     sim: Simulation,
     rng: RandomStream,
     cart: Cart,
+    now: int,
     session_id: int,
     visitor_id: int,
     customer_id: int | None,
@@ -247,7 +251,6 @@ def _cart_actions(
 ) -> int:
     """On the cart page: maybe remove a line (never the last) or change a quantity."""
     rules = sim.scenario.behaviour.cart
-    now = sim.env.now
     lines = cart.live_lines()
     if len(lines) > 1 and rng.random() < rules.remove_probability:
         line = lines[rng.randrange(len(lines))]

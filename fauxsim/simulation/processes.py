@@ -1,0 +1,82 @@
+"""Light SimPy processes: generators that yield delays and are sent back the time.
+
+``simpy.Process`` wraps each generator in an ``Initialize`` event, needs a new
+``Timeout`` object for every wait and schedules a completion event at its end. For
+millions of short visits that machinery costs more than the model itself. A
+:class:`Steps` process runs on the same environment and event queue, so SimPy still
+orders everything in time, but one reusable event object carries the process from
+step to step:
+
+    def visit(start: int) -> Steps.Body:
+        now = start                # the first step runs at the moment it was started for
+        now = yield 30 * SECOND    # wait 30 s; SimPy sends back the time it resumes at
+        ...
+
+A body yields non-negative integer delays (microseconds, ``fauxsim.clock``); it ends
+by returning. It never sees SimPy events, and nothing can wait for it to end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, TypeAlias
+
+import simpy
+from simpy.events import NORMAL
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class SimClock(simpy.Environment):
+    """A SimPy environment whose clock is integer microseconds (``fauxsim.clock``)."""
+
+    _now: int  # only ever advanced by integer delays
+
+    @property
+    def now(self) -> int:
+        return self._now
+
+
+class Steps(simpy.Event):
+    """Runs ``body``, resuming it after each delay it yields.
+
+    With a ``delay`` the first step runs that long from now, as its own SimPy event;
+    without, it runs at once, inside the step that starts the process (as an urgent
+    ``simpy.Process`` start would, but with no event to schedule).
+    """
+
+    # A process body: yields delays in micros, is sent the simulated time it resumes at.
+    Body: TypeAlias = Generator[int, int, None]
+
+    def __init__(self, env: SimClock, body: Body, delay: int | None = None) -> None:
+        super().__init__(env)
+        self._clock = env
+        self._ok = True  # SimPy reads these two when it processes the event
+        self._value = None
+        self._send = body.send
+        self._wake: list[Callable[[simpy.Event], None]] = [self._resume]
+        if delay is None:
+            self._start(self)
+        else:
+            self.callbacks = [self._start]
+            env.schedule(self, NORMAL, delay)
+
+    def _start(self, _: simpy.Event) -> None:
+        try:
+            delay = self._send(None)  # type: ignore[arg-type]  # a new generator must be sent None
+        except StopIteration:
+            return
+        self.callbacks = self._wake
+        self.env.schedule(self, NORMAL, delay)
+
+    def _resume(self, _: simpy.Event) -> None:
+        env = self._clock
+        try:
+            delay = self._send(env._now)  # noqa: SLF001 - the public `now` is a slower property
+        except StopIteration:
+            return
+        # SimPy clears an event's callbacks when it processes it; reusing one list
+        # makes the event ready to be scheduled again without allocating anything.
+        self.callbacks = self._wake
+        env.schedule(self, NORMAL, delay)
