@@ -32,6 +32,7 @@ PRIMARY_KEYS = {
     "orders": "order_id",
     "order_line_items": "line_item_id",
     "events": "event_id",
+    "quirks": "quirk_id",  # the injected data-quality traps, to check the load against
 }
 CURSOR_FIELDS = {"events": "received_at"}
 BEGINNING = "1970-01-01T00:00:00Z"
@@ -86,11 +87,15 @@ def main() -> None:
     parser.add_argument("--from", dest="initial_value", default=BEGINNING)
     parser.add_argument("--to", dest="end_value", default=None)
     arguments = parser.parse_args()
-    token = os.environ["GENIE_TOKEN"]
+    token = os.environ.get("GENIE_TOKEN")
+    if not token:
+        parser.error("set GENIE_TOKEN to a token from `fauxsim token create --scopes read:all`")
     window = {"initial_value": arguments.initial_value}
     if arguments.end_value:
         window["end_value"] = arguments.end_value
-    pipeline = dlt.pipeline(pipeline_name="genie", destination="duckdb", dataset_name="genie")
+    # The dataset must not share the database file's name (genie.duckdb): duckdb would find
+    # "genie" both as catalog and as schema and refuse the ambiguous reference.
+    pipeline = dlt.pipeline(pipeline_name="genie", destination="duckdb", dataset_name="shop")
     print(pipeline.run(genie_source(arguments.url, token, **window)))
 
 
