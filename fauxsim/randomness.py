@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import random
 import zlib
+from array import array
+from collections.abc import Callable, Iterator
 from enum import IntEnum
 from functools import cache
+from itertools import chain
 
 import numpy as np
 
@@ -23,6 +26,9 @@ _MASK64 = (1 << 64) - 1
 
 # The type of a scalar stream, for annotations elsewhere.
 RandomStream = random.Random
+# A source of uniform floats in [0, 1): a stream's ``random`` method, or a session's
+# draws (see :func:`topped_up`). Everything drawn on the hot path is built on one.
+Uniform = Callable[[], float]
 
 
 class Purpose(IntEnum):
@@ -37,6 +43,7 @@ class Purpose(IntEnum):
     EXISTING_CUSTOMERS = 7
     QUIRKS = 8
     CUSTOMER = 9
+    SESSION_DRAWS = 10
 
 
 def _mix(value: int) -> int:
@@ -65,6 +72,34 @@ def stream(seed: int, purpose: Purpose, entity: int = 0) -> random.Random:
 def numpy_stream(seed: int, purpose: Purpose, entity: int = 0) -> np.random.Generator:
     """A NumPy generator for bulk draws (arrival counts and times)."""
     return np.random.Generator(np.random.PCG64(derive(seed, purpose, entity)))
+
+
+def uniform_block(seed: int, purpose: Purpose, entity: int, size: int) -> array[float]:
+    """``size`` uniform floats in [0, 1) from the NumPy stream of ``purpose`` and ``entity``.
+
+    Drawn in one call and kept as a compact array of doubles: a Python float object
+    is only made for a value when it is read.
+    """
+    block = array("d")
+    block.frombytes(numpy_stream(seed, purpose, entity).random(size).tobytes())
+    return block
+
+
+def topped_up(first: array[float], seed: int, purpose: Purpose, entity: int) -> Uniform:
+    """Draws ``first`` in order, then continues with the stream of ``purpose`` and ``entity``.
+
+    Seeding a Mersenne Twister costs as much as a short visit's whole walk, so a visit
+    draws from its slice of a block drawn for all the visits of its hour, and only the
+    rare long one that uses it up seeds a stream of its own. The result is a C-level
+    callable: as cheap per draw as ``random.Random.random``.
+    """
+    return chain(first, _endless(seed, purpose, entity)).__next__
+
+
+def _endless(seed: int, purpose: Purpose, entity: int) -> Iterator[float]:
+    draw = stream(seed, purpose, entity).random  # seeded only when first needed
+    while True:
+        yield draw()
 
 
 def stable_hash(text: str) -> int:

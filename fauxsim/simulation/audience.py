@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import TYPE_CHECKING
 
 from fauxsim.clock import DAY
 from fauxsim.simulation.wordlists import EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES
-
-if TYPE_CHECKING:
-    from fauxsim.randomness import RandomStream
 
 
 class Customer:
     __slots__ = ("country", "customer_id", "email", "first_name", "last_name")
 
-    def __init__(self, customer_id: int, rng: RandomStream, country: str) -> None:
+    def __init__(self, customer_id: int, bits: int, country: str) -> None:
+        """A customer named by ``bits``, 64 random bits of their own (``randomness.derive``)."""
+        # Three picks from one 64-bit number, read as digits in mixed bases: far cheaper
+        # than seeding a stream for three draws, and as good (the lists are short).
+        bits, first = divmod(bits, len(FIRST_NAMES))
+        bits, last = divmod(bits, len(LAST_NAMES))
         self.customer_id = customer_id
-        self.first_name = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
-        self.last_name = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
-        domain = EMAIL_DOMAINS[rng.randrange(len(EMAIL_DOMAINS))]
+        self.first_name = FIRST_NAMES[first]
+        self.last_name = LAST_NAMES[last]
+        domain = EMAIL_DOMAINS[bits % len(EMAIL_DOMAINS)]
         local = f"{self.first_name}.{self.last_name}".lower().replace("'", "").replace(" ", "")
         # The id keeps addresses unique however often a name pair repeats.
         self.email = f"{local}.{customer_id}@{domain}"

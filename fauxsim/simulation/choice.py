@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from fauxsim.randomness import RandomStream
+    from fauxsim.randomness import Uniform
 
 T = TypeVar("T")
 
@@ -38,5 +38,5 @@ class WeightedChoice(Generic[T]):
     def from_mapping(cls, weights: Mapping[T, float]) -> WeightedChoice[T]:
         return cls(list(weights), list(weights.values()))
 
-    def pick(self, rng: RandomStream) -> T:
-        return self.values[bisect_right(self._cumulative, rng.random() * self._total)]
+    def pick(self, draw: Uniform) -> T:
+        return self.values[bisect_right(self._cumulative, draw() * self._total)]

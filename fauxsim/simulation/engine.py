@@ -13,23 +13,27 @@ from typing import TYPE_CHECKING
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
 from fauxsim.events import Event, EventType, Properties
-from fauxsim.randomness import Purpose, stream
+from fauxsim.randomness import Purpose, derive, stream, topped_up, uniform_block
 from fauxsim.simulation.audience import Customer, ReturningPool, Visitor
 from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
 from fauxsim.simulation.catalog import build_catalog, price_schedule
 from fauxsim.simulation.choice import WeightedChoice
+from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
 from fauxsim.simulation.session import run_session
 from fauxsim.simulation.traffic import TrafficModel
 
 if TYPE_CHECKING:
-    from fauxsim.randomness import RandomStream
+    from fauxsim.randomness import Uniform
     from fauxsim.scenario.model import Channel, Scenario
 
 # How far back the existing customers' sign-ups reach before the scenario starts.
 _HISTORY = 365 * DAY
+# Uniform draws set aside for each visit (see randomness.topped_up). A visit uses about
+# twenty; fewer than one in a thousand needs more and seeds a stream of its own.
+_DRAWS_PER_SESSION = 64
 _PAYMENT_FAILURES = {"card_declined": 0.6, "insufficient_funds": 0.25, "expired_card": 0.15}
 _RETURN_REASONS = {
     "wrong_size": 0.35,
@@ -68,6 +72,7 @@ class Simulation:
         orders = scenario.orders
         self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)
         self.carriers = WeightedChoice.from_mapping(orders.lifecycle.carriers)
+        self.order_life = OrderLife.compile(orders.lifecycle)
         self.coupons = (
             WeightedChoice(orders.coupons, [c.weight for c in orders.coupons])
             if orders.coupons
@@ -139,15 +144,12 @@ class Simulation:
 
     # ------------------------------------------------------------------ ids
 
-    def new_visitor(self, rng: RandomStream) -> Visitor:
-        """A first-time visitor, described by draws from the stream of their first session."""
+    def new_visitor(self, draw: Uniform) -> Visitor:
+        """A first-time visitor, described by draws of their first session."""
         self.last_visitor_id += 1
         visitor_id = self.last_visitor_id
         return Visitor(
-            visitor_id,
-            self.devices.pick(rng),
-            self.browsers.pick(rng),
-            self.countries.pick(rng),
+            visitor_id, self.devices.pick(draw), self.browsers.pick(draw), self.countries.pick(draw)
         )
 
     def new_customer(
@@ -162,7 +164,7 @@ class Simulation:
         self.last_customer_id += 1
         customer_id = self.last_customer_id
         customer = Customer(
-            customer_id, stream(self.seed, Purpose.CUSTOMER, customer_id), visitor.country
+            customer_id, derive(self.seed, Purpose.CUSTOMER, customer_id), visitor.country
         )
         visitor.customer = customer
         self.emit(
@@ -203,13 +205,12 @@ class Simulation:
                 },
             )
         count = self.scenario.audience.existing_customers
-        rng = stream(self.seed, Purpose.EXISTING_CUSTOMERS)
-        signups = sorted(now - 1 - int(rng.random() * _HISTORY) for _ in range(count))
-        gaps = self.scenario.audience.return_gap_days
+        draw = stream(self.seed, Purpose.EXISTING_CUSTOMERS).random
+        signups = sorted(now - 1 - int(draw() * _HISTORY) for _ in range(count))
         for signed_up_at in signups:
-            visitor = self.new_visitor(rng)
+            visitor = self.new_visitor(draw)
             self.new_customer(visitor, signed_up_at, None, "import")
-            self.pool.add(visitor, now + int(gaps.sample(rng) * DAY))
+            self.pool.add(visitor, now + self.return_gap(draw))
         yield from ()
 
     def _arrivals(self) -> Steps.Body:
@@ -218,20 +219,25 @@ class Simulation:
         now: int = self.start
         hour_start = self.start - self.start % HOUR
         returning_share = self.scenario.audience.returning_share
+        width = _DRAWS_PER_SESSION
         while hour_start < self.end:
-            for moment in self.traffic.arrivals(hour_start):
+            moments = self.traffic.arrivals(hour_start)
+            block = uniform_block(self.seed, Purpose.SESSION_DRAWS, hour_start // HOUR,
+                                  len(moments) * width)  # fmt: skip
+            for number, moment in enumerate(moments):
                 if moment < self.start or moment >= self.end:
                     continue
                 if moment > now:
                     now = yield moment - now
                 self.last_session_id += 1
                 session_id = self.last_session_id
-                rng = stream(self.seed, Purpose.SESSION, session_id)
-                visitor = self.pool.take(moment) if rng.random() < returning_share else None
+                draw = topped_up(block[number * width : (number + 1) * width],
+                                 self.seed, Purpose.SESSION, session_id)  # fmt: skip
+                visitor = self.pool.take(moment) if draw() < returning_share else None
                 returning = visitor is not None
                 if visitor is None:
-                    visitor = self.new_visitor(rng)
-                Steps(env, run_session(self, session_id, visitor, rng, now, returning=returning))
+                    visitor = self.new_visitor(draw)
+                Steps(env, run_session(self, session_id, visitor, draw, now, returning=returning))
             hour_start += HOUR
             if hour_start > now:
                 now = yield hour_start - now
@@ -259,6 +265,6 @@ class Simulation:
                     },
                 )
 
-    def return_later(self, visitor: Visitor, ended_at: int, rng: RandomStream) -> None:
+    def return_later(self, visitor: Visitor, ended_at: int, draw: Uniform) -> None:
         """Put a visitor whose session ended back in the pool of possible returners."""
-        self.pool.add(visitor, ended_at + self.return_gap(rng))
+        self.pool.add(visitor, ended_at + self.return_gap(draw))

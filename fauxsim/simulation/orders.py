@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import DAY, HOUR, MINUTE
 from fauxsim.events import EventType
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.processes import Steps
+from fauxsim.simulation.sampling import whole_sampler
 
 if TYPE_CHECKING:
-    from fauxsim.randomness import RandomStream
+    from fauxsim.randomness import Uniform
+    from fauxsim.scenario.model import Lifecycle
     from fauxsim.simulation.audience import Cart, Visitor
     from fauxsim.simulation.engine import Simulation
+    from fauxsim.simulation.sampling import WholeSampler
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLife:
+    """The lifecycle settings, compiled once: delays in microseconds, at least one."""
+
+    pay_delay: WholeSampler
+    ship_delay: WholeSampler
+    cancel_probability: float
+    cancel_delay: WholeSampler
+    deliver_delay: WholeSampler
+    return_probability: float
+    return_delay: WholeSampler
+    refund_delay: WholeSampler
+
+    @classmethod
+    def compile(cls, life: Lifecycle) -> OrderLife:
+        return cls(
+            pay_delay=whole_sampler(life.pay_delay_minutes, MINUTE, 1),
+            ship_delay=whole_sampler(life.ship_delay_hours, HOUR, 1),
+            cancel_probability=life.cancel_probability,
+            cancel_delay=whole_sampler(life.cancel_delay_hours, HOUR, 1),
+            deliver_delay=whole_sampler(life.deliver_delay_days, DAY, 1),
+            return_probability=life.return_probability,
+            return_delay=whole_sampler(life.return_delay_days, DAY, 1),
+            refund_delay=whole_sampler(life.refund_delay_days, DAY, 1),
+        )
 
 
 def order_totals(
@@ -34,7 +65,7 @@ def order_totals(
 
 def place_order(
     sim: Simulation,
-    rng: RandomStream,
+    draw: Uniform,
     cart: Cart,
     now: int,
     session_id: int,
@@ -55,9 +86,7 @@ def place_order(
         sim.last_line_item_id += 1
         lines.append([sim.last_line_item_id, line.product_id, line.quantity, line.unit_price_cents])
     coupon = (
-        sim.coupons.pick(rng)
-        if sim.coupons is not None and rng.random() < coupon_probability
-        else None
+        sim.coupons.pick(draw) if sim.coupons is not None and draw() < coupon_probability else None
     )
     subtotal, discount, shipping, tax, total = order_totals(
         [quantity * price for _, _, quantity, price in lines],
@@ -94,39 +123,38 @@ def order_lifecycle(
     sim: Simulation, order_id: int, customer_id: int, total_cents: int
 ) -> Steps.Body:
     """Paid, then shipped and delivered (or cancelled), maybe returned and refunded."""
-    emit = sim.emit
-    life = sim.scenario.orders.lifecycle
-    rng = stream(sim.seed, Purpose.ORDER, order_id)
+    emit, life = sim.emit, sim.order_life
+    draw = stream(sim.seed, Purpose.ORDER, order_id).random
 
-    now = yield max(1, int(life.pay_delay_minutes.sample(rng) * MINUTE))
+    now = yield life.pay_delay(draw)
     emit(EventType.ORDER_PAID, now, None, None, customer_id, None, None, None, None, order_id,
          {"amount_cents": total_cents})  # fmt: skip
 
-    ship_delay = int(life.ship_delay_hours.sample(rng) * HOUR)
-    if rng.random() < life.cancel_probability:
-        cancel_delay = int(life.cancel_delay_hours.sample(rng) * HOUR)
+    ship_delay = life.ship_delay(draw)
+    if draw() < life.cancel_probability:
+        cancel_delay = life.cancel_delay(draw)
         if cancel_delay < ship_delay:  # only an order not yet shipped can be cancelled
-            now = yield max(1, cancel_delay)
+            now = yield cancel_delay
             emit(EventType.ORDER_CANCELLED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"reason": "customer_request"})  # fmt: skip
-            now = yield max(1, int(life.refund_delay_days.sample(rng) * DAY))
+            now = yield life.refund_delay(draw)
             emit(EventType.REFUND_ISSUED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"amount_cents": total_cents})  # fmt: skip
             return
-    now = yield max(1, ship_delay)
-    carrier = sim.carriers.pick(rng)
+    now = yield ship_delay
+    carrier = sim.carriers.pick(draw)
     tracking = f"{carrier[:2].upper()}{order_id:010d}"
     emit(EventType.ORDER_SHIPPED, now, None, None, customer_id, None, None, None, None,
          order_id, {"carrier": carrier, "tracking_number": tracking})  # fmt: skip
 
-    now = yield max(1, int(life.deliver_delay_days.sample(rng) * DAY))
+    now = yield life.deliver_delay(draw)
     emit(EventType.ORDER_DELIVERED, now, None, None, customer_id, None, None, None, None,
          order_id, None)  # fmt: skip
 
-    if rng.random() < life.return_probability:
-        now = yield max(1, int(life.return_delay_days.sample(rng) * DAY))
+    if draw() < life.return_probability:
+        now = yield life.return_delay(draw)
         emit(EventType.ORDER_RETURNED, now, None, None, customer_id, None, None, None, None,
-             order_id, {"reason": sim.return_reasons.pick(rng)})  # fmt: skip
-        now = yield max(1, int(life.refund_delay_days.sample(rng) * DAY))
+             order_id, {"reason": sim.return_reasons.pick(draw)})  # fmt: skip
+        now = yield life.refund_delay(draw)
         emit(EventType.REFUND_ISSUED, now, None, None, customer_id, None, None, None, None,
              order_id, {"amount_cents": total_cents})  # fmt: skip

@@ -16,7 +16,7 @@ from fauxsim.simulation.orders import place_order
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
 if TYPE_CHECKING:
-    from fauxsim.randomness import RandomStream
+    from fauxsim.randomness import Uniform
     from fauxsim.simulation.audience import Visitor
     from fauxsim.simulation.catalog import Product
     from fauxsim.simulation.engine import Simulation
@@ -50,7 +50,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     sim: Simulation,
     session_id: int,
     visitor: Visitor,
-    rng: RandomStream,
+    draw: Uniform,
     start: int,
     *,
     returning: bool,
@@ -60,14 +60,13 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     # event_id, event_type, occurred_at, received_at, session_id, visitor_id,
     # customer_id, sequence, page, product_id, quantity, order_id, properties.
     emit, next_id = sim.events.append, sim.next_event_id
-    random = rng.random
     catalog, scenario = sim.catalog, sim.scenario
     accounts, cart_rules = scenario.behaviour.accounts, scenario.behaviour.cart
     dwell = sim.dwell
     visitor_id = visitor.visitor_id
     now = start
 
-    channel_name, channel = sim.channels.pick(rng)
+    channel_name, channel = sim.channels.pick(draw)
     active = sim.calendar.at(now)
     behaviour = sim.behaviour.for_session(
         visitor.device, channel_name, returning=returning, active=active.key
@@ -93,12 +92,12 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     sequence = 2
 
     if visitor.customer is not None:
-        if random() < accounts.login_probability:
+        if draw() < accounts.login_probability:
             customer_id = visitor.customer.customer_id
             sequence += 1
             emit((next_id(), LOGGED_IN, now, now, session_id, visitor_id, customer_id, sequence,
                   LANDING, None, None, None, None))  # fmt: skip
-    elif random() < accounts.early_signup_probability:
+    elif draw() < accounts.early_signup_probability:
         sequence += 1
         customer_id = sim.new_customer(visitor, now, session_id, "browse", sequence).customer_id
 
@@ -107,7 +106,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     product: Product | None = None
     cart = visitor.cart
     next_state: PageState | None
-    if returning and cart is not None and random() < cart_rules.recover_probability:
+    if returning and cart is not None and draw() < cart_rules.recover_probability:
         next_state = CART  # straight to the cart saved by an earlier visit
     else:
         next_state = None
@@ -116,18 +115,18 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
         if next_state is None:
             # behaviour.Moves, drawn inline: this runs at every page of every visit.
             cumulative, targets = moves[state]
-            next_state = targets[bisect_right(cumulative, random())]
+            next_state = targets[bisect_right(cumulative, draw())]
             if next_state is None:
                 break  # the visitor leaves: the last page is the last activity
-        now = yield dwell[state](rng)
+        now = yield dwell[state](draw)
         if next_state is CATEGORY:
-            category = catalog.categories.pick(rng)
+            category = catalog.categories.pick(draw)
             sequence += 1
             emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id, sequence,
                   CATEGORY, None, None, None, {"category": category}))  # fmt: skip
         elif next_state is SEARCH:
-            product = catalog.any_product.pick(rng)
-            query = product.search_term + SEARCH_SUFFIXES[rng.randrange(len(SEARCH_SUFFIXES))]
+            product = catalog.any_product.pick(draw)
+            query = product.search_term + SEARCH_SUFFIXES[int(draw() * len(SEARCH_SUFFIXES))]
             emit((next_id(), SEARCHED, now, now, session_id, visitor_id, customer_id,
                   sequence + 1, SEARCH, None, None, None, {"query": query}))  # fmt: skip
             emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
@@ -135,11 +134,11 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
             sequence += 2
         elif next_state is PRODUCT:
             if state is CATEGORY:
-                product = catalog.in_category[category].pick(rng)
+                product = catalog.in_category[category].pick(draw)
             elif state is SEARCH and product is not None:
-                product = catalog.in_category[product.category].pick(rng)
+                product = catalog.in_category[product.category].pick(draw)
             else:
-                product = catalog.any_product.pick(rng)
+                product = catalog.any_product.pick(draw)
             product_id = product.product_id
             emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
                   sequence + 1, PRODUCT, product_id, None, None, None))  # fmt: skip
@@ -152,7 +151,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                 if cart is None:
                     sim.last_cart_id += 1
                     cart = visitor.cart = Cart(sim.last_cart_id, session_id)
-                quantity = max(1, round(behaviour.add_quantity(rng)))
+                quantity = max(1, round(behaviour.add_quantity(draw)))
                 line = cart.lines.get(product.product_id)
                 if line is None or line.removed:
                     sim.last_cart_item_id += 1
@@ -173,7 +172,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                   CART, None, None, None, RECOVERED if state is LANDING else None))  # fmt: skip
             if cart is not None:
                 sequence = _cart_actions(
-                    sim, rng, cart, now, session_id, visitor_id, customer_id, sequence
+                    sim, draw, cart, now, session_id, visitor_id, customer_id, sequence
                 )
         elif next_state is CHECKOUT:
             if customer_id is None:
@@ -198,7 +197,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                   sequence + 2, CHECKOUT, None, None, None, None))  # fmt: skip
             sequence += 2
         elif next_state is PAYMENT:
-            method = sim.payment_methods.pick(rng)
+            method = sim.payment_methods.pick(draw)
             emit((next_id(), PAYMENT_INFO_ADDED, now, now, session_id, visitor_id, customer_id,
                   sequence + 1, PAYMENT, None, None, None, {"method": method}))  # fmt: skip
             emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
@@ -208,19 +207,19 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
             # Submitting the payment: it may fail and be retried; `else` runs on success.
             orders = scenario.orders
             attempt = 1
-            while random() < orders.payment_failure_probability:
+            while draw() < orders.payment_failure_probability:
                 sequence += 1
                 emit((next_id(), PAYMENT_FAILED, now, now, session_id, visitor_id, customer_id,
                       sequence, PAYMENT, None, None, None,
-                      {"attempt": attempt, "reason": sim.failure_reasons.pick(rng)}))  # fmt: skip
-                if random() >= orders.payment_retry_probability:
+                      {"attempt": attempt, "reason": sim.failure_reasons.pick(draw)}))  # fmt: skip
+                if draw() >= orders.payment_retry_probability:
                     break
                 attempt += 1
-                now = yield dwell[PAYMENT](rng)
+                now = yield dwell[PAYMENT](draw)
             else:
                 if cart is not None and customer_id is not None:
                     sequence = place_order(
-                        sim, rng, cart, now, session_id, visitor, customer_id, sequence,
+                        sim, draw, cart, now, session_id, visitor, customer_id, sequence,
                         coupon_probability=behaviour.coupon_probability,
                     )  # fmt: skip
                     cart = None
@@ -236,12 +235,12 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     now = yield sim.session_timeout
     emit((next_id(), SESSION_ENDED, now, now, session_id, visitor_id, customer_id, sequence + 1,
           None, None, None, None, None))  # fmt: skip
-    sim.return_later(visitor, now, rng)
+    sim.return_later(visitor, now, draw)
 
 
 def _cart_actions(
     sim: Simulation,
-    rng: RandomStream,
+    draw: Uniform,
     cart: Cart,
     now: int,
     session_id: int,
@@ -252,18 +251,18 @@ def _cart_actions(
     """On the cart page: maybe remove a line (never the last) or change a quantity."""
     rules = sim.scenario.behaviour.cart
     lines = cart.live_lines()
-    if len(lines) > 1 and rng.random() < rules.remove_probability:
-        line = lines[rng.randrange(len(lines))]
+    if len(lines) > 1 and draw() < rules.remove_probability:
+        line = lines[int(draw() * len(lines))]
         line.removed = True
         sequence += 1
         sim.emit(EventType.REMOVED_FROM_CART, now, session_id, visitor_id, customer_id, sequence,
                  CART, line.product_id, line.quantity, None,
                  {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id})  # fmt: skip
         lines.remove(line)
-    if rng.random() < rules.change_quantity_probability:
-        line = lines[rng.randrange(len(lines))]
+    if draw() < rules.change_quantity_probability:
+        line = lines[int(draw() * len(lines))]
         previous = line.quantity
-        more = previous == 1 or rng.random() < 0.5  # noqa: PLR2004 - a coin flip
+        more = previous == 1 or draw() < 0.5  # noqa: PLR2004 - a coin flip
         line.quantity = previous + 1 if more else previous - 1
         sequence += 1
         sim.emit(EventType.CART_QUANTITY_CHANGED, now, session_id, visitor_id, customer_id,
