@@ -121,14 +121,19 @@ def run_into(
 ) -> RunStats:
     """Write a run into ``sink`` and close it; return what was written.
 
-    If anything fails half-way the sink is not closed: file sinks then leave only
-    ``.partial`` files, and a database keeps exactly the batches it committed.
+    If anything fails half-way (an error, Ctrl-C) the sink is aborted: a database keeps
+    exactly the batches it committed, file sinks keep earlier complete files.
     """
     stats = RunStats()
-    for batch in generate(scenario, until=until, resume_after=resume_after, batch_rows=batch_rows):
-        sink.write(batch)
-        stats.count(batch)
-        if on_batch is not None:
-            on_batch(stats)
+    try:
+        batches = generate(scenario, until=until, resume_after=resume_after, batch_rows=batch_rows)
+        for batch in batches:
+            sink.write(batch)
+            stats.count(batch)
+            if on_batch is not None:
+                on_batch(stats)
+    except BaseException:
+        sink.abort()
+        raise
     sink.close()
     return stats

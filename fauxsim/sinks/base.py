@@ -40,6 +40,13 @@ class Sink(Protocol):
     def close(self) -> None:
         """Flush and release everything; the output is complete after this returns."""
 
+    def abort(self) -> None:
+        """Stop after a failure: keep what was committed, discard the rest, release all.
+
+        A database keeps its committed batches (the next run resumes after them); file
+        sinks delete their ``.partial`` files and leave earlier complete files alone.
+        """
+
 
 SinkFactory = Callable[[Path], Sink]
 

@@ -169,7 +169,7 @@ class PostgresSink:
         finally:
             self._connection.close()
 
-    def abandon(self) -> None:
+    def abort(self) -> None:
         """Stop without marking the run complete; committed batches stay for a resume."""
         if self._closed:
             return
@@ -192,7 +192,7 @@ class PostgresSink:
         if exc_type is None:
             self.close()
         else:
-            self.abandon()
+            self.abort()
 
     # ------------------------------------------------------------------ writer thread
 
