@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import importlib
 import json
 import pstats
@@ -195,6 +196,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=STAGES, help="cProfile one stage (CPU time)")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--lines", nargs="+", metavar="MODULE:FUNCTION", help="line_profiler")
+    parser.add_argument("--no-gc", action="store_true", help="disable the cyclic GC (diagnosis)")
     parser.add_argument("--child", choices=STAGES, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -207,6 +209,8 @@ def main() -> None:
         overrides.extend(QUIRK_OVERRIDES)
     scenario = load_scenario(SCENARIO, overrides)
 
+    if args.no_gc:
+        gc.disable()
     if args.child:
         run_child(args.child, scenario)
         return

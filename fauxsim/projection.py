@@ -10,7 +10,7 @@ with the number of customers, carts and orders, not with the number of events.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from fauxsim.events import Event, EventType, OrderStatus
 from fauxsim.tables import (
@@ -54,21 +54,43 @@ _LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
 
 
 class _Table:
-    """Live rows of one table and the ids that changed since the last checkpoint."""
+    """Live rows of one table and the ids that changed since the last checkpoint.
 
-    __slots__ = ("dirty", "finished", "rows")
+    A row changed since the last checkpoint is a list, updated in place. With
+    ``freeze``, a row is kept as the tuple last written until it changes again: rows
+    that live long and change seldom (customers, open carts, orders) then cost the
+    garbage collector nothing, where hundreds of thousands of lists would make every
+    full collection walk them all.
+    """
 
-    def __init__(self) -> None:
-        self.rows: dict[int, Row] = {}
+    __slots__ = ("dirty", "finished", "freeze", "rows")
+
+    def __init__(self, *, freeze: bool = True) -> None:
+        self.rows: dict[int, Row | tuple[Any, ...]] = {}
         self.dirty: dict[int, None] = {}  # insertion-ordered set: output order is deterministic
         self.finished: list[int] = []  # to forget once written
+        self.freeze = freeze
 
-    def touch(self, row_id: int) -> None:
+    def add(self, row_id: int, row: Row) -> None:
+        self.rows[row_id] = row
         self.dirty[row_id] = None
 
+    def change(self, row_id: int) -> Row:
+        """The row to update in place, marked as changed."""
+        row = self.rows[row_id]
+        if row.__class__ is tuple:
+            row = self.rows[row_id] = list(row)
+        self.dirty[row_id] = None
+        return row  # type: ignore[return-value]  # a list, by now
+
     def flush(self) -> list[tuple[Any, ...]]:
-        rows = self.rows
-        out = [tuple(rows[row_id]) for row_id in self.dirty]
+        rows, freeze = self.rows, self.freeze
+        out = []
+        for row_id in self.dirty:
+            row = tuple(rows[row_id])
+            if freeze:
+                rows[row_id] = row
+            out.append(row)
         self.dirty = {}
         for row_id in self.finished:
             rows.pop(row_id, None)
@@ -81,7 +103,8 @@ class Projector:
 
     def __init__(self) -> None:
         self.tables = {
-            spec.name: _Table()
+            # Session rows change at every page and are gone soon after: kept as lists.
+            spec.name: _Table(freeze=spec is not SESSIONS)
             for spec in (PRODUCTS, CUSTOMERS, SESSIONS, CARTS, CART_ITEMS, ORDERS, ORDER_LINE_ITEMS)
         }
         self._products = self.tables[PRODUCTS.name]
@@ -91,12 +114,11 @@ class Projector:
         self._items = self.tables[CART_ITEMS.name]
         self._orders = self.tables[ORDERS.name]
         self._lines = self.tables[ORDER_LINE_ITEMS.name]
-        self._items_of_cart: dict[int, list[int]] = {}
+        self._items_of_cart: dict[int, tuple[int, ...]] = {}
         self._handlers: dict[str, _Handler] = {
             EventType.PRODUCT_CREATED: self._product_created,
             EventType.PRODUCT_PRICE_CHANGED: self._product_price_changed,
             EventType.SESSION_STARTED: self._session_started,
-            EventType.PAGE_VIEWED: self._page_viewed,
             EventType.SESSION_ENDED: self._session_ended,
             EventType.SIGNED_UP: self._signed_up,
             EventType.LOGGED_IN: self._logged_in,
@@ -112,21 +134,33 @@ class Projector:
     def apply(self, events: Iterable[Event]) -> None:
         """Fold events, in the order they happened."""
         handlers = self._handlers
-        sessions = self._sessions.rows
-        touch = self._sessions.touch
+        sessions = cast("dict[int, Row]", self._sessions.rows)  # never frozen: always lists
+        dirty = self._sessions.dirty  # replaced only by checkpoint(), never during a fold
+        page_viewed = EventType.PAGE_VIEWED
         for event in events:
-            handler = handlers.get(event[1])
+            kind = event[1]
+            if kind == page_viewed:
+                # Nearly half of all events: folded here rather than through a handler call.
+                session_id = event[4]
+                row = sessions[session_id]  # type: ignore[index]  # page views have a session
+                row[S_PAGE_VIEWS] += 1
+                row[S_UPDATED] = event[2]
+                if row[S_CUSTOMER] is None and event[6] is not None:
+                    row[S_CUSTOMER] = event[6]
+                dirty[session_id] = None  # type: ignore[index]
+                continue
+            handler = handlers.get(kind)
             if handler is not None:
                 handler(event)
-            else:
-                # Every other event inside a session only moves the session's clock.
-                session_id = event[4]
-                if session_id is not None:
-                    row = sessions[session_id]
-                    row[S_UPDATED] = event[2]
-                    if row[S_CUSTOMER] is None and event[6] is not None:
-                        row[S_CUSTOMER] = event[6]
-                    touch(session_id)
+                continue
+            # Every other event inside a session only moves the session's clock.
+            session_id = event[4]
+            if session_id is not None:
+                row = sessions[session_id]
+                row[S_UPDATED] = event[2]
+                if row[S_CUSTOMER] is None and event[6] is not None:
+                    row[S_CUSTOMER] = event[6]
+                dirty[session_id] = None
 
     def checkpoint(self) -> dict[str, list[tuple[Any, ...]]]:
         """The rows that changed since the last checkpoint, per table name."""
@@ -138,19 +172,17 @@ class Projector:
         props = event[12] or {}
         product_id = event[9]
         assert product_id is not None  # noqa: S101 - the engine always sets it
-        self._products.rows[product_id] = [
+        self._products.add(product_id, [
             product_id, props["sku"], props["name"], props["category"], props["price_cents"],
             props["currency"], props["popularity"], event[2], event[2],
-        ]  # fmt: skip
-        self._products.touch(product_id)
+        ])  # fmt: skip
 
     def _product_price_changed(self, event: Event) -> None:
         product_id = event[9]
         assert product_id is not None  # noqa: S101
-        row = self._products.rows[product_id]
+        row = self._products.change(product_id)
         row[_PRODUCT["price_cents"]] = (event[12] or {})["price_cents"]
         row[-1] = event[2]
-        self._products.touch(product_id)
 
     # ------------------------------------------------------------------ sessions
 
@@ -158,40 +190,27 @@ class Projector:
         props = event[12] or {}
         session_id, now = event[4], event[2]
         assert session_id is not None  # noqa: S101
-        self._sessions.rows[session_id] = [
+        self._sessions.add(session_id, [
             session_id, event[5], event[6], now, None, props["is_returning"], props["channel"],
             props["utm_source"], props["utm_medium"], props["utm_campaign"], props["device"],
             props["browser"], props["country"], event[8], 0, None, now, now,
-        ]  # fmt: skip
-        self._sessions.touch(session_id)
-
-    def _page_viewed(self, event: Event) -> None:
-        session_id = event[4]
-        assert session_id is not None  # noqa: S101
-        row = self._sessions.rows[session_id]
-        row[S_PAGE_VIEWS] += 1
-        row[S_UPDATED] = event[2]
-        if row[S_CUSTOMER] is None and event[6] is not None:
-            row[S_CUSTOMER] = event[6]
-        self._sessions.touch(session_id)
+        ])  # fmt: skip
 
     def _session_ended(self, event: Event) -> None:
         session_id = event[4]
         assert session_id is not None  # noqa: S101
-        row = self._sessions.rows[session_id]
+        row = self._sessions.change(session_id)
         row[S_ENDED] = row[S_UPDATED] = event[2]
-        self._sessions.touch(session_id)
         self._sessions.finished.append(session_id)
 
     def _in_session(self, event: Event) -> None:
         session_id = event[4]
         if session_id is None:
             return
-        row = self._sessions.rows[session_id]
+        row = self._sessions.change(session_id)
         row[S_UPDATED] = event[2]
         if row[S_CUSTOMER] is None and event[6] is not None:
             row[S_CUSTOMER] = event[6]
-        self._sessions.touch(session_id)
 
     # ------------------------------------------------------------------ customers
 
@@ -199,49 +218,46 @@ class Projector:
         props = event[12] or {}
         customer_id, now = event[6], event[2]
         assert customer_id is not None  # noqa: S101
-        self._customers.rows[customer_id] = [
+        self._customers.add(customer_id, [
             customer_id, event[5], props["email"], props["first_name"], props["last_name"],
             props["country"], props["source"], 0, 0, None, now, now,
-        ]  # fmt: skip
-        self._customers.touch(customer_id)
+        ])  # fmt: skip
         self._in_session(event)
 
     def _logged_in(self, event: Event) -> None:
         customer_id = event[6]
         assert customer_id is not None  # noqa: S101
-        row = self._customers.rows[customer_id]
+        row = self._customers.change(customer_id)
         row[_CUSTOMER["last_login_at"]] = row[-1] = event[2]
-        self._customers.touch(customer_id)
         self._in_session(event)
 
     # ------------------------------------------------------------------ carts
 
     def _cart(self, event: Event, cart_id: int) -> Row:
         """The cart row, created on first sight, with its customer once known."""
-        row = self._carts.rows.get(cart_id)
-        if row is None:
-            row = self._carts.rows[cart_id] = [
-                cart_id, event[5], event[6], "open", 0, 0, None, event[2], event[2],
-            ]  # fmt: skip
-        elif row[_CART["customer_id"]] is None and event[6] is not None:
-            row[_CART["customer_id"]] = event[6]
+        if cart_id in self._carts.rows:
+            row = self._carts.change(cart_id)
+            if row[_CART["customer_id"]] is None and event[6] is not None:
+                row[_CART["customer_id"]] = event[6]
+        else:
+            row = [cart_id, event[5], event[6], "open", 0, 0, None, event[2], event[2]]
+            self._carts.add(cart_id, row)
         row[-1] = event[2]
-        self._carts.touch(cart_id)
         return row
 
     def _added_to_cart(self, event: Event) -> None:
         props = event[12] or {}
         cart = self._cart(event, props["cart_id"])
         item_id, quantity, price = props["cart_item_id"], event[10] or 0, props["unit_price_cents"]
-        item = self._items.rows.get(item_id)
-        if item is None:
-            item = self._items.rows[item_id] = [
-                item_id, props["cart_id"], event[9], 0, price, False, event[2], event[2],
-            ]  # fmt: skip
-            self._items_of_cart.setdefault(props["cart_id"], []).append(item_id)
+        if item_id in self._items.rows:
+            item = self._items.change(item_id)
+        else:
+            item = [item_id, props["cart_id"], event[9], 0, price, False, event[2], event[2]]
+            self._items.add(item_id, item)
+            items = self._items_of_cart
+            items[props["cart_id"]] = (*items.get(props["cart_id"], ()), item_id)
         item[_ITEM["quantity"]] = props["line_quantity"]
         item[-1] = event[2]
-        self._items.touch(item_id)
         cart[_CART["items_count"]] += quantity
         cart[_CART["subtotal_cents"]] += quantity * price
         self._in_session(event)
@@ -249,10 +265,9 @@ class Projector:
     def _removed_from_cart(self, event: Event) -> None:
         props = event[12] or {}
         cart = self._cart(event, props["cart_id"])
-        item = self._items.rows[props["cart_item_id"]]
+        item = self._items.change(props["cart_item_id"])
         item[_ITEM["removed"]] = True
         item[-1] = event[2]
-        self._items.touch(item[0])
         cart[_CART["items_count"]] -= item[_ITEM["quantity"]]
         cart[_CART["subtotal_cents"]] -= item[_ITEM["quantity"]] * item[_ITEM["unit_price_cents"]]
         self._in_session(event)
@@ -260,11 +275,10 @@ class Projector:
     def _cart_quantity_changed(self, event: Event) -> None:
         props = event[12] or {}
         cart = self._cart(event, props["cart_id"])
-        item = self._items.rows[props["cart_item_id"]]
+        item = self._items.change(props["cart_item_id"])
         delta = (event[10] or 0) - item[_ITEM["quantity"]]
         item[_ITEM["quantity"]] = event[10]
         item[-1] = event[2]
-        self._items.touch(item[0])
         cart[_CART["items_count"]] += delta
         cart[_CART["subtotal_cents"]] += delta * item[_ITEM["unit_price_cents"]]
         self._in_session(event)
@@ -283,19 +297,17 @@ class Projector:
         assert order_id is not None  # noqa: S101
         assert customer_id is not None  # noqa: S101
         lines = props["lines"]
-        self._orders.rows[order_id] = [
+        self._orders.add(order_id, [
             order_id, customer_id, event[4], props["cart_id"], OrderStatus.PLACED.value,
             props["currency"], sum(line[2] for line in lines), props["subtotal_cents"],
             props["discount_cents"], props["shipping_cents"], props["tax_cents"],
             props["total_cents"], props["coupon_code"], now, None, None, None, None, None, None,
             now, now,
-        ]  # fmt: skip
-        self._orders.touch(order_id)
+        ])  # fmt: skip
         for line_id, product_id, quantity, price in lines:
-            self._lines.rows[line_id] = [
+            self._lines.add(line_id, [
                 line_id, order_id, product_id, quantity, price, quantity * price, now, now,
-            ]  # fmt: skip
-            self._lines.touch(line_id)
+            ])  # fmt: skip
             self._lines.finished.append(line_id)  # order lines never change once placed
         cart = self._cart(event, props["cart_id"])
         cart[_CART["status"]] = "converted"
@@ -303,20 +315,19 @@ class Projector:
         # A converted cart and its items never change again.
         self._carts.finished.append(props["cart_id"])
         self._items.finished.extend(self._items_of_cart.pop(props["cart_id"], ()))
-        customer = self._customers.rows[customer_id]
+        customer = self._customers.change(customer_id)
         customer[_CUSTOMER["orders_count"]] += 1
         customer[_CUSTOMER["total_spent_cents"]] += props["total_cents"]
         customer[-1] = now
-        self._customers.touch(customer_id)
         session_id = event[4]
         if session_id is not None:
-            self._sessions.rows[session_id][S_ORDER] = order_id
+            self._sessions.change(session_id)[S_ORDER] = order_id
         self._in_session(event)
 
     def _order_lifecycle(self, event: Event) -> None:
         order_id = event[11]
         assert order_id is not None  # noqa: S101
-        row = self._orders.rows[order_id]
+        row = self._orders.change(order_id)
         column, status = _LIFECYCLE[event[1]]
         row[_ORDER[column]] = row[-1] = event[2]
         if status is not None:
@@ -325,4 +336,3 @@ class Projector:
             row[_ORDER["status"]] = OrderStatus.REFUNDED.value
         if row[_ORDER["refunded_at"]] is not None or row[_ORDER["status"]] == OrderStatus.REFUNDED:
             self._orders.finished.append(order_id)  # nothing happens to it after a refund
-        self._orders.touch(order_id)

@@ -19,6 +19,7 @@ by returning. It never sees SimPy events, and nothing can wait for it to end.
 from __future__ import annotations
 
 from collections.abc import Generator
+from heapq import heappush
 from typing import TYPE_CHECKING, TypeAlias
 
 import simpy
@@ -55,14 +56,17 @@ class Steps(simpy.Event):
         self._ok = True  # SimPy reads these two when it processes the event
         self._value = None
         self._send = body.send
-        self._wake: list[Callable[[simpy.Event], None]] = [self._resume]
+        # Plain functions, not bound methods: SimPy passes the event (this object) to
+        # its callbacks, and a bound method would make a reference cycle that only the
+        # garbage collector could free, for every visit.
+        self._wake: list[Callable[[Steps], None]] = [Steps._resume]
         if delay is None:
-            self._start(self)
+            self._start()
         else:
-            self.callbacks = [self._start]
+            self.callbacks = [Steps._start]
             env.schedule(self, NORMAL, delay)
 
-    def _start(self, _: simpy.Event) -> None:
+    def _start(self) -> None:
         try:
             delay = self._send(None)  # type: ignore[arg-type]  # a new generator must be sent None
         except StopIteration:
@@ -70,13 +74,16 @@ class Steps(simpy.Event):
         self.callbacks = self._wake
         self.env.schedule(self, NORMAL, delay)
 
-    def _resume(self, _: simpy.Event) -> None:
+    def _resume(self) -> None:
         env = self._clock
+        now = env._now  # noqa: SLF001 - the public `now` is a slower property
         try:
-            delay = self._send(env._now)  # noqa: SLF001 - the public `now` is a slower property
+            delay = self._send(now)
         except StopIteration:
             return
         # SimPy clears an event's callbacks when it processes it; reusing one list
         # makes the event ready to be scheduled again without allocating anything.
         self.callbacks = self._wake
-        env.schedule(self, NORMAL, delay)
+        # What env.schedule(self, NORMAL, delay) does, without a call: this runs at
+        # every step of every process.
+        heappush(env._queue, (now + delay, NORMAL, next(env._eid), self))  # noqa: SLF001
