@@ -7,6 +7,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from fauxsim.scenario.model import BehaviourOverride, PageState, merge_funnel
+from fauxsim.simulation.labels import page
 from fauxsim.simulation.sampling import sampler
 
 if TYPE_CHECKING:
@@ -17,18 +18,19 @@ if TYPE_CHECKING:
 # with one more slot, None, for leaving: what the probabilities leave over up to 1 is
 # the chance to leave. After a uniform draw u the next page is
 # ``targets[bisect_right(cumulative, u)]`` (inlined in the session loop).
-Moves = tuple[list[float], list[PageState | None]]
+Moves = tuple[list[float], list[str | None]]
 
 
 def moves(probabilities: dict[PageState, float]) -> Moves:
-    return list(accumulate(probabilities.values())), [*probabilities, None]
+    """The moves from one page, with pages as ``labels`` strings."""
+    return list(accumulate(probabilities.values())), [*map(page, probabilities), None]
 
 
 @dataclass(frozen=True, slots=True)
 class SessionBehaviour:
     """What one session does at each page; shared by every session of the same kind."""
 
-    moves: dict[PageState, Moves]
+    moves: dict[str, Moves]  # by page (``labels``)
     add_quantity: Sampler
     coupon_probability: float
 
@@ -77,5 +79,5 @@ class BehaviourBook:
             add_quantity = override.add_to_cart_quantity or add_quantity
             if override.coupon_probability is not None:
                 coupon_probability = override.coupon_probability
-        compiled = {state: moves(funnel.get(state, {})) for state in PageState}
+        compiled = {page(state): moves(funnel.get(state, {})) for state in PageState}
         return SessionBehaviour(compiled, sampler(add_quantity), coupon_probability)

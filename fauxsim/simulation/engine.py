@@ -12,13 +12,13 @@ from itertools import count
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
-from fauxsim.events import Event, EventType, Properties
 from fauxsim.randomness import Purpose, derive, stream, topped_up, uniform_block
 from fauxsim.simulation.audience import Customer, ReturningPool, Visitor
 from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
 from fauxsim.simulation.catalog import build_catalog, price_schedule
 from fauxsim.simulation.choice import WeightedChoice
+from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP, page
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
@@ -26,6 +26,7 @@ from fauxsim.simulation.session import run_session
 from fauxsim.simulation.traffic import TrafficModel
 
 if TYPE_CHECKING:
+    from fauxsim.events import Event, Properties
     from fauxsim.randomness import Uniform
     from fauxsim.scenario.model import Channel, Scenario
 
@@ -82,7 +83,7 @@ class Simulation:
         self.return_reasons = WeightedChoice.from_mapping(_RETURN_REASONS)
         dwell = scenario.behaviour.dwell_seconds
         # Dwell times in whole microseconds, at least one: time always moves on.
-        self.dwell = {state: whole_sampler(dwell[state], SECOND, 1) for state in dwell}
+        self.dwell = {page(state): whole_sampler(dwell[state], SECOND, 1) for state in dwell}
         self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
         self.return_gap = whole_sampler(scenario.audience.return_gap_days, DAY, SECOND)
         self.calendar = CalendarNow(self.windows)
@@ -168,7 +169,7 @@ class Simulation:
         )
         visitor.customer = customer
         self.emit(
-            EventType.SIGNED_UP,
+            SIGNED_UP,
             occurred_at,
             session_id=session_id,
             visitor_id=visitor.visitor_id,
@@ -192,7 +193,7 @@ class Simulation:
         currency = self.scenario.currency
         for product in self.catalog.products:
             self.emit(
-                EventType.PRODUCT_CREATED,
+                PRODUCT_CREATED,
                 now,
                 product_id=product.product_id,
                 properties={
@@ -255,7 +256,7 @@ class Simulation:
                 previous = product.price_cents
                 price = product.reprice(step.factor)
                 self.emit(
-                    EventType.PRODUCT_PRICE_CHANGED,
+                    PRODUCT_PRICE_CHANGED,
                     now,
                     product_id=product_id,
                     properties={

@@ -6,8 +6,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import DAY, HOUR, MINUTE
-from fauxsim.events import EventType
 from fauxsim.randomness import Purpose, stream
+from fauxsim.simulation.labels import (
+    CONFIRMATION,
+    ORDER_CANCELLED,
+    ORDER_DELIVERED,
+    ORDER_PAID,
+    ORDER_PLACED,
+    ORDER_RETURNED,
+    ORDER_SHIPPED,
+    REFUND_ISSUED,
+)
 from fauxsim.simulation.processes import Steps
 from fauxsim.simulation.sampling import whole_sampler
 
@@ -112,8 +121,8 @@ def place_order(
     if keep_removed and any(line.removed for line in cart_lines):
         properties["quirk"] = "keep_removed_cart_items"
     sequence += 1
-    sim.emit(EventType.ORDER_PLACED, now, session_id, visitor.visitor_id, customer_id, sequence,
-             "confirmation", None, None, order_id, properties)  # fmt: skip
+    sim.emit(ORDER_PLACED, now, session_id, visitor.visitor_id, customer_id, sequence,
+             CONFIRMATION, None, None, order_id, properties)  # fmt: skip
     visitor.cart = None
     Steps(sim.env, order_lifecycle(sim, order_id, customer_id, total))
     return sequence
@@ -127,7 +136,7 @@ def order_lifecycle(
     draw = stream(sim.seed, Purpose.ORDER, order_id).random
 
     now = yield life.pay_delay(draw)
-    emit(EventType.ORDER_PAID, now, None, None, customer_id, None, None, None, None, order_id,
+    emit(ORDER_PAID, now, None, None, customer_id, None, None, None, None, order_id,
          {"amount_cents": total_cents})  # fmt: skip
 
     ship_delay = life.ship_delay(draw)
@@ -135,26 +144,26 @@ def order_lifecycle(
         cancel_delay = life.cancel_delay(draw)
         if cancel_delay < ship_delay:  # only an order not yet shipped can be cancelled
             now = yield cancel_delay
-            emit(EventType.ORDER_CANCELLED, now, None, None, customer_id, None, None, None,
+            emit(ORDER_CANCELLED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"reason": "customer_request"})  # fmt: skip
             now = yield life.refund_delay(draw)
-            emit(EventType.REFUND_ISSUED, now, None, None, customer_id, None, None, None,
+            emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"amount_cents": total_cents})  # fmt: skip
             return
     now = yield ship_delay
     carrier = sim.carriers.pick(draw)
     tracking = f"{carrier[:2].upper()}{order_id:010d}"
-    emit(EventType.ORDER_SHIPPED, now, None, None, customer_id, None, None, None, None,
+    emit(ORDER_SHIPPED, now, None, None, customer_id, None, None, None, None,
          order_id, {"carrier": carrier, "tracking_number": tracking})  # fmt: skip
 
     now = yield life.deliver_delay(draw)
-    emit(EventType.ORDER_DELIVERED, now, None, None, customer_id, None, None, None, None,
+    emit(ORDER_DELIVERED, now, None, None, customer_id, None, None, None, None,
          order_id, None)  # fmt: skip
 
     if draw() < life.return_probability:
         now = yield life.return_delay(draw)
-        emit(EventType.ORDER_RETURNED, now, None, None, customer_id, None, None, None, None,
+        emit(ORDER_RETURNED, now, None, None, customer_id, None, None, None, None,
              order_id, {"reason": sim.return_reasons.pick(draw)})  # fmt: skip
         now = yield life.refund_delay(draw)
-        emit(EventType.REFUND_ISSUED, now, None, None, customer_id, None, None, None, None,
+        emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None, None,
              order_id, {"amount_cents": total_cents})  # fmt: skip

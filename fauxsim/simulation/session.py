@@ -9,9 +9,29 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from fauxsim.events import EventType
-from fauxsim.scenario.model import PageState
 from fauxsim.simulation.audience import Cart, CartLine
+from fauxsim.simulation.labels import (
+    ADDED_TO_CART,
+    CART,
+    CART_QUANTITY_CHANGED,
+    CATEGORY,
+    CHECKOUT,
+    CHECKOUT_STARTED,
+    CONFIRMATION,
+    LANDING,
+    LOGGED_IN,
+    PAGE_VIEWED,
+    PAYMENT,
+    PAYMENT_FAILED,
+    PAYMENT_INFO_ADDED,
+    PRODUCT,
+    PRODUCT_VIEWED,
+    REMOVED_FROM_CART,
+    SEARCH,
+    SEARCHED,
+    SESSION_ENDED,
+    SESSION_STARTED,
+)
 from fauxsim.simulation.orders import place_order
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
@@ -22,26 +42,6 @@ if TYPE_CHECKING:
     from fauxsim.simulation.engine import Simulation
     from fauxsim.simulation.processes import Steps
 
-LANDING, CATEGORY, SEARCH, PRODUCT = (
-    PageState.LANDING,
-    PageState.CATEGORY,
-    PageState.SEARCH,
-    PageState.PRODUCT,
-)
-CART, CHECKOUT, PAYMENT, CONFIRMATION = (
-    PageState.CART,
-    PageState.CHECKOUT,
-    PageState.PAYMENT,
-    PageState.CONFIRMATION,
-)
-(
-    SESSION_STARTED, PAGE_VIEWED, PRODUCT_VIEWED, SEARCHED, SESSION_ENDED, LOGGED_IN,
-    ADDED_TO_CART, CHECKOUT_STARTED, PAYMENT_INFO_ADDED, PAYMENT_FAILED,
-) = (
-    EventType.SESSION_STARTED, EventType.PAGE_VIEWED, EventType.PRODUCT_VIEWED,
-    EventType.SEARCHED, EventType.SESSION_ENDED, EventType.LOGGED_IN, EventType.ADDED_TO_CART,
-    EventType.CHECKOUT_STARTED, EventType.PAYMENT_INFO_ADDED, EventType.PAYMENT_FAILED,
-)  # fmt: skip
 # Shared by every recovered cart's page view: properties are never changed once emitted.
 RECOVERED = {"recovered_cart": True}
 
@@ -105,7 +105,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     category = ""
     product: Product | None = None
     cart = visitor.cart
-    next_state: PageState | None
+    next_state: str | None
     if returning and cart is not None and draw() < cart_rules.recover_probability:
         next_state = CART  # straight to the cart saved by an earlier visit
     else:
@@ -255,7 +255,7 @@ def _cart_actions(
         line = lines[int(draw() * len(lines))]
         line.removed = True
         sequence += 1
-        sim.emit(EventType.REMOVED_FROM_CART, now, session_id, visitor_id, customer_id, sequence,
+        sim.emit(REMOVED_FROM_CART, now, session_id, visitor_id, customer_id, sequence,
                  CART, line.product_id, line.quantity, None,
                  {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id})  # fmt: skip
         lines.remove(line)
@@ -265,7 +265,7 @@ def _cart_actions(
         more = previous == 1 or draw() < 0.5  # noqa: PLR2004 - a coin flip
         line.quantity = previous + 1 if more else previous - 1
         sequence += 1
-        sim.emit(EventType.CART_QUANTITY_CHANGED, now, session_id, visitor_id, customer_id,
+        sim.emit(CART_QUANTITY_CHANGED, now, session_id, visitor_id, customer_id,
                  sequence, CART, line.product_id, line.quantity, None,
                  {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
                   "previous_quantity": previous})  # fmt: skip
