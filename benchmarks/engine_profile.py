@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from fauxsim.projection import Projector
-from fauxsim.runner import CHECKPOINT, generate, run_into
+from fauxsim.runner import CHECKPOINT, generate, run_into, tuned_collector
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.engine import Simulation
 from fauxsim.sinks.base import open_sink
@@ -85,23 +85,25 @@ def simpy_baseline(sessions: int = 100_000) -> float:
 
 
 def simulate(scenario: Scenario) -> int:
-    simulation = Simulation(scenario)
-    end, boundary, count = simulation.end, simulation.start, 0
-    while boundary < end:
-        boundary = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
-        count += len(simulation.advance(boundary))
+    with tuned_collector():  # as fauxsim.runner.generate runs
+        simulation = Simulation(scenario)
+        end, boundary, count = simulation.end, simulation.start, 0
+        while boundary < end:
+            boundary = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
+            count += len(simulation.advance(boundary))
     return count
 
 
 def project(scenario: Scenario) -> int:
-    simulation, projector = Simulation(scenario), Projector()
-    end, boundary, count = simulation.end, simulation.start, 0
-    while boundary < end:
-        boundary = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
-        events = simulation.advance(boundary)
-        projector.apply(events)
-        projector.checkpoint()
-        count += len(events)
+    with tuned_collector():
+        simulation, projector = Simulation(scenario), Projector()
+        end, boundary, count = simulation.end, simulation.start, 0
+        while boundary < end:
+            boundary = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
+            events = simulation.advance(boundary)
+            projector.apply(events)
+            projector.checkpoint()
+            count += len(events)
     return count
 
 
