@@ -6,7 +6,7 @@ intended, review the diff and refresh with `pytest --snapshot-update`.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,6 +14,9 @@ from fauxsim.runner import run_into
 from fauxsim.sinks.base import open_sink
 from fauxsim.tables import ALL_TABLES
 from tests.simulation.helpers import small_scenario
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def tiny():

@@ -1,0 +1,85 @@
+"""Light processes (``Steps``) keep SimPy's ordering and free themselves."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from fauxsim.simulation.processes import SimClock, Steps
+
+
+def test_steps_interleave_with_simpy_timeouts_in_time_order():
+    """A Steps body and a plain SimPy process wake in the order of their times."""
+    env = SimClock(initial_time=0)
+    seen: list[tuple[str, int]] = []
+
+    def body(start: int) -> Steps.Body:
+        seen.append(("steps", start))
+        now = yield 10
+        seen.append(("steps", now))
+        now = yield 20
+        seen.append(("steps", now))
+
+    def simpy_process():
+        for _ in range(3):
+            yield env.timeout(15)
+            seen.append(("simpy", env.now))
+
+    Steps(env, body(0))
+    env.process(simpy_process())
+    env.run()
+    assert seen == [
+        ("steps", 0),
+        ("steps", 10),
+        ("simpy", 15),
+        ("steps", 30),
+        ("simpy", 30),
+        ("simpy", 45),
+    ]
+
+
+def test_a_delayed_start_runs_the_first_step_at_that_time():
+    """With a delay, nothing of the body runs before the delay has passed."""
+    env = SimClock(initial_time=100)
+    seen: list[int] = []
+
+    def body() -> Steps.Body:
+        seen.append(env.now)
+        yield 0
+
+    Steps(env, body(), delay=50)
+    assert seen == []
+    env.run()
+    assert seen == [150]
+
+
+def test_run_until_stops_before_steps_due_at_that_time():
+    """A step due exactly at ``until`` runs in the next advance, as SimPy timeouts do."""
+    env = SimClock(initial_time=0)
+    seen: list[int] = []
+
+    def body() -> Steps.Body:
+        now = yield 10
+        seen.append(now)
+
+    Steps(env, body())
+    env.run(until=10)
+    assert seen == []
+    env.run(until=11)
+    assert seen == [10]
+
+
+def test_finished_processes_are_freed_without_the_cyclic_collector():
+    """A process whose body returned is freed by reference counting alone: no cycle."""
+
+    def body() -> Steps.Body:
+        yield 5
+
+    env = SimClock(initial_time=0)
+    gc.disable()
+    try:
+        process = weakref.ref(Steps(env, body()))
+        env.run()
+        assert process() is None
+    finally:
+        gc.enable()

@@ -1,0 +1,53 @@
+"""The runner tunes the garbage collector while it generates, and only then."""
+
+from __future__ import annotations
+
+import gc
+
+from fauxsim.runner import YOUNG_GENERATION, generate, tuned_collector
+from tests.simulation.helpers import small_scenario
+
+
+def test_collector_is_tuned_while_generating_and_restored_after():
+    """During a run the young generation is raised; the previous settings come back after."""
+    before = gc.get_threshold()
+    during = [
+        gc.get_threshold() for _ in generate(small_scenario(end="2024-03-02"), batch_rows=1000)
+    ]
+    assert during
+    assert all(threshold[0] >= YOUNG_GENERATION for threshold in during)
+    assert all(threshold[1:] == before[1:] for threshold in during)
+    assert gc.get_threshold() == before
+
+
+def test_nested_runs_restore_the_settings_once_the_last_ends():
+    """Runs that overlap leave the collector tuned until the last of them ends."""
+    before = gc.get_threshold()
+    with tuned_collector():
+        with tuned_collector():
+            assert gc.get_threshold()[0] >= YOUNG_GENERATION
+        assert gc.get_threshold()[0] >= YOUNG_GENERATION
+    assert gc.get_threshold() == before
+
+
+def test_an_abandoned_run_restores_the_settings_when_closed():
+    """Closing a run half-way (an error in the sink, a Ctrl-C) restores the collector."""
+    before = gc.get_threshold()
+    batches = generate(small_scenario(end="2024-03-02"), batch_rows=100)
+    next(batches)
+    assert gc.get_threshold()[0] >= YOUNG_GENERATION
+    batches.close()
+    assert gc.get_threshold() == before
+
+
+def test_event_tuples_hold_plain_values():
+    """Event types and pages are plain strings, so the collector can forget event tuples."""
+    events = [
+        e for batch in generate(small_scenario(end="2024-03-02")) for e in batch.rows["events"]
+    ]
+    assert {type(event[1]) for event in events} == {str}
+    assert {type(event[8]) for event in events} <= {str, type(None)}
+    plain = [event for event in events if event[12] is None]
+    gc.collect()
+    assert plain
+    assert not any(gc.is_tracked(event) for event in plain)
