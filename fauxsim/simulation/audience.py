@@ -10,6 +10,8 @@ from fauxsim.simulation.wordlists import EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES
 
 
 class Customer:
+    """Who signs up: what the ``signed_up`` event says. The simulation keeps only the id."""
+
     __slots__ = ("country", "customer_id", "email", "first_name", "last_name")
 
     def __init__(self, customer_id: int, bits: int, country: str) -> None:
@@ -54,24 +56,35 @@ class Cart:
 
 
 class Visitor:
-    __slots__ = ("browser", "cart", "country", "customer", "device", "visitor_id")
+    __slots__ = ("browser", "cart", "country", "customer_id", "device", "visitor_id")
 
-    def __init__(self, visitor_id: int, device: str, browser: str, country: str) -> None:
+    def __init__(
+        self,
+        visitor_id: int,
+        device: str,
+        browser: str,
+        country: str,
+        customer_id: int | None = None,
+    ) -> None:
         self.visitor_id = visitor_id
         self.device = device
         self.browser = browser
         self.country = country
-        self.customer: Customer | None = None
+        self.customer_id = customer_id  # once signed up
         self.cart: Cart | None = None
 
 
-# Pool entries are plain integers, ``due << _DUE_SHIFT | visitor_id << _ID_SHIFT | profile``:
-# they order like (due, visitor_id) tuples, and the garbage collector never has to look
-# at them. ``profile`` numbers a visitor's (device, browser, country).
-_ID_SHIFT = 16
-_DUE_SHIFT = _ID_SHIFT + 40
-_PROFILE_MASK = (1 << _ID_SHIFT) - 1
-_ID_MASK = (1 << (_DUE_SHIFT - _ID_SHIFT)) - 1
+# Pool entries are plain integers that order like (due, visitor_id) tuples and that the
+# garbage collector never has to look at. From the most significant bits down:
+# due | visitor_id | customer_id + 1 (0: none) | profile, the number of the visitor's
+# (device, browser, country).
+_PROFILE_BITS = 16
+_ID_BITS = 40
+_CUSTOMER_SHIFT = _PROFILE_BITS
+_ID_SHIFT = _CUSTOMER_SHIFT + _ID_BITS
+_DUE_SHIFT = _ID_SHIFT + _ID_BITS
+_PROFILE_MASK = (1 << _PROFILE_BITS) - 1
+_ID_MASK = (1 << _ID_BITS) - 1
 
 
 class ReturningPool:
@@ -83,15 +96,15 @@ class ReturningPool:
     due for days is in practice never taken (in the bundled scenarios, no visitor was
     taken more than three days after becoming due), so a week loses nothing.
 
-    Most visitors never sign up nor leave a cart: the pool keeps only a number for
-    them, and rebuilds the visitor from it when they come back. The others are kept
-    whole. Hundreds of thousands of visitors then cost a few dozen bytes each.
+    A visitor without a cart is kept as one number, and rebuilt from it when they come
+    back; only visitors with a cart are kept whole. Hundreds of thousands of visitors
+    then cost a few dozen bytes each.
     """
 
     def __init__(self, patience: int = 7 * DAY) -> None:
         self._waiting: list[int] = []  # heap of entries not due yet
         self._due: deque[int] = deque()  # entries due, in the order they became due
-        self._kept: dict[int, Visitor] = {}  # by id: visitors with an account or a cart
+        self._kept: dict[int, Visitor] = {}  # by id: visitors with a cart
         self._profiles: list[tuple[str, str, str]] = []
         self._profile_numbers: dict[tuple[str, str, str], int] = {}
         self._patience = patience
@@ -100,16 +113,18 @@ class ReturningPool:
         return len(self._waiting) + len(self._due)
 
     def add(self, visitor: Visitor, due: int) -> None:
-        visitor_id = visitor.visitor_id
-        if visitor_id > _ID_MASK:
-            msg = f"visitor ids above {_ID_MASK} do not fit in a pool entry"
+        visitor_id, customer_id = visitor.visitor_id, visitor.customer_id
+        customer = 0 if customer_id is None else customer_id + 1
+        if visitor_id > _ID_MASK or customer > _ID_MASK:
+            msg = f"visitor and customer ids above {_ID_MASK - 1} do not fit in a pool entry"
             raise OverflowError(msg)
-        if visitor.customer is not None or visitor.cart is not None:
+        if visitor.cart is not None:
             self._kept[visitor_id] = visitor
-            profile = 0
+            customer = profile = 0
         else:
             profile = self._profile_number((visitor.device, visitor.browser, visitor.country))
-        heappush(self._waiting, due << _DUE_SHIFT | visitor_id << _ID_SHIFT | profile)
+        entry = due << _DUE_SHIFT | visitor_id << _ID_SHIFT | customer << _CUSTOMER_SHIFT | profile
+        heappush(self._waiting, entry)
 
     def take(self, now: int) -> Visitor | None:
         """The visitor who most recently became due, or None if nobody is due."""
@@ -126,7 +141,11 @@ class ReturningPool:
         visitor_id = entry >> _ID_SHIFT & _ID_MASK
         visitor = kept.pop(visitor_id, None)
         if visitor is None:
-            visitor = Visitor(visitor_id, *self._profiles[entry & _PROFILE_MASK])
+            customer = entry >> _CUSTOMER_SHIFT & _ID_MASK
+            device, browser, country = self._profiles[entry & _PROFILE_MASK]
+            visitor = Visitor(
+                visitor_id, device, browser, country, None if customer == 0 else customer - 1
+            )
         return visitor
 
     def _profile_number(self, profile: tuple[str, str, str]) -> int:

@@ -160,14 +160,14 @@ class Simulation:
         session_id: int | None,
         source: str,
         sequence: int | None = None,
-    ) -> Customer:
-        """Sign a visitor up: the customer exists from this moment on."""
+    ) -> int:
+        """Sign a visitor up and return the new customer's id: they exist from this moment."""
         self.last_customer_id += 1
         customer_id = self.last_customer_id
         customer = Customer(
             customer_id, derive(self.seed, Purpose.CUSTOMER, customer_id), visitor.country
         )
-        visitor.customer = customer
+        visitor.customer_id = customer_id
         self.emit(
             SIGNED_UP,
             occurred_at,
@@ -183,7 +183,7 @@ class Simulation:
                 "source": source,
             },
         )
-        return customer
+        return customer_id
 
     # ------------------------------------------------------------------ processes
 

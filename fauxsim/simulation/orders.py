@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import DAY, HOUR, MINUTE
-from fauxsim.randomness import Purpose, stream
+from fauxsim.randomness import Purpose, prefetched
 from fauxsim.simulation.labels import (
     CONFIRMATION,
     ORDER_CANCELLED,
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from fauxsim.simulation.audience import Cart, Visitor
     from fauxsim.simulation.engine import Simulation
     from fauxsim.simulation.sampling import WholeSampler
+
+# Uniform draws an order's life takes at most with lognormal delays (two per delay).
+_LIFECYCLE_DRAWS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,7 @@ def order_lifecycle(
 ) -> Steps.Body:
     """Paid, then shipped and delivered (or cancelled), maybe returned and refunded."""
     emit, life = sim.emit, sim.order_life
-    draw = stream(sim.seed, Purpose.ORDER, order_id).random
+    draw = prefetched(sim.seed, Purpose.ORDER, order_id, _LIFECYCLE_DRAWS)
 
     now = yield life.pay_delay(draw)
     emit(ORDER_PAID, now, None, None, customer_id, None, None, None, None, order_id,

@@ -91,15 +91,15 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
           None, None, None, None))  # fmt: skip
     sequence = 2
 
-    if visitor.customer is not None:
+    if visitor.customer_id is not None:
         if draw() < accounts.login_probability:
-            customer_id = visitor.customer.customer_id
+            customer_id = visitor.customer_id
             sequence += 1
             emit((next_id(), LOGGED_IN, now, now, session_id, visitor_id, customer_id, sequence,
                   LANDING, None, None, None, None))  # fmt: skip
     elif draw() < accounts.early_signup_probability:
         sequence += 1
-        customer_id = sim.new_customer(visitor, now, session_id, "browse", sequence).customer_id
+        customer_id = sim.new_customer(visitor, now, session_id, "browse", sequence)
 
     state = LANDING
     category = ""
@@ -176,15 +176,14 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                 )
         elif next_state is CHECKOUT:
             if customer_id is None:
-                if visitor.customer is not None:
-                    customer_id = visitor.customer.customer_id
+                if visitor.customer_id is not None:
+                    customer_id = visitor.customer_id
                     sequence += 1
                     emit((next_id(), LOGGED_IN, now, now, session_id, visitor_id, customer_id,
                           sequence, CHECKOUT, None, None, None, None))  # fmt: skip
                 else:
                     sequence += 1
-                    customer = sim.new_customer(visitor, now, session_id, "checkout", sequence)
-                    customer_id = customer.customer_id
+                    customer_id = sim.new_customer(visitor, now, session_id, "checkout", sequence)
             lines = cart.live_lines() if cart is not None else []
             summary = {
                 "cart_id": cart.cart_id if cart is not None else None,

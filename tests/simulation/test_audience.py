@@ -29,36 +29,35 @@ def test_the_most_recently_due_visitor_returns_first():
     assert pool.take(4 * HOUR) is None
 
 
-def test_plain_visitors_come_back_with_the_same_profile():
-    """A visitor without account or cart is rebuilt with their id, device, browser, country."""
+def test_visitors_without_a_cart_come_back_as_they_left():
+    """A visitor without a cart is rebuilt: id, device, browser, country and account."""
     pool = ReturningPool()
     pool.add(Visitor(7, "tablet", "safari", "CA"), due=HOUR)
-    back = pool.take(HOUR)
-    assert back is not None
-    assert (back.visitor_id, back.device, back.browser, back.country) == (
-        7,
-        "tablet",
-        "safari",
-        "CA",
-    )
-    assert back.customer is None
-    assert back.cart is None
+    pool.add(Visitor(8, "mobile", "chrome", "US", customer_id=0), due=2 * HOUR)
+    pool.add(Visitor(9, "desktop", "edge", "MX", customer_id=2**39), due=3 * HOUR)
+    back = [pool.take(4 * HOUR) for _ in range(3)]
+    assert [
+        (v.visitor_id, v.device, v.browser, v.country, v.customer_id, v.cart)
+        for v in back
+        if v is not None
+    ] == [
+        (9, "desktop", "edge", "MX", 2**39, None),
+        (8, "mobile", "chrome", "US", 0, None),
+        (7, "tablet", "safari", "CA", None, None),
+    ]
 
 
-def test_visitors_with_an_account_or_a_cart_are_kept_whole():
-    """A visitor with a customer account or a cart comes back as the very same object."""
+def test_visitors_with_a_cart_are_kept_whole():
+    """A visitor with a cart comes back as the very same object, cart and all."""
     pool = ReturningPool()
-    with_account, with_cart = visitor(1), visitor(2)
-    with_account.customer = Customer(5, 123_456_789, "US")
+    with_cart = visitor(2)
     with_cart.cart = Cart(9, session_id=4)
-    pool.add(with_account, due=HOUR)
     pool.add(with_cart, due=2 * HOUR)
     assert pool.take(3 * HOUR) is with_cart
-    assert pool.take(3 * HOUR) is with_account
 
 
 def test_visitors_due_longer_than_the_patience_have_churned():
-    """A visitor left waiting past the patience is forgotten, account and cart included."""
+    """A visitor left waiting past the patience is forgotten, cart included."""
     pool = ReturningPool(patience=7 * DAY)
     kept = visitor(1)
     kept.cart = Cart(1, session_id=1)

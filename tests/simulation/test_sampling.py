@@ -8,7 +8,7 @@ from array import array
 
 import pytest
 
-from fauxsim.randomness import Purpose, stream, topped_up, uniform_block
+from fauxsim.randomness import Purpose, prefetched, stream, topped_up, uniform_block
 from fauxsim.scenario.distributions import Constant, Exponential, LogNormal, Uniform
 from fauxsim.simulation.sampling import sampler, whole_sampler
 
@@ -82,3 +82,10 @@ def test_uniform_blocks_depend_on_seed_and_entity_only():
 def _stream_values(seed: int, entity: int) -> list[float]:
     draw = stream(seed, Purpose.SESSION, entity).random
     return [draw() for _ in range(3)]
+
+
+def test_prefetched_draws_are_the_stream_draws():
+    """Drawing ahead changes nothing: the same numbers as the stream, past the prefetch too."""
+    draw = prefetched(11, Purpose.ORDER, 5, 4)
+    reference = stream(11, Purpose.ORDER, 5).random
+    assert [draw() for _ in range(10)] == [reference() for _ in range(10)]
