@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections import deque
 from heapq import heappop, heappush
+from typing import TYPE_CHECKING
 
 from fauxsim.clock import DAY
+from fauxsim.errors import ScenarioError
+from fauxsim.simulation.choice import WeightedChoice
 from fauxsim.simulation.wordlists import EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from fauxsim.randomness import Uniform
 
 
 class Customer:
@@ -56,34 +64,61 @@ class Cart:
 
 
 class Visitor:
-    __slots__ = ("browser", "cart", "country", "customer_id", "device", "visitor_id")
+    __slots__ = ("browser", "cart", "country", "customer_id", "device", "kind", "visitor_id")
+
+    def __init__(self, visitor_id: int, kind: int, kinds: VisitorKinds) -> None:
+        self.visitor_id = visitor_id
+        self.kind = kind
+        self.device, self.browser, self.country = kinds.described[kind]
+        self.customer_id: int | None = None  # once signed up
+        self.cart: Cart | None = None
+
+
+# Kinds of visitor numbered in a pool entry's low bits (see below).
+_KIND_BITS = 16
+
+
+class VisitorKinds:
+    """Every (device, browser, country) a visitor can have, numbered, and how common each is.
+
+    A new visitor's kind is one draw from the product of the three independent mixes.
+    """
 
     def __init__(
         self,
-        visitor_id: int,
-        device: str,
-        browser: str,
-        country: str,
-        customer_id: int | None = None,
+        devices: Mapping[str, float],
+        browsers: Mapping[str, float],
+        countries: Mapping[str, float],
     ) -> None:
-        self.visitor_id = visitor_id
-        self.device = device
-        self.browser = browser
-        self.country = country
-        self.customer_id = customer_id  # once signed up
-        self.cart: Cart | None = None
+        weighted = [
+            ((device, browser, country), d * b * c)
+            for device, d in devices.items()
+            for browser, b in browsers.items()
+            for country, c in countries.items()
+            if d * b * c > 0
+        ]
+        if len(weighted) > 1 << _KIND_BITS:
+            msg = (
+                f"audience: {len(devices)} devices x {len(browsers)} browsers x "
+                f"{len(countries)} countries make {len(weighted)} kinds of visitor; at most "
+                f"{1 << _KIND_BITS} are supported. Remove some browsers or countries."
+            )
+            raise ScenarioError(msg)
+        self.described = [kind for kind, _ in weighted]
+        self._choice = WeightedChoice(range(len(weighted)), [weight for _, weight in weighted])
+
+    def pick(self, draw: Uniform) -> int:
+        return self._choice.pick(draw)
 
 
 # Pool entries are plain integers that order like (due, visitor_id) tuples and that the
 # garbage collector never has to look at. From the most significant bits down:
-# due | visitor_id | customer_id + 1 (0: none) | profile, the number of the visitor's
-# (device, browser, country).
-_PROFILE_BITS = 16
+# due | visitor_id | customer_id + 1 (0: none) | kind of visitor.
 _ID_BITS = 40
-_CUSTOMER_SHIFT = _PROFILE_BITS
+_CUSTOMER_SHIFT = _KIND_BITS
 _ID_SHIFT = _CUSTOMER_SHIFT + _ID_BITS
 _DUE_SHIFT = _ID_SHIFT + _ID_BITS
-_PROFILE_MASK = (1 << _PROFILE_BITS) - 1
+_KIND_MASK = (1 << _KIND_BITS) - 1
 _ID_MASK = (1 << _ID_BITS) - 1
 
 
@@ -101,12 +136,11 @@ class ReturningPool:
     then cost a few dozen bytes each.
     """
 
-    def __init__(self, patience: int = 7 * DAY) -> None:
+    def __init__(self, kinds: VisitorKinds, patience: int = 7 * DAY) -> None:
         self._waiting: list[int] = []  # heap of entries not due yet
         self._due: deque[int] = deque()  # entries due, in the order they became due
         self._kept: dict[int, Visitor] = {}  # by id: visitors with a cart
-        self._profiles: list[tuple[str, str, str]] = []
-        self._profile_numbers: dict[tuple[str, str, str], int] = {}
+        self._kinds = kinds
         self._patience = patience
 
     def __len__(self) -> int:
@@ -120,11 +154,9 @@ class ReturningPool:
             raise OverflowError(msg)
         if visitor.cart is not None:
             self._kept[visitor_id] = visitor
-            customer = profile = 0
-        else:
-            profile = self._profile_number((visitor.device, visitor.browser, visitor.country))
-        entry = due << _DUE_SHIFT | visitor_id << _ID_SHIFT | customer << _CUSTOMER_SHIFT | profile
-        heappush(self._waiting, entry)
+            customer = 0
+        entry = due << _DUE_SHIFT | visitor_id << _ID_SHIFT | customer << _CUSTOMER_SHIFT
+        heappush(self._waiting, entry | visitor.kind)
 
     def take(self, now: int) -> Visitor | None:
         """The visitor who most recently became due, or None if nobody is due."""
@@ -141,19 +173,8 @@ class ReturningPool:
         visitor_id = entry >> _ID_SHIFT & _ID_MASK
         visitor = kept.pop(visitor_id, None)
         if visitor is None:
+            visitor = Visitor(visitor_id, entry & _KIND_MASK, self._kinds)
             customer = entry >> _CUSTOMER_SHIFT & _ID_MASK
-            device, browser, country = self._profiles[entry & _PROFILE_MASK]
-            visitor = Visitor(
-                visitor_id, device, browser, country, None if customer == 0 else customer - 1
-            )
+            if customer:
+                visitor.customer_id = customer - 1
         return visitor
-
-    def _profile_number(self, profile: tuple[str, str, str]) -> int:
-        number = self._profile_numbers.get(profile)
-        if number is None:
-            number = self._profile_numbers[profile] = len(self._profiles)
-            if number > _PROFILE_MASK:
-                msg = f"more than {_PROFILE_MASK + 1} kinds of visitor do not fit in a pool entry"
-                raise OverflowError(msg)
-            self._profiles.append(profile)
-        return number

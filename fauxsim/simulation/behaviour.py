@@ -44,7 +44,7 @@ class BehaviourBook:
         self._by_kind: dict[tuple[str, str, bool, tuple[int, ...]], SessionBehaviour] = {}
 
     def for_session(
-        self, device: str, channel: str, *, returning: bool, active: tuple[int, ...]
+        self, device: str, channel: str, returning: bool, active: tuple[int, ...]
     ) -> SessionBehaviour:
         """The behaviour of a session, given the positions of the calendar events active."""
         # Sessions of one kind share a compiled behaviour: look it up by what defines it.

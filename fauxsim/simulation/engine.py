@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
 from fauxsim.randomness import Purpose, derive, stream, topped_up, uniform_block
-from fauxsim.simulation.audience import Customer, ReturningPool, Visitor
+from fauxsim.simulation.audience import Customer, ReturningPool, Visitor, VisitorKinds
 from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
 from fauxsim.simulation.catalog import build_catalog, price_schedule
@@ -62,14 +62,12 @@ class Simulation:
         self.catalog = build_catalog(scenario)
         self.traffic = TrafficModel(scenario, self.windows)
         self.behaviour = BehaviourBook(scenario)
-        self.pool = ReturningPool()
         audience = scenario.audience
         self.channels: WeightedChoice[tuple[str, Channel]] = WeightedChoice(
             list(audience.channels.items()), [c.weight for c in audience.channels.values()]
         )
-        self.devices = WeightedChoice.from_mapping(audience.devices)
-        self.browsers = WeightedChoice.from_mapping(audience.browsers)
-        self.countries = WeightedChoice.from_mapping(audience.countries)
+        self.visitor_kinds = VisitorKinds(audience.devices, audience.browsers, audience.countries)
+        self.pool = ReturningPool(self.visitor_kinds)
         orders = scenario.orders
         self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)
         self.carriers = WeightedChoice.from_mapping(orders.lifecycle.carriers)
@@ -149,9 +147,7 @@ class Simulation:
         """A first-time visitor, described by draws of their first session."""
         self.last_visitor_id += 1
         visitor_id = self.last_visitor_id
-        return Visitor(
-            visitor_id, self.devices.pick(draw), self.browsers.pick(draw), self.countries.pick(draw)
-        )
+        return Visitor(visitor_id, self.visitor_kinds.pick(draw), self.visitor_kinds)
 
     def new_customer(
         self,

@@ -20,13 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from heapq import heappush
-from typing import TYPE_CHECKING, TypeAlias
+from typing import Any, TypeAlias
 
 import simpy
 from simpy.events import NORMAL
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 
 class SimClock(simpy.Environment):
@@ -51,28 +48,26 @@ class Steps(simpy.Event):
     Body: TypeAlias = Generator[int, int, None]
 
     def __init__(self, env: SimClock, body: Body, delay: int | None = None) -> None:
-        super().__init__(env)
-        self._clock = env
-        self._ok = True  # SimPy reads these two when it processes the event
+        # What simpy.Event.__init__ does (env, callbacks), plus what SimPy reads when it
+        # processes an event (_ok, _value); the first step is the callback.
+        self.env = self._clock = env
+        self._ok = True
         self._value = None
         self._send = body.send
-        # Plain functions, not bound methods: SimPy passes the event (this object) to
-        # its callbacks, and a bound method would make a reference cycle that only the
-        # garbage collector could free, for every visit.
-        self._wake: list[Callable[[Steps], None]] = [Steps._resume]
         if delay is None:
             self._start()
         else:
-            self.callbacks = [Steps._start]
+            self.callbacks = _START
             env.schedule(self, NORMAL, delay)
 
     def _start(self) -> None:
+        env = self._clock
         try:
             delay = self._send(None)  # type: ignore[arg-type]  # a new generator must be sent None
         except StopIteration:
             return
-        self.callbacks = self._wake
-        self.env.schedule(self, NORMAL, delay)
+        self.callbacks = _RESUME
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # noqa: SLF001
 
     def _resume(self) -> None:
         env = self._clock
@@ -81,9 +76,17 @@ class Steps(simpy.Event):
             delay = self._send(now)
         except StopIteration:
             return
-        # SimPy clears an event's callbacks when it processes it; reusing one list
-        # makes the event ready to be scheduled again without allocating anything.
-        self.callbacks = self._wake
+        # SimPy clears an event's callbacks when it processes it: set them again.
+        self.callbacks = _RESUME
         # What env.schedule(self, NORMAL, delay) does, without a call: this runs at
         # every step of every process.
         heappush(env._queue, (now + delay, NORMAL, next(env._eid), self))  # noqa: SLF001
+
+
+# The callbacks of every Steps event. Plain functions, not bound methods: SimPy passes
+# the event (the Steps object) to its callbacks, and a bound method kept on the object
+# would make a reference cycle that only the garbage collector could free, for every
+# visit. Shared, and tuples: SimPy only iterates them, and a SimPy process that tried to
+# wait for a Steps (appending to its callbacks) fails at once instead of corrupting them.
+_START: Any = (Steps._start,)  # noqa: SLF001 - this module's own class
+_RESUME: Any = (Steps._resume,)  # noqa: SLF001

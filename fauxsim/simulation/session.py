@@ -68,9 +68,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
 
     channel_name, channel = sim.channels.pick(draw)
     active = sim.calendar.at(now)
-    behaviour = sim.behaviour.for_session(
-        visitor.device, channel_name, returning=returning, active=active.key
-    )
+    behaviour = sim.behaviour.for_session(visitor.device, channel_name, returning, active.key)
     moves = behaviour.moves
 
     customer_id: int | None = None  # anonymous until the visitor logs in or signs up

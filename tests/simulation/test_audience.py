@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+import pytest
+
 from fauxsim.clock import DAY, HOUR
-from fauxsim.simulation.audience import Cart, Customer, ReturningPool, Visitor
+from fauxsim.errors import ScenarioError
+from fauxsim.randomness import Purpose, stream
+from fauxsim.simulation.audience import Cart, Customer, ReturningPool, Visitor, VisitorKinds
 from fauxsim.simulation.wordlists import EMAIL_DOMAINS
 
+KINDS = VisitorKinds(
+    {"mobile": 2, "desktop": 1, "tablet": 1},
+    {"chrome": 1, "safari": 1, "edge": 1},
+    {"US": 1, "CA": 1, "MX": 1},
+)
 
-def visitor(visitor_id: int, device: str = "mobile") -> Visitor:
-    return Visitor(visitor_id, device, "chrome", "US")
+
+def visitor(
+    visitor_id: int,
+    kind: tuple[str, str, str] = ("mobile", "chrome", "US"),
+    customer_id: int | None = None,
+) -> Visitor:
+    made = Visitor(visitor_id, KINDS.described.index(kind), KINDS)
+    made.customer_id = customer_id
+    return made
 
 
 def test_nobody_returns_before_being_due():
     """take() finds nobody while every visitor's return moment is in the future."""
-    pool = ReturningPool()
+    pool = ReturningPool(KINDS)
     pool.add(visitor(1), due=10 * HOUR)
     assert pool.take(10 * HOUR - 1) is None
     assert pool.take(10 * HOUR) is not None
@@ -21,7 +39,7 @@ def test_nobody_returns_before_being_due():
 
 def test_the_most_recently_due_visitor_returns_first():
     """Among visitors due, the one who became due last is taken first."""
-    pool = ReturningPool()
+    pool = ReturningPool(KINDS)
     for visitor_id, due in ((1, 1 * HOUR), (2, 3 * HOUR), (3, 2 * HOUR)):
         pool.add(visitor(visitor_id), due)
     taken = [pool.take(4 * HOUR) for _ in range(3)]
@@ -31,10 +49,10 @@ def test_the_most_recently_due_visitor_returns_first():
 
 def test_visitors_without_a_cart_come_back_as_they_left():
     """A visitor without a cart is rebuilt: id, device, browser, country and account."""
-    pool = ReturningPool()
-    pool.add(Visitor(7, "tablet", "safari", "CA"), due=HOUR)
-    pool.add(Visitor(8, "mobile", "chrome", "US", customer_id=0), due=2 * HOUR)
-    pool.add(Visitor(9, "desktop", "edge", "MX", customer_id=2**39), due=3 * HOUR)
+    pool = ReturningPool(KINDS)
+    pool.add(visitor(7, ("tablet", "safari", "CA")), due=HOUR)
+    pool.add(visitor(8, ("mobile", "chrome", "US"), customer_id=0), due=2 * HOUR)
+    pool.add(visitor(9, ("desktop", "edge", "MX"), customer_id=2**39), due=3 * HOUR)
     back = [pool.take(4 * HOUR) for _ in range(3)]
     assert [
         (v.visitor_id, v.device, v.browser, v.country, v.customer_id, v.cart)
@@ -49,7 +67,7 @@ def test_visitors_without_a_cart_come_back_as_they_left():
 
 def test_visitors_with_a_cart_are_kept_whole():
     """A visitor with a cart comes back as the very same object, cart and all."""
-    pool = ReturningPool()
+    pool = ReturningPool(KINDS)
     with_cart = visitor(2)
     with_cart.cart = Cart(9, session_id=4)
     pool.add(with_cart, due=2 * HOUR)
@@ -58,7 +76,7 @@ def test_visitors_with_a_cart_are_kept_whole():
 
 def test_visitors_due_longer_than_the_patience_have_churned():
     """A visitor left waiting past the patience is forgotten, cart included."""
-    pool = ReturningPool(patience=7 * DAY)
+    pool = ReturningPool(KINDS, patience=7 * DAY)
     kept = visitor(1)
     kept.cart = Cart(1, session_id=1)
     pool.add(kept, due=DAY)
@@ -74,3 +92,26 @@ def test_customers_get_names_and_a_unique_email_from_their_bits():
     assert (first.first_name, first.last_name) == (second.first_name, second.last_name)
     assert first.email != second.email
     assert first.email.endswith(tuple(f"@{domain}" for domain in EMAIL_DOMAINS))
+
+
+def test_visitor_kinds_follow_the_three_mixes():
+    """Device, browser and country shares of new visitors follow their configured weights."""
+    draw = stream(4, Purpose.SESSION, 0).random
+    kinds = [KINDS.described[KINDS.pick(draw)] for _ in range(30_000)]
+    devices = Counter(device for device, _, _ in kinds)
+    countries = Counter(country for _, _, country in kinds)
+    assert devices["mobile"] / len(kinds) == pytest.approx(0.5, abs=0.015)
+    assert countries["MX"] / len(kinds) == pytest.approx(1 / 3, abs=0.015)
+
+
+def test_kinds_with_a_zero_weight_never_appear():
+    """A device, browser or country weighted 0 makes no kind of visitor."""
+    kinds = VisitorKinds({"mobile": 1, "tv": 0}, {"chrome": 1}, {"US": 1, "FR": 0})
+    assert kinds.described == [("mobile", "chrome", "US")]
+
+
+def test_too_many_kinds_of_visitor_is_a_scenario_error():
+    """An audience whose mixes multiply beyond what the pool can number is refused."""
+    many = {f"c{n}": 1.0 for n in range(300)}
+    with pytest.raises(ScenarioError, match="make 90000 kinds of visitor; at most 65536"):
+        VisitorKinds({"mobile": 1}, many, many)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+
 from fauxsim.simulation.processes import SimClock, Steps
 
 
@@ -83,3 +85,20 @@ def test_finished_processes_are_freed_without_the_cyclic_collector():
         assert process() is None
     finally:
         gc.enable()
+
+
+def test_a_simpy_process_cannot_wait_for_steps():
+    """Nothing can wait for a Steps process: trying fails at once rather than silently."""
+    env = SimClock(initial_time=0)
+
+    def body() -> Steps.Body:
+        yield 10
+
+    steps = Steps(env, body())
+
+    def waiter():
+        yield steps
+
+    env.process(waiter())
+    with pytest.raises(AttributeError):
+        env.run()
