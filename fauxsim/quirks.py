@@ -6,20 +6,27 @@ request: events delivered twice (same ``event_id``), events that arrive hours la
 (``received_at`` after ``occurred_at``, delivered in the batch of their arrival) and
 optional fields left empty. Every injection becomes a row of the ``quirks`` table.
 
-Draws come from one stream per simulated hour, consumed in event order, so a run cut
-short injects exactly what a longer run injected up to that point.
+Which events a quirk hits is drawn as the gaps between hits (geometric: one draw per
+hit rather than one per event), from a stream per simulated hour and quirk; what a hit
+does (which column, how late) comes from another stream of the hour, in event order.
+So a run cut short injects exactly what a longer run injected up to that point, and
+events no quirk hits cost nothing.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from typing import TYPE_CHECKING, Any, cast
 
 from fauxsim.clock import HOUR
-from fauxsim.events import EventType
 from fauxsim.randomness import Purpose, stream
+from fauxsim.simulation.labels import ORDER_PLACED
+from fauxsim.simulation.sampling import whole_sampler
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fauxsim.events import Event
     from fauxsim.scenario.model import Quirks
 
@@ -27,6 +34,27 @@ if TYPE_CHECKING:
 _NULLABLE = ((5, "visitor_id"), (8, "page"), (9, "product_id"), (6, "customer_id"))
 # A redelivered copy reaches the shop this long after the original, at most.
 _DUPLICATE_LAG = 5 * 1_000_000
+
+
+# Streams of an hour (entity ``hour << 2 | stream``): hits of each quirk, then details.
+_NULL_HITS, _LATE_HITS, _DUPLICATE_HITS, _DETAILS = range(4)
+
+
+def _hits(draw: Callable[[], float], probability: float, count: int) -> list[int]:
+    """Positions in ``range(count)`` each hit with ``probability``, independently."""
+    if probability <= 0:
+        return []
+    if probability >= 1:
+        return list(range(count))
+    # Misses before the next hit follow a geometric law: floor(log(u) / log(1 - p)).
+    scale = 1.0 / math.log1p(-probability)
+    hits: list[int] = []
+    position = -1
+    while True:
+        position += 1 + int(math.log(1.0 - draw()) * scale)
+        if position >= count:
+            return hits
+        hits.append(position)
 
 
 class QuirkInjector:
@@ -38,6 +66,7 @@ class QuirkInjector:
         self._held: list[tuple[int, int, Event]] = []  # late events: (received_at, order, event)
         self._held_count = 0
         self._last_quirk_id = 0
+        self._late_delay = whole_sampler(quirks.late_arrivals.delay_hours, HOUR, 1)
         self.enabled = bool(
             quirks.duplicate_events
             or quirks.late_arrivals.probability
@@ -51,47 +80,52 @@ class QuirkInjector:
         """The events received before ``boundary``, and the quirk rows injected with them."""
         if not self.enabled:
             return events, []
-        rng = stream(self._seed, Purpose.QUIRKS, (boundary - 1) // HOUR)
-        random = rng.random
-        quirks = self._quirks
-        late, duplicate, null = (
-            quirks.late_arrivals.probability,
-            quirks.duplicate_events,
-            quirks.null_fields,
-        )
+        quirks, hour, count = self._quirks, (boundary - 1) // HOUR, len(events)
+        nulls = set(_hits(self._draws(hour, _NULL_HITS), quirks.null_fields, count))
+        lates = set(_hits(self._draws(hour, _LATE_HITS), quirks.late_arrivals.probability, count))
+        duplicates = set(_hits(self._draws(hour, _DUPLICATE_HITS), quirks.duplicate_events, count))
+        kept = _orders_keeping_removed_items(events) if quirks.keep_removed_cart_items else set()
+        hit = sorted(nulls | lates | duplicates | kept)
+        if not hit:
+            return self._merge(events, boundary), []
+        draw = self._draws(hour, _DETAILS)
         delivered: list[Event] = []
         records: list[tuple[Any, ...]] = []
-        for event in events:
-            if event[1] == EventType.ORDER_PLACED and "quirk" in (event[12] or {}):
-                # The simulation kept removed cart items in this order's lines.
+        done = 0
+        for position in hit:
+            delivered.extend(events[done:position])  # untouched events, copied in C
+            done = position + 1
+            event = events[position]
+            if position in kept:
                 records.append(self._record("keep_removed_cart_items", event, None, None))
-            if null and random() < null:
-                position, column = _NULLABLE[rng.randrange(len(_NULLABLE))]
-                if event[position] is not None:
-                    records.append(
-                        self._record("null_field", event, column, {"was": event[position]})
-                    )
+            if position in nulls:
+                index, column = _NULLABLE[int(draw() * len(_NULLABLE))]
+                if event[index] is not None:
+                    records.append(self._record("null_field", event, column, {"was": event[index]}))
                     emptied = list(event)
-                    emptied[position] = None
-                    event = cast("Event", tuple(emptied))  # noqa: PLW2901
-            if late and random() < late:
-                delay = max(1, int(quirks.late_arrivals.delay_hours.sample(rng) * HOUR))
-                arrived = event[2] + delay
-                event = (*event[:3], arrived, *event[4:])  # noqa: PLW2901
+                    emptied[index] = None
+                    event = cast("Event", tuple(emptied))
+            if position in lates:
+                delay = self._late_delay(draw)
+                event = (*event[:3], event[2] + delay, *event[4:])
                 records.append(
                     self._record("late_arrival", event, "received_at", {"delay_us": delay})
                 )
                 self._hold(event)
             else:
                 delivered.append(event)
-            if duplicate and random() < duplicate:
-                arrived = event[3] + 1 + int(random() * _DUPLICATE_LAG)
+            if position in duplicates:
+                arrived = event[3] + 1 + int(draw() * _DUPLICATE_LAG)
                 copy = (*event[:3], arrived, *event[4:])
                 records.append(
                     self._record("duplicate_event", copy, None, {"received_at_us": arrived})
                 )
                 self._hold(copy)
+        delivered.extend(events[done:])
         return self._merge(delivered, boundary), records
+
+    def _draws(self, hour: int, purpose: int) -> Callable[[], float]:
+        return stream(self._seed, Purpose.QUIRKS, hour << 2 | purpose).random
 
     def _hold(self, event: Event) -> None:
         self._held_count += 1
@@ -112,3 +146,12 @@ class QuirkInjector:
         """A ``quirks`` row, stamped with the moment the event happened."""
         self._last_quirk_id += 1
         return (self._last_quirk_id, quirk, event[0], column, detail, event[2], event[2])
+
+
+def _orders_keeping_removed_items(events: list[Event]) -> set[int]:
+    """Positions of the orders whose lines kept removed cart items (the engine marks them)."""
+    return {
+        position
+        for position, event in enumerate(events)
+        if event[1] == ORDER_PLACED and "quirk" in (event[12] or {})
+    }

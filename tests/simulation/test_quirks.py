@@ -6,6 +6,8 @@ import datetime as dt
 from collections import Counter
 
 from fauxsim.clock import to_micros
+from fauxsim.quirks import _hits
+from fauxsim.randomness import Purpose, stream
 from tests.simulation.helpers import collect, fold, small_scenario
 
 ALL_ON = {
@@ -98,3 +100,24 @@ def test_kept_removed_cart_items_are_recorded():
         if row[1] == "keep_removed_cart_items"
     }
     assert affected == recorded != set()
+
+
+def test_each_event_is_hit_with_the_configured_probability():
+    """Hits drawn as geometric gaps hit each position independently with probability p."""
+    for probability in (0.001, 0.03, 0.5):
+        draw = stream(1, Purpose.QUIRKS, 7).random
+        count = 200_000
+        hits = _hits(draw, probability, count)
+        error = (probability * (1 - probability) / count) ** 0.5
+        assert abs(len(hits) / count - probability) < 5 * error, probability
+        assert hits == sorted(set(hits))
+        assert all(0 <= position < count for position in hits)
+    assert _hits(stream(1, Purpose.QUIRKS, 7).random, 1.0, 5) == [0, 1, 2, 3, 4]
+    assert _hits(stream(1, Purpose.QUIRKS, 7).random, 0.0, 5) == []
+
+
+def test_hits_of_fewer_events_are_a_prefix():
+    """With fewer events (a run cut short), the hits are the first hits of the longer run."""
+    longer = _hits(stream(2, Purpose.QUIRKS, 9).random, 0.05, 10_000)
+    shorter = _hits(stream(2, Purpose.QUIRKS, 9).random, 0.05, 4_000)
+    assert shorter == [position for position in longer if position < 4_000]
