@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from fauxsim.runner import YOUNG_GENERATION, generate, tuned_collector
+from fauxsim.runner import YOUNG_GENERATION, RunStats, generate, tuned_collector
 from tests.simulation.helpers import small_scenario
 
 
@@ -51,3 +51,17 @@ def test_event_tuples_hold_plain_values():
     gc.collect()
     assert plain
     assert not any(gc.is_tracked(event) for event in plain)
+
+
+def test_run_stats_count_what_the_batches_hold():
+    """Sessions, orders and revenue in RunStats are those of the events written."""
+    stats = RunStats()
+    events = []
+    for batch in generate(small_scenario(), batch_rows=5_000):
+        stats.count(batch)
+        events.extend(batch.rows["events"])
+    placed = [event for event in events if event[1] == "order_placed"]
+    assert stats.events == len(events)
+    assert stats.sessions == sum(event[1] == "session_started" for event in events)
+    assert stats.orders == len(placed) > 0
+    assert stats.revenue_cents == sum(event[12]["total_cents"] for event in placed)
