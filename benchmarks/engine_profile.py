@@ -102,6 +102,7 @@ def project(scenario: Scenario) -> int:
             boundary = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
             events = simulation.advance(boundary)
             projector.apply(events)
+            projector.forget(*simulation.finished())
             projector.checkpoint()
             count += len(events)
     return count

@@ -162,6 +162,18 @@ class Projector:
                     row[S_CUSTOMER] = event[6]
                 dirty[session_id] = None
 
+    def forget(self, customers: Iterable[int], carts: Iterable[int], orders: Iterable[int]) -> None:
+        """Drop these rows after the next checkpoint has written them: they never change again.
+
+        The simulation knows (``Simulation.finished``); the events alone do not, so a
+        projector that is never told keeps every row, and folds the same tables.
+        """
+        self._customers.finished.extend(customers)
+        self._orders.finished.extend(orders)
+        for cart_id in carts:
+            self._carts.finished.append(cart_id)
+            self._items.finished.extend(self._items_of_cart.pop(cart_id, ()))
+
     def checkpoint(self) -> dict[str, list[tuple[Any, ...]]]:
         """The rows that changed since the last checkpoint, per table name."""
         return {name: table.flush() for name, table in self.tables.items()}

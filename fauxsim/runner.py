@@ -144,6 +144,7 @@ def _batches(
         boundary = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
         events = simulation.advance(boundary)
         projector.apply(events)  # the tables fold the true stream...
+        projector.forget(*simulation.finished())  # (memory only: the same rows either way)
         changed = projector.checkpoint()
         events, injected = quirks.deliver(events, boundary)  # ...the events table gets quirks
         if resume_after is not None and boundary <= resume_after:

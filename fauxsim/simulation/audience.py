@@ -142,6 +142,10 @@ class ReturningPool:
         self._kept: dict[int, Visitor] = {}  # by id: visitors with a cart
         self._kinds = kinds
         self._patience = patience
+        # What churned visitors leave behind that can never change again, to tell the
+        # projector (see Simulation.finished): their customer accounts and carts.
+        self.churned_customers: list[int] = []
+        self.churned_carts: list[int] = []
 
     def __len__(self) -> int:
         return len(self._waiting) + len(self._due)
@@ -166,7 +170,7 @@ class ReturningPool:
             due.append(heappop(waiting))
         churned = (now - self._patience) << _DUE_SHIFT  # entries due before that are below
         while due and due[0] < churned:
-            kept.pop(due.popleft() >> _ID_SHIFT & _ID_MASK, None)
+            self._forget(due.popleft())
         if not due:
             return None
         entry = due.pop()
@@ -178,3 +182,16 @@ class ReturningPool:
             if customer:
                 visitor.customer_id = customer - 1
         return visitor
+
+    def _forget(self, entry: int) -> None:
+        """A visitor has churned: they will never come back, nor their account or cart."""
+        visitor = self._kept.pop(entry >> _ID_SHIFT & _ID_MASK, None)
+        if visitor is None:
+            customer = entry >> _CUSTOMER_SHIFT & _ID_MASK
+            customer_id = customer - 1 if customer else None
+        else:
+            customer_id = visitor.customer_id
+            if visitor.cart is not None:
+                self.churned_carts.append(visitor.cart.cart_id)
+        if customer_id is not None:
+            self.churned_customers.append(customer_id)

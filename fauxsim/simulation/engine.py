@@ -9,7 +9,7 @@ events, from which ``fauxsim.projection`` folds the tables.
 from __future__ import annotations
 
 from itertools import count
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
 from fauxsim.randomness import Purpose, derive, stream, topped_up, uniform_block
@@ -42,6 +42,14 @@ _RETURN_REASONS = {
     "damaged": 0.15,
     "changed_mind": 0.25,
 }
+
+
+class Finished(NamedTuple):
+    """Ids of rows that will never change again (see ``Simulation.finished``)."""
+
+    customers: list[int]
+    carts: list[int]
+    orders: list[int]
 
 
 class Simulation:
@@ -94,6 +102,7 @@ class Simulation:
         self.last_cart_item_id = 0
         self.last_order_id = 0
         self.last_line_item_id = 0
+        self.finished_orders: list[int] = []  # delivered and kept, since ``finished()``
 
         Steps(self.env, self._open_shop(), delay=0)
         Steps(self.env, self._arrivals(), delay=0)
@@ -108,6 +117,19 @@ class Simulation:
         events = self.events[:]
         self.events.clear()
         return events
+
+    def finished(self) -> Finished:
+        """Customers, carts and orders that can no longer change, since the last call.
+
+        Not data, a hint: the projector may forget their rows once written, so that its
+        memory follows the shop's recent activity rather than its whole history. A
+        customer or cart can no longer change once its visitor has churned; an order,
+        once delivered and kept (refunds are final already).
+        """
+        pool = self.pool
+        finished = Finished(pool.churned_customers, pool.churned_carts, self.finished_orders)
+        pool.churned_customers, pool.churned_carts, self.finished_orders = [], [], []
+        return finished
 
     def emit(
         self,

@@ -163,7 +163,9 @@ def order_lifecycle(
     emit(ORDER_DELIVERED, now, None, None, customer_id, None, None, None, None,
          order_id, None)  # fmt: skip
 
-    if draw() < life.return_probability:
+    if draw() >= life.return_probability:
+        sim.finished_orders.append(order_id)  # delivered and kept: it never changes again
+    else:
         now = yield life.return_delay(draw)
         emit(ORDER_RETURNED, now, None, None, customer_id, None, None, None, None,
              order_id, {"reason": sim.return_reasons.pick(draw)})  # fmt: skip

@@ -9,6 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fauxsim.clock import to_micros
+from fauxsim.projection import Projector
+from fauxsim.runner import CHECKPOINT
+from fauxsim.simulation.engine import Simulation
 from tests.simulation.helpers import collect, fold, small_scenario
 
 
@@ -71,3 +74,29 @@ def test_tables_equal_the_fold_of_the_events():
     for table in output.versions:
         assert folded.final(table) == output.final(table), table
     assert len(output.final("orders")) > 10
+
+
+def test_forgetting_finished_rows_changes_no_output():
+    """Over weeks, the projector forgets churned customers and carts and finished orders
+    (memory stays flat), yet every row version is the one a projector that forgets
+    nothing folds from the events."""
+    scenario = small_scenario(
+        start="2024-03-01", end="2024-04-05", traffic={"sessions_per_day": 150},
+        audience={"existing_customers": 30, "return_gap_days": {"type": "constant", "value": 1}},
+    )  # fmt: skip
+    simulation, forgetting, keeping = Simulation(scenario), Projector(), Projector()
+    boundary = simulation.start
+    forgotten = {"customers": 0, "carts": 0, "orders": 0}
+    while boundary < simulation.end:
+        boundary = min(simulation.end, boundary - boundary % CHECKPOINT + CHECKPOINT)
+        events = simulation.advance(boundary)
+        forgetting.apply(events)
+        keeping.apply(events)
+        finished = simulation.finished()
+        forgetting.forget(*finished)
+        for name, ids in finished._asdict().items():
+            forgotten[name] += len(ids)
+        assert forgetting.checkpoint() == keeping.checkpoint()
+    assert all(count > 0 for count in forgotten.values()), forgotten
+    for name in ("customers", "carts", "orders"):
+        assert len(forgetting.tables[name].rows) < len(keeping.tables[name].rows), name
