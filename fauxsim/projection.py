@@ -1,10 +1,12 @@
 """The projector: folds the event stream into entity tables.
 
 It is the only producer of table rows, for every sink. It holds the current state of
-each live row (as a list in column order, see ``fauxsim.tables``) and, at each
-checkpoint, hands out the rows that changed since the previous one. Rows whose life is
-over (ended sessions, placed order lines) are forgotten once written, so memory grows
-with the number of customers, carts and orders, not with the number of events.
+each live row (in column order, see ``fauxsim.tables``) and, at each checkpoint, hands
+out the rows that changed since the previous one. Rows whose life is over are
+forgotten once written: ended sessions, placed order lines, converted carts and
+refunded orders, as the events show; and, when the simulation says so (``forget``),
+customers and carts of visitors who will never come back and orders delivered and
+kept. Memory then follows the shop's recent activity, not the length of the run.
 """
 
 from __future__ import annotations
