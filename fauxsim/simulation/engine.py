@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
 from fauxsim.randomness import Purpose, derive, stream, topped_up, uniform_block
+from fauxsim.simulation import labels
 from fauxsim.simulation.audience import Customer, ReturningPool, Visitor, VisitorKinds
 from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
 from fauxsim.simulation.catalog import build_catalog, price_schedule
 from fauxsim.simulation.choice import WeightedChoice
-from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP, page
+from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
@@ -89,7 +90,7 @@ class Simulation:
         self.return_reasons = WeightedChoice.from_mapping(_RETURN_REASONS)
         dwell = scenario.behaviour.dwell_seconds
         # Dwell times in whole microseconds, at least one: time always moves on.
-        self.dwell = {page(state): whole_sampler(dwell[state], SECOND, 1) for state in dwell}
+        self.dwell = {labels.page(state): whole_sampler(dwell[state], SECOND, 1) for state in dwell}
         self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
         self.return_gap = whole_sampler(scenario.audience.return_gap_days, DAY, SECOND)
         self.calendar = CalendarNow(self.windows)
@@ -230,7 +231,7 @@ class Simulation:
             visitor = self.new_visitor(draw)
             self.new_customer(visitor, signed_up_at, None, "import")
             self.pool.add(visitor, now + self.return_gap(draw))
-        yield from ()
+        yield from ()  # a process of one step: nothing to wait for
 
     def _arrivals(self) -> Steps.Body:
         """Start sessions hour by hour along the traffic curve."""

@@ -1,7 +1,7 @@
-"""One visit: a SimPy process that walks the funnel, dwelling between pages.
+"""One visit: a light process (``processes.Steps``) that walks the funnel, dwelling between pages.
 
-This is the engine's hot path (millions of calls), so it binds what it uses to local
-names and emits events positionally; read ``Simulation.emit`` for the column order.
+This is the engine's hot path (millions of pages), so it binds what it uses to local
+names, draws from one uniform source, and builds event tuples in place.
 """
 
 from __future__ import annotations
