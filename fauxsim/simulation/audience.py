@@ -52,15 +52,32 @@ class CartLine:
 
 
 class Cart:
+    # Lines in a list, not a dict by product: carts hold a few lines, and an abandoned
+    # cart waits for weeks with its visitor (a small dict costs 232 bytes, a list 64).
     __slots__ = ("cart_id", "lines", "session_id")
 
     def __init__(self, cart_id: int, session_id: int) -> None:
         self.cart_id = cart_id
         self.session_id = session_id  # the session that created it: later ones recover it
-        self.lines: dict[int, CartLine] = {}
+        self.lines: list[CartLine] = []  # one per product, in the order first added
 
     def live_lines(self) -> list[CartLine]:
-        return [line for line in self.lines.values() if not line.removed]
+        return [line for line in self.lines if not line.removed]
+
+    def add(self, line: CartLine) -> None:
+        """Add a line, in place of the removed line of the same product if there is one."""
+        for position, present in enumerate(self.lines):
+            if present.product_id == line.product_id:
+                self.lines[position] = line
+                return
+        self.lines.append(line)
+
+    def live_line(self, product_id: int) -> CartLine | None:
+        """The line of a product, unless there is none or it was removed."""
+        for line in self.lines:
+            if line.product_id == product_id and not line.removed:
+                return line
+        return None
 
 
 class Visitor:

@@ -90,7 +90,7 @@ def place_order(
     """Turn the cart into an order, start its lifecycle, and return the last sequence used."""
     orders = sim.scenario.orders
     keep_removed = sim.scenario.quirks.keep_removed_cart_items
-    cart_lines = [line for line in cart.lines.values() if keep_removed or not line.removed]
+    cart_lines = [line for line in cart.lines if keep_removed or not line.removed]
     sim.last_order_id += 1
     order_id = sim.last_order_id
     lines = []

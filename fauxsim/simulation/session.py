@@ -150,13 +150,13 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
                     sim.last_cart_id += 1
                     cart = visitor.cart = Cart(sim.last_cart_id, session_id)
                 quantity = max(1, round(behaviour.add_quantity(draw)))
-                line = cart.lines.get(product.product_id)
-                if line is None or line.removed:
+                line = cart.live_line(product.product_id)
+                if line is None:
                     sim.last_cart_item_id += 1
                     line = CartLine(
                         sim.last_cart_item_id, product.product_id, quantity, product.price_cents
                     )
-                    cart.lines[product.product_id] = line
+                    cart.add(line)
                 else:
                     line.quantity += quantity
                 sequence += 1

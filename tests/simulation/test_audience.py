@@ -9,7 +9,14 @@ import pytest
 from fauxsim.clock import DAY, HOUR
 from fauxsim.errors import ScenarioError
 from fauxsim.randomness import Purpose, stream
-from fauxsim.simulation.audience import Cart, Customer, ReturningPool, Visitor, VisitorKinds
+from fauxsim.simulation.audience import (
+    Cart,
+    CartLine,
+    Customer,
+    ReturningPool,
+    Visitor,
+    VisitorKinds,
+)
 from fauxsim.simulation.wordlists import EMAIL_DOMAINS
 
 KINDS = VisitorKinds(
@@ -115,3 +122,21 @@ def test_too_many_kinds_of_visitor_is_a_scenario_error():
     many = {f"c{n}": 1.0 for n in range(300)}
     with pytest.raises(ScenarioError, match="make 90000 kinds of visitor; at most 65536"):
         VisitorKinds({"mobile": 1}, many, many)
+
+
+def test_a_product_added_again_after_removal_gets_a_new_line_in_its_place():
+    """A cart keeps one line per product, in first-added order; a removed one is replaced."""
+    cart = Cart(1, session_id=1)
+    first, second = (
+        CartLine(1, product_id=10, quantity=1, unit_price_cents=500),
+        CartLine(2, product_id=20, quantity=2, unit_price_cents=300),
+    )
+    cart.add(first)
+    cart.add(second)
+    assert cart.live_line(10) is first
+    first.removed = True
+    assert cart.live_line(10) is None
+    assert cart.live_lines() == [second]
+    again = CartLine(3, product_id=10, quantity=4, unit_price_cents=450)
+    cart.add(again)
+    assert cart.lines == [again, second]
