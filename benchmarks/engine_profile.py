@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/engine_profile.py --profile simulate  # cProfile of one stage
     .venv/bin/python benchmarks/engine_profile.py --lines fauxsim.simulation.session:run_session
     .venv/bin/python benchmarks/engine_profile.py --memory --sessions-per-day 17000
+    .venv/bin/python benchmarks/engine_profile.py --until 2024-11-08 --stages simulate  # shorter
 
 Stages, each including the ones before it:
 
@@ -20,6 +21,8 @@ machine barely move them, unlike wall-clock time. Each figure comes with the rat
 against a baseline measured in the same run: bare SimPy driving sessions of eight
 timeouts each, with no model (also in CPU time). Compare ratios between commits.
 Note that CPU time counts every thread of the process: Arrow's writer threads included.
+Every stage runs with the garbage collector tuned as a real run tunes it
+(``fauxsim.runner.tuned_collector``); the baseline runs with the interpreter's defaults.
 
 ``--memory`` runs each stage in a fresh process and reports its peak resident memory
 (``ru_maxrss``), so that one stage's peak cannot hide another's.
