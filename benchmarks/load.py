@@ -9,8 +9,11 @@ dropped here), in this order:
 
 1. engine alone: the batches generated and dropped, for context;
 2. end to end: engine + projector + Postgres sink, every table, in a child process
-   whose peak memory is reported; once more for the first half of the window, so
-   "peak memory stays flat with dataset size" can be read off the two figures;
+   whose peak memory is reported, loading as ``fauxsim run`` does (in a loader process
+   of its own, ``fauxsim.sinks.postgres.process``); once more for the first half of the
+   window, so "peak memory stays flat with dataset size" can be read off the two
+   figures; and once with the loader in a writer thread of the engine's process, the
+   baseline the loader process is compared with;
 3. load stage alone: the first ``--load-rows`` rows of batches, generated into memory
    first, then written through an open sink (conversion, upserts, ledger, commits);
    opening the sink (schema check, writer lock, ledger) is timed apart;
@@ -47,6 +50,7 @@ from fauxsim.runner import generate, run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.sinks.postgres.connection import resolve_database_url
 from fauxsim.sinks.postgres.migrate import upgrade
+from fauxsim.sinks.postgres.process import open_loader_process
 from fauxsim.sinks.postgres.sink import open_database_sink
 from fauxsim.tables import ALL_TABLES, TABLES_BY_NAME, ColumnType
 
@@ -96,29 +100,35 @@ def engine_alone(scenario: Scenario) -> tuple[int, float, float]:
 
 
 def _end_to_end_child(
-    url: str, scenario: Scenario, until: dt.date | None, report: Connection
+    url: str, scenario: Scenario, until: dt.date | None, in_process: bool, report: Connection
 ) -> None:
     upgrade(url)  # schema creation is not loading
     began, cpu = time.perf_counter(), cpu_seconds()
-    sink = open_database_sink(url, scenario, until=until)
+    # As `fauxsim run` loads: in a child process; or in a writer thread of this process.
+    opener = open_database_sink if in_process else open_loader_process
+    sink = opener(url, scenario, until=until)
     stats = run_into(sink, scenario, until=until)
     elapsed = time.perf_counter() - began
-    report.send((stats.events, elapsed, cpu_seconds() - cpu, peak_memory_mb()))
+    loader = resource.getrusage(resource.RUSAGE_CHILDREN)  # the loader, joined by close()
+    report.send((
+        stats.events, elapsed, cpu_seconds() - cpu, loader.ru_utime + loader.ru_stime,
+        max(peak_memory_mb(), loader.ru_maxrss / 1024),
+    ))  # fmt: skip
 
 
 def end_to_end(
-    url: str, scenario: Scenario, until: dt.date | None
-) -> tuple[int, float, float, float]:
-    """Events, wall seconds, CPU seconds and peak MB of a whole run, in a child process."""
+    url: str, scenario: Scenario, until: dt.date | None, *, in_process: bool = False
+) -> tuple[int, float, float, float, float]:
+    """Events, wall s, CPU s of the engine's process and of the loader's, peak MB of a run."""
     receive, send = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(
-        target=_end_to_end_child, args=(url, scenario, until, send)
+        target=_end_to_end_child, args=(url, scenario, until, in_process, send)
     )
     child.start()
     child.join()
     if child.exitcode != 0:
         sys.exit(f"the end-to-end run failed (exit code {child.exitcode})")
-    result: tuple[int, float, float, float] = receive.recv()
+    result: tuple[int, float, float, float, float] = receive.recv()
     return result
 
 
@@ -229,9 +239,11 @@ def main() -> None:
 
     engine_events, engine_seconds, engine_cpu = engine_alone(scenario)
     with scratch_database(server) as url:
-        half_events, _, _, half_memory = end_to_end(url, scenario, half)
+        half_events, _, _, _, half_memory = end_to_end(url, scenario, half)
     with scratch_database(server) as url:
-        events, seconds, cpu, memory = end_to_end(url, scenario, None)
+        events, seconds, cpu, loader_cpu, memory = end_to_end(url, scenario, None)
+    with scratch_database(server) as url:
+        _, thread_seconds, thread_cpu, _, _ = end_to_end(url, scenario, None, in_process=True)
     batches = first_batches(scenario, args.load_rows)
     prebuilt = final_rows(batches)
     load_times, floor_times, open_times = [], [], []
@@ -262,10 +274,20 @@ def main() -> None:
             f"{rate / engine_rate:.2f} (1.00: loading slows the engine not at all)",
         ),
         (
-            "CPU of fauxsim",
-            f"{cpu:,.1f} s; engine alone {engine_cpu:,.1f} s: x {cpu / engine_cpu:.2f}",
+            "  loader in a thread",
+            (
+                f"{thread_seconds:,.1f} s: {events / thread_seconds:,.0f}/s, "
+                f"CPU {thread_cpu:,.1f} s (process: x {thread_seconds / seconds:.2f} as fast)"
+            ),
         ),
-        ("peak memory", f"{memory:,.0f} MB, whole window"),
+        (
+            "CPU of fauxsim",
+            (
+                f"{cpu:,.1f} s; engine alone {engine_cpu:,.1f} s: x {cpu / engine_cpu:.2f}; "
+                f"loader process {loader_cpu:,.1f} s"
+            ),
+        ),
+        ("peak memory", f"{memory:,.0f} MB, whole window (the larger of engine and loader)"),
         ("", f"{half_memory:,.0f} MB, first half ({half_events:,} events)"),
         ("load stage", f"{batch_rows:,} batch rows, {len(batches)} batches: {load_seconds:,.2f} s"),
         ("floor", f"{final_count:,} final rows, one COPY per table: {floor_seconds:,.2f} s"),

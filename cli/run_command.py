@@ -78,9 +78,10 @@ def run(
         sink: Sink = open_sink(format or "parquet", target)
         where = f"{target}/ ({format or 'parquet'})"
     else:
-        from fauxsim.sinks.postgres.sink import open_database_sink  # noqa: PLC0415 - heavy
+        from fauxsim.sinks.postgres.process import open_loader_process  # noqa: PLC0415
 
-        database = open_database_sink(db, loaded, replace=replace, until=stop)
+        # Loading runs in a child process, on the other core (see sinks.postgres.process).
+        database = open_loader_process(db, loaded, replace=replace, until=stop)
         resume_after = database.resume_after
         sink = database
         where = database.describe()

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -68,13 +69,20 @@ def postgres_server_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A URL of a new, empty database that only this test uses; dropped afterwards."""
+    with fresh_database(postgres_server_url) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """A new, empty database with a unique name on the server of ``server_url``; dropped after."""
     name = f"fauxsim_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+    with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield with_database(postgres_server_url, name)
+        yield with_database(server_url, name)
     finally:
-        with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+        with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
