@@ -108,3 +108,34 @@ def test_installed_command_runs_a_bundled_scenario_by_name(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "orders.csv").read_text().startswith('"order_id",')
+
+
+def test_run_into_postgres_writes_extends_and_then_has_nothing_to_do(
+    tmp_path, capsys, monkeypatch, postgres_url
+):
+    """Through the loader process: a first run, an extension, and a run with nothing left."""
+    path = str(scenario_file(tmp_path))
+    first = run_cli(["run", path, "--db", postgres_url, "--until", "2024-05-01T12:00"],
+                    capsys, monkeypatch)  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    assert "Wrote cli-test into Postgres" in first.stdout
+    rest = run_cli(["run", path, "--db", postgres_url], capsys, monkeypatch)
+    assert rest.exit_code == 0, rest.stderr
+    assert "Extended cli-test into Postgres" in rest.stdout
+    again = run_cli(["run", path, "--db", postgres_url], capsys, monkeypatch)
+    assert again.exit_code == 0, again.stderr
+    assert "Nothing to do" in again.stdout
+    other = run_cli(["run", path, "--db", postgres_url, "--set", "seed=6"], capsys, monkeypatch)
+    assert other.exit_code == 3
+    assert "--replace" in other.stderr
+    assert "Traceback" not in other.stderr
+
+
+def test_an_unreachable_database_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    """The loader process's connection error reaches the user as the same one-line message."""
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--db",
+                      "postgresql://me:secret@127.0.0.1:1/shop"], capsys, monkeypatch)  # fmt: skip
+    assert result.exit_code == 3
+    assert "could not connect to postgresql://me:***@127.0.0.1:1/shop" in result.stderr
+    assert "secret" not in result.stderr
+    assert "Traceback" not in result.stderr
