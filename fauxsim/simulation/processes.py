@@ -18,22 +18,74 @@ by returning. It never sees SimPy events, and nothing can wait for it to end.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import Any, TypeAlias
 
 import simpy
-from simpy.events import NORMAL
+from simpy.core import StopSimulation
+from simpy.events import NORMAL, URGENT
 
 
 class SimClock(simpy.Environment):
-    """A SimPy environment whose clock is integer microseconds (``fauxsim.clock``)."""
+    """A SimPy environment whose clock is integer microseconds (``fauxsim.clock``).
+
+    Its ``run`` processes SimPy's own queue in SimPy's own order, but resumes
+    :class:`Steps` processes inline, without a call to ``step`` and its callback loop
+    for each: at millions of steps, that machinery costs as much as the model. Any
+    other event is handed to ``step``, so SimPy events keep their full semantics.
+    """
 
     _now: int  # only ever advanced by integer delays
 
     @property
     def now(self) -> int:
         return self._now
+
+    def run(self, until: int | float | simpy.Event | None = None) -> Any:  # noqa: ANN401, PYI041 - SimPy's signature
+        """As ``simpy.Environment.run``; a time ``until`` stops before events due then."""
+        if isinstance(until, simpy.Event):
+            return super().run(until)
+        try:
+            if until is None:
+                self._run_before(math.inf)
+                return None
+            at = until if isinstance(until, int) else float(until)
+            if at <= self._now:
+                msg = f"until ({at}) must be greater than the current simulation time"
+                raise ValueError(msg)
+            # SimPy stops at an urgent event it schedules at ``at``, with the next id:
+            # what was scheduled urgent at ``at`` before it runs too (none of ours is).
+            stop = (at, URGENT, next(self._eid))
+            self._run_before(at)
+            queue = self._queue
+            while queue and queue[0][:3] < stop:
+                self.step()
+        except StopSimulation as stopped:  # an event passed to an earlier run(until=...)
+            return stopped.args[0]
+        self._now = at  # type: ignore[assignment]  # an int but for run(until=float)
+        return None
+
+    def _run_before(self, at: float) -> None:
+        """Process every event due before ``at``, in SimPy's order."""
+        queue, eid, resume = self._queue, self._eid, _RESUME
+        while queue:
+            now, priority, key, event = heappop(queue)
+            if now >= at:
+                heappush(queue, (now, priority, key, event))
+                return
+            if event.callbacks is resume:  # a Steps process between steps: resume it here
+                self._now = now  # type: ignore[assignment]  # SimPy types its queue's times as floats
+                try:
+                    delay = event._send(now)  # type: ignore[attr-defined]  # noqa: SLF001
+                except StopIteration:
+                    event.callbacks = None  # type: ignore[assignment]  # processed, as SimPy leaves it
+                    continue
+                heappush(queue, (now + delay, NORMAL, next(eid), event))
+            else:
+                heappush(queue, (now, priority, key, event))  # back on top, for step()
+                self.step()
 
 
 class Steps(simpy.Event):
