@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush, heapreplace
 from typing import Any, TypeAlias
 
 import simpy
@@ -34,7 +34,8 @@ class SimClock(simpy.Environment):
     Its ``run`` processes SimPy's own queue in SimPy's own order, but resumes
     :class:`Steps` processes inline, without a call to ``step`` and its callback loop
     for each: at millions of steps, that machinery costs as much as the model. Any
-    other event is handed to ``step``, so SimPy events keep their full semantics.
+    other event is handed to ``step``, so SimPy events keep their full semantics
+    (but for one detail: while a body runs, its own entry is still on top of the queue).
     """
 
     _now: int  # only ever advanced by integer delays
@@ -71,21 +72,37 @@ class SimClock(simpy.Environment):
         """Process every event due before ``at``, in SimPy's order."""
         queue, eid, resume = self._queue, self._eid, _RESUME
         while queue:
-            now, priority, key, event = heappop(queue)
+            first = queue[0]
+            now, _, _, event = first
             if now >= at:
-                heappush(queue, (now, priority, key, event))
                 return
-            if event.callbacks is resume:  # a Steps process between steps: resume it here
-                self._now = now  # type: ignore[assignment]  # SimPy types its queue's times as floats
-                try:
-                    delay = event._send(now)  # type: ignore[attr-defined]  # noqa: SLF001
-                except StopIteration:
-                    event.callbacks = None  # type: ignore[assignment]  # processed, as SimPy leaves it
-                    continue
-                heappush(queue, (now + delay, NORMAL, next(eid), event))
-            else:
-                heappush(queue, (now, priority, key, event))  # back on top, for step()
+            if event.callbacks is not resume:
                 self.step()
+                continue
+            # A Steps process between steps: resume it here. Its entry stays on top of
+            # the queue while its body runs, so the next step replaces it in one sift.
+            self._now = now  # type: ignore[assignment]  # SimPy types its queue's times as floats
+            try:
+                delay = event._send(now)  # type: ignore[attr-defined]  # noqa: SLF001
+            except StopIteration:
+                event.callbacks = None  # type: ignore[assignment]  # processed, as SimPy leaves it
+                _remove(queue, first)
+                continue
+            step = (now + delay, NORMAL, next(eid), event)
+            if queue[0] is first:
+                heapreplace(queue, step)
+            else:
+                _remove(queue, first)
+                heappush(queue, step)
+
+
+def _remove(queue: list[Any], first: Any) -> None:  # noqa: ANN401 - a SimPy queue entry
+    """Remove ``first`` from the heap ``queue``: the top entry unless the body went before it."""
+    if queue[0] is first:
+        heappop(queue)
+    else:  # the body scheduled a SimPy event urgent at this very moment: it sorts first
+        queue.remove(first)
+        heapify(queue)
 
 
 class Steps(simpy.Event):

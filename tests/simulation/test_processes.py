@@ -146,3 +146,29 @@ def test_run_until_an_event_returns_its_value():
     env = SimClock(initial_time=0)
     assert env.run(until=env.timeout(5, value="done")) == "done"
     assert env.now == 5
+
+
+def test_a_body_may_start_simpy_processes():
+    """A SimPy process started by a Steps body starts at once, before other steps due then."""
+    env = SimClock(initial_time=0)
+    seen: list[tuple[str, int]] = []
+
+    def simpy_process():
+        seen.append(("simpy", env.now))
+        yield env.timeout(1)
+        seen.append(("simpy", env.now))
+
+    def starter() -> Steps.Body:
+        now = yield 10
+        env.process(simpy_process())  # its start is urgent, at 10
+        now = yield 5
+        seen.append(("starter", now))
+
+    def other() -> Steps.Body:
+        now = yield 10
+        seen.append(("other", now))
+
+    Steps(env, starter())
+    Steps(env, other())
+    env.run(until=20)
+    assert seen == [("simpy", 10), ("other", 10), ("simpy", 11), ("starter", 15)]
