@@ -116,18 +116,26 @@ class Steps(simpy.Event):
     # A process body: yields delays in micros, is sent the simulated time it resumes at.
     Body: TypeAlias = Generator[int, int, None]
 
+    # What SimPy reads when it processes an event: the same for every Steps, so kept on
+    # the class rather than set on each of millions of processes.
+    _ok = True
+    _value = None
+
     def __init__(self, env: SimClock, body: Body, delay: int | None = None) -> None:
-        # What simpy.Event.__init__ does (env, callbacks), plus what SimPy reads when it
-        # processes an event (_ok, _value); the first step is the callback.
+        # What simpy.Event.__init__ does (env, callbacks); the first step is the callback.
         self.env = self._clock = env
-        self._ok = True
-        self._value = None
-        self._send = body.send
-        if delay is None:
-            self._start()
-        else:
+        send = self._send = body.send
+        if delay is not None:
             self.callbacks = _START
             env.schedule(self, NORMAL, delay)
+            return
+        # The first step, at once: what _start does, without a call (a visit starts so).
+        try:
+            delay = send(None)  # type: ignore[arg-type]  # a new generator must be sent None
+        except StopIteration:
+            return
+        self.callbacks = _RESUME
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # noqa: SLF001
 
     def _start(self) -> None:
         env = self._clock
