@@ -18,22 +18,91 @@ by returning. It never sees SimPy events, and nothing can wait for it to end.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
-from heapq import heappush
+from heapq import heapify, heappop, heappush, heapreplace
 from typing import Any, TypeAlias
 
 import simpy
-from simpy.events import NORMAL
+from simpy.core import StopSimulation
+from simpy.events import NORMAL, URGENT
 
 
 class SimClock(simpy.Environment):
-    """A SimPy environment whose clock is integer microseconds (``fauxsim.clock``)."""
+    """A SimPy environment whose clock is integer microseconds (``fauxsim.clock``).
+
+    Its ``run`` processes SimPy's own queue in SimPy's own order, but resumes
+    :class:`Steps` processes inline, without a call to ``step`` and its callback loop
+    for each: at millions of steps, that machinery costs as much as the model. Any
+    other event is handed to ``step``, so SimPy events keep their full semantics
+    (but for one detail: while a body runs, its own entry is still on top of the queue).
+    """
 
     _now: int  # only ever advanced by integer delays
 
     @property
     def now(self) -> int:
         return self._now
+
+    def run(self, until: int | float | simpy.Event | None = None) -> Any:  # noqa: ANN401, PYI041 - SimPy's signature
+        """As ``simpy.Environment.run``; a time ``until`` stops before events due then."""
+        if isinstance(until, simpy.Event):
+            return super().run(until)
+        try:
+            if until is None:
+                self._run_before(math.inf)
+                return None
+            at = until if isinstance(until, int) else float(until)
+            if at <= self._now:
+                msg = f"until ({at}) must be greater than the current simulation time"
+                raise ValueError(msg)
+            # SimPy stops at an urgent event it schedules at ``at``, with the next id:
+            # what was scheduled urgent at ``at`` before it runs too (none of ours is).
+            stop = (at, URGENT, next(self._eid))
+            self._run_before(at)
+            queue = self._queue
+            while queue and queue[0][:3] < stop:
+                self.step()
+        except StopSimulation as stopped:  # an event passed to an earlier run(until=...)
+            return stopped.args[0]
+        self._now = at  # type: ignore[assignment]  # an int but for run(until=float)
+        return None
+
+    def _run_before(self, at: float) -> None:
+        """Process every event due before ``at``, in SimPy's order."""
+        queue, eid, resume = self._queue, self._eid, _RESUME
+        while queue:
+            first = queue[0]
+            now, _, _, event = first
+            if now >= at:
+                return
+            if event.callbacks is not resume:
+                self.step()
+                continue
+            # A Steps process between steps: resume it here. Its entry stays on top of
+            # the queue while its body runs, so the next step replaces it in one sift.
+            self._now = now  # type: ignore[assignment]  # SimPy types its queue's times as floats
+            try:
+                delay = event._send(now)  # type: ignore[attr-defined]  # noqa: SLF001
+            except StopIteration:
+                event.callbacks = None  # type: ignore[assignment]  # processed, as SimPy leaves it
+                _remove(queue, first)
+                continue
+            step = (now + delay, NORMAL, next(eid), event)
+            if queue[0] is first:
+                heapreplace(queue, step)
+            else:
+                _remove(queue, first)
+                heappush(queue, step)
+
+
+def _remove(queue: list[Any], first: Any) -> None:  # noqa: ANN401 - a SimPy queue entry
+    """Remove ``first`` from the heap ``queue``: the top entry unless the body went before it."""
+    if queue[0] is first:
+        heappop(queue)
+    else:  # the body scheduled a SimPy event urgent at this very moment: it sorts first
+        queue.remove(first)
+        heapify(queue)
 
 
 class Steps(simpy.Event):
@@ -47,18 +116,26 @@ class Steps(simpy.Event):
     # A process body: yields delays in micros, is sent the simulated time it resumes at.
     Body: TypeAlias = Generator[int, int, None]
 
+    # What SimPy reads when it processes an event: the same for every Steps, so kept on
+    # the class rather than set on each of millions of processes.
+    _ok = True
+    _value = None
+
     def __init__(self, env: SimClock, body: Body, delay: int | None = None) -> None:
-        # What simpy.Event.__init__ does (env, callbacks), plus what SimPy reads when it
-        # processes an event (_ok, _value); the first step is the callback.
+        # What simpy.Event.__init__ does (env, callbacks); the first step is the callback.
         self.env = self._clock = env
-        self._ok = True
-        self._value = None
-        self._send = body.send
-        if delay is None:
-            self._start()
-        else:
+        send = self._send = body.send
+        if delay is not None:
             self.callbacks = _START
             env.schedule(self, NORMAL, delay)
+            return
+        # The first step, at once: what _start does, without a call (a visit starts so).
+        try:
+            delay = send(None)  # type: ignore[arg-type]  # a new generator must be sent None
+        except StopIteration:
+            return
+        self.callbacks = _RESUME
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # noqa: SLF001
 
     def _start(self) -> None:
         env = self._clock

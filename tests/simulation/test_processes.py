@@ -6,6 +6,7 @@ import gc
 import weakref
 
 import pytest
+import simpy
 
 from fauxsim.simulation.processes import SimClock, Steps
 
@@ -102,3 +103,72 @@ def test_a_simpy_process_cannot_wait_for_steps():
     env.process(waiter())
     with pytest.raises(AttributeError):
         env.run()
+
+
+def _urgent_at(env: simpy.Environment, delay: int, seen: list[str], name: str) -> None:
+    event = simpy.Event(env)
+    event._ok, event._value = True, None  # what Event.succeed sets
+    event.callbacks.append(lambda _: seen.append(name))
+    env.schedule(event, simpy.events.URGENT, delay)
+
+
+def test_run_until_stops_where_simpy_stops():
+    """Urgent events due at ``until`` run if scheduled before the call, as in plain SimPy."""
+    runs = []
+    for env in (simpy.Environment(initial_time=0), SimClock(initial_time=0)):
+        seen: list[str] = []
+        _urgent_at(env, 10, seen, "urgent before")
+        env.timeout(10).callbacks.append(lambda _, seen=seen: seen.append("normal"))
+        env.run(until=10)
+        seen.append(f"stopped at {env.now}")
+        _urgent_at(env, 0, seen, "urgent after")
+        env.run(until=11)
+        runs.append(seen)
+    assert runs[0] == runs[1] == ["urgent before", "stopped at 10", "urgent after", "normal"]
+
+
+def test_a_failed_simpy_event_crashes_the_run():
+    """A SimPy process that raises stops ``run`` with its error, as in plain SimPy."""
+    env = SimClock(initial_time=0)
+
+    def failing():
+        yield env.timeout(5)
+        msg = "boom"
+        raise ValueError(msg)
+
+    env.process(failing())
+    with pytest.raises(ValueError, match="boom"):
+        env.run(until=10)
+
+
+def test_run_until_an_event_returns_its_value():
+    """``run(until=event)`` is SimPy's own: it returns the event's value."""
+    env = SimClock(initial_time=0)
+    assert env.run(until=env.timeout(5, value="done")) == "done"
+    assert env.now == 5
+
+
+def test_a_body_may_start_simpy_processes():
+    """A SimPy process started by a Steps body starts at once, before other steps due then."""
+    env = SimClock(initial_time=0)
+    seen: list[tuple[str, int]] = []
+
+    def simpy_process():
+        seen.append(("simpy", env.now))
+        yield env.timeout(1)
+        seen.append(("simpy", env.now))
+
+    def starter() -> Steps.Body:
+        now = yield 10
+        env.process(simpy_process())  # its start is urgent, at 10
+        now = yield 5
+        seen.append(("starter", now))
+
+    def other() -> Steps.Body:
+        now = yield 10
+        seen.append(("other", now))
+
+    Steps(env, starter())
+    Steps(env, other())
+    env.run(until=20)
+    assert seen == [("simpy", 10), ("other", 10), ("simpy", 11), ("starter", 15)]
