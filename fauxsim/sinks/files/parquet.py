@@ -73,11 +73,11 @@ class ParquetTableWriter:
 
     def _write_row_group(self, size: int) -> None:
         pending = pa.Table.from_batches(self._pending, schema=self._schema)
-        # One contiguous array per column, so that how rows were chunked on the way in
-        # cannot reach the writer (Arrow 26 cuts pages the same either way; this keeps it
-        # so whatever a later version does). Costs one copy per row group.
-        group = pending.slice(0, size).combine_chunks()
-        self._writer.write_table(group, row_group_size=size)
+        # Written as the chunks it holds, not combined into one array per column: the
+        # copy cost a whole row group of memory. The chunks cannot vary from run to run
+        # (chunk k of a table always holds the same rows, see table_files), and
+        # test_chunk_size_does_not_change_the_bytes fails if Arrow ever cuts pages by chunk.
+        self._writer.write_table(pending.slice(0, size), row_group_size=size)
         rest = pending.slice(size)
         self._pending = rest.to_batches()
         self.pending_rows = rest.num_rows
