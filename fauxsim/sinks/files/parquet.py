@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fauxsim.sinks.files.arrow_columns import arrow_schema, record_batch
+from fauxsim.sinks.files.arrow_columns import POOL, arrow_schema, record_batch
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 from fauxsim.tables import ColumnType
 
@@ -46,7 +46,11 @@ class ParquetTableWriter:
         labels = [column.name for column in spec.columns if column.type is ColumnType.TEXT]
         try:
             self._writer = pq.ParquetWriter(
-                self._file, self._schema, compression=COMPRESSION, use_dictionary=labels
+                self._file,
+                self._schema,
+                compression=COMPRESSION,
+                use_dictionary=labels,
+                memory_pool=POOL,
             )
         except BaseException:
             self._file.close()
