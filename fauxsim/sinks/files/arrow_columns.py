@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fauxsim.tables import ColumnType
 
@@ -68,6 +67,10 @@ def timestamp_texts(micros: Sequence[int | None]) -> pa.StringArray:
 
     Same text as ``fauxsim.clock.to_rfc3339``, computed in C for a whole column.
     """
+    # Imported on first use: loading the compute kernels costs ~9 MB of resident memory,
+    # which the Parquet sink (no timestamp text) does not need to pay.
+    import pyarrow.compute as pc  # noqa: PLC0415
+
     # Arrow prints microsecond timestamps as "YYYY-MM-DD HH:MM:SS.ffffff", always six digits.
     spaced = pa.array(micros, pa.int64(), memory_pool=POOL).view(_PLAIN_MICROS)
     as_text = pc.cast(spaced, pa.string(), memory_pool=POOL)
