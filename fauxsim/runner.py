@@ -183,6 +183,9 @@ def run_into(
             stats.count(batch)
             if on_batch is not None:
                 on_batch(stats)
+            # Let the batch go before the next is built: held by this name, it would stay
+            # alive beside the next one, two batches of rows at once.
+            del batch
     except BaseException:
         sink.abort()
         raise

@@ -10,12 +10,12 @@ import tracemalloc
 from functools import partial
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from sink_rows import lazy_event_batches, one_batch, rows_of_every_table, write_with
 
 from fauxsim.errors import SinkError
 from fauxsim.sinks.base import Batch
+from fauxsim.sinks.files.arrow_columns import POOL
 from fauxsim.sinks.files.csv import open_csv
 from fauxsim.sinks.files.jsonl import open_jsonl
 from fauxsim.sinks.files.parquet import ParquetTableWriter, open_parquet
@@ -216,7 +216,7 @@ def peak_memory(extension: str, out: Path, total_rows: int) -> tuple[int, int]:
     with SMALL_BUFFERS[extension](out) as sink:
         for batch in lazy_event_batches(total_rows, batch_rows=100):
             sink.write(batch)
-            arrow_peak = max(arrow_peak, pa.total_allocated_bytes())
+            arrow_peak = max(arrow_peak, POOL.bytes_allocated())  # the file sinks' Arrow pool
     python_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return python_peak, arrow_peak

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fauxsim.tables import ColumnType
 
@@ -23,6 +22,20 @@ if TYPE_CHECKING:
     from fauxsim.sinks.base import Row
     from fauxsim.tables import Column, TableSpec
 
+
+def _file_pool() -> pa.MemoryPool:
+    """The memory pool file sinks allocate their Arrow buffers from: jemalloc if built in.
+
+    pyarrow's default on Linux, mimalloc, kept freed row-group buffers resident: a
+    5.9-million-event run to Parquet peaked 30 MB higher with it (same bytes written).
+    """
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow build without jemalloc (Windows wheels)
+        return pa.default_memory_pool()
+
+
+POOL = _file_pool()
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 # Casting a zone-less timestamp to text skips the time-zone database: several times faster.
 _PLAIN_MICROS = pa.timestamp("us")
@@ -54,10 +67,15 @@ def timestamp_texts(micros: Sequence[int | None]) -> pa.StringArray:
 
     Same text as ``fauxsim.clock.to_rfc3339``, computed in C for a whole column.
     """
+    # Imported on first use: loading the compute kernels costs ~9 MB of resident memory,
+    # which the Parquet sink (no timestamp text) does not need to pay.
+    import pyarrow.compute as pc  # noqa: PLC0415
+
     # Arrow prints microsecond timestamps as "YYYY-MM-DD HH:MM:SS.ffffff", always six digits.
-    spaced = pa.array(micros, pa.int64()).view(_PLAIN_MICROS).cast(pa.string())
-    with_t = pc.utf8_replace_slice(spaced, start=10, stop=11, replacement="T")
-    joined: pa.StringArray = pc.binary_join_element_wise(with_t, "Z", "")
+    spaced = pa.array(micros, pa.int64(), memory_pool=POOL).view(_PLAIN_MICROS)
+    as_text = pc.cast(spaced, pa.string(), memory_pool=POOL)
+    with_t = pc.utf8_replace_slice(as_text, start=10, stop=11, replacement="T", memory_pool=POOL)
+    joined: pa.StringArray = pc.binary_join_element_wise(with_t, "Z", "", memory_pool=POOL)
     return joined
 
 
@@ -67,7 +85,9 @@ def json_texts(values: Sequence[Any]) -> pa.StringArray:
     # Decoded at once: holding many of orjson's bytes objects grows and fragments the
     # C heap (measured: 5x the time, most of it page faults); a str copy is right-sized.
     texts: pa.StringArray = pa.array(
-        [None if value is None else dumps(value).decode() for value in values], pa.string()
+        [None if value is None else dumps(value).decode() for value in values],
+        pa.string(),
+        memory_pool=POOL,
     )
     return texts
 
@@ -97,5 +117,5 @@ def _to_array(column: Column, values: Sequence[Any], arrow_type: pa.DataType) ->
     if column.type is ColumnType.TIMESTAMP:
         if arrow_type == pa.string():
             return timestamp_texts(values)
-        return pa.array(values, pa.int64()).view(arrow_type)
-    return pa.array(values, arrow_type)
+        return pa.array(values, pa.int64(), memory_pool=POOL).view(arrow_type)
+    return pa.array(values, arrow_type, memory_pool=POOL)

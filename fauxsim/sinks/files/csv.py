@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from fauxsim.sinks.files.arrow_columns import arrow_schema, record_batch
+from fauxsim.sinks.files.arrow_columns import POOL, arrow_schema, record_batch
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 
 if TYPE_CHECKING:
@@ -35,7 +35,9 @@ class CsvTableWriter:
         self._file = pa.OSFile(str(path), "wb")
         try:
             # Writes the header at once, so a table without rows still gets it.
-            self._writer = pa_csv.CSVWriter(self._file, self._schema, write_options=_OPTIONS)
+            self._writer = pa_csv.CSVWriter(
+                self._file, self._schema, write_options=_OPTIONS, memory_pool=POOL
+            )
         except BaseException:
             self._file.close()
             raise

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fauxsim.sinks.files.arrow_columns import arrow_schema, record_batch
+from fauxsim.sinks.files.arrow_columns import POOL, arrow_schema, record_batch
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 from fauxsim.tables import ColumnType
 
@@ -46,7 +46,11 @@ class ParquetTableWriter:
         labels = [column.name for column in spec.columns if column.type is ColumnType.TEXT]
         try:
             self._writer = pq.ParquetWriter(
-                self._file, self._schema, compression=COMPRESSION, use_dictionary=labels
+                self._file,
+                self._schema,
+                compression=COMPRESSION,
+                use_dictionary=labels,
+                memory_pool=POOL,
             )
         except BaseException:
             self._file.close()
@@ -73,11 +77,11 @@ class ParquetTableWriter:
 
     def _write_row_group(self, size: int) -> None:
         pending = pa.Table.from_batches(self._pending, schema=self._schema)
-        # One contiguous array per column, so that how rows were chunked on the way in
-        # cannot reach the writer (Arrow 26 cuts pages the same either way; this keeps it
-        # so whatever a later version does). Costs one copy per row group.
-        group = pending.slice(0, size).combine_chunks()
-        self._writer.write_table(group, row_group_size=size)
+        # Written as the chunks it holds, not combined into one array per column: the
+        # copy cost a whole row group of memory. The chunks cannot vary from run to run
+        # (chunk k of a table always holds the same rows, see table_files), and
+        # test_chunk_size_does_not_change_the_bytes fails if Arrow ever cuts pages by chunk.
+        self._writer.write_table(pending.slice(0, size), row_group_size=size)
         rest = pending.slice(size)
         self._pending = rest.to_batches()
         self.pending_rows = rest.num_rows
