@@ -72,13 +72,34 @@ def test_visitors_without_a_cart_come_back_as_they_left():
     ]
 
 
-def test_visitors_with_a_cart_are_kept_whole():
-    """A visitor with a cart comes back as the very same object, cart and all."""
+def lines_of(cart: Cart | None) -> list[tuple[int, int, int, int, bool]]:
+    assert cart is not None
+    return [
+        (line.cart_item_id, line.product_id, line.quantity, line.unit_price_cents, line.removed)
+        for line in cart.lines
+    ]
+
+
+def test_visitors_with_a_cart_come_back_with_it_line_for_line():
+    """A visitor's cart is kept (packed) and comes back whole: ids, lines, removed ones too."""
     pool = ReturningPool(KINDS)
-    with_cart = visitor(2)
-    with_cart.cart = Cart(9, session_id=4)
+    with_cart = visitor(2, ("desktop", "edge", "MX"), customer_id=2**31 + 5)
+    cart = with_cart.cart = Cart(2**33, session_id=4)
+    cart.add(CartLine(11, product_id=10, quantity=3, unit_price_cents=2**35))
+    cart.add(CartLine(12, product_id=20, quantity=1, unit_price_cents=300))
+    cart.lines[0].removed = True
+    expected = lines_of(cart)
     pool.add(with_cart, due=2 * HOUR)
-    assert pool.take(3 * HOUR) is with_cart
+    back = pool.take(3 * HOUR)
+    assert back is not None
+    assert back.cart is not None
+    assert (back.visitor_id, back.device, back.browser, back.country, back.customer_id) == (
+        2, "desktop", "edge", "MX", 2**31 + 5,
+    )  # fmt: skip
+    assert (back.cart.cart_id, back.cart.session_id) == (2**33, 4)
+    assert lines_of(back.cart) == expected
+    assert back.cart.live_line(10) is None
+    assert back.cart.live_line(20) is not None
 
 
 def test_visitors_due_longer_than_the_patience_have_churned():
@@ -87,10 +108,11 @@ def test_visitors_due_longer_than_the_patience_have_churned():
     kept = visitor(1)
     kept.cart = Cart(1, session_id=1)
     pool.add(kept, due=DAY)
-    pool.add(visitor(2), due=DAY)
+    pool.add(visitor(2, customer_id=5), due=DAY)
     assert pool.take(9 * DAY) is None
     assert len(pool) == 0
-    assert pool._kept == {}
+    assert pool._carts == {}
+    assert (pool.churned_carts, pool.churned_customers) == ([1], [5])
 
 
 def test_customers_get_names_and_a_unique_email_from_their_bits():

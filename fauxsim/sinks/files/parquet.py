@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from fauxsim.sinks.base import Row
     from fauxsim.tables import TableSpec
 
-ROW_GROUP_ROWS = 128 * 1024
+# 64 Ki rows: up to one row group per table waits in memory as Arrow columns, and at
+# 128 Ki a 5.9-million-event run peaked ~35 MB higher (readers still get large groups).
+ROW_GROUP_ROWS = 64 * 1024
 COMPRESSION = "zstd"
 
 
