@@ -24,6 +24,7 @@ from fauxsim.sinks.postgres.process import LoaderProcess, open_loader_process
 from fauxsim.sinks.postgres.sink import open_database_sink
 from tests.conftest import fresh_database
 from tests.integration.helpers import event_row, table_counts, table_digests
+from tests.integration.scenarios import quirky_scenario
 
 SCENARIO = Scenario.model_validate(
     {
@@ -45,6 +46,16 @@ def test_a_run_through_the_loader_process_equals_one_loaded_in_process(
         run_into(open_database_sink(in_process, SCENARIO), SCENARIO, batch_rows=500)
         assert table_digests(postgres_url) == table_digests(in_process)
     assert table_counts(postgres_url)["events"] > 1_000
+
+
+def test_every_quirk_survives_the_trip_to_the_loader(postgres_url, postgres_server_url):
+    """Duplicates, late arrivals, nulls: every kind of row the engine makes crosses the pipe."""
+    quirky = quirky_scenario()
+    run_into(open_loader_process(postgres_url, quirky), quirky, batch_rows=2_000)
+    with fresh_database(postgres_server_url) as in_process:
+        run_into(open_database_sink(in_process, quirky), quirky, batch_rows=2_000)
+        assert table_digests(postgres_url) == table_digests(in_process)
+    assert table_counts(postgres_url)["quirks"] > 0
 
 
 def test_the_loader_reports_where_it_writes_and_where_to_resume(postgres_url):
