@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/engine.py                       # the bundled scenario as is
     .venv/bin/python benchmarks/engine.py --repeat 3            # best of three runs
+    .venv/bin/python benchmarks/engine.py --sessions-per-day 14450   # 5.0M events (memory target)
     .venv/bin/python benchmarks/engine.py --sessions-per-day 17000   # about 5.9 million events
 
 Prints events/s end to end (simulate, project, write Parquet) in CPU time of this
