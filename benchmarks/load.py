@@ -296,7 +296,7 @@ def main() -> None:
         ("  best of", f"load {_seconds(load_times)}; floor {_seconds(floor_times)}"),
     ]
     for name, text in report:
-        print(f"{name:<20}{text}")
+        print(f"{name:<22}{text}")
 
 
 def _seconds(times: list[float]) -> str:

@@ -51,3 +51,7 @@ def main() -> None:
     with report_user_errors():
         result = app(sys.argv[1:])
     sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":  # python -m cli.app, as the console script
+    main()
