@@ -10,8 +10,10 @@ process (``time.process_time``: other processes on a shared machine barely move 
 wall-clock time is printed too), the peak resident memory of the process, and the
 ratio against a baseline measured in the same run: SimPy alone driving sessions of 8
 timeouts each, with no model, also in CPU time. The ratio is what to compare between
-machines and commits. Targets (one core): >= 200,000 events/s; peak memory <= 300 MB
-for 5 million events. ``benchmarks/engine_profile.py`` breaks the time down by stage.
+machines and commits; times the baseline's speed on the machine the targets were set on
+(550,000 timeouts/s), it gives the figure to hold against the targets (one core):
+>= 200,000 events/s; peak memory <= 300 MB for 5 million events.
+``benchmarks/engine_profile.py`` breaks the time down by stage.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine_profile import TIMEOUTS_PER_SESSION, simpy_baseline
+from engine_profile import (
+    REFERENCE_BASELINE,
+    TIMEOUTS_PER_SESSION,
+    at_reference_speed,
+    simpy_baseline,
+)
 
 from fauxsim.runner import run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.sinks.base import open_sink
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.yaml"
+TARGET = 200_000  # events/s end to end, at the reference speed
 
 
 def peak_memory_mb() -> float:
@@ -63,12 +71,17 @@ def main() -> None:
     print(f"scenario            {scenario.name} ({SCENARIO.name}{setting})")
     print(f"events              {stats.events:,} ({rows:,} rows, {size:,.0f} MB {args.format})")
     print(f"time                {seconds:,.1f} s CPU ({wall:,.1f} s wall clock)")
-    print(f"end to end          {rate:,.0f} events/s CPU   (target >= 200,000)")
+    print(f"end to end          {rate:,.0f} events/s CPU   (target >= {TARGET:,})")
     print(
         f"simpy baseline      {baseline:,.0f} timeouts/s CPU "
         f"(sessions of {TIMEOUTS_PER_SESSION} timeouts)"
     )
     print(f"ratio               {rate / baseline:.3f} events per baseline timeout")
+    print(
+        f"at reference speed  {at_reference_speed(rate, baseline):,.0f} events/s "
+        f"(where the baseline does {REFERENCE_BASELINE:,}/s, as when the target was set; "
+        f"the target needs ratio >= {TARGET / REFERENCE_BASELINE:.3f})"
+    )
     print(
         f"peak memory         {peak_memory_mb():,.0f} MB "
         f"(before the run: {memory_before:,.0f} MB; target <= 300)"
