@@ -48,7 +48,7 @@ def status(*, db: str | None = None) -> None:
     _print_dataset(found)
     table = Table()
     table.add_column("table")
-    table.add_column("rows", justify="right")
+    table.add_column("rows", justify="right")  # now; "rows written" counts every version
     for name, count in found.rows.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
@@ -73,9 +73,14 @@ def _print_dataset(found: DatabaseStatus) -> None:
         target = "" if last.until is None else f", target {to_rfc3339(last.until)}"
         console.print(
             f"last run   #{last.run_id} {last.status}{target}, {last.batches:,} batches, "
-            f"{last.rows_written:,} rows, started {last.started_at:%Y-%m-%d %H:%M:%S %Z}",
+            f"{last.rows_written:,} rows written, started {last.started_at:%Y-%m-%d %H:%M:%S %Z}",
             highlight=False,
         )
+        if last.status == "interrupted":
+            console.print(
+                "           it stopped before its target: run the same command again to resume",
+                highlight=False,
+            )
 
 
 @db_app.command

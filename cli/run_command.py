@@ -11,7 +11,7 @@ from cyclopts import Parameter
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.console import console
+from cli.console import console, error_console
 from fauxsim.clock import to_datetime, to_micros
 from fauxsim.errors import UsageError
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_end, run_into
@@ -65,6 +65,8 @@ def run(
         raise UsageError(f"--batch-rows must be at least 1, got {batch_rows}")
     loaded = load_scenario(Path(scenario), set_)
     stop = _parse_until(until)
+    if stop is not None:
+        _check_until(loaded, stop)  # before any output is touched
     to_files = out is not None or format is not None
     if to_files and (db is not None or replace):
         raise UsageError(
@@ -99,6 +101,28 @@ def _parse_until(text: str | None) -> dt.datetime | dt.date | None:
         raise UsageError(
             f"--until: {text!r} is not a date or datetime; use e.g. 2025-03-01 or 2025-03-01T12:00"
         ) from None
+
+
+def _check_until(scenario: Scenario, until: dt.datetime | dt.date) -> None:
+    """Refuse an --until that leaves nothing to simulate; say so when it is past the end."""
+    moment = scenario.to_utc(until)
+
+    def local(value: dt.datetime) -> str:
+        return value.astimezone(scenario.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    if moment <= scenario.start_utc:
+        raise UsageError(
+            f"--until {local(moment)} is not after the scenario's start "
+            f"({local(scenario.start_utc)}): there would be nothing to simulate. Give a later "
+            "moment, or leave --until out to run to the end."
+        )
+    if moment > scenario.end_utc:
+        error_console.print(
+            f"note: --until {local(moment)} is after the scenario's end "
+            f"({local(scenario.end_utc)}); running to the end.",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _run_with_progress(

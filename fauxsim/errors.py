@@ -25,4 +25,9 @@ class UsageError(FauxError):
 
 
 class SinkError(FauxError):
-    """A sink could not be opened or written (unknown name, unwritable folder, ...)."""
+    """A sink could not be opened or written (unknown name, unwritable folder, ...).
+
+    Exit code 3, as for the database: the place the output goes cannot be used.
+    """
+
+    exit_code = 3

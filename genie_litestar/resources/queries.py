@@ -83,10 +83,13 @@ async def fix_horizon(connection: AsyncConnection, filters: Filters, settle_seco
     Rows whose paging time is within ``settle_seconds`` of now may still be joined by
     rows committed late with an earlier time; leaving them to the next run means no row
     is ever skipped, and a fixed end means a run finishes even while data keeps coming.
+    Everything before the watermark ``fauxsim run`` committed is final, however far in
+    the future its simulated times lie (a scenario set in 2030): it is served at once.
     """
     before = None if filters.updated_before is None else moment_of(filters.updated_before)
     cursor = await connection.execute(
-        "SELECT least(%(before)s::timestamptz, now() - make_interval(secs => %(settle)s))",
+        "SELECT least(%(before)s::timestamptz, greatest("
+        "now() - make_interval(secs => %(settle)s), (SELECT max(watermark) FROM runs)))",
         {"before": before, "settle": settle_seconds},
     )
     row = await cursor.fetchone()

@@ -115,3 +115,25 @@ def _read_all_products(client, cursor):
         rows += body["data"]
         cursor = body["next_cursor"]
     return rows
+
+
+def test_rows_a_run_committed_are_served_even_when_dated_in_the_future(fresh_database):
+    """A scenario set in the future: its rows lie past now - settle, but before the
+    watermark its run committed, so they are final and served; rows past the watermark
+    (written by something else) wait as before."""
+    token = issue(fresh_database)
+    with psycopg.connect(fresh_database) as writer:
+        writer.execute("UPDATE orders SET updated_at = updated_at + interval '10 years'")
+        writer.execute(
+            "INSERT INTO runs (scenario_name, scenario_digest, seed, code_version, status, "
+            "watermark) SELECT 'future', 'digest', 1, 'test', 'complete', "
+            "max(updated_at) - interval '1 hour' FROM orders"
+        )
+        committed = writer.execute(
+            "SELECT count(*) FROM orders WHERE updated_at < (SELECT watermark FROM runs)"
+        ).fetchone()
+    assert committed is not None
+    assert 0 < committed[0] < ROWS
+    with running_client(fresh_database, token, settle_seconds=60) as client:
+        served = _read_all(client)
+    assert len(served) == committed[0]

@@ -12,7 +12,7 @@ from cli.console import console, report_user_errors
 from cli.db_commands import db_app
 from fauxsim.errors import UsageError
 from fauxsim.runner import run_into
-from fauxsim.sinks.postgres.ledger import scenario_digest
+from fauxsim.sinks.postgres.ledger import WRITER_LOCK, scenario_digest
 from fauxsim.sinks.postgres.migrate import head_revision
 from fauxsim.sinks.postgres.sink import open_database_sink
 from tests.integration.helpers import table_counts
@@ -52,6 +52,21 @@ def test_status_shows_scenario_seed_watermark_and_rows_per_table(postgres_url, c
     assert "last run   #1 complete, target 2024-03-02T00:00:00.000000Z" in out
     assert f"{counts['events']:,}" in out
     assert counts["events"] > 0
+
+
+def test_status_tells_a_run_whose_process_is_gone_from_one_still_writing(postgres_url, capsys):
+    """A run left marked running (its process killed) shows as interrupted, with what to do;
+    while a writer holds the lock, it shows as running."""
+    _write_first_day(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("UPDATE runs SET status = 'running'")  # as kill -9 leaves it
+        out = _run(capsys, "status", "--db", postgres_url).out
+        assert "last run   #1 interrupted, target 2024-03-02T00:00:00.000000Z" in out
+        assert "run the same command again to resume" in out
+        connection.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))  # a live writer
+        out = _run(capsys, "status", "--db", postgres_url).out
+        assert "last run   #1 running, target" in out
+        assert "resume" not in out
 
 
 def test_url_prints_the_url_with_its_password_for_other_tools(capsys):

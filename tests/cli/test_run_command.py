@@ -93,9 +93,37 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path, capsys, monkeypatch
     result = run_cli(
         ["run", str(scenario_file(tmp_path)), "--out", str(blocker)], capsys, monkeypatch
     )
-    assert result.exit_code != 0
+    assert result.exit_code == 3  # as for a database that cannot be used
     assert "Traceback" not in result.stderr
     assert str(blocker) in result.stderr
+
+
+def test_until_not_after_the_start_is_refused_before_any_file_is_touched(
+    tmp_path, capsys, monkeypatch
+):
+    """--until at or before the start would simulate nothing: exit 2, earlier files intact."""
+    path, out = str(scenario_file(tmp_path)), tmp_path / "data"
+    assert run_cli(["run", path, "--out", str(out)], capsys, monkeypatch).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for until in ("2024-05-01", "2020-01-01T12:00"):
+        result = run_cli(["run", path, "--out", str(out), "--until", until], capsys, monkeypatch)
+        assert result.exit_code == 2
+        assert "is not after the scenario's start (2024-05-01 00:00 UTC)" in result.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_until_past_the_end_runs_to_the_end_and_says_so(tmp_path, capsys, monkeypatch):
+    """--until after the end is no mistake worth stopping for: a note, then the whole run."""
+    path = str(scenario_file(tmp_path))
+    whole, capped = tmp_path / "whole", tmp_path / "capped"
+    assert run_cli(["run", path, "--out", str(whole)], capsys, monkeypatch).exit_code == 0
+    result = run_cli(["run", path, "--out", str(capped), "--until", "2030-01-01"],
+                     capsys, monkeypatch)  # fmt: skip
+    assert result.exit_code == 0
+    assert "is after the scenario's end (2024-05-02 00:00 UTC); running to the end" in (
+        result.stderr
+    )
+    assert (capped / "events.parquet").read_bytes() == (whole / "events.parquet").read_bytes()
 
 
 def test_installed_command_runs_a_bundled_scenario_by_name(tmp_path):

@@ -163,6 +163,16 @@ def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
     raise DatasetMismatchError(msg)
 
 
+def writer_lock_held(cursor: psycopg.Cursor[Any]) -> bool:
+    """Whether some session holds the writer lock: a run is writing right now."""
+    row = cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+        "AND objid = %s AND granted)",
+        (WRITER_LOCK & 0xFFFF_FFFF,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def mark_interrupted(cursor: psycopg.Cursor[Any]) -> None:
     """Runs still marked running lost their process (we hold the writer lock now)."""
     cursor.execute(

@@ -49,6 +49,10 @@ def database_status(url: str) -> DatabaseStatus:
         last_run = None
         if row is not None:
             run_id, status, until, watermark, batches, rows_written, started, updated = row
+            if status == "running" and not ledger.writer_lock_held(cursor):
+                # Its process is gone (killed, or its machine went down): the next run
+                # marks it so, and resumes after the watermark.
+                status = "interrupted"
             last_run = LastRun(
                 run_id=int(run_id),
                 status=str(status),
