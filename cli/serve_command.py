@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Any
+from typing import Annotated, Any
+
+from cyclopts import Parameter
 
 from cli.console import error_console
 from fauxsim.errors import UsageError
@@ -27,7 +29,7 @@ def serve(
     chaos: str | None = None,
     chaos_seed: int = 0,
     statement_timeout_ms: int = 5_000,
-    cors_origin: tuple[str, ...] = (),
+    cors_origin: Annotated[tuple[str, ...], Parameter(negative=())] = (),
 ) -> None:
     """Serve the dataset as a read-only, token-protected HTTP API (docs at /docs).
 
@@ -41,7 +43,7 @@ def serve(
         Postgres URL (default: $DATABASE_URL, else the embedded database).
     public_url
         The URL clients use to reach this server, for Link headers
-        (default: http://<host>:<port>).
+        (default: made of --host and --port, e.g. http://127.0.0.1:8000).
     workers
         uvicorn worker processes. With more than one, use --redis-url so that rate
         limits hold across workers.
@@ -71,6 +73,9 @@ def serve(
 
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
+    if redis_url:
+        check_redis_url(redis_url)
+    check_port_free(host, port)  # before the database: an embedded one would be left running
     url = resolve_database_url(db)
     upgrade(url)
     environment: dict[str, Any] = {
@@ -104,6 +109,41 @@ def serve(
         access_log=False,
         log_level="info",
     )
+
+
+def check_redis_url(url: str) -> None:
+    """Refuse a --redis-url the Redis client would reject deep inside the app's startup."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    if urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+        raise UsageError(
+            f"--redis-url {url!r} is not a Redis URL; use e.g. redis://localhost:6379/0 "
+            "(or rediss:// for TLS, unix:///path/to/redis.sock)"
+        )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Say so at once when something already listens on host:port."""
+    import errno  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UsageError(f"--host {host!r}: {error.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: SO_REUSEADDR, so a port in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"port {port} on {host} is already in use; pick another with --port, "
+                    "or stop what listens there"
+                ) from None
+            raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 def export_settings(values: dict[str, Any]) -> None:

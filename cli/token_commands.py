@@ -40,7 +40,9 @@ def _when(moment: dt.datetime | None, missing: str = "-") -> str:
 def create(
     *,
     name: str,
-    scopes: Annotated[tuple[str, ...], Parameter(consume_multiple=True)] = ("read:all",),
+    scopes: Annotated[tuple[str, ...], Parameter(consume_multiple=True, negative=())] = (
+        "read:all",
+    ),
     expires: str = "90d",
     db: str | None = None,
 ) -> None:

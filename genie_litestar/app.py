@@ -22,7 +22,7 @@ from fauxsim import __version__
 from genie_litestar.auth.middleware import authentication_middleware
 from genie_litestar.chaos import Chaos, chaos_middleware
 from genie_litestar.database import create_pool
-from genie_litestar.health import health
+from genie_litestar.health import health, health_head
 from genie_litestar.problems import EXCEPTION_HANDLERS
 from genie_litestar.ratelimit.buckets import Buckets, MemoryBuckets
 from genie_litestar.ratelimit.middleware import rate_limit_middleware
@@ -92,7 +92,7 @@ def create_app(settings: GenieSettings) -> Litestar:
         else None
     )
     return Litestar(
-        route_handlers=[health, api_router()],
+        route_handlers=[health, health_head, api_router()],
         lifespan=[lifespan],
         middleware=[
             start_request_middleware,

@@ -1,9 +1,12 @@
-"""``GET /health``: no token needed; 200 when the database answers, else 503."""
+"""``GET /health`` (and ``HEAD``, for load balancers): 200 if the database answers, else 503.
+
+No token needed.
+"""
 
 from __future__ import annotations
 
 import msgspec
-from litestar import get
+from litestar import get, head
 from litestar.datastructures import State  # noqa: TC002 - Litestar reads handler signatures
 
 from genie_litestar.database import pool_of
@@ -15,6 +18,15 @@ class Health(msgspec.Struct):
 
 @get("/health", operation_id="health", tags=["health"], security=[], summary="Liveness")
 async def health(state: State) -> Health:
+    await _ping(state)
+    return Health(status="ok")
+
+
+@head("/health", operation_id="healthHead", tags=["health"], security=[], summary="Liveness")
+async def health_head(state: State) -> None:
+    await _ping(state)
+
+
+async def _ping(state: State) -> None:
     async with pool_of(state).connection() as connection:
         await connection.execute("SELECT 1")
-    return Health(status="ok")

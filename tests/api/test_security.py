@@ -141,6 +141,12 @@ def test_health_needs_no_token(anonymous):
     assert response.json() == {"status": "ok"}
 
 
+def test_health_answers_head_as_load_balancers_ask(anonymous):
+    response = anonymous.head("/health")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
 def test_openapi_document_needs_no_token(anonymous):
     assert anonymous.get("/docs/openapi.json").status_code == 200
 

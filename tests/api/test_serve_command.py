@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 import pytest
 import uvicorn
@@ -63,4 +64,22 @@ def test_unknown_chaos_profile_fails_before_starting(postgres_url, started):
 def test_invalid_option_fails_with_the_option_named(postgres_url, started):
     with pytest.raises(FauxError, match="rate_limit_per_second"):
         serve(db=postgres_url, rate_limit_per_second=0)
+    assert started == []
+
+
+def test_a_busy_port_fails_before_the_database_is_touched(started):
+    """Nothing is started (an embedded Postgres would be left running) when the port is taken."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # An unreachable database: reaching it first would fail with another message.
+        with pytest.raises(FauxError, match=f"port {port} on 127.0.0.1 is already in use"):
+            serve(db="postgresql://nobody@127.0.0.1:1/none", port=port)
+    assert started == []
+
+
+def test_a_redis_url_that_is_not_one_is_refused_in_one_line(started):
+    with pytest.raises(FauxError, match="--redis-url 'notredis' is not a Redis URL"):
+        serve(db="postgresql://nobody@127.0.0.1:1/none", redis_url="notredis")
     assert started == []
