@@ -117,7 +117,8 @@ def reset(*, db: str | None = None, yes: bool = False) -> None:
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError(f"db reset deletes every row in {where}; pass --yes to confirm")
-        answer = console.input(f"Delete every row of the dataset in {where}? [y/N] ")
+        # markup=False: "[y/N]" would otherwise be read as a style tag and vanish.
+        answer = console.input(f"Delete every row of the dataset in {where}? [y/N] ", markup=False)
         if answer.strip().lower() not in {"y", "yes"}:
             console.print("nothing deleted")
             return

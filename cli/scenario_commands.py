@@ -100,11 +100,22 @@ def _window(scenario: Scenario) -> str:
     start = scenario.start_utc.astimezone(scenario.zone)
     end = scenario.end_utc.astimezone(scenario.zone)
     # Calendar days on the local clock: a daylight-saving switch does not make 37.04 days.
-    days = (end.replace(tzinfo=None) - start.replace(tzinfo=None)) / dt.timedelta(days=1)
+    length = end.replace(tzinfo=None) - start.replace(tzinfo=None)
     return (
         f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} {scenario.timezone} "
-        f"({days:g} days), seed {scenario.seed}, prices in {scenario.currency}"
+        f"({_duration(length)}), seed {scenario.seed}, prices in {scenario.currency}"
     )
+
+
+def _duration(length: dt.timedelta) -> str:
+    """``37 days``, ``2.5 days``, ``6 hours``, ``90 minutes``: a window's length, readably."""
+    days = length / dt.timedelta(days=1)
+    if days >= 2:  # noqa: PLR2004 - under two days, hours read better
+        return f"{round(days, 2):g} days"
+    hours = length / dt.timedelta(hours=1)
+    if hours >= 2:  # noqa: PLR2004
+        return f"{round(hours, 2):g} hours"
+    return f"{round(length / dt.timedelta(minutes=1), 2):g} minutes"
 
 
 def _sessions(scenario: Scenario, windows: list[Window]) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from cyclopts import App, Parameter
-from rich.table import Column, Table
+from rich.box import SIMPLE_HEAD
+from rich.measure import Measurement
+from rich.table import Table
 
 from cli.console import console, error_console
 
@@ -92,7 +94,7 @@ def list_(*, db: str | None = None) -> None:
     with _connect(db) as connection:
         records = list_tokens(connection)
     table = Table(
-        Column("id", no_wrap=True), "name", "scopes", "created", "expires", "revoked", "last used"
+        "id", "name", "scopes", "created", "expires", "revoked", "last used", box=SIMPLE_HEAD
     )
     for record in records:
         table.add_row(
@@ -104,7 +106,15 @@ def list_(*, db: str | None = None) -> None:
             _when(record.revoked_at),
             _when(record.last_used_at, "never"),
         )
-    console.print(table)
+    # Never squeezed to the terminal (or, piped, to 80 columns): a name cut to "orders…"
+    # or a date split over two lines defeats a listing. A wider table wraps, whole.
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    width = console.width
+    console.width = max(width, natural)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 @token_app.command

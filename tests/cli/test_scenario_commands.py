@@ -180,3 +180,16 @@ def test_the_installed_command_reports_a_broken_file_without_a_traceback():
     flat = " ".join(completed.stderr.split())
     assert flat.startswith(f"error: scenario {broken} has 4 problems:")
     assert "several_errors.yaml:9:40: traffic.calendar.0.every_year.weekday: unknown value" in flat
+
+
+@pytest.mark.parametrize(
+    ("end", "length"),
+    [("2025-01-01T02:00", "(2 hours)"), ("2025-01-01T01:30", "(90 minutes)"),
+     ("2025-01-03T12:00", "(2.5 days)")],
+)  # fmt: skip
+def test_a_short_window_is_told_in_hours_or_minutes(fauxsim, tmp_path, end, length):
+    path = tmp_path / "short.yaml"
+    path.write_text(f"start: 2025-01-01T00:00\nend: {end}\n")
+    result = fauxsim("validate", str(path))
+    assert result.exit_code == 0, result.err
+    assert length in result.out
