@@ -52,7 +52,8 @@ LIST_PARAMETERS = frozenset({"limit", "updated_since", "updated_before", "cursor
 def requires_known_parameters(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """A mistyped filter must not silently mean "everything": refuse unknown names."""
+    """A mistyped filter must not silently mean "everything": refuse unknown names,
+    and names given twice (``?limit=1&limit=2``)."""
     allowed: frozenset[str] = handler.opt.get("query_parameters", frozenset())
     unknown = sorted(set(connection.query_params) - allowed)
     if unknown:
@@ -65,6 +66,23 @@ def requires_known_parameters(
             errors=[
                 ProblemDetail(parameter=name, message="unknown parameter", received=None)
                 for name in unknown
+            ],
+        )
+    params = connection.query_params
+    repeated = sorted(name for name in set(params) if len(params.getall(name)) > 1)
+    if repeated:  # which one would count? A client bug either way: say so.
+        raise ProblemError(
+            400,
+            "repeated-parameter",
+            f"query parameter(s) {', '.join(map(repr, repeated))} given more than once;"
+            " send each at most once",
+            errors=[
+                ProblemDetail(
+                    parameter=name,
+                    message="given more than once",
+                    received=", ".join(params.getall(name)),
+                )
+                for name in repeated
             ],
         )
 

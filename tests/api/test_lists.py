@@ -202,3 +202,14 @@ def test_events_page_and_filter_on_received_at(api):
 
 def test_cart_items_are_served_too(api):
     assert len(page_through(api, "/v1/cart_items", limit=1000)) == ROWS
+
+
+def test_a_parameter_given_twice_is_refused_rather_than_one_of_them_guessed(api):
+    response = api.get("/v1/orders?limit=1&limit=2")
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["type"] == "urn:fauxgenie:problem:repeated-parameter"
+    assert "'limit' given more than once" in problem["detail"]
+    assert problem["errors"] == [
+        {"parameter": "limit", "message": "given more than once", "received": "1, 2"}
+    ]
