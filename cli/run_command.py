@@ -16,6 +16,7 @@ from fauxsim.clock import to_datetime, to_micros
 from fauxsim.errors import UsageError
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_end, run_into
 from fauxsim.scenario.loading import load_scenario
+from fauxsim.tables import ALL_TABLES
 
 if TYPE_CHECKING:
     from fauxsim.scenario.model import Scenario
@@ -181,11 +182,14 @@ def _print_summary(
     stats: RunStats, scenario: Scenario, where: str, seconds: float, *, resumed: bool
 ) -> None:
     verb = "Extended" if resumed else "Wrote"
-    table = Table(title=f"{verb} {scenario.name} into {where}", title_justify="left")
+    # The heading on a line of its own: as a table title it would wrap to the table's width,
+    # cutting the URL or folder in two.
+    console.print(f"{verb} {scenario.name} into {where}", highlight=False, soft_wrap=True)
+    table = Table()
     table.add_column("table")
     table.add_column("rows written", justify="right")
-    for name, count in stats.rows.items():
-        table.add_row(name, f"{count:,}")
+    for spec in ALL_TABLES:  # every table, in the order db status lists them
+        table.add_row(spec.name, f"{stats.rows.get(spec.name, 0):,}")
     console.print(table)
     revenue = stats.revenue_cents / 100
     console.print(
