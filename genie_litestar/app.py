@@ -77,6 +77,8 @@ def create_app(settings: GenieSettings) -> Litestar:
         pool = create_pool(settings)
         await pool.open(wait=True, timeout=30)
         buckets = _buckets(settings)
+        if isinstance(buckets, RedisBuckets):
+            await buckets.warn_if_unreachable()
         app.state.pool = pool
         app.state.buckets = buckets
         try:

@@ -48,6 +48,17 @@ class RedisBuckets:
         self._rate = rate
         self._namespace = namespace
 
+    async def warn_if_unreachable(self) -> None:
+        """At startup: say once, plainly, that limits will not hold while Redis is away."""
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError) as error:
+            logger.warning(
+                "Redis is unreachable (%s): requests are let through unlimited until it "
+                "answers. Check --redis-url, or start Redis.",
+                error,
+            )
+
     async def take(self, key: str) -> Decision:
         try:
             allowed, tokens = await self._script(
