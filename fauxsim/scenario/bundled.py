@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-import scenarios
+import fauxsim
 from fauxsim.scenario.yaml_source import parse_yaml
 
 _SUFFIX = ".yaml"
@@ -21,8 +21,13 @@ class BundledScenario:
 
 
 def bundled_folder() -> Path:
-    """Where the bundled scenario files are, in a source tree or an installed wheel."""
-    return Path(scenarios.__file__).parent
+    """Where the bundled scenario files are, in a source tree or an installed wheel.
+
+    The ``scenarios`` package sits beside ``fauxsim`` in both. It is found from here, not
+    imported: another ``scenarios`` earlier on ``sys.path`` (a user's own folder of
+    scenarios, a test helper module) would be imported instead and hide the bundled ones.
+    """
+    return Path(fauxsim.__file__).resolve().parent.parent / "scenarios"
 
 
 def bundled_scenarios() -> list[BundledScenario]:

@@ -16,7 +16,7 @@ from fauxsim.sinks.postgres.ledger import WRITER_LOCK, scenario_digest
 from fauxsim.sinks.postgres.migrate import head_revision
 from fauxsim.sinks.postgres.sink import open_database_sink
 from tests.integration.helpers import table_counts
-from tests.integration.scenarios import quirky_scenario
+from tests.integration.scenario_fixtures import quirky_scenario
 
 
 @pytest.fixture(autouse=True)

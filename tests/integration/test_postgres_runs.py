@@ -24,7 +24,7 @@ from fauxsim.sinks.postgres.sink import open_database_sink
 from fauxsim.tables import ALL_TABLES, EVENTS, ColumnType, TableSpec
 from tests.conftest import with_database
 from tests.integration.helpers import table_counts, table_digests
-from tests.integration.scenarios import quirky_scenario
+from tests.integration.scenario_fixtures import quirky_scenario
 
 WRITE_RUN = Path(__file__).with_name("write_run.py")
 PROJECT = Path(__file__).parents[2]

@@ -10,7 +10,7 @@ import sys
 
 from fauxsim.runner import run_into
 from fauxsim.sinks.postgres.sink import open_database_sink
-from tests.integration.scenarios import quirky_scenario
+from tests.integration.scenario_fixtures import quirky_scenario
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import subprocess
+import sys
 from importlib import resources
 
 import pytest
@@ -65,3 +67,19 @@ def test_steady_state_is_a_growing_year_without_events():
     assert scenario.traffic.growth_per_year > 0
     assert scenario.traffic.calendar == []
     assert len(set(scenario.traffic.weekday_weights)) > 1  # a weekly rhythm
+
+
+def test_another_scenarios_module_on_the_path_does_not_hide_the_bundled_ones(tmp_path):
+    """A ``scenarios.py`` of the user's (or a test helper module called so) first on
+    sys.path, as under ``python -m`` in its folder, must not hide the bundled files."""
+    (tmp_path / "scenarios.py").write_text("MINE = True\n")
+    probe = (
+        "import scenarios\n"  # the user's module, imported first
+        "from fauxsim.scenario.bundled import bundled_scenarios\n"
+        "print(','.join(s.name for s in bundled_scenarios()))\n"
+    )
+    listed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == [",".join(NAMES)]

@@ -24,7 +24,7 @@ from fauxsim.sinks.postgres.process import LoaderProcess, open_loader_process
 from fauxsim.sinks.postgres.sink import open_database_sink
 from tests.conftest import fresh_database
 from tests.integration.helpers import event_row, table_counts, table_digests
-from tests.integration.scenarios import quirky_scenario
+from tests.integration.scenario_fixtures import quirky_scenario
 
 SCENARIO = Scenario.model_validate(
     {
