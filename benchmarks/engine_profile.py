@@ -46,8 +46,9 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from fauxsim.collector import tuned_collector
 from fauxsim.projection import Projector
-from fauxsim.runner import CHECKPOINT, generate, run_into, tuned_collector
+from fauxsim.runner import CHECKPOINT, generate, run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.engine import Simulation
 from fauxsim.sinks.base import open_sink

@@ -12,9 +12,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.console import console, error_console
-from fauxsim.clock import to_datetime, to_micros
+from fauxsim.clock import run_end, to_datetime, to_micros
 from fauxsim.errors import UsageError
-from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_end, run_into
+from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.tables import ALL_TABLES
 

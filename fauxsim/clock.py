@@ -7,7 +7,10 @@ cheap; conversion to ``datetime`` and text happens only at the edges (sinks, CLI
 from __future__ import annotations
 
 import datetime as dt
-from typing import NewType
+from typing import TYPE_CHECKING, NewType
+
+if TYPE_CHECKING:
+    from fauxsim.scenario.model import Scenario
 
 Micros = NewType("Micros", int)
 
@@ -33,3 +36,11 @@ def to_datetime(micros: int) -> dt.datetime:
 def to_rfc3339(micros: int) -> str:
     """Fixed-width UTC text with microseconds, so that string order is time order."""
     return to_datetime(micros).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def run_end(scenario: Scenario, until: dt.datetime | dt.date | None) -> int:
+    """The moment a run stops: ``until`` (clamped to the scenario's end) or the end."""
+    end = to_micros(scenario.end_utc)
+    if until is None:
+        return end
+    return max(to_micros(scenario.start_utc), min(end, to_micros(scenario.to_utc(until))))

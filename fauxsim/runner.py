@@ -8,15 +8,14 @@ batch size. A run that resumes after a committed watermark re-simulates from the
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from fauxsim.clock import HOUR, to_micros
+from fauxsim.clock import HOUR, run_end
+from fauxsim.collector import tuned_collector
 from fauxsim.events import EventType
 from fauxsim.projection import Projector
 from fauxsim.quirks import QuirkInjector
@@ -35,42 +34,6 @@ if TYPE_CHECKING:
 # within one checkpoint interval appears once, in its state at the checkpoint.
 CHECKPOINT = HOUR
 DEFAULT_BATCH_ROWS = 50_000
-# The garbage collector's young generation while a run generates (CPython's default: 700).
-# The engine makes no reference cycles; what it allocates either dies young (events,
-# once written) or lives long (customers, carts). With the default, everything a batch
-# holds outlives two young collections, reaches the old generation and sets off full
-# collections over the whole heap, batch after batch: a quarter of a run's time.
-YOUNG_GENERATION = 100_000
-
-
-class _CollectorTuning:
-    """Raises the young generation while at least one run is generating, then restores it."""
-
-    def __init__(self) -> None:
-        self._runs = 0
-        self._saved = gc.get_threshold()
-
-    @contextmanager
-    def during_run(self) -> Iterator[None]:
-        if self._runs == 0:
-            self._saved = gc.get_threshold()
-            young, *older = self._saved
-            gc.set_threshold(max(young, YOUNG_GENERATION), *older)
-        self._runs += 1
-        try:
-            yield
-        finally:
-            self._runs -= 1
-            if self._runs == 0:
-                gc.set_threshold(*self._saved)
-
-
-_COLLECTOR = _CollectorTuning()
-
-
-def tuned_collector() -> AbstractContextManager[None]:
-    """Within: the garbage collector tuned for generating (nests; see YOUNG_GENERATION)."""
-    return _COLLECTOR.during_run()
 
 
 @dataclass
@@ -101,14 +64,6 @@ class RunStats:
     @property
     def conversion_rate(self) -> float:
         return self.orders / self.sessions if self.sessions else 0.0
-
-
-def run_end(scenario: Scenario, until: dt.datetime | dt.date | None) -> int:
-    """The moment a run stops: ``until`` (clamped to the scenario's end) or the end."""
-    end = to_micros(scenario.end_utc)
-    if until is None:
-        return end
-    return max(to_micros(scenario.start_utc), min(end, to_micros(scenario.to_utc(until))))
 
 
 def generate(

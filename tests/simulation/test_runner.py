@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 
-from fauxsim.runner import YOUNG_GENERATION, RunStats, generate, tuned_collector
+from fauxsim.collector import YOUNG_GENERATION, tuned_collector
+from fauxsim.runner import RunStats, generate
 from tests.simulation.helpers import small_scenario
 
 

@@ -27,8 +27,8 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fauxsim.collector import tuned_collector
 from fauxsim.errors import FauxError, SinkError
-from fauxsim.runner import tuned_collector
 from fauxsim.sinks.base import Batch
 
 if TYPE_CHECKING:

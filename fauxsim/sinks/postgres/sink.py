@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import psycopg
 
-from fauxsim.runner import run_end
+from fauxsim.clock import run_end
 from fauxsim.sinks.postgres import ledger
 from fauxsim.sinks.postgres.connection import (
     connect,
