@@ -22,7 +22,7 @@ against a baseline measured in the same run: bare SimPy driving sessions of eigh
 timeouts each, with no model (also in CPU time). Compare ratios between commits.
 Note that CPU time counts every thread of the process: Arrow's writer threads included.
 Every stage runs with the garbage collector tuned as a real run tunes it
-(``fauxsim.runner.tuned_collector``); the baseline runs with the interpreter's defaults.
+(``fauxsim.gc_tuning.tuned_collector``); the baseline runs with the interpreter's defaults.
 
 ``--memory`` runs each stage in a fresh process and reports its peak resident memory
 (``ru_maxrss``), so that one stage's peak cannot hide another's.
@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from fauxsim.collector import tuned_collector
+from fauxsim.gc_tuning import tuned_collector
 from fauxsim.projection import Projector
 from fauxsim.runner import CHECKPOINT, generate, run_into
 from fauxsim.scenario.loading import load_scenario

@@ -43,7 +43,8 @@ def serve(
         Postgres URL (default: $DATABASE_URL, else the embedded database).
     public_url
         The URL clients use to reach this server, for Link headers
-        (default: made of --host and --port, e.g. http://127.0.0.1:8000).
+        (default: made of --host and --port, e.g. http://127.0.0.1:8000; for 0.0.0.0,
+        the loopback address).
     workers
         uvicorn worker processes. With more than one, use --redis-url so that rate
         limits hold across workers.
@@ -80,7 +81,7 @@ def serve(
     upgrade(url)
     environment: dict[str, Any] = {
         "database_url": libpq_url(url),
-        "public_base_url": public_url or f"http://{host}:{port}",
+        "public_base_url": public_url or default_public_url(host, port),
         "settle_seconds": settle_seconds,
         "rate_limit_burst": rate_limit_burst,
         "rate_limit_per_second": rate_limit_per_second,
@@ -94,6 +95,13 @@ def serve(
     if chaos:
         environment["chaos"] = chaos_profile(chaos, chaos_seed).model_dump_json()
     export_settings(environment)
+    if public_url is None and host in {"0.0.0.0", "::"}:  # noqa: S104 - a user's choice
+        error_console.print(
+            f"note: Link headers point at {environment['public_base_url']}; clients on other "
+            "machines need --public-url with the address they reach this one at",
+            highlight=False,
+            soft_wrap=True,
+        )
     if workers > 1 and not redis_url:
         error_console.print(
             "note: without --redis-url each worker keeps its own rate-limit buckets",
@@ -123,27 +131,47 @@ def check_redis_url(url: str) -> None:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """Say so at once when something already listens on host:port."""
+    """Say so at once when the port is out of range or something already listens on it."""
     import errno  # noqa: PLC0415
     import socket  # noqa: PLC0415
 
+    if not 1 <= port <= 65535:  # noqa: PLR2004 - the TCP port range
+        raise UsageError(f"--port must be between 1 and 65535, got {port}")
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise UsageError(f"--host {host!r}: {error.strerror}") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        # As uvicorn binds: SO_REUSEADDR, so a port in TIME_WAIT counts as free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise UsageError(
-                    f"port {port} on {host} is already in use; pick another with --port, "
-                    "or stop what listens there"
-                ) from None
-            raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    for family, kind, proto, _, address in addresses:  # uvicorn binds each of them
+        with socket.socket(family, kind, proto) as probe:
+            # As uvicorn binds: SO_REUSEADDR, so a port in TIME_WAIT counts as free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise UsageError(
+                        f"port {port} on {host} is already in use; pick another with --port, "
+                        "or stop what listens there"
+                    ) from None
+                raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def default_public_url(host: str, port: int) -> str:
+    """The URL of this server for Link headers when --public-url is not given.
+
+    A wildcard host (all interfaces) is no address a client can use: the loopback one
+    stands in, and clients elsewhere need --public-url. IPv6 addresses go in brackets.
+    """
+    import ipaddress  # noqa: PLC0415
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a name, e.g. localhost
+        return f"http://{host}:{port}"
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")  # noqa: PLR2004
+    shown = f"[{address}]" if address.version == 6 else str(address)  # noqa: PLR2004
+    return f"http://{shown}:{port}"
 
 
 def export_settings(values: dict[str, Any]) -> None:

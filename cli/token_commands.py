@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from cyclopts import App, Parameter
 from rich.box import SIMPLE_HEAD
+from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -107,14 +108,15 @@ def list_(*, db: str | None = None) -> None:
             _when(record.last_used_at, "never"),
         )
     # Never squeezed to the terminal (or, piped, to 80 columns): a name cut to "orders…"
-    # or a date split over two lines defeats a listing. A wider table wraps, whole.
+    # or a date split over two lines defeats a listing. A wider table wraps, whole. A
+    # console of its own, so that the shared one keeps following the terminal's width.
     natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
-    width = console.width
-    console.width = max(width, natural)
-    try:
-        console.print(table)
-    finally:
-        console.width = width
+    wide = Console(
+        width=max(console.width, natural),
+        color_system=console.color_system,  # type: ignore[arg-type]  # one of the names it takes
+        force_terminal=console.is_terminal,
+    )
+    wide.print(table)
 
 
 @token_app.command

@@ -25,7 +25,7 @@ class UsageError(FauxError):
 
 
 class SinkError(FauxError):
-    """A sink could not be opened or written (unknown name, unwritable folder, ...).
+    """A sink could not be opened or written (an unwritable folder, a full disk, ...).
 
     Exit code 3, as for the database: the place the output goes cannot be used.
     """

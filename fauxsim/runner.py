@@ -15,8 +15,8 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from fauxsim.clock import HOUR, run_end
-from fauxsim.collector import tuned_collector
 from fauxsim.events import EventType
+from fauxsim.gc_tuning import tuned_collector
 from fauxsim.projection import Projector
 from fauxsim.quirks import QuirkInjector
 from fauxsim.simulation.engine import Simulation

@@ -27,7 +27,7 @@ def bundled_folder() -> Path:
     imported: another ``scenarios`` earlier on ``sys.path`` (a user's own folder of
     scenarios, a test helper module) would be imported instead and hide the bundled ones.
     """
-    return Path(fauxsim.__file__).resolve().parent.parent / "scenarios"
+    return Path(fauxsim.__file__).parent.parent / "scenarios"
 
 
 def bundled_scenarios() -> list[BundledScenario]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from fauxsim.errors import SinkError
+from fauxsim.errors import UsageError
 
 Row = tuple[Any, ...]
 
@@ -76,7 +76,7 @@ def open_sink(name: str, out: Path) -> Sink:
     except KeyError:
         valid = ", ".join(sorted(_REGISTRY))
         msg = f"unknown format {name!r}. Valid values are: {valid}"
-        raise SinkError(msg) from None
+        raise UsageError(msg) from None  # an option mistake: exit 2
     return factory(out)
 
 

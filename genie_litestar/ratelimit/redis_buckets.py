@@ -6,6 +6,7 @@ clock, so workers on machines with drifting clocks still agree.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -15,6 +16,7 @@ from redis.exceptions import RedisError
 from genie_litestar.ratelimit.buckets import Decision, decide
 
 logger = logging.getLogger("genie.ratelimit")
+_STARTUP_PING_SECONDS = 2.0
 
 _TAKE = """
 local burst = tonumber(ARGV[1])
@@ -49,14 +51,16 @@ class RedisBuckets:
         self._namespace = namespace
 
     async def warn_if_unreachable(self) -> None:
-        """At startup: say once, plainly, that limits will not hold while Redis is away."""
+        """At startup (once per worker): say plainly that limits do not hold without Redis."""
         try:
-            await self._redis.ping()
-        except (RedisError, OSError) as error:
+            # Bounded: a firewalled host would otherwise hold the start for minutes.
+            async with asyncio.timeout(_STARTUP_PING_SECONDS):
+                await self._redis.ping()
+        except (RedisError, OSError) as error:  # TimeoutError is an OSError
             logger.warning(
                 "Redis is unreachable (%s): requests are let through unlimited until it "
-                "answers. Check --redis-url, or start Redis.",
-                error,
+                "answers. Check --redis-url (GENIE_REDIS_URL), or start Redis.",
+                error or "no answer in time",
             )
 
     async def take(self, key: str) -> Decision:

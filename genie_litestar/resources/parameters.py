@@ -47,13 +47,13 @@ Cursor = Annotated[
 ]
 
 LIST_PARAMETERS = frozenset({"limit", "updated_since", "updated_before", "cursor"})
+SINGLE_VALUED = LIST_PARAMETERS
 
 
 def requires_known_parameters(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """A mistyped filter must not silently mean "everything": refuse unknown names,
-    and names given twice (``?limit=1&limit=2``)."""
+    """A mistyped filter must not silently mean "everything": refuse unknown names."""
     allowed: frozenset[str] = handler.opt.get("query_parameters", frozenset())
     unknown = sorted(set(connection.query_params) - allowed)
     if unknown:
@@ -68,9 +68,21 @@ def requires_known_parameters(
                 for name in unknown
             ],
         )
+
+
+def requires_single_values(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """``?limit=1&limit=2``: which would count? A client bug either way, so say so.
+
+    Every list parameter takes one value (``SINGLE_VALUED``); one that takes several
+    would be left out of that set.
+    """
     params = connection.query_params
-    repeated = sorted(name for name in set(params) if len(params.getall(name)) > 1)
-    if repeated:  # which one would count? A client bug either way: say so.
+    repeated = sorted(
+        name for name in SINGLE_VALUED.intersection(params) if len(params.getall(name)) > 1
+    )
+    if repeated:
         raise ProblemError(
             400,
             "repeated-parameter",

@@ -36,6 +36,7 @@ from genie_litestar.resources.parameters import (
     UpdatedSince,
     filters_from,
     requires_known_parameters,
+    requires_single_values,
 )
 from genie_litestar.resources.queries import fetch_page, fetch_row, fix_horizon
 
@@ -75,6 +76,7 @@ _GUARDS = [
     requires_valid_token,
     requires_read_scope,
     requires_known_parameters,
+    requires_single_values,
 ]
 
 

@@ -84,16 +84,23 @@ def test_statement_timeout_is_a_503_with_retry_after(fresh_database):
     assert unaffected.status_code == 200
 
 
+def _cut_the_pools_connections(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 def test_database_down_is_a_503_on_health(fresh_database):
     token = _token(fresh_database)
     with running_client(fresh_database, token) as client:
-        with psycopg.connect(fresh_database, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+        _cut_the_pools_connections(fresh_database)
         response = client.get("/health")
+        _cut_the_pools_connections(fresh_database)  # the pool has reconnected since
+        head = client.head("/health")
     _assert_problem(response, 503)
+    assert head.status_code == 503
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 429])

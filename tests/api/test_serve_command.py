@@ -9,7 +9,7 @@ import socket
 import pytest
 import uvicorn
 
-from cli.serve_command import APP_FACTORY, serve
+from cli.serve_command import APP_FACTORY, default_public_url, serve
 from fauxsim.errors import FauxError
 from genie_litestar.settings import GenieSettings
 
@@ -83,3 +83,20 @@ def test_a_redis_url_that_is_not_one_is_refused_in_one_line(started):
     with pytest.raises(FauxError, match="--redis-url 'notredis' is not a Redis URL"):
         serve(db="postgresql://nobody@127.0.0.1:1/none", redis_url="notredis")
     assert started == []
+
+
+@pytest.mark.parametrize("port", [0, -1, 70000])
+def test_a_port_out_of_range_is_named_as_the_port(started, port):
+    with pytest.raises(FauxError, match=f"--port must be between 1 and 65535, got {port}"):
+        serve(db="postgresql://nobody@127.0.0.1:1/none", port=port)
+    assert started == []
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [("127.0.0.1", "http://127.0.0.1:8000"), ("localhost", "http://localhost:8000"),
+     ("0.0.0.0", "http://127.0.0.1:8000"), ("::", "http://[::1]:8000"),  # noqa: S104
+     ("::1", "http://[::1]:8000")],
+)  # fmt: skip
+def test_the_default_public_url_is_one_a_client_can_use(host, url):
+    assert default_public_url(host, 8000) == url

@@ -15,6 +15,7 @@ from fauxsim.runner import run_into
 from fauxsim.sinks.postgres.ledger import WRITER_LOCK, scenario_digest
 from fauxsim.sinks.postgres.migrate import head_revision
 from fauxsim.sinks.postgres.sink import open_database_sink
+from tests.conftest import fresh_database
 from tests.integration.helpers import table_counts
 from tests.integration.scenario_fixtures import quirky_scenario
 
@@ -55,18 +56,43 @@ def test_status_shows_scenario_seed_watermark_and_rows_per_table(postgres_url, c
 
 
 def test_status_tells_a_run_whose_process_is_gone_from_one_still_writing(postgres_url, capsys):
-    """A run left marked running (its process killed) shows as interrupted, with what to do;
-    while a writer holds the lock, it shows as running."""
+    """A run left marked running (its process killed) shows as interrupted, and says how
+    to resume if it had not reached its target; while a writer holds the lock, running."""
     _write_first_day(postgres_url)
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         connection.execute("UPDATE runs SET status = 'running'")  # as kill -9 leaves it
         out = _run(capsys, "status", "--db", postgres_url).out
+        # Killed after its last batch: interrupted, but there is nothing left to resume.
         assert "last run   #1 interrupted, target 2024-03-02T00:00:00.000000Z" in out
+        assert "resume" not in out
+        connection.execute("UPDATE runs SET until_at = until_at + interval '1 day'")
+        out = _run(capsys, "status", "--db", postgres_url).out
+        assert "last run   #1 interrupted, target 2024-03-03T00:00:00.000000Z" in out
         assert "run the same command again to resume" in out
         connection.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))  # a live writer
         out = _run(capsys, "status", "--db", postgres_url).out
         assert "last run   #1 running, target" in out
         assert "resume" not in out
+
+
+def test_a_writer_of_another_database_on_the_server_is_not_taken_for_ours(
+    postgres_url, postgres_server_url, capsys
+):
+    """pg_locks lists the whole server's locks: only this database's writer lock counts,
+    and only the whole bigint key (not its low half, nor a pair of int keys)."""
+    _write_first_day(postgres_url)
+    low, high = WRITER_LOCK & 0xFFFF_FFFF, WRITER_LOCK >> 32
+    with (
+        fresh_database(postgres_server_url) as other_url,
+        psycopg.connect(postgres_url, autocommit=True) as ours,
+        psycopg.connect(other_url, autocommit=True) as other,
+    ):
+        ours.execute("UPDATE runs SET status = 'running'")  # its process is gone
+        other.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))  # a run into another db
+        ours.execute("SELECT pg_advisory_lock(%s)", (low,))  # the same low 32 bits
+        ours.execute("SELECT pg_advisory_lock(%s, %s)", (high, low))  # a pair of int keys
+        out = _run(capsys, "status", "--db", postgres_url).out
+    assert "last run   #1 interrupted" in out
 
 
 def test_url_prints_the_url_with_its_password_for_other_tools(capsys):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import orjson
 
+from fauxsim.tables import ALL_TABLES
 from tests.cli.cli_support import run_cli
 
 SCENARIO = """\
@@ -167,3 +169,15 @@ def test_an_unreachable_database_is_one_clear_line(tmp_path, capsys, monkeypatch
     assert "could not connect to postgresql://me:***@127.0.0.1:1/shop" in result.stderr
     assert "secret" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_summary_names_where_on_one_line_and_lists_every_table_in_order(
+    tmp_path, capsys, monkeypatch
+):
+    """Every table (quirks too, even at 0), in db status order; a long folder stays whole."""
+    out = tmp_path / ("a-rather-long-folder-name-for-the-output-of-this-run" * 2)
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--out", str(out)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert f"Wrote cli-test into {out}/ (parquet)" in result.stdout
+    listed = re.findall(r"^│ (\w+) +│", result.stdout, flags=re.MULTILINE)
+    assert listed == [spec.name for spec in ALL_TABLES]

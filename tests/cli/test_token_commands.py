@@ -7,6 +7,7 @@ import re
 import pytest
 from litestar.testing import TestClient
 
+from cli.console import console
 from cli.token_commands import token_app
 from genie_litestar.app import create_app
 from genie_litestar.auth.tokens import is_well_formed
@@ -76,3 +77,17 @@ def test_revoking_an_unknown_id_lists_the_known_ones(postgres_url, capsys):
     token = _run(capsys, "create", "--name", "a", "--db", postgres_url).out.strip()
     with pytest.raises(GenieError, match=rf"no token with id 'fg_test_nope'.*{token[:16]}"):
         _run(capsys, "revoke", "fg_test_nope", "--db", postgres_url)
+
+
+def test_list_keeps_every_value_whole_on_a_narrow_terminal(postgres_url, capsys, monkeypatch):
+    """80 columns (a pipe) and seven columns: values wrap whole rather than end in "…"."""
+    monkeypatch.setattr(console, "width", 80)
+    name, scopes = "orders-pipeline-laptop", "read:orders,read:order_line_items,read:customers"
+    token = _run(capsys, "create", "--name", name, "--scopes", scopes, "--db", postgres_url).out
+    listed = _run(capsys, "list", "--db", postgres_url).out
+    row = next(line for line in listed.splitlines() if token.strip()[:16] in line)
+    assert name in row
+    assert "read:orders, read:order_line_items, read:customers" in row
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", row)
+    assert "…" not in listed
+    assert console.width == 80  # the shared console is left as it was

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import subprocess
 import sys
-from importlib import resources
+from pathlib import Path
 
 import pytest
 
+import fauxsim
 from fauxsim.scenario.bundled import bundled_folder, bundled_scenarios, find_bundled
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.calendar import resolve_windows
@@ -31,10 +31,9 @@ def test_every_bundled_scenario_is_valid(name):
     assert scenario.name == name
 
 
-def test_the_bundled_folder_is_the_importable_scenarios_package():
-    """The wheel ships `scenarios` as a package; files are found beside its __init__.py."""
-    package = importlib.import_module("scenarios")
-    assert bundled_folder() == resources.files(package)
+def test_the_bundled_folder_is_the_scenarios_package_beside_fauxsim():
+    """The wheel (and a source tree) ship `scenarios` as a package next to `fauxsim`."""
+    assert bundled_folder() == Path(fauxsim.__file__).parent.parent / "scenarios"
     assert (bundled_folder() / "__init__.py").is_file()
 
 

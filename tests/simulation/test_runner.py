@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from fauxsim.collector import YOUNG_GENERATION, tuned_collector
+from fauxsim.gc_tuning import YOUNG_GENERATION, tuned_collector
 from fauxsim.runner import RunStats, generate
 from tests.simulation.helpers import small_scenario
 

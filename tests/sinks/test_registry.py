@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from fauxsim.errors import FauxError, SinkError
+from fauxsim.errors import FauxError, UsageError
 from fauxsim.sinks.base import Batch, open_sink, sink_names
 from fauxsim.tables import ALL_TABLES
 
@@ -17,7 +17,7 @@ def test_the_file_formats_are_registered_by_name():
 
 
 def test_an_unknown_format_names_the_valid_ones(tmp_path):
-    with pytest.raises(SinkError) as raised:
+    with pytest.raises(UsageError) as raised:
         open_sink("x", tmp_path)
 
     assert str(raised.value) == "unknown format 'x'. Valid values are: csv, jsonl, parquet"

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from fauxsim.tables import TableSpec
 
 # 32 Ki rows: up to one row group per table waits in memory as Arrow columns. A
-# 5.0-million-event run peaked at 271 MB with 32 Ki, 296 MB with 64 Ki (and ~35 MB more
-# again at 128 Ki), at the same speed and file size; readers still get large groups.
+# 5.0-million-event run peaked at 271 MB with 32 Ki and 296 MB with 64 Ki, at the same
+# speed and file size (a 5.9M-event run: 128 Ki peaked ~35 MB above 64 Ki); readers
+# still get large groups.
 ROW_GROUP_ROWS = 32 * 1024
 COMPRESSION = "zstd"
 

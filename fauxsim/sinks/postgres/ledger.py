@@ -26,6 +26,20 @@ if TYPE_CHECKING:
 
 # pg_try_advisory_lock key held by the one run writing to a database.
 WRITER_LOCK = 0x6661_7578_7275_6E  # "fauxrun"
+# That lock, held in this database, as pg_locks shows it: the server's locks of every
+# database are there, and a bigint key is split into classid (high 32 bits), objid (low)
+# and objsubid 1 (a pair of int keys has objsubid 2).
+_OUR_WRITER_LOCK = (
+    "l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+    "AND l.classid = %(high)s AND l.objid = %(low)s "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+_WRITER_LOCK_PARTS = {"high": WRITER_LOCK >> 32, "low": WRITER_LOCK & 0xFFFF_FFFF}
+_WRITER_LOCK_TAKEN = f"SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE {_OUR_WRITER_LOCK})"  # noqa: S608 - constants
+_WRITER_LOCK_HOLDER = (
+    "SELECT a.pid, a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a "  # noqa: S608 - constants
+    f"ON a.pid = l.pid WHERE {_OUR_WRITER_LOCK} LIMIT 1"
+)
 DATA_TABLES = tuple(spec.name for spec in ALL_TABLES)
 
 
@@ -148,12 +162,7 @@ def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
     connection.commit()
     if row == (True,):
         return
-    holder = connection.execute(
-        "SELECT a.pid, a.application_name, a.client_addr FROM pg_locks l "
-        "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-        "AND l.objid = %s AND l.granted LIMIT 1",
-        (WRITER_LOCK & 0xFFFF_FFFF,),
-    ).fetchone()
+    holder = connection.execute(_WRITER_LOCK_HOLDER, _WRITER_LOCK_PARTS).fetchone()
     connection.rollback()
     who = f" (server process {holder[0]}, {holder[1] or 'unknown client'})" if holder else ""
     msg = (
@@ -165,11 +174,7 @@ def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
 
 def writer_lock_held(cursor: psycopg.Cursor[Any]) -> bool:
     """Whether some session holds the writer lock: a run is writing right now."""
-    row = cursor.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
-        "AND objid = %s AND granted)",
-        (WRITER_LOCK & 0xFFFF_FFFF,),
-    ).fetchone()
+    row = cursor.execute(_WRITER_LOCK_TAKEN, _WRITER_LOCK_PARTS).fetchone()
     return bool(row and row[0])
 
 

@@ -27,8 +27,8 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fauxsim.collector import tuned_collector
 from fauxsim.errors import FauxError, SinkError
+from fauxsim.gc_tuning import tuned_collector
 from fauxsim.sinks.base import Batch
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def open_loader_process(
         raise
     if not isinstance(opened, _Opened):
         loader.abort()
-        raise SinkError(f"the loader process answered {opened!r} instead of opening")
+        raise TypeError(f"the loader process answered {opened!r} instead of opening")  # a bug
     loader.resume_after, loader.description = opened.resume_after, opened.description
     return loader
 
@@ -160,7 +160,7 @@ class LoaderProcess:
         return message  # type: ignore[no-any-return]
 
     def _raise(self, message: _Opened | _Closed) -> None:
-        raise SinkError(f"the loader process answered {message!r} out of turn")
+        raise RuntimeError(f"the loader process answered {message!r} out of turn")  # a bug
 
     def _stop(self) -> None:
         with contextlib.suppress(OSError):

@@ -42,6 +42,8 @@ def database_status(url: str) -> DatabaseStatus:
         connection.cursor() as cursor,
     ):
         committed = ledger.read_committed(cursor)
+        # Asked before the run row is read: a run that finishes in between shows complete.
+        writing = ledger.writer_lock_held(cursor)
         row = cursor.execute(
             "SELECT run_id, status, until_at, watermark, batches, rows_written, started_at, "
             "updated_at FROM runs ORDER BY run_id DESC LIMIT 1"
@@ -49,7 +51,7 @@ def database_status(url: str) -> DatabaseStatus:
         last_run = None
         if row is not None:
             run_id, status, until, watermark, batches, rows_written, started, updated = row
-            if status == "running" and not ledger.writer_lock_held(cursor):
+            if status == "running" and not writing:
                 # Its process is gone (killed, or its machine went down): the next run
                 # marks it so, and resumes after the watermark.
                 status = "interrupted"

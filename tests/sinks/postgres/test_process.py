@@ -155,3 +155,19 @@ def write_until_it_fails(loader: LoaderProcess) -> None:
         loader.write(Batch(START + hour * HOUR, {"events": [event_row(hour, START)]}))
         time.sleep(0.05)
     loader.close()
+
+
+def test_the_loader_process_imports_neither_the_simulation_nor_alembic():
+    """What the child imports it pays for before its first batch (see DEVELOPERS.md)."""
+    heavy = ("simpy", "numpy", "pyarrow", "fauxsim.simulation", "fauxsim.runner", "alembic")
+    probe = (
+        "import sys\n"
+        "import fauxsim.sinks.postgres.process, fauxsim.sinks.postgres.sink\n"
+        "import fauxsim.scenario.model\n"  # the child unpickles a Scenario
+        f"print([name for name in {heavy!r} if name in sys.modules])\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
