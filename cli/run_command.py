@@ -118,12 +118,32 @@ def _check_until(scenario: Scenario, until: dt.datetime | dt.date) -> None:
             "moment, or leave --until out to run to the end."
         )
     if moment > scenario.end_utc:
-        error_console.print(
-            f"note: --until {local(moment)} is after the scenario's end "
-            f"({local(scenario.end_utc)}); running to the end.",
-            highlight=False,
-            soft_wrap=True,
+        _note(
+            f"--until {local(moment)} is after the scenario's end "
+            f"({local(scenario.end_utc)}); running to the end."
         )
+    _note_clock_changes(scenario, until, local(moment))
+
+
+def _note_clock_changes(scenario: Scenario, until: dt.datetime | dt.date, used: str) -> None:
+    """A local --until that a clock change skips or repeats: say which moment is used."""
+    naive = until if isinstance(until, dt.datetime) else dt.datetime.combine(until, dt.time())
+    if naive.tzinfo is not None:
+        return  # an offset was given: the moment is exact
+    first, second = naive.replace(tzinfo=scenario.zone), naive.replace(tzinfo=scenario.zone, fold=1)
+    round_trip = first.astimezone(dt.UTC).astimezone(scenario.zone).replace(tzinfo=None)
+    zone, written = scenario.timezone, f"{naive:%Y-%m-%d %H:%M}"
+    if round_trip != naive:
+        _note(f"--until {written} does not exist in {zone} (the clocks jump); using {used}.")
+    elif first.utcoffset() != second.utcoffset():
+        _note(
+            f"--until {written} happens twice in {zone} (the clocks go back); "
+            f"using the first, {used}."
+        )
+
+
+def _note(text: str) -> None:
+    error_console.print(f"note: {text}", highlight=False, soft_wrap=True)
 
 
 def _run_with_progress(

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
 from fauxsim.tables import ALL_TABLES
 from tests.cli.cli_support import run_cli
@@ -181,3 +182,32 @@ def test_the_summary_names_where_on_one_line_and_lists_every_table_in_order(
     assert f"Wrote cli-test into {out}/ (parquet)" in result.stdout
     listed = re.findall(r"^│ (\w+) +│", result.stdout, flags=re.MULTILINE)
     assert listed == [spec.name for spec in ALL_TABLES]
+
+
+_BERLIN = """\
+start: 2024-03-30
+end: 2024-11-02
+timezone: Europe/Berlin
+traffic: {sessions_per_day: 20}
+"""
+_SKIPPED = (
+    "--until 2024-03-31 02:30 does not exist in Europe/Berlin (the clocks jump); "
+    "using 2024-03-31 03:30 CEST."
+)
+_REPEATED = (
+    "--until 2024-10-27 02:30 happens twice in Europe/Berlin (the clocks go back); "
+    "using the first, 2024-10-27 02:30 CEST."
+)
+
+
+@pytest.mark.parametrize(
+    ("until", "note"), [("2024-03-31T02:30", _SKIPPED), ("2024-10-27T02:30", _REPEATED)]
+)
+def test_a_local_until_that_a_clock_change_skips_or_repeats_is_explained(
+    tmp_path, capsys, monkeypatch, until, note
+):
+    path = str(scenario_file(tmp_path, _BERLIN))
+    args = ["run", path, "--out", str(tmp_path / "o"), "--until", until]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert note in result.stderr
