@@ -38,6 +38,7 @@ class Product:
         "product_id",
         "search_term",
         "sku",
+        "viewed",
     )
 
     def __init__(
@@ -58,6 +59,9 @@ class Product:
         self.price_factor = 1.0
         self.popularity = popularity
         self.search_term = name.rsplit(maxsplit=1)[-1].lower()  # what a visitor types to find it
+        # The properties of its product_viewed events, shared until the price changes:
+        # one dict per price rather than one per view (emitted properties never change).
+        self.viewed = {"price_cents": price_cents}
 
     def reprice(self, factor: float) -> int:
         """Apply a price step (or its undoing) and return the new price in cents."""
@@ -65,6 +69,7 @@ class Product:
         if abs(self.price_factor - 1.0) < _TINY:  # an undone change returns to the exact price
             self.price_factor = 1.0
         self.price_cents = max(1, round(self.base_price_cents * self.price_factor))
+        self.viewed = {"price_cents": self.price_cents}
         return self.price_cents
 
 

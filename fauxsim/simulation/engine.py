@@ -94,6 +94,12 @@ class Simulation:
         self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
         self.return_gap = whole_sampler(scenario.audience.return_gap_days, DAY, SECOND)
         self.calendar = CalendarNow(self.windows)
+        # Shared event properties (emitted properties are never changed): the page_viewed
+        # properties of each category, the session_started ones of each kind of session.
+        self.category_pages: dict[str, Properties] = {
+            category: {"category": category} for category in self.catalog.categories.values
+        }
+        self.started_properties: dict[tuple[str, int, bool, tuple[int, ...]], Properties] = {}
 
         # Counters for deterministic ids; each is the last id handed out.
         self.last_session_id = 0

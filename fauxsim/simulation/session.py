@@ -62,7 +62,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     emit, next_id = sim.events.append, sim.next_event_id
     catalog, scenario = sim.catalog, sim.scenario
     accounts, cart_rules = scenario.behaviour.accounts, scenario.behaviour.cart
-    dwell = sim.dwell
+    dwell, category_pages = sim.dwell, sim.category_pages
     visitor_id = visitor.visitor_id
     now = start
 
@@ -72,19 +72,24 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     moves = behaviour.moves
 
     customer_id: int | None = None  # anonymous until the visitor logs in or signs up
+    # Sessions of one kind share their session_started properties (never changed once
+    # emitted): fewer dicts to build, and the sinks encode each shared one once.
+    kind = (channel_name, visitor.kind, returning, active.key)
+    started = sim.started_properties.get(kind)
+    if started is None:
+        started = sim.started_properties[kind] = {
+            "channel": channel_name,
+            "utm_source": channel.utm_source,
+            "utm_medium": channel.utm_medium,
+            "utm_campaign": channel.utm_campaign,
+            "device": visitor.device,
+            "browser": visitor.browser,
+            "country": visitor.country,
+            "is_returning": returning,
+            "calendar_events": active.names,
+        }
     emit((next_id(), SESSION_STARTED, now, now, session_id, visitor_id, None, 1, LANDING,
-          None, None, None,
-          {
-              "channel": channel_name,
-              "utm_source": channel.utm_source,
-              "utm_medium": channel.utm_medium,
-              "utm_campaign": channel.utm_campaign,
-              "device": visitor.device,
-              "browser": visitor.browser,
-              "country": visitor.country,
-              "is_returning": returning,
-              "calendar_events": active.names,
-          }))  # fmt: skip
+          None, None, None, started))  # fmt: skip
     emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, None, 2, LANDING,
           None, None, None, None))  # fmt: skip
     sequence = 2
@@ -121,7 +126,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
             category = catalog.categories.pick(draw)
             sequence += 1
             emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id, sequence,
-                  CATEGORY, None, None, None, {"category": category}))  # fmt: skip
+                  CATEGORY, None, None, None, category_pages[category]))  # fmt: skip
         elif next_state is SEARCH:
             product = catalog.any_product.pick(draw)
             query = product.search_term + SEARCH_SUFFIXES[int(draw() * len(SEARCH_SUFFIXES))]
@@ -141,8 +146,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
             emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
                   sequence + 1, PRODUCT, product_id, None, None, None))  # fmt: skip
             emit((next_id(), PRODUCT_VIEWED, now, now, session_id, visitor_id, customer_id,
-                  sequence + 2, PRODUCT, product_id, None, None,
-                  {"price_cents": product.price_cents}))  # fmt: skip
+                  sequence + 2, PRODUCT, product_id, None, None, product.viewed))  # fmt: skip
             sequence += 2
         elif next_state is CART:
             if state is PRODUCT and product is not None:
