@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 # Shared by every recovered cart's page view: properties are never changed once emitted.
 RECOVERED = {"recovered_cart": True}
+# At most this many kinds of session share their session_started properties (~600 bytes
+# each); the rest get their own (black_friday meets 913 kinds).
+SHARED_STARTED_KINDS = 20_000
 
 
 def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel reads best in one place
@@ -75,9 +78,10 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     # Sessions of one kind share their session_started properties (never changed once
     # emitted): fewer dicts to build, and the sinks encode each shared one once.
     kind = (channel_name, visitor.kind, returning, active.key)
-    started = sim.started_properties.get(kind)
+    shared = sim.started_properties
+    started = shared.get(kind)
     if started is None:
-        started = sim.started_properties[kind] = {
+        started = {
             "channel": channel_name,
             "utm_source": channel.utm_source,
             "utm_medium": channel.utm_medium,
@@ -88,6 +92,8 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
             "is_returning": returning,
             "calendar_events": active.names,
         }
+        if len(shared) < SHARED_STARTED_KINDS:  # bounded: audiences can have many kinds
+            shared[kind] = started
     emit((next_id(), SESSION_STARTED, now, now, session_id, visitor_id, None, 1, LANDING,
           None, None, None, started))  # fmt: skip
     emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, None, 2, LANDING,
