@@ -11,6 +11,8 @@ from litestar.datastructures import State  # noqa: TC002 - Litestar reads handle
 
 from genie_litestar.database import pool_of
 
+HEALTH_TIMEOUT_SECONDS = 1.0
+
 
 class Health(msgspec.Struct):
     status: str
@@ -28,5 +30,7 @@ async def health_head(state: State) -> None:
 
 
 async def _ping(state: State) -> None:
-    async with pool_of(state).connection() as connection:
+    # A load balancer asks often and wants a quick answer: a database that gives no
+    # connection within this is down for it (503), not the statement timeout later.
+    async with pool_of(state).connection(timeout=HEALTH_TIMEOUT_SECONDS) as connection:
         await connection.execute("SELECT 1")

@@ -153,6 +153,19 @@ def test_a_database_migrated_by_a_newer_fauxsim_is_refused(postgres_url):
     )
 
 
+def test_a_version_table_emptied_by_hand_is_named_as_such(postgres_url):
+    upgrade(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as edited:
+        edited.execute("DELETE FROM fauxsim_schema_version")
+    with pytest.raises(DatabaseError) as refused:
+        upgrade(postgres_url)
+    assert str(refused.value) == (
+        f"the database {mask_password(postgres_url)} has fauxsim's fauxsim_schema_version "
+        "table but no revision in it, so its schema is unknown (edited by hand?). Use an "
+        "empty database for fauxsim, or drop the fauxsim tables and that one."
+    )
+
+
 def test_rows_written_by_something_else_are_not_mixed_with_a_run(postgres_url):
     upgrade(postgres_url)
     with psycopg.connect(postgres_url, autocommit=True) as other:

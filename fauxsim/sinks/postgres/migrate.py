@@ -113,6 +113,13 @@ def refuse_foreign_database(sa: Connection, url: str) -> None:
 
     where = mask_password(url)
     revision = current_revision(sa)
+    if revision is None and inspect(sa).has_table(VERSION_TABLE):
+        msg = (
+            f"the database {where} has fauxsim's {VERSION_TABLE} table but no revision in "
+            "it, so its schema is unknown (edited by hand?). Use an empty database for "
+            "fauxsim, or drop the fauxsim tables and that one."
+        )
+        raise DatabaseError(msg)
     if revision is None:
         ours = set(metadata.tables)
         clashing = sorted(ours & set(inspect(sa).get_table_names()))
