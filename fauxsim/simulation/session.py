@@ -76,7 +76,7 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
 
     customer_id: int | None = None  # anonymous until the visitor logs in or signs up
     # Sessions of one kind share their session_started properties (never changed once
-    # emitted): fewer dicts to build, and the sinks encode each shared one once.
+    # emitted): fewer dicts to build, and marshal sends each to the loader once a batch.
     kind = (channel_name, visitor.kind, returning, active.key)
     shared = sim.started_properties
     started = shared.get(kind)

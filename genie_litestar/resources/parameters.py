@@ -47,7 +47,6 @@ Cursor = Annotated[
 ]
 
 LIST_PARAMETERS = frozenset({"limit", "updated_since", "updated_before", "cursor"})
-SINGLE_VALUED = LIST_PARAMETERS
 
 
 def requires_known_parameters(
@@ -71,17 +70,15 @@ def requires_known_parameters(
 
 
 def requires_single_values(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """``?limit=1&limit=2``: which would count? A client bug either way, so say so.
 
-    Every list parameter takes one value (``SINGLE_VALUED``); one that takes several
-    would be left out of that set.
+    Every parameter a route takes (``opt["query_parameters"]``) takes one value.
     """
+    allowed: frozenset[str] = handler.opt.get("query_parameters", frozenset())
     params = connection.query_params
-    repeated = sorted(
-        name for name in SINGLE_VALUED.intersection(params) if len(params.getall(name)) > 1
-    )
+    repeated = sorted(name for name in allowed.intersection(params) if len(params.getall(name)) > 1)
     if repeated:
         raise ProblemError(
             400,

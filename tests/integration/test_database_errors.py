@@ -140,30 +140,31 @@ def test_a_database_with_tables_of_another_application_is_left_alone(postgres_ur
         assert check.execute("SELECT note FROM orders").fetchall() == [("theirs",)]
 
 
-def test_a_database_migrated_by_a_newer_fauxsim_is_refused(postgres_url):
-    upgrade(postgres_url)
-    with psycopg.connect(postgres_url, autocommit=True) as newer:
-        newer.execute("UPDATE fauxsim_schema_version SET version_num = '9999'")
-    with pytest.raises(DatabaseError) as refused:
-        upgrade(postgres_url)
-    assert str(refused.value) == (
-        f"the database {mask_password(postgres_url)} was set up by a newer fauxsim (schema "
-        "revision '9999'; this fauxsim knows up to '0003'). Upgrade fauxsim, or use another "
-        "database."
-    )
-
-
-def test_a_version_table_emptied_by_hand_is_named_as_such(postgres_url):
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        pytest.param(
+            "UPDATE fauxsim_schema_version SET version_num = '9999'",
+            "was set up by a newer fauxsim (schema revision '9999'; this fauxsim knows up to "
+            "'0003'). Upgrade fauxsim, or use another database.",
+            id="migrated by a newer fauxsim",
+        ),
+        pytest.param(
+            "DELETE FROM fauxsim_schema_version",
+            "has fauxsim's fauxsim_schema_version table but no revision in it, so its schema "
+            "is unknown (edited by hand?). Use an empty database for fauxsim, or drop the "
+            "fauxsim tables and that one.",
+            id="version table emptied by hand",
+        ),
+    ],
+)
+def test_a_schema_version_fauxsim_cannot_follow_is_refused(postgres_url, edit, problem):
     upgrade(postgres_url)
     with psycopg.connect(postgres_url, autocommit=True) as edited:
-        edited.execute("DELETE FROM fauxsim_schema_version")
+        edited.execute(edit)
     with pytest.raises(DatabaseError) as refused:
         upgrade(postgres_url)
-    assert str(refused.value) == (
-        f"the database {mask_password(postgres_url)} has fauxsim's fauxsim_schema_version "
-        "table but no revision in it, so its schema is unknown (edited by hand?). Use an "
-        "empty database for fauxsim, or drop the fauxsim tables and that one."
-    )
+    assert str(refused.value) == f"the database {mask_password(postgres_url)} {problem}"
 
 
 def test_rows_written_by_something_else_are_not_mixed_with_a_run(postgres_url):
