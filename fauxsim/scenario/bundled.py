@@ -1,4 +1,4 @@
-"""The scenarios shipped in the ``scenarios`` package, so ``fauxsim run black_friday`` works."""
+"""The scenarios shipped with Faux Genie, so ``fauxsim run black_friday`` works."""
 
 from __future__ import annotations
 
@@ -20,14 +20,20 @@ class BundledScenario:
     summary: str  # the first line of its description
 
 
-def bundled_folder() -> Path:
-    """Where the bundled scenario files are, in a source tree or an installed wheel.
+# Where a wheel puts the files of the source tree's `scenarios` folder (pyproject.toml).
+WHEEL_FOLDER = "bundled_scenarios"
 
-    The ``scenarios`` package sits beside ``fauxsim`` in both. It is found from here, not
-    imported: another ``scenarios`` earlier on ``sys.path`` (a user's own folder of
-    scenarios, a test helper module) would be imported instead and hide the bundled ones.
+
+def bundled_folder() -> Path:
+    """Where the bundled scenario files are, in an installed wheel or a source tree.
+
+    A wheel carries them inside ``fauxsim`` as data; a source tree (and an editable
+    install) has the ``scenarios`` folder beside ``fauxsim``. Found by path, never
+    imported: nothing on ``sys.path`` can hide them.
     """
-    return Path(fauxsim.__file__).parent.parent / "scenarios"
+    package = Path(fauxsim.__file__).parent
+    installed = package / WHEEL_FOLDER
+    return installed if installed.is_dir() else package.parent / "scenarios"
 
 
 def bundled_scenarios() -> list[BundledScenario]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 import fauxsim
-from fauxsim.scenario.bundled import bundled_folder, bundled_scenarios, find_bundled
+from fauxsim.scenario.bundled import WHEEL_FOLDER, bundled_folder, bundled_scenarios, find_bundled
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.calendar import resolve_windows
 
@@ -31,10 +33,41 @@ def test_every_bundled_scenario_is_valid(name):
     assert scenario.name == name
 
 
-def test_the_bundled_folder_is_the_scenarios_package_beside_fauxsim():
-    """The wheel (and a source tree) ship `scenarios` as a package next to `fauxsim`."""
+def test_in_a_source_tree_the_bundled_folder_is_scenarios_beside_fauxsim():
     assert bundled_folder() == Path(fauxsim.__file__).parent.parent / "scenarios"
-    assert (bundled_folder() / "__init__.py").is_file()
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_scenarios_inside_fauxsim_and_finds_them(tmp_path):
+    """No top-level `scenarios` package in site-packages: it would clash with others'."""
+    project = Path(fauxsim.__file__).parent.parent
+    built = subprocess.run(  # noqa: S603 - our own interpreter; the venv's hatchling, offline
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "--quiet", "--wheel-dir", str(tmp_path), str(project)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("fauxgenie-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path / "site")
+    assert {f"fauxsim/{WHEEL_FOLDER}/{name}.yaml" for name in NAMES} <= set(names)
+    assert not [name for name in names if name.startswith("scenarios/")]
+
+    probe = (
+        "from fauxsim.scenario.bundled import bundled_folder, bundled_scenarios\n"
+        "print(bundled_folder())\n"
+        "print(','.join(s.name for s in bundled_scenarios()))\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    listed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", probe], cwd=tmp_path, env=environment,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    folder, names_listed = listed.stdout.split()
+    assert Path(folder) == tmp_path / "site" / "fauxsim" / WHEEL_FOLDER
+    assert names_listed == ",".join(NAMES)
 
 
 def test_only_bare_names_resolve_to_bundled_files():

@@ -1,1 +1,0 @@
-"""The scenario files that ship with Faux Genie (``fauxsim scenarios`` lists them)."""
