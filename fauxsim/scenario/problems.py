@@ -83,8 +83,18 @@ class Locator:
             if spot is not None:
                 written_in_full = depth == len(loc)
                 position = spot.key if (key or not written_in_full) and spot.key else spot.best
-                return self.at(position)
-        return self.at(Position(1, 1))
+                where, order = self.at(position)
+                return where + self._set_within(loc), order
+        where, order = self.at(Position(1, 1))
+        return where + self._set_within(loc), order
+
+    def _set_within(self, loc: Loc) -> str:
+        """`` (with --set ...)`` when overrides changed values inside the one at ``loc``:
+        the file's value is fine, the two together are not."""
+        if not loc:
+            return ""
+        inside = [text for path, text in self._overrides.items() if path[: len(loc)] == loc]
+        return f" (with --set {', --set '.join(inside)})" if inside else ""
 
     def at(self, position: Position) -> tuple[str, tuple[int, int, int]]:
         return f"{self.source}:{position.line}:{position.column}", (

@@ -126,6 +126,25 @@ EXPECTED_PROBLEMS = {
             "they must sum to at most 1 (what is left over is the chance to leave the site)"
         ),
     ],
+    "cross_section_beside_field_errors.yaml": [
+        (
+            "cross_section_beside_field_errors.yaml:4:6: end: must be after start, 2025-01-08 "
+            "(got 2025-01-01)"
+        ),
+        (
+            "cross_section_beside_field_errors.yaml:7:45: catalog.products.0.price: must be "
+            "above 0 (got -3; allowed: a number above 0)"
+        ),
+        (
+            "cross_section_beside_field_errors.yaml:10:15: behaviour.segments.0.device: unknown "
+            "device: a segment can only name one listed in audience.devices (got 'fridge'; "
+            "allowed: desktop, mobile, tablet)"
+        ),
+        (
+            "cross_section_beside_field_errors.yaml:13:13: orders.tax_rate: must be at most 1 "
+            "(got 1.5; allowed: a number from 0 to 1)"
+        ),
+    ],
     "partial_dwell_times.yaml": [
         (
             "partial_dwell_times.yaml:4:3: behaviour.dwell_seconds: no dwell time for category, "

@@ -117,6 +117,18 @@ def test_an_invalid_value_is_reported_at_the_override_that_set_it():
     ]
 
 
+def test_a_rule_an_override_breaks_inside_a_written_value_names_that_override():
+    """The file's funnel is fine; with the override its transitions sum above 1."""
+    text = WINDOW + "behaviour:\n  funnel:\n    cart: {checkout: 0.5, product: 0.3}\n"
+    assert problems_of(["behaviour.funnel.cart.checkout=0.9"], text) == [
+        (
+            "shop.yaml:5:11 (with --set behaviour.funnel.cart.checkout=0.9): behaviour.funnel."
+            "cart: transitions from 'cart' sum to 1.2; they must sum to at most 1 (what is left "
+            "over is the chance to leave the site)"
+        )
+    ]
+
+
 def test_a_mapping_an_override_created_is_blamed_on_that_override():
     assert problems_of(["catalog.generate.price.type=normal"]) == [
         (
