@@ -17,6 +17,9 @@ app = App(
     name="fauxsim",
     help="Generate a living, realistic e-commerce dataset and serve it like a SaaS API.",
     version=__version__,
+    # Ctrl-C reaches report_user_errors, which says what was kept (cyclopts would exit 130
+    # without a word).
+    suppress_keyboard_interrupt=False,
 )
 
 app.command(

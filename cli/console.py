@@ -30,6 +30,8 @@ def report_user_errors() -> Iterator[None]:
             f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
         )
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        error_console.print("interrupted; everything committed so far is kept")
+    except KeyboardInterrupt as interrupted:
+        # A command may say what it kept (see run_command).
+        kept = f"; {interrupted}" if str(interrupted) else ""
+        error_console.print(f"interrupted{escape(kept)}", highlight=False, soft_wrap=True)
         sys.exit(130)

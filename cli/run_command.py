@@ -19,17 +19,30 @@ from fauxsim.scenario.loading import load_scenario
 from fauxsim.tables import ALL_TABLES
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cyclopts import Token
+
     from fauxsim.scenario.model import Scenario
     from fauxsim.sinks.base import Sink
 
 FileFormat = Literal["parquet", "jsonl", "csv"]
 
 
+def _folder(_: object, tokens: Sequence[Token]) -> Path:
+    """An output folder path; an empty one (an unset variable, say) is refused."""
+    text = tokens[0].value
+    if not text.strip():
+        msg = "an empty folder path; give a folder (it is created if missing)"
+        raise ValueError(msg)
+    return Path(text)
+
+
 def run(
     scenario: str,
     /,
     *,
-    out: Path | None = None,
+    out: Annotated[Path | None, Parameter(converter=_folder)] = None,
     format: FileFormat | None = None,  # noqa: A002 - the option users type is --format
     db: str | None = None,
     until: str | None = None,
@@ -80,6 +93,7 @@ def run(
         target = out or Path("data")
         sink: Sink = open_sink(format or "parquet", target)
         where = f"{target}/ ({format or 'parquet'})"
+        kept = f"nothing written to {target}/ (files there from an earlier run are untouched)"
     else:
         from fauxsim.sinks.postgres.process import open_loader_process  # noqa: PLC0415
 
@@ -88,7 +102,11 @@ def run(
         resume_after = database.resume_after
         sink = database
         where = database.describe()
-    return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
+        kept = "everything committed so far is kept: run the same command again to resume"
+    try:
+        return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(kept) from None
 
 
 def _parse_until(text: str | None) -> dt.datetime | dt.date | None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -139,6 +141,35 @@ def test_installed_command_runs_a_bundled_scenario_by_name(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "orders.csv").read_text().startswith('"order_id",')
+
+
+def test_an_empty_out_path_is_refused_rather_than_writing_into_the_current_folder(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--out", ""], capsys, monkeypatch)
+    assert result.exit_code == 2
+    assert "an empty folder path" in result.stderr
+    assert {path.name for path in tmp_path.iterdir()} == {"shop.yaml"}
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_file_run_says_nothing_was_written_and_leaves_no_folder(tmp_path):
+    """SIGINT while the files are being written: exit 130, a message, nothing left behind."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "cli.app", "run", "steady_state", "--out", str(out),
+               "--format", "csv"]  # fmt: skip
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and code
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as running:
+        deadline = time.monotonic() + 60
+        while not list(out.glob("*.partial")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the run is writing
+        running.send_signal(signal.SIGINT)
+        _, stderr = running.communicate(timeout=60)
+    assert running.returncode == 130, stderr
+    assert "interrupted; nothing written to" in stderr
+    assert not out.exists()
 
 
 def test_run_into_postgres_writes_extends_and_then_has_nothing_to_do(

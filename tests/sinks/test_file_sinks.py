@@ -96,6 +96,17 @@ def test_an_exception_inside_the_with_block_aborts(extension, tmp_path):
 
 
 @every_format
+def test_an_aborted_run_removes_the_folders_it_created_and_keeps_existing_ones(extension, tmp_path):
+    (tmp_path / "kept").mkdir()
+    for out in (tmp_path / "new" / "nested", tmp_path / "kept"):
+        sink = FORMATS[extension](out)
+        sink.write(Batch(0, ROWS))
+        sink.abort()
+    assert names_in(tmp_path) == {"kept"}
+    assert names_in(tmp_path / "kept") == set()
+
+
+@every_format
 def test_close_twice_is_harmless_but_writing_after_close_is_a_bug(extension, tmp_path):
     sink = FORMATS[extension](tmp_path)
     sink.close()

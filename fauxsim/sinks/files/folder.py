@@ -16,14 +16,19 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def prepare_folder(out: Path) -> None:
-    """Create ``out`` (and its parents) if needed, or explain why it cannot be used."""
+def prepare_folder(out: Path) -> list[Path]:
+    """Create ``out`` (and its parents) if needed, or explain why it cannot be used.
+
+    Returns the folders it created, deepest first: a run that writes nothing removes
+    them again (``remove_created``).
+    """
     if out.exists() and not out.is_dir():
         msg = (
             f"output folder {str(out)!r} is a file, not a folder. "
             "Pass a folder path (it is created if missing) or move the file away."
         )
         raise SinkError(msg)
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -32,6 +37,16 @@ def prepare_folder(out: Path) -> None:
             "Pass a folder path you can write to."
         )
         raise SinkError(msg) from error
+    return created
+
+
+def remove_created(folders: list[Path]) -> None:
+    """Remove folders ``prepare_folder`` created, deepest first, as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (or gone): leave it and its parents
 
 
 def partial_path(final: Path) -> Path:

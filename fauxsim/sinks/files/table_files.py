@@ -16,6 +16,7 @@ from fauxsim.sinks.files.folder import (
     partial_path,
     prepare_folder,
     publish,
+    remove_created,
     remove_quietly,
     write_error,
 )
@@ -75,7 +76,7 @@ class TableFilesSink:
         if chunk_rows < 1:
             msg = f"chunk_rows must be positive, got {chunk_rows}"
             raise ValueError(msg)
-        prepare_folder(out)
+        self._created_folders = prepare_folder(out)
         self._chunk_rows = chunk_rows
         self._outputs: dict[str, _TableOutput] = {}
         self._finished = False
@@ -131,12 +132,14 @@ class TableFilesSink:
                 raise self._fail(output, error) from error
 
     def abort(self) -> None:
-        """Give up: close every file and delete the ``.partial`` ones. Safe to repeat."""
+        """Give up: close every file and delete the ``.partial`` ones, and the folders
+        this sink created for them. Safe to repeat."""
         self._finished = True
         for output in self._outputs.values():
             output.writer.discard()
             output.pending.clear()
             remove_quietly(output.partial)
+        remove_created(self._created_folders)
 
     def __enter__(self) -> Self:
         return self
