@@ -60,11 +60,13 @@ def run(
     scenario
         A scenario file, or the name of a bundled scenario (see `fauxsim scenarios`).
     out
-        Folder for file output (default: data/ when --format is given).
+        Folder for file output (default: data/ when --format is given). Without --out
+        and --format, the run goes to Postgres (see --db).
     format
         File format: parquet (default with --out), jsonl or csv.
     db
-        Postgres URL, e.g. postgresql://me@localhost/shop.
+        Postgres URL, e.g. postgresql://me@localhost/shop (default: $DATABASE_URL, else
+        an embedded server that needs no setup).
     until
         Stop at this date or datetime (scenario time zone) instead of the scenario's end.
         On an existing database, extends it up to this moment.

@@ -8,6 +8,7 @@ the user for a broken file.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 from typing import TYPE_CHECKING
@@ -64,8 +65,13 @@ def load_scenario(path: Path, overrides: Sequence[str] = ()) -> Scenario:
     try:
         raw = resolved.read_bytes()
     except FileNotFoundError:
-        names = ", ".join(scenario.name for scenario in bundled_scenarios())
-        message = f"no scenario file {str(path)!r}; give a .yaml file or a bundled name: {names}"
+        known = [scenario.name for scenario in bundled_scenarios()]
+        close = difflib.get_close_matches(path.name.removesuffix(".yaml"), known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        message = (
+            f"no scenario file {str(path)!r}; {hint}give a .yaml file or a bundled name: "
+            f"{', '.join(known)}"
+        )
         raise ScenarioError(message) from None
     except OSError as error:
         raise ScenarioError(f"cannot read scenario {path}: {error.strerror}") from None

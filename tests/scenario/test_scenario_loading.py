@@ -56,6 +56,16 @@ def test_a_missing_file_names_the_bundled_scenarios(monkeypatch, tmp_path):
     )
 
 
+def test_a_misspelt_bundled_name_gets_a_suggestion(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(Path("blackfriday"))
+    assert str(caught.value) == (
+        "no scenario file 'blackfriday'; did you mean 'black_friday'? give a .yaml file or a "
+        "bundled name: black_friday, flash_sale, steady_state"
+    )
+
+
 def test_a_folder_is_refused_with_the_scenario_files_it_holds(tmp_path):
     (tmp_path / "shop.yaml").write_text(WINDOW, encoding="utf-8")
     with pytest.raises(ScenarioError) as caught:
