@@ -254,7 +254,15 @@ def _default_channels() -> dict[str, Channel]:
 
 
 class Audience(Model):
-    existing_customers: int = Field(default=500, ge=0, le=10_000_000)
+    existing_customers: int = Field(
+        default=500,
+        ge=0,
+        le=10_000_000,
+        description=(
+            "Customers who signed up before the start: their signed_up events (source "
+            "'import') are dated over the year before it."
+        ),
+    )
     returning_share: Probability = Field(
         default=0.3, description="Share of sessions by visitors who came before."
     )

@@ -213,8 +213,19 @@ class Simulation:
     # ------------------------------------------------------------------ processes
 
     def _open_shop(self) -> Steps.Body:
-        """At the start: list the catalog and import the customers who signed up before."""
+        """At the start: import the customers who signed up before, and list the catalog.
+
+        The imported customers' sign-ups are dated over the year before the start (their
+        accounts' real ages) and come first, so that event ids follow time from the first.
+        """
         now: int = self.start
+        count = self.scenario.audience.existing_customers
+        draw = stream(self.seed, Purpose.EXISTING_CUSTOMERS).random
+        signups = sorted(now - 1 - int(draw() * _HISTORY) for _ in range(count))
+        for signed_up_at in signups:
+            visitor = self.new_visitor(draw)
+            self.new_customer(visitor, signed_up_at, None, "import")
+            self.pool.add(visitor, now + self.return_gap(draw))
         currency = self.scenario.currency
         for product in self.catalog.products:
             self.emit(
@@ -230,13 +241,6 @@ class Simulation:
                     "popularity": round(product.popularity, 6),
                 },
             )
-        count = self.scenario.audience.existing_customers
-        draw = stream(self.seed, Purpose.EXISTING_CUSTOMERS).random
-        signups = sorted(now - 1 - int(draw() * _HISTORY) for _ in range(count))
-        for signed_up_at in signups:
-            visitor = self.new_visitor(draw)
-            self.new_customer(visitor, signed_up_at, None, "import")
-            self.pool.add(visitor, now + self.return_gap(draw))
         yield from ()  # a process of one step: nothing to wait for
 
     def _arrivals(self) -> Steps.Body:
