@@ -88,14 +88,34 @@ def run(
         raise UsageError(
             "--db and --replace are for database output; drop --out/--format to use them"
         )
-    resume_after: int | None = None
     if to_files:
+        target = out or Path("data")
+        kept = f"nothing written to {target}/ (files there from an earlier run are untouched)"
+    else:
+        kept = "everything committed so far is kept: run the same command again to resume"
+    try:
+        return _open_and_run(loaded, stop, out, format, db, replace=replace, batch_rows=batch_rows)
+    except KeyboardInterrupt as interrupted:  # Ctrl-C, or SIGTERM (cli.console.Terminated)
+        raise type(interrupted)(kept) from None
+
+
+def _open_and_run(
+    loaded: Scenario,
+    stop: dt.datetime | dt.date | None,
+    out: Path | None,
+    format: FileFormat | None,  # noqa: A002 - as the option
+    db: str | None,
+    *,
+    replace: bool,
+    batch_rows: int,
+) -> int:
+    resume_after: int | None = None
+    if out is not None or format is not None:
         from fauxsim.sinks.base import open_sink  # noqa: PLC0415 - only file runs need it
 
         target = out or Path("data")
         sink: Sink = open_sink(format or "parquet", target)
         where = f"{target}/ ({format or 'parquet'})"
-        kept = f"nothing written to {target}/ (files there from an earlier run are untouched)"
     else:
         from fauxsim.sinks.postgres.process import open_loader_process  # noqa: PLC0415
 
@@ -104,11 +124,7 @@ def run(
         resume_after = database.resume_after
         sink = database
         where = database.describe()
-        kept = "everything committed so far is kept: run the same command again to resume"
-    try:
-        return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(kept) from None
+    return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
 
 
 def _parse_until(text: str | None) -> dt.datetime | dt.date | None:

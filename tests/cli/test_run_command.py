@@ -40,7 +40,7 @@ def test_run_to_jsonl_writes_every_table_and_a_summary(tmp_path, capsys, monkeyp
     assert "rows written" in result.stdout
     assert "conversion" in result.stdout
     first = orjson.loads((out / "events.jsonl").read_text().splitlines()[0])
-    assert first["event_type"] == "product_created"
+    assert first["event_type"] == "signed_up"  # an existing customer, imported first
 
 
 def test_until_stops_early_and_set_overrides(tmp_path, capsys, monkeypatch):
@@ -154,21 +154,27 @@ def test_an_empty_out_path_is_refused_rather_than_writing_into_the_current_folde
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_a_file_run_says_nothing_was_written_and_leaves_no_folder(tmp_path):
-    """SIGINT while the files are being written: exit 130, a message, nothing left behind."""
+@pytest.mark.parametrize(
+    ("stop", "code", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_stopping_a_file_run_says_nothing_was_written_and_leaves_no_folder(
+    tmp_path, stop, code, word
+):
+    """Ctrl-C or SIGTERM while the files are being written: a message, nothing left behind."""
     out = tmp_path / "out"
     command = [sys.executable, "-m", "cli.app", "run", "steady_state", "--out", str(out),
                "--format", "csv"]  # fmt: skip
     with subprocess.Popen(  # noqa: S603 - our own interpreter and code
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as running:
-        deadline = time.monotonic() + 60
-        while not list(out.glob("*.partial")) and time.monotonic() < deadline:
-            time.sleep(0.05)  # until the run is writing
-        running.send_signal(signal.SIGINT)
+        events, deadline = out / "events.csv.partial", time.monotonic() + 60
+        while not (events.exists() and events.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the run is writing events
+        running.send_signal(stop)
         _, stderr = running.communicate(timeout=60)
-    assert running.returncode == 130, stderr
-    assert "interrupted; nothing written to" in stderr
+    assert running.returncode == code, stderr
+    assert f"{word}; nothing written to" in stderr
     assert not out.exists()
 
 
