@@ -68,10 +68,9 @@ def main() -> None:
             wall = time.perf_counter() - began_wall
             size = sum(path.stat().st_size for path in Path(folder).iterdir()) / 1e6
         after = simpy_baseline()
-        baseline = (before + after) / 2
         runs.append((stats.events / seconds, seconds, wall, (before, after), stats, size))
-    # Every run is printed; the one reported is the median by ratio (a best-of would
-    # pick the luckiest draw of a noisy figure).
+    # Every run is printed; the one reported is the median by ratio, the lower middle one
+    # for an even count (a best-of would pick the luckiest draw of a noisy figure).
     if len(runs) > 1:
         for number, (run_rate, _, _, (run_before, run_after), _, _) in enumerate(runs, 1):
             run_ratio = run_rate * 2 / (run_before + run_after)
@@ -80,7 +79,7 @@ def main() -> None:
                 f"{run_before:,.0f} before / {run_after:,.0f} after, ratio {run_ratio:.3f}"
             )
     runs.sort(key=lambda run: run[0] / sum(run[3]))
-    rate, seconds, wall, (before, after), stats, size = runs[len(runs) // 2]
+    rate, seconds, wall, (before, after), stats, size = runs[(len(runs) - 1) // 2]
     baseline = (before + after) / 2
     setting = f", {overrides[0]}" if overrides else ""
     rows = sum(stats.rows.values())

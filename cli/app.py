@@ -10,7 +10,7 @@ import sys
 
 from cyclopts import App
 
-from cli.console import report_user_errors, terminate_like_ctrl_c
+from cli.console import report_user_errors
 from fauxsim import __version__
 
 app = App(
@@ -51,7 +51,6 @@ app.command(
 
 def main() -> None:
     """Console-script entry point: user mistakes exit with a message, not a traceback."""
-    terminate_like_ctrl_c()
     with report_user_errors():
         result = app(sys.argv[1:])
     sys.exit(result if isinstance(result, int) else 0)

@@ -11,11 +11,12 @@ from cyclopts import Parameter
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.console import console, error_console
+from cli.console import console, error_console, terminate_like_ctrl_c
 from fauxsim.clock import run_end, to_datetime, to_micros
 from fauxsim.errors import UsageError
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_into
 from fauxsim.scenario.loading import load_scenario
+from fauxsim.sinks.files.table_files import TableFilesSink
 from fauxsim.tables import ALL_TABLES
 
 if TYPE_CHECKING:
@@ -88,14 +89,22 @@ def run(
         raise UsageError(
             "--db and --replace are for database output; drop --out/--format to use them"
         )
-    if to_files:
-        target = out or Path("data")
-        kept = f"nothing written to {target}/ (files there from an earlier run are untouched)"
-    else:
-        kept = "everything committed so far is kept: run the same command again to resume"
+    terminate_like_ctrl_c()  # a stopped run cleans up and says what it kept
+    opened: list[Sink] = []
     try:
-        return _open_and_run(loaded, stop, out, format, db, replace=replace, batch_rows=batch_rows)
+        return _open_and_run(
+            loaded, stop, out, format, db, replace=replace, batch_rows=batch_rows, opened=opened
+        )
     except KeyboardInterrupt as interrupted:  # Ctrl-C, or SIGTERM (cli.console.Terminated)
+        if not to_files:
+            kept = "everything committed so far is kept: run the same command again to resume"
+        elif opened and isinstance(opened[0], TableFilesSink) and opened[0].published:
+            kept = f"after the run had finished: the files in {out or Path('data')}/ are complete"
+        else:
+            kept = (
+                f"nothing written to {out or Path('data')}/ (files there from an earlier run "
+                "are untouched)"
+            )
         raise type(interrupted)(kept) from None
 
 
@@ -108,13 +117,16 @@ def _open_and_run(
     *,
     replace: bool,
     batch_rows: int,
+    opened: list[Sink],
 ) -> int:
+    """Open the output (into ``opened``, for the caller to look at) and run into it."""
     resume_after: int | None = None
     if out is not None or format is not None:
         from fauxsim.sinks.base import open_sink  # noqa: PLC0415 - only file runs need it
 
         target = out or Path("data")
         sink: Sink = open_sink(format or "parquet", target)
+        opened.append(sink)
         where = f"{target}/ ({format or 'parquet'})"
     else:
         from fauxsim.sinks.postgres.process import open_loader_process  # noqa: PLC0415
@@ -123,6 +135,7 @@ def _open_and_run(
         database = open_loader_process(db, loaded, replace=replace, until=stop)
         resume_after = database.resume_after
         sink = database
+        opened.append(sink)
         where = database.describe()
     return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
 

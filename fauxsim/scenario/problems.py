@@ -94,7 +94,7 @@ class Locator:
         if not loc:
             return ""
         inside = [text for path, text in self._overrides.items() if path[: len(loc)] == loc]
-        return f" (with --set {', --set '.join(inside)})" if inside else ""
+        return "".join(f" (with --set {text})" for text in inside)
 
     def at(self, position: Position) -> tuple[str, tuple[int, int, int]]:
         return f"{self.source}:{position.line}:{position.column}", (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -15,6 +17,7 @@ from sink_rows import lazy_event_batches, one_batch, rows_of_every_table, write_
 
 from fauxsim.errors import SinkError
 from fauxsim.sinks.base import Batch
+from fauxsim.sinks.files import table_files
 from fauxsim.sinks.files.arrow_columns import POOL
 from fauxsim.sinks.files.csv import open_csv
 from fauxsim.sinks.files.jsonl import open_jsonl
@@ -104,6 +107,46 @@ def test_an_aborted_run_removes_the_folders_it_created_and_keeps_existing_ones(e
         sink.abort()
     assert names_in(tmp_path) == {"kept"}
     assert names_in(tmp_path / "kept") == set()
+
+
+@every_format
+def test_a_stop_while_closing_aborts_and_keeps_the_earlier_files(extension, tmp_path, monkeypatch):
+    """Ctrl-C while the files are flushed to disk: nothing published, earlier files intact."""
+    earlier = write_with(FORMATS[extension], tmp_path, one_batch(ROWS))
+    flushed = []
+
+    def flush_then_stop(path: Path) -> None:
+        flushed.append(path)
+        if len(flushed) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(table_files, "flush_to_disk", flush_then_stop)
+    sink = FORMATS[extension](tmp_path)
+    sink.write(Batch(0, rows_of_every_table(9)))
+    with pytest.raises(KeyboardInterrupt):
+        sink.close()
+    assert not sink.published
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == earlier
+
+
+def test_ctrl_c_during_the_renames_waits_until_every_file_is_published(tmp_path, monkeypatch):
+    """The folder never mixes files of two runs: a stop comes after the last rename."""
+    renamed = []
+    replace = Path.replace
+
+    def replace_and_stop(self: Path, target: Path) -> Path:
+        if not renamed:
+            os.kill(os.getpid(), signal.SIGINT)  # held until the renames are done
+        renamed.append(target.name)
+        return replace(self, target)
+
+    sink = open_jsonl(tmp_path)
+    sink.write(Batch(0, ROWS))
+    monkeypatch.setattr(Path, "replace", replace_and_stop)
+    with pytest.raises(KeyboardInterrupt):
+        sink.close()
+    assert sink.published
+    assert set(renamed) == names_in(tmp_path) == final_names("jsonl")
 
 
 @every_format

@@ -7,13 +7,17 @@ so a run that dies at any moment never leaves a truncated file under a final nam
 from __future__ import annotations
 
 import os
-from contextlib import suppress
+import signal
+import threading
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from fauxsim.errors import SinkError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
+    from types import FrameType
 
 
 def prepare_folder(out: Path) -> list[Path]:
@@ -49,20 +53,53 @@ def remove_created(folders: list[Path]) -> None:
             return  # not empty (or gone): leave it and its parents
 
 
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
 def partial_path(final: Path) -> Path:
     return final.with_name(final.name + ".partial")
 
 
-def publish(partial: Path, final: Path) -> None:
-    """Make a finished ``.partial`` file visible under its final name."""
-    # Flush the data to disk before the rename: after a power cut, the renamed file
-    # must not turn out empty or truncated (the rename can reach the disk first).
-    descriptor = os.open(partial, os.O_RDONLY)
+def flush_to_disk(path: Path) -> None:
+    """Flush a finished file's data to disk, before it is renamed: after a power cut, the
+    renamed file must not turn out empty or truncated (the rename can reach the disk first)."""
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-    partial.replace(final)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then take effect as they would have.
+
+    Publishing a run's files is a handful of renames: a stop half-way would leave a
+    folder that mixes files of two runs. Python runs signal handlers in the main thread
+    whichever thread the signal reached, so the handlers are swapped for ones that only
+    note the signal (masking it in one thread would not be enough).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; it is the one that gets the stop
+        return
+    noted: list[tuple[int, FrameType | None]] = []
+
+    def note(number: int, frame: FrameType | None) -> None:
+        noted.append((number, frame))
+
+    previous = {number: signal.signal(number, note) for number in _STOPS}
+    try:
+        yield
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+        if noted:
+            first, frame = noted[0]
+            handler = previous[signal.Signals(first)]
+            if callable(handler):
+                handler(first, frame)  # e.g. KeyboardInterrupt, now that the block is done
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(first)
 
 
 def remove_quietly(path: Path) -> None:

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, Self
 
 from fauxsim.sinks.files.folder import (
+    flush_to_disk,
     partial_path,
     prepare_folder,
-    publish,
     remove_created,
     remove_quietly,
+    signals_held,
     write_error,
 )
 from fauxsim.tables import ALL_TABLES
@@ -76,6 +77,7 @@ class TableFilesSink:
         if chunk_rows < 1:
             msg = f"chunk_rows must be positive, got {chunk_rows}"
             raise ValueError(msg)
+        self.published = False  # every file renamed to its final name (see close)
         self._created_folders = prepare_folder(out)
         self._chunk_rows = chunk_rows
         self._outputs: dict[str, _TableOutput] = {}
@@ -113,23 +115,35 @@ class TableFilesSink:
                 self._feed(output, rows)
 
     def close(self) -> None:
-        """Write what is buffered, close every file and give it its final name."""
+        """Write what is buffered, close every file and give it its final name.
+
+        Until the renames, a failure or a stop aborts (earlier files stay as they were);
+        the renames themselves run with Ctrl-C and SIGTERM held, so that the folder never
+        mixes files of two runs. ``published`` tells which happened.
+        """
         if self._finished:
             return
-        for output in self._outputs.values():
-            try:
-                if output.pending:
-                    output.writer.write_chunk(output.pending)
-                    output.pending.clear()
-                output.writer.close()
-            except OSError as error:
-                raise self._fail(output, error) from error
+        try:
+            for output in self._outputs.values():
+                try:
+                    if output.pending:
+                        output.writer.write_chunk(output.pending)
+                        output.pending.clear()
+                    output.writer.close()
+                    flush_to_disk(output.partial)
+                except OSError as error:
+                    raise self._fail(output, error) from error
+        except BaseException:
+            self.abort()
+            raise
         self._finished = True
-        for output in self._outputs.values():
-            try:
-                publish(output.partial, output.final)
-            except OSError as error:
-                raise self._fail(output, error) from error
+        with signals_held():
+            for output in self._outputs.values():
+                try:
+                    output.partial.replace(output.final)
+                except OSError as error:
+                    raise self._fail(output, error) from error
+            self.published = True
 
     def abort(self) -> None:
         """Give up: close every file and delete the ``.partial`` ones, and the folders
