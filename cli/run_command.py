@@ -90,54 +90,32 @@ def run(
             "--db and --replace are for database output; drop --out/--format to use them"
         )
     terminate_like_ctrl_c()  # a stopped run cleans up and says what it kept
-    opened: list[Sink] = []
+    target = out or Path("data")
+    sink: Sink | None = None
     try:
-        return _open_and_run(
-            loaded, stop, out, format, db, replace=replace, batch_rows=batch_rows, opened=opened
-        )
-    except KeyboardInterrupt as interrupted:  # Ctrl-C, or SIGTERM (cli.console.Terminated)
-        if not to_files:
-            kept = "everything committed so far is kept: run the same command again to resume"
-        elif opened and isinstance(opened[0], TableFilesSink) and opened[0].published:
-            kept = f"after the run had finished: the files in {out or Path('data')}/ are complete"
+        if to_files:
+            from fauxsim.sinks.base import open_sink  # noqa: PLC0415 - only file runs need it
+
+            sink = open_sink(format or "parquet", target)
+            resume_after, where = None, f"{target}/ ({format or 'parquet'})"
         else:
-            kept = (
-                f"nothing written to {out or Path('data')}/ (files there from an earlier run "
-                "are untouched)"
-            )
-        raise type(interrupted)(kept) from None
+            from fauxsim.sinks.postgres.process import open_loader_process  # noqa: PLC0415
+
+            # Loading runs in a child process, on the other core (see sinks.postgres.process).
+            database = open_loader_process(db, loaded, replace=replace, until=stop)
+            sink, resume_after, where = database, database.resume_after, database.describe()
+        return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
+    except KeyboardInterrupt as interrupted:  # Ctrl-C, or SIGTERM (cli.console.Terminated)
+        raise type(interrupted)(_what_was_kept(sink, target, to_files=to_files)) from None
 
 
-def _open_and_run(
-    loaded: Scenario,
-    stop: dt.datetime | dt.date | None,
-    out: Path | None,
-    format: FileFormat | None,  # noqa: A002 - as the option
-    db: str | None,
-    *,
-    replace: bool,
-    batch_rows: int,
-    opened: list[Sink],
-) -> int:
-    """Open the output (into ``opened``, for the caller to look at) and run into it."""
-    resume_after: int | None = None
-    if out is not None or format is not None:
-        from fauxsim.sinks.base import open_sink  # noqa: PLC0415 - only file runs need it
-
-        target = out or Path("data")
-        sink: Sink = open_sink(format or "parquet", target)
-        opened.append(sink)
-        where = f"{target}/ ({format or 'parquet'})"
-    else:
-        from fauxsim.sinks.postgres.process import open_loader_process  # noqa: PLC0415
-
-        # Loading runs in a child process, on the other core (see sinks.postgres.process).
-        database = open_loader_process(db, loaded, replace=replace, until=stop)
-        resume_after = database.resume_after
-        sink = database
-        opened.append(sink)
-        where = database.describe()
-    return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
+def _what_was_kept(sink: Sink | None, target: Path, *, to_files: bool) -> str:
+    """What a stopped run leaves behind, for its closing message."""
+    if not to_files:
+        return "everything committed so far is kept: run the same command again to resume"
+    if isinstance(sink, TableFilesSink) and sink.published:
+        return f"after the run had finished: the files in {target}/ are complete"
+    return f"nothing written to {target}/ (files there from an earlier run are untouched)"
 
 
 def _parse_until(text: str | None) -> dt.datetime | dt.date | None:

@@ -12,6 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from cli.run_command import _what_was_kept
+from fauxsim.sinks.base import open_sink
 from fauxsim.tables import ALL_TABLES
 from tests.cli.cli_support import run_cli
 
@@ -176,6 +178,21 @@ def test_stopping_a_file_run_says_nothing_was_written_and_leaves_no_folder(
     assert running.returncode == code, stderr
     assert f"{word}; nothing written to" in stderr
     assert not out.exists()
+
+
+def test_a_stop_after_the_files_were_published_says_they_are_complete(tmp_path):
+    sink = open_sink("jsonl", tmp_path)
+    before = _what_was_kept(sink, tmp_path, to_files=True)
+    sink.close()
+    assert (
+        before == f"nothing written to {tmp_path}/ (files there from an earlier run are untouched)"
+    )
+    assert _what_was_kept(sink, tmp_path, to_files=True) == (
+        f"after the run had finished: the files in {tmp_path}/ are complete"
+    )
+    assert _what_was_kept(None, tmp_path, to_files=False) == (
+        "everything committed so far is kept: run the same command again to resume"
+    )
 
 
 def test_run_into_postgres_writes_extends_and_then_has_nothing_to_do(

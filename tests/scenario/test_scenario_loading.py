@@ -46,23 +46,19 @@ def test_a_local_file_wins_over_a_bundled_scenario_of_the_same_name(monkeypatch,
     assert load_scenario(Path("black_friday.yaml")).name == "mine"
 
 
-def test_a_missing_file_names_the_bundled_scenarios(monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [("nope.yaml", ""), ("blackfriday", "did you mean 'black_friday'? ")],
+)
+def test_a_missing_file_names_the_bundled_scenarios_and_the_closest_one(
+    monkeypatch, tmp_path, name, hint
+):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ScenarioError) as caught:
-        load_scenario(Path("nope.yaml"))
+        load_scenario(Path(name))
     assert str(caught.value) == (
-        "no scenario file 'nope.yaml'; give a .yaml file or a bundled name: "
+        f"no scenario file {name!r}; {hint}give a .yaml file or a bundled name: "
         "black_friday, flash_sale, steady_state"
-    )
-
-
-def test_a_misspelt_bundled_name_gets_a_suggestion(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(ScenarioError) as caught:
-        load_scenario(Path("blackfriday"))
-    assert str(caught.value) == (
-        "no scenario file 'blackfriday'; did you mean 'black_friday'? give a .yaml file or a "
-        "bundled name: black_friday, flash_sale, steady_state"
     )
 
 

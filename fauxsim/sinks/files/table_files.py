@@ -132,7 +132,7 @@ class TableFilesSink:
                     output.writer.close()
                     flush_to_disk(output.partial)
                 except OSError as error:
-                    raise self._fail(output, error) from error
+                    raise write_error(output.partial, error) from error
         except BaseException:
             self.abort()
             raise
