@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/engine.py --repeat 5            # five runs, the median
     .venv/bin/python benchmarks/engine.py --sessions-per-day 14450   # 5.0M events (memory target)
     .venv/bin/python benchmarks/engine.py --sessions-per-day 17000   # about 5.9 million events
+    .venv/bin/python benchmarks/engine.py --python-rows         # without the compiled converter
 
 Prints events/s end to end (simulate, project, write Parquet) in CPU time of this
 process (``time.process_time``: other processes on a shared machine barely move it;
@@ -35,6 +36,7 @@ from engine_profile import (
 from fauxsim.runner import run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.sinks.base import open_sink
+from fauxsim.sinks.files import arrow_columns
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.yaml"
 TARGET = 200_000  # events/s end to end, at the reference speed
@@ -49,7 +51,14 @@ def main() -> None:
     parser.add_argument("--sessions-per-day", type=int, default=None)
     parser.add_argument("--format", default="parquet", choices=["parquet", "jsonl", "csv"])
     parser.add_argument("--repeat", type=int, default=1, help="runs; the median ratio is reported")
+    parser.add_argument(
+        "--python-rows",
+        action="store_true",
+        help="convert rows to Arrow in Python, as an install without a C compiler does",
+    )
     args = parser.parse_args()
+    if args.python_rows:
+        arrow_columns.COMPILED = False
 
     overrides = []
     if args.sessions_per_day is not None:
@@ -86,6 +95,8 @@ def main() -> None:
     print(f"scenario            {scenario.name} ({SCENARIO.name}{setting})")
     print(f"events              {stats.events:,} ({rows:,} rows, {size:,.0f} MB {args.format})")
     print(f"time                {seconds:,.1f} s CPU ({wall:,.1f} s wall clock)")
+    converter = "compiled (C)" if arrow_columns.COMPILED else "Python (pa.array per column)"
+    print(f"rows to Arrow       {converter}")
     print(f"end to end          {rate:,.0f} events/s CPU   (target >= {TARGET:,})")
     print(
         f"simpy baseline      {baseline:,.0f} timeouts/s CPU "

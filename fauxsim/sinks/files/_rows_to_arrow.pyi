@@ -1,0 +1,15 @@
+# The compiled row converter (_rows_to_arrow.c); fauxsim.sinks.files.arrow_columns uses it.
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+import pyarrow as pa
+
+# Per column: its Arrow buffers (validity first, None without nulls) and its null count.
+Gathered: TypeAlias = tuple[tuple[pa.Buffer | None, ...], int]
+
+def gather(
+    rows: list[tuple[Any, ...]],
+    kinds: str,
+    allocate: Callable[[int], pa.Buffer],
+    dumps: Callable[[Any], bytes],
+) -> list[Gathered]: ...

@@ -1,0 +1,220 @@
+"""The compiled row converter (_rows_to_arrow.c) and the Python one give the same output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fauxsim
+from fauxsim.sinks.files import arrow_columns
+from fauxsim.sinks.files.arrow_columns import (
+    arrow_schema,
+    compiled_arrays,
+    python_arrays,
+    record_batch,
+)
+from fauxsim.sinks.files.csv import open_csv
+from fauxsim.sinks.files.parquet import open_parquet
+from fauxsim.tables import ALL_TABLES, Column, ColumnType, TableSpec
+from tests.simulation.helpers import collect, small_scenario
+from tests.sinks.sink_rows import one_batch, rows_of_every_table, table_rows, write_with
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+needs_compiled = pytest.mark.skipif(
+    not arrow_columns.COMPILED, reason="the compiled converter is not built in this install"
+)
+
+
+def test_the_compiled_converter_is_built_where_there_is_a_c_compiler():
+    """So that the tests below cannot skip unnoticed where they should run (CI has gcc)."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}): the Python converter is the one in use")
+    assert arrow_columns.COMPILED
+
+
+def assert_same_arrays(spec: TableSpec, rows: Sequence[Any], *, as_text: bool = False) -> None:
+    schema = arrow_schema(spec, timestamps_as_text=as_text)
+    compiled = compiled_arrays(spec, rows, schema)
+    expected = python_arrays(spec, rows, schema)
+    for column, got, want in zip(spec.columns, compiled, expected, strict=True):
+        got.validate(full=True)
+        assert got.type == want.type, column.name
+        assert got.null_count == want.null_count, column.name
+        assert got.equals(want), column.name
+
+
+@needs_compiled
+@pytest.mark.parametrize("as_text", [False, True], ids=["parquet", "csv"])
+@pytest.mark.parametrize("spec", ALL_TABLES, ids=lambda spec: spec.name)
+def test_every_table_converts_the_same_with_tricky_values(spec, as_text):
+    """Nulls, empty and non-ASCII text, nested JSON, floats, edge timestamps (sink_rows)."""
+    assert_same_arrays(spec, table_rows(spec, 61), as_text=as_text)
+
+
+@needs_compiled
+def test_a_quirky_engine_run_converts_the_same_in_every_table():
+    quirks = {
+        "duplicate_events": 0.02,
+        "late_arrivals": {"probability": 0.02},
+        "null_fields": 0.05,
+        "keep_removed_cart_items": True,
+    }
+    output = collect(small_scenario(quirks=quirks))
+    tables = {**output.versions, "events": output.events}
+    for spec in ALL_TABLES:
+        assert tables[spec.name], spec.name
+        assert_same_arrays(spec, tables[spec.name])
+
+
+EVERY_TYPE = TableSpec(
+    name="every_type",
+    columns=tuple(
+        Column(f"{kind}_{nullable}", kind, nullable)
+        for kind in ColumnType
+        for nullable in (False, True)
+    ),
+    primary_key="bigint_False",
+)
+INT64 = st.integers(-(2**63), 2**63 - 1)
+INT32 = st.integers(-(2**31), 2**31 - 1)
+SHARED = [{"shared": 1}, {"list": [1, "é", None]}]
+VALUES: dict[ColumnType, st.SearchStrategy[Any]] = {
+    ColumnType.BIGINT: INT64,
+    ColumnType.TIMESTAMP: st.integers(-(2**62), 2**62),
+    ColumnType.INTEGER: INT32,
+    ColumnType.DOUBLE: st.floats(allow_nan=False) | INT32,
+    ColumnType.BOOLEAN: st.booleans(),
+    ColumnType.TEXT: st.text(),
+    ColumnType.JSON: st.sampled_from(SHARED)
+    | st.dictionaries(st.text(max_size=3), INT64 | st.text(max_size=3), max_size=3),
+}
+
+
+def _row() -> st.SearchStrategy[tuple[Any, ...]]:
+    cells = [
+        (VALUES[column.type] | st.none()) if column.nullable else VALUES[column.type]
+        for column in EVERY_TYPE.columns
+    ]
+    return st.tuples(*cells)
+
+
+@needs_compiled
+@given(st.lists(_row(), min_size=1, max_size=40))
+def test_any_rows_of_every_type_convert_the_same(rows):
+    assert_same_arrays(EVERY_TYPE, rows)
+
+
+@needs_compiled
+def test_rows_need_not_be_a_list():
+    rows = table_rows(EVERY_TYPE, 9)
+    assert_same_arrays(EVERY_TYPE, tuple(rows))
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    ("cell", "error", "message"),
+    [
+        ("7", TypeError, "row 1, column 0: expected int, got str"),
+        (True, TypeError, "row 1, column 0: expected int, got bool"),
+        (2**63, OverflowError, "int too big to convert to 64 bits"),
+    ],
+)
+def test_a_wrong_value_is_refused_with_its_row_and_column(cell, error, message):
+    spec = TableSpec("t", (Column("id", ColumnType.BIGINT),), primary_key="id")
+    with pytest.raises(error, match=f"^{message}$"):
+        compiled_arrays(spec, [(1,), (cell,)], arrow_schema(spec))
+
+
+@needs_compiled
+def test_an_int_beyond_32_bits_is_refused_in_an_integer_column():
+    spec = TableSpec("t", (Column("n", ColumnType.INTEGER),), primary_key="n")
+    with pytest.raises(OverflowError, match=r"^row 0, column 0: 2147483648 does not fit 32 bits$"):
+        compiled_arrays(spec, [(2**31,)], arrow_schema(spec))
+
+
+@needs_compiled
+def test_a_row_of_the_wrong_width_is_refused():
+    spec = TableSpec("t", (Column("id", ColumnType.BIGINT),), primary_key="id")
+    with pytest.raises(ValueError, match=r"^row 1 is not a tuple of 1 values$"):
+        compiled_arrays(spec, [(1,), (1, 2)], arrow_schema(spec))
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_none_in_a_non_nullable_column_is_refused_by_either(compiled, monkeypatch):
+    if compiled and not arrow_columns.COMPILED:
+        pytest.skip("the compiled converter is not built in this install")
+    monkeypatch.setattr(arrow_columns, "COMPILED", compiled)
+    spec = TableSpec("t", (Column("id", ColumnType.BIGINT),), primary_key="id")
+    with pytest.raises(ValueError, match=r"^t\.id is not nullable, but a row holds None$"):
+        record_batch(spec, [(1,), (None,)], arrow_schema(spec))
+
+
+@needs_compiled
+@pytest.mark.parametrize("open_sink", [open_parquet, open_csv], ids=["parquet", "csv"])
+def test_either_converter_writes_the_same_bytes(open_sink, tmp_path: Path, monkeypatch):
+    rows = rows_of_every_table(300)
+    compiled = write_with(open_sink, tmp_path / "compiled", one_batch(rows))
+    monkeypatch.setattr(arrow_columns, "COMPILED", False)
+    in_python = write_with(open_sink, tmp_path / "python", one_batch(rows))
+
+    assert compiled == in_python
+
+
+def test_compiled_arrays_says_so_when_the_extension_is_missing(monkeypatch):
+    monkeypatch.setattr(arrow_columns, "gather", None)
+    spec = TableSpec("t", (Column("id", ColumnType.BIGINT),), primary_key="id")
+    with pytest.raises(RuntimeError, match="not built in this install"):
+        compiled_arrays(spec, [(1,)], pa.schema([pa.field("id", pa.int64())]))
+
+
+@pytest.mark.slow
+def test_without_a_c_compiler_the_build_goes_on_and_rows_convert_in_python(tmp_path: Path):
+    project = Path(fauxsim.__file__).parent.parent
+    source = tmp_path / "source"
+    shutil.copytree(
+        project,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".*", "*.so", "*.pyd", "__pycache__", "tests", "build", "dist", "data", "out"
+        ),
+    )
+    environment = {**os.environ, "CC": "/bin/false"}  # a compiler that always fails
+    built = subprocess.run(  # noqa: S603 - our own interpreter; the venv's hatchling, offline
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "--quiet", "--wheel-dir", str(tmp_path), str(source)],
+        env=environment, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("fauxgenie-*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl")  # pure Python: no platform tag
+    with zipfile.ZipFile(wheel) as archive:
+        converter = [name for name in archive.namelist() if "/_rows_to_arrow." in name]
+        assert sorted(converter) == [
+            "fauxsim/sinks/files/_rows_to_arrow.c",
+            "fauxsim/sinks/files/_rows_to_arrow.pyi",
+        ]
+        archive.extractall(tmp_path / "site")
+
+    probe = "from fauxsim.sinks.files import arrow_columns as a; print(a.COMPILED, a.__file__)"
+    listed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", probe], cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    module = tmp_path / "site" / "fauxsim" / "sinks" / "files" / "arrow_columns.py"
+    assert listed.stdout.split() == ["False", str(module)]
