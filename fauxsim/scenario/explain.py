@@ -113,6 +113,7 @@ def _explain_one(
                 violation.message,
                 got=_shown_value_at(data, (*path, *violation.loc)),
                 allowed=violation.allowed,
+                reads=[(*path, *read) for read in violation.reads],
             )
             for violation in violations_in(context)
         ]

@@ -7,7 +7,6 @@ the user for a broken file.
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import hashlib
 import json
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from fauxsim.errors import ScenarioError
 from fauxsim.scenario.bundled import BundledScenario, bundled_scenarios, find_bundled
+from fauxsim.scenario.cross_section import cross_section_failures
 from fauxsim.scenario.explain import explain
 from fauxsim.scenario.model import Scenario
 from fauxsim.scenario.overrides import apply_overrides
@@ -32,7 +32,7 @@ from fauxsim.scenario.problems import (
 from fauxsim.scenario.yaml_source import ParsedYaml, parse_yaml
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
     from pathlib import Path
 
 __all__ = [
@@ -104,47 +104,11 @@ def load_scenario_text(text: str, source: str, overrides: Sequence[str] = ()) ->
     except ValidationError as error:
         locator = Locator(source, parsed, applied.sources)
         problems += explain(error, applied.data, locator)
-        for later in _cross_section_failures(applied.data, error):
+        for later in cross_section_failures(applied.data, error):
             problems += explain(later, applied.data, locator)
     if problems:
         raise InvalidScenarioError(source, problems)
     return scenario
-
-
-# What the scenario's cross-section checks read (``Scenario._consistent``), and
-# stand-ins for what they need but do not check: a valid one-day window.
-_CROSS_SECTION_CHECKS: tuple[tuple[str, ...], ...] = (
-    ("start", "end", "timezone"),
-    ("traffic", "audience", "behaviour"),
-)
-_STAND_IN: dict[str | int, object] = {"start": dt.date(2000, 1, 1), "end": dt.date(2000, 1, 2)}
-
-
-def _cross_section_failures(
-    data: Mapping[str | int, object], failed: ValidationError
-) -> list[ValidationError]:
-    """The cross-section checks a failed validation skipped, on the sections that passed.
-
-    pydantic runs a model's own validator only once all its fields are valid, so an end
-    before the start went unreported beside a bad probability elsewhere. Each check is
-    run again on the sections it reads, when none of them failed, with stand-ins for the
-    others: every problem is reported at once.
-    """
-    errors = failed.errors()
-    if any(not details["loc"] for details in errors):
-        return []  # the checks ran (and failed): every section was valid
-    failed_sections = {details["loc"][0] for details in errors}
-    found = []
-    for sections in _CROSS_SECTION_CHECKS:
-        if failed_sections & set(sections):
-            continue
-        probe: dict[str | int, object] = dict(_STAND_IN)
-        probe.update((key, data[key]) for key in sections if key in data)
-        try:
-            Scenario.model_validate(probe)
-        except ValidationError as error:
-            found.append(error)
-    return found
 
 
 def scenario_digest(scenario: Scenario) -> str:

@@ -39,6 +39,11 @@ def _some_weight_above_zero(weights: dict[str, float]) -> dict[str, float]:
     return weights
 
 
+def _has_offset(moment: dt.datetime | dt.date) -> bool:
+    """Whether ``moment`` says its own UTC offset (else it is in the scenario's timezone)."""
+    return isinstance(moment, dt.datetime) and moment.tzinfo is not None
+
+
 def _wall_clock(moment: dt.datetime | dt.date) -> dt.datetime:
     """A naive local datetime (dates at midnight), so that dates and datetimes compare."""
     if isinstance(moment, dt.datetime):
@@ -573,9 +578,12 @@ class Scenario(Model):
         return self
 
     def _window_violations(self) -> list[Violation]:
-        if self.start_utc >= self.end_utc:
-            return [Violation(("end",), f"must be after start, {self.start}")]
-        return []
+        if self.start_utc < self.end_utc:
+            return []
+        reads: tuple[Loc, ...] = (("start",),)
+        if _has_offset(self.start) != _has_offset(self.end):
+            reads += (("timezone",),)  # it placed one end and not the other, so it counted
+        return [Violation(("end",), f"must be after start, {self.start}", reads=reads)]
 
     def _override_violations(self) -> list[Violation]:
         violations: list[Violation] = []
@@ -594,7 +602,9 @@ class Scenario(Model):
                     message = (
                         f"unknown {key}: a segment can only name one listed in audience.{key}s"
                     )
-                    violations.append(Violation((*at, key), message, ", ".join(sorted(known))))
+                    listed = ", ".join(sorted(known))
+                    reads = (("audience", f"{key}s"),)
+                    violations.append(Violation((*at, key), message, listed, reads=reads))
         for at, label, override in overrides:
             merged = merge_funnel(self.behaviour.funnel, override.funnel)
             violations.extend(
@@ -602,6 +612,7 @@ class Scenario(Model):
                     (*at, "behaviour", "funnel", *found.loc),
                     f"{label} makes the funnel impossible: {found.message}",
                     found.allowed,
+                    reads=(("behaviour", "funnel"),),
                 )
                 for found in funnel_violations(merged)
             )

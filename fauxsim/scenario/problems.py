@@ -71,22 +71,27 @@ class Locator:
         self._spots = parsed.spots
         self._overrides = overrides
 
-    def where(self, loc: Loc, *, key: bool = False) -> tuple[str, tuple[int, int, int]]:
-        """The place of ``loc``, or of its nearest written ancestor if it is not written."""
+    def where(
+        self, loc: Loc, *, key: bool = False, reads: Sequence[Loc] = ()
+    ) -> tuple[str, tuple[int, int, int]]:
+        """The place of ``loc``, or of its nearest written ancestor if it is not written.
+
+        ``reads`` are the values a rule compared the one at ``loc`` with (see ``Violation``).
+        """
         for number_, (path, text) in enumerate(self._overrides.items()):
             set_here = loc[: len(path)] == path
             created_here = bool(loc) and path[: len(loc)] == loc and loc not in self._spots
             if set_here or created_here:  # the override set this value or made its mapping
-                return f"--set {text}", (1, number_, 0)
+                return f"--set {text}" + self._set_in(reads, besides=text), (1, number_, 0)
         for depth in range(len(loc), 0, -1):
             spot = self._spots.get(loc[:depth])
             if spot is not None:
                 written_in_full = depth == len(loc)
                 position = spot.key if (key or not written_in_full) and spot.key else spot.best
                 where, order = self.at(position)
-                return where + self._set_within(loc), order
+                return where + self._set_within(loc) + self._set_in(reads), order
         where, order = self.at(Position(1, 1))
-        return where + self._set_within(loc), order
+        return where + self._set_within(loc) + self._set_in(reads), order
 
     def _set_within(self, loc: Loc) -> str:
         """`` (with --set ...)`` when overrides changed values inside the one at ``loc``:
@@ -95,6 +100,17 @@ class Locator:
             return ""
         inside = [text for path, text in self._overrides.items() if path[: len(loc)] == loc]
         return "".join(f" (with --set {text})" for text in inside)
+
+    def _set_in(self, reads: Sequence[Loc], *, besides: str | None = None) -> str:
+        """`` (with --set ...)`` for each override that set one of the values at ``reads``, a
+        value inside one, or a mapping holding one: the other side of a broken comparison."""
+        named = [
+            text
+            for path, text in self._overrides.items()
+            if text != besides
+            and any(path[: len(read)] == read or read[: len(path)] == path for read in reads)
+        ]
+        return "".join(f" (with --set {text})" for text in named)
 
     def at(self, position: Position) -> tuple[str, tuple[int, int, int]]:
         return f"{self.source}:{position.line}:{position.column}", (
@@ -112,9 +128,11 @@ class Locator:
         allowed: str | None = None,
         key: bool = False,
         place: Loc | None = None,
+        reads: Sequence[Loc] = (),
     ) -> Problem:
         """A problem with ``loc``, shown at ``place`` (default: ``loc`` itself)."""
-        where, order = self.where(loc if place is None else place, key=key or place is not None)
+        at = loc if place is None else place
+        where, order = self.where(at, key=key or place is not None, reads=reads)
         return Problem(where, dotted(loc), message, got, allowed, order)
 
 

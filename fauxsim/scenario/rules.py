@@ -24,11 +24,17 @@ RULE_ERROR_TYPE = "scenario_rule"
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One broken rule. ``loc`` is relative to the model or field whose validator found it."""
+    """One broken rule. ``loc`` is relative to the model or field whose validator found it.
+
+    ``reads`` are the other values (relative to the same model) that the one at ``loc`` was
+    compared with: when an override changed one of them, the message names that override,
+    since the value at ``loc`` may be exactly what the file says.
+    """
 
     loc: Loc
     message: str
     allowed: str | None = None
+    reads: tuple[Loc, ...] = ()
 
 
 def rule_error(violations: Sequence[Violation]) -> PydanticCustomError:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from fauxsim.errors import ScenarioError
-from fauxsim.scenario.loading import load_scenario
+from fauxsim.scenario.loading import load_scenario, load_scenario_text
 from fauxsim.scenario.problems import InvalidScenarioError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -145,6 +146,82 @@ EXPECTED_PROBLEMS = {
             "(got 1.5; allowed: a number from 0 to 1)"
         ),
     ],
+    "cross_section_beside_errors_in_its_sections.yaml": [
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:4:6: end: must be after start, "
+            "2025-01-08 (got 2025-01-01)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:5:11: timezone: unknown timezone; "
+            "did you mean 'Europe/Berlin'? (got 'Europe/Berln'; allowed: an IANA name such as "
+            "'Europe/Berlin', 'America/New_York' or 'UTC')"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:7:21: traffic.sessions_per_day: "
+            "must be above 0 (got -5; allowed: a number above 0 and at most 50000000)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:9:44: traffic.calendar.0.days: "
+            "must be above 0 (got 0; allowed: a number above 0 and at most 366)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:9:87: traffic.calendar.0.behaviour."
+            "funnel.landing.payment: calendar event 'Sale' makes the funnel impossible: 'payment' "
+            "cannot follow 'landing' (got 0.2; allowed: 'payment' only after checkout)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:11:20: audience.returning_share: "
+            "must be at most 1 (got 1.5; allowed: a number from 0 to 1)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:12:21: audience.devices.mobile: "
+            "must be at least 0 (got -1; allowed: a number at least 0)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:14:28: "
+            "behaviour.session_timeout_minutes: must be above 0 (got 0; allowed: a number above "
+            "0 and at most 1440)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:16:15: behaviour.segments.0.device: "
+            "must be text (got a list of 1 item)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:17:16: behaviour.segments.0.channel: "
+            "unknown channel: a segment can only name one listed in audience.channels (got "
+            "'radio'; allowed: direct, email, organic, paid_search, social)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:18:39: behaviour.segments.0."
+            "behaviour.coupon_probability: must be at most 1 (got 2; allowed: a number from 0 to 1)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:19:15: behaviour.segments.1.device: "
+            "unknown device: a segment can only name one listed in audience.devices (got 'fridge'; "
+            "allowed: desktop, mobile)"
+        ),
+        (
+            "cross_section_beside_errors_in_its_sections.yaml:20:43: behaviour.segments.1."
+            "behaviour.funnel.search.cart: segment 1 makes the funnel impossible: 'cart' cannot "
+            "follow 'search' (got 0.1; allowed: 'cart' only after checkout, payment, product)"
+        ),
+    ],
+    "cross_section_waits_for_what_it_reads.yaml": [
+        (
+            "cross_section_waits_for_what_it_reads.yaml:6:11: timezone: unknown timezone; did you "
+            "mean 'America/New_York'? (got 'America/New_Yrok'; allowed: an IANA name such as "
+            "'Europe/Berlin', 'America/New_York' or 'UTC')"
+        ),
+        (
+            "cross_section_waits_for_what_it_reads.yaml:8:12: audience.devices: must be a mapping "
+            "of at least 1 entry from text to a number at least 0 (got a list of 3 items)"
+        ),
+        (
+            "cross_section_waits_for_what_it_reads.yaml:11:11: behaviour.funnel.cart: transitions "
+            "from 'cart' sum to 1.2; they must sum to at most 1 (what is left over is the chance "
+            "to leave the site)"
+        ),
+    ],
     "partial_dwell_times.yaml": [
         (
             "partial_dwell_times.yaml:4:3: behaviour.dwell_seconds: no dwell time for category, "
@@ -190,6 +267,21 @@ def test_every_fixture_file_has_an_expected_message():
     """A broken fixture added without its expected message would silently test nothing."""
     broken = {path.name for path in FIXTURES.glob("*.yaml")} - {"minimal.yaml"}
     assert broken == set(EXPECTED_PROBLEMS)
+
+
+def test_a_check_that_waits_had_nothing_else_to_report():
+    """Once the values it waited for are fixed, the waiting fixture is valid: had the window
+    and the segment been judged against stand-ins, they would have been reported falsely."""
+    text = (FIXTURES / "cross_section_waits_for_what_it_reads.yaml").read_text()
+    for broken, fixed in (
+        ("New_Yrok", "New_York"),
+        ("[mobile, desktop, tv]", "{mobile: 1, desktop: 1, tv: 1}"),
+        ("{checkout: 0.9, product: 0.3}", "{checkout: 0.3, product: 0.1}"),
+    ):
+        assert broken in text
+        text = text.replace(broken, fixed)
+    scenario = load_scenario_text(text, "fixed.yaml")
+    assert scenario.end_utc - scenario.start_utc == dt.timedelta(hours=3)
 
 
 def test_the_whole_message_counts_the_problems_and_lists_one_per_line(monkeypatch):

@@ -129,6 +129,84 @@ def test_a_rule_an_override_breaks_inside_a_written_value_names_that_override():
     ]
 
 
+def test_a_cross_section_rule_an_override_breaks_elsewhere_names_that_override():
+    """The file's end is fine; the override of the start puts it before the start."""
+    assert problems_of(["start=2030-01-01"]) == [
+        (
+            "shop.yaml:2:6 (with --set start=2030-01-01): end: must be after start, 2030-01-01 "
+            "(got 2025-01-08)"
+        )
+    ]
+
+
+def test_an_override_of_what_a_segment_is_checked_against_is_named():
+    text = (
+        WINDOW + "behaviour:\n"
+        "  funnel:\n"
+        "    cart: {checkout: 0.5}\n"
+        "  segments:\n"
+        "    - device: mobile\n"
+        "      behaviour: {funnel: {cart: {product: 0.4}}}\n"
+    )
+    assert problems_of(
+        ["audience.devices={tv: 1}", "behaviour.funnel.cart.checkout=0.7"], text
+    ) == [
+        (
+            "shop.yaml:7:15 (with --set audience.devices={tv: 1}): behaviour.segments.0.device: "
+            "unknown device: a segment can only name one listed in audience.devices (got "
+            "'mobile'; allowed: tv)"
+        ),
+        (
+            "shop.yaml:8:34 (with --set behaviour.funnel.cart.checkout=0.7): behaviour.segments."
+            "0.behaviour.funnel.cart: segment 0 makes the funnel impossible: transitions from "
+            "'cart' sum to 1.1; they must sum to at most 1 (what is left over is the chance to "
+            "leave the site)"
+        ),
+    ]
+
+
+def test_a_broken_rule_set_by_one_override_names_the_other_it_was_compared_with():
+    assert problems_of(["start=2025-03-01", "end=2025-02-01"]) == [
+        (
+            "--set end=2025-02-01 (with --set start=2025-03-01): end: must be after start, "
+            "2025-03-01 (got 2025-02-01)"
+        )
+    ]
+
+
+def test_the_timezone_override_is_named_only_when_it_placed_one_end_and_not_the_other():
+    """14:00 in Tokyo is 05:00 UTC, before a start at 12:00 UTC; with both ends in local time,
+    any timezone orders them alike, so it is no cause."""
+    text = "start: 2025-01-01T12:00:00Z\nend: 2025-01-01T14:00\n"
+    assert problems_of(["timezone=Asia/Tokyo"], text) == [
+        (
+            "shop.yaml:2:6 (with --set timezone=Asia/Tokyo): end: must be after start, "
+            "2025-01-01 12:00:00+00:00 (got '2025-01-01T14:00')"
+        )
+    ]
+    assert problems_of(["timezone=Asia/Tokyo", "start=2025-02-01"]) == [
+        (
+            "shop.yaml:2:6 (with --set start=2025-02-01): end: must be after start, 2025-02-01 "
+            "(got 2025-01-08)"
+        )
+    ]
+
+
+def test_a_cross_section_rule_beside_field_errors_still_names_the_override():
+    """Reported by the re-run checks rather than by the scenario's own validation."""
+    text = WINDOW + "currency: usd\n"
+    assert problems_of(["start=2030-01-01"], text) == [
+        (
+            "shop.yaml:2:6 (with --set start=2030-01-01): end: must be after start, 2030-01-01 "
+            "(got 2025-01-08)"
+        ),
+        (
+            "shop.yaml:3:11: currency: is not in the expected form (got 'usd'; allowed: a "
+            "three-letter currency code such as USD or EUR)"
+        ),
+    ]
+
+
 def test_a_mapping_an_override_created_is_blamed_on_that_override():
     assert problems_of(["catalog.generate.price.type=normal"]) == [
         (
