@@ -50,7 +50,12 @@ def compile_in_place(root: Path) -> Path:
     command: Any = distribution.get_command_obj("build_ext")
     with tempfile.TemporaryDirectory() as temp, contextlib.chdir(root):
         command.inplace = True
-        command.build_temp = temp
+        command.build_temp = command.build_lib = temp  # nothing left under build/
+        command.force = True  # not skipped as "up to date" by file times
         command.ensure_finalized()
+        built = root / command.get_ext_fullpath(EXTENSION)
+        # A failed compile must not leave an earlier build beside the source, where an
+        # editable install (or the next wheel) would go on importing it.
+        built.unlink(missing_ok=True)
         command.run()
-        return root / command.get_ext_fullpath(EXTENSION)
+        return built

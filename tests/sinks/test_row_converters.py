@@ -130,7 +130,8 @@ def test_rows_need_not_be_a_list():
     [
         ("7", TypeError, "row 1, column 0: expected int, got str"),
         (True, TypeError, "row 1, column 0: expected int, got bool"),
-        (2**63, OverflowError, "int too big to convert to 64 bits"),
+        (2**63, OverflowError, "row 1, column 0: 9223372036854775808 does not fit 64 bits"),
+        (1.0, TypeError, "row 1, column 0: expected int, got float"),
     ],
 )
 def test_a_wrong_value_is_refused_with_its_row_and_column(cell, error, message):
@@ -147,10 +148,20 @@ def test_an_int_beyond_32_bits_is_refused_in_an_integer_column():
 
 
 @needs_compiled
-def test_a_row_of_the_wrong_width_is_refused():
+def test_a_row_of_the_wrong_width_or_not_a_tuple_is_refused():
     spec = TableSpec("t", (Column("id", ColumnType.BIGINT),), primary_key="id")
-    with pytest.raises(ValueError, match=r"^row 1 is not a tuple of 1 values$"):
+    with pytest.raises(ValueError, match=r"^row 1 has 2 values, not 1$"):
         compiled_arrays(spec, [(1,), (1, 2)], arrow_schema(spec))
+    with pytest.raises(TypeError, match=r"^row 0: expected a tuple, got list$"):
+        compiled_arrays(spec, [[1]], arrow_schema(spec))
+
+
+@needs_compiled
+def test_an_unknown_column_kind_is_refused():
+    from fauxsim.sinks.files._rows_to_arrow import gather  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match=r"^kinds\[1\]: unknown column kind \(byte 120\)$"):
+        gather([(1, 2)], "qx", arrow_columns._allocate, bytes)
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
@@ -218,3 +229,48 @@ def test_without_a_c_compiler_the_build_goes_on_and_rows_convert_in_python(tmp_p
     assert listed.returncode == 0, listed.stderr
     module = tmp_path / "site" / "fauxsim" / "sinks" / "files" / "arrow_columns.py"
     assert listed.stdout.split() == ["False", str(module)]
+
+
+@needs_compiled
+def test_three_json_columns_of_distinct_dicts_do_not_overfill_the_memo():
+    """The memo had 2 slots per row: three JSON columns of fresh dicts never found a free one."""
+    spec = TableSpec("t", tuple(Column(name, ColumnType.JSON) for name in "abc"), primary_key="a")
+    assert_same_arrays(spec, [({"a": i}, {"b": i}, {"c": i}) for i in range(8)])
+
+
+@needs_compiled
+def test_python_code_run_by_dumps_cannot_free_rows_under_the_converter():
+    import orjson  # noqa: PLC0415
+
+    from fauxsim.sinks.files._rows_to_arrow import gather  # noqa: PLC0415
+
+    rows: list[Any] = [({"a": 1},), ({"c": 3},), ({"x": 0},)]
+
+    def meddling_dumps(value: Any) -> bytes:
+        if value == {"c": 3}:
+            rows[0] = None  # frees {"a": 1}: its address could come back as a new dict's
+            rows[2] = ({"different": 2},)
+        return orjson.dumps(value)
+
+    ((buffers, nulls),) = gather(rows, "j", arrow_columns._allocate, meddling_dumps)
+    array = pa.Array.from_buffers(pa.string(), 3, list(buffers), null_count=nulls)
+    assert array.to_pylist() == ['{"a":1}', '{"c":3}', '{"x":0}']
+
+
+class _Float99(int):
+    def __float__(self) -> float:
+        return 99.0
+
+
+@needs_compiled
+@pytest.mark.parametrize("cell", [2**53 + 1, -(2**53) - 1, 2**70, _Float99(3)], ids=repr)
+def test_an_int_in_a_double_column_converts_as_pyarrow_does(cell):
+    spec = TableSpec("t", (Column("x", ColumnType.DOUBLE),), primary_key="x")
+    schema = arrow_schema(spec)
+    try:
+        expected = python_arrays(spec, [(cell,)], schema)[0].to_pylist()
+    except pa.ArrowInvalid:
+        with pytest.raises(ValueError, match="not exactly representable"):
+            compiled_arrays(spec, [(cell,)], schema)
+    else:
+        assert compiled_arrays(spec, [(cell,)], schema)[0].to_pylist() == expected

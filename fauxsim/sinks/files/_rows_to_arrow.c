@@ -17,6 +17,11 @@
  * one column at a time, so each row's tuple is fetched from memory once per column;
  * here each row is read once. A JSON value that several rows share (the engine shares
  * property dicts) is dumped once per call.
+ *
+ * The result equals pyarrow's for the values the tables hold (int, float, bool, str,
+ * JSON-able dicts and lists, None). A few odd ones pyarrow would coerce are refused with
+ * a TypeError instead: a float in an integer column, a bool in a float column, bytes as
+ * text.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -77,11 +82,12 @@ release_buffer(PyObject **buffer, Py_buffer *view)
 }
 
 static int
-memo_init(JsonMemo *memo, Py_ssize_t rows)
+memo_init(JsonMemo *memo, Py_ssize_t values)
 {
     memo->slots = 16;
     memo->shift = 60; /* 64 - log2(slots): the top bits of the hash pick the slot */
-    while (memo->slots < 2 * rows) {
+    /* At most half full, so that probing always ends at an empty slot. */
+    while (memo->slots < 2 * values) {
         memo->slots <<= 1;
         memo->shift--;
     }
@@ -106,8 +112,9 @@ memo_free(JsonMemo *memo)
     PyMem_Free(memo->scratch);
 }
 
-/* Where the JSON text of `value` lies in scratch, dumping it on its first sight. The
- * rows hold every value for the whole call, so an address cannot be reused within it. */
+/* Where the JSON text of `value` lies in scratch, dumping it on its first sight. gather
+ * holds a tuple of the rows for the whole call, so no value can be freed and its address
+ * reused within it, whatever Python code `dumps` (or a value's __float__) runs. */
 static int
 memo_text(JsonMemo *memo, PyObject *dumps, PyObject *value, Py_ssize_t *start,
           Py_ssize_t *size)
@@ -147,23 +154,24 @@ memo_text(JsonMemo *memo, PyObject *dumps, PyObject *value, Py_ssize_t *start,
     return 0;
 }
 
-/* An int as 64 bits. Where a C long is 64 bits, PyLong_AsLongAndOverflow reads the
- * digits in place; PyLong_AsLongLong goes through a byte array for any value above
- * 2**30, which every timestamp and most ids are. */
-static long long
-as_int64(PyObject *value)
+/* An int as 64 bits into *number; -1 with an exception set if it does not fit. Where a
+ * C long is 64 bits, PyLong_AsLongAndOverflow reads the digits in place; PyLong_AsLongLong
+ * goes through a byte array for any value above 2**30, which every timestamp is. */
+static int
+as_int64(PyObject *value, Py_ssize_t row, Py_ssize_t position, long long *number)
 {
+    int overflow = 0;
 #if LONG_MAX == INT64_MAX
-    int overflow;
-    long number = PyLong_AsLongAndOverflow(value, &overflow);
+    *number = PyLong_AsLongAndOverflow(value, &overflow);
+#else
+    *number = PyLong_AsLongLongAndOverflow(value, &overflow);
+#endif
     if (overflow) {
-        PyErr_SetString(PyExc_OverflowError, "int too big to convert to 64 bits");
+        PyErr_Format(PyExc_OverflowError, "row %zd, column %zd: %R does not fit 64 bits", row,
+                     position, value);
         return -1;
     }
-    return number;
-#else
-    return PyLong_AsLongLong(value);
-#endif
+    return *number == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
 static int
@@ -196,8 +204,8 @@ put(Column *column, Py_ssize_t row, Py_ssize_t position, PyObject *value, JsonMe
         /* bool is an int subclass; pyarrow refuses it in an integer column, so do we. */
         if (!PyLong_Check(value) || PyBool_Check(value))
             return wrong_type(row, position, "int", value);
-        long long number = as_int64(value);
-        if (number == -1 && PyErr_Occurred())
+        long long number;
+        if (as_int64(value, row, position, &number) < 0)
             return -1;
         if (kind == 'q') {
             ((int64_t *)column->values_view.buf)[row] = number;
@@ -211,11 +219,26 @@ put(Column *column, Py_ssize_t row, Py_ssize_t position, PyObject *value, JsonMe
         return 0;
     }
     case 'd': {
-        if (!PyFloat_Check(value) && (!PyLong_Check(value) || PyBool_Check(value)))
+        double number;
+        if (PyFloat_Check(value)) {
+            number = PyFloat_AS_DOUBLE(value);
+        } else if (PyLong_Check(value) && !PyBool_Check(value)) {
+            /* As pyarrow: an int only where a double holds it exactly; and never through
+             * a subclass's __float__ (Python code, and not the int's value). */
+            int overflow;
+            long long exact = PyLong_AsLongLongAndOverflow(value, &overflow);
+            if (exact == -1 && PyErr_Occurred())
+                return -1;
+            if (overflow || exact > (1LL << 53) || exact < -(1LL << 53)) {
+                PyErr_Format(PyExc_ValueError,
+                             "row %zd, column %zd: int not exactly representable as a double",
+                             row, position);
+                return -1;
+            }
+            number = (double)exact;
+        } else {
             return wrong_type(row, position, "float", value);
-        double number = PyFloat_AsDouble(value);
-        if (number == -1.0 && PyErr_Occurred())
-            return -1;
+        }
         ((double *)column->values_view.buf)[row] = number;
         return 0;
     }
@@ -332,28 +355,43 @@ gather(PyObject *module, PyObject *args)
         return NULL;
     for (Py_ssize_t c = 0; c < width; c++) {
         if (kinds[c] == '\0' || strchr("qidbsj", kinds[c]) == NULL) {
-            PyErr_Format(PyExc_ValueError, "unknown column kind '%c'", kinds[c]);
+            PyErr_Format(PyExc_ValueError, "kinds[%zd]: unknown column kind (byte %d)", c,
+                         (unsigned char)kinds[c]);
             return NULL;
         }
     }
-    Py_ssize_t count = PyList_GET_SIZE(rows);
+    Py_ssize_t json_columns = 0;
+    for (Py_ssize_t c = 0; c < width; c++)
+        json_columns += kinds[c] == 'j';
+    /* A strong reference to every row for the whole call: `dumps`, `allocate` and a
+     * value's __float__ run Python code, which could otherwise empty the list or free a
+     * row, leaving dangling tuple, str (text pointers) and memo addresses. */
+    PyObject *held = PyList_AsTuple(rows);
+    if (held == NULL)
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(held);
     PyObject *result = NULL;
     JsonMemo memo = {0};
-    int has_json = memchr(kinds, 'j', width) != NULL;
     Column *columns = PyMem_Calloc(width ? width : 1, sizeof(Column));
-    if (columns == NULL)
+    if (columns == NULL) {
+        Py_DECREF(held);
         return PyErr_NoMemory();
+    }
     for (Py_ssize_t c = 0; c < width; c++)
         if (open_column(&columns[c], kinds[c], count, allocate) < 0)
             goto done;
-    if (has_json && memo_init(&memo, count) < 0)
+    if (json_columns && memo_init(&memo, count * json_columns) < 0)
         goto done;
-    /* `rows` cannot change size while we read it: nothing below runs Python code but
-     * `dumps`, and orjson's does not touch the list. */
     for (Py_ssize_t row = 0; row < count; row++) {
-        PyObject *tuple = PyList_GET_ITEM(rows, row);
-        if (!PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != width) {
-            PyErr_Format(PyExc_ValueError, "row %zd is not a tuple of %zd values", row, width);
+        PyObject *tuple = PyTuple_GET_ITEM(held, row);
+        if (!PyTuple_Check(tuple)) {
+            PyErr_Format(PyExc_TypeError, "row %zd: expected a tuple, got %.50s", row,
+                         Py_TYPE(tuple)->tp_name);
+            goto done;
+        }
+        if (PyTuple_GET_SIZE(tuple) != width) {
+            PyErr_Format(PyExc_ValueError, "row %zd has %zd values, not %zd", row,
+                         PyTuple_GET_SIZE(tuple), width);
             goto done;
         }
         for (Py_ssize_t c = 0; c < width; c++)
@@ -375,8 +413,8 @@ done:
     for (Py_ssize_t c = 0; c < width; c++)
         close_column(&columns[c]);
     PyMem_Free(columns);
-    if (has_json)
-        memo_free(&memo);
+    memo_free(&memo);
+    Py_DECREF(held);
     return result;
 }
 
