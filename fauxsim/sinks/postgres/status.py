@@ -75,8 +75,11 @@ def database_status(url: str) -> DatabaseStatus:
 def reset_database(url: str) -> None:
     """Delete every data row and the runs ledger; API tokens stay. Waits for no writer."""
     upgrade(url)
-    with connect(url) as connection:
+    connection = connect(url)
+    try:
         ledger.take_writer_lock(connection, url)
         with translate_errors(url, "reset"), connection.cursor() as cursor:
             ledger.empty_dataset(cursor)
         connection.commit()
+    finally:
+        ledger.close_releasing_writer_lock(connection)
