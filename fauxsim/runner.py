@@ -25,10 +25,10 @@ from fauxsim.tables import EVENTS, QUIRKS
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
     from fauxsim.scenario.model import Scenario
-    from fauxsim.sinks.base import Sink
+    from fauxsim.sinks.base import Row, Sink
 
 # Entity rows are written as of each checkpoint: a row that changed several times
 # within one checkpoint interval appears once, in its state at the checkpoint.
@@ -38,7 +38,11 @@ DEFAULT_BATCH_ROWS = 50_000
 
 @dataclass
 class RunStats:
-    """Running totals for progress and the closing summary."""
+    """Running totals for progress and the closing summary.
+
+    ``rows`` and ``events`` count rows written; sessions, orders and revenue count the
+    shop's, so an event the ``duplicate_events`` quirk delivers twice counts once.
+    """
 
     rows: dict[str, int] = field(default_factory=dict)
     events: int = 0
@@ -46,10 +50,16 @@ class RunStats:
     orders: int = 0
     revenue_cents: int = 0
     watermark: int = 0
+    # Ids of events the quirk duplicates, until their second delivery: True once the
+    # first has been counted. The quirk's record comes no later than the first delivery.
+    _duplicated: dict[int, bool] = field(default_factory=dict, repr=False)
 
     def count(self, batch: Batch) -> None:
         for name, rows in batch.rows.items():
             self.rows[name] = self.rows.get(name, 0) + len(rows)
+        for quirk in batch.rows.get(QUIRKS.name, ()):
+            if quirk[1] == "duplicate_event":
+                self._duplicated[quirk[2]] = False
         events = batch.rows.get(EVENTS.name, ())
         self.events += len(events)
         by_type = Counter(map(itemgetter(1), events))  # C speed: no Python loop per event
@@ -59,7 +69,22 @@ class RunStats:
             # The few orders picked out in C too: compress() keeps the events whose type matches.
             is_placed = map(EventType.ORDER_PLACED.value.__eq__, map(itemgetter(1), events))
             self.revenue_cents += sum(e[12]["total_cents"] for e in compress(events, is_placed))
+        if self._duplicated:
+            self._uncount_second_deliveries(events)
         self.watermark = batch.watermark
+
+    def _uncount_second_deliveries(self, events: Sequence[Row]) -> None:
+        duplicated = self._duplicated
+        for event in compress(events, map(duplicated.__contains__, map(itemgetter(0), events))):
+            if not duplicated[event[0]]:
+                duplicated[event[0]] = True  # the first delivery: counted above
+                continue
+            del duplicated[event[0]]
+            if event[1] == EventType.SESSION_STARTED:
+                self.sessions -= 1
+            elif event[1] == EventType.ORDER_PLACED:
+                self.orders -= 1
+                self.revenue_cents -= event[12]["total_cents"]
 
     @property
     def conversion_rate(self) -> float:

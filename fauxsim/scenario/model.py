@@ -528,7 +528,11 @@ class Quirks(Model):
     )
     late_arrivals: LateArrivals = LateArrivals()
     null_fields: Probability = Field(
-        default=0.0, description="Chance an optional customer or session field is null."
+        default=0.0,
+        description=(
+            "Chance an event arrives with one of visitor_id, customer_id, page or product_id "
+            "emptied (recorded in the quirks table)."
+        ),
     )
     keep_removed_cart_items: bool = Field(
         default=False, description="Order lines keep items removed from the cart."

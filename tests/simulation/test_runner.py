@@ -54,6 +54,26 @@ def test_event_tuples_hold_plain_values():
     assert not any(gc.is_tracked(event) for event in plain)
 
 
+def test_run_stats_count_an_event_delivered_twice_once():
+    """With the duplicate_events quirk the summary still counts the shop's sessions and orders."""
+    quirks = {"duplicate_events": 0.2, "late_arrivals": {"probability": 0.1}}
+    stats = RunStats()
+    events = []
+    for batch in generate(small_scenario(quirks=quirks), batch_rows=2_000):
+        stats.count(batch)
+        events.extend(batch.rows["events"])
+    distinct = {event[0]: event for event in events}
+    placed = [event for event in distinct.values() if event[1] == "order_placed"]
+    assert len(distinct) < len(events)  # the quirk did deliver some events twice
+    assert sum(event[1] in {"session_started", "order_placed"} for event in events) > (
+        stats.sessions + stats.orders
+    )
+    assert stats.events == len(events)
+    assert stats.sessions == sum(event[1] == "session_started" for event in distinct.values())
+    assert stats.orders == len(placed) > 0
+    assert stats.revenue_cents == sum(event[12]["total_cents"] for event in placed)
+
+
 def test_run_stats_count_what_the_batches_hold():
     """Sessions, orders and revenue in RunStats are those of the events written."""
     stats = RunStats()
