@@ -243,5 +243,6 @@ def _print_summary(
         f"{stats.sessions:,} sessions, {stats.orders:,} orders "
         f"(conversion {stats.conversion_rate:.2%}), revenue {revenue:,.2f} {scenario.currency}, "
         f"{stats.events:,} events in {seconds:.1f} s "
-        f"({stats.events / max(seconds, 1e-9):,.0f} events/s)"
+        f"({stats.events / max(seconds, 1e-9):,.0f} events/s)",
+        soft_wrap=True,  # one line, for a terminal to wrap: a log or pipe keeps it whole
     )
