@@ -50,8 +50,12 @@ def explain(error: ValidationError, data: object, locator: Locator) -> list[Prob
     """One problem per thing to fix; the failures of every union member count as one."""
     problems: list[Problem] = []
     union_failures: dict[tuple[Loc, bool], list[ErrorDetails]] = {}
-    for details in error.errors(include_url=False):
-        located = _locate(details, data)
+    errors = [(details, _locate(details, data)) for details in error.errors(include_url=False)]
+    # A key that is not allowed is the problem; what its value holds does not matter.
+    unknown_keys = {located.path for _, located in errors if located.about_key}
+    for details, located in errors:
+        if not located.about_key and any(located.path[: len(key)] == key for key in unknown_keys):
+            continue
         if located.via_union:
             union_failures.setdefault((located.path, located.about_key), []).append(details)
         else:

@@ -45,6 +45,11 @@ EXPECTED_PROBLEMS = {
     ],
     "unknown_funnel_state.yaml": [
         (
+            "unknown_funnel_state.yaml:5:27: behaviour.funnel.cart.exit: unknown key 'exit' "
+            "(allowed: landing, category, search, product, cart, checkout, payment, "
+            "confirmation)"
+        ),
+        (
             "unknown_funnel_state.yaml:6:5: behaviour.funnel.chekout: unknown key 'chekout'; "
             "did you mean 'checkout'? (allowed: landing, category, search, product, cart, "
             "checkout, payment, confirmation)"
