@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import jsonschema
@@ -68,8 +69,29 @@ def test_the_header_documents_how_to_get_a_token():
     assert "docker compose run --rm genie fauxsim token create" in text
 
 
+def _copied_from_the_project() -> list[str]:
+    """The sources of the Dockerfile's COPY lines, but those from another build stage."""
+    return [
+        source
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if (match := re.match(r"COPY (.+) \S+$", line)) and not line.startswith("COPY --from")
+        for source in match[1].split()
+    ]
+
+
 def test_dockerfile_copies_only_paths_that_exist():
-    for line in (ROOT / "Dockerfile").read_text().splitlines():
-        if match := re.match(r"COPY (.+) \S+$", line):
-            for source in match[1].split():
-                assert (ROOT / source).exists(), source
+    for source in _copied_from_the_project():
+        assert (ROOT / source).exists(), source
+
+
+def test_dockerfile_copies_what_the_build_reads():
+    """pyproject.toml names its readme, license and build hook: the build fails without them."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    needed = {
+        "pyproject.toml",
+        project["project"]["readme"],
+        project["tool"]["hatch"]["build"]["hooks"]["custom"]["path"],
+        *project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"],
+        *project["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"],
+    }
+    assert needed <= set(_copied_from_the_project())
