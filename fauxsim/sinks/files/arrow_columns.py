@@ -1,6 +1,7 @@
 """Rows to typed Arrow columns, for the Parquet and CSV sinks (and timestamp text for JSONL).
 
-Rows arrive as tuples; Arrow wants columns. Two ways, with the same result:
+Rows arrive as tuples; Arrow wants columns. Two ways, with the same result for the values
+rows hold (ints, floats, bools, text, JSON-able dicts, None; see ``_rows_to_arrow.c``):
 
 - compiled: ``_rows_to_arrow.gather`` (C, built at install) reads each row once and
   fills every column's Arrow buffers; about three times faster than
@@ -24,6 +25,13 @@ import pyarrow as pa
 
 from fauxsim.tables import ColumnType
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from fauxsim.sinks.base import Row
+    from fauxsim.sinks.files._rows_to_arrow import Gathered
+    from fauxsim.tables import Column, TableSpec
+
 gather: Callable[..., list[Gathered]] | None
 try:
     from fauxsim.sinks.files._rows_to_arrow import gather
@@ -31,13 +39,6 @@ except ImportError:  # installed without a C compiler: rows convert in Python
     gather = None
 
 COMPILED = gather is not None
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
-    from fauxsim.sinks.base import Row
-    from fauxsim.sinks.files._rows_to_arrow import Gathered
-    from fauxsim.tables import Column, TableSpec
 
 
 def _file_pool() -> pa.MemoryPool:
