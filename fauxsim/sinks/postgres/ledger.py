@@ -25,8 +25,10 @@ from fauxsim.tables import ALL_TABLES
 if TYPE_CHECKING:
     from fauxsim.scenario.model import Scenario
 
-# pg_try_advisory_lock key held by the one run writing to a database.
+# pg_advisory_lock key held by the one run writing to a database.
 WRITER_LOCK = 0x6661_7578_7275_6E  # "fauxrun"
+# How long a run waits for the lock before it says another run is writing.
+WRITER_LOCK_WAIT_MS = 3000
 # That lock, held in this database, as pg_locks shows it: the server's locks of every
 # database are there, and a bigint key is split into classid (high 32 bits), objid (low)
 # and objsubid 1 (a pair of int keys has objsubid 2).
@@ -158,10 +160,19 @@ def check_writable(
 
 
 def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
-    """Hold the database's writer lock for this session, or say who holds it."""
-    row = connection.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()
-    connection.commit()
-    if row == (True,):
+    """Hold the database's writer lock for this session, or say who holds it.
+
+    Waits a moment first: a run that was just stopped (Ctrl-C, a killed loader process)
+    holds the lock until its server process notices the connection is gone.
+    """
+    try:
+        connection.execute(f"SET lock_timeout = '{WRITER_LOCK_WAIT_MS}ms'")
+        connection.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
+    except psycopg.errors.LockNotAvailable:
+        connection.rollback()  # and the SET with it
+    else:
+        connection.execute("RESET lock_timeout")
+        connection.commit()  # the lock is the session's: it outlives the transaction
         return
     holder = connection.execute(_WRITER_LOCK_HOLDER, _WRITER_LOCK_PARTS).fetchone()
     connection.rollback()
