@@ -154,18 +154,14 @@ memo_text(JsonMemo *memo, PyObject *dumps, PyObject *value, Py_ssize_t *start,
     return 0;
 }
 
-/* An int as 64 bits into *number; -1 with an exception set if it does not fit. Where a
- * C long is 64 bits, PyLong_AsLongAndOverflow reads the digits in place; PyLong_AsLongLong
- * goes through a byte array for any value above 2**30, which every timestamp is. */
+/* An int as 64 bits into *number; -1 with an exception set if it does not fit.
+ * PyLong_AsLongLongAndOverflow reads the digits in place; PyLong_AsLongLong goes through
+ * a byte array for any value above 2**30, which every timestamp is. */
 static int
 as_int64(PyObject *value, Py_ssize_t row, Py_ssize_t position, long long *number)
 {
     int overflow = 0;
-#if LONG_MAX == INT64_MAX
-    *number = PyLong_AsLongAndOverflow(value, &overflow);
-#else
     *number = PyLong_AsLongLongAndOverflow(value, &overflow);
-#endif
     if (overflow) {
         PyErr_Format(PyExc_OverflowError, "row %zd, column %zd: %R does not fit 64 bits", row,
                      position, value);

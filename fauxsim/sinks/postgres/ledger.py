@@ -8,7 +8,6 @@ scenario resumes from there, a run of another one is refused.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 from dataclasses import dataclass
@@ -182,18 +181,6 @@ def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
         "finish or stop it; two runs into one database would interleave their batches."
     )
     raise DatasetMismatchError(msg)
-
-
-def close_releasing_writer_lock(connection: psycopg.Connection[Any]) -> None:
-    """Release the writer lock, then close the connection.
-
-    Closing alone frees the lock only once the server process has noticed and exited:
-    a run started right after (a test, a resume) could find it still taken.
-    """
-    with contextlib.suppress(psycopg.Error):
-        connection.rollback()  # an aborted transaction would refuse the unlock
-        connection.execute("SELECT pg_advisory_unlock_all()")
-    connection.close()
 
 
 def writer_lock_held(cursor: psycopg.Cursor[Any]) -> bool:

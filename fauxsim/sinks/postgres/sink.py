@@ -68,7 +68,7 @@ def open_database_sink(
             resume_after = ledger.check_writable(cursor, identity, resolved, replace=replace)
             connection.commit()
     except BaseException:
-        ledger.close_releasing_writer_lock(connection)
+        connection.close()
         raise
     return PostgresSink(
         url=resolved,
@@ -126,7 +126,7 @@ class PostgresSink:
                 self._cursor.execute("SET synchronous_commit = off")
                 connection.commit()
         except BaseException:
-            ledger.close_releasing_writer_lock(connection)
+            connection.close()
             raise
         self._writer.start()
 
@@ -167,7 +167,7 @@ class PostgresSink:
                     ledger.finish(cursor, self._run_id)
                 self._connection.commit()
         finally:
-            ledger.close_releasing_writer_lock(self._connection)
+            self._connection.close()
 
     def abort(self) -> None:
         """Stop without marking the run complete; committed batches stay for a resume."""
@@ -178,7 +178,7 @@ class PostgresSink:
             self._batches.get_nowait()
             self._batches.task_done()
         self._stop_writer()
-        ledger.close_releasing_writer_lock(self._connection)
+        self._connection.close()
 
     def __enter__(self) -> Self:
         return self

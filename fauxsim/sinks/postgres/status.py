@@ -73,13 +73,10 @@ def database_status(url: str) -> DatabaseStatus:
 
 
 def reset_database(url: str) -> None:
-    """Delete every data row and the runs ledger; API tokens stay. Waits for no writer."""
+    """Delete every data row and the runs ledger; API tokens stay. Refused while a run writes."""
     upgrade(url)
-    connection = connect(url)
-    try:
+    with connect(url) as connection:
         ledger.take_writer_lock(connection, url)
         with translate_errors(url, "reset"), connection.cursor() as cursor:
             ledger.empty_dataset(cursor)
         connection.commit()
-    finally:
-        ledger.close_releasing_writer_lock(connection)
