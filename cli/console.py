@@ -25,13 +25,31 @@ class Terminated(KeyboardInterrupt):
     up and says what it kept; the exit code is 143, as for a process the signal ended."""
 
 
-def terminate_like_ctrl_c() -> None:
-    """From now on, SIGTERM raises :class:`Terminated` in the main thread."""
+# The stops received since handle_stops(). Raising from a signal handler is not enough
+# alone: Python raises the exception wherever the main thread happens to be, and code
+# there may swallow it (CI saw a SIGTERM vanish inside numpy's Cython set-up during a lazy
+# import, and the run went on to finish). raise_if_stopped() raises it again.
+_stops_received: list[signal.Signals] = []
 
-    def on_sigterm(_signal: int, _frame: FrameType | None) -> None:
-        raise Terminated
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+def handle_stops() -> None:
+    """From now on, Ctrl-C raises KeyboardInterrupt and SIGTERM :class:`Terminated` in the
+    main thread, and both are remembered for :func:`raise_if_stopped`."""
+    _stops_received.clear()
+
+    def on_stop(number: int, _frame: FrameType | None) -> None:
+        _stops_received.append(signal.Signals(number))
+        raise_if_stopped()
+
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGTERM, on_stop)
+
+
+def raise_if_stopped() -> None:
+    """Raise the stop received since :func:`handle_stops`, if any; long work calls this at
+    its safe points, so a stop that third-party code swallowed still takes effect."""
+    if _stops_received:
+        raise Terminated if _stops_received[0] == signal.SIGTERM else KeyboardInterrupt
 
 
 @contextmanager

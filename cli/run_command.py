@@ -11,7 +11,7 @@ from cyclopts import Parameter
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.console import console, error_console, terminate_like_ctrl_c
+from cli.console import console, error_console, handle_stops, raise_if_stopped
 from fauxsim.clock import run_end, to_datetime, to_micros
 from fauxsim.errors import UsageError
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_into
@@ -89,7 +89,7 @@ def run(
         raise UsageError(
             "--db and --replace are for database output; drop --out/--format to use them"
         )
-    terminate_like_ctrl_c()  # a stopped run cleans up and says what it kept
+    handle_stops()  # a stopped run cleans up and says what it kept
     target = out or Path("data")
     sink: Sink | None = None
     try:
@@ -197,6 +197,7 @@ def _run_with_progress(
 
     def on_batch(stats: RunStats) -> None:
         nonlocal shown
+        raise_if_stopped()  # a stop that code between batches swallowed
         elapsed = time.perf_counter() - began
         if not shown and elapsed > 1.0:  # quick runs stay quiet
             progress.start()
@@ -220,6 +221,7 @@ def _run_with_progress(
     finally:
         if shown:
             progress.stop()
+    raise_if_stopped()  # swallowed after the last batch: the run is complete, and says so
     seconds = time.perf_counter() - began
     _print_summary(stats, scenario, where, seconds, resumed=resume_after is not None)
     return 0

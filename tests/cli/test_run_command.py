@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
 
 from cli.run_command import _what_was_kept
+from fauxsim import runner
 from fauxsim.sinks.base import open_sink
 from fauxsim.tables import ALL_TABLES
 from tests.cli.cli_support import run_cli
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from fauxsim.sinks.base import Batch
 
 SCENARIO = """\
 name: cli-test
@@ -178,6 +186,52 @@ def test_stopping_a_file_run_says_nothing_was_written_and_leaves_no_folder(
     assert running.returncode == code, stderr
     assert f"{word}; nothing written to" in stderr
     assert not out.exists()
+
+
+@pytest.fixture
+def stop_handlers_restored():
+    """The run command installs its own Ctrl-C and SIGTERM handlers in this process."""
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in before.items():
+        signal.signal(number, handler)
+
+
+def _swallow_a_sigterm() -> None:
+    """What third-party code did in CI: the stop's exception raised inside it and dropped."""
+    with contextlib.suppress(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGTERM)
+
+
+@pytest.mark.usefixtures("stop_handlers_restored")
+@pytest.mark.parametrize(
+    ("when", "kept"),
+    [
+        ("before the first batch", "nothing written to"),
+        ("after the last batch", "after the run had finished: the files in"),
+    ],
+)
+def test_a_sigterm_that_other_code_swallowed_still_stops_the_run(
+    tmp_path, capsys, monkeypatch, when, kept
+):
+    """A SIGTERM swallowed before the first batch stops the run at that batch; one swallowed
+    after the last still exits 143, saying the files are complete."""
+    real_generate = runner.generate
+
+    def generate(*args: Any, **kwargs: Any) -> Iterator[Batch]:
+        if when == "before the first batch":
+            _swallow_a_sigterm()
+        yield from real_generate(*args, **kwargs)
+        if when == "after the last batch":
+            _swallow_a_sigterm()
+
+    monkeypatch.setattr(runner, "generate", generate)
+    out = tmp_path / "out"
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--out", str(out), "--format", "csv"],
+                     capsys, monkeypatch)  # fmt: skip
+    assert result.exit_code == 143, result.stderr
+    assert f"terminated; {kept} {out}/" in result.stderr
+    assert out.exists() == (when == "after the last batch")
 
 
 def test_a_stop_after_the_files_were_published_says_they_are_complete(tmp_path):

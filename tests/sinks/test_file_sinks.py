@@ -19,7 +19,7 @@ from fauxsim.errors import SinkError
 from fauxsim.sinks.base import Batch
 from fauxsim.sinks.files import table_files
 from fauxsim.sinks.files.arrow_columns import POOL
-from fauxsim.sinks.files.csv import open_csv
+from fauxsim.sinks.files.csv import CsvTableWriter, open_csv
 from fauxsim.sinks.files.jsonl import open_jsonl
 from fauxsim.sinks.files.parquet import ParquetTableWriter, open_parquet
 from fauxsim.tables import ALL_TABLES
@@ -224,6 +224,22 @@ def test_a_file_that_cannot_be_opened_is_a_user_error_and_nothing_is_left(extens
         ". Check that the output folder is writable and the disk has space, then run again."
     )
     assert names_in(tmp_path) == {blocked.name}
+
+
+def test_a_stop_while_the_last_file_is_being_opened_leaves_no_folder(tmp_path):
+    """Ctrl-C after the last table's partial file exists but before its writer is ready:
+    the folder the sink created goes too (it used to stay behind, empty)."""
+    out = tmp_path / "out"
+
+    def open_writer(spec, path):
+        if spec is ALL_TABLES[-1]:
+            path.write_bytes(b"a header")
+            raise KeyboardInterrupt
+        return CsvTableWriter(spec, path)
+
+    with pytest.raises(KeyboardInterrupt):
+        table_files.TableFilesSink(out, extension="csv", open_writer=open_writer)
+    assert not out.exists()
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux /dev/full")

@@ -88,8 +88,8 @@ class TableFilesSink:
             try:
                 writer = open_writer(spec, partial)
             except BaseException as error:
-                self.abort()  # closes and deletes the files opened so far
-                remove_quietly(partial)
+                remove_quietly(partial)  # first, or the folder is not empty for abort()
+                self.abort()  # closes and deletes the files opened so far, then the folder
                 if isinstance(error, OSError):
                     raise write_error(partial, error) from error
                 raise
