@@ -1,7 +1,7 @@
 # Faux Genie: the fauxsim command (generator, token management) and the Genie API.
 
-# Build the wheel where a C compiler is: it compiles the row converter
-# (fauxsim/sinks/files/_rows_to_arrow.c). The image that runs needs no compiler.
+# Build the wheel where a C compiler is: it compiles the two C parts (the row converter
+# and the scheduler loop, see README). The image that runs needs no compiler.
 FROM python:3.11-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*

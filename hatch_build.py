@@ -1,9 +1,12 @@
-"""Hatch build hook: compile the C row converter, ``fauxsim/sinks/files/_rows_to_arrow.c``.
+"""Hatch build hook: compile fauxsim's two optional C extensions.
 
-It turns sink rows into Arrow buffers about three times faster than pyarrow does from
-Python objects (see ``fauxsim/sinks/files/arrow_columns.py``). It is optional: where it
-cannot be compiled (no C compiler or Python headers), the build warns and the package
-converts rows in Python, with the same output, only slower.
+- ``fauxsim/sinks/files/_rows_to_arrow.c`` turns sink rows into Arrow buffers about three
+  times faster than pyarrow does from Python objects (``fauxsim/sinks/files/arrow_columns.py``);
+- ``fauxsim/simulation/_run_steps.c`` is the simulation's scheduler loop
+  (``fauxsim/simulation/processes.py``), 9% fewer instructions for the simulation.
+
+Each has a twin in Python, with the same output: where one cannot be compiled (no C
+compiler or Python headers), the build warns and the package uses its twin, only slower.
 
 setuptools drives the compiler: it knows each platform's flags and file names.
 """
@@ -17,35 +20,44 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-EXTENSION = "fauxsim.sinks.files._rows_to_arrow"
-SOURCE = "fauxsim/sinks/files/_rows_to_arrow.c"
+# Each extension's module, and what an install without it does instead.
+EXTENSIONS = {
+    "fauxsim.sinks.files._rows_to_arrow": "rows will be converted to Arrow in Python",
+    "fauxsim.simulation._run_steps": "the simulation's scheduler loop will run in Python",
+}
 
 
-class CompileRowConverter(BuildHookInterface):
+class CompileExtensions(BuildHookInterface):
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
-            return  # the sdist ships the C source; its wheel compiles it
-        try:
-            built = compile_in_place(Path(self.root))
-        except Exception as error:  # noqa: BLE001 - any compiler failure: fall back to Python
-            self.app.display_warning(
-                f"fauxsim: could not compile {SOURCE} ({error}); "
-                "rows will be converted in Python (same output, slower runs)"
-            )
-            return
-        build_data["pure_python"] = False
-        build_data["infer_tag"] = True
-        if version != "editable":  # an editable install imports it from the source tree
-            build_data["force_include"][str(built)] = built.relative_to(self.root).as_posix()
+            return  # the sdist ships the C sources; its wheel compiles them
+        for module, fallback in EXTENSIONS.items():
+            source = source_of(module)
+            try:
+                built = compile_in_place(Path(self.root), module)
+            except Exception as error:  # noqa: BLE001 - any compiler failure: fall back to Python
+                self.app.display_warning(
+                    f"fauxsim: could not compile {source} ({error}); "
+                    f"{fallback} (same output, slower runs)"
+                )
+                continue
+            build_data["pure_python"] = False
+            build_data["infer_tag"] = True
+            if version != "editable":  # an editable install imports it from the source tree
+                build_data["force_include"][str(built)] = built.relative_to(self.root).as_posix()
 
 
-def compile_in_place(root: Path) -> Path:
-    """Compile the extension beside its source; return the built file."""
+def source_of(module: str) -> str:
+    return module.replace(".", "/") + ".c"
+
+
+def compile_in_place(root: Path, module: str) -> Path:
+    """Compile one extension beside its source; return the built file."""
     from setuptools import Distribution, Extension  # noqa: PLC0415 - only when building
 
-    extension = Extension(EXTENSION, sources=[SOURCE])
+    extension = Extension(module, sources=[source_of(module)])
     distribution = Distribution({"name": "fauxgenie", "ext_modules": [extension]})
     command: Any = distribution.get_command_obj("build_ext")
     with tempfile.TemporaryDirectory() as temp, contextlib.chdir(root):
@@ -53,7 +65,7 @@ def compile_in_place(root: Path) -> Path:
         command.build_temp = command.build_lib = temp  # nothing left under build/
         command.force = True  # not skipped as "up to date" by file times
         command.ensure_finalized()
-        built = root / command.get_ext_fullpath(EXTENSION)
+        built = root / command.get_ext_fullpath(module)
         # A failed compile must not leave an earlier build beside the source, where an
         # editable install (or the next wheel) would go on importing it.
         built.unlink(missing_ok=True)

@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/engine.py --sessions-per-day 14450   # 5.0M events (memory target)
     .venv/bin/python benchmarks/engine.py --sessions-per-day 17000   # about 5.9 million events
     .venv/bin/python benchmarks/engine.py --python-rows         # without the compiled converter
+    .venv/bin/python benchmarks/engine.py --python-loop         # without the compiled loop
 
 Prints events/s end to end (simulate, project, write Parquet) in CPU time of this
 process (``time.process_time``: other processes on a shared machine barely move it;
@@ -35,6 +36,7 @@ from engine_profile import (
 
 from fauxsim.runner import run_into
 from fauxsim.scenario.loading import load_scenario
+from fauxsim.simulation import processes
 from fauxsim.sinks.base import open_sink
 from fauxsim.sinks.files import arrow_columns
 
@@ -56,9 +58,16 @@ def main() -> None:
         action="store_true",
         help="convert rows to Arrow in Python, as an install without a C compiler does",
     )
+    parser.add_argument(
+        "--python-loop",
+        action="store_true",
+        help="run the scheduler loop in Python, as an install without a C compiler does",
+    )
     args = parser.parse_args()
     if args.python_rows:
         arrow_columns.COMPILED = False
+    if args.python_loop:
+        processes.COMPILED = False
 
     overrides = []
     if args.sessions_per_day is not None:
@@ -97,6 +106,7 @@ def main() -> None:
     print(f"time                {seconds:,.1f} s CPU ({wall:,.1f} s wall clock)")
     converter = "compiled (C)" if arrow_columns.COMPILED else "Python (pa.array per column)"
     print(f"rows to Arrow       {converter}")
+    print(f"scheduler loop      {'compiled (C)' if processes.COMPILED else 'Python'}")
     print(f"end to end          {rate:,.0f} events/s CPU   (target >= {TARGET:,})")
     print(
         f"simpy baseline      {baseline:,.0f} timeouts/s CPU "

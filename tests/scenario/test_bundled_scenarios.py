@@ -54,10 +54,11 @@ def test_the_wheel_carries_the_scenarios_inside_fauxsim_and_finds_them(tmp_path)
         archive.extractall(tmp_path / "site")
     assert {f"fauxsim/{WHEEL_FOLDER}/{name}.yaml" for name in NAMES} <= set(names)
     assert not [name for name in names if name.startswith("scenarios/")]
-    # The compiled row converter travels too (this machine has a C compiler; see
+    # The compiled extensions travel too (this machine has a C compiler; see
     # tests/sinks/test_row_converters.py for a build without one).
     extension = sysconfig.get_config_var("EXT_SUFFIX")
     assert f"fauxsim/sinks/files/_rows_to_arrow{extension}" in names
+    assert f"fauxsim/simulation/_run_steps{extension}" in names
 
     probe = (
         "from fauxsim.scenario.bundled import bundled_folder, bundled_scenarios\n"

@@ -1,4 +1,8 @@
-"""Light processes (``Steps``) keep SimPy's ordering and free themselves."""
+"""Light processes (``Steps``) keep SimPy's ordering and free themselves.
+
+Every test runs with both scheduler loops: the compiled one (``_run_steps.c``), where
+it was built, and the Python one it replaces.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,86 @@ import weakref
 
 import pytest
 import simpy
+from hypothesis import given
+from hypothesis import strategies as st
 
+from fauxsim.simulation import processes
 from fauxsim.simulation.processes import SimClock, Steps
+
+
+@pytest.fixture(autouse=True, params=["compiled loop", "python loop"])
+def scheduler_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    compiled = request.param == "compiled loop"
+    if compiled and not processes.COMPILED:
+        pytest.skip("the compiled scheduler loop is not built in this install")
+    monkeypatch.setattr(processes, "COMPILED", compiled)
+    return str(request.param)
+
+
+@given(
+    st.lists(st.lists(st.integers(min_value=0, max_value=30), max_size=6), max_size=12),
+    st.sampled_from([None, 7, 40]),
+)
+def test_steps_wake_in_the_order_plain_simpy_processes_would(delays, until):
+    """Many bodies with ties in time: the order of their steps is SimPy's, to the tie."""
+
+    def steps_body(name: int, waits: list[int], seen: list[tuple[int, int]]) -> Steps.Body:
+        now = 0
+        for wait in waits:
+            now = yield wait
+            seen.append((name, now))
+
+    def simpy_body(
+        env: simpy.Environment, name: int, waits: list[int], seen: list[tuple[int, int]]
+    ):
+        for wait in waits:
+            yield env.timeout(wait)
+            seen.append((name, env.now))
+
+    ours: list[tuple[int, int]] = []
+    theirs: list[tuple[int, int]] = []
+    clock, plain = SimClock(initial_time=0), simpy.Environment(initial_time=0)
+    for name, waits in enumerate(delays):
+        Steps(clock, steps_body(name, waits, ours))
+        plain.process(simpy_body(plain, name, waits, theirs))
+    clock.run(until=until)
+    plain.run(until=until)
+    assert ours == theirs
+
+
+def test_simpy_events_with_float_times_keep_their_place():
+    """A SimPy timeout of a fractional delay sorts among the integer steps by its time."""
+    env = SimClock(initial_time=0)
+    seen: list[tuple[str, float]] = []
+
+    def body() -> Steps.Body:
+        for _ in range(3):
+            now = yield 10
+            seen.append(("steps", now))
+
+    def simpy_process():
+        yield env.timeout(10.5)
+        seen.append(("simpy", env.now))
+        yield env.timeout(9.5)
+        seen.append(("simpy", env.now))
+
+    Steps(env, body())
+    env.process(simpy_process())
+    env.run()
+    assert seen == [("steps", 10), ("simpy", 10.5), ("steps", 20), ("simpy", 20.0), ("steps", 30)]
+
+
+def test_an_error_in_a_body_stops_the_run_with_that_error():
+    env = SimClock(initial_time=0)
+
+    def body() -> Steps.Body:
+        yield 5
+        msg = "no such product"
+        raise KeyError(msg)
+
+    Steps(env, body())
+    with pytest.raises(KeyError, match="no such product"):
+        env.run(until=10)
 
 
 def test_steps_interleave_with_simpy_timeouts_in_time_order():
@@ -172,3 +254,30 @@ def test_a_body_may_start_simpy_processes():
     Steps(env, other())
     env.run(until=20)
     assert seen == [("simpy", 10), ("other", 10), ("simpy", 11), ("starter", 15)]
+
+
+def test_a_body_may_start_a_simpy_process_as_its_last_act():
+    """Its entry is then no longer on top when it ends: it is found and removed all the same."""
+    env = SimClock(initial_time=0)
+    seen: list[tuple[str, int]] = []
+
+    def simpy_process():
+        seen.append(("simpy", env.now))
+        yield env.timeout(1)
+        seen.append(("simpy", env.now))
+
+    def starter() -> Steps.Body:
+        yield 10
+        env.process(simpy_process())  # its start is urgent, at 10, and sorts first
+
+    def other() -> Steps.Body:
+        now = yield 10
+        seen.append(("other", now))
+        now = yield 10
+        seen.append(("other", now))
+
+    Steps(env, starter())
+    Steps(env, other())
+    env.run()
+    assert seen == [("simpy", 10), ("other", 10), ("simpy", 11), ("other", 20)]
+    assert env._queue == []  # nothing left behind, nothing lost

@@ -193,7 +193,8 @@ def test_compiled_arrays_says_so_when_the_extension_is_missing(monkeypatch):
 
 
 @pytest.mark.slow
-def test_without_a_c_compiler_the_build_goes_on_and_rows_convert_in_python(tmp_path: Path):
+def test_without_a_c_compiler_the_build_goes_on_and_python_does_the_work(tmp_path: Path):
+    """Both C extensions fall back to their Python twins: rows, and the scheduler loop."""
     project = Path(fauxsim.__file__).parent.parent
     source = tmp_path / "source"
     shutil.copytree(
@@ -213,14 +214,21 @@ def test_without_a_c_compiler_the_build_goes_on_and_rows_convert_in_python(tmp_p
     (wheel,) = tmp_path.glob("fauxgenie-*.whl")
     assert wheel.name.endswith("-py3-none-any.whl")  # pure Python: no platform tag
     with zipfile.ZipFile(wheel) as archive:
-        converter = [name for name in archive.namelist() if "/_rows_to_arrow." in name]
-        assert sorted(converter) == [
+        compiled = [name for name in archive.namelist() if "/_rows_to_arrow." in name
+                    or "/_run_steps." in name]  # fmt: skip
+        assert sorted(compiled) == [
+            "fauxsim/simulation/_run_steps.c",
+            "fauxsim/simulation/_run_steps.pyi",
             "fauxsim/sinks/files/_rows_to_arrow.c",
             "fauxsim/sinks/files/_rows_to_arrow.pyi",
         ]
         archive.extractall(tmp_path / "site")
 
-    probe = "from fauxsim.sinks.files import arrow_columns as a; print(a.COMPILED, a.__file__)"
+    probe = (
+        "from fauxsim.sinks.files import arrow_columns as a\n"
+        "from fauxsim.simulation import processes as p\n"
+        "print(a.COMPILED, p.COMPILED, a.__file__)"
+    )
     listed = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", probe], cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
@@ -228,7 +236,7 @@ def test_without_a_c_compiler_the_build_goes_on_and_rows_convert_in_python(tmp_p
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     module = tmp_path / "site" / "fauxsim" / "sinks" / "files" / "arrow_columns.py"
-    assert listed.stdout.split() == ["False", str(module)]
+    assert listed.stdout.split() == ["False", "False", str(module)]
 
 
 @needs_compiled
