@@ -45,11 +45,19 @@ def handle_stops() -> None:
     signal.signal(signal.SIGTERM, on_stop)
 
 
+def stop_received() -> KeyboardInterrupt | None:
+    """The stop received since :func:`handle_stops` (SIGTERM if both came), or None."""
+    if not _stops_received:
+        return None
+    return Terminated() if signal.SIGTERM in _stops_received else KeyboardInterrupt()
+
+
 def raise_if_stopped() -> None:
     """Raise the stop received since :func:`handle_stops`, if any; long work calls this at
     its safe points, so a stop that third-party code swallowed still takes effect."""
-    if _stops_received:
-        raise Terminated if _stops_received[0] == signal.SIGTERM else KeyboardInterrupt
+    stop = stop_received()
+    if stop is not None:
+        raise stop
 
 
 @contextmanager

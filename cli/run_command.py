@@ -11,7 +11,13 @@ from cyclopts import Parameter
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.console import console, error_console, handle_stops, raise_if_stopped
+from cli.console import (
+    console,
+    error_console,
+    handle_stops,
+    raise_if_stopped,
+    stop_received,
+)
 from fauxsim.clock import run_end, to_datetime, to_micros
 from fauxsim.errors import UsageError
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_into
@@ -105,8 +111,16 @@ def run(
             database = open_loader_process(db, loaded, replace=replace, until=stop)
             sink, resume_after, where = database, database.resume_after, database.describe()
         return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
-    except KeyboardInterrupt as interrupted:  # Ctrl-C, or SIGTERM (cli.console.Terminated)
-        raise type(interrupted)(_what_was_kept(sink, target, to_files=to_files)) from None
+    except BaseException as error:
+        # Ctrl-C or SIGTERM (cli.console.Terminated); or an error after a stop that some
+        # code swallowed (the loader process, ended by the same SIGTERM, say): the stop
+        # is what happened.
+        stopped = error if isinstance(error, KeyboardInterrupt) else stop_received()
+        if stopped is None:
+            raise
+        if sink is not None:
+            sink.abort()  # stopped before run_into took charge of it (a no-op after)
+        raise type(stopped)(_what_was_kept(sink, target, to_files=to_files)) from None
 
 
 def _what_was_kept(sink: Sink | None, target: Path, *, to_files: bool) -> str:
@@ -212,8 +226,9 @@ def _run_with_progress(
 
     if resume_after is not None and resume_after >= end:
         last = to_datetime(end).astimezone(scenario.zone).strftime("%Y-%m-%d %H:%M %Z")
-        console.print(f"Nothing to do: {where} already holds everything up to {last}.")
         sink.close()
+        raise_if_stopped()
+        console.print(f"Nothing to do: {where} already holds everything up to {last}.")
         return 0
     try:
         stats = run_into(sink, scenario, until=until, resume_after=resume_after,

@@ -4,7 +4,8 @@
  * give the same event stream: tests/simulation/test_processes.py runs every test with
  * both, and test_determinism.py compares a whole run):
  *
- *     while the queue's first entry (now, priority, eid, event) is due before `at`:
+ *     while the queue's first entry (now, priority, eid, event) is due before `at`
+ *     (None: as long as there is one):
  *         if the event is not a Steps process between steps: env.step()
  *         else: env._now = now; resume its body with now;
  *               when the body returns: event.callbacks = None and drop its entry,
@@ -27,11 +28,11 @@
 
 static PyObject *str_callbacks, *str_now, *str_body, *str_step;
 
-/* 1 if the entry's time is at or after `at`, 0 if before, -1 on error. */
+/* 1 if the entry's time is at or after `at` (never, for None), 0 if before, -1 on error. */
 static int
-is_due_at_or_after(PyObject *now, PyObject *at, int at_is_infinite)
+is_due_at_or_after(PyObject *now, PyObject *at)
 {
-    if (at_is_infinite) {
+    if (at == Py_None) {
         return 0;
     }
     return PyObject_RichCompareBool(now, at, Py_GE);
@@ -244,8 +245,6 @@ run_before(PyObject *Py_UNUSED(module), PyObject *args)
                           &resume_callbacks, &eid, &normal, &remove)) {
         return NULL;
     }
-    int at_is_infinite = PyFloat_Check(at) && Py_IS_INFINITY(PyFloat_AS_DOUBLE(at))
-                         && PyFloat_AS_DOUBLE(at) > 0;
     Py_INCREF(queue);  /* the environment's, but held while Python code runs */
     while (PyList_GET_SIZE(queue) > 0) {
         PyObject *first = PyList_GET_ITEM(queue, 0);
@@ -255,7 +254,7 @@ run_before(PyObject *Py_UNUSED(module), PyObject *args)
         }
         Py_INCREF(first);
         PyObject *now = PyTuple_GET_ITEM(first, 0), *event = PyTuple_GET_ITEM(first, 3);
-        int stop = is_due_at_or_after(now, at, at_is_infinite);
+        int stop = is_due_at_or_after(now, at);
         if (stop != 0) {
             Py_DECREF(first);
             if (stop < 0) {
@@ -300,7 +299,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_run_steps", "The scheduler loop of processes.SimClock, in C.", -1,
-    methods,
+    methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC

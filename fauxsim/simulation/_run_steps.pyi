@@ -5,7 +5,7 @@ from typing import Any
 def run_before(
     env: Any,  # noqa: ANN401 - a processes.SimClock (not imported: no cycle)
     queue: list[Any],
-    at: float,
+    at: float | None,
     resume_callbacks: object,
     eid: Any,  # noqa: ANN401 - SimPy's event id counter (an itertools.count)
     normal: int,

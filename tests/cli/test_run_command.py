@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 
+from cli import run_command
+from cli.console import Terminated, handle_stops, raise_if_stopped
 from cli.run_command import _what_was_kept
 from fauxsim import runner
+from fauxsim.errors import SinkError
 from fauxsim.sinks.base import open_sink
 from fauxsim.tables import ALL_TABLES
 from tests.cli.cli_support import run_cli
@@ -23,6 +26,7 @@ from tests.cli.cli_support import run_cli
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from fauxsim.runner import RunStats
     from fauxsim.sinks.base import Batch
 
 SCENARIO = """\
@@ -208,19 +212,24 @@ def _swallow_a_sigterm() -> None:
     ("when", "kept"),
     [
         ("before the first batch", "nothing written to"),
+        ("before an error", "nothing written to"),
         ("after the last batch", "after the run had finished: the files in"),
     ],
 )
 def test_a_sigterm_that_other_code_swallowed_still_stops_the_run(
     tmp_path, capsys, monkeypatch, when, kept
 ):
-    """A SIGTERM swallowed before the first batch stops the run at that batch; one swallowed
-    after the last still exits 143, saying the files are complete."""
+    """A SIGTERM swallowed before the first batch stops the run at that batch; one before
+    an error is what is reported (the same SIGTERM may have ended the loader process); one
+    swallowed after the last batch still exits 143, saying the files are complete."""
     real_generate = runner.generate
 
     def generate(*args: Any, **kwargs: Any) -> Iterator[Batch]:
-        if when == "before the first batch":
+        if when.startswith("before"):
             _swallow_a_sigterm()
+        if when == "before an error":
+            msg = "the Postgres loader process stopped unexpectedly (exit code -15)"
+            raise SinkError(msg)
         yield from real_generate(*args, **kwargs)
         if when == "after the last batch":
             _swallow_a_sigterm()
@@ -232,6 +241,34 @@ def test_a_sigterm_that_other_code_swallowed_still_stops_the_run(
     assert result.exit_code == 143, result.stderr
     assert f"terminated; {kept} {out}/" in result.stderr
     assert out.exists() == (when == "after the last batch")
+
+
+@pytest.mark.usefixtures("stop_handlers_restored")
+def test_a_stop_before_the_run_takes_charge_of_the_files_leaves_none(tmp_path, capsys, monkeypatch):
+    """Ctrl-C after the files were opened, before the engine ran: the partial files go too."""
+
+    def stopped_at_once(*_args: Any, **_kwargs: Any) -> RunStats:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_command, "run_into", stopped_at_once)
+    out = tmp_path / "out"
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--out", str(out), "--format", "csv"],
+                     capsys, monkeypatch)  # fmt: skip
+    assert result.exit_code == 130, result.stderr
+    assert f"interrupted; nothing written to {out}/" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.usefixtures("stop_handlers_restored")
+def test_a_sigterm_after_a_swallowed_ctrl_c_is_a_sigterm():
+    """Two stops, the first swallowed: the exit code says SIGTERM (143), whatever the order."""
+    handle_stops()
+    with contextlib.suppress(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+    with pytest.raises(Terminated):
+        signal.raise_signal(signal.SIGTERM)
+    with pytest.raises(Terminated):
+        raise_if_stopped()
 
 
 def test_a_stop_after_the_files_were_published_says_they_are_complete(tmp_path):

@@ -7,6 +7,7 @@ it was built, and the Python one it replaces.
 from __future__ import annotations
 
 import gc
+import math
 import weakref
 
 import pytest
@@ -78,6 +79,18 @@ def test_simpy_events_with_float_times_keep_their_place():
     env.process(simpy_process())
     env.run()
     assert seen == [("steps", 10), ("simpy", 10.5), ("steps", 20), ("simpy", 20.0), ("steps", 30)]
+
+
+@pytest.mark.parametrize("until", [None, math.inf])
+def test_an_event_at_time_inf_runs_as_in_plain_simpy(until):
+    """``run()`` processes it; ``run(until=inf)`` stops before it, as SimPy does."""
+    runs = []
+    for env in (simpy.Environment(initial_time=0), SimClock(initial_time=0)):
+        seen: list[float] = []
+        env.timeout(math.inf).callbacks.append(lambda _, env=env, seen=seen: seen.append(env.now))
+        env.run(until=until)
+        runs.append(seen)
+    assert runs[0] == runs[1] == ([math.inf] if until is None else [])
 
 
 def test_an_error_in_a_body_stops_the_run_with_that_error():

@@ -78,22 +78,26 @@ class TableFilesSink:
             msg = f"chunk_rows must be positive, got {chunk_rows}"
             raise ValueError(msg)
         self.published = False  # every file renamed to its final name (see close)
-        self._created_folders = prepare_folder(out)
         self._chunk_rows = chunk_rows
         self._outputs: dict[str, _TableOutput] = {}
         self._finished = False
-        for spec in ALL_TABLES:
-            final = out / f"{spec.name}.{extension}"
-            partial = partial_path(final)
-            try:
-                writer = open_writer(spec, partial)
-            except BaseException as error:
-                remove_quietly(partial)  # first, or the folder is not empty for abort()
-                self.abort()  # closes and deletes the files opened so far, then the folder
-                if isinstance(error, OSError):
-                    raise write_error(partial, error) from error
-                raise
-            self._outputs[spec.name] = _TableOutput(spec, final, partial, writer)
+        self._created_folders = prepare_folder(out)
+        opening: Path | None = None  # the partial file being opened
+        # All of the opening is guarded, not only open_writer: a Ctrl-C may land anywhere.
+        try:
+            for spec in ALL_TABLES:
+                final = out / f"{spec.name}.{extension}"
+                opening = partial_path(final)
+                writer = open_writer(spec, opening)
+                self._outputs[spec.name] = _TableOutput(spec, final, opening, writer)
+                opening = None
+        except BaseException as error:
+            if opening is not None:
+                remove_quietly(opening)  # first, or the folder is not empty for abort()
+            self.abort()  # closes and deletes the files opened so far, then the folder
+            if isinstance(error, OSError) and opening is not None:
+                raise write_error(opening, error) from error
+            raise
 
     @property
     def paths(self) -> dict[str, Path]:
