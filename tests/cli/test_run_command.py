@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from cli.run_command import _what_was_kept
 from fauxsim import runner
 from fauxsim.errors import SinkError
 from fauxsim.sinks.base import open_sink
+from fauxsim.sinks.postgres import process
 from fauxsim.tables import ALL_TABLES
 from tests.cli.cli_support import run_cli
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
     from fauxsim.runner import RunStats
     from fauxsim.sinks.base import Batch
+    from fauxsim.sinks.postgres.process import LoaderProcess
 
 SCENARIO = """\
 name: cli-test
@@ -241,6 +244,35 @@ def test_a_sigterm_that_other_code_swallowed_still_stops_the_run(
     assert result.exit_code == 143, result.stderr
     assert f"terminated; {kept} {out}/" in result.stderr
     assert out.exists() == (when == "after the last batch")
+
+
+@pytest.mark.usefixtures("stop_handlers_restored")
+def test_a_sigterm_to_the_process_group_with_the_parents_swallowed_is_a_sigterm(
+    tmp_path, capsys, monkeypatch, postgres_url
+):
+    """`timeout`, systemd or a CI cancel signal the whole group: the loader process ends at
+    once. If the run's own SIGTERM was swallowed, the loader's death is not the story."""
+    loaders: list[LoaderProcess] = []
+    real_open, real_generate = process.open_loader_process, runner.generate
+
+    def open_loader(*args: Any, **kwargs: Any) -> LoaderProcess:
+        loaders.append(real_open(*args, **kwargs))
+        return loaders[-1]
+
+    def generate(*args: Any, **kwargs: Any) -> Iterator[Batch]:
+        for number, batch in enumerate(real_generate(*args, **kwargs)):
+            if number == 1:
+                os.kill(loaders[0]._child.pid, signal.SIGTERM)
+                loaders[0]._child.join(10)
+                _swallow_a_sigterm()
+            yield batch
+
+    monkeypatch.setattr(process, "open_loader_process", open_loader)
+    monkeypatch.setattr(runner, "generate", generate)
+    result = run_cli(["run", str(scenario_file(tmp_path)), "--db", postgres_url,
+                      "--batch-rows", "500"], capsys, monkeypatch)  # fmt: skip
+    assert result.exit_code == 143, result.stderr
+    assert "terminated; everything committed so far is kept" in result.stderr
 
 
 @pytest.mark.usefixtures("stop_handlers_restored")
