@@ -23,7 +23,7 @@ from fauxsim.errors import SinkError
 from fauxsim.sinks.base import open_sink
 from fauxsim.sinks.postgres import process
 from fauxsim.tables import ALL_TABLES
-from tests.cli.cli_support import run_cli
+from tests.cli.cli_support import Result, run_cli
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -210,6 +210,15 @@ def _swallow_a_sigterm() -> None:
         signal.raise_signal(signal.SIGTERM)
 
 
+def _run_to_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Result, Path]:
+    """The small scenario run in this process, to CSV in ``tmp_path/out``."""
+    out = tmp_path / "out"
+    command = ["run", str(scenario_file(tmp_path)), "--out", str(out), "--format", "csv"]
+    return run_cli(command, capsys, monkeypatch), out
+
+
 @pytest.mark.usefixtures("stop_handlers_restored")
 @pytest.mark.parametrize(
     ("when", "kept"),
@@ -238,9 +247,7 @@ def test_a_sigterm_that_other_code_swallowed_still_stops_the_run(
             _swallow_a_sigterm()
 
     monkeypatch.setattr(runner, "generate", generate)
-    out = tmp_path / "out"
-    result = run_cli(["run", str(scenario_file(tmp_path)), "--out", str(out), "--format", "csv"],
-                     capsys, monkeypatch)  # fmt: skip
+    result, out = _run_to_csv(tmp_path, capsys, monkeypatch)
     assert result.exit_code == 143, result.stderr
     assert f"terminated; {kept} {out}/" in result.stderr
     assert out.exists() == (when == "after the last batch")
@@ -283,9 +290,7 @@ def test_a_stop_before_the_run_takes_charge_of_the_files_leaves_none(tmp_path, c
         raise KeyboardInterrupt
 
     monkeypatch.setattr(run_command, "run_into", stopped_at_once)
-    out = tmp_path / "out"
-    result = run_cli(["run", str(scenario_file(tmp_path)), "--out", str(out), "--format", "csv"],
-                     capsys, monkeypatch)  # fmt: skip
+    result, out = _run_to_csv(tmp_path, capsys, monkeypatch)
     assert result.exit_code == 130, result.stderr
     assert f"interrupted; nothing written to {out}/" in result.stderr
     assert not out.exists()
