@@ -126,6 +126,10 @@ def run(
 def _what_was_kept(sink: Sink | None, target: Path, *, to_files: bool) -> str:
     """What a stopped run leaves behind, for its closing message."""
     if not to_files:
+        from fauxsim.sinks.postgres.process import LoaderProcess  # noqa: PLC0415 - as in run()
+
+        if isinstance(sink, LoaderProcess) and sink.completed:
+            return "after the run had finished: the database holds all of it"
         return "everything committed so far is kept: run the same command again to resume"
     if isinstance(sink, TableFilesSink) and sink.published:
         return f"after the run had finished: the files in {target}/ are complete"

@@ -308,6 +308,24 @@ def test_a_sigterm_after_a_swallowed_ctrl_c_is_a_sigterm():
         raise_if_stopped()
 
 
+@pytest.mark.usefixtures("stop_handlers_restored")
+def test_a_sigterm_swallowed_after_a_complete_database_run_says_it_is_complete(
+    tmp_path, capsys, monkeypatch, postgres_url
+):
+    """Not "run again to resume": there is nothing left to resume."""
+    real_generate = runner.generate
+
+    def generate(*args: Any, **kwargs: Any) -> Iterator[Batch]:
+        yield from real_generate(*args, **kwargs)
+        _swallow_a_sigterm()
+
+    monkeypatch.setattr(runner, "generate", generate)
+    command = ["run", str(scenario_file(tmp_path)), "--db", postgres_url]
+    result = run_cli(command, capsys, monkeypatch)
+    assert result.exit_code == 143, result.stderr
+    assert "terminated; after the run had finished: the database holds all of it" in result.stderr
+
+
 def test_a_stop_after_the_files_were_published_says_they_are_complete(tmp_path):
     sink = open_sink("jsonl", tmp_path)
     before = _what_was_kept(sink, tmp_path, to_files=True)

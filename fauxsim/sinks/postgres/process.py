@@ -102,6 +102,7 @@ class LoaderProcess:
         self._child = child
         self._channel = channel
         self._done = False
+        self.completed = False  # every batch committed and the run marked complete (close)
         self.resume_after: int | None = None  # the committed watermark to resume after
         self.description = ""
 
@@ -135,6 +136,7 @@ class LoaderProcess:
         except BaseException:
             self._stop()
             raise
+        self.completed = True
         self._child.join()
         self._channel.close()
 
