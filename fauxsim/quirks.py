@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from fauxsim.events import Event
     from fauxsim.scenario.model import Quirks
 
+# The record of an event delivered twice (``fauxsim.runner.RunStats`` counts it once).
+DUPLICATE_EVENT = "duplicate_event"
 # Columns a null quirk may empty, by position in the event tuple (see fauxsim.events).
 _NULLABLE = ((5, "visitor_id"), (8, "page"), (9, "product_id"), (6, "customer_id"))
 # A redelivered copy reaches the shop this long after the original, at most.
@@ -118,7 +120,7 @@ class QuirkInjector:
                 arrived = event[3] + 1 + int(draw() * _DUPLICATE_LAG)
                 copy = (*event[:3], arrived, *event[4:])
                 records.append(
-                    self._record("duplicate_event", copy, None, {"received_at_us": arrived})
+                    self._record(DUPLICATE_EVENT, copy, None, {"received_at_us": arrived})
                 )
                 self._hold(copy)
         delivered.extend(events[done:])

@@ -18,7 +18,7 @@ from fauxsim.clock import HOUR, run_end
 from fauxsim.events import EventType
 from fauxsim.gc_tuning import tuned_collector
 from fauxsim.projection import Projector
-from fauxsim.quirks import QuirkInjector
+from fauxsim.quirks import DUPLICATE_EVENT, QuirkInjector
 from fauxsim.simulation.engine import Simulation
 from fauxsim.sinks.base import Batch
 from fauxsim.tables import EVENTS, QUIRKS
@@ -58,7 +58,7 @@ class RunStats:
         for name, rows in batch.rows.items():
             self.rows[name] = self.rows.get(name, 0) + len(rows)
         for quirk in batch.rows.get(QUIRKS.name, ()):
-            if quirk[1] == "duplicate_event":
+            if quirk[1] == DUPLICATE_EVENT:
                 self._duplicated[quirk[2]] = False
         events = batch.rows.get(EVENTS.name, ())
         self.events += len(events)
