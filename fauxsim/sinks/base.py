@@ -25,17 +25,26 @@ class Batch:
     the state, at a checkpoint, of each row that changed since the previous checkpoint,
     so one id may appear in several batches, each time with a later ``updated_at``.
     Tables without rows in this batch may be missing from the mapping.
+
+    With ``release_rows`` the batch hands its lists of rows over to the sink, which may
+    empty them as it writes (file sinks replace each written row with None): a row freed
+    right after it was read is still in the CPU's cache, one freed with the whole batch
+    is not. The runner's batches do; nothing reads their rows after the sink.
     """
 
     watermark: int
     rows: Mapping[str, Sequence[Row]]
+    release_rows: bool = False
 
 
 class Sink(Protocol):
     """Somewhere to write a run's output."""
 
     def write(self, batch: Batch) -> None:
-        """Write one batch; batches arrive in watermark order."""
+        """Write one batch; batches arrive in watermark order.
+
+        Rows of a batch with ``release_rows`` may be gone from its lists afterwards.
+        """
 
     def close(self) -> None:
         """Flush and release everything; the output is complete after this returns."""

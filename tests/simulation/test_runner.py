@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import gc
+from typing import TYPE_CHECKING
+
+import pytest
 
 from fauxsim.gc_tuning import YOUNG_GENERATION, tuned_collector
 from fauxsim.runner import RunStats, generate
 from tests.simulation.helpers import small_scenario
+
+if TYPE_CHECKING:
+    from fauxsim.scenario.model import Scenario
+    from fauxsim.sinks.base import Row
 
 
 def test_collector_is_tuned_while_generating_and_restored_after():
@@ -54,14 +61,30 @@ def test_event_tuples_hold_plain_values():
     assert not any(gc.is_tracked(event) for event in plain)
 
 
-def test_run_stats_count_an_event_delivered_twice_once():
+def counted(scenario: Scenario, batch_rows: int, how: str) -> tuple[RunStats, list[Row]]:
+    """The stats of a run, counted batch by batch or by generate itself; all its events."""
+    stats = RunStats()
+    events: list[Row] = []
+    if how == "by_generate":
+        for batch in generate(scenario, batch_rows=batch_rows, stats=stats):
+            events.extend(batch.rows["events"])
+            assert stats.watermark == batch.watermark  # counted up to this batch, no further
+            assert stats.events == len(events)
+    else:
+        for batch in generate(scenario, batch_rows=batch_rows):
+            stats.count(batch)
+            events.extend(batch.rows["events"])
+    return stats, events
+
+
+COUNTED = pytest.mark.parametrize("how", ["by_batch", "by_generate"])
+
+
+@COUNTED
+def test_run_stats_count_an_event_delivered_twice_once(how):
     """With the duplicate_events quirk the summary still counts the shop's sessions and orders."""
     quirks = {"duplicate_events": 0.2, "late_arrivals": {"probability": 0.1}}
-    stats = RunStats()
-    events = []
-    for batch in generate(small_scenario(quirks=quirks), batch_rows=2_000):
-        stats.count(batch)
-        events.extend(batch.rows["events"])
+    stats, events = counted(small_scenario(quirks=quirks), 2_000, how)
     distinct = {event[0]: event for event in events}
     placed = [event for event in distinct.values() if event[1] == "order_placed"]
     assert len(distinct) < len(events)  # the quirk did deliver some events twice
@@ -74,13 +97,10 @@ def test_run_stats_count_an_event_delivered_twice_once():
     assert stats.revenue_cents == sum(event[12]["total_cents"] for event in placed)
 
 
-def test_run_stats_count_what_the_batches_hold():
+@COUNTED
+def test_run_stats_count_what_the_batches_hold(how):
     """Sessions, orders and revenue in RunStats are those of the events written."""
-    stats = RunStats()
-    events = []
-    for batch in generate(small_scenario(), batch_rows=5_000):
-        stats.count(batch)
-        events.extend(batch.rows["events"])
+    stats, events = counted(small_scenario(), 5_000, how)
     placed = [event for event in events if event[1] == "order_placed"]
     assert stats.events == len(events)
     assert stats.sessions == sum(event[1] == "session_started" for event in events)

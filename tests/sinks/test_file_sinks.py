@@ -321,3 +321,28 @@ def test_no_file_is_left_open_after_close(tmp_path):
         write_with(open_sink, tmp_path / open_sink.__name__, one_batch(ROWS))
 
     assert open_descriptors() == before
+
+
+@pytest.mark.parametrize("extension", ["jsonl", "csv", "parquet"])
+def test_a_batch_keeps_its_rows_unless_it_hands_them_over(extension, tmp_path):
+    """Writers let go of rows as they write them, but only of lists the sink owns."""
+    opened = {"jsonl": open_jsonl, "csv": open_csv, "parquet": open_parquet}[extension]
+    rows = rows_of_every_table(40)
+    kept = {name: list(table) for name, table in rows.items()}
+    handed = {name: list(table) for name, table in rows.items()}
+
+    written = write_with(partial(opened, chunk_rows=16), tmp_path / "kept", [Batch(0, kept)])
+    released = write_with(
+        partial(opened, chunk_rows=16), tmp_path / "handed", [Batch(0, handed, release_rows=True)]
+    )
+
+    assert released == written
+    assert kept == rows  # untouched
+    if extension != "jsonl":  # the compiled converter lets go (JSON Lines need not)
+        from fauxsim.sinks.files.arrow_columns import COMPILED  # noqa: PLC0415
+
+        if COMPILED:  # of the whole chunks; the rest waits, copied, for the next batch
+            for table in handed.values():
+                whole = len(table) // 16 * 16
+                assert table[:whole] == [None] * whole
+                assert None not in table[whole:]

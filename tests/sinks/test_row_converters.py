@@ -248,6 +248,8 @@ def test_three_json_columns_of_distinct_dicts_do_not_overfill_the_memo():
 
 @needs_compiled
 def test_python_code_run_by_dumps_cannot_free_rows_under_the_converter():
+    """Rows are read as they are when reached (not copied first); a freed value's address,
+    come back as a new dict's, is not mistaken for it."""
     import orjson  # noqa: PLC0415
 
     from fauxsim.sinks.files._rows_to_arrow import gather  # noqa: PLC0415
@@ -256,13 +258,74 @@ def test_python_code_run_by_dumps_cannot_free_rows_under_the_converter():
 
     def meddling_dumps(value: Any) -> bytes:
         if value == {"c": 3}:
-            rows[0] = None  # frees {"a": 1}: its address could come back as a new dict's
+            rows[0] = None  # drops {"a": 1}: its address could come back as a new dict's
             rows[2] = ({"different": 2},)
         return orjson.dumps(value)
 
     ((buffers, nulls),) = gather(rows, "j", arrow_columns._allocate, meddling_dumps)
     array = pa.Array.from_buffers(pa.string(), 3, list(buffers), null_count=nulls)
-    assert array.to_pylist() == ['{"a":1}', '{"c":3}', '{"x":0}']
+    assert array.to_pylist() == ['{"a":1}', '{"c":3}', '{"different":2}']
+
+
+@needs_compiled
+def test_rows_emptied_by_python_code_during_the_conversion_are_an_error_not_a_crash():
+    import orjson  # noqa: PLC0415
+
+    from fauxsim.sinks.files._rows_to_arrow import gather  # noqa: PLC0415
+
+    rows: list[Any] = [({"a": 1}, "x"), ({"b": 2}, "y"), ({"c": 3}, "z")]
+
+    def emptying_dumps(value: Any) -> bytes:
+        rows.clear()  # frees the row being read, and its text, but for the converter's hold
+        return orjson.dumps(value)
+
+    with pytest.raises(RuntimeError, match=r"^the rows list shrank during the conversion$"):
+        gather(rows, "js", arrow_columns._allocate, emptying_dumps)
+
+
+@needs_compiled
+def test_released_rows_are_let_go_once_read_and_others_are_left_alone():
+    import orjson  # noqa: PLC0415
+
+    from fauxsim.sinks.files._rows_to_arrow import gather  # noqa: PLC0415
+
+    replacement = ({"new": 1},)
+    rows: list[Any] = [({"a": 1},), ({"b": 2},), ({"c": 3},), ({"d": 4},)]
+
+    def replacing_dumps(value: Any) -> bytes:
+        if value == {"b": 2}:
+            rows[1] = replacement  # not the row being read: the converter must not drop it
+        return orjson.dumps(value)
+
+    ((buffers, nulls),) = gather(
+        rows,
+        "j",
+        arrow_columns._allocate,
+        replacing_dumps,
+        1,
+        3,
+        True,  # noqa: FBT003
+    )
+    array = pa.Array.from_buffers(pa.string(), 2, list(buffers), null_count=nulls)
+    assert array.to_pylist() == ['{"b":2}', '{"c":3}']
+    assert rows == [({"a": 1},), replacement, None, ({"d": 4},)]
+
+
+@needs_compiled
+def test_a_window_of_the_rows_converts_as_its_slice_would():
+    spec = TableSpec(
+        "t",
+        (Column("id", ColumnType.BIGINT), Column("name", ColumnType.TEXT, nullable=True),
+         Column("data", ColumnType.JSON, nullable=True)),
+        primary_key="id",
+    )  # fmt: skip
+    shared = {"k": [1, 2]}
+    rows = [(i, None if i % 3 else f"name {i}" * (i % 7), shared if i % 2 else {"i": i})
+            for i in range(40)]  # fmt: skip
+    schema = arrow_schema(spec)
+    for start, stop in ((0, 40), (5, 17), (39, 40), (0, 1)):
+        window = compiled_arrays(spec, rows, schema, start, stop)
+        assert window == python_arrays(spec, rows[start:stop], schema)
 
 
 class _Float99(int):

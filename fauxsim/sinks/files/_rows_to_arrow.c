@@ -1,8 +1,10 @@
 /* Rows to Arrow column buffers in one pass: the hot loop of the Parquet and CSV sinks.
  *
- * gather(rows, kinds, allocate, dumps) -> [((validity, values...), null_count), ...]
+ * gather(rows, kinds, allocate, dumps, start=0, stop=len(rows), release=False)
+ *     -> [((validity, values...), null_count), ...]
  *
- *   rows      a list of tuples, all of len(kinds) values
+ *   rows      a list of tuples, all of len(kinds) values; rows[start:stop] are converted
+ *   release   replace each row of the list with None once it is read
  *   kinds     one letter per column: q int64, i int32, d float64, b bool, s str, j JSON
  *             (a dict or list dumped by `dumps`, which must return bytes)
  *   allocate  allocate(size) -> a writable buffer (pyarrow.allocate_buffer on a pool)
@@ -17,6 +19,16 @@
  * one column at a time, so each row's tuple is fetched from memory once per column;
  * here each row is read once. A JSON value that several rows share (the engine shares
  * property dicts) is dumped once per call.
+ *
+ * Once also means no copy of the rows: a chunk is a window on the caller's list, not a
+ * slice of it, and the rows are not held for the whole call. Each slice or held copy cost
+ * a pass over every row, increfs and then decrefs, and rows of a batch are long out of
+ * the CPU's cache when a sink gets them: those passes cost 5 of the 104 cache misses (L2)
+ * of an event (cachegrind, black_friday to Parquet). A row is held while it is read;
+ * what must outlive it is copied out at once (text) or held (the memo's JSON objects).
+ * With `release`, the list lets go of each row as soon as it is read, so that a row with
+ * no other owner is freed while still in the cache, not cold with the whole batch later
+ * (6 more misses of the 104).
  *
  * The result equals pyarrow's for the values the tables hold (int, float, bool, str,
  * JSON-able dicts and lists, None). A few odd ones pyarrow would coerce are refused with
@@ -36,14 +48,17 @@ typedef struct {
     PyObject *values;     /* fixed-width kinds: the values; bool: a bitmap */
     Py_buffer values_view;
     /* Text and JSON: where each row's UTF-8 lies until the data buffer is built. */
-    const char **text;    /* s: inside the str objects, which the rows keep alive */
+    char *text;           /* s: the column's text, copied as each row is read */
+    Py_ssize_t capacity;  /* s: of text */
     Py_ssize_t *start;    /* j: an offset into the memo's scratch buffer */
     Py_ssize_t *size;
     Py_ssize_t total;
 } Column;
 
 /* The JSON texts of one call: each distinct object dumped once, copied into scratch at
- * once (holding thousands of dumps' bytes objects fragments the C heap). */
+ * once (holding thousands of dumps' bytes objects fragments the C heap). The memo holds
+ * each object it has seen until the call ends: its address is the key, and must not be
+ * freed and reused by another object within the call. */
 typedef struct {
     PyObject **keys;      /* open addressing on the object's address */
     Py_ssize_t *start, *size;
@@ -106,15 +121,18 @@ memo_init(JsonMemo *memo, Py_ssize_t values)
 static void
 memo_free(JsonMemo *memo)
 {
+    if (memo->keys != NULL)
+        for (Py_ssize_t slot = 0; slot < memo->slots; slot++)
+            Py_XDECREF(memo->keys[slot]);
     PyMem_Free(memo->keys);
     PyMem_Free(memo->start);
     PyMem_Free(memo->size);
     PyMem_Free(memo->scratch);
 }
 
-/* Where the JSON text of `value` lies in scratch, dumping it on its first sight. gather
- * holds a tuple of the rows for the whole call, so no value can be freed and its address
- * reused within it, whatever Python code `dumps` (or a value's __float__) runs. */
+/* Where the JSON text of `value` lies in scratch, dumping it on its first sight. The memo
+ * holds every value it keys, so none can be freed and its address reused within the
+ * call, whatever Python code `dumps` (or a value's __float__) runs. */
 static int
 memo_text(JsonMemo *memo, PyObject *dumps, PyObject *value, Py_ssize_t *start,
           Py_ssize_t *size)
@@ -144,7 +162,7 @@ memo_text(JsonMemo *memo, PyObject *dumps, PyObject *value, Py_ssize_t *start,
         }
         memcpy(memo->scratch + memo->used, PyBytes_AS_STRING(text), length);
         Py_DECREF(text);
-        memo->keys[slot] = value;
+        memo->keys[slot] = Py_NewRef(value);
         memo->start[slot] = memo->used;
         memo->size[slot] = length;
         memo->used += length;
@@ -244,14 +262,31 @@ put(Column *column, Py_ssize_t row, Py_ssize_t position, PyObject *value, JsonMe
         if (value == Py_True)
             ((uint8_t *)column->values_view.buf)[row >> 3] |= (uint8_t)(1u << (row & 7));
         return 0;
-    case 's':
+    case 's': {
         if (!PyUnicode_Check(value))
             return wrong_type(row, position, "str", value);
-        column->text[row] = PyUnicode_AsUTF8AndSize(value, &column->size[row]);
-        if (column->text[row] == NULL)
+        Py_ssize_t size;
+        const char *text = PyUnicode_AsUTF8AndSize(value, &size);
+        if (text == NULL)
             return -1;
-        column->total += column->size[row];
+        /* Copied now, while the row is held: the str may not outlive its row. */
+        if (column->total + size > column->capacity) {
+            Py_ssize_t capacity = column->capacity;
+            while (column->total + size > capacity)
+                capacity *= 2;
+            char *grown = PyMem_Realloc(column->text, capacity);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            column->text = grown;
+            column->capacity = capacity;
+        }
+        memcpy(column->text + column->total, text, size);
+        column->size[row] = size;
+        column->total += size;
         return 0;
+    }
     default: /* 'j' */
         if (memo_text(memo, dumps, value, &column->start[row], &column->size[row]) < 0)
             return -1;
@@ -272,10 +307,12 @@ open_column(Column *column, char kind, Py_ssize_t rows, PyObject *allocate)
     if (kind == 's' || kind == 'j') {
         Py_ssize_t count = rows ? rows : 1;
         column->size = PyMem_Calloc(count, sizeof(Py_ssize_t));
-        if (kind == 's')
-            column->text = PyMem_Calloc(count, sizeof(const char *));
-        else
+        if (kind == 's') {
+            column->capacity = 16 * count; /* labels and names: rarely grown */
+            column->text = PyMem_Malloc(column->capacity);
+        } else {
             column->start = PyMem_Calloc(count, sizeof(Py_ssize_t));
+        }
         if (column->size == NULL || (column->text == NULL && column->start == NULL)) {
             PyErr_NoMemory();
             return -1;
@@ -325,15 +362,19 @@ finish_column(Column *column, Py_ssize_t rows, JsonMemo *memo, PyObject *allocat
     char *out = data_view.buf;
     int32_t at = 0;
     offset[0] = 0;
-    for (Py_ssize_t row = 0; row < rows; row++) {
-        Py_ssize_t size = column->size[row];
-        if (size) {
-            const char *text =
-                column->kind == 's' ? column->text[row] : memo->scratch + column->start[row];
-            memcpy(out + at, text, size);
-            at += (int32_t)size;
+    if (column->kind == 's') { /* already in row order */
+        memcpy(out, column->text, column->total);
+        for (Py_ssize_t row = 0; row < rows; row++)
+            offset[row + 1] = at += (int32_t)column->size[row];
+    } else {
+        for (Py_ssize_t row = 0; row < rows; row++) {
+            Py_ssize_t size = column->size[row];
+            if (size) {
+                memcpy(out + at, memo->scratch + column->start[row], size);
+                at += (int32_t)size;
+            }
+            offset[row + 1] = at;
         }
-        offset[row + 1] = at;
     }
     PyBuffer_Release(&offsets_view);
     PyBuffer_Release(&data_view);
@@ -345,9 +386,10 @@ gather(PyObject *module, PyObject *args)
 {
     PyObject *rows, *allocate, *dumps;
     const char *kinds;
-    Py_ssize_t width;
-    if (!PyArg_ParseTuple(args, "O!s#OO:gather", &PyList_Type, &rows, &kinds, &width,
-                          &allocate, &dumps))
+    Py_ssize_t width, start = 0, stop = PY_SSIZE_T_MAX;
+    int release = 0;
+    if (!PyArg_ParseTuple(args, "O!s#OO|nnp:gather", &PyList_Type, &rows, &kinds, &width,
+                          &allocate, &dumps, &start, &stop, &release))
         return NULL;
     for (Py_ssize_t c = 0; c < width; c++) {
         if (kinds[c] == '\0' || strchr("qidbsj", kinds[c]) == NULL) {
@@ -356,30 +398,34 @@ gather(PyObject *module, PyObject *args)
             return NULL;
         }
     }
+    if (stop > PyList_GET_SIZE(rows))
+        stop = PyList_GET_SIZE(rows);
+    if (start < 0 || start > stop) {
+        PyErr_Format(PyExc_ValueError, "start %zd is outside 0..%zd", start, stop);
+        return NULL;
+    }
     Py_ssize_t json_columns = 0;
     for (Py_ssize_t c = 0; c < width; c++)
         json_columns += kinds[c] == 'j';
-    /* A strong reference to every row for the whole call: `dumps`, `allocate` and a
-     * value's __float__ run Python code, which could otherwise empty the list or free a
-     * row, leaving dangling tuple, str (text pointers) and memo addresses. */
-    PyObject *held = PyList_AsTuple(rows);
-    if (held == NULL)
-        return NULL;
-    Py_ssize_t count = PyTuple_GET_SIZE(held);
+    Py_ssize_t count = stop - start;
     PyObject *result = NULL;
     JsonMemo memo = {0};
     Column *columns = PyMem_Calloc(width ? width : 1, sizeof(Column));
-    if (columns == NULL) {
-        Py_DECREF(held);
+    if (columns == NULL)
         return PyErr_NoMemory();
-    }
     for (Py_ssize_t c = 0; c < width; c++)
         if (open_column(&columns[c], kinds[c], count, allocate) < 0)
             goto done;
     if (json_columns && memo_init(&memo, count * json_columns) < 0)
         goto done;
     for (Py_ssize_t row = 0; row < count; row++) {
-        PyObject *tuple = PyTuple_GET_ITEM(held, row);
+        /* `dumps`, `allocate` or a value's __float__ run Python code, which may change
+         * the list: each row is fetched anew, and held while it is read. */
+        if (start + row >= PyList_GET_SIZE(rows)) {
+            PyErr_SetString(PyExc_RuntimeError, "the rows list shrank during the conversion");
+            goto done;
+        }
+        PyObject *tuple = PyList_GET_ITEM(rows, start + row);
         if (!PyTuple_Check(tuple)) {
             PyErr_Format(PyExc_TypeError, "row %zd: expected a tuple, got %.50s", row,
                          Py_TYPE(tuple)->tp_name);
@@ -390,9 +436,19 @@ gather(PyObject *module, PyObject *args)
                          PyTuple_GET_SIZE(tuple), width);
             goto done;
         }
-        for (Py_ssize_t c = 0; c < width; c++)
-            if (put(&columns[c], row, c, PyTuple_GET_ITEM(tuple, c), &memo, dumps) < 0)
-                goto done;
+        Py_INCREF(tuple);
+        int failed = 0;
+        for (Py_ssize_t c = 0; c < width && !failed; c++)
+            failed = put(&columns[c], row, c, PyTuple_GET_ITEM(tuple, c), &memo, dumps) < 0;
+        if (release && !failed && start + row < PyList_GET_SIZE(rows)
+            && PyList_GET_ITEM(rows, start + row) == tuple) {
+            /* The list lets go of the row now: freed here, it is still in the cache. */
+            PyList_SET_ITEM(rows, start + row, Py_NewRef(Py_None));
+            Py_DECREF(tuple);
+        }
+        Py_DECREF(tuple);
+        if (failed)
+            goto done;
     }
     result = PyList_New(width);
     if (result == NULL)
@@ -410,13 +466,13 @@ done:
         close_column(&columns[c]);
     PyMem_Free(columns);
     memo_free(&memo);
-    Py_DECREF(held);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"gather", gather, METH_VARARGS,
-     "gather(rows, kinds, allocate, dumps): the Arrow buffers of each column of rows."},
+     "gather(rows, kinds, allocate, dumps, start=0, stop=len(rows), release=False): the\n"
+     "Arrow buffers of each column of rows[start:stop]."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -12,4 +12,7 @@ def gather(
     kinds: str,
     allocate: Callable[[int], pa.Buffer],
     dumps: Callable[[Any], bytes],
+    start: int = ...,
+    stop: int = ...,
+    release: bool = ...,
 ) -> list[Gathered]: ...

@@ -112,13 +112,30 @@ def json_texts(values: Sequence[Any]) -> pa.StringArray:
     return texts
 
 
-def record_batch(spec: TableSpec, rows: Sequence[Row], schema: pa.Schema) -> pa.RecordBatch:
-    """A non-empty chunk of ``spec`` rows (each of the table's width) as a record batch.
+def record_batch(
+    spec: TableSpec,
+    rows: Sequence[Row],
+    schema: pa.Schema,
+    start: int = 0,
+    stop: int | None = None,
+    *,
+    release: bool = False,
+) -> pa.RecordBatch:
+    """A non-empty chunk of ``spec`` rows, ``rows[start:stop]`` (each of the table's
+    width), as a record batch. With ``release``, the compiled converter replaces each
+    row of a list with None once read (see ``TableWriter.write_chunk``).
 
     Raises ValueError when a non-nullable column holds None: a bug upstream, which
     Parquet would otherwise store silently.
     """
-    arrays = compiled_arrays(spec, rows, schema) if COMPILED else python_arrays(spec, rows, schema)
+    if stop is None:
+        stop = len(rows)
+    if COMPILED:
+        arrays = compiled_arrays(spec, rows, schema, start, stop, release=release)
+    else:
+        arrays = python_arrays(
+            spec, rows[start:stop] if start or stop < len(rows) else rows, schema
+        )
     for column, array in zip(spec.columns, arrays, strict=True):
         if array.null_count and not column.nullable:
             msg = f"{spec.name}.{column.name} is not nullable, but a row holds None"
@@ -144,17 +161,26 @@ def _kinds(spec: TableSpec) -> str:
     return "".join(_KINDS[column.type] for column in spec.columns)
 
 
-def compiled_arrays(spec: TableSpec, rows: Sequence[Row], schema: pa.Schema) -> list[pa.Array]:
-    """The columns of ``rows`` by the compiled gatherer, which reads each row once."""
+def compiled_arrays(
+    spec: TableSpec,
+    rows: Sequence[Row],
+    schema: pa.Schema,
+    start: int = 0,
+    stop: int | None = None,
+    *,
+    release: bool = False,
+) -> list[pa.Array]:
+    """The columns of ``rows[start:stop]`` by the compiled gatherer, which reads each row
+    once (and, with ``release`` and a list, replaces it with None)."""
     if gather is None:
         msg = "the compiled row converter was not built in this install"
         raise RuntimeError(msg)
     listed = rows if type(rows) is list else list(rows)
-    count = len(listed)
+    stop = len(listed) if stop is None else min(stop, len(listed))
+    count = stop - start
+    gathered = gather(listed, _kinds(spec), _allocate, orjson.dumps, start, stop, release)
     arrays = []
-    for column, field, (buffers, nulls) in zip(
-        spec.columns, schema, gather(listed, _kinds(spec), _allocate, orjson.dumps), strict=True
-    ):
+    for column, field, (buffers, nulls) in zip(spec.columns, schema, gathered, strict=True):
         if column.type is ColumnType.TIMESTAMP and field.type == pa.string():  # CSV
             micros = pa.Array.from_buffers(pa.int64(), count, list(buffers), null_count=nulls)
             arrays.append(timestamp_texts(micros))

@@ -19,7 +19,6 @@ from fauxsim.sinks.files.arrow_columns import POOL, arrow_schema, record_batch
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from pathlib import Path
 
     from fauxsim.sinks.base import Row
@@ -42,8 +41,9 @@ class CsvTableWriter:
             self._file.close()
             raise
 
-    def write_chunk(self, rows: Sequence[Row]) -> None:
-        self._writer.write_batch(record_batch(self._spec, rows, self._schema))
+    def write_chunk(self, rows: list[Row], start: int, stop: int) -> None:
+        batch = record_batch(self._spec, rows, self._schema, start, stop, release=True)
+        self._writer.write_batch(batch)
 
     def close(self) -> None:
         self._writer.close()

@@ -56,7 +56,8 @@ class JsonlTableWriter:
         self._make_record = _record_maker(spec)
         self._file = path.open("wb")
 
-    def write_chunk(self, rows: Sequence[Row]) -> None:
+    def write_chunk(self, rows: list[Row], start: int, stop: int) -> None:
+        rows = rows[start:stop] if start or stop < len(rows) else rows
         # Timestamps of the whole chunk are formatted in one vectorised call; each line
         # goes straight to the buffered file (collecting orjson results first measured
         # slower).

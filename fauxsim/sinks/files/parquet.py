@@ -20,7 +20,6 @@ from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 from fauxsim.tables import ColumnType
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from pathlib import Path
 
     from fauxsim.sinks.base import Row
@@ -75,9 +74,11 @@ class ParquetTableWriter:
             self._file.close()
             raise
 
-    def write_chunk(self, rows: Sequence[Row]) -> None:
-        self._pending.append(record_batch(self._spec, rows, self._schema))
-        self.pending_rows += len(rows)
+    def write_chunk(self, rows: list[Row], start: int, stop: int) -> None:
+        self._pending.append(
+            record_batch(self._spec, rows, self._schema, start, stop, release=True)
+        )
+        self.pending_rows += stop - start
         while self.pending_rows >= self._row_group_rows:
             self._write_row_group(self._row_group_rows)
 

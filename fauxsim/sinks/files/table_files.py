@@ -10,6 +10,7 @@ engine split its batches can never show in the output.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING, Protocol, Self
 
 from fauxsim.sinks.files.folder import (
@@ -40,8 +41,14 @@ CHUNK_ROWS = 16_384
 class TableWriter(Protocol):
     """Writes one table's rows to one (partial) file."""
 
-    def write_chunk(self, rows: Sequence[Row]) -> None:
-        """Append a non-empty chunk of rows, in table column order."""
+    def write_chunk(self, rows: list[Row], start: int, stop: int) -> None:
+        """Append a non-empty chunk of rows, ``rows[start:stop]``, in table column order.
+
+        A window on a list rather than a slice of it: a slice's copy is a pass over every
+        row, and rows are far out of the CPU's cache when a sink gets them. The list is
+        the sink's to change: the writer may replace each row it has written with None,
+        so that the row is freed while it is still in the cache.
+        """
 
     def close(self) -> None:
         """Write everything still buffered and close the file."""
@@ -116,7 +123,10 @@ class TableFilesSink:
                 raise ValueError(msg)
             if rows:
                 _check_width(output.spec, rows)
-                self._feed(output, rows)
+                # Writers let go of rows as they write them (see TableWriter): only a
+                # batch that hands its rows over is written from its own lists.
+                owned = rows if batch.release_rows and isinstance(rows, list) else list(rows)
+                self._feed(output, owned)
 
     def close(self) -> None:
         """Write what is buffered, close every file and give it its final name.
@@ -131,7 +141,7 @@ class TableFilesSink:
             for output in self._outputs.values():
                 try:
                     if output.pending:
-                        output.writer.write_chunk(output.pending)
+                        output.writer.write_chunk(output.pending, 0, len(output.pending))
                         output.pending.clear()
                     output.writer.close()
                     flush_to_disk(output.partial)
@@ -173,24 +183,25 @@ class TableFilesSink:
         else:
             self.abort()
 
-    def _feed(self, output: _TableOutput, rows: Sequence[Row]) -> None:
+    def _feed(self, output: _TableOutput, listed: list[Row]) -> None:
         """Add rows to a table's pending chunk, writing every chunk that fills up."""
         chunk_rows, pending = self._chunk_rows, output.pending
         start = 0
         try:
             if pending:
-                start = min(len(rows), chunk_rows - len(pending))
-                pending.extend(rows[:start])
+                start = min(len(listed), chunk_rows - len(pending))
+                pending.extend(islice(listed, start))
                 if len(pending) < chunk_rows:
                     return
-                output.writer.write_chunk(pending)
+                output.writer.write_chunk(pending, 0, chunk_rows)
                 pending.clear()
-            while len(rows) - start >= chunk_rows:
-                output.writer.write_chunk(rows[start : start + chunk_rows])
+            while len(listed) - start >= chunk_rows:
+                output.writer.write_chunk(listed, start, start + chunk_rows)
                 start += chunk_rows
         except OSError as error:
             raise self._fail(output, error) from error
-        pending.extend(rows[start:])
+        # Each row fetched once by index: a slice, then extend, would pass over them twice.
+        pending.extend(map(listed.__getitem__, range(start, len(listed))))
 
     def _fail(self, output: _TableOutput, error: OSError) -> SinkError:
         """Clean up after a file-system failure; the SinkError to raise, naming the file."""
