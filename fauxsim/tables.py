@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from fauxsim.events import EVENT_COLUMNS
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class ColumnType(StrEnum):
@@ -41,6 +45,14 @@ class TableSpec:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
+
+    def check_widths(self, rows: Sequence[Sequence[object]]) -> None:
+        """Refuse rows with a missing or extra value (a bug upstream)."""
+        widths = set(map(len, rows))  # C speed: no Python loop per row
+        if widths != {len(self.columns)}:
+            found = ", ".join(map(str, sorted(widths)))
+            msg = f"{self.name} rows must have {len(self.columns)} values; got rows of {found}"
+            raise ValueError(msg)
 
 
 _B, _I, _F, _T, _BOOL, _TS, _J = (

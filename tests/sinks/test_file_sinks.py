@@ -346,3 +346,25 @@ def test_a_batch_keeps_its_rows_unless_it_hands_them_over(extension, tmp_path):
                 whole = len(table) // 16 * 16
                 assert table[:whole] == [None] * whole
                 assert None not in table[whole:]
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+@pytest.mark.parametrize("extension", ["jsonl", "csv", "parquet"])
+def test_a_row_of_the_wrong_width_is_refused_by_every_writer(
+    extension, compiled, tmp_path, monkeypatch
+):
+    from fauxsim.sinks.files import arrow_columns  # noqa: PLC0415
+
+    if compiled and not arrow_columns.COMPILED:
+        pytest.skip("the compiled converter is not built in this install")
+    monkeypatch.setattr(arrow_columns, "COMPILED", compiled)
+    opened = {"jsonl": open_jsonl, "csv": open_csv, "parquet": open_parquet}[extension]
+    good = rows_of_every_table(3)["events"]
+
+    def write_all() -> None:
+        with opened(tmp_path, chunk_rows=2) as sink:
+            sink.write(Batch(0, {"events": [*good, good[0][:5]]}))
+
+    with pytest.raises(ValueError, match="values"):
+        write_all()
+    assert names_in(tmp_path) == set()

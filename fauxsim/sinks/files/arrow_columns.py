@@ -191,6 +191,7 @@ def compiled_arrays(
 
 def python_arrays(spec: TableSpec, rows: Sequence[Row], schema: pa.Schema) -> list[pa.Array]:
     """The columns of ``rows`` by ``pa.array``, one column at a time."""
+    spec.check_widths(rows)
     # One column at a time rather than ``zip(*rows)``: zip makes one iterator object per
     # row, and so many live objects set off full garbage collections (3x slower here).
     return [

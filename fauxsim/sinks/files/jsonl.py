@@ -53,11 +53,13 @@ class JsonlTableWriter:
         self._stamp_positions = [
             i for i, column in enumerate(spec.columns) if column.type is ColumnType.TIMESTAMP
         ]
+        self._spec = spec
         self._make_record = _record_maker(spec)
         self._file = path.open("wb")
 
     def write_chunk(self, rows: list[Row], start: int, stop: int) -> None:
         rows = rows[start:stop] if start or stop < len(rows) else rows
+        self._spec.check_widths(rows)
         # Timestamps of the whole chunk are formatted in one vectorised call; each line
         # goes straight to the buffered file (collecting orjson results first measured
         # slower).
