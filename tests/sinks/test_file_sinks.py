@@ -348,10 +348,11 @@ def test_a_batch_keeps_its_rows_unless_it_hands_them_over(extension, tmp_path):
                 assert None not in table[whole:]
 
 
+@pytest.mark.parametrize("at", [1, 5], ids=["in-a-chunk", "left-for-the-next-batch"])
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
 @pytest.mark.parametrize("extension", ["jsonl", "csv", "parquet"])
-def test_a_row_of_the_wrong_width_is_refused_by_every_writer(
-    extension, compiled, tmp_path, monkeypatch
+def test_a_row_of_the_wrong_width_fails_its_own_batch_and_aborts(
+    extension, compiled, at, tmp_path, monkeypatch
 ):
     from fauxsim.sinks.files import arrow_columns  # noqa: PLC0415
 
@@ -360,11 +361,15 @@ def test_a_row_of_the_wrong_width_is_refused_by_every_writer(
     monkeypatch.setattr(arrow_columns, "COMPILED", compiled)
     opened = {"jsonl": open_jsonl, "csv": open_csv, "parquet": open_parquet}[extension]
     good = rows_of_every_table(3)["events"]
-
-    def write_all() -> None:
-        with opened(tmp_path, chunk_rows=2) as sink:
-            sink.write(Batch(0, {"events": [*good, good[0][:5]]}))
+    assert len(good) == 6  # one, then chunks of two from the second batch
+    sink = opened(tmp_path, chunk_rows=2)
+    sink.write(Batch(0, {"events": good[:1]}, release_rows=True))
+    second = good[1:]
+    second.insert(at, good[0][:5])  # with a row too short in a chunk, or left over
 
     with pytest.raises(ValueError, match="values"):
-        write_all()
+        sink.write(Batch(1, {"events": second}, release_rows=True))
+    with pytest.raises(RuntimeError, match="after close"):  # aborted: nothing more goes in
+        sink.write(Batch(2, {"events": good[:1]}))
+    sink.close()
     assert names_in(tmp_path) == set()

@@ -269,7 +269,13 @@ put(Column *column, Py_ssize_t row, Py_ssize_t position, PyObject *value, JsonMe
         const char *text = PyUnicode_AsUTF8AndSize(value, &size);
         if (text == NULL)
             return -1;
-        /* Copied now, while the row is held: the str may not outlive its row. */
+        /* Copied now, while the row is held: the str may not outlive its row. Arrow's
+         * 32-bit offsets cap a chunk's column at 2 GiB: refused before the copy grows. */
+        if (size > INT32_MAX - column->total) {
+            PyErr_SetString(PyExc_OverflowError,
+                            "one chunk's column holds more than 2 GiB of text");
+            return -1;
+        }
         if (column->total + size > column->capacity) {
             Py_ssize_t capacity = column->capacity;
             while (column->total + size > capacity)

@@ -188,7 +188,12 @@ class TableFilesSink:
             self.abort()
 
     def _feed(self, output: _TableOutput, listed: list[Row]) -> None:
-        """Add rows to a table's pending chunk, writing every chunk that fills up."""
+        """Add rows to a table's pending chunk, writing every chunk that fills up.
+
+        Writers check the widths of the rows they write; rows left waiting for the next
+        batch are checked here, so that a wrong row always fails its own batch. A chunk
+        that fails aborts the sink: its rows may be half released.
+        """
         chunk_rows, pending = self._chunk_rows, output.pending
         start = 0
         try:
@@ -196,16 +201,21 @@ class TableFilesSink:
                 start = min(len(listed), chunk_rows - len(pending))
                 pending.extend(islice(listed, start))
                 if len(pending) < chunk_rows:
+                    output.spec.check_widths(pending)
                     return
                 output.writer.write_chunk(pending, 0, chunk_rows)
                 pending.clear()
             while len(listed) - start >= chunk_rows:
                 output.writer.write_chunk(listed, start, start + chunk_rows)
                 start += chunk_rows
+            # Each row fetched once by index: a slice, then extend, would pass over them twice.
+            pending.extend(map(listed.__getitem__, range(start, len(listed))))
+            output.spec.check_widths(pending)
         except OSError as error:
             raise self._fail(output, error) from error
-        # Each row fetched once by index: a slice, then extend, would pass over them twice.
-        pending.extend(map(listed.__getitem__, range(start, len(listed))))
+        except BaseException:
+            self.abort()
+            raise
 
     def _fail(self, output: _TableOutput, error: OSError) -> SinkError:
         """Clean up after a file-system failure; the SinkError to raise, naming the file."""
