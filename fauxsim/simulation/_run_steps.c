@@ -26,6 +26,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "../_small_int.h"
+
 static PyObject *str_callbacks, *str_now, *str_body, *str_step;
 
 /* 1 if the entry's time is at or after `at` (never, for None), 0 if before, -1 on error. */
@@ -34,6 +36,10 @@ is_due_at_or_after(PyObject *now, PyObject *at)
 {
     if (at == Py_None) {
         return 0;
+    }
+    long long now_value, at_value;
+    if (small_int(now, &now_value) && small_int(at, &at_value)) {
+        return now_value >= at_value;
     }
     return PyObject_RichCompareBool(now, at, Py_GE);
 }
@@ -48,14 +54,17 @@ entry_less(PyObject *a, PyObject *b)
         && PyTuple_GET_SIZE(b) >= 3) {
         for (Py_ssize_t i = 0; i < 3; i++) {
             PyObject *x = PyTuple_GET_ITEM(a, i), *y = PyTuple_GET_ITEM(b, i);
-            if (!PyLong_CheckExact(x) || !PyLong_CheckExact(y)) {
-                break;
-            }
-            int x_overflow, y_overflow;
-            long long x_value = PyLong_AsLongLongAndOverflow(x, &x_overflow);
-            long long y_value = PyLong_AsLongLongAndOverflow(y, &y_overflow);
-            if (x_overflow || y_overflow) {
-                break;
+            long long x_value, y_value;
+            if (!small_int(x, &x_value) || !small_int(y, &y_value)) {
+                if (!PyLong_CheckExact(x) || !PyLong_CheckExact(y)) {
+                    break;
+                }
+                int x_overflow, y_overflow;
+                x_value = PyLong_AsLongLongAndOverflow(x, &x_overflow);
+                y_value = PyLong_AsLongLongAndOverflow(y, &y_overflow);
+                if (x_overflow || y_overflow) {
+                    break;
+                }
             }
             if (x_value != y_value) {
                 return x_value < y_value;

@@ -31,8 +31,11 @@ def scheduler_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 @given(
     st.lists(st.lists(st.integers(min_value=0, max_value=30), max_size=6), max_size=12),
     st.sampled_from([None, 7, 40]),
+    # Times that cross from one to two and from two to three of CPython's 30-bit digits,
+    # where the compiled loop's int reading changes path (fauxsim/_small_int.h).
+    st.sampled_from([0, 2**30 - 15, 2**60 - 15]),
 )
-def test_steps_wake_in_the_order_plain_simpy_processes_would(delays, until):
+def test_steps_wake_in_the_order_plain_simpy_processes_would(delays, until, start):
     """Many bodies with ties in time: the order of their steps is SimPy's, to the tie."""
 
     def steps_body(name: int, waits: list[int], seen: list[tuple[int, int]]) -> Steps.Body:
@@ -50,12 +53,12 @@ def test_steps_wake_in_the_order_plain_simpy_processes_would(delays, until):
 
     ours: list[tuple[int, int]] = []
     theirs: list[tuple[int, int]] = []
-    clock, plain = SimClock(initial_time=0), simpy.Environment(initial_time=0)
+    clock, plain = SimClock(initial_time=start), simpy.Environment(initial_time=start)
     for name, waits in enumerate(delays):
         Steps(clock, steps_body(name, waits, ours))
         plain.process(simpy_body(plain, name, waits, theirs))
-    clock.run(until=until)
-    plain.run(until=until)
+    clock.run(until=None if until is None else start + until)
+    plain.run(until=None if until is None else start + until)
     assert ours == theirs
 
 

@@ -118,6 +118,20 @@ def test_any_rows_of_every_type_convert_the_same(rows):
     assert_same_arrays(EVERY_TYPE, rows)
 
 
+# Where CPython's ints change from one 30-bit digit to two and from two to three: the
+# compiled converter reads ints of up to two digits itself (fauxsim/_small_int.h).
+DIGIT_EDGES = sorted(
+    {sign * (2**bits + offset) for bits in (30, 60) for offset in (-1, 0, 1) for sign in (1, -1)}
+    | {0, 1, -1, 2**62, -(2**62), 2**63 - 1, -(2**63)}
+)
+
+
+@needs_compiled
+def test_ints_at_every_digit_edge_convert_as_pyarrow_does():
+    spec = TableSpec("t", (Column("n", ColumnType.BIGINT),), primary_key="n")
+    assert_same_arrays(spec, [(n,) for n in DIGIT_EDGES])
+
+
 @needs_compiled
 def test_rows_need_not_be_a_list():
     rows = table_rows(EVERY_TYPE, 9)

@@ -40,6 +40,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../../_small_int.h"
+
 typedef struct {
     char kind;
     Py_ssize_t nulls;
@@ -178,6 +180,8 @@ memo_text(JsonMemo *memo, PyObject *dumps, PyObject *value, Py_ssize_t *start,
 static int
 as_int64(PyObject *value, Py_ssize_t row, Py_ssize_t position, long long *number)
 {
+    if (small_int(value, number))
+        return 0;
     int overflow = 0;
     *number = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (overflow) {
