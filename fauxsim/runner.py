@@ -110,10 +110,13 @@ def generate(
     """Batches of events and changed rows, in time order, up to ``until``.
 
     A batch closes at the first checkpoint where it holds at least ``batch_rows`` rows.
-    With ``resume_after``, nothing at or before that watermark is yielded again. With
-    ``stats``, each batch is counted into it before it is yielded: its events checkpoint
-    by checkpoint, while they are still in the CPU's cache (counted when the batch is
-    written, 50,000 events later, each pass over them cost a cache miss per event).
+    Batches hand their rows over to the sink they are written to (``Batch.release_rows``):
+    read them before ``sink.write``, not after. With ``resume_after``, nothing at or
+    before that watermark is yielded again.
+
+    With ``stats``, each batch is counted into it before it is yielded: its events
+    checkpoint by checkpoint, while they are still in the CPU's cache (counted when the
+    batch is written, 50,000 events later, each pass over them cost a cache miss per event).
     """
     with tuned_collector():
         yield from _batches(scenario, until, resume_after, batch_rows, stats)
