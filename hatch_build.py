@@ -3,7 +3,7 @@
 - ``fauxsim/sinks/files/_rows_to_arrow.c`` turns sink rows into Arrow buffers about three
   times faster than pyarrow does from Python objects (``fauxsim/sinks/files/arrow_columns.py``);
 - ``fauxsim/simulation/_run_steps.c`` is the simulation's scheduler loop
-  (``fauxsim/simulation/processes.py``), about 10% fewer instructions for the simulation.
+  (``fauxsim/simulation/processes.py``), about 16% fewer instructions for the simulation.
 
 Each has a twin in Python, with the same output: where one cannot be compiled (no C
 compiler or Python headers), the build warns and the package uses its twin, only slower.
