@@ -114,7 +114,8 @@ def test_tables_without_timestamps_and_odd_column_names_are_written_faithfully(t
     odd = 'it\'s "odd" \\ {}'
     spec = TableSpec("plain", (Column("id", ColumnType.BIGINT), Column(odd, ColumnType.TEXT)), "id")
     writer = JsonlTableWriter(spec, tmp_path / "plain.jsonl")
-    writer.write_chunk([(1, "a"), (2, None)], 0, 2)
+    writer.add([(1, "a"), (2, None)], 0, 2)
+    writer.write_chunk()
     writer.close()
 
     assert read_objects(tmp_path / "plain.jsonl") == [{"id": 1, odd: "a"}, {"id": 2, odd: None}]

@@ -8,12 +8,13 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fauxsim
@@ -359,3 +360,130 @@ def test_an_int_in_a_double_column_converts_as_pyarrow_does(cell):
             compiled_arrays(spec, [(cell,)], schema)
     else:
         assert compiled_arrays(spec, [(cell,)], schema)[0].to_pylist() == expected
+
+
+def _in_pieces(spec: TableSpec, rows: list[Any], cuts: list[int], *, capacity: int) -> list[Any]:
+    """Rows added to an ArrowChunk between the cuts, a record batch at each full chunk."""
+    chunk = arrow_columns.ArrowChunk(spec, arrow_schema(spec), capacity)
+    batches = []
+    listed = list(rows)
+    bounds = [0, *sorted(set(cuts)), len(listed)]
+    for first, stop in pairwise(bounds):
+        start = first
+        while start < stop:
+            end = min(stop, start + capacity - chunk.filled)
+            chunk.add(listed, start, end)
+            start = end
+            if chunk.filled == capacity:
+                batches.append(chunk.record_batch())
+    if chunk.filled:
+        batches.append(chunk.record_batch())
+    return batches
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(_row(), min_size=1, max_size=30),
+    cuts=st.lists(st.integers(0, 30), max_size=6),
+    capacity=st.integers(1, 12),
+)
+def test_rows_added_a_few_at_a_time_make_the_batches_their_chunks_would(
+    compiled, rows, cuts, capacity
+):
+    """However the rows arrive, each chunk of ``capacity`` rows comes out as if converted
+    at once, and batches already taken do not change as the next chunk fills."""
+    if compiled and not arrow_columns.COMPILED:
+        pytest.skip("the compiled converter is not built in this install")
+    schema = arrow_schema(EVERY_TYPE)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(arrow_columns, "COMPILED", compiled)
+        batches = _in_pieces(EVERY_TYPE, rows, [cut for cut in cuts if cut < len(rows)],
+                             capacity=capacity)  # fmt: skip
+    expected = [
+        pa.RecordBatch.from_arrays(python_arrays(EVERY_TYPE, rows[at : at + capacity], schema),
+                                   schema=schema)
+        for at in range(0, len(rows), capacity)
+    ]  # fmt: skip
+    assert len(batches) == len(expected)
+    for got, want in zip(batches, expected, strict=True):
+        got.validate(full=True)
+        assert got.equals(want)
+
+
+@needs_compiled
+def test_a_chunk_refuses_rows_beyond_its_room_and_keeps_what_it_has():
+    spec = TableSpec("t", (Column("id", ColumnType.BIGINT),), primary_key="id")
+    chunk = arrow_columns.ArrowChunk(spec, arrow_schema(spec), 3)
+    rows = [(i,) for i in range(5)]
+    chunk.add(rows, 0, 2)
+
+    with pytest.raises(ValueError, match=r"^2 rows do not fit: the chunk has room for 1$"):
+        chunk.add(rows, 2, 4)
+    assert rows[2:] == [(2,), (3,), (4,)]  # not read, not released
+    chunk.add(rows, 2, 3)
+    assert chunk.record_batch().column(0).to_pylist() == [0, 1, 2]
+
+
+@needs_compiled
+def test_the_builder_checks_its_own_room_and_numbers_rows_by_their_place_in_the_list():
+    import orjson  # noqa: PLC0415
+
+    from fauxsim.sinks.files._rows_to_arrow import ColumnBuilder  # noqa: PLC0415
+
+    builder = ColumnBuilder("qs", 2, arrow_columns._allocate, orjson.dumps)
+    with pytest.raises(ValueError, match=r"^3 rows do not fit: the chunk has room for 2$"):
+        builder.append([(1, "a")] * 3)
+    rows = [(1, "a"), (2, "b"), (3, "c"), (4,)]
+    with pytest.raises(ValueError, match=r"^row 3 has 1 values, not 2$"):
+        builder.append(rows, 2, 4)
+    # Half read: the chunk cannot be trusted any more, and says so.
+    with pytest.raises(RuntimeError, match="an earlier append failed"):
+        builder.append(rows, 0, 1)
+    with pytest.raises(RuntimeError, match="an earlier append failed"):
+        builder.finish()
+    with pytest.raises(ValueError, match=r"^capacity must be positive, got 0$"):
+        ColumnBuilder("q", 0, arrow_columns._allocate, orjson.dumps)
+    with pytest.raises(ValueError, match=r"^kinds\[0\]: unknown column kind \(byte 122\)$"):
+        ColumnBuilder("z", 1, arrow_columns._allocate, orjson.dumps)
+
+
+@needs_compiled
+def test_a_builder_with_no_rows_finishes_as_empty_columns():
+    import orjson  # noqa: PLC0415
+
+    from fauxsim.sinks.files._rows_to_arrow import ColumnBuilder  # noqa: PLC0415
+
+    builder = ColumnBuilder("qsjb", 4, arrow_columns._allocate, orjson.dumps)
+    builder.append([(1, "a", {}, True)], 1, 1)  # an empty window
+    gathered = builder.finish()
+    types = [pa.int64(), pa.string(), pa.string(), pa.bool_()]
+    for arrow_type, (buffers, nulls) in zip(types, gathered, strict=True):
+        array = pa.Array.from_buffers(arrow_type, 0, list(buffers), null_count=nulls)
+        array.validate(full=True)
+        assert len(array) == 0
+
+
+@needs_compiled
+def test_a_builder_holds_no_reference_to_rows_or_values_once_it_has_read_them():
+    import orjson  # noqa: PLC0415
+
+    from fauxsim.sinks.files._rows_to_arrow import ColumnBuilder  # noqa: PLC0415
+
+    shared = {"k": 1}
+    rows = [(i, f"text {i}", shared if i % 2 else {"i": i}) for i in range(50)]
+
+    def counts() -> list[int]:
+        return [sys.getrefcount(rows[i]) for i in range(len(rows))]
+
+    before = counts(), sys.getrefcount(shared)
+    builder = ColumnBuilder("qsj", 64, arrow_columns._allocate, orjson.dumps)
+    for start in range(0, 50, 7):
+        builder.append(rows, start, min(50, start + 7))
+    assert (counts(), sys.getrefcount(shared)) == before
+
+    handed = list(rows)
+    builder.append(handed, 0, 10, True)  # release: the list lets go
+    assert handed[:10] == [None] * 10
+    assert counts()[:10] == before[0][:10]  # handed's own references are gone
+    assert builder.filled == 60

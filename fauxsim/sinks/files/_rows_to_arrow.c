@@ -1,39 +1,44 @@
 /* Rows to Arrow column buffers in one pass: the hot loop of the Parquet and CSV sinks.
  *
- * gather(rows, kinds, allocate, dumps, start=0, stop=len(rows), release=False)
- *     -> [((validity, values...), null_count), ...]
+ * ColumnBuilder(kinds, capacity, allocate, dumps)
+ *     .append(rows, start=0, stop=len(rows), release=False)
+ *     .finish() -> [((validity, values...), null_count), ...]
  *
- *   rows      a list of tuples, all of len(kinds) values; rows[start:stop] are converted
- *   release   replace each row of the list with None once it is read
  *   kinds     one letter per column: q int64, i int32, d float64, b bool, s str, j JSON
  *             (a dict or list dumped by `dumps`, which must return bytes)
+ *   capacity  rows one chunk holds; appends fill it, finish() hands it over
  *   allocate  allocate(size) -> a writable buffer (pyarrow.allocate_buffer on a pool)
+ *   rows      a list of tuples, all of len(kinds) values; rows[start:stop] are appended
+ *   release   replace each row of the list with None once it is read
+ *
+ * gather(rows, kinds, allocate, dumps, start=0, stop=len(rows), release=False) is the
+ * same for one chunk of exactly rows[start:stop].
  *
  * Each column comes back as the buffers of its Arrow array, ready for
- * pyarrow.Array.from_buffers: (validity, values) for fixed-width kinds, (validity,
- * offsets, data) for text; validity is None when the column holds no None. It is the
- * same result as pyarrow.array() over the column's values (fauxsim/sinks/files/
- * arrow_columns.py keeps that path, and a test holds the two equal).
+ * pyarrow.Array.from_buffers with `filled` rows: (validity, values) for fixed-width kinds,
+ * (validity, offsets, data) for text; validity is None when the column holds no None.
+ * Buffers may be longer than the rows need. It is the same result as pyarrow.array() over
+ * the column's values (fauxsim/sinks/files/arrow_columns.py keeps that path, and a test
+ * holds the two equal).
  *
  * Why C: converting rows is about a third of a run to Parquet. pyarrow.array() walks
  * one column at a time, so each row's tuple is fetched from memory once per column;
- * here each row is read once. A JSON value that several rows share (the engine shares
- * property dicts) is dumped once per call.
+ * here each row is read once. A JSON value that several rows of one append share (the
+ * engine shares property dicts) is dumped once.
  *
- * Once also means no copy of the rows: a chunk is a window on the caller's list, not a
- * slice of it, and the rows are not held for the whole call. Each slice or held copy cost
- * a pass over every row, increfs and then decrefs, and rows of a batch are long out of
- * the CPU's cache when a sink gets them: those passes cost 5 of the 104 cache misses (L2)
- * of an event (cachegrind, black_friday to Parquet). A row is held while it is read;
- * what must outlive it is copied out at once (text) or held (the memo's JSON objects).
- * With `release`, the list lets go of each row as soon as it is read, so that a row with
- * no other owner is freed while still in the cache, not cold with the whole batch later
- * (6 more misses of the 104).
+ * Why a builder that rows are appended to: so that a sink converts rows while they are
+ * still in the CPU's cache, a simulated hour at a time, instead of holding Python rows
+ * for a whole chunk and reading them back cold (a pass over rows out of the cache costs
+ * a cache miss or more per row). For the same reason a chunk is a window on the caller's
+ * list, not a slice of it; a row is held only while it is read, and what must outlive it
+ * is copied out at once (text) or held for the call (the memo's JSON objects). With
+ * `release`, the list lets go of each row as soon as it is read, so that a row with no
+ * other owner is freed while it is still in the cache.
  *
  * The result equals pyarrow's for the values the tables hold (int, float, bool, str,
  * JSON-able dicts and lists, None). A few odd ones pyarrow would coerce are refused with
  * a TypeError instead: a float in an integer column, a bool in a float column, bytes as
- * text.
+ * text. A row that fails leaves the builder unusable (the sink aborts).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -47,28 +52,34 @@ typedef struct {
     Py_ssize_t nulls;
     PyObject *validity;   /* one bit per row, set where the value is not None */
     Py_buffer validity_view;
-    PyObject *values;     /* fixed-width kinds: the values; bool: a bitmap */
+    /* Fixed-width kinds: the values (bool: a bitmap). Text and JSON: int32 offsets. */
+    PyObject *values;
     Py_buffer values_view;
-    /* Text and JSON: where each row's UTF-8 lies until the data buffer is built. */
-    char *text;           /* s: the column's text, copied as each row is read */
-    Py_ssize_t capacity;  /* s: of text */
-    Py_ssize_t *start;    /* j: an offset into the memo's scratch buffer */
-    Py_ssize_t *size;
-    Py_ssize_t total;
+    char *text;           /* s, j: the column's UTF-8 in row order, copied as rows are read */
+    Py_ssize_t text_capacity;
+    Py_ssize_t total;     /* s, j: bytes of text so far */
 } Column;
 
-/* The JSON texts of one call: each distinct object dumped once, copied into scratch at
- * once (holding thousands of dumps' bytes objects fragments the C heap). The memo holds
- * each object it has seen until the call ends: its address is the key, and must not be
- * freed and reused by another object within the call. */
+/* The JSON texts one append has seen: each distinct object dumped once, its text found
+ * again in the column's text. The memo holds each object it has seen until the append
+ * ends: its address is the key, and must not be freed and reused by another object
+ * within the call, whatever Python code `dumps` (or a value's __float__) runs. */
 typedef struct {
     PyObject **keys;      /* open addressing on the object's address */
     Py_ssize_t *start, *size;
     Py_ssize_t slots;
     int shift;
-    char *scratch;
-    Py_ssize_t used, capacity;
 } JsonMemo;
+
+/* One chunk being built: the state behind ColumnBuilder and gather(). */
+typedef struct {
+    Py_ssize_t width, capacity, filled;
+    char *kinds;
+    Column *columns;
+    PyObject *allocate, *dumps;
+    int open;             /* the columns' buffers are allocated */
+    int broken;           /* an append failed half-way: the chunk cannot be trusted */
+} Chunk;
 
 static PyObject *
 new_buffer(PyObject *allocate, Py_ssize_t size, Py_buffer *view)
@@ -108,12 +119,10 @@ memo_init(JsonMemo *memo, Py_ssize_t values)
         memo->slots <<= 1;
         memo->shift--;
     }
-    memo->capacity = 1 << 16;
     memo->keys = PyMem_Calloc(memo->slots, sizeof(PyObject *));
     memo->start = PyMem_Malloc(memo->slots * sizeof(Py_ssize_t));
     memo->size = PyMem_Malloc(memo->slots * sizeof(Py_ssize_t));
-    memo->scratch = PyMem_Malloc(memo->capacity);
-    if (!memo->keys || !memo->start || !memo->size || !memo->scratch) {
+    if (!memo->keys || !memo->start || !memo->size) {
         PyErr_NoMemory();
         return -1;
     }
@@ -129,48 +138,66 @@ memo_free(JsonMemo *memo)
     PyMem_Free(memo->keys);
     PyMem_Free(memo->start);
     PyMem_Free(memo->size);
-    PyMem_Free(memo->scratch);
 }
 
-/* Where the JSON text of `value` lies in scratch, dumping it on its first sight. The memo
- * holds every value it keys, so none can be freed and its address reused within the
- * call, whatever Python code `dumps` (or a value's __float__) runs. */
+/* Room for `size` more bytes of text. Arrow's 32-bit offsets cap a chunk's column at
+ * 2 GiB: refused before the copy grows. */
 static int
-memo_text(JsonMemo *memo, PyObject *dumps, PyObject *value, Py_ssize_t *start,
-          Py_ssize_t *size)
+reserve_text(Column *column, Py_ssize_t size)
+{
+    if (size > INT32_MAX - column->total) {
+        PyErr_SetString(PyExc_OverflowError, "one chunk's column holds more than 2 GiB of text");
+        return -1;
+    }
+    if (column->total + size > column->text_capacity) {
+        Py_ssize_t capacity = column->text_capacity;
+        while (column->total + size > capacity)
+            capacity *= 2;
+        char *grown = PyMem_Realloc(column->text, capacity);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        column->text = grown;
+        column->text_capacity = capacity;
+    }
+    return 0;
+}
+
+/* Append the JSON text of `value`, dumping it on its first sight in this append. */
+static int
+put_json(Column *column, JsonMemo *memo, PyObject *dumps, PyObject *value)
 {
     size_t slot = (size_t)(((uint64_t)(uintptr_t)value * 0x9E3779B97F4A7C15ull) >> memo->shift);
     while (memo->keys[slot] != NULL && memo->keys[slot] != value)
         slot = (slot + 1) & (size_t)(memo->slots - 1);
-    if (memo->keys[slot] == NULL) {
-        PyObject *text = PyObject_CallOneArg(dumps, value);
-        if (text == NULL)
+    if (memo->keys[slot] != NULL) { /* seen: its text is earlier in this column */
+        Py_ssize_t size = memo->size[slot];
+        if (reserve_text(column, size) < 0)
             return -1;
-        if (!PyBytes_Check(text)) {
-            Py_DECREF(text);
-            PyErr_SetString(PyExc_TypeError, "dumps must return bytes");
-            return -1;
-        }
-        Py_ssize_t length = PyBytes_GET_SIZE(text);
-        while (memo->used + length > memo->capacity) {
-            char *grown = PyMem_Realloc(memo->scratch, memo->capacity * 2);
-            if (grown == NULL) {
-                Py_DECREF(text);
-                PyErr_NoMemory();
-                return -1;
-            }
-            memo->scratch = grown;
-            memo->capacity *= 2;
-        }
-        memcpy(memo->scratch + memo->used, PyBytes_AS_STRING(text), length);
-        Py_DECREF(text);
-        memo->keys[slot] = Py_NewRef(value);
-        memo->start[slot] = memo->used;
-        memo->size[slot] = length;
-        memo->used += length;
+        memcpy(column->text + column->total, column->text + memo->start[slot], size);
+        column->total += size;
+        return 0;
     }
-    *start = memo->start[slot];
-    *size = memo->size[slot];
+    PyObject *text = PyObject_CallOneArg(dumps, value);
+    if (text == NULL)
+        return -1;
+    if (!PyBytes_Check(text)) {
+        Py_DECREF(text);
+        PyErr_SetString(PyExc_TypeError, "dumps must return bytes");
+        return -1;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(text);
+    if (reserve_text(column, size) < 0) {
+        Py_DECREF(text);
+        return -1;
+    }
+    memcpy(column->text + column->total, PyBytes_AS_STRING(text), size);
+    Py_DECREF(text);
+    memo->keys[slot] = Py_NewRef(value);
+    memo->start[slot] = column->total;
+    memo->size[slot] = size;
+    column->total += size;
     return 0;
 }
 
@@ -200,22 +227,25 @@ wrong_type(Py_ssize_t row, Py_ssize_t column, const char *wanted, PyObject *valu
     return -1;
 }
 
-/* Put one value of row `row` into its column. */
+/* Put one value into its column at index `at` of the chunk; `row` (the list index) and
+ * `position` only name it in errors. */
 static int
-put(Column *column, Py_ssize_t row, Py_ssize_t position, PyObject *value, JsonMemo *memo,
-    PyObject *dumps)
+put(Column *column, Py_ssize_t at, Py_ssize_t row, Py_ssize_t position, PyObject *value,
+    JsonMemo *memo, PyObject *dumps)
 {
     char kind = column->kind;
     if (value == Py_None) {
         column->nulls++;
         /* Zero under a null: the buffers' bytes never depend on leftover memory. */
         if (kind == 'q' || kind == 'd')
-            ((int64_t *)column->values_view.buf)[row] = 0;
+            ((int64_t *)column->values_view.buf)[at] = 0;
         else if (kind == 'i')
-            ((int32_t *)column->values_view.buf)[row] = 0;
+            ((int32_t *)column->values_view.buf)[at] = 0;
+        else if (kind == 's' || kind == 'j')
+            ((int32_t *)column->values_view.buf)[at + 1] = (int32_t)column->total;
         return 0;
     }
-    ((uint8_t *)column->validity_view.buf)[row >> 3] |= (uint8_t)(1u << (row & 7));
+    ((uint8_t *)column->validity_view.buf)[at >> 3] |= (uint8_t)(1u << (at & 7));
     switch (kind) {
     case 'q':
     case 'i': {
@@ -226,13 +256,13 @@ put(Column *column, Py_ssize_t row, Py_ssize_t position, PyObject *value, JsonMe
         if (as_int64(value, row, position, &number) < 0)
             return -1;
         if (kind == 'q') {
-            ((int64_t *)column->values_view.buf)[row] = number;
+            ((int64_t *)column->values_view.buf)[at] = number;
         } else if (number < INT32_MIN || number > INT32_MAX) {
             PyErr_Format(PyExc_OverflowError, "row %zd, column %zd: %lld does not fit 32 bits",
                          row, position, number);
             return -1;
         } else {
-            ((int32_t *)column->values_view.buf)[row] = (int32_t)number;
+            ((int32_t *)column->values_view.buf)[at] = (int32_t)number;
         }
         return 0;
     }
@@ -257,14 +287,14 @@ put(Column *column, Py_ssize_t row, Py_ssize_t position, PyObject *value, JsonMe
         } else {
             return wrong_type(row, position, "float", value);
         }
-        ((double *)column->values_view.buf)[row] = number;
+        ((double *)column->values_view.buf)[at] = number;
         return 0;
     }
     case 'b':
         if (!PyBool_Check(value))
             return wrong_type(row, position, "bool", value);
         if (value == Py_True)
-            ((uint8_t *)column->values_view.buf)[row >> 3] |= (uint8_t)(1u << (row & 7));
+            ((uint8_t *)column->values_view.buf)[at >> 3] |= (uint8_t)(1u << (at & 7));
         return 0;
     case 's': {
         if (!PyUnicode_Check(value))
@@ -273,57 +303,41 @@ put(Column *column, Py_ssize_t row, Py_ssize_t position, PyObject *value, JsonMe
         const char *text = PyUnicode_AsUTF8AndSize(value, &size);
         if (text == NULL)
             return -1;
-        /* Copied now, while the row is held: the str may not outlive its row. Arrow's
-         * 32-bit offsets cap a chunk's column at 2 GiB: refused before the copy grows. */
-        if (size > INT32_MAX - column->total) {
-            PyErr_SetString(PyExc_OverflowError,
-                            "one chunk's column holds more than 2 GiB of text");
+        /* Copied now, while the row is held: the str may not outlive its row. */
+        if (reserve_text(column, size) < 0)
             return -1;
-        }
-        if (column->total + size > column->capacity) {
-            Py_ssize_t capacity = column->capacity;
-            while (column->total + size > capacity)
-                capacity *= 2;
-            char *grown = PyMem_Realloc(column->text, capacity);
-            if (grown == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            column->text = grown;
-            column->capacity = capacity;
-        }
         memcpy(column->text + column->total, text, size);
-        column->size[row] = size;
         column->total += size;
-        return 0;
+        break;
     }
     default: /* 'j' */
-        if (memo_text(memo, dumps, value, &column->start[row], &column->size[row]) < 0)
+        if (put_json(column, memo, dumps, value) < 0)
             return -1;
-        column->total += column->size[row];
-        return 0;
+        break;
     }
+    ((int32_t *)column->values_view.buf)[at + 1] = (int32_t)column->total;
+    return 0;
 }
 
 static int
-open_column(Column *column, char kind, Py_ssize_t rows, PyObject *allocate)
+open_column(Column *column, Py_ssize_t rows, PyObject *allocate)
 {
-    column->kind = kind;
+    char kind = column->kind;
     Py_ssize_t bitmap = (rows + 7) / 8;
+    column->nulls = column->total = 0;
     column->validity = new_buffer(allocate, bitmap, &column->validity_view);
     if (column->validity == NULL)
         return -1;
     memset(column->validity_view.buf, 0, bitmap);
     if (kind == 's' || kind == 'j') {
-        Py_ssize_t count = rows ? rows : 1;
-        column->size = PyMem_Calloc(count, sizeof(Py_ssize_t));
-        if (kind == 's') {
-            column->capacity = 16 * count; /* labels and names: rarely grown */
-            column->text = PyMem_Malloc(column->capacity);
-        } else {
-            column->start = PyMem_Calloc(count, sizeof(Py_ssize_t));
-        }
-        if (column->size == NULL || (column->text == NULL && column->start == NULL)) {
+        column->values = new_buffer(allocate, (rows + 1) * 4, &column->values_view);
+        if (column->values == NULL)
+            return -1;
+        ((int32_t *)column->values_view.buf)[0] = 0;
+        /* Labels and names are short; JSON grows it a few times per chunk. */
+        column->text_capacity = 16 * (rows ? rows : 1);
+        column->text = PyMem_Malloc(column->text_capacity);
+        if (column->text == NULL) {
             PyErr_NoMemory();
             return -1;
         }
@@ -344,52 +358,346 @@ close_column(Column *column)
     release_buffer(&column->validity, &column->validity_view);
     release_buffer(&column->values, &column->values_view);
     PyMem_Free(column->text);
-    PyMem_Free(column->start);
-    PyMem_Free(column->size);
+    column->text = NULL;
 }
 
 /* ((buffers...), null_count) of a filled column. */
 static PyObject *
-finish_column(Column *column, Py_ssize_t rows, JsonMemo *memo, PyObject *allocate)
+finish_column(Column *column, PyObject *allocate)
 {
     PyObject *validity = column->nulls ? column->validity : Py_None;
     if (column->kind != 's' && column->kind != 'j')
         return Py_BuildValue("(OO)n", validity, column->values, column->nulls);
-    if (column->total > INT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "one chunk's column holds more than 2 GiB of text");
-        return NULL;
-    }
-    Py_buffer offsets_view, data_view;
-    PyObject *offsets = new_buffer(allocate, (rows + 1) * 4, &offsets_view);
-    if (offsets == NULL)
-        return NULL;
+    Py_buffer data_view;
     PyObject *data = new_buffer(allocate, column->total, &data_view);
-    if (data == NULL) {
-        release_buffer(&offsets, &offsets_view);
+    if (data == NULL)
         return NULL;
-    }
-    int32_t *offset = offsets_view.buf;
-    char *out = data_view.buf;
-    int32_t at = 0;
-    offset[0] = 0;
-    if (column->kind == 's') { /* already in row order */
-        memcpy(out, column->text, column->total);
-        for (Py_ssize_t row = 0; row < rows; row++)
-            offset[row + 1] = at += (int32_t)column->size[row];
-    } else {
-        for (Py_ssize_t row = 0; row < rows; row++) {
-            Py_ssize_t size = column->size[row];
-            if (size) {
-                memcpy(out + at, memo->scratch + column->start[row], size);
-                at += (int32_t)size;
-            }
-            offset[row + 1] = at;
+    memcpy(data_view.buf, column->text, column->total);
+    PyBuffer_Release(&data_view);
+    return Py_BuildValue("(OON)n", validity, column->values, data, column->nulls);
+}
+
+static int
+check_kinds(const char *kinds, Py_ssize_t width)
+{
+    for (Py_ssize_t c = 0; c < width; c++) {
+        if (kinds[c] == '\0' || strchr("qidbsj", kinds[c]) == NULL) {
+            PyErr_Format(PyExc_ValueError, "kinds[%zd]: unknown column kind (byte %d)", c,
+                         (unsigned char)kinds[c]);
+            return -1;
         }
     }
-    PyBuffer_Release(&offsets_view);
-    PyBuffer_Release(&data_view);
-    return Py_BuildValue("(ONN)n", validity, offsets, data, column->nulls);
+    return 0;
 }
+
+/* A new, empty chunk (its buffers allocated on the first append); -1 on no memory. */
+static int
+chunk_init(Chunk *chunk, const char *kinds, Py_ssize_t width, Py_ssize_t capacity,
+           PyObject *allocate, PyObject *dumps)
+{
+    chunk->width = width;
+    chunk->capacity = capacity;
+    chunk->kinds = PyMem_Malloc(width + 1);
+    chunk->columns = PyMem_Calloc(width ? width : 1, sizeof(Column));
+    if (chunk->kinds == NULL || chunk->columns == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(chunk->kinds, kinds, width);
+    chunk->kinds[width] = '\0';
+    for (Py_ssize_t c = 0; c < width; c++)
+        chunk->columns[c].kind = kinds[c];
+    chunk->allocate = Py_NewRef(allocate);
+    chunk->dumps = Py_NewRef(dumps);
+    return 0;
+}
+
+static void
+chunk_close_columns(Chunk *chunk)
+{
+    if (chunk->columns != NULL)
+        for (Py_ssize_t c = 0; c < chunk->width; c++)
+            close_column(&chunk->columns[c]);
+    chunk->open = 0;
+    chunk->filled = 0;
+}
+
+static void
+chunk_free(Chunk *chunk)
+{
+    chunk_close_columns(chunk);
+    PyMem_Free(chunk->columns);
+    PyMem_Free(chunk->kinds);
+    chunk->columns = NULL;
+    chunk->kinds = NULL;
+    Py_CLEAR(chunk->allocate);
+    Py_CLEAR(chunk->dumps);
+}
+
+static int
+chunk_usable(Chunk *chunk)
+{
+    if (chunk->broken) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "an earlier append failed: this chunk's columns cannot be trusted");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+chunk_open(Chunk *chunk)
+{
+    for (Py_ssize_t c = 0; c < chunk->width; c++)
+        if (open_column(&chunk->columns[c], chunk->capacity, chunk->allocate) < 0) {
+            chunk_close_columns(chunk);
+            return -1;
+        }
+    chunk->open = 1;
+    chunk->filled = 0;
+    return 0;
+}
+
+/* Convert rows[start:stop] into the chunk, after the rows it holds. */
+static int
+chunk_append(Chunk *chunk, PyObject *rows, Py_ssize_t start, Py_ssize_t stop, int release)
+{
+    if (chunk_usable(chunk) < 0)
+        return -1;
+    if (stop > PyList_GET_SIZE(rows))
+        stop = PyList_GET_SIZE(rows);
+    if (start < 0 || start > stop) {
+        PyErr_Format(PyExc_ValueError, "start %zd is outside 0..%zd", start, stop);
+        return -1;
+    }
+    Py_ssize_t count = stop - start, width = chunk->width;
+    if (count > chunk->capacity - chunk->filled) {
+        PyErr_Format(PyExc_ValueError, "%zd rows do not fit: the chunk has room for %zd", count,
+                     chunk->capacity - chunk->filled);
+        return -1;
+    }
+    if (count == 0)
+        return 0;
+    if (!chunk->open && chunk_open(chunk) < 0)
+        return -1;
+    int failed = 0;
+    JsonMemo *memos = PyMem_Calloc(width ? width : 1, sizeof(JsonMemo));
+    if (memos == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t c = 0; c < width && !failed; c++)
+        if (chunk->kinds[c] == 'j')
+            failed = memo_init(&memos[c], count) < 0;
+    for (Py_ssize_t i = 0; i < count && !failed; i++) {
+        Py_ssize_t row = start + i, at = chunk->filled + i;
+        /* `dumps`, `allocate` or a value's __float__ run Python code, which may change
+         * the list: each row is fetched anew, and held while it is read. */
+        if (row >= PyList_GET_SIZE(rows)) {
+            PyErr_SetString(PyExc_RuntimeError, "the rows list shrank during the conversion");
+            failed = 1;
+            break;
+        }
+        PyObject *tuple = PyList_GET_ITEM(rows, row);
+        if (!PyTuple_Check(tuple)) {
+            PyErr_Format(PyExc_TypeError, "row %zd: expected a tuple, got %.50s", row,
+                         Py_TYPE(tuple)->tp_name);
+            failed = 1;
+            break;
+        }
+        if (PyTuple_GET_SIZE(tuple) != width) {
+            PyErr_Format(PyExc_ValueError, "row %zd has %zd values, not %zd", row,
+                         PyTuple_GET_SIZE(tuple), width);
+            failed = 1;
+            break;
+        }
+        Py_INCREF(tuple);
+        for (Py_ssize_t c = 0; c < width && !failed; c++)
+            failed = put(&chunk->columns[c], at, row, c, PyTuple_GET_ITEM(tuple, c), &memos[c],
+                         chunk->dumps) < 0;
+        if (release && !failed && row < PyList_GET_SIZE(rows)
+            && PyList_GET_ITEM(rows, row) == tuple) {
+            /* The list lets go of the row now: freed here, it is still in the cache. */
+            PyList_SET_ITEM(rows, row, Py_NewRef(Py_None));
+            Py_DECREF(tuple);
+        }
+        Py_DECREF(tuple);
+    }
+    for (Py_ssize_t c = 0; c < width; c++)
+        memo_free(&memos[c]);
+    PyMem_Free(memos);
+    if (failed) {
+        chunk->broken = 1;
+        return -1;
+    }
+    chunk->filled += count;
+    return 0;
+}
+
+/* The columns of the rows appended so far; the chunk is empty again afterwards. */
+static PyObject *
+chunk_finish(Chunk *chunk)
+{
+    if (chunk_usable(chunk) < 0)
+        return NULL;
+    if (!chunk->open && chunk_open(chunk) < 0) /* no rows: empty columns */
+        return NULL;
+    PyObject *result = PyList_New(chunk->width);
+    if (result == NULL)
+        return NULL;
+    for (Py_ssize_t c = 0; c < chunk->width; c++) {
+        PyObject *column = finish_column(&chunk->columns[c], chunk->allocate);
+        if (column == NULL) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        PyList_SET_ITEM(result, c, column);
+    }
+    chunk_close_columns(chunk); /* the next append allocates the next chunk's buffers */
+    return result;
+}
+
+/* ColumnBuilder: a Chunk that Python code appends rows to. */
+typedef struct {
+    PyObject_HEAD
+    Chunk chunk;
+} Builder;
+
+static int
+builder_init(Builder *self, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"kinds", "capacity", "allocate", "dumps", NULL};
+    const char *kinds;
+    Py_ssize_t width, capacity;
+    PyObject *allocate, *dumps;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s#nOO:ColumnBuilder", names, &kinds, &width,
+                                     &capacity, &allocate, &dumps))
+        return -1;
+    if (check_kinds(kinds, width) < 0)
+        return -1;
+    if (capacity < 1) {
+        PyErr_Format(PyExc_ValueError, "capacity must be positive, got %zd", capacity);
+        return -1;
+    }
+    if (self->chunk.kinds != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "ColumnBuilder is initialised once");
+        return -1;
+    }
+    if (chunk_init(&self->chunk, kinds, width, capacity, allocate, dumps) < 0) {
+        chunk_free(&self->chunk);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+builder_ready(Builder *self)
+{
+    if (self->chunk.kinds == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "ColumnBuilder.__init__ was not called");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+builder_traverse(Builder *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->chunk.allocate);
+    Py_VISIT(self->chunk.dumps);
+    return 0;
+}
+
+static int
+builder_clear(Builder *self)
+{
+    Py_CLEAR(self->chunk.allocate);
+    Py_CLEAR(self->chunk.dumps);
+    return 0;
+}
+
+static void
+builder_dealloc(Builder *self)
+{
+    PyObject_GC_UnTrack(self);
+    chunk_free(&self->chunk);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+builder_append(Builder *self, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"rows", "start", "stop", "release", NULL};
+    PyObject *rows;
+    Py_ssize_t start = 0, stop = PY_SSIZE_T_MAX;
+    int release = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!|nnp:append", names, &PyList_Type, &rows,
+                                     &start, &stop, &release))
+        return NULL;
+    if (builder_ready(self) < 0)
+        return NULL;
+    if (self->chunk.allocate == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "ColumnBuilder was cleared");
+        return NULL;
+    }
+    if (chunk_append(&self->chunk, rows, start, stop, release) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+builder_finish(Builder *self, PyObject *Py_UNUSED(ignored))
+{
+    if (builder_ready(self) < 0)
+        return NULL;
+    if (self->chunk.allocate == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "ColumnBuilder was cleared");
+        return NULL;
+    }
+    return chunk_finish(&self->chunk);
+}
+
+static PyObject *
+builder_filled(Builder *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->chunk.filled);
+}
+
+static PyObject *
+builder_capacity(Builder *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->chunk.capacity);
+}
+
+static PyMethodDef builder_methods[] = {
+    {"append", (PyCFunction)(void (*)(void))builder_append, METH_VARARGS | METH_KEYWORDS,
+     "append(rows, start=0, stop=len(rows), release=False): convert rows[start:stop] into\n"
+     "the chunk, after the rows it holds."},
+    {"finish", (PyCFunction)builder_finish, METH_NOARGS,
+     "finish(): the Arrow buffers of each column of the rows appended; empties the chunk."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef builder_getset[] = {
+    {"filled", (getter)builder_filled, NULL, "rows appended since the last finish()", NULL},
+    {"capacity", (getter)builder_capacity, NULL, "rows one chunk holds", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject BuilderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "fauxsim.sinks.files._rows_to_arrow.ColumnBuilder",
+    .tp_doc = "ColumnBuilder(kinds, capacity, allocate, dumps): rows appended a few at a\n"
+              "time, converted at once, and handed over as Arrow buffers a chunk at a time.",
+    .tp_basicsize = sizeof(Builder),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)builder_init,
+    .tp_dealloc = (destructor)builder_dealloc,
+    .tp_traverse = (traverseproc)builder_traverse,
+    .tp_clear = (inquiry)builder_clear,
+    .tp_methods = builder_methods,
+    .tp_getset = builder_getset,
+};
 
 static PyObject *
 gather(PyObject *module, PyObject *args)
@@ -401,81 +709,20 @@ gather(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!s#OO|nnp:gather", &PyList_Type, &rows, &kinds, &width,
                           &allocate, &dumps, &start, &stop, &release))
         return NULL;
-    for (Py_ssize_t c = 0; c < width; c++) {
-        if (kinds[c] == '\0' || strchr("qidbsj", kinds[c]) == NULL) {
-            PyErr_Format(PyExc_ValueError, "kinds[%zd]: unknown column kind (byte %d)", c,
-                         (unsigned char)kinds[c]);
-            return NULL;
-        }
-    }
+    if (check_kinds(kinds, width) < 0)
+        return NULL;
     if (stop > PyList_GET_SIZE(rows))
         stop = PyList_GET_SIZE(rows);
     if (start < 0 || start > stop) {
         PyErr_Format(PyExc_ValueError, "start %zd is outside 0..%zd", start, stop);
         return NULL;
     }
-    Py_ssize_t json_columns = 0;
-    for (Py_ssize_t c = 0; c < width; c++)
-        json_columns += kinds[c] == 'j';
-    Py_ssize_t count = stop - start;
+    Chunk chunk = {0};
     PyObject *result = NULL;
-    JsonMemo memo = {0};
-    Column *columns = PyMem_Calloc(width ? width : 1, sizeof(Column));
-    if (columns == NULL)
-        return PyErr_NoMemory();
-    for (Py_ssize_t c = 0; c < width; c++)
-        if (open_column(&columns[c], kinds[c], count, allocate) < 0)
-            goto done;
-    if (json_columns && memo_init(&memo, count * json_columns) < 0)
-        goto done;
-    for (Py_ssize_t row = 0; row < count; row++) {
-        /* `dumps`, `allocate` or a value's __float__ run Python code, which may change
-         * the list: each row is fetched anew, and held while it is read. */
-        if (start + row >= PyList_GET_SIZE(rows)) {
-            PyErr_SetString(PyExc_RuntimeError, "the rows list shrank during the conversion");
-            goto done;
-        }
-        PyObject *tuple = PyList_GET_ITEM(rows, start + row);
-        if (!PyTuple_Check(tuple)) {
-            PyErr_Format(PyExc_TypeError, "row %zd: expected a tuple, got %.50s", row,
-                         Py_TYPE(tuple)->tp_name);
-            goto done;
-        }
-        if (PyTuple_GET_SIZE(tuple) != width) {
-            PyErr_Format(PyExc_ValueError, "row %zd has %zd values, not %zd", row,
-                         PyTuple_GET_SIZE(tuple), width);
-            goto done;
-        }
-        Py_INCREF(tuple);
-        int failed = 0;
-        for (Py_ssize_t c = 0; c < width && !failed; c++)
-            failed = put(&columns[c], row, c, PyTuple_GET_ITEM(tuple, c), &memo, dumps) < 0;
-        if (release && !failed && start + row < PyList_GET_SIZE(rows)
-            && PyList_GET_ITEM(rows, start + row) == tuple) {
-            /* The list lets go of the row now: freed here, it is still in the cache. */
-            PyList_SET_ITEM(rows, start + row, Py_NewRef(Py_None));
-            Py_DECREF(tuple);
-        }
-        Py_DECREF(tuple);
-        if (failed)
-            goto done;
-    }
-    result = PyList_New(width);
-    if (result == NULL)
-        goto done;
-    for (Py_ssize_t c = 0; c < width; c++) {
-        PyObject *column = finish_column(&columns[c], count, &memo, allocate);
-        if (column == NULL) {
-            Py_CLEAR(result);
-            goto done;
-        }
-        PyList_SET_ITEM(result, c, column);
-    }
-done:
-    for (Py_ssize_t c = 0; c < width; c++)
-        close_column(&columns[c]);
-    PyMem_Free(columns);
-    memo_free(&memo);
+    if (chunk_init(&chunk, kinds, width, stop - start, allocate, dumps) == 0
+        && chunk_append(&chunk, rows, start, stop, release) == 0)
+        result = chunk_finish(&chunk);
+    chunk_free(&chunk);
     return result;
 }
 
@@ -494,5 +741,14 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__rows_to_arrow(void)
 {
-    return PyModule_Create(&module);
+    if (PyType_Ready(&BuilderType) < 0)
+        return NULL;
+    PyObject *created = PyModule_Create(&module);
+    if (created == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(created, "ColumnBuilder", (PyObject *)&BuilderType) < 0) {
+        Py_DECREF(created);
+        return NULL;
+    }
+    return created;
 }

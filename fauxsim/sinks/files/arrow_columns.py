@@ -3,10 +3,14 @@
 Rows arrive as tuples; Arrow wants columns. Two ways, with the same result for the values
 rows hold (ints, floats, bools, text, JSON-able dicts, None; see ``_rows_to_arrow.c``):
 
-- compiled: ``_rows_to_arrow.gather`` (C, built at install) reads each row once and
-  fills every column's Arrow buffers; about three times faster than
+- compiled: ``_rows_to_arrow`` (C, built at install) reads each row once and fills every
+  column's Arrow buffers; about three times faster than
 - in Python: each column of a chunk gathered in C (``map(itemgetter(i), rows)``) and
   converted by one ``pa.array(column, type=...)``.
+
+:class:`ArrowChunk` is how the Parquet and CSV writers use them: rows are added a batch at
+a time (compiled: converted at once, while they are still in the CPU's cache) and come
+out as one record batch per chunk.
 
 The compiled one is used where the extension was built (:data:`COMPILED`); an install
 without a C compiler falls back to Python, and a test holds the two equal. Timestamps
@@ -29,14 +33,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from fauxsim.sinks.base import Row
+    from fauxsim.sinks.files import _rows_to_arrow
     from fauxsim.sinks.files._rows_to_arrow import Gathered
     from fauxsim.tables import Column, TableSpec
 
 gather: Callable[..., list[Gathered]] | None
+ColumnBuilder: type[_rows_to_arrow.ColumnBuilder] | None
 try:
-    from fauxsim.sinks.files._rows_to_arrow import gather
+    from fauxsim.sinks.files._rows_to_arrow import ColumnBuilder, gather
 except ImportError:  # installed without a C compiler: rows convert in Python
-    gather = None
+    gather = ColumnBuilder = None
 
 COMPILED = gather is not None
 
@@ -123,7 +129,7 @@ def record_batch(
 ) -> pa.RecordBatch:
     """A non-empty chunk of ``spec`` rows, ``rows[start:stop]`` (each of the table's
     width), as a record batch. With ``release``, the compiled converter replaces each
-    row of a list with None once read (see ``TableWriter.write_chunk``).
+    row of a list with None once read.
 
     Raises ValueError when a non-nullable column holds None: a bug upstream, which
     Parquet would otherwise store silently.
@@ -136,6 +142,67 @@ def record_batch(
         arrays = python_arrays(
             spec, rows[start:stop] if start or stop < len(rows) else rows, schema
         )
+    return _checked_batch(spec, arrays, schema)
+
+
+class ArrowChunk:
+    """One table's rows on their way to a record batch, ``capacity`` rows at most.
+
+    Compiled, each :meth:`add` converts its rows into the chunk's column buffers at once,
+    and lets go of them: a sink adds rows a simulated hour at a time, while they are still
+    in the CPU's cache, instead of holding them for a whole chunk and reading them back
+    cold (measured: 0.4 µs of an event's ~4.5). In Python the chunk keeps the rows and
+    converts them in :meth:`record_batch`.
+    """
+
+    def __init__(self, spec: TableSpec, schema: pa.Schema, capacity: int) -> None:
+        self._spec, self._schema = spec, schema
+        self._builder = None
+        self._rows: list[Row] = []
+        if COMPILED and ColumnBuilder is not None:
+            self._builder = ColumnBuilder(_kinds(spec), capacity, _allocate, orjson.dumps)
+        self.capacity = capacity
+
+    @property
+    def filled(self) -> int:
+        """Rows added since the last record batch."""
+        return len(self._rows) if self._builder is None else self._builder.filled
+
+    def add(self, rows: list[Row], start: int, stop: int) -> None:
+        """Add ``rows[start:stop]``, which the chunk has room for, each replaced with None
+        in ``rows`` once read (compiled).
+
+        Raises ValueError if a row has a missing or extra value, TypeError or OverflowError
+        for a value its column cannot hold; the chunk is unusable afterwards (compiled).
+        """
+        room = self.capacity - self.filled
+        if stop - start > room:
+            msg = f"{stop - start} rows do not fit: the chunk has room for {room}"
+            raise ValueError(msg)
+        if self._builder is not None:
+            self._builder.append(rows, start, stop, True)
+            return
+        window = rows[start:stop]
+        self._spec.check_widths(window)
+        self._rows.extend(window)
+
+    def record_batch(self) -> pa.RecordBatch:
+        """The rows added so far (at least one) as a record batch; the chunk is empty again.
+
+        Raises ValueError when a non-nullable column holds None (see :func:`record_batch`).
+        """
+        if self._builder is None:
+            rows, self._rows = self._rows, []
+            arrays = python_arrays(self._spec, rows, self._schema)
+            return _checked_batch(self._spec, arrays, self._schema)
+        count = self._builder.filled
+        gathered = self._builder.finish()
+        return _checked_batch(
+            self._spec, _arrays(self._spec, self._schema, gathered, count), self._schema
+        )
+
+
+def _checked_batch(spec: TableSpec, arrays: list[pa.Array], schema: pa.Schema) -> pa.RecordBatch:
     for column, array in zip(spec.columns, arrays, strict=True):
         if array.null_count and not column.nullable:
             msg = f"{spec.name}.{column.name} is not nullable, but a row holds None"
@@ -177,8 +244,14 @@ def compiled_arrays(
         raise RuntimeError(msg)
     listed = rows if type(rows) is list else list(rows)
     stop = len(listed) if stop is None else min(stop, len(listed))
-    count = stop - start
     gathered = gather(listed, _kinds(spec), _allocate, orjson.dumps, start, stop, release)
+    return _arrays(spec, schema, gathered, stop - start)
+
+
+def _arrays(
+    spec: TableSpec, schema: pa.Schema, gathered: list[Gathered], count: int
+) -> list[pa.Array]:
+    """Arrow arrays of ``count`` rows from the compiled converter's buffers."""
     arrays = []
     for column, field, (buffers, nulls) in zip(spec.columns, schema, gathered, strict=True):
         if column.type is ColumnType.TIMESTAMP and field.type == pa.string():  # CSV

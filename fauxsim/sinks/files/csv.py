@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from fauxsim.sinks.files.arrow_columns import POOL, arrow_schema, record_batch
+from fauxsim.sinks.files.arrow_columns import POOL, ArrowChunk, arrow_schema
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 
 if TYPE_CHECKING:
@@ -28,22 +28,28 @@ _OPTIONS = pa_csv.WriteOptions(include_header=True, quoting_style="needed", eol=
 
 
 class CsvTableWriter:
-    def __init__(self, spec: TableSpec, path: Path) -> None:
-        self._spec = spec
-        self._schema = arrow_schema(spec, timestamps_as_text=True)
+    def __init__(self, spec: TableSpec, path: Path, chunk_rows: int = CHUNK_ROWS) -> None:
+        schema = arrow_schema(spec, timestamps_as_text=True)
+        self._chunk = ArrowChunk(spec, schema, chunk_rows)
         self._file = pa.OSFile(str(path), "wb")
         try:
             # Writes the header at once, so a table without rows still gets it.
             self._writer = pa_csv.CSVWriter(
-                self._file, self._schema, write_options=_OPTIONS, memory_pool=POOL
+                self._file, schema, write_options=_OPTIONS, memory_pool=POOL
             )
         except BaseException:
             self._file.close()
             raise
 
-    def write_chunk(self, rows: list[Row], start: int, stop: int) -> None:
-        batch = record_batch(self._spec, rows, self._schema, start, stop, release=True)
-        self._writer.write_batch(batch)
+    @property
+    def pending_rows(self) -> int:
+        return self._chunk.filled
+
+    def add(self, rows: list[Row], start: int, stop: int) -> None:
+        self._chunk.add(rows, start, stop)
+
+    def write_chunk(self) -> None:
+        self._writer.write_batch(self._chunk.record_batch())
 
     def close(self) -> None:
         self._writer.close()

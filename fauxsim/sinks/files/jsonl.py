@@ -49,17 +49,29 @@ def _record_maker(spec: TableSpec) -> RecordMaker:
 
 
 class JsonlTableWriter:
-    def __init__(self, spec: TableSpec, path: Path) -> None:
+    def __init__(self, spec: TableSpec, path: Path, chunk_rows: int = CHUNK_ROWS) -> None:
         self._stamp_positions = [
             i for i, column in enumerate(spec.columns) if column.type is ColumnType.TIMESTAMP
         ]
         self._spec = spec
         self._make_record = _record_maker(spec)
+        # Rows wait for their chunk as they are: formatting them a batch at a time would
+        # pay the timestamps' vectorised call (pyarrow compute) once per batch and table.
+        self._rows: list[Row] = []
+        del chunk_rows  # a list needs no size
         self._file = path.open("wb")
 
-    def write_chunk(self, rows: list[Row], start: int, stop: int) -> None:
-        rows = rows[start:stop] if start or stop < len(rows) else rows
-        self._spec.check_widths(rows)
+    @property
+    def pending_rows(self) -> int:
+        return len(self._rows)
+
+    def add(self, rows: list[Row], start: int, stop: int) -> None:
+        window = rows[start:stop]
+        self._spec.check_widths(window)
+        self._rows.extend(window)
+
+    def write_chunk(self) -> None:
+        rows, self._rows = self._rows, []
         # Timestamps of the whole chunk are formatted in one vectorised call; each line
         # goes straight to the buffered file (collecting orjson results first measured
         # slower).

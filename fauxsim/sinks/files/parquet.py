@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fauxsim.sinks.files.arrow_columns import POOL, arrow_schema, record_batch
+from fauxsim.sinks.files.arrow_columns import POOL, ArrowChunk, arrow_schema
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 from fauxsim.tables import ColumnType
 
@@ -56,15 +56,17 @@ def writer_options(spec: TableSpec) -> dict[str, Any]:
 
 
 class ParquetTableWriter:
-    def __init__(self, spec: TableSpec, path: Path, *, row_group_rows: int) -> None:
+    def __init__(
+        self, spec: TableSpec, path: Path, chunk_rows: int = CHUNK_ROWS, *, row_group_rows: int
+    ) -> None:
         if row_group_rows < 1:
             msg = f"row_group_rows must be positive, got {row_group_rows}"
             raise ValueError(msg)
-        self._spec = spec
         self._row_group_rows = row_group_rows
         self._schema = arrow_schema(spec)
-        self._pending: list[pa.RecordBatch] = []
-        self.pending_rows = 0
+        self._chunk = ArrowChunk(spec, self._schema, chunk_rows)
+        self._grouping: list[pa.RecordBatch] = []  # written chunks, until a row group is full
+        self.grouping_rows = 0
         self._file = pa.OSFile(str(path), "wb")
         try:
             self._writer = pq.ParquetWriter(
@@ -74,37 +76,43 @@ class ParquetTableWriter:
             self._file.close()
             raise
 
-    def write_chunk(self, rows: list[Row], start: int, stop: int) -> None:
-        self._pending.append(
-            record_batch(self._spec, rows, self._schema, start, stop, release=True)
-        )
-        self.pending_rows += stop - start
-        while self.pending_rows >= self._row_group_rows:
+    @property
+    def pending_rows(self) -> int:
+        return self._chunk.filled
+
+    def add(self, rows: list[Row], start: int, stop: int) -> None:
+        self._chunk.add(rows, start, stop)
+
+    def write_chunk(self) -> None:
+        batch = self._chunk.record_batch()
+        self._grouping.append(batch)
+        self.grouping_rows += batch.num_rows
+        while self.grouping_rows >= self._row_group_rows:
             self._write_row_group(self._row_group_rows)
 
     def close(self) -> None:
-        if self.pending_rows:
-            self._write_row_group(self.pending_rows)
+        if self.grouping_rows:
+            self._write_row_group(self.grouping_rows)
         self._writer.close()
         self._file.close()
 
     def discard(self) -> None:
-        self._pending.clear()
+        self._grouping.clear()
         with suppress(OSError, pa.ArrowException):
             self._writer.close()
         with suppress(OSError, pa.ArrowException):
             self._file.close()
 
     def _write_row_group(self, size: int) -> None:
-        pending = pa.Table.from_batches(self._pending, schema=self._schema)
+        grouping = pa.Table.from_batches(self._grouping, schema=self._schema)
         # Written as the chunks it holds, not combined into one array per column: the
         # copy cost a whole row group of memory. The chunks cannot vary from run to run
         # (chunk k of a table always holds the same rows, see table_files), and
         # test_chunk_size_does_not_change_the_bytes fails if Arrow ever cuts pages by chunk.
-        self._writer.write_table(pending.slice(0, size), row_group_size=size)
-        rest = pending.slice(size)
-        self._pending = rest.to_batches()
-        self.pending_rows = rest.num_rows
+        self._writer.write_table(grouping.slice(0, size), row_group_size=size)
+        rest = grouping.slice(size)
+        self._grouping = rest.to_batches()
+        self.grouping_rows = rest.num_rows
 
 
 def open_parquet(

@@ -9,8 +9,8 @@ engine split its batches can never show in the output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from itertools import islice
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self
 
 from fauxsim.sinks.files.folder import (
@@ -25,7 +25,6 @@ from fauxsim.sinks.files.folder import (
 from fauxsim.tables import ALL_TABLES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
     from types import TracebackType
 
@@ -39,25 +38,40 @@ CHUNK_ROWS = 16_384
 
 
 class TableWriter(Protocol):
-    """Writes one table's rows to one (partial) file."""
+    """Writes one table's rows to one (partial) file, a chunk at a time.
 
-    def write_chunk(self, rows: list[Row], start: int, stop: int) -> None:
-        """Append a non-empty chunk of rows, ``rows[start:stop]``, in table column order.
+    The sink adds rows as batches bring them, never more than a chunk's worth before it
+    asks for the chunk to be written; how a writer keeps them meanwhile (as rows, or
+    converted into column buffers) is its own business.
+    """
 
-        Raises ValueError, and writes none of the chunk, if a row has a missing or extra
-        value (a bug upstream).
+    @property
+    def pending_rows(self) -> int:
+        """Rows added since the last chunk was written."""
+
+    def add(self, rows: list[Row], start: int, stop: int) -> None:
+        """Add ``rows[start:stop]``, in table column order, to the chunk being gathered.
+
+        Raises ValueError if a row has a missing or extra value (a bug upstream); the sink
+        then aborts.
 
         A window on a list rather than a slice of it: a slice's copy is a pass over every
-        row, and rows are far out of the CPU's cache when a sink gets them. The list is
-        the sink's to change: the writer may replace each row it has written with None,
-        so that the row is freed while it is still in the cache.
+        row. The list is the sink's to change: the writer may replace each row it has read
+        with None, so that the row is freed while it is still in the CPU's cache.
         """
 
+    def write_chunk(self) -> None:
+        """Write the rows added since the last chunk (at least one) as one chunk."""
+
     def close(self) -> None:
-        """Write everything still buffered and close the file."""
+        """Close the file; the sink has written the last chunk before."""
 
     def discard(self) -> None:
         """Close the file without finishing it, ignoring I/O errors; safe to repeat."""
+
+
+# A writer for a table's file, gathering chunks of the given number of rows.
+OpenWriter = Callable[["TableSpec", "Path", int], TableWriter]
 
 
 @dataclass(slots=True)
@@ -66,7 +80,6 @@ class _TableOutput:
     final: Path
     partial: Path
     writer: TableWriter
-    pending: list[Row] = field(default_factory=list)
 
 
 class TableFilesSink:
@@ -81,7 +94,7 @@ class TableFilesSink:
         out: Path,
         *,
         extension: str,
-        open_writer: Callable[[TableSpec, Path], TableWriter],
+        open_writer: OpenWriter,
         chunk_rows: int = CHUNK_ROWS,
     ) -> None:
         if chunk_rows < 1:
@@ -98,7 +111,7 @@ class TableFilesSink:
             for spec in ALL_TABLES:
                 final = out / f"{spec.name}.{extension}"
                 opening = partial_path(final)
-                writer = open_writer(spec, opening)
+                writer = open_writer(spec, opening, chunk_rows)
                 self._outputs[spec.name] = _TableOutput(spec, final, opening, writer)
                 opening = None
         except BaseException as error:
@@ -125,10 +138,8 @@ class TableFilesSink:
                 msg = f"unknown table {name!r} in batch. Valid values are: {valid}"
                 raise ValueError(msg)
             if rows:
-                # Each writer checks the rows' widths as it converts them: a pass of its
-                # own over rows long out of the cache cost 2 misses (L2) per event.
-                # Writers let go of rows as they write them (see TableWriter): only a
-                # batch that hands its rows over is written from its own lists.
+                # Writers let go of rows as they read them (see TableWriter): only a batch
+                # that hands its rows over is written from its own lists.
                 owned = rows if batch.release_rows and isinstance(rows, list) else list(rows)
                 self._feed(output, owned)
 
@@ -144,9 +155,8 @@ class TableFilesSink:
         try:
             for output in self._outputs.values():
                 try:
-                    if output.pending:
-                        output.writer.write_chunk(output.pending, 0, len(output.pending))
-                        output.pending.clear()
+                    if output.writer.pending_rows:
+                        output.writer.write_chunk()
                     output.writer.close()
                     flush_to_disk(output.partial)
                 except OSError as error:
@@ -169,7 +179,6 @@ class TableFilesSink:
         self._finished = True
         for output in self._outputs.values():
             output.writer.discard()
-            output.pending.clear()
             remove_quietly(output.partial)
         remove_created(self._created_folders)
 
@@ -188,29 +197,20 @@ class TableFilesSink:
             self.abort()
 
     def _feed(self, output: _TableOutput, listed: list[Row]) -> None:
-        """Add rows to a table's pending chunk, writing every chunk that fills up.
+        """Add rows to a table's chunk, writing every chunk that fills up.
 
-        Writers check the widths of the rows they write; rows left waiting for the next
-        batch are checked here, so that a wrong row always fails its own batch. A chunk
-        that fails aborts the sink: its rows may be half released.
+        A chunk that fails aborts the sink: its rows may be half read and released, and a
+        wrong row always fails its own batch (writers check rows as they add them).
         """
-        chunk_rows, pending = self._chunk_rows, output.pending
+        chunk_rows, writer = self._chunk_rows, output.writer
         start = 0
         try:
-            if pending:
-                start = min(len(listed), chunk_rows - len(pending))
-                pending.extend(islice(listed, start))
-                if len(pending) < chunk_rows:
-                    output.spec.check_widths(pending)
-                    return
-                output.writer.write_chunk(pending, 0, chunk_rows)
-                pending.clear()
-            while len(listed) - start >= chunk_rows:
-                output.writer.write_chunk(listed, start, start + chunk_rows)
-                start += chunk_rows
-            # Each row fetched once by index: a slice, then extend, would pass over them twice.
-            pending.extend(map(listed.__getitem__, range(start, len(listed))))
-            output.spec.check_widths(pending)
+            while start < len(listed):
+                stop = min(len(listed), start + chunk_rows - writer.pending_rows)
+                writer.add(listed, start, stop)
+                start = stop
+                if writer.pending_rows == chunk_rows:
+                    writer.write_chunk()
         except OSError as error:
             raise self._fail(output, error) from error
         except BaseException:
