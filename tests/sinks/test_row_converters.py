@@ -487,3 +487,34 @@ def test_a_builder_holds_no_reference_to_rows_or_values_once_it_has_read_them():
     assert handed[:10] == [None] * 10
     assert counts()[:10] == before[0][:10]  # handed's own references are gone
     assert builder.filled == 60
+
+
+@needs_compiled
+def test_text_and_the_json_memo_grow_in_place_across_chunks():
+    """The second chunk's text starts at the first one's size and must grow; one append
+    holds more distinct dicts than the memo's first table, some seen again after it grew."""
+    spec = TableSpec(
+        "t",
+        (Column("id", ColumnType.BIGINT), Column("name", ColumnType.TEXT),
+         Column("data", ColumnType.JSON, nullable=True)),
+        primary_key="id",
+    )  # fmt: skip
+    schema = arrow_schema(spec)
+    early = {"early": "é" * 40}
+    short = [(i, "a", None) for i in range(4)]
+    long = [(i, "ü" * (i % 300), early if i % 5 == 1 else {"i": i, "pad": "x" * (i % 90)})
+            for i in range(2_000)]  # fmt: skip
+    chunk = arrow_columns.ArrowChunk(spec, schema, 2_000)
+    chunk.add(list(short), 0, len(short))
+    first = chunk.record_batch()
+    chunk.add(list(long), 0, len(long))
+    second = chunk.record_batch()
+
+    for batch, rows in ((first, short), (second, long)):
+        batch.validate(full=True)
+        assert (
+            batch.to_pylist()
+            == pa.RecordBatch.from_arrays(
+                python_arrays(spec, rows, schema), schema=schema
+            ).to_pylist()
+        )

@@ -7,7 +7,8 @@
  *   kinds     one letter per column: q int64, i int32, d float64, b bool, s str, j JSON
  *             (a dict or list dumped by `dumps`, which must return bytes)
  *   capacity  rows one chunk holds; appends fill it, finish() hands it over
- *   allocate  allocate(size) -> a writable buffer (pyarrow.allocate_buffer on a pool)
+ *   allocate  allocate(size) -> a writable buffer with a resize(size) method
+ *             (pyarrow.allocate_buffer on a pool, resizable=True)
  *   rows      a list of tuples, all of len(kinds) values; rows[start:stop] are appended
  *   release   replace each row of the list with None once it is read
  *
@@ -55,19 +56,25 @@ typedef struct {
     /* Fixed-width kinds: the values (bool: a bitmap). Text and JSON: int32 offsets. */
     PyObject *values;
     Py_buffer values_view;
-    char *text;           /* s, j: the column's UTF-8 in row order, copied as rows are read */
-    Py_ssize_t text_capacity;
+    /* s, j: the column's UTF-8 in row order, copied as rows are read; grown in place
+     * (resize) and handed over as the array's data, so that the text is never copied
+     * again (a copy per chunk, and one per growth, were 4% of an event's cache misses). */
+    PyObject *text;
+    Py_buffer text_view;
     Py_ssize_t total;     /* s, j: bytes of text so far */
+    Py_ssize_t text_hint; /* s, j: bytes the last chunk's text took: the next one's start */
 } Column;
 
 /* The JSON texts one append has seen: each distinct object dumped once, its text found
  * again in the column's text. The memo holds each object it has seen until the append
  * ends: its address is the key, and must not be freed and reused by another object
- * within the call, whatever Python code `dumps` (or a value's __float__) runs. */
+ * within the call, whatever Python code `dumps` (or a value's __float__) runs.
+ * It starts small and doubles when half full: rows share most of their dicts, and a
+ * table sized for every row of a chunk (256 KB) was probed at random, a cache miss a row. */
 typedef struct {
     PyObject **keys;      /* open addressing on the object's address */
     Py_ssize_t *start, *size;
-    Py_ssize_t slots;
+    Py_ssize_t slots, used;
     int shift;
 } JsonMemo;
 
@@ -109,23 +116,69 @@ release_buffer(PyObject **buffer, Py_buffer *view)
     }
 }
 
-static int
-memo_init(JsonMemo *memo, Py_ssize_t values)
+#define MEMO_FIRST_SLOTS 256
+
+static size_t
+memo_slot(const JsonMemo *memo, PyObject *value)
 {
-    memo->slots = 16;
-    memo->shift = 60; /* 64 - log2(slots): the top bits of the hash pick the slot */
-    /* At most half full, so that probing always ends at an empty slot. */
-    while (memo->slots < 2 * values) {
-        memo->slots <<= 1;
-        memo->shift--;
-    }
-    memo->keys = PyMem_Calloc(memo->slots, sizeof(PyObject *));
-    memo->start = PyMem_Malloc(memo->slots * sizeof(Py_ssize_t));
-    memo->size = PyMem_Malloc(memo->slots * sizeof(Py_ssize_t));
+    return (size_t)(((uint64_t)(uintptr_t)value * 0x9E3779B97F4A7C15ull) >> memo->shift);
+}
+
+static int
+memo_alloc(JsonMemo *memo, Py_ssize_t slots, int shift)
+{
+    memo->slots = slots;
+    memo->shift = shift; /* 64 - log2(slots): the top bits of the hash pick the slot */
+    memo->used = 0;
+    memo->keys = PyMem_Calloc(slots, sizeof(PyObject *));
+    memo->start = PyMem_Malloc(slots * sizeof(Py_ssize_t));
+    memo->size = PyMem_Malloc(slots * sizeof(Py_ssize_t));
     if (!memo->keys || !memo->start || !memo->size) {
         PyErr_NoMemory();
         return -1;
     }
+    return 0;
+}
+
+static int
+memo_init(JsonMemo *memo)
+{
+    return memo_alloc(memo, MEMO_FIRST_SLOTS, 56);
+}
+
+static void
+memo_release_arrays(JsonMemo *memo)
+{
+    PyMem_Free(memo->keys);
+    PyMem_Free(memo->start);
+    PyMem_Free(memo->size);
+    memo->keys = NULL;
+    memo->start = memo->size = NULL;
+}
+
+/* Twice the slots, every key moved (its reference with it). */
+static int
+memo_grow(JsonMemo *memo)
+{
+    JsonMemo old = *memo;
+    if (memo_alloc(memo, old.slots * 2, old.shift - 1) < 0) {
+        memo_release_arrays(memo);
+        *memo = old;
+        return -1;
+    }
+    for (Py_ssize_t at = 0; at < old.slots; at++) {
+        PyObject *key = old.keys[at];
+        if (key == NULL)
+            continue;
+        size_t slot = memo_slot(memo, key);
+        while (memo->keys[slot] != NULL)
+            slot = (slot + 1) & (size_t)(memo->slots - 1);
+        memo->keys[slot] = key;
+        memo->start[slot] = old.start[at];
+        memo->size[slot] = old.size[at];
+        memo->used++;
+    }
+    memo_release_arrays(&old);
     return 0;
 }
 
@@ -135,13 +188,33 @@ memo_free(JsonMemo *memo)
     if (memo->keys != NULL)
         for (Py_ssize_t slot = 0; slot < memo->slots; slot++)
             Py_XDECREF(memo->keys[slot]);
-    PyMem_Free(memo->keys);
-    PyMem_Free(memo->start);
-    PyMem_Free(memo->size);
+    memo_release_arrays(memo);
 }
 
 /* Room for `size` more bytes of text. Arrow's 32-bit offsets cap a chunk's column at
  * 2 GiB: refused before the copy grows. */
+static int
+resize_text(Column *column, Py_ssize_t size)
+{
+    PyBuffer_Release(&column->text_view);
+    PyObject *done = PyObject_CallMethod(column->text, "resize", "n", size);
+    int failed = done == NULL
+                 || PyObject_GetBuffer(column->text, &column->text_view,
+                                       PyBUF_WRITABLE | PyBUF_SIMPLE) < 0;
+    Py_XDECREF(done);
+    if (failed) {
+        /* Without a view the column cannot go on: drop the buffer (close_column skips it). */
+        column->text_view.obj = NULL;
+        Py_CLEAR(column->text);
+        return -1;
+    }
+    if (column->text_view.len < size) {
+        PyErr_SetString(PyExc_ValueError, "resize left a buffer smaller than asked");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 reserve_text(Column *column, Py_ssize_t size)
 {
@@ -149,17 +222,11 @@ reserve_text(Column *column, Py_ssize_t size)
         PyErr_SetString(PyExc_OverflowError, "one chunk's column holds more than 2 GiB of text");
         return -1;
     }
-    if (column->total + size > column->text_capacity) {
-        Py_ssize_t capacity = column->text_capacity;
+    if (column->total + size > column->text_view.len) {
+        Py_ssize_t capacity = column->text_view.len ? column->text_view.len : 64;
         while (column->total + size > capacity)
             capacity *= 2;
-        char *grown = PyMem_Realloc(column->text, capacity);
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        column->text = grown;
-        column->text_capacity = capacity;
+        return resize_text(column, capacity);
     }
     return 0;
 }
@@ -168,14 +235,15 @@ reserve_text(Column *column, Py_ssize_t size)
 static int
 put_json(Column *column, JsonMemo *memo, PyObject *dumps, PyObject *value)
 {
-    size_t slot = (size_t)(((uint64_t)(uintptr_t)value * 0x9E3779B97F4A7C15ull) >> memo->shift);
+    size_t slot = memo_slot(memo, value);
     while (memo->keys[slot] != NULL && memo->keys[slot] != value)
         slot = (slot + 1) & (size_t)(memo->slots - 1);
     if (memo->keys[slot] != NULL) { /* seen: its text is earlier in this column */
         Py_ssize_t size = memo->size[slot];
         if (reserve_text(column, size) < 0)
             return -1;
-        memcpy(column->text + column->total, column->text + memo->start[slot], size);
+        char *text = column->text_view.buf;
+        memcpy(text + column->total, text + memo->start[slot], size);
         column->total += size;
         return 0;
     }
@@ -192,13 +260,14 @@ put_json(Column *column, JsonMemo *memo, PyObject *dumps, PyObject *value)
         Py_DECREF(text);
         return -1;
     }
-    memcpy(column->text + column->total, PyBytes_AS_STRING(text), size);
+    memcpy((char *)column->text_view.buf + column->total, PyBytes_AS_STRING(text), size);
     Py_DECREF(text);
     memo->keys[slot] = Py_NewRef(value);
     memo->start[slot] = column->total;
     memo->size[slot] = size;
     column->total += size;
-    return 0;
+    /* At most half full, so that probing always ends at an empty slot. */
+    return ++memo->used * 2 > memo->slots ? memo_grow(memo) : 0;
 }
 
 /* An int as 64 bits into *number; -1 with an exception set if it does not fit.
@@ -306,7 +375,7 @@ put(Column *column, Py_ssize_t at, Py_ssize_t row, Py_ssize_t position, PyObject
         /* Copied now, while the row is held: the str may not outlive its row. */
         if (reserve_text(column, size) < 0)
             return -1;
-        memcpy(column->text + column->total, text, size);
+        memcpy((char *)column->text_view.buf + column->total, text, size);
         column->total += size;
         break;
     }
@@ -334,14 +403,10 @@ open_column(Column *column, Py_ssize_t rows, PyObject *allocate)
         if (column->values == NULL)
             return -1;
         ((int32_t *)column->values_view.buf)[0] = 0;
-        /* Labels and names are short; JSON grows it a few times per chunk. */
-        column->text_capacity = 16 * (rows ? rows : 1);
-        column->text = PyMem_Malloc(column->text_capacity);
-        if (column->text == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        return 0;
+        /* As much as the last chunk's text took: after the first chunk, rarely grown. */
+        Py_ssize_t guess = column->text_hint ? column->text_hint : 16 * rows;
+        column->text = new_buffer(allocate, guess, &column->text_view);
+        return column->text == NULL ? -1 : 0;
     }
     Py_ssize_t width = kind == 'b' ? 0 : kind == 'i' ? 4 : 8;
     column->values = new_buffer(allocate, width ? rows * width : bitmap, &column->values_view);
@@ -357,24 +422,21 @@ close_column(Column *column)
 {
     release_buffer(&column->validity, &column->validity_view);
     release_buffer(&column->values, &column->values_view);
-    PyMem_Free(column->text);
-    column->text = NULL;
+    release_buffer(&column->text, &column->text_view);
 }
 
 /* ((buffers...), null_count) of a filled column. */
 static PyObject *
-finish_column(Column *column, PyObject *allocate)
+finish_column(Column *column)
 {
     PyObject *validity = column->nulls ? column->validity : Py_None;
     if (column->kind != 's' && column->kind != 'j')
         return Py_BuildValue("(OO)n", validity, column->values, column->nulls);
-    Py_buffer data_view;
-    PyObject *data = new_buffer(allocate, column->total, &data_view);
-    if (data == NULL)
+    /* The text buffer itself becomes the array's data, trimmed to what it holds. */
+    column->text_hint = column->total;
+    if (column->text_view.len > column->total && resize_text(column, column->total) < 0)
         return NULL;
-    memcpy(data_view.buf, column->text, column->total);
-    PyBuffer_Release(&data_view);
-    return Py_BuildValue("(OON)n", validity, column->values, data, column->nulls);
+    return Py_BuildValue("(OOO)n", validity, column->values, column->text, column->nulls);
 }
 
 static int
@@ -488,7 +550,7 @@ chunk_append(Chunk *chunk, PyObject *rows, Py_ssize_t start, Py_ssize_t stop, in
     }
     for (Py_ssize_t c = 0; c < width && !failed; c++)
         if (chunk->kinds[c] == 'j')
-            failed = memo_init(&memos[c], count) < 0;
+            failed = memo_init(&memos[c]) < 0;
     for (Py_ssize_t i = 0; i < count && !failed; i++) {
         Py_ssize_t row = start + i, at = chunk->filled + i;
         /* `dumps`, `allocate` or a value's __float__ run Python code, which may change
@@ -546,7 +608,7 @@ chunk_finish(Chunk *chunk)
     if (result == NULL)
         return NULL;
     for (Py_ssize_t c = 0; c < chunk->width; c++) {
-        PyObject *column = finish_column(&chunk->columns[c], chunk->allocate);
+        PyObject *column = finish_column(&chunk->columns[c]);
         if (column == NULL) {
             Py_DECREF(result);
             return NULL;

@@ -220,7 +220,8 @@ _KINDS = {
     ColumnType.TEXT: "s",
     ColumnType.JSON: "j",
 }
-_allocate = partial(pa.allocate_buffer, memory_pool=POOL)
+# Resizable: the compiled converter grows each text column's buffer in place.
+_allocate = partial(pa.allocate_buffer, memory_pool=POOL, resizable=True)
 
 
 @cache
