@@ -128,7 +128,6 @@ class Projector:
             EventType.PRODUCT_CREATED: self._product_created,
             EventType.PRODUCT_PRICE_CHANGED: self._product_price_changed,
             EventType.SESSION_STARTED: self._session_started,
-            EventType.SESSION_ENDED: self._session_ended,
             EventType.SIGNED_UP: self._signed_up,
             EventType.LOGGED_IN: self._logged_in,
             EventType.ADDED_TO_CART: self._added_to_cart,
@@ -145,7 +144,8 @@ class Projector:
         handlers = self._handlers
         sessions = cast("dict[int, Row]", self._sessions.rows)  # never frozen: always lists
         dirty = self._sessions.dirty  # replaced only by checkpoint(), never during a fold
-        page_viewed = EventType.PAGE_VIEWED
+        ended = self._sessions.finished  # the same
+        page_viewed, session_ended = EventType.PAGE_VIEWED, EventType.SESSION_ENDED
         for event in events:
             kind = event[1]
             if kind == page_viewed:
@@ -157,6 +157,13 @@ class Projector:
                 if row[S_CUSTOMER] is None and event[6] is not None:
                     row[S_CUSTOMER] = event[6]
                 dirty[session_id] = None  # type: ignore[index]
+                continue
+            if kind == session_ended:  # one event in eight: inline too
+                session_id = event[4]
+                row = sessions[session_id]  # type: ignore[index]
+                row[S_ENDED] = row[S_UPDATED] = event[2]
+                dirty[session_id] = None  # type: ignore[index]
+                ended.append(session_id)  # type: ignore[arg-type]
                 continue
             handler = handlers.get(kind)
             if handler is not None:
@@ -224,13 +231,6 @@ class Projector:
             props["utm_source"], props["utm_medium"], props["utm_campaign"], props["device"],
             props["browser"], props["country"], event[8], 0, None, now, now,
         ])  # fmt: skip
-
-    def _session_ended(self, event: Event) -> None:
-        session_id = event[4]
-        assert session_id is not None  # noqa: S101
-        row = self._sessions.change(session_id)
-        row[S_ENDED] = row[S_UPDATED] = event[2]
-        self._sessions.finished.append(session_id)
 
     def _in_session(self, event: Event) -> None:
         session_id = event[4]
