@@ -438,11 +438,11 @@ def test_the_builder_checks_its_own_room_and_numbers_rows_by_their_place_in_the_
     with pytest.raises(ValueError, match=r"^row 3 has 1 values, not 2$"):
         builder.append(rows, 2, 4)
     # Half read: the chunk cannot be trusted any more, and says so.
-    with pytest.raises(RuntimeError, match="an earlier append failed"):
+    with pytest.raises(RuntimeError, match="an earlier append or finish failed"):
         builder.append(rows, 0, 1)
-    with pytest.raises(RuntimeError, match="an earlier append failed"):
+    with pytest.raises(RuntimeError, match="an earlier append or finish failed"):
         builder.finish()
-    with pytest.raises(ValueError, match=r"^capacity must be positive, got 0$"):
+    with pytest.raises(ValueError, match=r"^capacity must be 1 to 2\*\*31 - 1, got 0$"):
         ColumnBuilder("q", 0, arrow_columns._allocate, orjson.dumps)
     with pytest.raises(ValueError, match=r"^kinds\[0\]: unknown column kind \(byte 122\)$"):
         ColumnBuilder("z", 1, arrow_columns._allocate, orjson.dumps)
@@ -518,3 +518,61 @@ def test_text_and_the_json_memo_grow_in_place_across_chunks():
                 python_arrays(spec, rows, schema), schema=schema
             ).to_pylist()
         )
+
+
+@needs_compiled
+def test_python_code_the_builder_runs_cannot_call_back_into_it():
+    """dumps (or allocate, or resize) appending to or finishing the same builder would write
+    into buffers the outer call is filling, or has just handed over: refused."""
+    import orjson  # noqa: PLC0415
+
+    from fauxsim.sinks.files._rows_to_arrow import ColumnBuilder  # noqa: PLC0415
+
+    refused: list[str] = []
+
+    def reentrant_dumps(value: Any) -> bytes:
+        for call in (lambda: builder.append([({"x": 1},)]), builder.finish):
+            try:
+                call()
+            except RuntimeError as error:
+                refused.append(str(error))
+        return orjson.dumps(value)
+
+    builder = ColumnBuilder("j", 4, arrow_columns._allocate, reentrant_dumps)
+    builder.append([({"a": 1},), ({"b": 2},)])
+    ((buffers, nulls),) = builder.finish()
+
+    assert refused == ["the chunk is busy: called back from its own append or finish"] * 4
+    array = pa.Array.from_buffers(pa.string(), 2, list(buffers), null_count=nulls)
+    assert array.to_pylist() == ['{"a":1}', '{"b":2}']
+
+
+class _NoShrinking(bytearray):
+    """A writable buffer that grows on resize but fails to shrink (as at finish)."""
+
+    def resize(self, size: int, shrink_to_fit: bool = False) -> None:  # noqa: ARG002 - as pyarrow
+        if size < len(self):
+            raise MemoryError
+        self.extend(bytes(size - len(self)))
+
+
+@needs_compiled
+@pytest.mark.parametrize("failure", ["resize raises", "no resize"])
+def test_a_text_buffer_that_cannot_be_resized_fails_the_chunk_for_good(failure):
+    """After a failed resize a column has no text buffer: the chunk refuses further use
+    rather than write through a stale pointer."""
+    import orjson  # noqa: PLC0415
+
+    from fauxsim.sinks.files._rows_to_arrow import ColumnBuilder  # noqa: PLC0415
+
+    def allocate(size: int) -> Any:
+        if failure == "no resize":
+            return pa.allocate_buffer(size)  # not resizable
+        return _NoShrinking(size)
+
+    builder = ColumnBuilder("s", 4, allocate, orjson.dumps)
+    builder.append([("a",)])  # fits in the first guess: no growth yet
+    with pytest.raises((MemoryError, AttributeError)):
+        builder.finish()  # trims the text to its size: resize is called
+    with pytest.raises(RuntimeError, match="an earlier append or finish failed"):
+        builder.append([("b",)])

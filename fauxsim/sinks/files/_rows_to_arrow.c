@@ -7,8 +7,8 @@
  *   kinds     one letter per column: q int64, i int32, d float64, b bool, s str, j JSON
  *             (a dict or list dumped by `dumps`, which must return bytes)
  *   capacity  rows one chunk holds; appends fill it, finish() hands it over
- *   allocate  allocate(size) -> a writable buffer with a resize(size) method
- *             (pyarrow.allocate_buffer on a pool, resizable=True)
+ *   allocate  allocate(size) -> a new writable buffer with a resize(size, shrink_to_fit)
+ *             method (pyarrow.allocate_buffer on a pool, resizable=True)
  *   rows      a list of tuples, all of len(kinds) values; rows[start:stop] are appended
  *   release   replace each row of the list with None once it is read
  *
@@ -39,7 +39,8 @@
  * The result equals pyarrow's for the values the tables hold (int, float, bool, str,
  * JSON-able dicts and lists, None). A few odd ones pyarrow would coerce are refused with
  * a TypeError instead: a float in an integer column, a bool in a float column, bytes as
- * text. A row that fails leaves the builder unusable (the sink aborts).
+ * text. A row that fails leaves the builder unusable (the sink aborts); a call back into
+ * the builder from the Python code it runs is refused.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -85,7 +86,8 @@ typedef struct {
     Column *columns;
     PyObject *allocate, *dumps;
     int open;             /* the columns' buffers are allocated */
-    int broken;           /* an append failed half-way: the chunk cannot be trusted */
+    int broken;           /* an append or finish failed half-way: it cannot be trusted */
+    int busy;             /* in append or finish: the Python code they call may not re-enter */
 } Chunk;
 
 static PyObject *
@@ -194,17 +196,19 @@ memo_free(JsonMemo *memo)
 /* Room for `size` more bytes of text. Arrow's 32-bit offsets cap a chunk's column at
  * 2 GiB: refused before the copy grows. */
 static int
-resize_text(Column *column, Py_ssize_t size)
+resize_text(Column *column, Py_ssize_t size, int shrink)
 {
     PyBuffer_Release(&column->text_view);
-    PyObject *done = PyObject_CallMethod(column->text, "resize", "n", size);
+    PyObject *done = PyObject_CallMethod(column->text, "resize", "nO", size,
+                                         shrink ? Py_True : Py_False);
     int failed = done == NULL
                  || PyObject_GetBuffer(column->text, &column->text_view,
                                        PyBUF_WRITABLE | PyBUF_SIMPLE) < 0;
     Py_XDECREF(done);
     if (failed) {
-        /* Without a view the column cannot go on: drop the buffer (close_column skips it). */
-        column->text_view.obj = NULL;
+        /* Without a view the column cannot go on: drop the buffer (close_column skips it),
+         * and leave no stale pointer or length behind. */
+        memset(&column->text_view, 0, sizeof column->text_view);
         Py_CLEAR(column->text);
         return -1;
     }
@@ -226,7 +230,9 @@ reserve_text(Column *column, Py_ssize_t size)
         Py_ssize_t capacity = column->text_view.len ? column->text_view.len : 64;
         while (column->total + size > capacity)
             capacity *= 2;
-        return resize_text(column, capacity);
+        if (capacity > INT32_MAX) /* no more than a column may hold */
+            capacity = INT32_MAX;
+        return resize_text(column, capacity, 0);
     }
     return 0;
 }
@@ -434,7 +440,7 @@ finish_column(Column *column)
         return Py_BuildValue("(OO)n", validity, column->values, column->nulls);
     /* The text buffer itself becomes the array's data, trimmed to what it holds. */
     column->text_hint = column->total;
-    if (column->text_view.len > column->total && resize_text(column, column->total) < 0)
+    if (column->text_view.len > column->total && resize_text(column, column->total, 1) < 0)
         return NULL;
     return Py_BuildValue("(OOO)n", validity, column->values, column->text, column->nulls);
 }
@@ -499,9 +505,14 @@ chunk_free(Chunk *chunk)
 static int
 chunk_usable(Chunk *chunk)
 {
+    if (chunk->busy) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the chunk is busy: called back from its own append or finish");
+        return -1;
+    }
     if (chunk->broken) {
         PyErr_SetString(PyExc_RuntimeError,
-                        "an earlier append failed: this chunk's columns cannot be trusted");
+                        "an earlier append or finish failed: this chunk cannot be trusted");
         return -1;
     }
     return 0;
@@ -520,12 +531,10 @@ chunk_open(Chunk *chunk)
     return 0;
 }
 
-/* Convert rows[start:stop] into the chunk, after the rows it holds. */
+/* Convert rows[start:stop] into the chunk, after the rows it holds (see chunk_append). */
 static int
-chunk_append(Chunk *chunk, PyObject *rows, Py_ssize_t start, Py_ssize_t stop, int release)
+append_rows(Chunk *chunk, PyObject *rows, Py_ssize_t start, Py_ssize_t stop, int release)
 {
-    if (chunk_usable(chunk) < 0)
-        return -1;
     if (stop > PyList_GET_SIZE(rows))
         stop = PyList_GET_SIZE(rows);
     if (start < 0 || start > stop) {
@@ -598,10 +607,8 @@ chunk_append(Chunk *chunk, PyObject *rows, Py_ssize_t start, Py_ssize_t stop, in
 
 /* The columns of the rows appended so far; the chunk is empty again afterwards. */
 static PyObject *
-chunk_finish(Chunk *chunk)
+finish_columns(Chunk *chunk)
 {
-    if (chunk_usable(chunk) < 0)
-        return NULL;
     if (!chunk->open && chunk_open(chunk) < 0) /* no rows: empty columns */
         return NULL;
     PyObject *result = PyList_New(chunk->width);
@@ -616,6 +623,32 @@ chunk_finish(Chunk *chunk)
         PyList_SET_ITEM(result, c, column);
     }
     chunk_close_columns(chunk); /* the next append allocates the next chunk's buffers */
+    return result;
+}
+
+/* `dumps`, `allocate` and `resize` run Python code, which may call back into the same
+ * builder: refused (busy), as is a chunk left half-written by an earlier failure. */
+static int
+chunk_append(Chunk *chunk, PyObject *rows, Py_ssize_t start, Py_ssize_t stop, int release)
+{
+    if (chunk_usable(chunk) < 0)
+        return -1;
+    chunk->busy = 1;
+    int done = append_rows(chunk, rows, start, stop, release);
+    chunk->busy = 0;
+    return done;
+}
+
+static PyObject *
+chunk_finish(Chunk *chunk)
+{
+    if (chunk_usable(chunk) < 0)
+        return NULL;
+    chunk->busy = 1;
+    PyObject *result = finish_columns(chunk);
+    chunk->busy = 0;
+    if (result == NULL && chunk->open)
+        chunk->broken = 1; /* a column may have lost its text buffer */
     return result;
 }
 
@@ -637,8 +670,8 @@ builder_init(Builder *self, PyObject *args, PyObject *kwargs)
         return -1;
     if (check_kinds(kinds, width) < 0)
         return -1;
-    if (capacity < 1) {
-        PyErr_Format(PyExc_ValueError, "capacity must be positive, got %zd", capacity);
+    if (capacity < 1 || capacity > INT32_MAX) { /* Arrow's 32-bit offsets: no more rows */
+        PyErr_Format(PyExc_ValueError, "capacity must be 1 to 2**31 - 1, got %zd", capacity);
         return -1;
     }
     if (self->chunk.kinds != NULL) {
@@ -777,6 +810,10 @@ gather(PyObject *module, PyObject *args)
         stop = PyList_GET_SIZE(rows);
     if (start < 0 || start > stop) {
         PyErr_Format(PyExc_ValueError, "start %zd is outside 0..%zd", start, stop);
+        return NULL;
+    }
+    if (stop - start > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "more than 2**31 - 1 rows in one chunk");
         return NULL;
     }
     Chunk chunk = {0};
