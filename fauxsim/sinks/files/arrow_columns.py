@@ -202,6 +202,20 @@ class ArrowChunk:
         )
 
 
+class ArrowChunkWriter:
+    """The part of a ``TableWriter`` (``table_files``) that gathers its chunk as an
+    :class:`ArrowChunk` (``self._chunk``), for the Parquet and CSV writers."""
+
+    _chunk: ArrowChunk
+
+    @property
+    def pending_rows(self) -> int:
+        return self._chunk.filled
+
+    def add(self, rows: list[Row], start: int, stop: int) -> None:
+        self._chunk.add(rows, start, stop)
+
+
 def _checked_batch(spec: TableSpec, arrays: list[pa.Array], schema: pa.Schema) -> pa.RecordBatch:
     for column, array in zip(spec.columns, arrays, strict=True):
         if array.null_count and not column.nullable:

@@ -15,19 +15,18 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from fauxsim.sinks.files.arrow_columns import POOL, ArrowChunk, arrow_schema
+from fauxsim.sinks.files.arrow_columns import POOL, ArrowChunk, ArrowChunkWriter, arrow_schema
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from fauxsim.sinks.base import Row
     from fauxsim.tables import TableSpec
 
 _OPTIONS = pa_csv.WriteOptions(include_header=True, quoting_style="needed", eol="\n")
 
 
-class CsvTableWriter:
+class CsvTableWriter(ArrowChunkWriter):
     def __init__(self, spec: TableSpec, path: Path, chunk_rows: int = CHUNK_ROWS) -> None:
         schema = arrow_schema(spec, timestamps_as_text=True)
         self._chunk = ArrowChunk(spec, schema, chunk_rows)
@@ -40,13 +39,6 @@ class CsvTableWriter:
         except BaseException:
             self._file.close()
             raise
-
-    @property
-    def pending_rows(self) -> int:
-        return self._chunk.filled
-
-    def add(self, rows: list[Row], start: int, stop: int) -> None:
-        self._chunk.add(rows, start, stop)
 
     def write_chunk(self) -> None:
         self._writer.write_batch(self._chunk.record_batch())

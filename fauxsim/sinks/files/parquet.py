@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fauxsim.sinks.files.arrow_columns import POOL, ArrowChunk, arrow_schema
+from fauxsim.sinks.files.arrow_columns import POOL, ArrowChunk, ArrowChunkWriter, arrow_schema
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 from fauxsim.tables import ColumnType
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from fauxsim.sinks.base import Row
     from fauxsim.tables import TableSpec
 
 # 32 Ki rows: up to one row group per table waits in memory as Arrow columns. A
@@ -55,7 +54,7 @@ def writer_options(spec: TableSpec) -> dict[str, Any]:
     }
 
 
-class ParquetTableWriter:
+class ParquetTableWriter(ArrowChunkWriter):
     def __init__(
         self, spec: TableSpec, path: Path, chunk_rows: int = CHUNK_ROWS, *, row_group_rows: int
     ) -> None:
@@ -75,13 +74,6 @@ class ParquetTableWriter:
         except BaseException:
             self._file.close()
             raise
-
-    @property
-    def pending_rows(self) -> int:
-        return self._chunk.filled
-
-    def add(self, rows: list[Row], start: int, stop: int) -> None:
-        self._chunk.add(rows, start, stop)
 
     def write_chunk(self) -> None:
         batch = self._chunk.record_batch()
