@@ -27,14 +27,14 @@
  * here each row is read once. A JSON value that several rows of one append share (the
  * engine shares property dicts) is dumped once.
  *
- * Why a builder that rows are appended to: so that a sink converts rows while they are
- * still in the CPU's cache, a simulated hour at a time, instead of holding Python rows
- * for a whole chunk and reading them back cold (a pass over rows out of the cache costs
- * a cache miss or more per row). For the same reason a chunk is a window on the caller's
- * list, not a slice of it; a row is held only while it is read, and what must outlive it
- * is copied out at once (text) or held for the call (the memo's JSON objects). With
- * `release`, the list lets go of each row as soon as it is read, so that a row with no
- * other owner is freed while it is still in the cache.
+ * Why a builder that rows are appended to: a sink's chunks do not line up with the
+ * batches it gets, and every row is converted as soon as the sink has it, never kept as a
+ * Python row for the next chunk, copied and read back (each pass over rows out of the
+ * CPU's cache costs a cache miss or more per row). For the same reason a chunk is a window
+ * on the caller's list, not a slice of it; a row is held only while it is read, and what
+ * must outlive it is copied out at once (text) or held for the call (the memo's JSON
+ * objects). With `release`, the list lets go of each row as soon as it is read, so that a
+ * row with no other owner is freed right after its last read.
  *
  * The result equals pyarrow's for the values the tables hold (int, float, bool, str,
  * JSON-able dicts and lists, None). A few odd ones pyarrow would coerce are refused with

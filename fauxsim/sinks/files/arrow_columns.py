@@ -8,9 +8,8 @@ rows hold (ints, floats, bools, text, JSON-able dicts, None; see ``_rows_to_arro
 - in Python: each column of a chunk gathered in C (``map(itemgetter(i), rows)``) and
   converted by one ``pa.array(column, type=...)``.
 
-:class:`ArrowChunk` is how the Parquet and CSV writers use them: rows are added a batch at
-a time (compiled: converted at once, while they are still in the CPU's cache) and come
-out as one record batch per chunk.
+:class:`ArrowChunk` is how the Parquet and CSV writers use them: rows are added as batches
+bring them (compiled: converted at once) and come out as one record batch per chunk.
 
 The compiled one is used where the extension was built (:data:`COMPILED`); an install
 without a C compiler falls back to Python, and a test holds the two equal. Timestamps
@@ -148,11 +147,11 @@ def record_batch(
 class ArrowChunk:
     """One table's rows on their way to a record batch, ``capacity`` rows at most.
 
-    Compiled, each :meth:`add` converts its rows into the chunk's column buffers at once,
-    and lets go of them: a sink adds rows a simulated hour at a time, while they are still
-    in the CPU's cache, instead of holding them for a whole chunk and reading them back
-    cold (measured: 0.4 µs of an event's ~4.5). In Python the chunk keeps the rows and
-    converts them in :meth:`record_batch`.
+    Compiled, each :meth:`add` converts its rows into the chunk's column buffers at once
+    and lets go of them: the rows a batch leaves for the next chunk are no longer kept as
+    Python rows, copied and read back cold when the chunk fills (6% of an event's cache
+    misses, see benchmarks/README.md). In Python the chunk keeps the rows and converts
+    them in :meth:`record_batch`.
     """
 
     def __init__(self, spec: TableSpec, schema: pa.Schema, capacity: int) -> None:
