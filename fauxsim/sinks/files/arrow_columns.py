@@ -117,31 +117,16 @@ def json_texts(values: Sequence[Any]) -> pa.StringArray:
     return texts
 
 
-def record_batch(
-    spec: TableSpec,
-    rows: Sequence[Row],
-    schema: pa.Schema,
-    start: int = 0,
-    stop: int | None = None,
-    *,
-    release: bool = False,
-) -> pa.RecordBatch:
-    """A non-empty chunk of ``spec`` rows, ``rows[start:stop]`` (each of the table's
-    width), as a record batch. With ``release``, the compiled converter replaces each
-    row of a list with None once read.
+def record_batch(spec: TableSpec, rows: Sequence[Row], schema: pa.Schema) -> pa.RecordBatch:
+    """A non-empty list of ``spec`` rows (each of the table's width) as a record batch: one
+    :class:`ArrowChunk` of them, converted by whichever converter this install has.
 
     Raises ValueError when a non-nullable column holds None: a bug upstream, which
     Parquet would otherwise store silently.
     """
-    if stop is None:
-        stop = len(rows)
-    if COMPILED:
-        arrays = compiled_arrays(spec, rows, schema, start, stop, release=release)
-    else:
-        arrays = python_arrays(
-            spec, rows[start:stop] if start or stop < len(rows) else rows, schema
-        )
-    return _checked_batch(spec, arrays, schema)
+    chunk = ArrowChunk(spec, schema, len(rows))
+    chunk.add(list(rows), 0, len(rows))  # a copy: the chunk lets go of each row it reads
+    return chunk.record_batch()
 
 
 class ArrowChunk:
@@ -248,17 +233,15 @@ def compiled_arrays(
     schema: pa.Schema,
     start: int = 0,
     stop: int | None = None,
-    *,
-    release: bool = False,
 ) -> list[pa.Array]:
     """The columns of ``rows[start:stop]`` by the compiled gatherer, which reads each row
-    once (and, with ``release`` and a list, replaces it with None)."""
+    once (``ArrowChunk`` is what the writers use; this is the one-call form)."""
     if gather is None:
         msg = "the compiled row converter was not built in this install"
         raise RuntimeError(msg)
     listed = rows if type(rows) is list else list(rows)
     stop = len(listed) if stop is None else min(stop, len(listed))
-    gathered = gather(listed, _kinds(spec), _allocate, orjson.dumps, start, stop, release)
+    gathered = gather(listed, _kinds(spec), _allocate, orjson.dumps, start, stop)
     return _arrays(spec, schema, gathered, stop - start)
 
 
