@@ -6,6 +6,7 @@
     .venv/bin/python benchmarks/engine.py --sessions-per-day 17000   # about 5.9 million events
     .venv/bin/python benchmarks/engine.py --python-rows         # without the compiled converter
     .venv/bin/python benchmarks/engine.py --python-loop         # without the compiled loop
+    .venv/bin/python benchmarks/engine.py --python-projector    # without the compiled projector
 
 Prints events/s end to end (simulate, project, write Parquet) in CPU time of this
 process (``time.process_time``: other processes on a shared machine barely move it;
@@ -34,6 +35,7 @@ from engine_profile import (
     simpy_baseline,
 )
 
+from fauxsim import projection
 from fauxsim.runner import run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation import processes
@@ -63,7 +65,14 @@ def main() -> None:
         action="store_true",
         help="run the scheduler loop in Python, as an install without a C compiler does",
     )
+    parser.add_argument(
+        "--python-projector",
+        action="store_true",
+        help="fold events in Python, as an install without a C compiler does",
+    )
     args = parser.parse_args()
+    if args.python_projector:
+        projection.COMPILED = False
     if args.python_rows:
         arrow_columns.COMPILED = False
     if args.python_loop:
@@ -107,6 +116,7 @@ def main() -> None:
     converter = "compiled (C)" if arrow_columns.COMPILED else "Python (pa.array per column)"
     print(f"rows to Arrow       {converter}")
     print(f"scheduler loop      {'compiled (C)' if processes.COMPILED else 'Python'}")
+    print(f"projector           {'compiled (C)' if projection.COMPILED else 'Python'}")
     print(f"end to end          {rate:,.0f} events/s CPU   (target >= {TARGET:,})")
     print(
         f"simpy baseline      {baseline:,.0f} timeouts/s CPU "

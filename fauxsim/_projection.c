@@ -1,0 +1,340 @@
+/* The projector's two loops over every event and every changed row, in C.
+ *
+ * fauxsim/projection.py keeps the Python twin of each (``_fold`` and ``_flush``) and
+ * uses it where this extension was not built; tests/simulation/test_projection.py
+ * runs both on the same streams and holds their tables equal, and
+ * tests/simulation/test_determinism.py compares whole runs.
+ *
+ * fold(events, sessions, dirty, ended, handlers, page_viewed, session_ended, columns)
+ *
+ *     for event in events:
+ *         a page view:       its session row counts it, moves its clock (updated_at)
+ *                            and takes the event's customer if it had none;
+ *         a session's end:   the row takes ended_at and updated_at, and its id goes to
+ *                            `ended` (forgotten once written);
+ *         a handled type:    handlers[event_type](event), in Python;
+ *         any other event in a session: the row's clock and customer, as a page view;
+ *         and every row changed is marked in `dirty`.
+ *
+ * `columns` gives the session row's positions: (customer_id, ended_at, page_views,
+ * updated_at). Session rows are lists, never frozen (projection._Table).
+ *
+ * flush(rows, dirty, freeze) -> list of tuples
+ *
+ *     for row_id in dirty: the row as a tuple, in the list returned; with `freeze`,
+ *     rows[row_id] becomes marshal.dumps of that tuple.
+ *
+ * What C saves here is the interpreter's work around each event: the loop, the type
+ * tests, the subscripts, the increment. The dictionary and list operations are the
+ * same calls Python makes. Handlers run Python code that may change `sessions` and
+ * `dirty` (it adds and changes rows): no item is held borrowed across a call.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <marshal.h>
+
+#include "_small_int.h"
+
+/* An event's columns, as in fauxsim.events.EVENT_COLUMNS. */
+enum { EVENT_TYPE = 1, OCCURRED_AT = 2, SESSION_ID = 4, CUSTOMER_ID = 6, EVENT_WIDTH = 13 };
+
+typedef struct {
+    Py_ssize_t customer, ended, page_views, updated;
+    Py_ssize_t width; /* the smallest row all four fit in */
+} SessionColumns;
+
+static int
+read_columns(PyObject *columns, SessionColumns *out)
+{
+    if (!PyTuple_CheckExact(columns) || PyTuple_GET_SIZE(columns) != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "columns must be (customer_id, ended_at, page_views, updated_at)");
+        return -1;
+    }
+    Py_ssize_t *fields[4] = {&out->customer, &out->ended, &out->page_views, &out->updated};
+    out->width = 0;
+    for (Py_ssize_t i = 0; i < 4; i++) {
+        Py_ssize_t value = PyLong_AsSsize_t(PyTuple_GET_ITEM(columns, i));
+        if (value == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (value < 0) {
+            PyErr_SetString(PyExc_ValueError, "column positions must not be negative");
+            return -1;
+        }
+        *fields[i] = value;
+        if (value + 1 > out->width) {
+            out->width = value + 1;
+        }
+    }
+    return 0;
+}
+
+/* sessions[session_id] as a new reference: a list of at least `width` items. */
+static PyObject *
+session_row(PyObject *sessions, PyObject *session_id, Py_ssize_t width)
+{
+    PyObject *row = PyDict_GetItemWithError(sessions, session_id);
+    if (row == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, session_id);
+        }
+        return NULL;
+    }
+    if (!PyList_CheckExact(row) || PyList_GET_SIZE(row) < width) {
+        PyErr_Format(PyExc_TypeError, "session row %R is not a list of %zd items", session_id,
+                     width);
+        return NULL;
+    }
+    Py_INCREF(row);
+    return row;
+}
+
+/* row[index] = value, which the row then holds (a new reference of its own). */
+static void
+set_item(PyObject *row, Py_ssize_t index, PyObject *value)
+{
+    Py_INCREF(value);
+    PyObject *old = PyList_GET_ITEM(row, index);
+    PyList_SET_ITEM(row, index, value);
+    Py_DECREF(old);
+}
+
+/* The session's clock and its customer, once known: what every event in a session does. */
+static void
+touch(PyObject *row, PyObject *event, const SessionColumns *columns)
+{
+    set_item(row, columns->updated, PyTuple_GET_ITEM(event, OCCURRED_AT));
+    PyObject *customer = PyTuple_GET_ITEM(event, CUSTOMER_ID);
+    if (PyList_GET_ITEM(row, columns->customer) == Py_None && customer != Py_None) {
+        set_item(row, columns->customer, customer);
+    }
+}
+
+/* row[page_views] += 1 */
+static int
+count_page_view(PyObject *row, Py_ssize_t index)
+{
+    PyObject *views = PyList_GET_ITEM(row, index), *more;
+    long long value;
+    if (small_int(views, &value)) {
+        more = PyLong_FromLongLong(value + 1);
+    }
+    else {
+        PyObject *one = PyLong_FromLong(1);
+        if (one == NULL) {
+            return -1;
+        }
+        Py_INCREF(views);  /* the addition may run Python code */
+        more = PyNumber_Add(views, one);
+        Py_DECREF(views);
+        Py_DECREF(one);
+    }
+    if (more == NULL) {
+        return -1;
+    }
+    set_item(row, index, more);
+    Py_DECREF(more);
+    return 0;
+}
+
+/* 1 if the event's type is `kind`, 0 if not, -1 on error. Events carry the very label
+ * objects the simulation emits, so identity decides at once; the comparison is for
+ * equal strings made elsewhere. */
+static int
+is_type(PyObject *event_type, PyObject *kind)
+{
+    if (event_type == kind) {
+        return 1;
+    }
+    return PyObject_RichCompareBool(event_type, kind, Py_EQ);
+}
+
+static int
+fold_one(PyObject *event, PyObject *sessions, PyObject *dirty, PyObject *ended,
+         PyObject *handlers, PyObject *page_viewed, PyObject *session_ended,
+         const SessionColumns *columns)
+{
+    if (!PyTuple_CheckExact(event) || PyTuple_GET_SIZE(event) != EVENT_WIDTH) {
+        PyErr_Format(PyExc_TypeError, "events must be tuples of %d items", EVENT_WIDTH);
+        return -1;
+    }
+    PyObject *event_type = PyTuple_GET_ITEM(event, EVENT_TYPE);
+    PyObject *session_id = PyTuple_GET_ITEM(event, SESSION_ID);
+    int viewed = is_type(event_type, page_viewed);
+    if (viewed < 0) {
+        return -1;
+    }
+    int ending = viewed ? 0 : is_type(event_type, session_ended);
+    if (ending < 0) {
+        return -1;
+    }
+    if (!viewed && !ending) {
+        PyObject *handler = PyDict_GetItemWithError(handlers, event_type);
+        if (handler != NULL) {
+            Py_INCREF(handler);  /* a handler may change the dict */
+            PyObject *done = PyObject_CallOneArg(handler, event);
+            Py_DECREF(handler);
+            if (done == NULL) {
+                return -1;
+            }
+            Py_DECREF(done);
+            return 0;
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+        if (session_id == Py_None) {
+            return 0;  /* outside any session (the catalog): no session row moves */
+        }
+    }
+    PyObject *row = session_row(sessions, session_id, columns->width);
+    if (row == NULL) {
+        return -1;
+    }
+    int failed = 0;
+    if (ending) {
+        PyObject *now = PyTuple_GET_ITEM(event, OCCURRED_AT);
+        set_item(row, columns->ended, now);
+        set_item(row, columns->updated, now);
+        failed = PyList_Append(ended, session_id) < 0;
+    }
+    else {
+        failed = viewed && count_page_view(row, columns->page_views) < 0;
+        if (!failed) {
+            touch(row, event, columns);
+        }
+    }
+    Py_DECREF(row);
+    if (failed) {
+        return -1;
+    }
+    return PyDict_SetItem(dirty, session_id, Py_None);
+}
+
+static PyObject *
+fold(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError,
+                        "fold(events, sessions, dirty, ended, handlers, page_viewed, "
+                        "session_ended, columns) takes 8 arguments");
+        return NULL;
+    }
+    PyObject *events = args[0], *sessions = args[1], *dirty = args[2], *ended = args[3];
+    PyObject *handlers = args[4], *page_viewed = args[5], *session_ended = args[6];
+    if (!PyList_Check(events) || !PyDict_Check(sessions) || !PyDict_Check(dirty)
+        || !PyList_Check(ended) || !PyDict_Check(handlers)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "fold takes events and ended as lists, sessions, dirty and handlers "
+                        "as dicts");
+        return NULL;
+    }
+    SessionColumns columns;
+    if (read_columns(args[7], &columns) < 0) {
+        return NULL;
+    }
+    /* A handler may change the list: its length is read again at every event. */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(events); i++) {
+        PyObject *event = PyList_GET_ITEM(events, i);
+        Py_INCREF(event);
+        int failed = fold_one(event, sessions, dirty, ended, handlers, page_viewed,
+                              session_ended, &columns) < 0;
+        Py_DECREF(event);
+        if (failed) {
+            return NULL;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+flush(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "flush(rows, dirty, freeze) takes 3 arguments");
+        return NULL;
+    }
+    PyObject *rows = args[0], *dirty = args[1];
+    if (!PyDict_Check(rows) || !PyDict_Check(dirty)) {
+        PyErr_SetString(PyExc_TypeError, "flush takes rows and dirty as dicts");
+        return NULL;
+    }
+    int freeze = PyObject_IsTrue(args[2]);
+    if (freeze < 0) {
+        return NULL;
+    }
+    Py_ssize_t count = PyDict_GET_SIZE(dirty);
+    PyObject *out = PyList_New(count);
+    if (out == NULL) {
+        return NULL;
+    }
+    Py_INCREF(dirty);  /* held while it is walked: the rows' dict is another one */
+    Py_ssize_t position = 0, filled = 0;
+    PyObject *row_id, *ignored;
+    while (PyDict_Next(dirty, &position, &row_id, &ignored)) {
+        if (filled == count) {
+            PyErr_SetString(PyExc_RuntimeError, "dirty changed size during flush");
+            goto error;
+        }
+        PyObject *row = PyDict_GetItemWithError(rows, row_id);
+        if (row == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetObject(PyExc_KeyError, row_id);
+            }
+            goto error;
+        }
+        PyObject *written = PyList_CheckExact(row) ? PyList_AsTuple(row) : PySequence_Tuple(row);
+        if (written == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(out, filled++, written);  /* the list holds it now */
+        if (freeze) {
+            /* Held twice while marshal writes it, as Python's marshal.dumps(row) holds
+             * it: marshal flags objects held more than once, so the bytes are the twin's. */
+            Py_INCREF(written);
+            Py_INCREF(row_id);  /* replacing the row may free what it holds */
+            PyObject *packed = PyMarshal_WriteObjectToString(written, Py_MARSHAL_VERSION);
+            int failed = packed == NULL || PyDict_SetItem(rows, row_id, packed) < 0;
+            Py_XDECREF(packed);
+            Py_DECREF(row_id);
+            Py_DECREF(written);
+            if (failed) {
+                goto error;
+            }
+        }
+    }
+    if (filled != count) {
+        PyErr_SetString(PyExc_RuntimeError, "dirty changed size during flush");
+        goto error;
+    }
+    Py_DECREF(dirty);
+    return out;
+error:
+    /* The items not filled are NULL, which a list's deallocation skips. */
+    Py_DECREF(dirty);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"fold", (PyCFunction)(void (*)(void))fold, METH_FASTCALL,
+     "fold(events, sessions, dirty, ended, handlers, page_viewed, session_ended, columns): "
+     "Projector's fold of events in C (see projection.py)."},
+    {"flush", (PyCFunction)(void (*)(void))flush, METH_FASTCALL,
+     "flush(rows, dirty, freeze): the changed rows as tuples, frozen with freeze "
+     "(see projection._Table.flush)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_projection", "The projector's loops over events and rows, in C.",
+    -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__projection(void)
+{
+    return PyModule_Create(&module);
+}

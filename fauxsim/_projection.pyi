@@ -1,0 +1,17 @@
+# The projector's compiled loops (_projection.c); fauxsim.projection uses them.
+from collections.abc import Callable
+from typing import Any
+
+def fold(
+    events: list[tuple[Any, ...]],
+    sessions: dict[int, list[Any]],
+    dirty: dict[int, None],
+    ended: list[int],
+    handlers: dict[str, Callable[[tuple[Any, ...]], None]],
+    page_viewed: str,
+    session_ended: str,
+    columns: tuple[int, int, int, int],
+) -> None: ...
+def flush(
+    rows: dict[int, list[Any] | bytes], dirty: dict[int, None], freeze: bool
+) -> list[tuple[Any, ...]]: ...

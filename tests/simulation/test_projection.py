@@ -1,0 +1,138 @@
+"""The projector's compiled loops (``fauxsim/_projection.c``) against their Python twins."""
+
+from __future__ import annotations
+
+import shutil
+import sysconfig
+from typing import Any
+
+import pytest
+
+from fauxsim import projection
+from fauxsim.events import EventType
+from fauxsim.projection import Projector
+from fauxsim.runner import CHECKPOINT
+from fauxsim.simulation.engine import Simulation
+from fauxsim.tables import SESSIONS
+from tests.simulation.helpers import collect, small_scenario
+
+BOTH = [pytest.param(False, id="python"), pytest.param(True, id="compiled")]
+
+
+@pytest.fixture(params=BOTH)
+def compiled(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Runs a test with the Python loops, then with the compiled ones where they are built."""
+    if request.param and projection._compiled_fold is None:
+        pytest.skip("the compiled projector is not built in this install")
+    monkeypatch.setattr(projection, "COMPILED", request.param)
+    return bool(request.param)
+
+
+def test_the_compiled_projector_is_built_where_there_is_a_c_compiler():
+    """So that the compiled runs cannot skip unnoticed where they should run (CI has gcc)."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}): the Python loops are the ones in use")
+    assert projection.COMPILED
+
+
+def _fold_checkpoints(scenario: Any) -> tuple[list[Any], dict[str, dict[int, Any]]]:
+    """Every checkpoint's changed rows, and the projector's live rows at the end."""
+    simulation, projector = Simulation(scenario), Projector()
+    boundary, checkpoints = simulation.start, []
+    while boundary < simulation.end:
+        boundary = min(simulation.end, boundary - boundary % CHECKPOINT + CHECKPOINT)
+        projector.apply(simulation.advance(boundary))
+        projector.forget(*simulation.finished())
+        checkpoints.append(projector.checkpoint())
+    return checkpoints, {name: dict(table.rows) for name, table in projector.tables.items()}
+
+
+def test_both_projectors_fold_the_same_rows_and_keep_the_same_state(monkeypatch):
+    """Row for row at every checkpoint, and the live rows (frozen ones byte for byte)."""
+    if projection._compiled_fold is None:
+        pytest.skip("the compiled projector is not built in this install")
+    scenario = small_scenario(quirks={"keep_removed_cart_items": True})
+    monkeypatch.setattr(projection, "COMPILED", False)
+    expected = _fold_checkpoints(scenario)
+    monkeypatch.setattr(projection, "COMPILED", True)
+    checkpoints, state = _fold_checkpoints(scenario)
+    assert checkpoints == expected[0]
+    assert state == expected[1]
+    assert any(isinstance(row, bytes) for row in state["customers"].values())
+    assert sum(len(changed["sessions"]) for changed in checkpoints) > 1000
+
+
+def test_a_run_gives_the_same_output_with_either_projector(monkeypatch):
+    if projection._compiled_fold is None:
+        pytest.skip("the compiled projector is not built in this install")
+    scenario = small_scenario(end="2024-03-02")
+    monkeypatch.setattr(projection, "COMPILED", False)
+    expected = collect(scenario)
+    monkeypatch.setattr(projection, "COMPILED", True)
+    assert collect(scenario) == expected
+
+
+def _session_row(session_id: int, page_views: int = 0) -> list[Any]:
+    row: list[Any] = [None] * len(SESSIONS.column_names)
+    row[0], row[projection.S_PAGE_VIEWS] = session_id, page_views
+    return row
+
+
+def _event(kind: str, at: int, session_id: int | None, customer_id: int | None = None) -> tuple:
+    return (1, kind, at, at, session_id, 9, customer_id, 1, "landing", None, None, None, None)
+
+
+@pytest.mark.usefixtures("compiled")
+def test_events_in_a_session_move_its_row():
+    """Page views count, every event moves the clock and brings the customer, the end ends."""
+    projector = Projector()
+    projector.tables["sessions"].rows[5] = _session_row(5, page_views=2**70)  # not a small int
+    projector.apply([
+        _event(EventType.PAGE_VIEWED.value, 10, 5),
+        _event(EventType.PRODUCT_VIEWED.value, 11, 5, customer_id=3),
+        _event(EventType.PAGE_VIEWED.value, 12, 5, customer_id=4),  # the first customer stays
+        _event("an_event_type_of_tomorrow", 13, None),  # outside a session: nothing moves
+        _event(EventType.SESSION_ENDED.value, 14, 5),
+    ])  # fmt: skip
+    (row,) = projector.checkpoint()["sessions"]
+    assert row[projection.S_PAGE_VIEWS] == 2**70 + 2
+    assert row[projection.S_CUSTOMER] == 3
+    assert row[projection.S_ENDED] == row[projection.S_UPDATED] == 14
+    assert 5 not in projector.tables["sessions"].rows  # forgotten once written
+
+
+@pytest.mark.usefixtures("compiled")
+def test_an_event_of_an_unknown_session_fails_with_its_id():
+    projector = Projector()
+    with pytest.raises(KeyError, match="77"):
+        projector.apply([_event(EventType.PAGE_VIEWED.value, 10, 77)])
+
+
+@pytest.mark.usefixtures("compiled")
+def test_a_failing_handler_stops_the_fold_with_its_error():
+    projector = Projector()
+
+    def broken(event: tuple) -> None:
+        raise RuntimeError(f"cannot fold {event[1]}")
+
+    projector._handlers[EventType.SESSION_STARTED.value] = broken
+    with pytest.raises(RuntimeError, match="cannot fold session_started"):
+        projector.apply([_event(EventType.SESSION_STARTED.value, 10, 1)])
+
+
+@pytest.mark.skipif(projection._compiled_fold is None, reason="the compiled projector is not built")
+def test_the_compiled_fold_refuses_what_is_not_an_event():
+    assert projection._compiled_fold is not None
+    sessions = {5: _session_row(5)}
+    arguments = (sessions, {}, [], {}, projection.PAGE_VIEWED, projection.SESSION_ENDED)
+    columns = projection._FOLDED_COLUMNS
+    with pytest.raises(TypeError, match="tuples of 13 items"):
+        projection._compiled_fold([(1, projection.PAGE_VIEWED, 10, 10, 5)], *arguments, columns)
+    frozen = {5: tuple(sessions[5])}
+    with pytest.raises(TypeError, match="is not a list"):
+        projection._compiled_fold(
+            [_event(projection.PAGE_VIEWED, 10, 5)], frozen, *arguments[1:], columns
+        )
+    with pytest.raises(TypeError, match="columns must be"):
+        projection._compiled_fold([], *arguments, (1, 2))
