@@ -1,11 +1,14 @@
-"""Hatch build hook: compile fauxsim's three optional C extensions.
+"""Hatch build hook: compile fauxsim's four optional C extensions.
 
 - ``fauxsim/sinks/files/_rows_to_arrow.c`` turns sink rows into Arrow buffers about three
   times faster than pyarrow does from Python objects (``fauxsim/sinks/files/arrow_columns.py``);
 - ``fauxsim/simulation/_run_steps.c`` is the simulation's scheduler loop
   (``fauxsim/simulation/processes.py``), about 16% fewer instructions for the simulation;
 - ``fauxsim/_projection.c`` is the projector's fold of events and flush of changed rows
-  (``fauxsim/projection.py``).
+  (``fauxsim/projection.py``);
+- ``fauxsim/simulation/_visit.c`` is a visit's hot path: its browsing pages
+  (``fauxsim/simulation/session.py``) and the lognormal sampler of dwell times
+  (``fauxsim/simulation/sampling.py``).
 
 Each has a twin in Python, with the same output: where one cannot be compiled (no C
 compiler or Python headers), the build warns and the package uses its twin, only slower.
@@ -27,6 +30,7 @@ EXTENSIONS = {
     "fauxsim.sinks.files._rows_to_arrow": "rows will be converted to Arrow in Python",
     "fauxsim.simulation._run_steps": "the simulation's scheduler loop will run in Python",
     "fauxsim._projection": "the projector will fold events in Python",
+    "fauxsim.simulation._visit": "visits will walk and draw dwell times in Python",
 }
 
 

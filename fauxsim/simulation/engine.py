@@ -23,7 +23,7 @@ from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SI
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
-from fauxsim.simulation.session import run_session
+from fauxsim.simulation.session import browse_shared, run_session
 from fauxsim.simulation.traffic import TrafficModel
 
 if TYPE_CHECKING:
@@ -110,6 +110,8 @@ class Simulation:
         self.last_order_id = 0
         self.last_line_item_id = 0
         self.finished_orders: list[int] = []  # delivered and kept, since ``finished()``
+        # What every visit browsing in C reads (``session.browse_shared``).
+        self.browse_shared = browse_shared(self)
 
         Steps(self.env, self._open_shop(), delay=0)
         Steps(self.env, self._arrivals(), delay=0)

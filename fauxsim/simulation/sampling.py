@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from fauxsim.randomness import Uniform as UniformDraw
     from fauxsim.scenario.distributions import Distribution
 
+WholeLogNormal: Callable[..., Callable[[UniformDraw], int]] | None
+try:  # the lognormal whole sampler in C (_visit.c), built at install
+    from fauxsim.simulation._visit import WholeLogNormal
+except ImportError:  # installed without a C compiler: the closure below does the same
+    WholeLogNormal = None
+
+# Whether whole_sampler's lognormal draws run in C; both draw the same integers (tests
+# hold them equal).
+COMPILED = WholeLogNormal is not None
+
 Sampler = Callable[["UniformDraw"], float]
 # Draws a whole number of units (e.g. microseconds), never below a minimum.
 WholeSampler = Callable[["UniformDraw"], int]
@@ -60,6 +70,8 @@ def whole_sampler(distribution: Distribution, unit: int, minimum: int) -> WholeS
         exp, log, sqrt, cos = math.exp, math.log, math.sqrt, math.cos
         median, sigma = distribution.median, distribution.sigma
         cap = math.inf if distribution.max is None else distribution.max
+        if COMPILED and WholeLogNormal is not None:
+            return WholeLogNormal(median, sigma, cap, unit, minimum)
 
         # Conditional expressions rather than min() and max(): calls cost more, and this
         # runs at every page of every visit.

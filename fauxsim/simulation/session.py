@@ -7,7 +7,7 @@ names, draws from one uniform source, and builds event tuples in place.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fauxsim.simulation.audience import Cart, CartLine
 from fauxsim.simulation.labels import (
@@ -35,9 +35,21 @@ from fauxsim.simulation.labels import (
 from fauxsim.simulation.orders import place_order
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
+Browse: type[_visit.Browse] | None
+try:  # the browsing part of the walk in C (_visit.c), built at install
+    from fauxsim.simulation._visit import Browse
+except ImportError:  # installed without a C compiler: the whole walk runs in Python
+    Browse = None
+
+# Whether visits browse in C until they reach the cart; both give the same events
+# (tests hold them equal).
+COMPILED = Browse is not None
+
 if TYPE_CHECKING:
     from fauxsim.randomness import Uniform
+    from fauxsim.simulation import _visit
     from fauxsim.simulation.audience import Visitor
+    from fauxsim.simulation.behaviour import SessionBehaviour
     from fauxsim.simulation.catalog import Product
     from fauxsim.simulation.engine import Simulation
     from fauxsim.simulation.processes import Steps
@@ -49,7 +61,18 @@ RECOVERED = {"recovered_cart": True}
 SHARED_STARTED_KINDS = 20_000
 
 
-def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel reads best in one place
+def browse_shared(sim: Simulation) -> tuple[Any, ...]:
+    """What every visit of ``sim`` browsing in C reads, in ``_visit.c``'s order (``S_*``)."""
+    catalog = sim.catalog
+    return (
+        sim.events, sim.next_event_id, sim.dwell, catalog.categories, catalog.any_product,
+        catalog.in_category, sim.category_pages, SEARCH_SUFFIXES, sim.session_timeout,
+        _walk, sim.return_later,
+        CATEGORY, SEARCH, PRODUCT, PAGE_VIEWED, SEARCHED, PRODUCT_VIEWED, SESSION_ENDED, "query",
+    )  # fmt: skip
+
+
+def run_session(
     sim: Simulation,
     session_id: int,
     visitor: Visitor,
@@ -58,21 +81,25 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
     *,
     returning: bool,
 ) -> Steps.Body:
-    """The body of one visit's process (``processes.Steps``), starting at ``start``."""
+    """Start one visit at ``start``; the body of its process (``processes.Steps``).
+
+    The visit's first events (its start, a login or an early sign-up) are emitted at
+    once; the body walks the funnel from the landing page: ``_walk``, or where it was
+    built, ``_visit.Browse``, which walks the browsing pages in C and hands over to
+    ``_walk`` at the cart.
+    """
     # Events are built in place as tuples in ``fauxsim.events.EVENT_COLUMNS`` order:
     # event_id, event_type, occurred_at, received_at, session_id, visitor_id,
     # customer_id, sequence, page, product_id, quantity, order_id, properties.
     emit, next_id = sim.events.append, sim.next_event_id
-    catalog, scenario = sim.catalog, sim.scenario
-    accounts, cart_rules = scenario.behaviour.accounts, scenario.behaviour.cart
-    dwell, category_pages = sim.dwell, sim.category_pages
+    behaviour_rules = sim.scenario.behaviour
+    accounts, cart_rules = behaviour_rules.accounts, behaviour_rules.cart
     visitor_id = visitor.visitor_id
     now = start
 
     channel_name, channel = sim.channels.pick(draw)
     active = sim.calendar.at(now)
     behaviour = sim.behaviour.for_session(visitor.device, channel_name, returning, active.key)
-    moves = behaviour.moves
 
     customer_id: int | None = None  # anonymous until the visitor logs in or signs up
     # Sessions of one kind share their session_started properties (never changed once
@@ -110,16 +137,45 @@ def run_session(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel r
         sequence += 1
         customer_id = sim.new_customer(visitor, now, session_id, "browse", sequence)
 
-    state = LANDING
-    category = ""
-    product: Product | None = None
     cart = visitor.cart
-    next_state: str | None
     if returning and cart is not None and draw() < cart_rules.recover_probability:
-        next_state = CART  # straight to the cart saved by an earlier visit
-    else:
-        next_state = None
+        # Straight to the cart saved by an earlier visit: no browsing to do in C.
+        return _walk(sim, session_id, visitor, draw, behaviour, customer_id, cart,
+                     now, sequence, LANDING, CART, "", None)  # fmt: skip
+    if COMPILED and Browse is not None:
+        context = (sim, session_id, visitor, draw, behaviour, customer_id, cart)
+        return Browse(sim.browse_shared, context, behaviour.moves, visitor_id, sequence, now,
+                      LANDING)  # fmt: skip
+    return _walk(sim, session_id, visitor, draw, behaviour, customer_id, cart,
+                 now, sequence, LANDING, None, "", None)  # fmt: skip
 
+
+def _walk(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel reads best in one place
+    sim: Simulation,
+    session_id: int,
+    visitor: Visitor,
+    draw: Uniform,
+    behaviour: SessionBehaviour,
+    customer_id: int | None,
+    cart: Cart | None,
+    now: int,
+    sequence: int,
+    state: str,
+    next_state: str | None,
+    category: str,
+    product: Product | None,
+) -> Steps.Body:
+    """A visit's walk through the funnel from ``state``, with ``next_state`` drawn or not (None).
+
+    Each page is reached after its dwell; the visit ends when the visitor leaves, a
+    session timeout after the last page. ``_visit.Browse`` is its twin for browsing
+    pages, and hands over to it, mid-walk, for the cart and beyond.
+    """
+    emit, next_id = sim.events.append, sim.next_event_id
+    catalog, scenario = sim.catalog, sim.scenario
+    dwell, category_pages = sim.dwell, sim.category_pages
+    visitor_id = visitor.visitor_id
+    moves = behaviour.moves
     while True:
         if next_state is None:
             # behaviour.Moves, drawn inline: this runs at every page of every visit.

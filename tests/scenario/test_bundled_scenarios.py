@@ -60,6 +60,7 @@ def test_the_wheel_carries_the_scenarios_inside_fauxsim_and_finds_them(tmp_path)
     assert f"fauxsim/sinks/files/_rows_to_arrow{extension}" in names
     assert f"fauxsim/simulation/_run_steps{extension}" in names
     assert f"fauxsim/_projection{extension}" in names
+    assert f"fauxsim/simulation/_visit{extension}" in names
 
     probe = (
         "from fauxsim.scenario.bundled import bundled_folder, bundled_scenarios\n"

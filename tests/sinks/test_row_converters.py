@@ -209,7 +209,8 @@ def test_compiled_arrays_says_so_when_the_extension_is_missing(monkeypatch):
 
 @pytest.mark.slow
 def test_without_a_c_compiler_the_build_goes_on_and_python_does_the_work(tmp_path: Path):
-    """Every C extension falls back to its Python twin: rows, the scheduler loop, the projector."""
+    """Every C extension falls back to its Python twin: rows, the scheduler loop, the
+    projector, a visit's walk and its sampler."""
     project = Path(fauxsim.__file__).parent.parent
     source = tmp_path / "source"
     shutil.copytree(
@@ -230,12 +231,15 @@ def test_without_a_c_compiler_the_build_goes_on_and_python_does_the_work(tmp_pat
     assert wheel.name.endswith("-py3-none-any.whl")  # pure Python: no platform tag
     with zipfile.ZipFile(wheel) as archive:
         compiled = [name for name in archive.namelist() if "/_rows_to_arrow." in name
-                    or "/_run_steps." in name or "/_projection." in name]  # fmt: skip
+                    or "/_run_steps." in name or "/_projection." in name
+                    or "/_visit." in name]  # fmt: skip
         assert sorted(compiled) == [
             "fauxsim/_projection.c",
             "fauxsim/_projection.pyi",
             "fauxsim/simulation/_run_steps.c",
             "fauxsim/simulation/_run_steps.pyi",
+            "fauxsim/simulation/_visit.c",
+            "fauxsim/simulation/_visit.pyi",
             "fauxsim/sinks/files/_rows_to_arrow.c",
             "fauxsim/sinks/files/_rows_to_arrow.pyi",
         ]
@@ -245,7 +249,8 @@ def test_without_a_c_compiler_the_build_goes_on_and_python_does_the_work(tmp_pat
         "from fauxsim.sinks.files import arrow_columns as a\n"
         "from fauxsim.simulation import processes as p\n"
         "from fauxsim import projection as f\n"
-        "print(a.COMPILED, p.COMPILED, f.COMPILED, a.__file__)"
+        "from fauxsim.simulation import sampling as d, session as s\n"
+        "print(a.COMPILED, p.COMPILED, f.COMPILED, s.COMPILED, d.COMPILED, a.__file__)"
     )
     listed = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", probe], cwd=tmp_path,
@@ -254,7 +259,7 @@ def test_without_a_c_compiler_the_build_goes_on_and_python_does_the_work(tmp_pat
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     module = tmp_path / "site" / "fauxsim" / "sinks" / "files" / "arrow_columns.py"
-    assert listed.stdout.split() == ["False", "False", "False", str(module)]
+    assert listed.stdout.split() == [*["False"] * 5, str(module)]
 
 
 @needs_compiled

@@ -1,0 +1,856 @@
+/* A visit's hot path in C: the browsing part of its walk (fauxsim.simulation.session),
+ * and the lognormal sampler its dwell times are drawn from (fauxsim.simulation.sampling).
+ *
+ * Browse
+ * ------
+ *
+ * A visit walks the funnel page by page; most of its pages are browsing: category,
+ * search and product pages, drawn from the behaviour's moves, each after a dwell. A
+ * Browse object is the body of a Steps process (processes.py) that does exactly what
+ * session._walk does for those pages, draw for draw and event for event:
+ *
+ *     loop:  next page = targets[bisect_right(cumulative, draw())] of the page's moves;
+ *            None: the visitor leaves;
+ *            a category, search or product page: yield its dwell, then emit its events;
+ *            any other page (the cart and beyond): hand over to session._walk, in
+ *            Python, from this very point: every later step is its step;
+ *     leave: yield the session timeout, emit session_ended, return the visitor to the pool.
+ *
+ * Python code it calls: the draw, the dwell samplers, the event id counter, the
+ * hand-over and the return to the pool; everything else is read (dicts, lists, the
+ * catalog's weighted choices) or built (event tuples) here. session._walk is its twin:
+ * tests/simulation/test_browse.py runs a shop with each and holds the events equal.
+ *
+ * It is resumed the way a generator is: PyIter_Send (the am_send slot), or send() and
+ * __next__, which raise StopIteration at the end.
+ *
+ * WholeLogNormal
+ * --------------
+ *
+ * WholeLogNormal(median, sigma, cap, unit, minimum)(draw) is sampling.whole_sampler's
+ * lognormal closure, operation for operation (Box-Muller on two draws, the same libm
+ * functions Python's math module calls, the same errors), so the two draw the same
+ * integers: tests/simulation/test_sampling.py holds them equal.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stddef.h>
+
+/* What every visit of a simulation shares, in session.browse_shared()'s order. */
+enum {
+    S_EVENTS,         /* the simulation's list of events (Simulation.events) */
+    S_NEXT_ID,        /* the event id counter's __next__ */
+    S_DWELL,          /* dict: page -> dwell sampler (a function of the draw) */
+    S_CATEGORIES,     /* WeightedChoice of category names */
+    S_ANY_PRODUCT,    /* WeightedChoice of products */
+    S_IN_CATEGORY,    /* dict: category -> WeightedChoice of its products */
+    S_CATEGORY_PAGES, /* dict: category -> a category page view's properties */
+    S_SUFFIXES,       /* tuple of search query suffixes */
+    S_TIMEOUT,        /* the session timeout (int micros) */
+    S_HANDOFF,        /* session._walk */
+    S_RETURN_LATER,   /* Simulation.return_later */
+    S_CATEGORY, S_SEARCH, S_PRODUCT,                        /* pages (labels) */
+    S_PAGE_VIEWED, S_SEARCHED, S_PRODUCT_VIEWED, S_SESSION_ENDED, /* event types (labels) */
+    S_QUERY,          /* the key of a search's properties: "query" */
+    SHARED_SIZE
+};
+
+/* The visit's own context, as session._walk takes its first arguments. */
+enum { C_SIM, C_SESSION_ID, C_VISITOR, C_DRAW, C_BEHAVIOUR, C_CUSTOMER_ID, C_CART, CONTEXT_SIZE };
+
+typedef enum { BROWSING, ENDING, HANDED_OVER, DONE } Phase;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *shared;    /* tuple, SHARED_SIZE */
+    PyObject *context;   /* tuple, CONTEXT_SIZE */
+    PyObject *moves;     /* dict: page -> (cumulative, targets) */
+    PyObject *visitor_id;
+    PyObject *now;
+    PyObject *state;     /* the page the visitor is on */
+    PyObject *next_state; /* the page drawn next (NULL: none drawn yet) */
+    PyObject *category;  /* the last category page's name ("" before one) */
+    PyObject *product;   /* the last product seen (Py_None before one) */
+    PyObject *rest;      /* session._walk, once handed over */
+    long long sequence;
+    Phase phase;
+    int started;
+} Browse;
+
+static PyObject *str_values, *str_cumulative, *str_total, *str_product_id, *str_search_term,
+    *str_viewed, *str_category, *str_throw;
+
+#define SHARED(self, i) PyTuple_GET_ITEM((self)->shared, (i))
+#define CONTEXT(self, i) PyTuple_GET_ITEM((self)->context, (i))
+
+/* One uniform draw; -1.0 on error. */
+static double
+draw_uniform(Browse *self)
+{
+    PyObject *value = PyObject_CallNoArgs(CONTEXT(self, C_DRAW));
+    if (value == NULL) {
+        return -1.0;
+    }
+    double u = PyFloat_AsDouble(value);
+    Py_DECREF(value);
+    if (u == -1.0 && PyErr_Occurred()) {
+        return -1.0;
+    }
+    return u;
+}
+
+/* bisect.bisect_right(cumulative, x) over a list of floats; -1 on error. */
+static Py_ssize_t
+bisect_right(PyObject *cumulative, double x)
+{
+    if (!PyList_Check(cumulative)) {
+        PyErr_SetString(PyExc_TypeError, "cumulative weights must be a list");
+        return -1;
+    }
+    Py_ssize_t low = 0, high = PyList_GET_SIZE(cumulative);
+    while (low < high) {
+        Py_ssize_t middle = low + (high - low) / 2;
+        PyObject *bound = PyList_GET_ITEM(cumulative, middle);
+        double value = PyFloat_CheckExact(bound) ? PyFloat_AS_DOUBLE(bound)
+                                                 : PyFloat_AsDouble(bound);
+        if (value == -1.0 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (x < value) {
+            high = middle;
+        }
+        else {
+            low = middle + 1;
+        }
+    }
+    return low;
+}
+
+/* choice.pick(draw) of a WeightedChoice: values[bisect_right(_cumulative, draw() * _total)].
+ * A new reference, or NULL. */
+static PyObject *
+pick(Browse *self, PyObject *choice)
+{
+    PyObject *values = NULL, *cumulative = NULL, *total = NULL, *picked = NULL;
+    values = PyObject_GetAttr(choice, str_values);
+    cumulative = values ? PyObject_GetAttr(choice, str_cumulative) : NULL;
+    total = cumulative ? PyObject_GetAttr(choice, str_total) : NULL;
+    if (total == NULL) {
+        goto done;
+    }
+    double scale = PyFloat_AsDouble(total);
+    if (scale == -1.0 && PyErr_Occurred()) {
+        goto done;
+    }
+    double u = draw_uniform(self);
+    if (u == -1.0 && PyErr_Occurred()) {
+        goto done;
+    }
+    Py_ssize_t index = bisect_right(cumulative, u * scale);
+    if (index >= 0) {
+        picked = PySequence_GetItem(values, index);
+    }
+done:
+    Py_XDECREF(values);
+    Py_XDECREF(cumulative);
+    Py_XDECREF(total);
+    return picked;
+}
+
+/* Append (next_id(), type, now, now, session, visitor, customer, sequence, page,
+ * product_id, None, None, properties) to the simulation's events; 0, or -1. */
+static int
+emit(Browse *self, PyObject *event_type, long long sequence, PyObject *page,
+     PyObject *product_id, PyObject *properties)
+{
+    PyObject *id = PyObject_CallNoArgs(SHARED(self, S_NEXT_ID));
+    if (id == NULL) {
+        return -1;
+    }
+    PyObject *number = PyLong_FromLongLong(sequence);
+    if (number == NULL) {
+        Py_DECREF(id);
+        return -1;
+    }
+    PyObject *event = PyTuple_Pack(13, id, event_type, self->now, self->now,
+                                   CONTEXT(self, C_SESSION_ID), self->visitor_id,
+                                   CONTEXT(self, C_CUSTOMER_ID), number, page, product_id,
+                                   Py_None, Py_None, properties);
+    Py_DECREF(id);
+    Py_DECREF(number);
+    if (event == NULL) {
+        return -1;
+    }
+    int failed = PyList_Append(SHARED(self, S_EVENTS), event);
+    Py_DECREF(event);
+    return failed;
+}
+
+static void
+set_field(PyObject **field, PyObject *value)
+{
+    PyObject *old = *field;
+    Py_XINCREF(value);
+    *field = value;
+    Py_XDECREF(old);
+}
+
+/* The events of the page just reached (self->next_state), at self->now; 0, or -1. */
+static int
+view_page(Browse *self)
+{
+    PyObject *page = self->next_state;
+    if (page == SHARED(self, S_CATEGORY)) {
+        PyObject *category = pick(self, SHARED(self, S_CATEGORIES));
+        if (category == NULL) {
+            return -1;
+        }
+        set_field(&self->category, category);
+        Py_DECREF(category);
+        PyObject *properties = PyDict_GetItemWithError(SHARED(self, S_CATEGORY_PAGES), category);
+        if (properties == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetObject(PyExc_KeyError, category);
+            }
+            return -1;
+        }
+        self->sequence += 1;
+        return emit(self, SHARED(self, S_PAGE_VIEWED), self->sequence, page, Py_None, properties);
+    }
+    if (page == SHARED(self, S_SEARCH)) {
+        PyObject *product = pick(self, SHARED(self, S_ANY_PRODUCT));
+        if (product == NULL) {
+            return -1;
+        }
+        set_field(&self->product, product);
+        Py_DECREF(product);
+        PyObject *term = PyObject_GetAttr(product, str_search_term);
+        if (term == NULL) {
+            return -1;
+        }
+        PyObject *suffixes = SHARED(self, S_SUFFIXES);
+        double u = draw_uniform(self);
+        if (u == -1.0 && PyErr_Occurred()) {
+            Py_DECREF(term);
+            return -1;
+        }
+        PyObject *suffix = PyTuple_GET_ITEM(suffixes, (Py_ssize_t)(u * PyTuple_GET_SIZE(suffixes)));
+        PyObject *query = PyNumber_Add(term, suffix);
+        Py_DECREF(term);
+        if (query == NULL) {
+            return -1;
+        }
+        PyObject *properties = PyDict_New();
+        int failed = properties == NULL
+                     || PyDict_SetItem(properties, SHARED(self, S_QUERY), query) < 0;
+        Py_DECREF(query);
+        failed = failed
+                 || emit(self, SHARED(self, S_SEARCHED), self->sequence + 1, page, Py_None,
+                         properties) < 0
+                 || emit(self, SHARED(self, S_PAGE_VIEWED), self->sequence + 2, page, Py_None,
+                         Py_None) < 0;
+        Py_XDECREF(properties);
+        self->sequence += 2;
+        return failed ? -1 : 0;
+    }
+    /* A product page: from a category, one of its products; after a search, one of the
+     * searched product's category; else any product. */
+    PyObject *choice;
+    if (self->state == SHARED(self, S_CATEGORY)) {
+        choice = PyDict_GetItemWithError(SHARED(self, S_IN_CATEGORY), self->category);
+        if (choice == NULL && !PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, self->category);
+        }
+        Py_XINCREF(choice);
+    }
+    else if (self->state == SHARED(self, S_SEARCH) && self->product != Py_None) {
+        PyObject *category = PyObject_GetAttr(self->product, str_category);
+        if (category == NULL) {
+            return -1;
+        }
+        choice = PyDict_GetItemWithError(SHARED(self, S_IN_CATEGORY), category);
+        if (choice == NULL && !PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, category);
+        }
+        Py_XINCREF(choice);
+        Py_DECREF(category);
+    }
+    else {
+        choice = SHARED(self, S_ANY_PRODUCT);
+        Py_INCREF(choice);
+    }
+    if (choice == NULL) {
+        return -1;
+    }
+    PyObject *product = pick(self, choice);
+    Py_DECREF(choice);
+    if (product == NULL) {
+        return -1;
+    }
+    set_field(&self->product, product);
+    Py_DECREF(product);
+    PyObject *product_id = PyObject_GetAttr(product, str_product_id);
+    PyObject *viewed = product_id ? PyObject_GetAttr(product, str_viewed) : NULL;
+    int failed = viewed == NULL
+                 || emit(self, SHARED(self, S_PAGE_VIEWED), self->sequence + 1, page,
+                         product_id, Py_None) < 0
+                 || emit(self, SHARED(self, S_PRODUCT_VIEWED), self->sequence + 2, page,
+                         product_id, viewed) < 0;
+    Py_XDECREF(product_id);
+    Py_XDECREF(viewed);
+    self->sequence += 2;
+    return failed ? -1 : 0;
+}
+
+/* Hand the walk over to session._walk at this point, and take its first step. */
+static PySendResult
+hand_over(Browse *self, PyObject **result)
+{
+    PyObject *args = PyTuple_New(CONTEXT_SIZE + 6);
+    if (args == NULL) {
+        return PYGEN_ERROR;
+    }
+    for (Py_ssize_t i = 0; i < CONTEXT_SIZE; i++) {
+        PyObject *item = CONTEXT(self, i);
+        Py_INCREF(item);
+        PyTuple_SET_ITEM(args, i, item);
+    }
+    PyObject *sequence = PyLong_FromLongLong(self->sequence);
+    if (sequence == NULL) {
+        Py_DECREF(args);
+        return PYGEN_ERROR;
+    }
+    PyObject *tail[6] = {self->now, sequence, self->state, self->next_state, self->category,
+                         self->product};
+    for (Py_ssize_t i = 0; i < 6; i++) {
+        if (i != 1) {
+            Py_INCREF(tail[i]);
+        }
+        PyTuple_SET_ITEM(args, CONTEXT_SIZE + i, tail[i]);
+    }
+    PyObject *rest = PyObject_Call(SHARED(self, S_HANDOFF), args, NULL);
+    Py_DECREF(args);
+    if (rest == NULL) {
+        return PYGEN_ERROR;
+    }
+    self->rest = rest;
+    self->phase = HANDED_OVER;
+    return PyIter_Send(rest, Py_None, result);
+}
+
+/* From the top of the walk's loop: draw the next page, and yield its dwell. */
+static PySendResult
+walk_on(Browse *self, PyObject **result)
+{
+    PyObject *moves = PyDict_GetItemWithError(self->moves, self->state);
+    if (moves == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, self->state);
+        }
+        return PYGEN_ERROR;
+    }
+    if (!PyTuple_Check(moves) || PyTuple_GET_SIZE(moves) != 2) {
+        PyErr_SetString(PyExc_TypeError, "moves must be (cumulative, targets)");
+        return PYGEN_ERROR;
+    }
+    Py_INCREF(moves);
+    double u = draw_uniform(self);
+    Py_ssize_t index = u == -1.0 && PyErr_Occurred()
+                           ? -1
+                           : bisect_right(PyTuple_GET_ITEM(moves, 0), u);
+    PyObject *next_state = index < 0 ? NULL : PySequence_GetItem(PyTuple_GET_ITEM(moves, 1), index);
+    Py_DECREF(moves);
+    if (next_state == NULL) {
+        return PYGEN_ERROR;
+    }
+    set_field(&self->next_state, next_state);
+    Py_DECREF(next_state);
+    if (next_state == Py_None) {  /* the visitor leaves: the last page was the last activity */
+        self->phase = ENDING;
+        *result = SHARED(self, S_TIMEOUT);
+        Py_INCREF(*result);
+        return PYGEN_NEXT;
+    }
+    if (next_state != SHARED(self, S_CATEGORY) && next_state != SHARED(self, S_SEARCH)
+        && next_state != SHARED(self, S_PRODUCT)) {
+        return hand_over(self, result);
+    }
+    PyObject *sampler = PyDict_GetItemWithError(SHARED(self, S_DWELL), self->state);
+    if (sampler == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, self->state);
+        }
+        return PYGEN_ERROR;
+    }
+    Py_INCREF(sampler);
+    *result = PyObject_CallOneArg(sampler, CONTEXT(self, C_DRAW));
+    Py_DECREF(sampler);
+    return *result == NULL ? PYGEN_ERROR : PYGEN_NEXT;
+}
+
+/* The session's end, at self->now: its event, and the visitor back to the pool. */
+static int
+end_session(Browse *self)
+{
+    if (emit(self, SHARED(self, S_SESSION_ENDED), self->sequence + 1, Py_None, Py_None,
+             Py_None) < 0) {
+        return -1;
+    }
+    PyObject *done = PyObject_CallFunctionObjArgs(SHARED(self, S_RETURN_LATER),
+                                                  CONTEXT(self, C_VISITOR), self->now,
+                                                  CONTEXT(self, C_DRAW), NULL);
+    Py_XDECREF(done);
+    return done == NULL ? -1 : 0;
+}
+
+static PySendResult
+browse_send(PyObject *op, PyObject *arg, PyObject **result)
+{
+    Browse *self = (Browse *)op;
+    *result = NULL;
+    PySendResult sent;
+    switch (self->phase) {
+    case HANDED_OVER:
+        sent = PyIter_Send(self->rest, arg, result);
+        break;
+    case DONE:
+        *result = Py_None;
+        Py_INCREF(*result);
+        return PYGEN_RETURN;
+    case ENDING:
+        set_field(&self->now, arg);
+        if (end_session(self) < 0) {
+            sent = PYGEN_ERROR;
+            break;
+        }
+        *result = Py_None;
+        Py_INCREF(*result);
+        sent = PYGEN_RETURN;
+        break;
+    default: /* BROWSING */
+        if (!self->started) {
+            if (arg != Py_None) {
+                PyErr_SetString(PyExc_TypeError,
+                                "can't send non-None value to a just-started walk");
+                return PYGEN_ERROR;
+            }
+            self->started = 1;
+        }
+        else {  /* the dwell is over: the page drawn is reached */
+            set_field(&self->now, arg);
+            if (view_page(self) < 0) {
+                sent = PYGEN_ERROR;
+                break;
+            }
+            set_field(&self->state, self->next_state);
+            Py_CLEAR(self->next_state);
+        }
+        sent = walk_on(self, result);
+    }
+    if (sent != PYGEN_NEXT) {
+        self->phase = DONE;
+        Py_CLEAR(self->rest);
+    }
+    if (sent == PYGEN_ERROR && PyErr_ExceptionMatches(PyExc_StopIteration)) {
+        /* As in a generator (PEP 479): a StopIteration from inside is an error, not the
+         * walk's end. */
+        PyObject *type, *cause, *traceback;
+        PyErr_Fetch(&type, &cause, &traceback);
+        PyErr_NormalizeException(&type, &cause, &traceback);
+        if (traceback != NULL) {
+            PyException_SetTraceback(cause, traceback);
+        }
+        Py_DECREF(type);
+        Py_XDECREF(traceback);
+        PyObject *error = PyObject_CallFunction(PyExc_RuntimeError, "s",
+                                                "a visit's walk raised StopIteration");
+        if (error == NULL) {
+            Py_DECREF(cause);
+            return PYGEN_ERROR;
+        }
+        PyException_SetCause(error, cause);  /* takes the reference */
+        PyErr_SetObject(PyExc_RuntimeError, error);
+        Py_DECREF(error);
+    }
+    return sent;
+}
+
+/* send(value), as a generator's: StopIteration at the end. */
+static PyObject *
+browse_send_method(PyObject *self, PyObject *arg)
+{
+    PyObject *result;
+    PySendResult sent = browse_send(self, arg, &result);
+    if (sent == PYGEN_NEXT) {
+        return result;
+    }
+    if (sent == PYGEN_RETURN) {
+        Py_DECREF(result);
+        PyErr_SetNone(PyExc_StopIteration);
+    }
+    return NULL;
+}
+
+/* throw(exception): as into a generator, which the walk does not catch: it ends with it.
+ * Once handed over, the exception goes to session._walk. */
+static PyObject *
+browse_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    Browse *self = (Browse *)op;
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
+        return NULL;
+    }
+    if (self->phase == HANDED_OVER) {
+        PyObject *call[4] = {self->rest, args[0], nargs > 1 ? args[1] : NULL,
+                             nargs > 2 ? args[2] : NULL};
+        PyObject *thrown = PyObject_VectorcallMethod(str_throw, call, (size_t)nargs + 1, NULL);
+        if (thrown == NULL) {
+            self->phase = DONE;
+            Py_CLEAR(self->rest);
+        }
+        return thrown;
+    }
+    self->phase = DONE;
+    PyObject *exception = args[0];
+    if (PyExceptionInstance_Check(exception)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exception), exception);
+    }
+    else if (PyExceptionClass_Check(exception)) {
+        PyErr_SetObject(exception, nargs > 1 ? args[1] : Py_None);
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
+    }
+    return NULL;
+}
+
+/* close(): the walk ends where it is, as a generator's would. */
+static PyObject *
+browse_close(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    Browse *self = (Browse *)op;
+    PyObject *rest = self->rest;
+    self->rest = NULL;
+    self->phase = DONE;
+    if (rest != NULL) {
+        PyObject *closed = PyObject_CallMethod(rest, "close", NULL);
+        Py_DECREF(rest);
+        if (closed == NULL) {
+            return NULL;
+        }
+        Py_DECREF(closed);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+browse_next(PyObject *self)
+{
+    PyObject *result;
+    PySendResult sent = browse_send(self, Py_None, &result);
+    if (sent == PYGEN_RETURN) {
+        Py_DECREF(result);  /* tp_iternext: NULL with no error set is the end */
+        return NULL;
+    }
+    return sent == PYGEN_NEXT ? result : NULL;
+}
+
+static PyObject *
+browse_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *shared, *context, *moves, *visitor_id, *now, *state;
+    long long sequence;
+    static char *keywords[] = {"shared", "context", "moves", "visitor_id", "sequence", "now",
+                               "state", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!OLOO:Browse", keywords,
+                                     &PyTuple_Type, &shared, &PyTuple_Type, &context,
+                                     &PyDict_Type, &moves, &visitor_id, &sequence, &now,
+                                     &state)) {
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(shared) != SHARED_SIZE || PyTuple_GET_SIZE(context) != CONTEXT_SIZE) {
+        PyErr_Format(PyExc_TypeError, "Browse takes shared of %d items and context of %d",
+                     SHARED_SIZE, CONTEXT_SIZE);
+        return NULL;
+    }
+    if (!PyList_Check(PyTuple_GET_ITEM(shared, S_EVENTS))
+        || !PyDict_Check(PyTuple_GET_ITEM(shared, S_DWELL))
+        || !PyDict_Check(PyTuple_GET_ITEM(shared, S_IN_CATEGORY))
+        || !PyDict_Check(PyTuple_GET_ITEM(shared, S_CATEGORY_PAGES))
+        || !PyTuple_Check(PyTuple_GET_ITEM(shared, S_SUFFIXES))
+        || PyTuple_GET_SIZE(PyTuple_GET_ITEM(shared, S_SUFFIXES)) == 0) {
+        PyErr_SetString(PyExc_TypeError, "Browse: shared is not session.browse_shared()'s");
+        return NULL;
+    }
+    Browse *self = (Browse *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    Py_INCREF(shared);
+    self->shared = shared;
+    Py_INCREF(context);
+    self->context = context;
+    Py_INCREF(moves);
+    self->moves = moves;
+    Py_INCREF(visitor_id);
+    self->visitor_id = visitor_id;
+    Py_INCREF(now);
+    self->now = now;
+    self->sequence = sequence;
+    self->next_state = NULL;
+    self->rest = NULL;
+    self->category = PyUnicode_FromString("");
+    self->product = Py_None;
+    Py_INCREF(Py_None);
+    Py_INCREF(state);
+    self->state = state;
+    self->phase = BROWSING;
+    self->started = 0;
+    if (self->category == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static int
+browse_traverse(Browse *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->shared);
+    Py_VISIT(self->context);
+    Py_VISIT(self->moves);
+    Py_VISIT(self->visitor_id);
+    Py_VISIT(self->now);
+    Py_VISIT(self->state);
+    Py_VISIT(self->next_state);
+    Py_VISIT(self->category);
+    Py_VISIT(self->product);
+    Py_VISIT(self->rest);
+    return 0;
+}
+
+static int
+browse_clear(Browse *self)
+{
+    Py_CLEAR(self->shared);
+    Py_CLEAR(self->context);
+    Py_CLEAR(self->moves);
+    Py_CLEAR(self->visitor_id);
+    Py_CLEAR(self->now);
+    Py_CLEAR(self->state);
+    Py_CLEAR(self->next_state);
+    Py_CLEAR(self->category);
+    Py_CLEAR(self->product);
+    Py_CLEAR(self->rest);
+    self->phase = DONE;
+    return 0;
+}
+
+static void
+browse_dealloc(Browse *self)
+{
+    PyObject_GC_UnTrack(self);
+    browse_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyAsyncMethods browse_async = {.am_send = browse_send};
+
+static PyMethodDef browse_methods[] = {
+    {"send", browse_send_method, METH_O, "Resume the walk with the time; the next delay."},
+    {"throw", (PyCFunction)(void (*)(void))browse_throw, METH_FASTCALL,
+     "Raise an exception where the walk waits: it ends with it."},
+    {"close", browse_close, METH_NOARGS, "End the walk where it is."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject BrowseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fauxsim.simulation._visit.Browse",
+    .tp_basicsize = sizeof(Browse),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Browse(shared, context, moves, visitor_id, sequence, now, state): a visit's walk, "
+              "browsing in C until it reaches the cart (see session.py).",
+    .tp_new = browse_new,
+    .tp_dealloc = (destructor)browse_dealloc,
+    .tp_traverse = (traverseproc)browse_traverse,
+    .tp_clear = (inquiry)browse_clear,
+    .tp_as_async = &browse_async,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = browse_next,
+    .tp_methods = browse_methods,
+};
+
+
+/* ------------------------------------------------------------------ WholeLogNormal */
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall; /* lognormal_call: called as a function, without a tuple */
+    double median, sigma, cap, unit;
+    long long minimum;
+} WholeLogNormal;
+
+static double two_pi;
+
+/* math.log, math.exp, as Python's math module raises for them. */
+static int
+checked_log(double x, double *out)
+{
+    if (!(x > 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "math domain error");
+        return -1;
+    }
+    *out = log(x);
+    return 0;
+}
+
+static int
+checked_exp(double x, double *out)
+{
+    double value = exp(x);
+    if (isinf(value) && isfinite(x)) {
+        PyErr_SetString(PyExc_OverflowError, "math range error");
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+static double
+next_draw(PyObject *draw)
+{
+    PyObject *value = PyObject_CallNoArgs(draw);
+    if (value == NULL) {
+        return -1.0;
+    }
+    double u = PyFloat_AsDouble(value);
+    Py_DECREF(value);
+    return u;
+}
+
+static PyObject *
+lognormal_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    WholeLogNormal *self = (WholeLogNormal *)op;
+    if (PyVectorcall_NARGS(nargsf) != 1 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a sampler takes one argument: the draw");
+        return NULL;
+    }
+    double first = next_draw(args[0]), logged;
+    if ((first == -1.0 && PyErr_Occurred()) || checked_log(1.0 - first, &logged) < 0) {
+        return NULL;
+    }
+    double second = next_draw(args[0]);
+    if (second == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    double normal = sqrt(-2.0 * logged) * cos(two_pi * second), grown;
+    if (checked_exp(self->sigma * normal, &grown) < 0) {
+        return NULL;
+    }
+    double value = self->median * grown;
+    double scaled = (value <= self->cap ? value : self->cap) * self->unit;
+    /* int(scaled): in C where it fits, else as Python does (inf and nan raise there). */
+    if (scaled > -9.0e18 && scaled < 9.0e18) {
+        long long whole = (long long)scaled;
+        return PyLong_FromLongLong(whole > self->minimum ? whole : self->minimum);
+    }
+    PyObject *whole = PyLong_FromDouble(scaled);
+    if (whole == NULL) {
+        return NULL;
+    }
+    PyObject *minimum = PyLong_FromLongLong(self->minimum);
+    int above = minimum == NULL ? -1 : PyObject_RichCompareBool(whole, minimum, Py_GT);
+    if (above < 0) {
+        Py_DECREF(whole);
+        Py_XDECREF(minimum);
+        return NULL;
+    }
+    if (above) {
+        Py_DECREF(minimum);
+        return whole;
+    }
+    Py_DECREF(whole);
+    return minimum;
+}
+
+static PyObject *
+lognormal_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    double median, sigma, cap, unit;
+    long long minimum;
+    static char *keywords[] = {"median", "sigma", "cap", "unit", "minimum", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "ddddL:WholeLogNormal", keywords, &median,
+                                     &sigma, &cap, &unit, &minimum)) {
+        return NULL;
+    }
+    WholeLogNormal *self = (WholeLogNormal *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->median = median;
+    self->sigma = sigma;
+    self->cap = cap;
+    self->unit = unit;
+    self->minimum = minimum;
+    self->vectorcall = lognormal_call;
+    return (PyObject *)self;
+}
+
+static PyObject *
+lognormal_tp_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    return PyVectorcall_Call(self, args, kwargs);
+}
+
+static PyTypeObject WholeLogNormalType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fauxsim.simulation._visit.WholeLogNormal",
+    .tp_basicsize = sizeof(WholeLogNormal),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "WholeLogNormal(median, sigma, cap, unit, minimum)(draw): whole units of a "
+              "lognormal draw, at least minimum (see sampling.whole_sampler).",
+    .tp_new = lognormal_new,
+    .tp_call = lognormal_tp_call,
+    .tp_vectorcall_offset = offsetof(WholeLogNormal, vectorcall),
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_visit", "A visit's browsing walk and the dwell sampler, in C.", -1,
+    NULL, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__visit(void)
+{
+    str_values = PyUnicode_InternFromString("values");
+    str_cumulative = PyUnicode_InternFromString("_cumulative");
+    str_total = PyUnicode_InternFromString("_total");
+    str_product_id = PyUnicode_InternFromString("product_id");
+    str_search_term = PyUnicode_InternFromString("search_term");
+    str_viewed = PyUnicode_InternFromString("viewed");
+    str_category = PyUnicode_InternFromString("category");
+    str_throw = PyUnicode_InternFromString("throw");
+    if (!str_values || !str_cumulative || !str_total || !str_product_id || !str_search_term
+        || !str_viewed || !str_category || !str_throw) {
+        return NULL;
+    }
+    two_pi = 2.0 * 3.141592653589793;  /* 2.0 * math.pi, as sampling._TWO_PI */
+    if (PyType_Ready(&BrowseType) < 0 || PyType_Ready(&WholeLogNormalType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(m, "Browse", (PyObject *)&BrowseType) < 0
+        || PyModule_AddObjectRef(m, "WholeLogNormal", (PyObject *)&WholeLogNormalType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,23 @@
+# The browsing part of a visit's walk (_visit.c); fauxsim.simulation.session uses it.
+from collections.abc import Callable, Generator
+from typing import Any
+
+class Browse(Generator[int, int]):
+    def __init__(
+        self,
+        shared: tuple[Any, ...],
+        context: tuple[Any, ...],
+        moves: dict[str, Any],
+        visitor_id: int,
+        sequence: int,
+        now: int,
+        state: str,
+    ) -> None: ...
+    def send(self, value: int | None, /) -> int: ...
+    def throw(self, *args: object) -> int: ...
+
+class WholeLogNormal:
+    def __init__(
+        self, median: float, sigma: float, cap: float, unit: float, minimum: int
+    ) -> None: ...
+    def __call__(self, draw: Callable[[], float], /) -> int: ...

@@ -1,0 +1,171 @@
+"""A visit's compiled hot path (``fauxsim/simulation/_visit.c``) against its Python twins:
+the browsing walk (``session._walk``) and the lognormal whole sampler (``sampling``)."""
+
+from __future__ import annotations
+
+import gc
+import math
+import shutil
+import sysconfig
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fauxsim.clock import DAY, SECOND
+from fauxsim.scenario.distributions import LogNormal
+from fauxsim.simulation import sampling, session
+from fauxsim.simulation.engine import Simulation
+from tests.simulation.helpers import collect, small_scenario
+
+needs_compiled = pytest.mark.skipif(
+    not session.COMPILED or not sampling.COMPILED, reason="_visit is not built in this install"
+)
+
+
+def test_the_compiled_visit_is_built_where_there_is_a_c_compiler():
+    """So that the compiled runs cannot skip unnoticed where they should run (CI has gcc)."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}): the Python twins are the ones in use")
+    assert session.COMPILED
+    assert sampling.COMPILED
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    ("browse", "sampler"), [(True, False), (False, True), (True, True)], ids=str
+)
+def test_a_run_gives_the_same_output_with_either_walk_and_sampler(monkeypatch, browse, sampler):
+    """The whole engine, a few days of a small shop, with quirks: event for event, row for row."""
+    scenario = small_scenario(quirks={"keep_removed_cart_items": True, "null_fields": 0.01})
+    monkeypatch.setattr(session, "COMPILED", False)
+    monkeypatch.setattr(sampling, "COMPILED", False)
+    expected = collect(scenario)
+    monkeypatch.setattr(session, "COMPILED", browse)
+    monkeypatch.setattr(sampling, "COMPILED", sampler)
+    assert collect(scenario) == expected
+    # Browsing visits reached the cart and beyond, so the hand-over to Python was taken.
+    kinds = {event[1] for event in expected.events}
+    assert {"added_to_cart", "order_placed", "searched", "product_viewed"} <= kinds
+
+
+@needs_compiled
+def test_compiled_visits_browse_in_c_and_finish_without_the_cyclic_collector(monkeypatch):
+    """Every visit is a Browse; once over, nothing is left for the collector to find."""
+    started: list[Any] = []
+    original = session.run_session
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        body = original(*args, **kwargs)
+        started.append(type(body).__name__)
+        return body
+
+    monkeypatch.setattr("fauxsim.simulation.engine.run_session", recording)
+    simulation = Simulation(small_scenario(end="2024-03-02"))
+    gc.collect()
+    gc.disable()
+    try:
+        simulation.advance(simulation.end)
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert started.count("Browse") > 0.9 * len(started)  # the rest recover a cart
+    assert unreachable == 0
+
+
+def _browse(draws: list[float], moves: dict[str, Any]) -> Any:
+    """A Browse over a fresh simulation's shared state, drawing ``draws`` in order."""
+    from fauxsim.simulation.labels import LANDING  # noqa: PLC0415
+
+    simulation = Simulation(small_scenario())
+    draw = iter(draws).__next__
+    context = (simulation, 1, None, draw, None, None, None)
+    assert session.Browse is not None
+    return session.Browse(simulation.browse_shared, context, moves, 7, 2, 0, LANDING)
+
+
+@needs_compiled
+def test_a_browse_ends_as_a_generator_does():
+    """It yields the dwell, then the timeout; then StopIteration, and again after."""
+    from fauxsim.simulation.labels import LANDING, PAGE_VIEWED  # noqa: PLC0415
+
+    # From the landing page: leave at once (every draw lands past the only bound).
+    walk = _browse([0.9], {LANDING: ([0.5], [PAGE_VIEWED, None])})
+    with pytest.raises(TypeError, match="non-None"):
+        walk.send(5)
+    walk = _browse([0.9, 0.5, 0.5], {LANDING: ([0.5], [PAGE_VIEWED, None])})
+    timeout = next(walk)
+    assert timeout > 0
+    with pytest.raises(AttributeError):  # return_later meets the visitor None given here
+        walk.send(10)
+    with pytest.raises(StopIteration):
+        walk.send(11)
+
+
+@needs_compiled
+def test_errors_inside_a_browse_end_it_with_that_error():
+    from fauxsim.simulation.labels import CATEGORY, LANDING  # noqa: PLC0415
+
+    walk = _browse([], {LANDING: ([1.0], [CATEGORY, None])})  # no draw left
+    with pytest.raises(RuntimeError, match="raised StopIteration"):
+        next(walk)  # the draw's StopIteration is an error, as in a generator
+    walk = _browse([0.1], {})
+    with pytest.raises(KeyError, match="landing"):
+        next(walk)  # no moves from the landing page
+    walk = _browse([0.1, 0.5, 0.5], {LANDING: ([1.0], [CATEGORY, None])})
+    next(walk)
+    with pytest.raises(ValueError, match="thrown in"):
+        walk.throw(ValueError("thrown in"))
+    with pytest.raises(StopIteration):
+        next(walk)
+    walk = _browse([0.1, 0.5, 0.5], {LANDING: ([1.0], [CATEGORY, None])})
+    next(walk)
+    walk.close()
+    with pytest.raises(StopIteration):
+        next(walk)
+
+
+@needs_compiled
+@given(
+    median=st.floats(min_value=1e-6, max_value=1e12),
+    sigma=st.floats(min_value=0, max_value=5),
+    cap=st.one_of(st.none(), st.floats(min_value=1e-6, max_value=1e12)),
+    unit=st.sampled_from([1, SECOND, DAY]),
+    minimum=st.sampled_from([0, 1, SECOND]),
+    draws=st.lists(st.floats(min_value=0, max_value=1, exclude_max=True), min_size=2, max_size=2),
+)
+def test_the_compiled_lognormal_draws_what_the_closure_draws(
+    median, sigma, cap, unit, minimum, draws
+):
+    """Bit for bit, including the clip, the minimum, huge values and their errors."""
+    distribution = LogNormal(median=median, sigma=sigma, max=cap)
+    compiled = sampling.whole_sampler(distribution, unit, minimum)
+    sampling.COMPILED = False
+    try:
+        in_python = sampling.whole_sampler(distribution, unit, minimum)
+    finally:
+        sampling.COMPILED = True
+    assert type(compiled).__name__ == "WholeLogNormal"
+    outcomes = []
+    for sample in (compiled, in_python):
+        try:
+            outcomes.append(sample(iter(draws).__next__))
+        except (OverflowError, ValueError) as error:
+            outcomes.append(type(error))
+    assert outcomes[0] == outcomes[1]
+    assert type(outcomes[0]) is type(outcomes[1])
+
+
+@needs_compiled
+def test_the_compiled_lognormal_fails_as_python_does_at_the_edges():
+    huge = sampling.whole_sampler(LogNormal(median=1e300, sigma=5), DAY, 1)
+    with pytest.raises(OverflowError):
+        huge(iter([0.999999, 0.0]).__next__)  # inf days
+    big = sampling.whole_sampler(LogNormal(median=1e15, sigma=0), DAY, 1)
+    assert big(iter([0.5, 0.5]).__next__) == int(1e15 * DAY)  # beyond 64 bits: a Python int
+    assert big(iter([0.5, 0.5]).__next__) > 2**63
+    with pytest.raises(TypeError, match="one argument"):
+        big()
+    assert math.isfinite(float(big(iter([0.1, 0.2]).__next__)))
