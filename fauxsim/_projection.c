@@ -5,9 +5,13 @@
  * runs both on the same streams and holds their tables equal, and
  * tests/simulation/test_determinism.py compares whole runs.
  *
- * fold(events, sessions, dirty, ended, handlers, page_viewed, session_ended, columns)
+ * fold(events, sessions, dirty, ended, handlers, page_viewed, session_ended, columns,
+ *      session_started, started_row)
  *
  *     for event in events:
+ *         a session's start: a new session row, built as `started_row` says: for each
+ *                            column (origin, source), the event's column `source`
+ *                            (origin 0), its property `source` (1) or `source` (2);
  *         a page view:       its session row counts it, moves its clock (updated_at)
  *                            and takes the event's customer if it had none;
  *         a session's end:   the row takes ended_at and updated_at, and its id goes to
@@ -139,6 +143,65 @@ count_page_view(PyObject *row, Py_ssize_t index)
     return 0;
 }
 
+enum { FROM_EVENT = 0, FROM_PROPERTY = 1, VALUE = 2 };
+
+/* The new session row of a session_started event, as `template` says; NULL on error. */
+static PyObject *
+started_row(PyObject *event, PyObject *template)
+{
+    Py_ssize_t width = PyTuple_GET_SIZE(template);
+    PyObject *properties = PyTuple_GET_ITEM(event, EVENT_WIDTH - 1);
+    PyObject *row = PyList_New(width);
+    if (row == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < width; i++) {
+        PyObject *spec = PyTuple_GET_ITEM(template, i), *value;
+        if (!PyTuple_CheckExact(spec) || PyTuple_GET_SIZE(spec) != 2) {
+            PyErr_SetString(PyExc_TypeError, "a started row's columns are (origin, source)");
+            goto error;
+        }
+        long origin = PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
+        PyObject *source = PyTuple_GET_ITEM(spec, 1);
+        if (origin == FROM_EVENT) {
+            Py_ssize_t column = PyLong_AsSsize_t(source);
+            if (column < 0 || column >= EVENT_WIDTH) {
+                if (!PyErr_Occurred()) {
+                    PyErr_SetString(PyExc_IndexError, "no such event column");
+                }
+                goto error;
+            }
+            value = PyTuple_GET_ITEM(event, column);
+            Py_INCREF(value);
+        }
+        else if (origin == FROM_PROPERTY) {
+            if (properties == Py_None) {  /* as `(event[12] or {})[source]` */
+                PyErr_SetObject(PyExc_KeyError, source);
+                goto error;
+            }
+            value = PyObject_GetItem(properties, source);
+            if (value == NULL) {
+                goto error;
+            }
+        }
+        else if (origin == VALUE) {
+            value = source;
+            Py_INCREF(value);
+        }
+        else {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ValueError, "a column's origin is 0, 1 or 2");
+            }
+            goto error;
+        }
+        PyList_SET_ITEM(row, i, value);
+    }
+    return row;
+error:
+    Py_DECREF(row);  /* the items not set are NULL, which a list's deallocation skips */
+    return NULL;
+}
+
 /* 1 if the event's type is `kind`, 0 if not, -1 on error. Events carry the very label
  * objects the simulation emits, so identity decides at once; the comparison is for
  * equal strings made elsewhere. */
@@ -151,26 +214,50 @@ is_type(PyObject *event_type, PyObject *kind)
     return PyObject_RichCompareBool(event_type, kind, Py_EQ);
 }
 
+typedef struct {
+    PyObject *sessions, *dirty, *ended, *handlers;
+    PyObject *page_viewed, *session_ended, *session_started, *started_template;
+    SessionColumns columns;
+} Fold;
+
 static int
-fold_one(PyObject *event, PyObject *sessions, PyObject *dirty, PyObject *ended,
-         PyObject *handlers, PyObject *page_viewed, PyObject *session_ended,
-         const SessionColumns *columns)
+fold_one(PyObject *event, const Fold *fold)
 {
     if (!PyTuple_CheckExact(event) || PyTuple_GET_SIZE(event) != EVENT_WIDTH) {
         PyErr_Format(PyExc_TypeError, "events must be tuples of %d items", EVENT_WIDTH);
         return -1;
     }
+    PyObject *sessions = fold->sessions, *dirty = fold->dirty;
+    const SessionColumns *columns = &fold->columns;
     PyObject *event_type = PyTuple_GET_ITEM(event, EVENT_TYPE);
     PyObject *session_id = PyTuple_GET_ITEM(event, SESSION_ID);
-    int viewed = is_type(event_type, page_viewed);
+    int viewed = is_type(event_type, fold->page_viewed);
     if (viewed < 0) {
         return -1;
     }
-    int ending = viewed ? 0 : is_type(event_type, session_ended);
+    int ending = viewed ? 0 : is_type(event_type, fold->session_ended);
     if (ending < 0) {
         return -1;
     }
+    int starting = viewed || ending ? 0 : is_type(event_type, fold->session_started);
+    if (starting < 0) {
+        return -1;
+    }
+    if (starting) {
+        if (session_id == Py_None) {
+            PyErr_SetString(PyExc_ValueError, "a session_started event without a session");
+            return -1;
+        }
+        PyObject *row = started_row(event, fold->started_template);
+        if (row == NULL) {
+            return -1;
+        }
+        int failed = PyDict_SetItem(sessions, session_id, row) < 0;
+        Py_DECREF(row);
+        return failed ? -1 : PyDict_SetItem(dirty, session_id, Py_None);
+    }
     if (!viewed && !ending) {
+        PyObject *handlers = fold->handlers;
         PyObject *handler = PyDict_GetItemWithError(handlers, event_type);
         if (handler != NULL) {
             Py_INCREF(handler);  /* a handler may change the dict */
@@ -198,7 +285,7 @@ fold_one(PyObject *event, PyObject *sessions, PyObject *dirty, PyObject *ended,
         PyObject *now = PyTuple_GET_ITEM(event, OCCURRED_AT);
         set_item(row, columns->ended, now);
         set_item(row, columns->updated, now);
-        failed = PyList_Append(ended, session_id) < 0;
+        failed = PyList_Append(fold->ended, session_id) < 0;
     }
     else {
         failed = viewed && count_page_view(row, columns->page_views) < 0;
@@ -216,31 +303,38 @@ fold_one(PyObject *event, PyObject *sessions, PyObject *dirty, PyObject *ended,
 static PyObject *
 fold(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 8) {
+    if (nargs != 10) {
         PyErr_SetString(PyExc_TypeError,
                         "fold(events, sessions, dirty, ended, handlers, page_viewed, "
-                        "session_ended, columns) takes 8 arguments");
+                        "session_ended, columns, session_started, started_row) takes 10 "
+                        "arguments");
         return NULL;
     }
-    PyObject *events = args[0], *sessions = args[1], *dirty = args[2], *ended = args[3];
-    PyObject *handlers = args[4], *page_viewed = args[5], *session_ended = args[6];
-    if (!PyList_Check(events) || !PyDict_Check(sessions) || !PyDict_Check(dirty)
-        || !PyList_Check(ended) || !PyDict_Check(handlers)) {
+    PyObject *events = args[0];
+    Fold fold = {
+        .sessions = args[1], .dirty = args[2], .ended = args[3], .handlers = args[4],
+        .page_viewed = args[5], .session_ended = args[6], .session_started = args[8],
+        .started_template = args[9],
+    };
+    if (!PyList_Check(events) || !PyDict_Check(fold.sessions) || !PyDict_Check(fold.dirty)
+        || !PyList_Check(fold.ended) || !PyDict_Check(fold.handlers)) {
         PyErr_SetString(PyExc_TypeError,
                         "fold takes events and ended as lists, sessions, dirty and handlers "
                         "as dicts");
         return NULL;
     }
-    SessionColumns columns;
-    if (read_columns(args[7], &columns) < 0) {
+    if (!PyTuple_CheckExact(fold.started_template)) {
+        PyErr_SetString(PyExc_TypeError, "started_row must be a tuple of (origin, source)");
+        return NULL;
+    }
+    if (read_columns(args[7], &fold.columns) < 0) {
         return NULL;
     }
     /* A handler may change the list: its length is read again at every event. */
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(events); i++) {
         PyObject *event = PyList_GET_ITEM(events, i);
         Py_INCREF(event);
-        int failed = fold_one(event, sessions, dirty, ended, handlers, page_viewed,
-                              session_ended, &columns) < 0;
+        int failed = fold_one(event, &fold) < 0;
         Py_DECREF(event);
         if (failed) {
             return NULL;
@@ -320,7 +414,8 @@ error:
 
 static PyMethodDef methods[] = {
     {"fold", (PyCFunction)(void (*)(void))fold, METH_FASTCALL,
-     "fold(events, sessions, dirty, ended, handlers, page_viewed, session_ended, columns): "
+     "fold(events, sessions, dirty, ended, handlers, page_viewed, session_ended, columns, "
+     "session_started, started_row): "
      "Projector's fold of events in C (see projection.py)."},
     {"flush", (PyCFunction)(void (*)(void))flush, METH_FASTCALL,
      "flush(rows, dirty, freeze): the changed rows as tuples, frozen with freeze "

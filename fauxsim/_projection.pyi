@@ -11,6 +11,8 @@ def fold(
     page_viewed: str,
     session_ended: str,
     columns: tuple[int, int, int, int],
+    session_started: str,
+    started_row: tuple[tuple[int, Any], ...],
 ) -> None: ...
 def flush(
     rows: dict[int, list[Any] | bytes], dirty: dict[int, None], freeze: bool

@@ -61,6 +61,33 @@ _FOLDED_COLUMNS = (S_CUSTOMER, S_ENDED, S_PAGE_VIEWS, S_UPDATED)
 # The event types folded inline, as the plain strings events carry (``simulation.labels``).
 PAGE_VIEWED: str = EventType.PAGE_VIEWED.value
 SESSION_ENDED: str = EventType.SESSION_ENDED.value
+SESSION_STARTED: str = EventType.SESSION_STARTED.value
+
+# Where each column of a new session's row comes from: a column of its session_started
+# event (by position in fauxsim.events.EVENT_COLUMNS), a property of it, or a value.
+_FROM_EVENT, _FROM_PROPERTY, _VALUE = 0, 1, 2
+_STARTED_SESSION_SOURCES: dict[str, tuple[int, Any]] = {
+    "session_id": (_FROM_EVENT, 4),
+    "visitor_id": (_FROM_EVENT, 5),
+    "customer_id": (_FROM_EVENT, 6),
+    "started_at": (_FROM_EVENT, 2),
+    "ended_at": (_VALUE, None),
+    "is_returning": (_FROM_PROPERTY, "is_returning"),
+    "channel": (_FROM_PROPERTY, "channel"),
+    "utm_source": (_FROM_PROPERTY, "utm_source"),
+    "utm_medium": (_FROM_PROPERTY, "utm_medium"),
+    "utm_campaign": (_FROM_PROPERTY, "utm_campaign"),
+    "device": (_FROM_PROPERTY, "device"),
+    "browser": (_FROM_PROPERTY, "browser"),
+    "country": (_FROM_PROPERTY, "country"),
+    "landing_page": (_FROM_EVENT, 8),
+    "page_views": (_VALUE, 0),
+    "order_id": (_VALUE, None),
+    "created_at": (_FROM_EVENT, 2),
+    "updated_at": (_FROM_EVENT, 2),
+}
+# In column order, as the row is built (by the handler, or by the compiled fold).
+_STARTED_SESSION = tuple(_STARTED_SESSION_SOURCES[name] for name in SESSIONS.column_names)
 
 # Which order timestamp column each lifecycle event sets, and the status it leads to.
 _LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
@@ -230,7 +257,8 @@ class Projector:
         dirty, ended = self._sessions.dirty, self._sessions.finished
         if COMPILED and _compiled_fold is not None:
             _compiled_fold(events, sessions, dirty, ended, self._handlers,
-                           PAGE_VIEWED, SESSION_ENDED, _FOLDED_COLUMNS)  # fmt: skip
+                           PAGE_VIEWED, SESSION_ENDED, _FOLDED_COLUMNS,
+                           SESSION_STARTED, _STARTED_SESSION)  # fmt: skip
         else:
             _fold(events, sessions, dirty, ended, self._handlers)
 
@@ -280,12 +308,12 @@ class Projector:
 
     def _session_started(self, event: Event) -> None:
         props = event[12] or {}
-        session_id, now = event[4], event[2]
+        session_id = event[4]
         assert session_id is not None  # noqa: S101
         self._sessions.add(session_id, [
-            session_id, event[5], event[6], now, None, props["is_returning"], props["channel"],
-            props["utm_source"], props["utm_medium"], props["utm_campaign"], props["device"],
-            props["browser"], props["country"], event[8], 0, None, now, now,
+            event[source] if origin == _FROM_EVENT else props[source] if origin == _FROM_PROPERTY
+            else source
+            for origin, source in _STARTED_SESSION
         ])  # fmt: skip
 
     def _in_session(self, event: Event) -> None:

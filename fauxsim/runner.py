@@ -20,6 +20,7 @@ from fauxsim.gc_tuning import tuned_collector
 from fauxsim.projection import Projector
 from fauxsim.quirks import DUPLICATE_EVENT, QuirkInjector
 from fauxsim.simulation.engine import Simulation
+from fauxsim.simulation.labels import ORDER_PLACED
 from fauxsim.sinks.base import Batch
 from fauxsim.tables import EVENTS, QUIRKS
 
@@ -64,13 +65,17 @@ class RunStats:
         for quirk in quirks:
             if quirk[1] == DUPLICATE_EVENT:
                 self._duplicated[quirk[2]] = False
-        by_type = Counter(map(itemgetter(1), events))  # C speed: no Python loop per event
+        types = list(map(itemgetter(1), events))  # C speed: no Python loop per event
+        by_type = Counter(types)
         self.sessions += by_type[EventType.SESSION_STARTED]
-        if by_type[EventType.ORDER_PLACED]:
-            self.orders += by_type[EventType.ORDER_PLACED]
-            # The few orders picked out in C too: compress() keeps the events whose type matches.
-            is_placed = map(EventType.ORDER_PLACED.value.__eq__, map(itemgetter(1), events))
-            self.revenue_cents += sum(e[12]["total_cents"] for e in compress(events, is_placed))
+        placed = by_type[EventType.ORDER_PLACED]
+        if placed:
+            self.orders += placed
+            # The few orders found by list.index, a scan in C, one call per order.
+            find, at = types.index, -1
+            for _ in range(placed):
+                at = find(ORDER_PLACED, at + 1)
+                self.revenue_cents += events[at][12]["total_cents"]
         if self._duplicated:
             self._uncount_second_deliveries(events)
 

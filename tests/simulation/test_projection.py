@@ -116,9 +116,9 @@ def test_a_failing_handler_stops_the_fold_with_its_error():
     def broken(event: tuple) -> None:
         raise RuntimeError(f"cannot fold {event[1]}")
 
-    projector._handlers[EventType.SESSION_STARTED.value] = broken
-    with pytest.raises(RuntimeError, match="cannot fold session_started"):
-        projector.apply([_event(EventType.SESSION_STARTED.value, 10, 1)])
+    projector._handlers[EventType.ADDED_TO_CART.value] = broken
+    with pytest.raises(RuntimeError, match="cannot fold added_to_cart"):
+        projector.apply([_event(EventType.ADDED_TO_CART.value, 10, 1)])
 
 
 @pytest.mark.skipif(projection._compiled_fold is None, reason="the compiled projector is not built")
@@ -127,12 +127,45 @@ def test_the_compiled_fold_refuses_what_is_not_an_event():
     sessions = {5: _session_row(5)}
     arguments = (sessions, {}, [], {}, projection.PAGE_VIEWED, projection.SESSION_ENDED)
     columns = projection._FOLDED_COLUMNS
+    started = (projection.SESSION_STARTED, projection._STARTED_SESSION)
     with pytest.raises(TypeError, match="tuples of 13 items"):
-        projection._compiled_fold([(1, projection.PAGE_VIEWED, 10, 10, 5)], *arguments, columns)
+        projection._compiled_fold(
+            [(1, projection.PAGE_VIEWED, 10, 10, 5)], *arguments, columns, *started
+        )
     frozen = {5: tuple(sessions[5])}
     with pytest.raises(TypeError, match="is not a list"):
         projection._compiled_fold(
-            [_event(projection.PAGE_VIEWED, 10, 5)], frozen, *arguments[1:], columns
+            [_event(projection.PAGE_VIEWED, 10, 5)], frozen, *arguments[1:], columns, *started
         )
     with pytest.raises(TypeError, match="columns must be"):
-        projection._compiled_fold([], *arguments, (1, 2))
+        projection._compiled_fold([], *arguments, (1, 2), *started)
+    start = _event(projection.SESSION_STARTED, 10, 6)
+    with pytest.raises(KeyError, match="is_returning"):  # no properties
+        projection._compiled_fold([start], *arguments, columns, *started)
+    with pytest.raises(ValueError, match="origin is 0, 1 or 2"):
+        projection._compiled_fold([start], *arguments, columns, started[0], ((7, None),))
+    with pytest.raises(IndexError, match="no such event column"):
+        projection._compiled_fold([start], *arguments, columns, started[0], ((0, 13),))
+
+
+@pytest.mark.usefixtures("compiled")
+def test_a_started_session_row_takes_every_column_from_its_source():
+    """The row of a new session, column by column (the compiled fold builds it from the
+    same table of sources as the handler)."""
+    projector = Projector()
+    properties = {
+        "channel": "email", "utm_source": "newsletter", "utm_medium": "email",
+        "utm_campaign": None, "device": "mobile", "browser": "safari", "country": "FR",
+        "is_returning": True, "calendar_events": [],
+    }  # fmt: skip
+    started = (1, projection.SESSION_STARTED, 10, 10, 6, 9, 3, 1, "landing", None, None, None,
+               properties)  # fmt: skip
+    projector.apply([started])
+    (row,) = projector.checkpoint()["sessions"]
+    assert dict(zip(SESSIONS.column_names, row, strict=True)) == {
+        "session_id": 6, "visitor_id": 9, "customer_id": 3, "started_at": 10, "ended_at": None,
+        "is_returning": True, "channel": "email", "utm_source": "newsletter",
+        "utm_medium": "email", "utm_campaign": None, "device": "mobile", "browser": "safari",
+        "country": "FR", "landing_page": "landing", "page_views": 0, "order_id": None,
+        "created_at": 10, "updated_at": 10,
+    }  # fmt: skip
