@@ -16,6 +16,17 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from fauxsim.randomness import Uniform
+    from fauxsim.simulation import _visit
+
+DueQueue: type[_visit.DueQueue] | None
+try:  # the pool's queue of visitors in C (_visit.c), built at install
+    from fauxsim.simulation._visit import DueQueue
+except ImportError:  # installed without a C compiler: a heap of packed ints, in Python
+    DueQueue = None
+
+# Whether ReturningPool keeps its visitors in the compiled queue; both return the same
+# visitors in the same order (tests hold them equal).
+COMPILED = DueQueue is not None
 
 
 class Customer:
@@ -180,6 +191,8 @@ class ReturningPool:
     """
 
     def __init__(self, kinds: VisitorKinds, patience: int = 7 * DAY) -> None:
+        # The same entries, as C structs where the extension was built, else as packed ints:
+        self._queue = DueQueue() if COMPILED and DueQueue is not None else None
         self._waiting: list[int] = []  # heap of entries not due yet
         self._due: deque[int] = deque()  # entries due, in the order they became due
         self._carts: dict[int, bytes] = {}  # packed carts, by visitor id
@@ -191,6 +204,8 @@ class ReturningPool:
         self.churned_carts: list[int] = []
 
     def __len__(self) -> int:
+        if self._queue is not None:
+            return len(self._queue)
         return len(self._waiting) + len(self._due)
 
     def add(self, visitor: Visitor, due: int) -> None:
@@ -201,24 +216,34 @@ class ReturningPool:
             raise OverflowError(msg)
         if visitor.cart is not None:
             self._carts[visitor_id] = visitor.cart.packed()
+        if self._queue is not None:
+            self._queue.push(due, visitor_id, customer, visitor.kind)
+            return
         entry = due << _DUE_SHIFT | visitor_id << _ID_SHIFT | customer << _CUSTOMER_SHIFT
         heappush(self._waiting, entry | visitor.kind)
 
     def take(self, now: int) -> Visitor | None:
         """The visitor who most recently became due, or None if nobody is due."""
-        waiting, due = self._waiting, self._due
-        limit = (now + 1) << _DUE_SHIFT  # entries due at or before now are below
-        while waiting and waiting[0] < limit:
-            due.append(heappop(waiting))
-        churned = (now - self._patience) << _DUE_SHIFT  # entries due before that are below
-        while due and due[0] < churned:
-            self._forget(due.popleft())
-        if not due:
-            return None
-        entry = due.pop()
-        visitor_id = entry >> _ID_SHIFT & _ID_MASK
-        visitor = Visitor(visitor_id, entry & _KIND_MASK, self._kinds)
-        customer = entry >> _CUSTOMER_SHIFT & _ID_MASK
+        if self._queue is not None:
+            taken = self._queue.take(now, self._patience, self._forget)
+            if taken is None:
+                return None
+            visitor_id, customer, kind = taken
+        else:
+            waiting, due = self._waiting, self._due
+            limit = (now + 1) << _DUE_SHIFT  # entries due at or before now are below
+            while waiting and waiting[0] < limit:
+                due.append(heappop(waiting))
+            churned = (now - self._patience) << _DUE_SHIFT  # entries due before that are below
+            while due and due[0] < churned:
+                entry = due.popleft()
+                self._forget(entry >> _ID_SHIFT & _ID_MASK, entry >> _CUSTOMER_SHIFT & _ID_MASK)
+            if not due:
+                return None
+            entry = due.pop()
+            visitor_id = entry >> _ID_SHIFT & _ID_MASK
+            customer, kind = entry >> _CUSTOMER_SHIFT & _ID_MASK, entry & _KIND_MASK
+        visitor = Visitor(visitor_id, kind, self._kinds)
         if customer:
             visitor.customer_id = customer - 1
         cart = self._carts.pop(visitor_id, None)
@@ -226,11 +251,13 @@ class ReturningPool:
             visitor.cart = Cart.unpacked(cart)
         return visitor
 
-    def _forget(self, entry: int) -> None:
-        """A visitor has churned: they will never come back, nor their account or cart."""
-        cart = self._carts.pop(entry >> _ID_SHIFT & _ID_MASK, None)
+    def _forget(self, visitor_id: int, customer: int) -> None:
+        """A visitor has churned: they will never come back, nor their account or cart.
+
+        ``customer`` is the customer id + 1, as in a pool entry (0: none).
+        """
+        cart = self._carts.pop(visitor_id, None)
         if cart is not None:
             self.churned_carts.append(marshal.loads(cart)[0])  # noqa: S302 - see Cart.unpacked
-        customer = entry >> _CUSTOMER_SHIFT & _ID_MASK
         if customer:
             self.churned_customers.append(customer - 1)

@@ -9,6 +9,7 @@ import pytest
 from fauxsim.clock import DAY, HOUR
 from fauxsim.errors import ScenarioError
 from fauxsim.randomness import Purpose, stream
+from fauxsim.simulation import audience
 from fauxsim.simulation.audience import (
     Cart,
     CartLine,
@@ -18,6 +19,17 @@ from fauxsim.simulation.audience import (
     VisitorKinds,
 )
 from fauxsim.simulation.wordlists import EMAIL_DOMAINS
+
+
+@pytest.fixture(autouse=True, params=["compiled queue", "python heap"])
+def pool_queue(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with the pool's compiled queue (_visit.c) and its Python twin."""
+    compiled = request.param == "compiled queue"
+    if compiled and not audience.COMPILED:
+        pytest.skip("the compiled queue is not built in this install")
+    monkeypatch.setattr(audience, "COMPILED", compiled)
+    return str(request.param)
+
 
 KINDS = VisitorKinds(
     {"mobile": 2, "desktop": 1, "tablet": 1},

@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 
 from fauxsim.clock import DAY, SECOND
 from fauxsim.scenario.distributions import LogNormal
-from fauxsim.simulation import sampling, session
+from fauxsim.simulation import audience, sampling, session
 from fauxsim.simulation.engine import Simulation
 from tests.simulation.helpers import collect, small_scenario
 
 needs_compiled = pytest.mark.skipif(
-    not session.COMPILED or not sampling.COMPILED, reason="_visit is not built in this install"
+    not (session.COMPILED and sampling.COMPILED and audience.COMPILED),
+    reason="_visit is not built in this install",
 )
 
 
@@ -31,6 +32,7 @@ def test_the_compiled_visit_is_built_where_there_is_a_c_compiler():
         pytest.skip(f"no C compiler ({compiler}): the Python twins are the ones in use")
     assert session.COMPILED
     assert sampling.COMPILED
+    assert audience.COMPILED
 
 
 @needs_compiled
@@ -169,3 +171,46 @@ def test_the_compiled_lognormal_fails_as_python_does_at_the_edges():
     with pytest.raises(TypeError, match="one argument"):
         big()
     assert math.isfinite(float(big(iter([0.1, 0.2]).__next__)))
+
+
+@needs_compiled
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),  # add a visitor, or take one
+            st.integers(min_value=0, max_value=30),  # due (add) or now (take), in days
+            st.integers(min_value=0, max_value=50),  # visitor id (add)
+            st.one_of(st.none(), st.integers(min_value=0, max_value=2**39)),  # customer id
+        ),
+        max_size=80,
+    )
+)
+def test_the_compiled_queue_returns_the_visitors_the_python_heap_returns(steps):
+    """Same visitors back, in the same order, and the same ones churned."""
+    from fauxsim.simulation.audience import ReturningPool, Visitor  # noqa: PLC0415
+    from tests.simulation.test_audience import KINDS  # noqa: PLC0415
+
+    outcomes = []
+    for compiled in (True, False):
+        audience.COMPILED = compiled
+        try:
+            pool = ReturningPool(KINDS, patience=5 * DAY)
+        finally:
+            audience.COMPILED = True
+        seen, now, waiting = [], 0, set()
+        for adding, days, visitor_id, customer_id in steps:
+            if adding and visitor_id not in waiting:  # a visitor waits in the pool once
+                visitor = Visitor(visitor_id, visitor_id % len(KINDS.described), KINDS)
+                visitor.customer_id = customer_id
+                pool.add(visitor, days * DAY)  # ties in time: the order falls to the ids
+                waiting.add(visitor_id)
+            elif not adding:
+                now = max(now, days * DAY)  # time only moves on
+                back = pool.take(now)
+                if back is not None:
+                    waiting.discard(back.visitor_id)
+                    seen.append((back.visitor_id, back.customer_id, back.kind))
+                else:
+                    seen.append(None)
+        outcomes.append((seen, pool.churned_customers, len(pool)))
+    assert outcomes[0] == outcomes[1]
