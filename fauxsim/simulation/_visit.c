@@ -573,12 +573,14 @@ browse_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *shared, *context, *moves, *visitor_id, *now, *state;
     long long sequence;
-    static char *keywords[] = {"shared", "context", "moves", "visitor_id", "sequence", "now",
-                               "state", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!OLOO:Browse", keywords,
-                                     &PyTuple_Type, &shared, &PyTuple_Type, &context,
-                                     &PyDict_Type, &moves, &visitor_id, &sequence, &now,
-                                     &state)) {
+    /* Positional only: made once per visit, and keyword parsing costs more. */
+    if ((kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)
+        || !PyArg_ParseTuple(args, "O!O!O!OLOO:Browse", &PyTuple_Type, &shared, &PyTuple_Type,
+                             &context, &PyDict_Type, &moves, &visitor_id, &sequence, &now,
+                             &state)) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "Browse takes positional arguments only");
+        }
         return NULL;
     }
     if (PyTuple_GET_SIZE(shared) != SHARED_SIZE || PyTuple_GET_SIZE(context) != CONTEXT_SIZE) {

@@ -1,4 +1,4 @@
-# The browsing part of a visit's walk (_visit.c); fauxsim.simulation.session uses it.
+# A visit's hot path in C (_visit.c): session, sampling and audience use it.
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -12,6 +12,7 @@ class Browse(Generator[int, int]):
         sequence: int,
         now: int,
         state: str,
+        /,
     ) -> None: ...
     def send(self, value: int | None, /) -> int: ...
     def throw(self, *args: object) -> int: ...

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from fauxsim.events import Event, Properties
     from fauxsim.randomness import Uniform
     from fauxsim.scenario.model import Channel, Scenario
+    from fauxsim.simulation.behaviour import SessionBehaviour
 
 # How far back the existing customers' sign-ups reach before the scenario starts.
 _HISTORY = 365 * DAY
@@ -99,7 +100,10 @@ class Simulation:
         self.category_pages: dict[str, Properties] = {
             category: {"category": category} for category in self.catalog.categories.values
         }
-        self.started_properties: dict[tuple[str, int, bool, tuple[int, ...]], Properties] = {}
+        # Sessions of a kind share their behaviour and session_started properties.
+        self.session_kinds: dict[
+            tuple[str, int, bool, tuple[int, ...]], tuple[SessionBehaviour, Properties]
+        ] = {}
 
         # Counters for deterministic ids; each is the last id handed out.
         self.last_session_id = 0

@@ -56,9 +56,9 @@ if TYPE_CHECKING:
 
 # Shared by every recovered cart's page view: properties are never changed once emitted.
 RECOVERED = {"recovered_cart": True}
-# At most this many kinds of session share their session_started properties (~600 bytes
-# each); the rest get their own (black_friday meets 913 kinds).
-SHARED_STARTED_KINDS = 20_000
+# At most this many kinds of session share their behaviour and session_started properties
+# (~600 bytes each); the rest get their own (black_friday meets 913 kinds).
+SHARED_KINDS = 20_000
 
 
 def browse_shared(sim: Simulation) -> tuple[Any, ...]:
@@ -99,15 +99,19 @@ def run_session(
 
     channel_name, channel = sim.channels.pick(draw)
     active = sim.calendar.at(now)
-    behaviour = sim.behaviour.for_session(visitor.device, channel_name, returning, active.key)
 
     customer_id: int | None = None  # anonymous until the visitor logs in or signs up
-    # Sessions of one kind share their session_started properties (never changed once
-    # emitted): fewer dicts to build, and marshal sends each to the loader once a batch.
+    # Sessions of one kind share their behaviour and their session_started properties
+    # (never changed once emitted): fewer dicts to build, and marshal sends each to the
+    # loader once a batch. The kind of visitor gives the device the behaviour depends on.
     kind = (channel_name, visitor.kind, returning, active.key)
-    shared = sim.started_properties
-    started = shared.get(kind)
-    if started is None:
+    kinds = sim.session_kinds
+    known = kinds.get(kind)
+    if known is not None:
+        behaviour, started = known
+    else:
+        behaviour = sim.behaviour.for_session(visitor.device, channel_name, returning,
+                                              active.key)  # fmt: skip
         started = {
             "channel": channel_name,
             "utm_source": channel.utm_source,
@@ -119,8 +123,8 @@ def run_session(
             "is_returning": returning,
             "calendar_events": active.names,
         }
-        if len(shared) < SHARED_STARTED_KINDS:  # bounded: audiences can have many kinds
-            shared[kind] = started
+        if len(kinds) < SHARED_KINDS:  # bounded: audiences can have many kinds
+            kinds[kind] = behaviour, started
     emit((next_id(), SESSION_STARTED, now, now, session_id, visitor_id, None, 1, LANDING,
           None, None, None, started))  # fmt: skip
     emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, None, 2, LANDING,
