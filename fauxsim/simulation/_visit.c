@@ -1047,7 +1047,8 @@ static PyTypeObject DueQueueType = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_visit", "A visit's browsing walk and the dwell sampler, in C.", -1,
+    PyModuleDef_HEAD_INIT, "_visit",
+    "A visit's hot path in C: its browsing walk, the dwell sampler, the returning queue.", -1,
     NULL, NULL, NULL, NULL, NULL,
 };
 

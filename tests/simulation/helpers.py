@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from fauxsim.projection import Projector
 from fauxsim.runner import generate
 from fauxsim.scenario.model import Scenario
 from fauxsim.tables import ALL_TABLES, EVENTS, TABLES_BY_NAME
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 
 @dataclass
@@ -56,3 +61,12 @@ def small_scenario(**changes: Any) -> Scenario:
     }
     base.update(changes)
     return Scenario.model_validate(base)
+
+
+def switch_compiled(
+    module: ModuleType, compiled: bool, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """Run a test with ``module``'s compiled part (skipped where it is not built) or its twin."""
+    if compiled and not module.COMPILED:
+        pytest.skip(f"{what} is not built in this install")
+    monkeypatch.setattr(module, "COMPILED", compiled)

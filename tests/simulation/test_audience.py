@@ -19,15 +19,14 @@ from fauxsim.simulation.audience import (
     VisitorKinds,
 )
 from fauxsim.simulation.wordlists import EMAIL_DOMAINS
+from tests.simulation.helpers import switch_compiled
 
 
 @pytest.fixture(autouse=True, params=["compiled queue", "python heap"])
 def pool_queue(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test here runs with the pool's compiled queue (_visit.c) and its Python twin."""
     compiled = request.param == "compiled queue"
-    if compiled and not audience.COMPILED:
-        pytest.skip("the compiled queue is not built in this install")
-    monkeypatch.setattr(audience, "COMPILED", compiled)
+    switch_compiled(audience, compiled, monkeypatch, "the compiled queue")
     return str(request.param)
 
 

@@ -17,14 +17,13 @@ from hypothesis import strategies as st
 
 from fauxsim.simulation import processes
 from fauxsim.simulation.processes import SimClock, Steps
+from tests.simulation.helpers import switch_compiled
 
 
 @pytest.fixture(autouse=True, params=["compiled loop", "python loop"])
 def scheduler_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     compiled = request.param == "compiled loop"
-    if compiled and not processes.COMPILED:
-        pytest.skip("the compiled scheduler loop is not built in this install")
-    monkeypatch.setattr(processes, "COMPILED", compiled)
+    switch_compiled(processes, compiled, monkeypatch, "the compiled scheduler loop")
     return str(request.param)
 
 

@@ -14,7 +14,7 @@ from fauxsim.projection import Projector
 from fauxsim.runner import CHECKPOINT
 from fauxsim.simulation.engine import Simulation
 from fauxsim.tables import SESSIONS
-from tests.simulation.helpers import collect, small_scenario
+from tests.simulation.helpers import collect, small_scenario, switch_compiled
 
 BOTH = [pytest.param(False, id="python"), pytest.param(True, id="compiled")]
 
@@ -22,9 +22,7 @@ BOTH = [pytest.param(False, id="python"), pytest.param(True, id="compiled")]
 @pytest.fixture(params=BOTH)
 def compiled(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
     """Runs a test with the Python loops, then with the compiled ones where they are built."""
-    if request.param and projection._compiled_fold is None:
-        pytest.skip("the compiled projector is not built in this install")
-    monkeypatch.setattr(projection, "COMPILED", request.param)
+    switch_compiled(projection, request.param, monkeypatch, "the compiled projector")
     return bool(request.param)
 
 
