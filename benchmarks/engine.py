@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/engine.py --python-rows         # without the compiled converter
     .venv/bin/python benchmarks/engine.py --python-loop         # without the compiled loop
     .venv/bin/python benchmarks/engine.py --python-projector    # without the compiled projector
+    .venv/bin/python benchmarks/engine.py --python-visit        # without the compiled visit
 
 Prints events/s end to end (simulate, project, write Parquet) in CPU time of this
 process (``time.process_time``: other processes on a shared machine barely move it;
@@ -27,6 +28,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine_profile import (
     REFERENCE_BASELINE,
@@ -38,11 +40,21 @@ from engine_profile import (
 from fauxsim import projection
 from fauxsim.runner import run_into
 from fauxsim.scenario.loading import load_scenario
-from fauxsim.simulation import processes
+from fauxsim.simulation import audience, processes, sampling, session
 from fauxsim.sinks.base import open_sink
 from fauxsim.sinks.files import arrow_columns
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.yaml"
+# The compiled parts, each switched to its Python twin by a flag: what it does, its modules.
+TWINS: dict[str, tuple[str, list[ModuleType]]] = {
+    "--python-rows": ("rows to Arrow", [arrow_columns]),
+    "--python-loop": ("scheduler loop", [processes]),
+    "--python-projector": ("projector", [projection]),
+    "--python-visit": ("visits", [session, sampling, audience]),
+}
 TARGET = 200_000  # events/s end to end, at the reference speed
 
 
@@ -55,28 +67,14 @@ def main() -> None:
     parser.add_argument("--sessions-per-day", type=int, default=None)
     parser.add_argument("--format", default="parquet", choices=["parquet", "jsonl", "csv"])
     parser.add_argument("--repeat", type=int, default=1, help="runs; the median ratio is reported")
-    parser.add_argument(
-        "--python-rows",
-        action="store_true",
-        help="convert rows to Arrow in Python, as an install without a C compiler does",
-    )
-    parser.add_argument(
-        "--python-loop",
-        action="store_true",
-        help="run the scheduler loop in Python, as an install without a C compiler does",
-    )
-    parser.add_argument(
-        "--python-projector",
-        action="store_true",
-        help="fold events in Python, as an install without a C compiler does",
-    )
+    for flag, (what, _) in TWINS.items():
+        parser.add_argument(flag, action="store_true", help=f"{what} in Python, as an install "
+                            "without a C compiler does")  # fmt: skip
     args = parser.parse_args()
-    if args.python_projector:
-        projection.COMPILED = False
-    if args.python_rows:
-        arrow_columns.COMPILED = False
-    if args.python_loop:
-        processes.COMPILED = False
+    for flag, (_, modules) in TWINS.items():
+        if getattr(args, flag.removeprefix("--").replace("-", "_")):
+            for module in modules:
+                module.COMPILED = False  # type: ignore[attr-defined]
 
     overrides = []
     if args.sessions_per_day is not None:
@@ -113,10 +111,9 @@ def main() -> None:
     print(f"scenario            {scenario.name} ({SCENARIO.name}{setting})")
     print(f"events              {stats.events:,} ({rows:,} rows, {size:,.0f} MB {args.format})")
     print(f"time                {seconds:,.1f} s CPU ({wall:,.1f} s wall clock)")
-    converter = "compiled (C)" if arrow_columns.COMPILED else "Python (pa.array per column)"
-    print(f"rows to Arrow       {converter}")
-    print(f"scheduler loop      {'compiled (C)' if processes.COMPILED else 'Python'}")
-    print(f"projector           {'compiled (C)' if projection.COMPILED else 'Python'}")
+    for what, modules in TWINS.values():
+        compiled = all(module.COMPILED for module in modules)  # type: ignore[attr-defined]
+        print(f"{what:<20}{'compiled (C)' if compiled else 'Python'}")
     print(f"end to end          {rate:,.0f} events/s CPU   (target >= {TARGET:,})")
     print(
         f"simpy baseline      {baseline:,.0f} timeouts/s CPU "
