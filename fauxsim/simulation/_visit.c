@@ -64,6 +64,18 @@ enum {
     S_CATEGORY, S_SEARCH, S_PRODUCT,                        /* pages (labels) */
     S_PAGE_VIEWED, S_SEARCHED, S_PRODUCT_VIEWED, S_SESSION_ENDED, /* event types (labels) */
     S_QUERY,          /* the key of a search's properties: "query" */
+    /* What a visit's start reads (visit()): */
+    S_CHANNELS,       /* WeightedChoice of (name, Channel) */
+    S_CALENDAR_AT,    /* CalendarNow.at */
+    S_KINDS,          /* Simulation.session_kinds */
+    S_FOR_SESSION,    /* BehaviourBook.for_session */
+    S_SHARED_KINDS,   /* at most this many kinds in S_KINDS (int) */
+    S_LOGIN, S_EARLY_SIGNUP, S_RECOVER, /* probabilities (floats) */
+    S_NEW_CUSTOMER,   /* Simulation.new_customer */
+    S_SESSION_STARTED, S_LOGGED_IN, /* event types (labels) */
+    S_LANDING, S_CART, /* pages (labels) */
+    S_SIGNUP_SOURCE,  /* "browse", an early sign-up's source */
+    S_STARTED_KEYS,   /* the session_started properties' keys, in their order */
     SHARED_SIZE
 };
 
@@ -95,21 +107,20 @@ static PyObject *str_values, *str_cumulative, *str_total, *str_product_id, *str_
 #define SHARED(self, i) PyTuple_GET_ITEM((self)->shared, (i))
 #define CONTEXT(self, i) PyTuple_GET_ITEM((self)->context, (i))
 
-/* One uniform draw; -1.0 on error. */
+/* One uniform draw from `draw`; -1.0 with an error set on error. */
 static double
-draw_uniform(Browse *self)
+draw_from(PyObject *draw)
 {
-    PyObject *value = PyObject_CallNoArgs(CONTEXT(self, C_DRAW));
+    PyObject *value = PyObject_CallNoArgs(draw);
     if (value == NULL) {
         return -1.0;
     }
     double u = PyFloat_AsDouble(value);
     Py_DECREF(value);
-    if (u == -1.0 && PyErr_Occurred()) {
-        return -1.0;
-    }
     return u;
 }
+
+#define draw_uniform(self) draw_from(CONTEXT(self, C_DRAW))
 
 /* bisect.bisect_right(cumulative, x) over a list of floats; -1 on error. */
 static Py_ssize_t
@@ -141,7 +152,7 @@ bisect_right(PyObject *cumulative, double x)
 /* choice.pick(draw) of a WeightedChoice: values[bisect_right(_cumulative, draw() * _total)].
  * A new reference, or NULL. */
 static PyObject *
-pick(Browse *self, PyObject *choice)
+pick_with(PyObject *draw, PyObject *choice)
 {
     PyObject *values = NULL, *cumulative = NULL, *total = NULL, *picked = NULL;
     values = PyObject_GetAttr(choice, str_values);
@@ -154,7 +165,7 @@ pick(Browse *self, PyObject *choice)
     if (scale == -1.0 && PyErr_Occurred()) {
         goto done;
     }
-    double u = draw_uniform(self);
+    double u = draw_from(draw);
     if (u == -1.0 && PyErr_Occurred()) {
         goto done;
     }
@@ -172,10 +183,11 @@ done:
 /* Append (next_id(), type, now, now, session, visitor, customer, sequence, page,
  * product_id, None, None, properties) to the simulation's events; 0, or -1. */
 static int
-emit(Browse *self, PyObject *event_type, long long sequence, PyObject *page,
-     PyObject *product_id, PyObject *properties)
+emit_event(PyObject *shared, PyObject *event_type, PyObject *now, PyObject *session_id,
+           PyObject *visitor_id, PyObject *customer_id, long long sequence, PyObject *page,
+           PyObject *product_id, PyObject *properties)
 {
-    PyObject *id = PyObject_CallNoArgs(SHARED(self, S_NEXT_ID));
+    PyObject *id = PyObject_CallNoArgs(PyTuple_GET_ITEM(shared, S_NEXT_ID));
     if (id == NULL) {
         return -1;
     }
@@ -184,19 +196,30 @@ emit(Browse *self, PyObject *event_type, long long sequence, PyObject *page,
         Py_DECREF(id);
         return -1;
     }
-    PyObject *event = PyTuple_Pack(13, id, event_type, self->now, self->now,
-                                   CONTEXT(self, C_SESSION_ID), self->visitor_id,
-                                   CONTEXT(self, C_CUSTOMER_ID), number, page, product_id,
-                                   Py_None, Py_None, properties);
+    PyObject *event = PyTuple_Pack(13, id, event_type, now, now, session_id, visitor_id,
+                                   customer_id, number, page, product_id, Py_None, Py_None,
+                                   properties);
     Py_DECREF(id);
     Py_DECREF(number);
     if (event == NULL) {
         return -1;
     }
-    int failed = PyList_Append(SHARED(self, S_EVENTS), event);
+    int failed = PyList_Append(PyTuple_GET_ITEM(shared, S_EVENTS), event);
     Py_DECREF(event);
     return failed;
 }
+
+/* An event of this visit, at its time. */
+static int
+emit(Browse *self, PyObject *event_type, long long sequence, PyObject *page,
+     PyObject *product_id, PyObject *properties)
+{
+    return emit_event(self->shared, event_type, self->now, CONTEXT(self, C_SESSION_ID),
+                      self->visitor_id, CONTEXT(self, C_CUSTOMER_ID), sequence, page,
+                      product_id, properties);
+}
+
+#define pick(self, choice) pick_with(CONTEXT(self, C_DRAW), (choice))
 
 static void
 set_field(PyObject **field, PyObject *value)
@@ -732,18 +755,6 @@ checked_exp(double x, double *out)
     return 0;
 }
 
-static double
-next_draw(PyObject *draw)
-{
-    PyObject *value = PyObject_CallNoArgs(draw);
-    if (value == NULL) {
-        return -1.0;
-    }
-    double u = PyFloat_AsDouble(value);
-    Py_DECREF(value);
-    return u;
-}
-
 static PyObject *
 lognormal_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -752,11 +763,11 @@ lognormal_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwn
         PyErr_SetString(PyExc_TypeError, "a sampler takes one argument: the draw");
         return NULL;
     }
-    double first = next_draw(args[0]), logged;
+    double first = draw_from(args[0]), logged;
     if ((first == -1.0 && PyErr_Occurred()) || checked_log(1.0 - first, &logged) < 0) {
         return NULL;
     }
-    double second = next_draw(args[0]);
+    double second = draw_from(args[0]);
     if (second == -1.0 && PyErr_Occurred()) {
         return NULL;
     }
@@ -1046,10 +1057,244 @@ static PyTypeObject DueQueueType = {
     .tp_as_sequence = &queue_sequence,
 };
 
+
+/* ------------------------------------------------------------------ a visit's start */
+
+static PyObject *str_kind, *str_device, *str_browser, *str_country, *str_customer_id,
+    *str_cart, *str_visitor_id, *str_utm_source, *str_utm_medium, *str_utm_campaign, *str_key,
+    *str_names, *str_moves;
+
+/* A probability from the shared tuple; -1.0 with an error set on error. */
+static double
+shared_float(PyObject *shared, Py_ssize_t index)
+{
+    return PyFloat_AsDouble(PyTuple_GET_ITEM(shared, index));
+}
+
+/* The session_started properties of a new kind of session, in session.py's key order. */
+static PyObject *
+started_properties(PyObject *shared, PyObject *channel_name, PyObject *channel,
+                   PyObject *visitor, PyObject *returning, PyObject *active)
+{
+    PyObject *keys = PyTuple_GET_ITEM(shared, S_STARTED_KEYS);
+    if (!PyTuple_Check(keys) || PyTuple_GET_SIZE(keys) != 9) {
+        PyErr_SetString(PyExc_TypeError, "the session_started keys must be a tuple of 9");
+        return NULL;
+    }
+    PyObject *values[9] = {NULL};
+    values[0] = Py_NewRef(channel_name);
+    values[1] = PyObject_GetAttr(channel, str_utm_source);
+    values[2] = values[1] ? PyObject_GetAttr(channel, str_utm_medium) : NULL;
+    values[3] = values[2] ? PyObject_GetAttr(channel, str_utm_campaign) : NULL;
+    values[4] = values[3] ? PyObject_GetAttr(visitor, str_device) : NULL;
+    values[5] = values[4] ? PyObject_GetAttr(visitor, str_browser) : NULL;
+    values[6] = values[5] ? PyObject_GetAttr(visitor, str_country) : NULL;
+    values[7] = values[6] ? Py_NewRef(returning) : NULL;
+    values[8] = values[7] ? PyObject_GetAttr(active, str_names) : NULL;
+    PyObject *properties = values[8] ? PyDict_New() : NULL;
+    for (Py_ssize_t i = 0; i < 9 && properties != NULL; i++) {
+        if (PyDict_SetItem(properties, PyTuple_GET_ITEM(keys, i), values[i]) < 0) {
+            Py_CLEAR(properties);
+        }
+    }
+    for (Py_ssize_t i = 0; i < 9; i++) {
+        Py_XDECREF(values[i]);
+    }
+    return properties;
+}
+
+/* visit(shared, sim, session_id, visitor, draw, now, returning): what session.run_session
+ * does, step for step: the visit's first events, then its body (a Browse, or _walk for
+ * a visitor who goes straight to a recovered cart). */
+static PyObject *
+visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7 || !PyTuple_CheckExact(args[0])
+        || PyTuple_GET_SIZE(args[0]) != SHARED_SIZE) {
+        PyErr_SetString(PyExc_TypeError,
+                        "visit(shared, sim, session_id, visitor, draw, now, returning)");
+        return NULL;
+    }
+    PyObject *shared = args[0], *sim = args[1], *session_id = args[2], *visitor = args[3];
+    PyObject *draw = args[4], *now = args[5], *returning = args[6];
+    int is_returning = PyObject_IsTrue(returning);
+    if (is_returning < 0) {
+        return NULL;
+    }
+    returning = is_returning ? Py_True : Py_False;  /* as the bool run_session is given */
+    PyObject *picked = NULL, *active = NULL, *kind = NULL, *behaviour = NULL, *started = NULL;
+    PyObject *visitor_id = NULL, *customer_id = NULL, *known_customer = NULL, *cart = NULL;
+    PyObject *body = NULL, *key, *channel_name, *channel;
+
+    visitor_id = PyObject_GetAttr(visitor, str_visitor_id);
+    picked = visitor_id ? pick_with(draw, PyTuple_GET_ITEM(shared, S_CHANNELS)) : NULL;
+    if (picked == NULL) {
+        goto done;
+    }
+    if (!PyTuple_Check(picked) || PyTuple_GET_SIZE(picked) != 2) {
+        PyErr_SetString(PyExc_TypeError, "channels are (name, channel) pairs");
+        goto done;
+    }
+    channel_name = PyTuple_GET_ITEM(picked, 0);
+    channel = PyTuple_GET_ITEM(picked, 1);
+    active = PyObject_CallOneArg(PyTuple_GET_ITEM(shared, S_CALENDAR_AT), now);
+    key = active ? PyObject_GetAttr(active, str_key) : NULL;
+    PyObject *visitor_kind = key ? PyObject_GetAttr(visitor, str_kind) : NULL;
+    if (visitor_kind == NULL) {
+        Py_XDECREF(key);
+        goto done;
+    }
+    kind = PyTuple_Pack(4, channel_name, visitor_kind, returning, key);
+    Py_DECREF(visitor_kind);
+    if (kind == NULL) {
+        Py_DECREF(key);
+        goto done;
+    }
+    PyObject *kinds = PyTuple_GET_ITEM(shared, S_KINDS);
+    PyObject *known = PyDict_GetItemWithError(kinds, kind);
+    if (known != NULL) {
+        if (!PyTuple_Check(known) || PyTuple_GET_SIZE(known) != 2) {
+            PyErr_SetString(PyExc_TypeError, "session kinds are (behaviour, properties)");
+            Py_DECREF(key);
+            goto done;
+        }
+        behaviour = Py_NewRef(PyTuple_GET_ITEM(known, 0));
+        started = Py_NewRef(PyTuple_GET_ITEM(known, 1));
+        Py_DECREF(key);
+    }
+    else {
+        PyObject *device = PyErr_Occurred() ? NULL : PyObject_GetAttr(visitor, str_device);
+        if (device != NULL) {
+            behaviour = PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(shared, S_FOR_SESSION),
+                                                     device, channel_name, returning, key,
+                                                     NULL);
+            Py_DECREF(device);
+        }
+        Py_DECREF(key);
+        started = behaviour ? started_properties(shared, channel_name, channel, visitor,
+                                                 returning, active)
+                            : NULL;
+        if (started == NULL) {
+            goto done;
+        }
+        Py_ssize_t limit = PyLong_AsSsize_t(PyTuple_GET_ITEM(shared, S_SHARED_KINDS));
+        if (limit == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (PyDict_GET_SIZE(kinds) < limit) {  /* bounded: audiences can have many kinds */
+            PyObject *pair = PyTuple_Pack(2, behaviour, started);
+            int failed = pair == NULL || PyDict_SetItem(kinds, kind, pair) < 0;
+            Py_XDECREF(pair);
+            if (failed) {
+                goto done;
+            }
+        }
+    }
+    PyObject *landing = PyTuple_GET_ITEM(shared, S_LANDING);
+    if (emit_event(shared, PyTuple_GET_ITEM(shared, S_SESSION_STARTED), now, session_id,
+                   visitor_id, Py_None, 1, landing, Py_None, started) < 0
+        || emit_event(shared, PyTuple_GET_ITEM(shared, S_PAGE_VIEWED), now, session_id,
+                      visitor_id, Py_None, 2, landing, Py_None, Py_None) < 0) {
+        goto done;
+    }
+    long long sequence = 2;
+    customer_id = Py_NewRef(Py_None);  /* anonymous until the visitor logs in or signs up */
+    known_customer = PyObject_GetAttr(visitor, str_customer_id);
+    if (known_customer == NULL) {
+        goto done;
+    }
+    if (known_customer != Py_None) {
+        double u = draw_from(draw), login = shared_float(shared, S_LOGIN);
+        if ((u == -1.0 || login == -1.0) && PyErr_Occurred()) {
+            goto done;
+        }
+        if (u < login) {
+            Py_SETREF(customer_id, Py_NewRef(known_customer));
+            sequence += 1;
+            if (emit_event(shared, PyTuple_GET_ITEM(shared, S_LOGGED_IN), now, session_id,
+                           visitor_id, customer_id, sequence, landing, Py_None, Py_None) < 0) {
+                goto done;
+            }
+        }
+    }
+    else {
+        double u = draw_from(draw), signup = shared_float(shared, S_EARLY_SIGNUP);
+        if ((u == -1.0 || signup == -1.0) && PyErr_Occurred()) {
+            goto done;
+        }
+        if (u < signup) {
+            sequence += 1;
+            PyObject *number = PyLong_FromLongLong(sequence);
+            PyObject *signed_up = number == NULL ? NULL : PyObject_CallFunctionObjArgs(
+                PyTuple_GET_ITEM(shared, S_NEW_CUSTOMER), visitor, now, session_id,
+                PyTuple_GET_ITEM(shared, S_SIGNUP_SOURCE), number, NULL);
+            Py_XDECREF(number);
+            if (signed_up == NULL) {
+                goto done;
+            }
+            Py_SETREF(customer_id, signed_up);
+        }
+    }
+    cart = PyObject_GetAttr(visitor, str_cart);
+    if (cart == NULL) {
+        goto done;
+    }
+    int recover = 0;
+    if (is_returning && cart != Py_None) {
+        double u = draw_from(draw), chance = shared_float(shared, S_RECOVER);
+        if ((u == -1.0 || chance == -1.0) && PyErr_Occurred()) {
+            goto done;
+        }
+        recover = u < chance;
+    }
+    PyObject *number = PyLong_FromLongLong(sequence);
+    if (number == NULL) {
+        goto done;
+    }
+    if (recover) {  /* straight to the cart saved by an earlier visit: _walk from there */
+        PyObject *empty = PyUnicode_FromString("");
+        body = empty == NULL ? NULL : PyObject_CallFunctionObjArgs(
+            PyTuple_GET_ITEM(shared, S_HANDOFF), sim, session_id, visitor, draw, behaviour,
+            customer_id, cart, now, number, landing, PyTuple_GET_ITEM(shared, S_CART), empty,
+            Py_None, NULL);
+        Py_XDECREF(empty);
+    }
+    else {
+        PyObject *context = PyTuple_Pack(CONTEXT_SIZE, sim, session_id, visitor, draw,
+                                         behaviour, customer_id, cart);
+        PyObject *moves = context ? PyObject_GetAttr(behaviour, str_moves) : NULL;
+        if (moves != NULL) {
+            body = PyObject_CallFunctionObjArgs((PyObject *)&BrowseType, shared, context,
+                                                moves, visitor_id, number, now, landing, NULL);
+        }
+        Py_XDECREF(context);
+        Py_XDECREF(moves);
+    }
+    Py_DECREF(number);
+done:
+    Py_XDECREF(picked);
+    Py_XDECREF(active);
+    Py_XDECREF(kind);
+    Py_XDECREF(behaviour);
+    Py_XDECREF(started);
+    Py_XDECREF(visitor_id);
+    Py_XDECREF(customer_id);
+    Py_XDECREF(known_customer);
+    Py_XDECREF(cart);
+    return body;
+}
+
+static PyMethodDef module_methods[] = {
+    {"visit", (PyCFunction)(void (*)(void))visit, METH_FASTCALL,
+     "visit(shared, sim, session_id, visitor, draw, now, returning): a visit's first events, "
+     "and the body that walks on (session.run_session in C)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_visit",
     "A visit's hot path in C: its browsing walk, the dwell sampler, the returning queue.", -1,
-    NULL, NULL, NULL, NULL, NULL,
+    module_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
@@ -1063,6 +1308,20 @@ PyInit__visit(void)
     str_viewed = PyUnicode_InternFromString("viewed");
     str_category = PyUnicode_InternFromString("category");
     str_throw = PyUnicode_InternFromString("throw");
+    struct {
+        PyObject **name;
+        const char *text;
+    } names[] = {{&str_kind, "kind"}, {&str_device, "device"}, {&str_browser, "browser"},
+                 {&str_country, "country"}, {&str_customer_id, "customer_id"},
+                 {&str_cart, "cart"}, {&str_visitor_id, "visitor_id"},
+                 {&str_utm_source, "utm_source"}, {&str_utm_medium, "utm_medium"},
+                 {&str_utm_campaign, "utm_campaign"}, {&str_key, "key"},
+                 {&str_names, "names"}, {&str_moves, "moves"}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if ((*names[i].name = PyUnicode_InternFromString(names[i].text)) == NULL) {
+            return NULL;
+        }
+    }
     if (!str_values || !str_cumulative || !str_total || !str_product_id || !str_search_term
         || !str_viewed || !str_category || !str_throw) {
         return NULL;

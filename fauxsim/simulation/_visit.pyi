@@ -29,3 +29,14 @@ class DueQueue:
     def take(
         self, now: int, patience: int, forget: Callable[[int, int], None], /
     ) -> tuple[int, int, int] | None: ...
+
+def visit(
+    shared: tuple[Any, ...],
+    sim: Any,  # noqa: ANN401 - an engine.Simulation (not imported: no cycle)
+    session_id: int,
+    visitor: Any,  # noqa: ANN401 - an audience.Visitor
+    draw: Callable[[], float],
+    now: int,
+    returning: bool,
+    /,
+) -> Generator[int, int]: ...

@@ -36,16 +36,19 @@ from fauxsim.simulation.orders import place_order
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
 Browse: type[_visit.Browse] | None
-try:  # the browsing part of the walk in C (_visit.c), built at install
-    from fauxsim.simulation._visit import Browse
-except ImportError:  # installed without a C compiler: the whole walk runs in Python
-    Browse = None
+visit: Callable[..., Steps.Body] | None
+try:  # a visit's start and the browsing part of its walk in C (_visit.c), built at install
+    from fauxsim.simulation._visit import Browse, visit
+except ImportError:  # installed without a C compiler: the whole visit runs in Python
+    Browse = visit = None
 
 # Whether visits browse in C until they reach the cart; both give the same events
 # (tests hold them equal).
 COMPILED = Browse is not None
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fauxsim.randomness import Uniform
     from fauxsim.simulation import _visit
     from fauxsim.simulation.audience import Visitor
@@ -61,14 +64,24 @@ RECOVERED = {"recovered_cart": True}
 SHARED_KINDS = 20_000
 
 
+# The keys of session_started's properties, in the order run_session writes them.
+STARTED_KEYS = ("channel", "utm_source", "utm_medium", "utm_campaign", "device", "browser",
+                "country", "is_returning", "calendar_events")  # fmt: skip
+
+
 def browse_shared(sim: Simulation) -> tuple[Any, ...]:
-    """What every visit of ``sim`` browsing in C reads, in ``_visit.c``'s order (``S_*``)."""
-    catalog = sim.catalog
+    """What every visit of ``sim`` started in C reads, in ``_visit.c``'s order (``S_*``)."""
+    catalog, behaviour = sim.catalog, sim.scenario.behaviour
     return (
         sim.events, sim.next_event_id, sim.dwell, catalog.categories, catalog.any_product,
         catalog.in_category, sim.category_pages, SEARCH_SUFFIXES, sim.session_timeout,
         _walk, sim.return_later,
         CATEGORY, SEARCH, PRODUCT, PAGE_VIEWED, SEARCHED, PRODUCT_VIEWED, SESSION_ENDED, "query",
+        # a visit's start (_visit.visit):
+        sim.channels, sim.calendar.at, sim.session_kinds, sim.behaviour.for_session,
+        SHARED_KINDS, behaviour.accounts.login_probability,
+        behaviour.accounts.early_signup_probability, behaviour.cart.recover_probability,
+        sim.new_customer, SESSION_STARTED, LOGGED_IN, LANDING, CART, "browse", STARTED_KEYS,
     )  # fmt: skip
 
 
@@ -86,8 +99,10 @@ def run_session(
     The visit's first events (its start, a login or an early sign-up) are emitted at
     once; the body walks the funnel from the landing page: ``_walk``, or where it was
     built, ``_visit.Browse``, which walks the browsing pages in C and hands over to
-    ``_walk`` at the cart.
+    ``_walk`` at the cart. Where it was built, ``_visit.visit`` does all of this in C.
     """
+    if COMPILED and visit is not None:
+        return visit(sim.browse_shared, sim, session_id, visitor, draw, start, returning)
     # Events are built in place as tuples in ``fauxsim.events.EVENT_COLUMNS`` order:
     # event_id, event_type, occurred_at, received_at, session_id, visitor_id,
     # customer_id, sequence, page, product_id, quantity, order_id, properties.

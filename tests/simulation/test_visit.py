@@ -214,3 +214,14 @@ def test_the_compiled_queue_returns_the_visitors_the_python_heap_returns(steps):
                     seen.append(None)
         outcomes.append((seen, pool.churned_customers, len(pool)))
     assert outcomes[0] == outcomes[1]
+
+
+@needs_compiled
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_session_started_properties_keep_one_key_order(monkeypatch, compiled):
+    """JSON keeps a dict's order: the compiled start writes the keys as run_session does."""
+    monkeypatch.setattr(session, "COMPILED", compiled)
+    events = collect(small_scenario(end="2024-03-02")).events
+    started = [event[12] for event in events if event[1] == "session_started"]
+    assert started
+    assert {tuple(properties) for properties in started} == {session.STARTED_KEYS}
