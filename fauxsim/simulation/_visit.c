@@ -60,7 +60,7 @@ enum {
     S_SUFFIXES,       /* tuple of search query suffixes */
     S_TIMEOUT,        /* the session timeout (int micros) */
     S_HANDOFF,        /* session._walk */
-    S_RETURN_LATER,   /* Simulation.return_later */
+    S_POOL_ADD,       /* ReturningPool.add: what Simulation.return_later does, with... */
     S_CATEGORY, S_SEARCH, S_PRODUCT,                        /* pages (labels) */
     S_PAGE_VIEWED, S_SEARCHED, S_PRODUCT_VIEWED, S_SESSION_ENDED, /* event types (labels) */
     S_QUERY,          /* the key of a search's properties: "query" */
@@ -76,6 +76,7 @@ enum {
     S_LANDING, S_CART, /* pages (labels) */
     S_SIGNUP_SOURCE,  /* "browse", an early sign-up's source */
     S_STARTED_KEYS,   /* the session_started properties' keys, in their order */
+    S_RETURN_GAP,     /* ...Simulation.return_gap, the sampler of the time until a return */
     SHARED_SIZE
 };
 
@@ -431,9 +432,13 @@ end_session(Browse *self)
              Py_None) < 0) {
         return -1;
     }
-    PyObject *done = PyObject_CallFunctionObjArgs(SHARED(self, S_RETURN_LATER),
-                                                  CONTEXT(self, C_VISITOR), self->now,
-                                                  CONTEXT(self, C_DRAW), NULL);
+    /* Simulation.return_later, inline: pool.add(visitor, now + return_gap(draw)). */
+    PyObject *gap = PyObject_CallOneArg(SHARED(self, S_RETURN_GAP), CONTEXT(self, C_DRAW));
+    PyObject *due = gap == NULL ? NULL : PyNumber_Add(self->now, gap);
+    Py_XDECREF(gap);
+    PyObject *done = due == NULL ? NULL : PyObject_CallFunctionObjArgs(
+        SHARED(self, S_POOL_ADD), CONTEXT(self, C_VISITOR), due, NULL);
+    Py_XDECREF(due);
     Py_XDECREF(done);
     return done == NULL ? -1 : 0;
 }
@@ -851,9 +856,13 @@ typedef struct {
     long long due, visitor, customer, kind;
 } PoolEntry;
 
+/* Children per node of the waiting heap: four entries are two cache lines, and the heap
+ * of a busy shop (hundreds of thousands) is half as deep as a binary one. */
+#define HEAP_ARITY 4
+
 typedef struct {
     PyObject_HEAD
-    PoolEntry *heap;  /* not due yet: a binary heap, smallest first */
+    PoolEntry *heap;  /* not due yet: a 4-ary heap, smallest first */
     Py_ssize_t heap_size, heap_capacity;
     PoolEntry *ring;  /* due, in the order they became due: a ring buffer */
     Py_ssize_t ring_start, ring_size, ring_capacity;
@@ -924,7 +933,7 @@ queue_push(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t position = self->heap_size++;
     while (position > 0) {  /* sift the new entry up to its place */
-        Py_ssize_t parent = (position - 1) / 2;
+        Py_ssize_t parent = (position - 1) / HEAP_ARITY;
         if (!entry_before(&entry, &self->heap[parent])) {
             break;
         }
@@ -940,13 +949,15 @@ heap_pop(DueQueue *self)
 {
     PoolEntry top = self->heap[0], last = self->heap[--self->heap_size];
     Py_ssize_t position = 0, size = self->heap_size;
-    for (;;) {  /* sift the last entry down from the top */
-        Py_ssize_t child = 2 * position + 1;
-        if (child >= size) {
+    for (;;) {  /* sift the last entry down from the top, along the smallest children */
+        Py_ssize_t first = HEAP_ARITY * position + 1, child = first;
+        if (first >= size) {
             break;
         }
-        if (child + 1 < size && entry_before(&self->heap[child + 1], &self->heap[child])) {
-            child++;
+        for (Py_ssize_t other = first + 1; other < first + HEAP_ARITY && other < size; other++) {
+            if (entry_before(&self->heap[other], &self->heap[child])) {
+                child = other;
+            }
         }
         if (!entry_before(&self->heap[child], &last)) {
             break;

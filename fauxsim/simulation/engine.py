@@ -302,5 +302,8 @@ class Simulation:
                 )
 
     def return_later(self, visitor: Visitor, ended_at: int, draw: Uniform) -> None:
-        """Put a visitor whose session ended back in the pool of possible returners."""
+        """Put a visitor whose session ended back in the pool of possible returners.
+
+        (A visit walked in C does the same inline: see ``session.browse_shared``.)
+        """
         self.pool.add(visitor, ended_at + self.return_gap(draw))

@@ -75,13 +75,14 @@ def browse_shared(sim: Simulation) -> tuple[Any, ...]:
     return (
         sim.events, sim.next_event_id, sim.dwell, catalog.categories, catalog.any_product,
         catalog.in_category, sim.category_pages, SEARCH_SUFFIXES, sim.session_timeout,
-        _walk, sim.return_later,
+        _walk, sim.pool.add,
         CATEGORY, SEARCH, PRODUCT, PAGE_VIEWED, SEARCHED, PRODUCT_VIEWED, SESSION_ENDED, "query",
         # a visit's start (_visit.visit):
         sim.channels, sim.calendar.at, sim.session_kinds, sim.behaviour.for_session,
         SHARED_KINDS, behaviour.accounts.login_probability,
         behaviour.accounts.early_signup_probability, behaviour.cart.recover_probability,
         sim.new_customer, SESSION_STARTED, LOGGED_IN, LANDING, CART, "browse", STARTED_KEYS,
+        sim.return_gap,  # with pool.add above: what Simulation.return_later does
     )  # fmt: skip
 
 
