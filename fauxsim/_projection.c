@@ -63,7 +63,7 @@ read_columns(PyObject *columns, SessionColumns *out)
         if (value == -1 && PyErr_Occurred()) {
             return -1;
         }
-        if (value < 0) {
+        if (value < 0 || value == PY_SSIZE_T_MAX) {
             PyErr_SetString(PyExc_ValueError, "column positions must not be negative");
             return -1;
         }
@@ -95,25 +95,31 @@ session_row(PyObject *sessions, PyObject *session_id, Py_ssize_t width)
     return row;
 }
 
-/* row[index] = value, which the row then holds (a new reference of its own). */
-static void
+/* row[index] = value, which the row then holds (a new reference of its own). The old
+ * item's release may run Python code that shrinks the row: the index is checked each time. */
+static int
 set_item(PyObject *row, Py_ssize_t index, PyObject *value)
 {
     Py_INCREF(value);
-    PyObject *old = PyList_GET_ITEM(row, index);
-    PyList_SET_ITEM(row, index, value);
-    Py_DECREF(old);
+    return PyList_SetItem(row, index, value);  /* IndexError, as Python's row[i] = v */
 }
 
 /* The session's clock and its customer, once known: what every event in a session does. */
-static void
+static int
 touch(PyObject *row, PyObject *event, const SessionColumns *columns)
 {
-    set_item(row, columns->updated, PyTuple_GET_ITEM(event, OCCURRED_AT));
-    PyObject *customer = PyTuple_GET_ITEM(event, CUSTOMER_ID);
-    if (PyList_GET_ITEM(row, columns->customer) == Py_None && customer != Py_None) {
-        set_item(row, columns->customer, customer);
+    if (set_item(row, columns->updated, PyTuple_GET_ITEM(event, OCCURRED_AT)) < 0) {
+        return -1;
     }
+    PyObject *customer = PyTuple_GET_ITEM(event, CUSTOMER_ID);
+    PyObject *present = PyList_GetItem(row, columns->customer);
+    if (present == NULL) {
+        return -1;
+    }
+    if (present == Py_None && customer != Py_None) {
+        return set_item(row, columns->customer, customer);
+    }
+    return 0;
 }
 
 /* row[page_views] += 1 */
@@ -138,9 +144,9 @@ count_page_view(PyObject *row, Py_ssize_t index)
     if (more == NULL) {
         return -1;
     }
-    set_item(row, index, more);
+    int failed = set_item(row, index, more);
     Py_DECREF(more);
-    return 0;
+    return failed;
 }
 
 enum { FROM_EVENT = 0, FROM_PROPERTY = 1, VALUE = 2 };
@@ -283,15 +289,12 @@ fold_one(PyObject *event, const Fold *fold)
     int failed = 0;
     if (ending) {
         PyObject *now = PyTuple_GET_ITEM(event, OCCURRED_AT);
-        set_item(row, columns->ended, now);
-        set_item(row, columns->updated, now);
-        failed = PyList_Append(fold->ended, session_id) < 0;
+        failed = set_item(row, columns->ended, now) < 0 || set_item(row, columns->updated, now) < 0
+                 || PyList_Append(fold->ended, session_id) < 0;
     }
     else {
-        failed = viewed && count_page_view(row, columns->page_views) < 0;
-        if (!failed) {
-            touch(row, event, columns);
-        }
+        failed = (viewed && count_page_view(row, columns->page_views) < 0)
+                 || touch(row, event, columns) < 0;
     }
     Py_DECREF(row);
     if (failed) {
@@ -368,7 +371,9 @@ flush(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t position = 0, filled = 0;
     PyObject *row_id, *ignored;
     while (PyDict_Next(dirty, &position, &row_id, &ignored)) {
+        Py_INCREF(row_id);  /* hashing it, or reading a row, may run code that changes dirty */
         if (filled == count) {
+            Py_DECREF(row_id);
             PyErr_SetString(PyExc_RuntimeError, "dirty changed size during flush");
             goto error;
         }
@@ -377,10 +382,12 @@ flush(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
             if (!PyErr_Occurred()) {
                 PyErr_SetObject(PyExc_KeyError, row_id);
             }
+            Py_DECREF(row_id);
             goto error;
         }
         PyObject *written = PyList_CheckExact(row) ? PyList_AsTuple(row) : PySequence_Tuple(row);
         if (written == NULL) {
+            Py_DECREF(row_id);
             goto error;
         }
         PyList_SET_ITEM(out, filled++, written);  /* the list holds it now */
@@ -388,16 +395,16 @@ flush(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
             /* Held twice while marshal writes it, as Python's marshal.dumps(row) holds
              * it: marshal flags objects held more than once, so the bytes are the twin's. */
             Py_INCREF(written);
-            Py_INCREF(row_id);  /* replacing the row may free what it holds */
             PyObject *packed = PyMarshal_WriteObjectToString(written, Py_MARSHAL_VERSION);
             int failed = packed == NULL || PyDict_SetItem(rows, row_id, packed) < 0;
             Py_XDECREF(packed);
-            Py_DECREF(row_id);
             Py_DECREF(written);
             if (failed) {
+                Py_DECREF(row_id);
                 goto error;
             }
         }
+        Py_DECREF(row_id);
     }
     if (filled != count) {
         PyErr_SetString(PyExc_RuntimeError, "dirty changed size during flush");

@@ -43,6 +43,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 
@@ -100,6 +101,7 @@ typedef struct {
     long long sequence;
     Phase phase;
     int started;
+    int running; /* inside send/throw/close: re-entry is refused, as a generator's */
 } Browse;
 
 static PyObject *str_values, *str_cumulative, *str_total, *str_product_id, *str_search_term,
@@ -251,7 +253,11 @@ view_page(Browse *self)
             return -1;
         }
         self->sequence += 1;
-        return emit(self, SHARED(self, S_PAGE_VIEWED), self->sequence, page, Py_None, properties);
+        Py_INCREF(properties);  /* next_id() runs Python code */
+        int failed = emit(self, SHARED(self, S_PAGE_VIEWED), self->sequence, page, Py_None,
+                          properties);
+        Py_DECREF(properties);
+        return failed;
     }
     if (page == SHARED(self, S_SEARCH)) {
         PyObject *product = pick(self, SHARED(self, S_ANY_PRODUCT));
@@ -270,8 +276,15 @@ view_page(Browse *self)
             Py_DECREF(term);
             return -1;
         }
-        PyObject *suffix = PyTuple_GET_ITEM(suffixes, (Py_ssize_t)(u * PyTuple_GET_SIZE(suffixes)));
+        PyObject *position = PyLong_FromDouble(u * (double)PyTuple_GET_SIZE(suffixes));
+        PyObject *suffix = position ? PyObject_GetItem(suffixes, position) : NULL;
+        Py_XDECREF(position);
+        if (suffix == NULL) {
+            Py_DECREF(term);
+            return -1;
+        }
         PyObject *query = PyNumber_Add(term, suffix);
+        Py_DECREF(suffix);
         Py_DECREF(term);
         if (query == NULL) {
             return -1;
@@ -443,10 +456,64 @@ end_session(Browse *self)
     return done == NULL ? -1 : 0;
 }
 
+/* As in a generator (PEP 479): a StopIteration raised inside the walk is an error, not
+ * its end: it becomes a RuntimeError, caused by it. */
+static void
+stop_iteration_is_an_error(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_StopIteration)) {
+        return;
+    }
+    PyObject *type, *cause, *traceback;
+    PyErr_Fetch(&type, &cause, &traceback);
+    PyErr_NormalizeException(&type, &cause, &traceback);
+    if (traceback != NULL) {
+        PyException_SetTraceback(cause, traceback);
+    }
+    Py_DECREF(type);
+    Py_XDECREF(traceback);
+    PyObject *error = PyObject_CallFunction(PyExc_RuntimeError, "s",
+                                            "a visit's walk raised StopIteration");
+    if (error == NULL) {
+        Py_DECREF(cause);
+        return;
+    }
+    PyException_SetCause(error, cause);  /* takes the reference */
+    PyErr_SetObject(PyExc_RuntimeError, error);
+    Py_DECREF(error);
+}
+
+static PySendResult browse_send_inner(Browse *self, PyObject *arg, PyObject **result);
+
+static int
+refuse_running(Browse *self)
+{
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "generator already executing");
+        return -1;
+    }
+    return 0;
+}
+
 static PySendResult
 browse_send(PyObject *op, PyObject *arg, PyObject **result)
 {
     Browse *self = (Browse *)op;
+    *result = NULL;
+    if (refuse_running(self) < 0) {
+        return PYGEN_ERROR;
+    }
+    Py_INCREF(self);
+    self->running = 1;
+    PySendResult sent = browse_send_inner(self, arg, result);
+    self->running = 0;
+    Py_DECREF(self);
+    return sent;
+}
+
+static PySendResult
+browse_send_inner(Browse *self, PyObject *arg, PyObject **result)
+{
     *result = NULL;
     PySendResult sent;
     switch (self->phase) {
@@ -491,26 +558,8 @@ browse_send(PyObject *op, PyObject *arg, PyObject **result)
         self->phase = DONE;
         Py_CLEAR(self->rest);
     }
-    if (sent == PYGEN_ERROR && PyErr_ExceptionMatches(PyExc_StopIteration)) {
-        /* As in a generator (PEP 479): a StopIteration from inside is an error, not the
-         * walk's end. */
-        PyObject *type, *cause, *traceback;
-        PyErr_Fetch(&type, &cause, &traceback);
-        PyErr_NormalizeException(&type, &cause, &traceback);
-        if (traceback != NULL) {
-            PyException_SetTraceback(cause, traceback);
-        }
-        Py_DECREF(type);
-        Py_XDECREF(traceback);
-        PyObject *error = PyObject_CallFunction(PyExc_RuntimeError, "s",
-                                                "a visit's walk raised StopIteration");
-        if (error == NULL) {
-            Py_DECREF(cause);
-            return PYGEN_ERROR;
-        }
-        PyException_SetCause(error, cause);  /* takes the reference */
-        PyErr_SetObject(PyExc_RuntimeError, error);
-        Py_DECREF(error);
+    if (sent == PYGEN_ERROR) {
+        stop_iteration_is_an_error();
     }
     return sent;
 }
@@ -541,10 +590,17 @@ browse_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
         return NULL;
     }
+    if (refuse_running(self) < 0) {
+        return NULL;
+    }
     if (self->phase == HANDED_OVER) {
         PyObject *call[4] = {self->rest, args[0], nargs > 1 ? args[1] : NULL,
                              nargs > 2 ? args[2] : NULL};
+        Py_INCREF(self);
+        self->running = 1;
         PyObject *thrown = PyObject_VectorcallMethod(str_throw, call, (size_t)nargs + 1, NULL);
+        self->running = 0;
+        Py_DECREF(self);
         if (thrown == NULL) {
             self->phase = DONE;
             Py_CLEAR(self->rest);
@@ -554,6 +610,10 @@ browse_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     self->phase = DONE;
     PyObject *exception = args[0];
     if (PyExceptionInstance_Check(exception)) {
+        if (nargs > 1 && args[1] != Py_None) {
+            PyErr_SetString(PyExc_TypeError, "instance exception may not have a separate value");
+            return NULL;
+        }
         PyErr_SetObject((PyObject *)Py_TYPE(exception), exception);
     }
     else if (PyExceptionClass_Check(exception)) {
@@ -562,6 +622,7 @@ browse_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     else {
         PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
     }
+    stop_iteration_is_an_error();  /* raised where the walk waits, it does not catch it */
     return NULL;
 }
 
@@ -570,6 +631,9 @@ static PyObject *
 browse_close(PyObject *op, PyObject *Py_UNUSED(ignored))
 {
     Browse *self = (Browse *)op;
+    if (refuse_running(self) < 0) {
+        return NULL;
+    }
     PyObject *rest = self->rest;
     self->rest = NULL;
     self->phase = DONE;
@@ -649,6 +713,7 @@ browse_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->state = state;
     self->phase = BROWSING;
     self->started = 0;
+    self->running = 0;
     if (self->category == NULL) {
         Py_DECREF(self);
         return NULL;
@@ -740,7 +805,7 @@ static double two_pi;
 static int
 checked_log(double x, double *out)
 {
-    if (!(x > 0.0)) {
+    if (x <= 0.0) {  /* math.log(nan) is nan, math.log(inf) inf */
         PyErr_SetString(PyExc_ValueError, "math domain error");
         return -1;
     }
@@ -776,7 +841,12 @@ lognormal_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwn
     if (second == -1.0 && PyErr_Occurred()) {
         return NULL;
     }
-    double normal = sqrt(-2.0 * logged) * cos(two_pi * second), grown;
+    double radius = -2.0 * logged, angle = two_pi * second, grown;
+    if (radius < 0.0 || isinf(angle)) {  /* math.sqrt and math.cos raise for these */
+        PyErr_SetString(PyExc_ValueError, "math domain error");
+        return NULL;
+    }
+    double normal = sqrt(radius) * cos(angle);
     if (checked_exp(self->sigma * normal, &grown) < 0) {
         return NULL;
     }
@@ -913,6 +983,20 @@ read_long_long(PyObject *value, long long *out)
     return 0;
 }
 
+/* An int as a C integer, clamped to what one holds: a time beyond ~292,000 years (a
+ * return gap a scenario may draw) never comes, and orders after every other. */
+static int
+read_saturated(PyObject *value, long long *out)
+{
+    int overflow;
+    long long read = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (read == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *out = overflow > 0 ? LLONG_MAX : overflow < 0 ? LLONG_MIN : read;
+    return 0;
+}
+
 /* push(due, visitor_id, customer, kind): customer is the customer id + 1, 0 for none. */
 static PyObject *
 queue_push(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
@@ -923,7 +1007,7 @@ queue_push(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PoolEntry entry;
-    if (read_long_long(args[0], &entry.due) < 0 || read_long_long(args[1], &entry.visitor) < 0
+    if (read_saturated(args[0], &entry.due) < 0 || read_long_long(args[1], &entry.visitor) < 0
         || read_long_long(args[2], &entry.customer) < 0
         || read_long_long(args[3], &entry.kind) < 0) {
         return NULL;
@@ -1001,7 +1085,7 @@ queue_take(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     DueQueue *self = (DueQueue *)op;
     long long now, patience;
-    if (nargs != 3 || read_long_long(args[0], &now) < 0 || read_long_long(args[1], &patience) < 0) {
+    if (nargs != 3 || read_saturated(args[0], &now) < 0 || read_saturated(args[1], &patience) < 0) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_TypeError, "take(now, patience, forget) takes 3 arguments");
         }
@@ -1012,7 +1096,16 @@ queue_take(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    long long churned = now - patience;
+    long long churned;  /* now - patience, clamped */
+    if (patience > 0 && now < LLONG_MIN + patience) {
+        churned = LLONG_MIN;
+    }
+    else if (patience < 0 && now > LLONG_MAX + patience) {
+        churned = LLONG_MAX;
+    }
+    else {
+        churned = now - patience;
+    }
     while (self->ring_size > 0 && self->ring[self->ring_start].due < churned) {
         PoolEntry gone = self->ring[self->ring_start];
         self->ring_start = (self->ring_start + 1) % self->ring_capacity;

@@ -167,3 +167,49 @@ def test_a_started_session_row_takes_every_column_from_its_source():
         "country": "FR", "landing_page": "landing", "page_views": 0, "order_id": None,
         "created_at": 10, "updated_at": 10,
     }  # fmt: skip
+
+
+# Found by a review under AddressSanitizer: each of these wrote or read out of bounds.
+
+
+class _Clearing(int):
+    """A page count whose addition empties the row holding it (Python code mid-fold)."""
+
+    row: list[Any] = []  # noqa: RUF012 - set by the test
+
+    def __add__(self, other: object) -> int:
+        self.row.clear()
+        return int(self) + int(other)  # type: ignore[call-overload]
+
+
+@pytest.mark.usefixtures("compiled")
+def test_a_row_emptied_by_python_code_mid_fold_fails_as_python_does():
+    projector = Projector()
+    row = _session_row(5, page_views=_Clearing(3))
+    _Clearing.row = row
+    projector.tables["sessions"].rows[5] = row
+    with pytest.raises(IndexError):
+        projector.apply([_event(EventType.PAGE_VIEWED.value, 10, 5)])
+
+
+class _ClearingKey(int):
+    """A row id whose hash empties the table's changed ids (Python code mid-flush)."""
+
+    dirty: dict[int, None] = {}  # noqa: RUF012 - set by the test
+
+    def __hash__(self) -> int:
+        self.dirty.clear()
+        return int.__hash__(self)
+
+
+@pytest.mark.usefixtures("compiled")
+def test_changed_ids_emptied_mid_flush_fail_as_python_does():
+    table = projection._Table()
+    key = _ClearingKey(4)
+    table.rows[4] = [4, "a"]
+    table.dirty[key] = None
+    table.dirty[5] = None
+    table.rows[5] = [5, "b"]
+    _ClearingKey.dirty = table.dirty
+    with pytest.raises(RuntimeError, match="changed size"):
+        table.flush()

@@ -77,15 +77,19 @@ def test_compiled_visits_browse_in_c_and_finish_without_the_cyclic_collector(mon
     assert unreachable == 0
 
 
-def _browse(draws: list[float], moves: dict[str, Any]) -> Any:
-    """A Browse over a fresh simulation's shared state, drawing ``draws`` in order."""
+def _browse(draws: Any, moves: dict[str, Any], **shared: Any) -> Any:
+    """A Browse over a fresh simulation's shared state, drawing ``draws`` in order (a list,
+    or a function), with some shared items replaced (``next_id=...``)."""
     from fauxsim.simulation.labels import LANDING  # noqa: PLC0415
 
     simulation = Simulation(small_scenario())
-    draw = iter(draws).__next__
+    draw = iter(draws).__next__ if isinstance(draws, list) else draws
     context = (simulation, 1, None, draw, None, None, None)
+    items = list(simulation.browse_shared)
+    for name, value in shared.items():
+        items[{"events": 0, "next_id": 1, "category_pages": 6}[name]] = value
     assert session.Browse is not None
-    return session.Browse(simulation.browse_shared, context, moves, 7, 2, 0, LANDING)
+    return session.Browse(tuple(items), context, moves, 7, 2, 0, LANDING)
 
 
 @needs_compiled
@@ -225,3 +229,110 @@ def test_session_started_properties_keep_one_key_order(monkeypatch, compiled):
     started = [event[12] for event in events if event[1] == "session_started"]
     assert started
     assert {tuple(properties) for properties in started} == {session.STARTED_KEYS}
+
+
+# Found by a review under AddressSanitizer: each of these crashed or read freed memory.
+
+
+@needs_compiled
+def test_a_browse_refuses_to_be_resumed_from_inside_itself():
+    """As a generator does: a draw that resumes the walk it draws for is refused."""
+    from fauxsim.simulation.labels import CATEGORY, LANDING  # noqa: PLC0415
+
+    refused: list[str] = []
+    draws = iter([0.1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
+
+    def draw() -> float:
+        try:
+            walk.send(100)
+        except ValueError as error:
+            refused.append(str(error))
+        return next(draws)
+
+    moves = {LANDING: ([1.0], [CATEGORY, None]), CATEGORY: ([0.0], [CATEGORY, None])}
+    walk = _browse(draw, moves)
+    assert next(walk) > 0  # the dwell on the landing page
+    assert walk.send(10) > 0  # the category page reached; it leaves: the timeout
+    assert refused
+    assert set(refused) == {"generator already executing"}
+
+
+@needs_compiled
+def test_a_search_suffix_drawn_out_of_range_fails_as_python_does():
+    from fauxsim.simulation.labels import LANDING, SEARCH  # noqa: PLC0415
+
+    walk = _browse([0.1, 0.5, 0.5, 0.5, 1.5], {LANDING: ([1.0], [SEARCH, None])})
+    next(walk)
+    with pytest.raises(IndexError):  # SEARCH_SUFFIXES[int(1.5 * 9)]
+        walk.send(10)
+
+
+@needs_compiled
+def test_a_category_page_keeps_its_properties_when_next_id_replaces_them():
+    """The page's properties are held while the event id is drawn (Python code)."""
+    from fauxsim.simulation.labels import CATEGORY, LANDING  # noqa: PLC0415
+
+    pages: dict[str, Any] = {}
+    counter = iter(range(1, 100))
+
+    def next_id() -> int:
+        for category in list(pages):
+            pages[category] = {"category": category}  # the old dicts are freed here
+        global junk  # noqa: PLW0603 - to reuse the freed memory
+        junk = [{"x": number} for number in range(100)]
+        return next(counter)
+
+    simulation = Simulation(small_scenario())
+    pages.update({name: {"category": name} for name in simulation.category_pages})
+    events: list[Any] = []
+    moves = {LANDING: ([1.0], [CATEGORY, None]), CATEGORY: ([0.0], [CATEGORY, None])}
+    walk = _browse([0.1, 0.5, 0.5, 0.5, 0.5, 0.5], moves,
+                   events=events, next_id=next_id, category_pages=pages)  # fmt: skip
+    next(walk)
+    walk.send(10)
+    (viewed,) = events
+    assert viewed[12] == {"category": viewed[12]["category"]}
+    assert viewed[12]["category"] in pages
+
+
+junk: list[Any] = []
+
+
+@needs_compiled
+def test_the_queue_keeps_visitors_due_beyond_64_bits_waiting():
+    """A valid scenario may draw a return gap of ~1e9 days: such a visitor never returns."""
+    from fauxsim.simulation.audience import ReturningPool, Visitor  # noqa: PLC0415
+    from tests.simulation.test_audience import KINDS  # noqa: PLC0415
+
+    outcomes = []
+    for compiled in (True, False):
+        audience.COMPILED = compiled
+        try:
+            pool = ReturningPool(KINDS)
+        finally:
+            audience.COMPILED = True
+        pool.add(Visitor(1, 0, KINDS), 10**9 * DAY * 10**6)
+        pool.add(Visitor(2, 0, KINDS), DAY)
+        back = pool.take(2 * DAY)
+        outcomes.append((back.visitor_id if back else None, pool.take(2 * DAY), len(pool)))
+    assert outcomes[0] == outcomes[1] == (2, None, 1)
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    "draws", [[math.nan, 0.5], [-3.0, 0.5], [-math.inf, 0.5], [0.5, math.inf], [0.5, -math.inf]]
+)
+def test_the_compiled_lognormal_meets_bad_draws_as_the_closure_does(draws):
+    distribution = LogNormal(median=30, sigma=1, max=600)
+    outcomes = []
+    for compiled in (True, False):
+        sampling.COMPILED = compiled
+        try:
+            sample = sampling.whole_sampler(distribution, SECOND, 1)
+        finally:
+            sampling.COMPILED = True
+        try:
+            outcomes.append(sample(iter(draws).__next__))
+        except ValueError as error:
+            outcomes.append(type(error))
+    assert outcomes[0] == outcomes[1]
