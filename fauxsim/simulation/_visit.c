@@ -276,9 +276,18 @@ view_page(Browse *self)
             Py_DECREF(term);
             return -1;
         }
-        PyObject *position = PyLong_FromDouble(u * (double)PyTuple_GET_SIZE(suffixes));
-        PyObject *suffix = position ? PyObject_GetItem(suffixes, position) : NULL;
-        Py_XDECREF(position);
+        /* SEARCH_SUFFIXES[int(draw() * len(SEARCH_SUFFIXES))]: at once for a draw in
+         * [0, 1), as Python indexes for any other (an error, or from the end). */
+        double scaled = u * (double)PyTuple_GET_SIZE(suffixes);
+        PyObject *suffix;
+        if (scaled >= 0.0 && scaled < (double)PyTuple_GET_SIZE(suffixes)) {
+            suffix = Py_NewRef(PyTuple_GET_ITEM(suffixes, (Py_ssize_t)scaled));
+        }
+        else {
+            PyObject *position = PyLong_FromDouble(scaled);
+            suffix = position ? PyObject_GetItem(suffixes, position) : NULL;
+            Py_XDECREF(position);
+        }
         if (suffix == NULL) {
             Py_DECREF(term);
             return -1;
@@ -988,6 +997,9 @@ read_long_long(PyObject *value, long long *out)
 static int
 read_saturated(PyObject *value, long long *out)
 {
+    if (small_int(value, out)) {
+        return 0;
+    }
     int overflow;
     long long read = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (read == -1 && PyErr_Occurred()) {
