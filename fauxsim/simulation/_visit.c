@@ -1233,11 +1233,6 @@ visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *shared = args[0], *sim = args[1], *session_id = args[2], *visitor = args[3];
     PyObject *draw = args[4], *now = args[5], *returning = args[6];
-    int is_returning = PyObject_IsTrue(returning);
-    if (is_returning < 0) {
-        return NULL;
-    }
-    returning = is_returning ? Py_True : Py_False;  /* as the bool run_session is given */
     PyObject *picked = NULL, *active = NULL, *kind = NULL, *behaviour = NULL, *started = NULL;
     PyObject *visitor_id = NULL, *customer_id = NULL, *known_customer = NULL, *cart = NULL;
     PyObject *body = NULL, *key, *channel_name, *channel;
@@ -1254,10 +1249,11 @@ visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     channel_name = PyTuple_GET_ITEM(picked, 0);
     channel = PyTuple_GET_ITEM(picked, 1);
     active = PyObject_CallOneArg(PyTuple_GET_ITEM(shared, S_CALENDAR_AT), now);
-    key = active ? PyObject_GetAttr(active, str_key) : NULL;
-    PyObject *visitor_kind = key ? PyObject_GetAttr(visitor, str_kind) : NULL;
-    if (visitor_kind == NULL) {
-        Py_XDECREF(key);
+    /* (channel_name, visitor.kind, returning, active.key): read in that order */
+    PyObject *visitor_kind = active ? PyObject_GetAttr(visitor, str_kind) : NULL;
+    key = visitor_kind ? PyObject_GetAttr(active, str_key) : NULL;
+    if (key == NULL) {
+        Py_XDECREF(visitor_kind);
         goto done;
     }
     kind = PyTuple_Pack(4, channel_name, visitor_kind, returning, key);
@@ -1320,8 +1316,9 @@ visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     if (known_customer != Py_None) {
-        double u = draw_from(draw), login = shared_float(shared, S_LOGIN);
-        if ((u == -1.0 || login == -1.0) && PyErr_Occurred()) {
+        double u = draw_from(draw);
+        double login = u == -1.0 && PyErr_Occurred() ? -1.0 : shared_float(shared, S_LOGIN);
+        if (login == -1.0 && PyErr_Occurred()) {
             goto done;
         }
         if (u < login) {
@@ -1334,8 +1331,10 @@ visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         }
     }
     else {
-        double u = draw_from(draw), signup = shared_float(shared, S_EARLY_SIGNUP);
-        if ((u == -1.0 || signup == -1.0) && PyErr_Occurred()) {
+        double u = draw_from(draw);
+        double signup = u == -1.0 && PyErr_Occurred() ? -1.0
+                                                       : shared_float(shared, S_EARLY_SIGNUP);
+        if (signup == -1.0 && PyErr_Occurred()) {
             goto done;
         }
         if (u < signup) {
@@ -1356,9 +1355,14 @@ visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     int recover = 0;
+    int is_returning = PyObject_IsTrue(returning);  /* where run_session tests it, once */
+    if (is_returning < 0) {
+        goto done;
+    }
     if (is_returning && cart != Py_None) {
-        double u = draw_from(draw), chance = shared_float(shared, S_RECOVER);
-        if ((u == -1.0 || chance == -1.0) && PyErr_Occurred()) {
+        double u = draw_from(draw);
+        double chance = u == -1.0 && PyErr_Occurred() ? -1.0 : shared_float(shared, S_RECOVER);
+        if (chance == -1.0 && PyErr_Occurred()) {
             goto done;
         }
         recover = u < chance;

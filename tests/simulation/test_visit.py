@@ -336,3 +336,24 @@ def test_the_compiled_lognormal_meets_bad_draws_as_the_closure_does(draws):
         except ValueError as error:
             outcomes.append(type(error))
     assert outcomes[0] == outcomes[1]
+
+
+@needs_compiled
+def test_a_visit_started_in_c_keeps_the_returning_flag_as_given():
+    """From the second review: the flag was made a bool before anything else ran."""
+    from fauxsim.simulation.audience import Visitor  # noqa: PLC0415
+
+    outcomes = []
+    for compiled in (True, False):
+        session.COMPILED = compiled
+        try:
+            simulation = Simulation(small_scenario())
+            visitor = Visitor(1, 0, simulation.visitor_kinds)
+            draws = iter([0.5] * 8).__next__
+            session.run_session(simulation, 1, visitor, draws, simulation.start, returning=1)
+        finally:
+            session.COMPILED = True
+        (started, viewed) = simulation.events
+        outcomes.append((started[12]["is_returning"], viewed[1], list(simulation.session_kinds)))
+    assert outcomes[0] == outcomes[1]
+    assert type(outcomes[0][0]) is int
