@@ -49,7 +49,7 @@
 
 #include "../_small_int.h"
 
-/* What every visit of a simulation shares, in session.browse_shared()'s order. */
+/* What every visit of a simulation shares, in session.visit_shared()'s order. */
 enum {
     S_EVENTS,         /* the simulation's list of events (Simulation.events) */
     S_NEXT_ID,        /* the event id counter's __next__ */
@@ -695,7 +695,7 @@ browse_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         || !PyDict_Check(PyTuple_GET_ITEM(shared, S_CATEGORY_PAGES))
         || !PyTuple_Check(PyTuple_GET_ITEM(shared, S_SUFFIXES))
         || PyTuple_GET_SIZE(PyTuple_GET_ITEM(shared, S_SUFFIXES)) == 0) {
-        PyErr_SetString(PyExc_TypeError, "Browse: shared is not session.browse_shared()'s");
+        PyErr_SetString(PyExc_TypeError, "Browse: shared is not session.visit_shared()'s");
         return NULL;
     }
     Browse *self = (Browse *)type->tp_alloc(type, 0);

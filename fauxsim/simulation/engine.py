@@ -23,7 +23,7 @@ from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SI
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
-from fauxsim.simulation.session import browse_shared, run_session
+from fauxsim.simulation.session import run_session, visit_shared
 from fauxsim.simulation.traffic import TrafficModel
 
 if TYPE_CHECKING:
@@ -114,8 +114,8 @@ class Simulation:
         self.last_order_id = 0
         self.last_line_item_id = 0
         self.finished_orders: list[int] = []  # delivered and kept, since ``finished()``
-        # What every visit browsing in C reads (``session.browse_shared``).
-        self.browse_shared = browse_shared(self)
+        # What every visit browsing in C reads (``session.visit_shared``).
+        self.visit_shared = visit_shared(self)
 
         Steps(self.env, self._open_shop(), delay=0)
         Steps(self.env, self._arrivals(), delay=0)
@@ -304,6 +304,6 @@ class Simulation:
     def return_later(self, visitor: Visitor, ended_at: int, draw: Uniform) -> None:
         """Put a visitor whose session ended back in the pool of possible returners.
 
-        (A visit walked in C does the same inline: see ``session.browse_shared``.)
+        (A visit walked in C does the same inline: see ``session.visit_shared``.)
         """
         self.pool.add(visitor, ended_at + self.return_gap(draw))

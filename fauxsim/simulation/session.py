@@ -1,7 +1,10 @@
 """One visit: a light process (``processes.Steps``) that walks the funnel, dwelling between pages.
 
 This is the engine's hot path (millions of pages), so it binds what it uses to local
-names, draws from one uniform source, and builds event tuples in place.
+names, draws from one uniform source, and builds event tuples in place. Where the C
+extension ``_visit`` was built, a visit starts and browses in C (``_visit.visit`` and
+``_visit.Browse``, twins of ``run_session`` and of ``_walk``'s browsing pages) and hands
+over to ``_walk`` at the cart.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ try:  # a visit's start and the browsing part of its walk in C (_visit.c), built
 except ImportError:  # installed without a C compiler: the whole visit runs in Python
     Browse = visit = None
 
-# Whether visits browse in C until they reach the cart; both give the same events
-# (tests hold them equal).
+# Whether visits start and browse in C until they reach the cart; both give the same
+# events (tests hold them equal).
 COMPILED = Browse is not None
 
 if TYPE_CHECKING:
@@ -69,7 +72,7 @@ STARTED_KEYS = ("channel", "utm_source", "utm_medium", "utm_campaign", "device",
                 "country", "is_returning", "calendar_events")  # fmt: skip
 
 
-def browse_shared(sim: Simulation) -> tuple[Any, ...]:
+def visit_shared(sim: Simulation) -> tuple[Any, ...]:
     """What every visit of ``sim`` started in C reads, in ``_visit.c``'s order (``S_*``)."""
     catalog, behaviour = sim.catalog, sim.scenario.behaviour
     return (
@@ -103,7 +106,7 @@ def run_session(
     ``_walk`` at the cart. Where it was built, ``_visit.visit`` does all of this in C.
     """
     if COMPILED and visit is not None:
-        return visit(sim.browse_shared, sim, session_id, visitor, draw, start, returning)
+        return visit(sim.visit_shared, sim, session_id, visitor, draw, start, returning)
     # Events are built in place as tuples in ``fauxsim.events.EVENT_COLUMNS`` order:
     # event_id, event_type, occurred_at, received_at, session_id, visitor_id,
     # customer_id, sequence, page, product_id, quantity, order_id, properties.
@@ -164,7 +167,7 @@ def run_session(
                      now, sequence, LANDING, CART, "", None)  # fmt: skip
     if COMPILED and Browse is not None:
         context = (sim, session_id, visitor, draw, behaviour, customer_id, cart)
-        return Browse(sim.browse_shared, context, behaviour.moves, visitor_id, sequence, now,
+        return Browse(sim.visit_shared, context, behaviour.moves, visitor_id, sequence, now,
                       LANDING)  # fmt: skip
     return _walk(sim, session_id, visitor, draw, behaviour, customer_id, cart,
                  now, sequence, LANDING, None, "", None)  # fmt: skip

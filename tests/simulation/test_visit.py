@@ -85,7 +85,7 @@ def _browse(draws: Any, moves: dict[str, Any], **shared: Any) -> Any:
     simulation = Simulation(small_scenario())
     draw = iter(draws).__next__ if isinstance(draws, list) else draws
     context = (simulation, 1, None, draw, None, None, None)
-    items = list(simulation.browse_shared)
+    items = list(simulation.visit_shared)
     for name, value in shared.items():
         items[{"events": 0, "next_id": 1, "category_pages": 6}[name]] = value
     assert session.Browse is not None
