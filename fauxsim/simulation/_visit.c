@@ -104,8 +104,11 @@ typedef struct {
     int running; /* inside send/throw/close: re-entry is refused, as a generator's */
 } Browse;
 
+/* Attribute and method names, interned once at import (PyInit__visit). */
 static PyObject *str_values, *str_cumulative, *str_total, *str_product_id, *str_search_term,
-    *str_viewed, *str_category, *str_throw;
+    *str_viewed, *str_category, *str_throw, *str_kind, *str_device, *str_browser, *str_country,
+    *str_customer_id, *str_cart, *str_visitor_id, *str_utm_source, *str_utm_medium,
+    *str_utm_campaign, *str_key, *str_names, *str_moves;
 
 #define SHARED(self, i) PyTuple_GET_ITEM((self)->shared, (i))
 #define CONTEXT(self, i) PyTuple_GET_ITEM((self)->context, (i))
@@ -1176,10 +1179,6 @@ static PyTypeObject DueQueueType = {
 
 /* ------------------------------------------------------------------ a visit's start */
 
-static PyObject *str_kind, *str_device, *str_browser, *str_country, *str_customer_id,
-    *str_cart, *str_visitor_id, *str_utm_source, *str_utm_medium, *str_utm_campaign, *str_key,
-    *str_names, *str_moves;
-
 /* A probability from the shared tuple; -1.0 with an error set on error. */
 static double
 shared_float(PyObject *shared, Py_ssize_t index)
@@ -1420,31 +1419,22 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__visit(void)
 {
-    str_values = PyUnicode_InternFromString("values");
-    str_cumulative = PyUnicode_InternFromString("_cumulative");
-    str_total = PyUnicode_InternFromString("_total");
-    str_product_id = PyUnicode_InternFromString("product_id");
-    str_search_term = PyUnicode_InternFromString("search_term");
-    str_viewed = PyUnicode_InternFromString("viewed");
-    str_category = PyUnicode_InternFromString("category");
-    str_throw = PyUnicode_InternFromString("throw");
     struct {
         PyObject **name;
         const char *text;
-    } names[] = {{&str_kind, "kind"}, {&str_device, "device"}, {&str_browser, "browser"},
-                 {&str_country, "country"}, {&str_customer_id, "customer_id"},
-                 {&str_cart, "cart"}, {&str_visitor_id, "visitor_id"},
-                 {&str_utm_source, "utm_source"}, {&str_utm_medium, "utm_medium"},
-                 {&str_utm_campaign, "utm_campaign"}, {&str_key, "key"},
-                 {&str_names, "names"}, {&str_moves, "moves"}};
+    } names[] = {{&str_values, "values"}, {&str_cumulative, "_cumulative"},
+                 {&str_total, "_total"}, {&str_product_id, "product_id"},
+                 {&str_search_term, "search_term"}, {&str_viewed, "viewed"},
+                 {&str_category, "category"}, {&str_throw, "throw"}, {&str_kind, "kind"},
+                 {&str_device, "device"}, {&str_browser, "browser"}, {&str_country, "country"},
+                 {&str_customer_id, "customer_id"}, {&str_cart, "cart"},
+                 {&str_visitor_id, "visitor_id"}, {&str_utm_source, "utm_source"},
+                 {&str_utm_medium, "utm_medium"}, {&str_utm_campaign, "utm_campaign"},
+                 {&str_key, "key"}, {&str_names, "names"}, {&str_moves, "moves"}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if ((*names[i].name = PyUnicode_InternFromString(names[i].text)) == NULL) {
             return NULL;
         }
-    }
-    if (!str_values || !str_cumulative || !str_total || !str_product_id || !str_search_term
-        || !str_viewed || !str_category || !str_throw) {
-        return NULL;
     }
     two_pi = 2.0 * 3.141592653589793;  /* 2.0 * math.pi, as sampling._TWO_PI */
     if (PyType_Ready(&BrowseType) < 0 || PyType_Ready(&WholeLogNormalType) < 0

@@ -67,7 +67,8 @@ RECOVERED = {"recovered_cart": True}
 SHARED_KINDS = 20_000
 
 
-# The keys of session_started's properties, in the order run_session writes them.
+# The keys of session_started's properties, in their order (JSON keeps it): run_session
+# and _visit.visit both write them from here.
 STARTED_KEYS = ("channel", "utm_source", "utm_medium", "utm_campaign", "device", "browser",
                 "country", "is_returning", "calendar_events")  # fmt: skip
 
@@ -131,17 +132,10 @@ def run_session(
     else:
         behaviour = sim.behaviour.for_session(visitor.device, channel_name, returning,
                                               active.key)  # fmt: skip
-        started = {
-            "channel": channel_name,
-            "utm_source": channel.utm_source,
-            "utm_medium": channel.utm_medium,
-            "utm_campaign": channel.utm_campaign,
-            "device": visitor.device,
-            "browser": visitor.browser,
-            "country": visitor.country,
-            "is_returning": returning,
-            "calendar_events": active.names,
-        }
+        started = dict(zip(STARTED_KEYS, (
+            channel_name, channel.utm_source, channel.utm_medium, channel.utm_campaign,
+            visitor.device, visitor.browser, visitor.country, returning, active.names,
+        ), strict=True))  # fmt: skip
         if len(kinds) < SHARED_KINDS:  # bounded: audiences can have many kinds
             kinds[kind] = behaviour, started
     emit((next_id(), SESSION_STARTED, now, now, session_id, visitor_id, None, 1, LANDING,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from fauxsim.scenario.model import Scenario
 from fauxsim.tables import ALL_TABLES, EVENTS, TABLES_BY_NAME
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import ModuleType
 
 
@@ -70,3 +72,15 @@ def switch_compiled(
     if compiled and not module.COMPILED:
         pytest.skip(f"{what} is not built in this install")
     monkeypatch.setattr(module, "COMPILED", compiled)
+
+
+@contextmanager
+def compiled_as(module: ModuleType, compiled: bool) -> Iterator[None]:
+    """``module.COMPILED`` set within, restored after: for tests that run both twins in
+    one call (hypothesis forbids the function-scoped ``monkeypatch`` there)."""
+    saved = module.COMPILED
+    module.COMPILED = compiled
+    try:
+        yield
+    finally:
+        module.COMPILED = saved

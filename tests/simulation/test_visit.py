@@ -17,7 +17,7 @@ from fauxsim.clock import DAY, SECOND
 from fauxsim.scenario.distributions import LogNormal
 from fauxsim.simulation import audience, sampling, session
 from fauxsim.simulation.engine import Simulation
-from tests.simulation.helpers import collect, small_scenario
+from tests.simulation.helpers import collect, compiled_as, small_scenario
 
 needs_compiled = pytest.mark.skipif(
     not (session.COMPILED and sampling.COMPILED and audience.COMPILED),
@@ -148,11 +148,8 @@ def test_the_compiled_lognormal_draws_what_the_closure_draws(
     """Bit for bit, including the clip, the minimum, huge values and their errors."""
     distribution = LogNormal(median=median, sigma=sigma, max=cap)
     compiled = sampling.whole_sampler(distribution, unit, minimum)
-    sampling.COMPILED = False
-    try:
+    with compiled_as(sampling, compiled=False):
         in_python = sampling.whole_sampler(distribution, unit, minimum)
-    finally:
-        sampling.COMPILED = True
     assert type(compiled).__name__ == "WholeLogNormal"
     outcomes = []
     for sample in (compiled, in_python):
@@ -196,11 +193,8 @@ def test_the_compiled_queue_returns_the_visitors_the_python_heap_returns(steps):
 
     outcomes = []
     for compiled in (True, False):
-        audience.COMPILED = compiled
-        try:
+        with compiled_as(audience, compiled):
             pool = ReturningPool(KINDS, patience=5 * DAY)
-        finally:
-            audience.COMPILED = True
         seen, now, waiting = [], 0, set()
         for adding, days, visitor_id, customer_id in steps:
             if adding and visitor_id not in waiting:  # a visitor waits in the pool once
@@ -306,11 +300,8 @@ def test_the_queue_keeps_visitors_due_beyond_64_bits_waiting():
 
     outcomes = []
     for compiled in (True, False):
-        audience.COMPILED = compiled
-        try:
+        with compiled_as(audience, compiled):
             pool = ReturningPool(KINDS)
-        finally:
-            audience.COMPILED = True
         pool.add(Visitor(1, 0, KINDS), 10**9 * DAY * 10**6)
         pool.add(Visitor(2, 0, KINDS), DAY)
         back = pool.take(2 * DAY)
@@ -326,11 +317,8 @@ def test_the_compiled_lognormal_meets_bad_draws_as_the_closure_does(draws):
     distribution = LogNormal(median=30, sigma=1, max=600)
     outcomes = []
     for compiled in (True, False):
-        sampling.COMPILED = compiled
-        try:
+        with compiled_as(sampling, compiled):
             sample = sampling.whole_sampler(distribution, SECOND, 1)
-        finally:
-            sampling.COMPILED = True
         try:
             outcomes.append(sample(iter(draws).__next__))
         except ValueError as error:
@@ -345,14 +333,11 @@ def test_a_visit_started_in_c_keeps_the_returning_flag_as_given():
 
     outcomes = []
     for compiled in (True, False):
-        session.COMPILED = compiled
-        try:
+        with compiled_as(session, compiled):
             simulation = Simulation(small_scenario())
             visitor = Visitor(1, 0, simulation.visitor_kinds)
             draws = iter([0.5] * 8).__next__
             session.run_session(simulation, 1, visitor, draws, simulation.start, returning=1)
-        finally:
-            session.COMPILED = True
         (started, viewed) = simulation.events
         outcomes.append((started[12]["is_returning"], viewed[1], list(simulation.session_kinds)))
     assert outcomes[0] == outcomes[1]
