@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 from api_support import issue, running_client
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 PROBLEM = "application/problem+json"
 
@@ -84,20 +90,31 @@ def test_statement_timeout_is_a_503_with_retry_after(fresh_database):
     assert unaffected.status_code == 200
 
 
-def _cut_the_pools_connections(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+@contextmanager
+def _database_down(url: str) -> Iterator[None]:
+    """The API's database refuses new connections and its open ones are cut; then back.
+
+    Cutting the connections alone raced the pool, which reconnects in the background: a
+    request right after could find a fresh connection and get a 200.
+    """
+    name = conninfo_to_dict(url)["dbname"]
+    admin_url = make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            yield
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 
 def test_database_down_is_a_503_on_health(fresh_database):
     token = _token(fresh_database)
-    with running_client(fresh_database, token) as client:
-        _cut_the_pools_connections(fresh_database)
+    with running_client(fresh_database, token) as client, _database_down(fresh_database):
         response = client.get("/health")
-        _cut_the_pools_connections(fresh_database)  # the pool has reconnected since
         head = client.head("/health")
     _assert_problem(response, 503)
     assert head.status_code == 503
