@@ -85,15 +85,36 @@ def uniform_block(seed: int, purpose: Purpose, entity: int, size: int) -> Sequen
     return numpy_stream(seed, purpose, entity).random(size).data
 
 
-def topped_up(first: Sequence[float], seed: int, purpose: Purpose, entity: int) -> Uniform:
-    """Draws ``first`` in order, then continues with the stream of ``purpose`` and ``entity``.
+def topped_up(
+    block: Sequence[float], start: int, stop: int, then: Callable[[int], Uniform], entity: int
+) -> Uniform:
+    """Draws ``block[start:stop]`` in order, then continues with ``then(entity)``'s draws.
 
     Seeding a Mersenne Twister costs as much as a short visit's whole walk, so a visit
     draws from its slice of a block drawn for all the visits of its hour, and only the
-    rare long one that uses it up seeds a stream of its own. The result is a C-level
-    callable: as cheap per draw as ``random.Random.random``.
+    rare long one that uses it up makes a stream of its own (``then``: see
+    :func:`entity_draws`). The result is a C-level callable: as cheap per draw as
+    ``random.Random.random``. ``fauxsim.simulation._visit.Draws``, where it was built, is
+    its twin as one object: no slice, chain or generator to make per visit, and a visit
+    walked in C reads its draws without a float object for each.
     """
-    return chain(first, _after(seed, purpose, entity, 0)).__next__
+    return chain(block[start:stop], _then(then, entity)).__next__
+
+
+def entity_draws(seed: int, purpose: Purpose) -> Callable[[int], Uniform]:
+    """The draws of ``stream(seed, purpose, entity)``, for an entity given later."""
+
+    def draws(entity: int) -> Uniform:
+        return stream(seed, purpose, entity).random
+
+    return draws
+
+
+def _then(then: Callable[[int], Uniform], entity: int) -> Iterator[float]:
+    """``then(entity)``'s draws; made only when first needed."""
+    draw = then(entity)
+    while True:
+        yield draw()
 
 
 def prefetched(seed: int, purpose: Purpose, entity: int, count: int) -> Uniform:

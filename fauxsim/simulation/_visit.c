@@ -45,6 +45,7 @@
 #include <Python.h>
 #include <limits.h>
 #include <math.h>
+#include <string.h>
 #include <stddef.h>
 
 #include "../_small_int.h"
@@ -113,10 +114,178 @@ static PyObject *str_values, *str_cumulative, *str_total, *str_product_id, *str_
 #define SHARED(self, i) PyTuple_GET_ITEM((self)->shared, (i))
 #define CONTEXT(self, i) PyTuple_GET_ITEM((self)->context, (i))
 
-/* One uniform draw from `draw`; -1.0 with an error set on error. */
+/* ------------------------------------------------------------------ Draws */
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall; /* draws_call: called as a function, without a tuple */
+    Py_buffer view;            /* the block's doubles, held while this lives */
+    Py_ssize_t next, stop;     /* the slice of them still to serve */
+    PyObject *then;            /* then(entity): the draws after the slice, made when needed */
+    PyObject *entity;
+    PyObject *rest;            /* then(entity), once made (NULL before) */
+    int making;                /* inside then(entity): a draw from it is refused */
+} Draws;
+
+static PyTypeObject DrawsType;
+
+/* The next draw once the slice is used up: from then(entity), made the first time. */
+static PyObject *
+draw_after(Draws *self)
+{
+    if (self->rest == NULL) {
+        if (self->making) {
+            PyErr_SetString(PyExc_ValueError, "Draws: then(entity) drew from its own draws");
+            return NULL;
+        }
+        self->making = 1;
+        PyObject *rest = PyObject_CallOneArg(self->then, self->entity);
+        self->making = 0;
+        if (rest == NULL) {
+            return NULL;
+        }
+        Py_XSETREF(self->rest, rest);
+    }
+    PyObject *rest = Py_NewRef(self->rest); /* held: the call may drop it */
+    PyObject *value = PyObject_CallNoArgs(rest);
+    Py_DECREF(rest);
+    return value;
+}
+
+static PyObject *
+draws_call(PyObject *op, PyObject *const *Py_UNUSED(args), size_t nargsf, PyObject *kwnames)
+{
+    Draws *self = (Draws *)op;
+    if (PyVectorcall_NARGS(nargsf) != 0 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a draw takes no arguments");
+        return NULL;
+    }
+    if (self->next < self->stop) {
+        return PyFloat_FromDouble(((const double *)self->view.buf)[self->next++]);
+    }
+    return draw_after(self);
+}
+
+static PyObject *
+draws_tp_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    return PyVectorcall_Call(self, args, kwargs);
+}
+
+/* Draws(block, start, stop, then, entity): what randomness.topped_up returns, as an object. */
+static PyObject *
+draws_vectorcall_new(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 5 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "Draws(block, start, stop, then, entity)");
+        return NULL;
+    }
+    Py_ssize_t start = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
+    if (start == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t stop = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+    if (stop == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Draws *self = PyObject_GC_New(Draws, (PyTypeObject *)type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->vectorcall = draws_call;
+    self->then = Py_NewRef(args[3]);
+    self->entity = Py_NewRef(args[4]);
+    self->rest = NULL;
+    self->making = 0;
+    self->view.obj = NULL;
+    if (PyObject_GetBuffer(args[0], &self->view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    if (self->view.ndim != 1 || self->view.itemsize != sizeof(double)
+        || self->view.format == NULL || strcmp(self->view.format, "d") != 0) {
+        PyErr_SetString(PyExc_TypeError, "Draws: the block must be a buffer of doubles");
+        Py_DECREF(self);
+        return NULL;
+    }
+    /* block[start:stop], as Python slices: negative positions count from the end. */
+    PySlice_AdjustIndices(self->view.shape[0], &start, &stop, 1);
+    self->next = start;
+    self->stop = stop;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static PyObject *
+draws_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0) {
+        PyErr_SetString(PyExc_TypeError, "Draws takes positional arguments only");
+        return NULL;
+    }
+    return draws_vectorcall_new((PyObject *)type, &PyTuple_GET_ITEM(args, 0),
+                                (size_t)PyTuple_GET_SIZE(args), NULL);
+}
+
+static int
+draws_traverse(Draws *self, visitproc visit, void *arg)
+{
+    /* Not the block: a buffer cannot lead back here, and the collector clearing it (a
+     * memoryview) while this holds its buffer fails (BufferError); it goes with this. */
+    Py_VISIT(self->then);
+    Py_VISIT(self->entity);
+    Py_VISIT(self->rest);
+    return 0;
+}
+
+static int
+draws_clear(Draws *self)
+{
+    if (self->view.obj != NULL) {
+        PyBuffer_Release(&self->view);
+    }
+    self->next = self->stop = 0;
+    Py_CLEAR(self->then);
+    Py_CLEAR(self->entity);
+    Py_CLEAR(self->rest);
+    return 0;
+}
+
+static void
+draws_dealloc(Draws *self)
+{
+    PyObject_GC_UnTrack(self);
+    draws_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject DrawsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fauxsim.simulation._visit.Draws",
+    .tp_basicsize = sizeof(Draws),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "Draws(block, start, stop, then, entity)(): block[start:stop] in order, then "
+              "the draws of then(entity) (see randomness.topped_up).",
+    .tp_new = draws_new,
+    .tp_vectorcall = draws_vectorcall_new,
+    .tp_call = draws_tp_call,
+    .tp_vectorcall_offset = offsetof(Draws, vectorcall),
+    .tp_dealloc = (destructor)draws_dealloc,
+    .tp_traverse = (traverseproc)draws_traverse,
+    .tp_clear = (inquiry)draws_clear,
+};
+
+/* One uniform draw from `draw`; -1.0 with an error set on error. A Draws serves its
+ * block's doubles without making a float object of each. */
 static double
 draw_from(PyObject *draw)
 {
+    if (Py_IS_TYPE(draw, &DrawsType)) {
+        Draws *draws = (Draws *)draw;
+        if (draws->next < draws->stop) {
+            return ((const double *)draws->view.buf)[draws->next++];
+        }
+    }
     PyObject *value = PyObject_CallNoArgs(draw);
     if (value == NULL) {
         return -1.0;
@@ -1438,7 +1607,7 @@ PyInit__visit(void)
     }
     two_pi = 2.0 * 3.141592653589793;  /* 2.0 * math.pi, as sampling._TWO_PI */
     if (PyType_Ready(&BrowseType) < 0 || PyType_Ready(&WholeLogNormalType) < 0
-        || PyType_Ready(&DueQueueType) < 0) {
+        || PyType_Ready(&DueQueueType) < 0 || PyType_Ready(&DrawsType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module);
@@ -1447,7 +1616,8 @@ PyInit__visit(void)
     }
     if (PyModule_AddObjectRef(m, "Browse", (PyObject *)&BrowseType) < 0
         || PyModule_AddObjectRef(m, "WholeLogNormal", (PyObject *)&WholeLogNormalType) < 0
-        || PyModule_AddObjectRef(m, "DueQueue", (PyObject *)&DueQueueType) < 0) {
+        || PyModule_AddObjectRef(m, "DueQueue", (PyObject *)&DueQueueType) < 0
+        || PyModule_AddObjectRef(m, "Draws", (PyObject *)&DrawsType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

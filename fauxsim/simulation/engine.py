@@ -12,8 +12,8 @@ from itertools import count
 from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
-from fauxsim.randomness import Purpose, derive, stream, topped_up, uniform_block
-from fauxsim.simulation import labels
+from fauxsim.randomness import Purpose, derive, entity_draws, stream, topped_up, uniform_block
+from fauxsim.simulation import labels, session
 from fauxsim.simulation.audience import Customer, ReturningPool, Visitor, VisitorKinds
 from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
@@ -256,6 +256,9 @@ class Simulation:
         hour_start = self.start - self.start % HOUR
         returning_share = self.scenario.audience.returning_share
         width = _DRAWS_PER_SESSION
+        # A visit's draws: its slice of the hour's block, then a stream of its own.
+        session_draws = entity_draws(self.seed, Purpose.SESSION)
+        draws = session.Draws if session.COMPILED and session.Draws is not None else topped_up
         while hour_start < self.end:
             moments = self.traffic.arrivals(hour_start)
             block = uniform_block(self.seed, Purpose.SESSION_DRAWS, hour_start // HOUR,
@@ -267,8 +270,8 @@ class Simulation:
                     now = yield moment - now
                 self.last_session_id += 1
                 session_id = self.last_session_id
-                draw = topped_up(block[number * width : (number + 1) * width],
-                                 self.seed, Purpose.SESSION, session_id)  # fmt: skip
+                draw = draws(block, number * width, (number + 1) * width, session_draws,
+                             session_id)  # fmt: skip
                 visitor = self.pool.take(moment) if draw() < returning_share else None
                 returning = visitor is not None
                 if visitor is None:

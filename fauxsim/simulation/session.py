@@ -39,14 +39,16 @@ from fauxsim.simulation.orders import place_order
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
 Browse: type[_visit.Browse] | None
+Draws: type[_visit.Draws] | None
 visit: Callable[..., Steps.Body] | None
-try:  # a visit's start and the browsing part of its walk in C (_visit.c), built at install
-    from fauxsim.simulation._visit import Browse, visit
+try:  # a visit's start, its draws and the browsing part of its walk in C (_visit.c)
+    from fauxsim.simulation._visit import Browse, Draws, visit
 except ImportError:  # installed without a C compiler: the whole visit runs in Python
-    Browse = visit = None
+    Browse = Draws = visit = None
 
-# Whether visits start and browse in C until they reach the cart; both give the same
-# events (tests hold them equal).
+# Whether visits start and browse in C until they reach the cart, drawing from
+# ``_visit.Draws`` (else ``randomness.topped_up``); both give the same events (tests hold
+# them equal).
 COMPILED = Browse is not None
 
 if TYPE_CHECKING:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import math
 import statistics
+from typing import Any
 
 import pytest
 
-from fauxsim.randomness import Purpose, prefetched, stream, topped_up, uniform_block
+from fauxsim.randomness import (
+    Purpose,
+    entity_draws,
+    prefetched,
+    stream,
+    topped_up,
+    uniform_block,
+)
 from fauxsim.scenario.distributions import Constant, Exponential, LogNormal, Uniform
 from fauxsim.simulation.sampling import sampler, whole_sampler
 
@@ -55,15 +63,31 @@ def test_whole_samplers_truncate_to_units_and_respect_the_minimum():
 
 def test_topped_up_draws_serve_the_block_then_the_entity_stream():
     """A session's draws are its block slice, then its own stream: same inputs, same draws."""
-    block = uniform_block(5, Purpose.SESSION_DRAWS, 9, 4)
-    draw = topped_up(block, 5, Purpose.SESSION, 77)
+    block = uniform_block(5, Purpose.SESSION_DRAWS, 9, 8)
+    then = entity_draws(5, Purpose.SESSION)
+    draw = topped_up(block, 2, 6, then, 77)
     first = [draw() for _ in range(4)]
-    assert first == list(block)
-    assert [draw() for _ in range(3)] == [
-        value for value, _ in zip(_stream_values(5, 77), range(3), strict=False)
-    ]
-    again = topped_up(uniform_block(5, Purpose.SESSION_DRAWS, 9, 4), 5, Purpose.SESSION, 77)
-    assert [again() for _ in range(7)] == [*first, *_stream_values(5, 77)[:3]]
+    assert first == list(block)[2:6]
+    assert [draw() for _ in range(3)] == _stream_values(5, 77)
+    again = topped_up(uniform_block(5, Purpose.SESSION_DRAWS, 9, 8), 2, 6, then, 77)
+    assert [again() for _ in range(7)] == [*first, *_stream_values(5, 77)]
+
+
+def test_the_entity_stream_is_made_only_when_the_block_runs_out():
+    """Seeding a stream costs as much as a visit: a visit that keeps to its slice never does."""
+    made: list[int] = []
+
+    def then(entity: int) -> Any:
+        made.append(entity)
+        return entity_draws(5, Purpose.SESSION)(entity)
+
+    draw = topped_up(uniform_block(5, Purpose.SESSION_DRAWS, 9, 4), 0, 4, then, 77)
+    for _ in range(4):
+        draw()
+    assert made == []
+    draw()
+    draw()
+    assert made == [77]
 
 
 def test_uniform_blocks_depend_on_seed_and_entity_only():

@@ -3,9 +3,11 @@ the browsing walk (``session._walk``) and the lognormal whole sampler (``samplin
 
 from __future__ import annotations
 
+import array
 import gc
 import math
 import shutil
+import sys
 import sysconfig
 from typing import Any
 
@@ -342,3 +344,70 @@ def test_a_visit_started_in_c_keeps_the_returning_flag_as_given():
         outcomes.append((started[12]["is_returning"], viewed[1], list(simulation.session_kinds)))
     assert outcomes[0] == outcomes[1]
     assert type(outcomes[0][0]) is int
+
+
+@needs_compiled
+@given(
+    size=st.integers(min_value=0, max_value=12),
+    start=st.integers(min_value=-15, max_value=15),
+    stop=st.integers(min_value=-15, max_value=15),
+    count=st.integers(min_value=0, max_value=20),
+)
+def test_compiled_draws_draw_what_topped_up_draws(size, start, stop, count):
+    """A block's slice as Python slices it (negative positions, out of range), then the stream."""
+    from fauxsim.randomness import Purpose, entity_draws, topped_up, uniform_block  # noqa: PLC0415
+
+    assert session.Draws is not None
+    then = entity_draws(3, Purpose.SESSION)
+    block = uniform_block(3, Purpose.SESSION_DRAWS, 1, size)
+    compiled = session.Draws(block, start, stop, then, 41)
+    in_python = topped_up(block, start, stop, then, 41)
+    assert [compiled() for _ in range(count)] == [in_python() for _ in range(count)]
+
+
+@needs_compiled
+def test_compiled_draws_refuse_what_is_not_a_block_of_doubles():
+    from fauxsim.randomness import Purpose, entity_draws  # noqa: PLC0415
+
+    assert session.Draws is not None
+    then = entity_draws(3, Purpose.SESSION)
+    with pytest.raises(TypeError, match="buffer of doubles"):
+        session.Draws(array.array("f", [0.5]), 0, 1, then, 1)
+    with pytest.raises(TypeError):
+        session.Draws([0.5], 0, 1, then, 1)
+    with pytest.raises(TypeError, match="Draws"):
+        session.Draws(array.array("d", [0.5]), 0, 1, then)
+    draw = session.Draws(array.array("d", [0.5]), 0, 1, then, 1)
+    with pytest.raises(TypeError, match="no arguments"):
+        draw(1)
+
+
+@needs_compiled
+def test_compiled_draws_refuse_a_stream_that_draws_from_them():
+    """then(entity) drawing from the very draws it is making: an error, not a recursion."""
+    assert session.Draws is not None
+    holder: list[Any] = []
+
+    def then(_entity: int) -> Any:
+        return holder[0]()
+
+    holder.append(session.Draws(array.array("d", []), 0, 0, then, 1))
+    with pytest.raises(ValueError, match="drew from its own draws"):
+        holder[0]()
+
+
+@needs_compiled
+def test_compiled_draws_in_a_reference_cycle_go_with_their_block(monkeypatch):
+    """The collector frees a Draws caught in a cycle, and its block after it: no BufferError
+    (the block's memoryview, cleared while the Draws held its buffer, raised one at exit)."""
+    from fauxsim.randomness import Purpose, uniform_block  # noqa: PLC0415
+
+    assert session.Draws is not None
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    block = uniform_block(3, Purpose.SESSION_DRAWS, 1, 8)  # older: the collector clears it first
+    holder: list[Any] = []
+    holder.append(session.Draws(block, 0, 8, holder.append, 1))
+    del block, holder
+    gc.collect()
+    assert unraisable == []
