@@ -6,8 +6,9 @@
  *
  *     while the queue's first entry (now, priority, eid, event) is due before `at`
  *     (None: as long as there is one):
- *         if the event is not a Steps process between steps: env.step()
- *         else: env._now = now; resume its body with now;
+ *         if the event is not a Steps process between steps, nor a body that is its own
+ *         event (its callbacks are RESUME_OWN: a _visit.Browse): env.step()
+ *         else: env._now = now; resume its body (or itself) with now;
  *               when the body returns: event.callbacks = None and drop its entry,
  *               when it yields a delay: its entry becomes (now + delay, NORMAL, next(eid),
  *               event), in one heapreplace if its entry is still on top.
@@ -191,15 +192,16 @@ remove_entry(PyObject *queue, PyObject *first, PyObject *remove)
     return 0;
 }
 
-/* One step of a Steps process whose entry `first` is on top; 0, or -1 on error. */
+/* One step of a Steps process (or of a body that is its own event: `own`) whose entry
+ * `first` is on top; 0, or -1 on error. */
 static int
 resume(PyObject *env, PyObject *queue, PyObject *first, PyObject *now, PyObject *event,
-       PyObject *eid, PyObject *normal, PyObject *remove)
+       int own, PyObject *eid, PyObject *normal, PyObject *remove)
 {
     if (PyObject_SetAttr(env, str_now, now) < 0) {
         return -1;
     }
-    PyObject *body = PyObject_GetAttr(event, str_body);
+    PyObject *body = own ? Py_NewRef(event) : PyObject_GetAttr(event, str_body);
     if (body == NULL) {
         return -1;
     }
@@ -249,9 +251,9 @@ resume(PyObject *env, PyObject *queue, PyObject *first, PyObject *now, PyObject 
 static PyObject *
 run_before(PyObject *Py_UNUSED(module), PyObject *args)
 {
-    PyObject *env, *queue, *at, *resume_callbacks, *eid, *normal, *remove;
-    if (!PyArg_ParseTuple(args, "OO!OOOOO:run_before", &env, &PyList_Type, &queue, &at,
-                          &resume_callbacks, &eid, &normal, &remove)) {
+    PyObject *env, *queue, *at, *resume_callbacks, *resume_own, *eid, *normal, *remove;
+    if (!PyArg_ParseTuple(args, "OO!OOOOOO:run_before", &env, &PyList_Type, &queue, &at,
+                          &resume_callbacks, &resume_own, &eid, &normal, &remove)) {
         return NULL;
     }
     Py_INCREF(queue);  /* the environment's, but held while Python code runs */
@@ -276,11 +278,11 @@ run_before(PyObject *Py_UNUSED(module), PyObject *args)
             Py_DECREF(first);
             goto error;
         }
-        int is_steps = callbacks == resume_callbacks;
+        int is_steps = callbacks == resume_callbacks, is_own = callbacks == resume_own;
         Py_DECREF(callbacks);
         int failed;
-        if (is_steps) {
-            failed = resume(env, queue, first, now, event, eid, normal, remove) < 0;
+        if (is_steps || is_own) {
+            failed = resume(env, queue, first, now, event, is_own, eid, normal, remove) < 0;
         }
         else {  /* any other SimPy event: SimPy processes it */
             PyObject *done = PyObject_CallMethodNoArgs(env, str_step);
@@ -301,7 +303,7 @@ error:
 
 static PyMethodDef methods[] = {
     {"run_before", run_before, METH_VARARGS,
-     "run_before(env, queue, at, resume_callbacks, eid, normal, remove): "
+     "run_before(env, queue, at, resume_callbacks, resume_own, eid, normal, remove): "
      "SimClock._run_before in C (see processes.py)."},
     {NULL, NULL, 0, NULL},
 };

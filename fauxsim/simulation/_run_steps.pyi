@@ -7,6 +7,7 @@ def run_before(
     queue: list[Any],
     at: float | None,
     resume_callbacks: object,
+    resume_own: object,
     eid: Any,  # noqa: ANN401 - SimPy's event id counter (an itertools.count)
     normal: int,
     remove: Callable[[list[Any], Any], None],

@@ -46,6 +46,7 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
+#include <structmember.h>
 #include <stddef.h>
 
 #include "../_small_int.h"
@@ -79,6 +80,14 @@ enum {
     S_SIGNUP_SOURCE,  /* "browse", an early sign-up's source */
     S_STARTED_KEYS,   /* the session_started properties' keys, in their order */
     S_RETURN_GAP,     /* ...Simulation.return_gap, the sampler of the time until a return */
+    /* How visit() schedules the visit, as processes.Steps would (see there): */
+    S_ENV,            /* the SimClock */
+    S_QUEUE,          /* its event queue (env._queue, a heapq list) */
+    S_EID,            /* its event id counter (env._eid) */
+    S_NORMAL,         /* simpy's NORMAL priority */
+    S_HEAPPUSH,       /* heapq.heappush */
+    S_RESUME_OWN,    /* processes.RESUME_OWN: the callbacks of a body that is its own event */
+    S_STEPS,          /* processes.Steps, for a body that is not a Browse */
     SHARED_SIZE
 };
 
@@ -99,6 +108,7 @@ typedef struct {
     PyObject *category;  /* the last category page's name ("" before one) */
     PyObject *product;   /* the last product seen (Py_None before one) */
     PyObject *rest;      /* session._walk, once handed over */
+    PyObject *callbacks; /* as a SimPy event's: a Browse is its own event in the queue */
     long long sequence;
     Phase phase;
     int started;
@@ -109,7 +119,7 @@ typedef struct {
 static PyObject *str_values, *str_cumulative, *str_total, *str_product_id, *str_search_term,
     *str_viewed, *str_category, *str_throw, *str_kind, *str_device, *str_browser, *str_country,
     *str_customer_id, *str_cart, *str_visitor_id, *str_utm_source, *str_utm_medium,
-    *str_utm_campaign, *str_key, *str_names, *str_moves;
+    *str_utm_campaign, *str_key, *str_names, *str_moves, *str__now;
 
 #define SHARED(self, i) PyTuple_GET_ITEM((self)->shared, (i))
 #define CONTEXT(self, i) PyTuple_GET_ITEM((self)->context, (i))
@@ -887,6 +897,7 @@ browse_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->sequence = sequence;
     self->next_state = NULL;
     self->rest = NULL;
+    self->callbacks = NULL;
     self->category = PyUnicode_FromString("");
     self->product = Py_None;
     Py_INCREF(Py_None);
@@ -915,6 +926,7 @@ browse_traverse(Browse *self, visitproc visit, void *arg)
     Py_VISIT(self->category);
     Py_VISIT(self->product);
     Py_VISIT(self->rest);
+    Py_VISIT(self->callbacks);
     return 0;
 }
 
@@ -931,6 +943,7 @@ browse_clear(Browse *self)
     Py_CLEAR(self->category);
     Py_CLEAR(self->product);
     Py_CLEAR(self->rest);
+    Py_CLEAR(self->callbacks);
     self->phase = DONE;
     return 0;
 }
@@ -953,6 +966,43 @@ static PyMethodDef browse_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* What SimPy reads of an event it processes (Environment.step): a Browse is one. */
+static PyMemberDef browse_members[] = {
+    {"callbacks", T_OBJECT, offsetof(Browse, callbacks), 0,
+     "As a SimPy event's: processes.RESUME_OWN while it waits in the queue, else None."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyObject *
+browse_ok(PyObject *Py_UNUSED(self), void *Py_UNUSED(closure))
+{
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+browse_value(PyObject *Py_UNUSED(self), void *Py_UNUSED(closure))
+{
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+browse_env(PyObject *op, void *Py_UNUSED(closure))
+{
+    Browse *self = (Browse *)op;
+    if (self->shared == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "a cleared Browse has no env");
+        return NULL;
+    }
+    return Py_NewRef(SHARED(self, S_ENV));
+}
+
+static PyGetSetDef browse_getset[] = {
+    {"_ok", browse_ok, NULL, "True: a visit never fails as a SimPy event.", NULL},
+    {"_value", browse_value, NULL, "None: nothing waits for a visit's value.", NULL},
+    {"env", browse_env, NULL, "The SimClock the visit runs on.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyTypeObject BrowseType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "fauxsim.simulation._visit.Browse",
@@ -968,6 +1018,8 @@ static PyTypeObject BrowseType = {
     .tp_iter = PyObject_SelfIter,
     .tp_iternext = browse_next,
     .tp_methods = browse_methods,
+    .tp_members = browse_members,
+    .tp_getset = browse_getset,
 };
 
 
@@ -1387,9 +1439,59 @@ started_properties(PyObject *shared, PyObject *channel_name, PyObject *channel,
     return properties;
 }
 
-/* visit(shared, sim, session_id, visitor, draw, now, returning): what session.run_session
- * does, step for step: the visit's first events, then its body (a Browse, or _walk for
- * a visitor who goes straight to a recovered cart). */
+/* Start `body` as processes.Steps(env, body) would: its first step at once, then its
+ * entry in the queue. A Browse is its own event there (its callbacks are RESUME_OWN,
+ * and the scheduler resumes it as it resumes a Steps' body); any other body gets a Steps. */
+static int
+start_body(PyObject *shared, PyObject *body)
+{
+    PyObject *env = PyTuple_GET_ITEM(shared, S_ENV);
+    if (!Py_IS_TYPE(body, &BrowseType)) {
+        PyObject *steps = PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(shared, S_STEPS), env,
+                                                       body, NULL);
+        Py_XDECREF(steps);
+        return steps == NULL ? -1 : 0;
+    }
+    PyObject *delay = NULL;
+    PySendResult sent = browse_send(body, Py_None, &delay);
+    if (sent != PYGEN_NEXT) {  /* an error, or a walk over at once: nothing to schedule */
+        Py_XDECREF(delay);
+        return sent == PYGEN_ERROR ? -1 : 0;
+    }
+    PyObject *clock = PyObject_GetAttr(env, str__now);
+    PyObject *at = clock == NULL ? NULL : PyNumber_Add(clock, delay);
+    Py_XDECREF(clock);
+    Py_DECREF(delay);
+    if (at == NULL) {
+        return -1;
+    }
+    PyObject *id = PyIter_Next(PyTuple_GET_ITEM(shared, S_EID));
+    if (id == NULL) {
+        Py_DECREF(at);
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError, "the event id counter ran out");
+        }
+        return -1;
+    }
+    PyObject *entry = PyTuple_Pack(4, at, PyTuple_GET_ITEM(shared, S_NORMAL), id, body);
+    Py_DECREF(at);
+    Py_DECREF(id);
+    if (entry == NULL) {
+        return -1;
+    }
+    set_field(&((Browse *)body)->callbacks, PyTuple_GET_ITEM(shared, S_RESUME_OWN));
+    PyObject *pushed = PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(shared, S_HEAPPUSH),
+                                                    PyTuple_GET_ITEM(shared, S_QUEUE), entry,
+                                                    NULL);
+    Py_DECREF(entry);
+    Py_XDECREF(pushed);
+    return pushed == NULL ? -1 : 0;
+}
+
+/* visit(shared, sim, session_id, visitor, draw, now, returning): what
+ * processes.Steps(env, session.run_session(...)) does, step for step: the visit's first
+ * events, then its body (a Browse, or _walk for a visitor who goes straight to a
+ * recovered cart), started on the clock. */
 static PyObject *
 visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1559,6 +1661,10 @@ visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         Py_XDECREF(moves);
     }
     Py_DECREF(number);
+    if (body != NULL) {
+        int failed = start_body(shared, body);
+        Py_SETREF(body, failed ? NULL : Py_NewRef(Py_None));
+    }
 done:
     Py_XDECREF(picked);
     Py_XDECREF(active);
@@ -1575,7 +1681,7 @@ done:
 static PyMethodDef module_methods[] = {
     {"visit", (PyCFunction)(void (*)(void))visit, METH_FASTCALL,
      "visit(shared, sim, session_id, visitor, draw, now, returning): a visit's first events, "
-     "and the body that walks on (session.run_session in C)."},
+     "and the body that walks on, started (Steps(env, session.run_session(...)) in C)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1599,7 +1705,8 @@ PyInit__visit(void)
                  {&str_customer_id, "customer_id"}, {&str_cart, "cart"},
                  {&str_visitor_id, "visitor_id"}, {&str_utm_source, "utm_source"},
                  {&str_utm_medium, "utm_medium"}, {&str_utm_campaign, "utm_campaign"},
-                 {&str_key, "key"}, {&str_names, "names"}, {&str_moves, "moves"}};
+                 {&str_key, "key"}, {&str_names, "names"}, {&str_moves, "moves"},
+                 {&str__now, "_now"}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if ((*names[i].name = PyUnicode_InternFromString(names[i].text)) == NULL) {
             return NULL;

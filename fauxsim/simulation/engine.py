@@ -23,7 +23,7 @@ from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SI
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
-from fauxsim.simulation.session import run_session, visit_shared
+from fauxsim.simulation.session import visit_shared
 from fauxsim.simulation.traffic import TrafficModel
 
 if TYPE_CHECKING:
@@ -251,7 +251,6 @@ class Simulation:
 
     def _arrivals(self) -> Steps.Body:
         """Start sessions hour by hour along the traffic curve."""
-        env = self.env
         now: int = self.start
         hour_start = self.start - self.start % HOUR
         returning_share = self.scenario.audience.returning_share
@@ -259,6 +258,7 @@ class Simulation:
         # A visit's draws: its slice of the hour's block, then a stream of its own.
         session_draws = entity_draws(self.seed, Purpose.SESSION)
         draws = session.Draws if session.COMPILED and session.Draws is not None else topped_up
+        start_visit = session.visit_starter(self)
         while hour_start < self.end:
             moments = self.traffic.arrivals(hour_start)
             block = uniform_block(self.seed, Purpose.SESSION_DRAWS, hour_start // HOUR,
@@ -276,7 +276,7 @@ class Simulation:
                 returning = visitor is not None
                 if visitor is None:
                     visitor = self.new_visitor(draw)
-                Steps(env, run_session(self, session_id, visitor, draw, now, returning=returning))
+                start_visit(session_id, visitor, draw, now, returning)
             hour_start += HOUR
             if hour_start > now:
                 now = yield hour_start - now

@@ -15,6 +15,11 @@ step to step:
 A body yields non-negative integer delays (microseconds, ``fauxsim.clock``); it ends
 by returning. It never sees SimPy events, and nothing can wait for it to end.
 
+A body may also be its own event, with no Steps around it: ``_visit.Browse`` (a visit
+walked in C, started by ``_visit.visit``) carries the callbacks, ``_ok`` and ``_value``
+SimPy reads, and waits in the queue as itself, its callbacks :data:`RESUME_OWN`. It
+saves a Steps object per visit, and an attribute read per step.
+
 The scheduler loop (``SimClock._run_before``) runs in C where the extension
 ``_run_steps`` was built at install (:data:`COMPILED`), and in Python otherwise.
 """
@@ -83,22 +88,25 @@ class SimClock(simpy.Environment):
     def _run_before(self, at: float | None) -> None:
         """Process every event due before ``at`` (every event: None), in SimPy's order."""
         if COMPILED and run_before is not None:
-            run_before(self, self._queue, at, _RESUME, self._eid, NORMAL, _remove)
+            run_before(self, self._queue, at, _RESUME, RESUME_OWN, self._eid, NORMAL, _remove)
             return
-        queue, eid, resume = self._queue, self._eid, _RESUME
+        queue, eid, resume, resume_own = self._queue, self._eid, _RESUME, RESUME_OWN
         while queue:
             first = queue[0]
             now, _, _, event = first
             if at is not None and now >= at:
                 return
-            if event.callbacks is not resume:
+            callbacks = event.callbacks
+            if callbacks is not resume and callbacks is not resume_own:
                 self.step()
                 continue
-            # A Steps process between steps: resume it here. Its entry stays on top of
-            # the queue while its body runs, so the next step replaces it in one sift.
+            # A Steps process between steps (or a body that is its own event): resume it
+            # here. Its entry stays on top of the queue while its body runs, so the next
+            # step replaces it in one sift.
             self._now = now  # type: ignore[assignment]  # SimPy types its queue's times as floats
+            send = event._send if callbacks is resume else event.send  # type: ignore[attr-defined]  # noqa: SLF001
             try:
-                delay = event._send(now)  # type: ignore[attr-defined]  # noqa: SLF001
+                delay = send(now)
             except StopIteration:
                 event.callbacks = None  # type: ignore[assignment]  # processed, as SimPy leaves it
                 _remove(queue, first)
@@ -183,3 +191,19 @@ class Steps(simpy.Event):
 # wait for a Steps (appending to its callbacks) fails at once instead of corrupting them.
 _START: Any = (Steps._start,)  # noqa: SLF001 - this module's own class
 _RESUME: Any = (Steps._resume,)  # noqa: SLF001
+
+
+def _resume_own(body: Any) -> None:  # noqa: ANN401 - a _visit.Browse
+    """Steps._resume for a body that is its own event, when SimPy's ``step`` processes it."""
+    env = body.env
+    now = env._now  # noqa: SLF001
+    try:
+        delay = body.send(now)
+    except StopIteration:
+        return
+    body.callbacks = RESUME_OWN
+    heappush(env._queue, (now + delay, NORMAL, next(env._eid), body))  # noqa: SLF001
+
+
+# The callbacks of a body that is its own event while it waits in the queue (see above).
+RESUME_OWN: Any = (_resume_own,)

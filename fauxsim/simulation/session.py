@@ -3,14 +3,19 @@
 This is the engine's hot path (millions of pages), so it binds what it uses to local
 names, draws from one uniform source, and builds event tuples in place. Where the C
 extension ``_visit`` was built, a visit starts and browses in C (``_visit.visit`` and
-``_visit.Browse``, twins of ``run_session`` and of ``_walk``'s browsing pages) and hands
-over to ``_walk`` at the cart.
+``_visit.Browse``, twins of ``run_session`` in a Steps and of ``_walk``'s browsing pages),
+the Browse waiting in the event queue as its own event, and hands over to ``_walk`` at
+the cart.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from functools import partial
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
+
+from simpy.events import NORMAL
 
 from fauxsim.simulation.audience import Cart, CartLine
 from fauxsim.simulation.labels import (
@@ -36,11 +41,12 @@ from fauxsim.simulation.labels import (
     SESSION_STARTED,
 )
 from fauxsim.simulation.orders import place_order
+from fauxsim.simulation.processes import RESUME_OWN, Steps
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
 Browse: type[_visit.Browse] | None
 Draws: type[_visit.Draws] | None
-visit: Callable[..., Steps.Body] | None
+visit: Callable[..., None] | None
 try:  # a visit's start, its draws and the browsing part of its walk in C (_visit.c)
     from fauxsim.simulation._visit import Browse, Draws, visit
 except ImportError:  # installed without a C compiler: the whole visit runs in Python
@@ -60,7 +66,6 @@ if TYPE_CHECKING:
     from fauxsim.simulation.behaviour import SessionBehaviour
     from fauxsim.simulation.catalog import Product
     from fauxsim.simulation.engine import Simulation
-    from fauxsim.simulation.processes import Steps
 
 # Shared by every recovered cart's page view: properties are never changed once emitted.
 RECOVERED = {"recovered_cart": True}
@@ -89,7 +94,26 @@ def visit_shared(sim: Simulation) -> tuple[Any, ...]:
         behaviour.accounts.early_signup_probability, behaviour.cart.recover_probability,
         sim.new_customer, SESSION_STARTED, LOGGED_IN, LANDING, CART, "browse", STARTED_KEYS,
         sim.return_gap,  # with pool.add above: what Simulation.return_later does
+        # how visit() starts the visit on the clock, as Steps(env, body) would:
+        sim.env, sim.env._queue, sim.env._eid, NORMAL, heappush, RESUME_OWN, Steps,  # noqa: SLF001
     )  # fmt: skip
+
+
+def visit_starter(sim: Simulation) -> Callable[[int, Visitor, Uniform, int, bool], None]:
+    """How ``sim`` starts a visit: ``start(session_id, visitor, draw, now, returning)``.
+
+    ``_visit.visit`` where it was built: the visit's start, its walk and its scheduling in
+    C, with no Steps around it. Else its Python twin: ``run_session``'s body in a Steps.
+    """
+    if COMPILED and visit is not None:
+        return partial(visit, sim.visit_shared, sim)
+
+    def start_in_python(
+        session_id: int, visitor: Visitor, draw: Uniform, now: int, returning: bool
+    ) -> None:
+        Steps(sim.env, run_session(sim, session_id, visitor, draw, now, returning=returning))
+
+    return start_in_python
 
 
 def run_session(
@@ -104,12 +128,9 @@ def run_session(
     """Start one visit at ``start``; the body of its process (``processes.Steps``).
 
     The visit's first events (its start, a login or an early sign-up) are emitted at
-    once; the body walks the funnel from the landing page: ``_walk``, or where it was
-    built, ``_visit.Browse``, which walks the browsing pages in C and hands over to
-    ``_walk`` at the cart. Where it was built, ``_visit.visit`` does all of this in C.
+    once; the body walks the funnel from the landing page (``_walk``). Its twin in C,
+    ``_visit.visit``, starts the visit on the clock too (see ``visit_starter``).
     """
-    if COMPILED and visit is not None:
-        return visit(sim.visit_shared, sim, session_id, visitor, draw, start, returning)
     # Events are built in place as tuples in ``fauxsim.events.EVENT_COLUMNS`` order:
     # event_id, event_type, occurred_at, received_at, session_id, visitor_id,
     # customer_id, sequence, page, product_id, quantity, order_id, properties.
@@ -161,10 +182,6 @@ def run_session(
         # Straight to the cart saved by an earlier visit: no browsing to do in C.
         return _walk(sim, session_id, visitor, draw, behaviour, customer_id, cart,
                      now, sequence, LANDING, CART, "", None)  # fmt: skip
-    if COMPILED and Browse is not None:
-        context = (sim, session_id, visitor, draw, behaviour, customer_id, cart)
-        return Browse(sim.visit_shared, context, behaviour.moves, visitor_id, sequence, now,
-                      LANDING)  # fmt: skip
     return _walk(sim, session_id, visitor, draw, behaviour, customer_id, cart,
                  now, sequence, LANDING, None, "", None)  # fmt: skip
 

@@ -56,27 +56,46 @@ def test_a_run_gives_the_same_output_with_either_walk_and_sampler(monkeypatch, b
 
 
 @needs_compiled
-def test_compiled_visits_browse_in_c_and_finish_without_the_cyclic_collector(monkeypatch):
-    """Every visit is a Browse; once over, nothing is left for the collector to find."""
-    started: list[Any] = []
-    original = session.run_session
+def test_compiled_visits_browse_in_c_and_finish_without_the_cyclic_collector():
+    """Every visit waits in the queue as a Browse, its own event (but for those that go
+    straight to a recovered cart: a Steps around _walk); once over, nothing is left for the
+    collector to find."""
+    from fauxsim.simulation.processes import RESUME_OWN, Steps  # noqa: PLC0415
 
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        body = original(*args, **kwargs)
-        started.append(type(body).__name__)
-        return body
-
-    monkeypatch.setattr("fauxsim.simulation.engine.run_session", recording)
     simulation = Simulation(small_scenario(end="2024-03-02"))
     gc.collect()
     gc.disable()
+    browsing = recovering = 0
     try:
+        for hour in range(1, 24):
+            simulation.advance(simulation.start + hour * DAY // 24)
+            for *_, event in simulation.env._queue:
+                if isinstance(event, session.Browse):
+                    assert event.callbacks is RESUME_OWN
+                    browsing += 1
+                elif isinstance(event, Steps) and event._body.__name__ == "_walk":
+                    recovering += 1
         simulation.advance(simulation.end)
         unreachable = gc.collect()
     finally:
         gc.enable()
-    assert started.count("Browse") > 0.9 * len(started)  # the rest recover a cart
+    assert browsing > 0.9 * (browsing + recovering)
     assert unreachable == 0
+
+
+@needs_compiled
+def test_simpy_own_loop_resumes_a_browse_as_the_scheduler_does():
+    """run(until=event) is SimPy's own loop: its step() resumes a Browse through the callbacks
+    it carries (processes.RESUME_OWN), to the same events."""
+    scenario = small_scenario()
+    by_scheduler = Simulation(scenario)
+    expected = by_scheduler.advance(by_scheduler.start + DAY // 2)
+    by_simpy = Simulation(scenario)
+    env = by_simpy.env
+    env.run(until=env.timeout(DAY // 2))
+    assert len(expected) > 1_000
+    assert by_simpy.events == expected
+    assert any(isinstance(event, session.Browse) for *_, event in env._queue)
 
 
 def _browse(draws: Any, moves: dict[str, Any], **shared: Any) -> Any:
@@ -339,7 +358,7 @@ def test_a_visit_started_in_c_keeps_the_returning_flag_as_given():
             simulation = Simulation(small_scenario())
             visitor = Visitor(1, 0, simulation.visitor_kinds)
             draws = iter([0.5] * 8).__next__
-            session.run_session(simulation, 1, visitor, draws, simulation.start, returning=1)
+            session.visit_starter(simulation)(1, visitor, draws, simulation.start, 1)  # type: ignore[arg-type]
         (started, viewed) = simulation.events
         outcomes.append((started[12]["is_returning"], viewed[1], list(simulation.session_kinds)))
     assert outcomes[0] == outcomes[1]
