@@ -349,13 +349,18 @@ fold(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 flush(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "flush(rows, dirty, freeze) takes 3 arguments");
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "flush(rows, dirty, freeze, forgotten) takes 4 arguments");
         return NULL;
     }
-    PyObject *rows = args[0], *dirty = args[1];
+    PyObject *rows = args[0], *dirty = args[1], *forgotten = args[3];
     if (!PyDict_Check(rows) || !PyDict_Check(dirty)) {
         PyErr_SetString(PyExc_TypeError, "flush takes rows and dirty as dicts");
+        return NULL;
+    }
+    if (!PyAnySet_Check(forgotten)) {
+        PyErr_SetString(PyExc_TypeError, "flush takes forgotten as a set");
         return NULL;
     }
     int freeze = PyObject_IsTrue(args[2]);
@@ -391,7 +396,16 @@ flush(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
             goto error;
         }
         PyList_SET_ITEM(out, filled++, written);  /* the list holds it now */
-        if (freeze) {
+        int keep = freeze;  /* a row forgotten once written is not worth packing */
+        if (keep && PySet_GET_SIZE(forgotten) > 0) {
+            int gone = PySet_Contains(forgotten, row_id);
+            if (gone < 0) {
+                Py_DECREF(row_id);
+                goto error;
+            }
+            keep = !gone;
+        }
+        if (keep) {
             /* Held twice while marshal writes it, as Python's marshal.dumps(row) holds
              * it: marshal flags objects held more than once, so the bytes are the twin's. */
             Py_INCREF(written);
@@ -425,8 +439,8 @@ static PyMethodDef methods[] = {
      "session_started, started_row): "
      "Projector's fold of events in C (see projection.py)."},
     {"flush", (PyCFunction)(void (*)(void))flush, METH_FASTCALL,
-     "flush(rows, dirty, freeze): the changed rows as tuples, frozen with freeze "
-     "(see projection._Table.flush)."},
+     "flush(rows, dirty, freeze, forgotten): the changed rows as tuples, frozen with freeze "
+     "but for those in forgotten (see projection._Table.flush)."},
     {NULL, NULL, 0, NULL},
 };
 

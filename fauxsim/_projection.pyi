@@ -15,5 +15,8 @@ def fold(
     started_row: tuple[tuple[int, Any], ...],
 ) -> None: ...
 def flush(
-    rows: dict[int, list[Any] | bytes], dirty: dict[int, None], freeze: bool
+    rows: dict[int, list[Any] | bytes],
+    dirty: dict[int, None],
+    freeze: bool,
+    forgotten: set[int] | frozenset[int],
 ) -> list[tuple[Any, ...]]: ...

@@ -101,9 +101,10 @@ _LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
 
 
 def _flush(
-    rows: dict[int, Row | bytes], dirty: dict[int, None], *, freeze: bool
+    rows: dict[int, Row | bytes], dirty: dict[int, None], *, freeze: bool, forgotten: set[int]
 ) -> list[tuple[Any, ...]]:
-    """The changed rows as tuples; with ``freeze``, each kept as its tuple ``marshal``-packed.
+    """The changed rows as tuples; with ``freeze``, each kept as its tuple ``marshal``-packed
+    (but for the ``forgotten``, about to be dropped: packing them is work for nothing).
 
     The Python twin of ``_projection.flush``.
     """
@@ -111,7 +112,7 @@ def _flush(
     out = []
     for row_id in dirty:
         row = tuple(rows[row_id])
-        if freeze:
+        if freeze and row_id not in forgotten:
             # Values are ints, text, floats, booleans and None: marshal gives them back
             # equal and of the same type.
             rows[row_id] = pack(row)
@@ -152,10 +153,11 @@ class _Table:
         return row  # type: ignore[return-value]  # a list, by now
 
     def flush(self) -> list[tuple[Any, ...]]:
+        forgotten = set(self.finished)
         if COMPILED and _compiled_flush is not None:
-            out = _compiled_flush(self.rows, self.dirty, self.freeze)
+            out = _compiled_flush(self.rows, self.dirty, self.freeze, forgotten)
         else:
-            out = _flush(self.rows, self.dirty, freeze=self.freeze)
+            out = _flush(self.rows, self.dirty, freeze=self.freeze, forgotten=forgotten)
         self.dirty = {}
         pop = self.rows.pop
         for row_id in self.finished:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import marshal
 import shutil
 import sysconfig
 from typing import Any
@@ -213,3 +215,21 @@ def test_changed_ids_emptied_mid_flush_fail_as_python_does():
     _ClearingKey.dirty = table.dirty
     with pytest.raises(RuntimeError, match="changed size"):
         table.flush()
+
+
+def test_rows_forgotten_once_written_are_written_but_not_packed():
+    """Packing a row about to be dropped is work for nothing: both flushes skip it alike."""
+    flushes: list[Any] = [functools.partial(projection._flush, freeze=True)]
+    compiled = projection._compiled_flush
+    if compiled is not None:
+        flushes.append(lambda rows, dirty, forgotten: compiled(rows, dirty, True, forgotten))  # noqa: FBT003
+    outcomes = []
+    for flush in flushes:
+        rows: dict[int, Any] = {1: [1, "kept"], 2: [2, "gone"], 3: [3, "kept"]}
+        written = flush(rows, dict.fromkeys((3, 2, 1)), forgotten={2})
+        outcomes.append((written, rows))
+    for written, rows in outcomes:
+        assert written == [(3, "kept"), (2, "gone"), (1, "kept")]
+        assert rows[2] == [2, "gone"]
+        assert marshal.loads(rows[1]) == (1, "kept")  # noqa: S302 - bytes packed just above
+    assert outcomes[0] == outcomes[-1]
