@@ -1,6 +1,8 @@
-/* The projector's two loops over every event and every changed row, in C.
+/* The projector's two loops over every event and every changed row, and its commonest
+ * handlers, in C.
  *
- * fauxsim/projection.py keeps the Python twin of each (``_fold`` and ``_flush``) and
+ * fauxsim/projection.py keeps the Python twin of each (``_fold``, ``_flush`` and the
+ * Projector's handler methods: see Handler below) and
  * uses it where this extension was not built; tests/simulation/test_projection.py
  * runs both on the same streams and holds their tables equal, and
  * tests/simulation/test_determinism.py compares whole runs.
@@ -23,10 +25,11 @@
  * `columns` gives the session row's positions: (customer_id, ended_at, page_views,
  * updated_at). Session rows are lists, never frozen (projection._Table).
  *
- * flush(rows, dirty, freeze) -> list of tuples
+ * flush(rows, dirty, freeze, forgotten) -> list of tuples
  *
  *     for row_id in dirty: the row as a tuple, in the list returned; with `freeze`,
- *     rows[row_id] becomes marshal.dumps of that tuple.
+ *     rows[row_id] becomes marshal.dumps of that tuple, unless row_id is in the set
+ *     `forgotten` (dropped once written).
  *
  * What C saves here is the interpreter's work around each event: the loop, the type
  * tests, the subscripts, the increment. The dictionary and list operations are the
@@ -37,6 +40,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <marshal.h>
+#include <stddef.h>
 
 #include "_small_int.h"
 
@@ -433,6 +437,611 @@ error:
     return NULL;
 }
 
+/* ------------------------------------------------------------------ handlers */
+
+/* Handler(kind, state): a projector handler in C, called as handler(event). Each kind
+ * does what its twin in projection.Projector does, step for step (the name after it):
+ *
+ *     LOGGED_IN         _logged_in          the customer's last login, and the session
+ *     SIGNED_UP         _signed_up          a new customer row, and the session
+ *     ADDED_TO_CART     _added_to_cart      the cart (_cart), its item, their totals
+ *     CHECKOUT_STARTED  _checkout_started   the cart's clock, and the session
+ *     LIFECYCLE         _order_lifecycle    an order's timestamps and status
+ *
+ * `state` is projection._handler_state()'s tuple: the tables' rows, changed ids and
+ * finished ids (each the very dict or list the Projector keeps: checkpoint() empties
+ * them in place), the column positions and the labels. A row frozen by flush (bytes)
+ * is unpacked as _Table.change unpacks it. */
+
+enum { H_LOGGED_IN, H_SIGNED_UP, H_ADDED_TO_CART, H_CHECKOUT_STARTED, H_LIFECYCLE, H_KINDS };
+
+enum {
+    T_SESSION_ROWS, T_SESSION_DIRTY, T_CUSTOMER_ROWS, T_CUSTOMER_DIRTY, T_CART_ROWS,
+    T_CART_DIRTY, T_ITEM_ROWS, T_ITEM_DIRTY, T_ORDER_ROWS, T_ORDER_DIRTY, T_ORDER_FINISHED,
+    T_ITEMS_OF_CART, /* dict: cart id -> its item id, or a tuple of them */
+    T_LIFECYCLE,     /* dict: event type -> (column, status or None) */
+    T_COLUMNS,       /* tuple: the positions below (COL_*) */
+    T_LABELS,        /* tuple: the strings below (L_*) */
+    T_SIZE
+};
+
+enum {
+    COL_SESSION_CUSTOMER, COL_SESSION_UPDATED, COL_LAST_LOGIN, COL_CART_CUSTOMER,
+    COL_CART_COUNT, COL_CART_SUBTOTAL, COL_ITEM_QUANTITY, COL_ORDER_STATUS,
+    COL_ORDER_REFUNDED, COL_SIZE
+};
+
+enum {
+    L_EMAIL, L_FIRST_NAME, L_LAST_NAME, L_COUNTRY, L_SOURCE, L_CART_ID, L_CART_ITEM_ID,
+    L_UNIT_PRICE, L_LINE_QUANTITY, L_OPEN, L_RETURNED, L_REFUNDED, L_SIZE
+};
+
+/* More of an event's columns (EVENT_COLUMNS). */
+enum { VISITOR_ID = 5, PRODUCT_ID = 9, QUANTITY = 10, ORDER_ID = 11, PROPERTIES = 12 };
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    int kind;
+    PyObject *state;
+    Py_ssize_t columns[COL_SIZE];
+} Handler;
+
+#define STATE(self, i) PyTuple_GET_ITEM((self)->state, (i))
+#define LABEL(self, i) PyTuple_GET_ITEM(STATE(self, T_LABELS), (i))
+
+/* _Table.change: rows[row_id], unpacked to a list if frozen, marked changed; a new
+ * reference, NULL on error. */
+static PyObject *
+changed_row(PyObject *rows, PyObject *dirty, PyObject *row_id)
+{
+    PyObject *row = PyDict_GetItemWithError(rows, row_id);
+    if (row == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, row_id);
+        }
+        return NULL;
+    }
+    Py_INCREF(row);
+    if (PyBytes_CheckExact(row)) {
+        PyObject *packed = PyMarshal_ReadObjectFromString(PyBytes_AS_STRING(row),
+                                                          PyBytes_GET_SIZE(row));
+        Py_SETREF(row, packed == NULL ? NULL : PySequence_List(packed));
+        Py_XDECREF(packed);
+        if (row == NULL || PyDict_SetItem(rows, row_id, row) < 0) {
+            Py_XDECREF(row);
+            return NULL;
+        }
+    }
+    if (PyDict_SetItem(dirty, row_id, Py_None) < 0) {
+        Py_DECREF(row);
+        return NULL;
+    }
+    return row;
+}
+
+/* _Table.add: rows[row_id] = row, marked changed. */
+static int
+added_row(PyObject *rows, PyObject *dirty, PyObject *row_id, PyObject *row)
+{
+    if (PyDict_SetItem(rows, row_id, row) < 0) {
+        return -1;
+    }
+    return PyDict_SetItem(dirty, row_id, Py_None);
+}
+
+/* row[index] = value, as Python assigns it (a negative index counts from the end). */
+static int
+put(PyObject *row, Py_ssize_t index, PyObject *value)
+{
+    return PySequence_SetItem(row, index, value);
+}
+
+/* row[index] is None: 1, 0, or -1 on error. */
+static int
+is_none_at(PyObject *row, Py_ssize_t index)
+{
+    PyObject *item = PySequence_GetItem(row, index);
+    if (item == NULL) {
+        return -1;
+    }
+    int none = item == Py_None;
+    Py_DECREF(item);
+    return none;
+}
+
+/* row[index] += delta */
+static int
+add_at(PyObject *row, Py_ssize_t index, PyObject *delta)
+{
+    PyObject *item = PySequence_GetItem(row, index);
+    PyObject *sum = item == NULL ? NULL : PyNumber_InPlaceAdd(item, delta);
+    Py_XDECREF(item);
+    if (sum == NULL) {
+        return -1;
+    }
+    int failed = put(row, index, sum);
+    Py_DECREF(sum);
+    return failed;
+}
+
+/* Projector._in_session: the session's clock and customer, if the event is in one. */
+static int
+in_session(Handler *self, PyObject *event)
+{
+    PyObject *session_id = PyTuple_GET_ITEM(event, SESSION_ID);
+    if (session_id == Py_None) {
+        return 0;
+    }
+    PyObject *row = changed_row(STATE(self, T_SESSION_ROWS), STATE(self, T_SESSION_DIRTY),
+                                session_id);
+    if (row == NULL) {
+        return -1;
+    }
+    int failed = put(row, self->columns[COL_SESSION_UPDATED],
+                     PyTuple_GET_ITEM(event, OCCURRED_AT)) < 0;
+    if (!failed) {
+        int none = is_none_at(row, self->columns[COL_SESSION_CUSTOMER]);
+        failed = none < 0 || (none && PyTuple_GET_ITEM(event, CUSTOMER_ID) != Py_None
+                              && put(row, self->columns[COL_SESSION_CUSTOMER],
+                                     PyTuple_GET_ITEM(event, CUSTOMER_ID)) < 0);
+    }
+    Py_DECREF(row);
+    return failed ? -1 : 0;
+}
+
+/* `event[12] or {}`, then [key]: a new reference, NULL (KeyError) if absent. */
+static PyObject *
+property(Handler *self, PyObject *event, int label)
+{
+    PyObject *properties = PyTuple_GET_ITEM(event, PROPERTIES), *key = LABEL(self, label);
+    int truth = properties == Py_None ? 0 : PyObject_IsTrue(properties);
+    if (truth < 0) {
+        return NULL;
+    }
+    if (!truth) {
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    return PyObject_GetItem(properties, key);
+}
+
+/* An id the engine always sets (the twins assert it). */
+static PyObject *
+required(PyObject *event, Py_ssize_t column)
+{
+    PyObject *value = PyTuple_GET_ITEM(event, column);
+    if (value == Py_None) {
+        PyErr_SetNone(PyExc_AssertionError);  /* as the twin's bare assert */
+        return NULL;
+    }
+    return value;
+}
+
+static int
+logged_in(Handler *self, PyObject *event)
+{
+    PyObject *customer_id = required(event, CUSTOMER_ID);
+    if (customer_id == NULL) {
+        return -1;
+    }
+    PyObject *row = changed_row(STATE(self, T_CUSTOMER_ROWS), STATE(self, T_CUSTOMER_DIRTY),
+                                customer_id);
+    if (row == NULL) {
+        return -1;
+    }
+    PyObject *now = PyTuple_GET_ITEM(event, OCCURRED_AT);
+    int failed = put(row, self->columns[COL_LAST_LOGIN], now) < 0 || put(row, -1, now) < 0;
+    Py_DECREF(row);
+    return failed ? -1 : in_session(self, event);
+}
+
+static int
+signed_up(Handler *self, PyObject *event)
+{
+    PyObject *customer_id = required(event, CUSTOMER_ID);
+    if (customer_id == NULL) {
+        return -1;
+    }
+    PyObject *now = PyTuple_GET_ITEM(event, OCCURRED_AT);
+    PyObject *row = PyList_New(12);
+    if (row == NULL) {
+        return -1;
+    }
+    PyObject *fixed[] = {customer_id, PyTuple_GET_ITEM(event, VISITOR_ID)};
+    for (Py_ssize_t i = 0; i < 2; i++) {
+        PyList_SET_ITEM(row, i, Py_NewRef(fixed[i]));
+    }
+    int labels[] = {L_EMAIL, L_FIRST_NAME, L_LAST_NAME, L_COUNTRY, L_SOURCE};
+    for (Py_ssize_t i = 0; i < 5; i++) {
+        PyObject *value = property(self, event, labels[i]);
+        if (value == NULL) {
+            Py_DECREF(row);  /* the items not set are NULL, which a list's release skips */
+            return -1;
+        }
+        PyList_SET_ITEM(row, 2 + i, value);
+    }
+    PyObject *zero = PyLong_FromLong(0);
+    if (zero == NULL) {
+        Py_DECREF(row);
+        return -1;
+    }
+    PyList_SET_ITEM(row, 7, Py_NewRef(zero));
+    PyList_SET_ITEM(row, 8, zero);
+    PyList_SET_ITEM(row, 9, Py_NewRef(Py_None));
+    PyList_SET_ITEM(row, 10, Py_NewRef(now));
+    PyList_SET_ITEM(row, 11, Py_NewRef(now));
+    int failed = added_row(STATE(self, T_CUSTOMER_ROWS), STATE(self, T_CUSTOMER_DIRTY),
+                           customer_id, row) < 0;
+    Py_DECREF(row);
+    return failed ? -1 : in_session(self, event);
+}
+
+/* Projector._cart: the cart row (a new reference), made on first sight, with its
+ * customer once known, its clock moved. */
+static PyObject *
+cart_row(Handler *self, PyObject *event, PyObject *cart_id)
+{
+    PyObject *rows = STATE(self, T_CART_ROWS), *row;
+    PyObject *now = PyTuple_GET_ITEM(event, OCCURRED_AT);
+    int known = PyDict_Contains(rows, cart_id);
+    if (known < 0) {
+        return NULL;
+    }
+    if (known) {
+        row = changed_row(rows, STATE(self, T_CART_DIRTY), cart_id);
+        if (row == NULL) {
+            return NULL;
+        }
+        PyObject *customer_id = PyTuple_GET_ITEM(event, CUSTOMER_ID);
+        int none = is_none_at(row, self->columns[COL_CART_CUSTOMER]);
+        if (none < 0 || (none && customer_id != Py_None
+                         && put(row, self->columns[COL_CART_CUSTOMER], customer_id) < 0)) {
+            Py_DECREF(row);
+            return NULL;
+        }
+    }
+    else {
+        PyObject *zero = PyLong_FromLong(0);
+        row = zero == NULL ? NULL : PyList_New(9);
+        if (row == NULL) {
+            Py_XDECREF(zero);
+            return NULL;
+        }
+        PyObject *items[] = {cart_id, PyTuple_GET_ITEM(event, VISITOR_ID),
+                             PyTuple_GET_ITEM(event, CUSTOMER_ID), LABEL(self, L_OPEN), zero,
+                             zero, Py_None, now, now};
+        for (Py_ssize_t i = 0; i < 9; i++) {
+            PyList_SET_ITEM(row, i, Py_NewRef(items[i]));
+        }
+        Py_DECREF(zero);
+        if (added_row(rows, STATE(self, T_CART_DIRTY), cart_id, row) < 0) {
+            Py_DECREF(row);
+            return NULL;
+        }
+    }
+    if (put(row, -1, now) < 0) {
+        Py_DECREF(row);
+        return NULL;
+    }
+    return row;
+}
+
+/* The cart's item ids gain item_id: one id, or a tuple of them (Projector._items_of_cart). */
+static int
+note_item(Handler *self, PyObject *cart_id, PyObject *item_id)
+{
+    PyObject *items = STATE(self, T_ITEMS_OF_CART);
+    PyObject *present = PyDict_GetItemWithError(items, cart_id), *now;
+    if (present == NULL) {
+        return PyErr_Occurred() ? -1 : PyDict_SetItem(items, cart_id, item_id);
+    }
+    if (PyLong_Check(present)) {
+        now = PyTuple_Pack(2, present, item_id);
+    }
+    else {
+        Py_INCREF(present);  /* iterating it may run Python code */
+        PyObject *earlier = PySequence_Tuple(present);
+        Py_DECREF(present);
+        PyObject *last = earlier == NULL ? NULL : PyTuple_Pack(1, item_id);
+        now = last == NULL ? NULL : PySequence_Concat(earlier, last);
+        Py_XDECREF(earlier);
+        Py_XDECREF(last);
+    }
+    if (now == NULL) {
+        return -1;
+    }
+    int failed = PyDict_SetItem(items, cart_id, now);
+    Py_DECREF(now);
+    return failed;
+}
+
+static int
+added_to_cart(Handler *self, PyObject *event)
+{
+    PyObject *cart_id = property(self, event, L_CART_ID), *cart = NULL, *item_id = NULL;
+    PyObject *price = NULL, *item = NULL, *line_quantity = NULL, *total = NULL;
+    int failed = 1;
+    cart = cart_id == NULL ? NULL : cart_row(self, event, cart_id);
+    item_id = cart == NULL ? NULL : property(self, event, L_CART_ITEM_ID);
+    if (item_id == NULL) {
+        goto done;
+    }
+    PyObject *quantity = PyTuple_GET_ITEM(event, QUANTITY);  /* event[10] or 0 */
+    int truth = PyObject_IsTrue(quantity);
+    if (truth < 0) {
+        goto done;
+    }
+    PyObject *zero = truth ? NULL : PyLong_FromLong(0);
+    if (!truth && zero == NULL) {
+        goto done;
+    }
+    quantity = truth ? Py_NewRef(quantity) : zero;
+    price = property(self, event, L_UNIT_PRICE);
+    if (price == NULL) {
+        Py_DECREF(quantity);
+        goto done;
+    }
+    PyObject *items = STATE(self, T_ITEM_ROWS), *now = PyTuple_GET_ITEM(event, OCCURRED_AT);
+    int known = PyDict_Contains(items, item_id);
+    if (known > 0) {
+        item = changed_row(items, STATE(self, T_ITEM_DIRTY), item_id);
+    }
+    else if (known == 0) {
+        PyObject *again = property(self, event, L_CART_ID);  /* props["cart_id"], again */
+        PyObject *number = again == NULL ? NULL : PyLong_FromLong(0);
+        item = number == NULL ? NULL : PyList_New(8);
+        if (item != NULL) {
+            PyObject *fields[] = {item_id, again, PyTuple_GET_ITEM(event, PRODUCT_ID), number,
+                                  price, Py_False, now, now};
+            for (Py_ssize_t i = 0; i < 8; i++) {
+                PyList_SET_ITEM(item, i, Py_NewRef(fields[i]));
+            }
+            if (added_row(items, STATE(self, T_ITEM_DIRTY), item_id, item) < 0
+                || note_item(self, again, item_id) < 0) {
+                Py_CLEAR(item);
+            }
+        }
+        Py_XDECREF(again);
+        Py_XDECREF(number);
+    }
+    line_quantity = item == NULL ? NULL : property(self, event, L_LINE_QUANTITY);
+    failed = line_quantity == NULL
+             || put(item, self->columns[COL_ITEM_QUANTITY], line_quantity) < 0
+             || put(item, -1, now) < 0
+             || add_at(cart, self->columns[COL_CART_COUNT], quantity) < 0
+             || (total = PyNumber_Multiply(quantity, price)) == NULL
+             || add_at(cart, self->columns[COL_CART_SUBTOTAL], total) < 0;
+    Py_DECREF(quantity);
+done:
+    Py_XDECREF(cart_id);
+    Py_XDECREF(cart);
+    Py_XDECREF(item_id);
+    Py_XDECREF(price);
+    Py_XDECREF(item);
+    Py_XDECREF(line_quantity);
+    Py_XDECREF(total);
+    return failed ? -1 : in_session(self, event);
+}
+
+static int
+checkout_started(Handler *self, PyObject *event)
+{
+    /* (event[12] or {}).get("cart_id") */
+    PyObject *properties = PyTuple_GET_ITEM(event, PROPERTIES), *cart_id = NULL;
+    int truth = properties == Py_None ? 0 : PyObject_IsTrue(properties);
+    if (truth < 0) {
+        return -1;
+    }
+    if (truth) {
+        cart_id = PyObject_CallMethod(properties, "get", "O", LABEL(self, L_CART_ID));
+        if (cart_id == NULL) {
+            return -1;
+        }
+    }
+    if (cart_id != NULL && cart_id != Py_None) {
+        PyObject *cart = cart_row(self, event, cart_id);
+        if (cart == NULL) {
+            Py_DECREF(cart_id);
+            return -1;
+        }
+        Py_DECREF(cart);
+    }
+    Py_XDECREF(cart_id);
+    return in_session(self, event);
+}
+
+static int
+lifecycle(Handler *self, PyObject *event)
+{
+    PyObject *order_id = required(event, ORDER_ID);
+    if (order_id == NULL) {
+        return -1;
+    }
+    PyObject *row = changed_row(STATE(self, T_ORDER_ROWS), STATE(self, T_ORDER_DIRTY), order_id);
+    if (row == NULL) {
+        return -1;
+    }
+    int failed = 1;
+    PyObject *step = PyDict_GetItemWithError(STATE(self, T_LIFECYCLE),
+                                             PyTuple_GET_ITEM(event, EVENT_TYPE));
+    if (step == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, PyTuple_GET_ITEM(event, EVENT_TYPE));
+        }
+        goto done;
+    }
+    if (!PyTuple_CheckExact(step) || PyTuple_GET_SIZE(step) != 2) {
+        PyErr_SetString(PyExc_TypeError, "a lifecycle step is (column, status)");
+        goto done;
+    }
+    Py_ssize_t column = PyLong_AsSsize_t(PyTuple_GET_ITEM(step, 0));
+    PyObject *status = PyTuple_GET_ITEM(step, 1), *now = PyTuple_GET_ITEM(event, OCCURRED_AT);
+    Py_ssize_t status_at = self->columns[COL_ORDER_STATUS];
+    if ((column == -1 && PyErr_Occurred()) || put(row, column, now) < 0 || put(row, -1, now) < 0) {
+        goto done;
+    }
+    if (status != Py_None) {
+        if (put(row, status_at, status) < 0) {
+            goto done;
+        }
+    }
+    else {
+        PyObject *present = PySequence_GetItem(row, status_at);
+        int returned = present == NULL ? -1
+                                       : PyObject_RichCompareBool(present,
+                                                                  LABEL(self, L_RETURNED), Py_EQ);
+        Py_XDECREF(present);
+        if (returned < 0 || (returned && put(row, status_at, LABEL(self, L_REFUNDED)) < 0)) {
+            goto done;
+        }
+    }
+    int refunded = is_none_at(row, self->columns[COL_ORDER_REFUNDED]);
+    if (refunded < 0) {
+        goto done;
+    }
+    refunded = !refunded;  /* refunded_at is not None */
+    if (!refunded) {
+        PyObject *present = PySequence_GetItem(row, status_at);
+        refunded = present == NULL ? -1
+                                   : PyObject_RichCompareBool(present, LABEL(self, L_REFUNDED),
+                                                              Py_EQ);
+        Py_XDECREF(present);
+        if (refunded < 0) {
+            goto done;
+        }
+    }
+    /* nothing happens to it after a refund */
+    failed = refunded && PyList_Append(STATE(self, T_ORDER_FINISHED), order_id) < 0;
+done:
+    Py_DECREF(row);
+    return failed ? -1 : 0;
+}
+
+static PyObject *
+handler_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Handler *self = (Handler *)op;
+    if (PyVectorcall_NARGS(nargsf) != 1 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a handler takes one argument: the event");
+        return NULL;
+    }
+    PyObject *event = args[0];
+    if (!PyTuple_CheckExact(event) || PyTuple_GET_SIZE(event) != EVENT_WIDTH) {
+        PyErr_Format(PyExc_TypeError, "events must be tuples of %d items", EVENT_WIDTH);
+        return NULL;
+    }
+    Py_INCREF(self);  /* held: Python code it runs could drop the last reference */
+    int failed;
+    switch (self->kind) {
+    case H_LOGGED_IN: failed = logged_in(self, event); break;
+    case H_SIGNED_UP: failed = signed_up(self, event); break;
+    case H_ADDED_TO_CART: failed = added_to_cart(self, event); break;
+    case H_CHECKOUT_STARTED: failed = checkout_started(self, event); break;
+    default: failed = lifecycle(self, event); break;
+    }
+    Py_DECREF(self);
+    if (failed) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+handler_tp_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    return PyVectorcall_Call(self, args, kwargs);
+}
+
+static PyObject *
+handler_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    int kind;
+    PyObject *state;
+    static char *keywords[] = {"kind", "state", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iO!:Handler", keywords, &kind,
+                                     &PyTuple_Type, &state)) {
+        return NULL;
+    }
+    if (kind < 0 || kind >= H_KINDS) {
+        PyErr_Format(PyExc_ValueError, "a handler's kind is 0 to %d", H_KINDS - 1);
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(state) != T_SIZE) {
+        PyErr_Format(PyExc_TypeError, "a handler's state is a tuple of %d", T_SIZE);
+        return NULL;
+    }
+    int dicts[] = {T_SESSION_ROWS, T_SESSION_DIRTY, T_CUSTOMER_ROWS, T_CUSTOMER_DIRTY,
+                   T_CART_ROWS, T_CART_DIRTY, T_ITEM_ROWS, T_ITEM_DIRTY, T_ORDER_ROWS,
+                   T_ORDER_DIRTY, T_ITEMS_OF_CART, T_LIFECYCLE};
+    for (size_t i = 0; i < sizeof(dicts) / sizeof(dicts[0]); i++) {
+        if (!PyDict_Check(PyTuple_GET_ITEM(state, dicts[i]))) {
+            PyErr_SetString(PyExc_TypeError, "a handler's tables are dicts");
+            return NULL;
+        }
+    }
+    PyObject *columns = PyTuple_GET_ITEM(state, T_COLUMNS);
+    PyObject *labels = PyTuple_GET_ITEM(state, T_LABELS);
+    if (!PyList_Check(PyTuple_GET_ITEM(state, T_ORDER_FINISHED)) || !PyTuple_Check(columns)
+        || PyTuple_GET_SIZE(columns) != COL_SIZE || !PyTuple_Check(labels)
+        || PyTuple_GET_SIZE(labels) != L_SIZE) {
+        PyErr_SetString(PyExc_TypeError,
+                        "a handler's state is not projection._handler_state()'s");
+        return NULL;
+    }
+    Handler *self = (Handler *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < COL_SIZE; i++) {
+        self->columns[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(columns, i));
+        if (self->columns[i] == -1 && PyErr_Occurred()) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
+    self->kind = kind;
+    self->state = Py_NewRef(state);
+    self->vectorcall = handler_call;
+    return (PyObject *)self;
+}
+
+static int
+handler_traverse(Handler *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->state);
+    return 0;
+}
+
+static int
+handler_clear(Handler *self)
+{
+    Py_CLEAR(self->state);
+    return 0;
+}
+
+static void
+handler_dealloc(Handler *self)
+{
+    PyObject_GC_UnTrack(self);
+    handler_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject HandlerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fauxsim._projection.Handler",
+    .tp_basicsize = sizeof(Handler),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "Handler(kind, state)(event): a projector handler in C (see projection.py).",
+    .tp_new = handler_new,
+    .tp_call = handler_tp_call,
+    .tp_vectorcall_offset = offsetof(Handler, vectorcall),
+    .tp_dealloc = (destructor)handler_dealloc,
+    .tp_traverse = (traverseproc)handler_traverse,
+    .tp_clear = (inquiry)handler_clear,
+};
+
 static PyMethodDef methods[] = {
     {"fold", (PyCFunction)(void (*)(void))fold, METH_FASTCALL,
      "fold(events, sessions, dirty, ended, handlers, page_viewed, session_ended, columns, "
@@ -452,5 +1061,16 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__projection(void)
 {
-    return PyModule_Create(&module);
+    if (PyType_Ready(&HandlerType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(m, "Handler", (PyObject *)&HandlerType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from fauxsim.events import Event, EventType, OrderStatus
+from fauxsim.events import CartStatus, Event, EventType, OrderStatus
 from fauxsim.tables import (
     CART_ITEMS,
     CARTS,
@@ -26,19 +26,25 @@ from fauxsim.tables import (
     SESSIONS,
 )
 
+if TYPE_CHECKING:
+    from fauxsim import _projection
+
 Row = list[Any]
 _Handler = Callable[[Event], None]
 
 _compiled_fold: Callable[..., None] | None
 _compiled_flush: Callable[..., list[tuple[Any, ...]]] | None
-try:  # the two loops below in C (_projection.c), built at install
+_CompiledHandler: type[_projection.Handler] | None
+try:  # the two loops below and the commonest handlers in C (_projection.c), built at install
+    from fauxsim._projection import Handler as _CompiledHandler
     from fauxsim._projection import flush as _compiled_flush
     from fauxsim._projection import fold as _compiled_fold
 except ImportError:  # installed without a C compiler: they run in Python
-    _compiled_fold = _compiled_flush = None
+    _compiled_fold = _compiled_flush = _CompiledHandler = None
 
-# Whether the projector folds and flushes in C; both give the same tables (tests hold
-# them equal), the compiled ones with fewer instructions per event.
+# Whether the projector folds, flushes and handles logins, sign-ups, cart additions,
+# checkouts and order lifecycles in C; both give the same tables (tests hold them
+# equal), the compiled ones with fewer instructions per event.
 COMPILED = _compiled_fold is not None and _compiled_flush is not None
 
 # Column positions, looked up once from the table specs.
@@ -88,6 +94,19 @@ _STARTED_SESSION_SOURCES: dict[str, tuple[int, Any]] = {
 }
 # In column order, as the row is built (by the handler, or by the compiled fold).
 _STARTED_SESSION = tuple(_STARTED_SESSION_SOURCES[name] for name in SESSIONS.column_names)
+
+# The handlers done in C where it was built (``_projection.Handler``): event type ->
+# (its kind there, its Python twin's name).
+_LIFECYCLE_TWIN = "_order_lifecycle"
+_COMPILED_HANDLERS: dict[str, tuple[int, str]] = {
+    EventType.LOGGED_IN.value: (0, "_logged_in"),
+    EventType.SIGNED_UP.value: (1, "_signed_up"),
+    EventType.ADDED_TO_CART.value: (2, "_added_to_cart"),
+    EventType.CHECKOUT_STARTED.value: (3, "_checkout_started"),
+    **{kind.value: (4, _LIFECYCLE_TWIN) for kind in (
+        EventType.ORDER_PAID, EventType.ORDER_SHIPPED, EventType.ORDER_DELIVERED,
+        EventType.ORDER_CANCELLED, EventType.ORDER_RETURNED, EventType.REFUND_ISSUED)},
+}  # fmt: skip
 
 # Which order timestamp column each lifecycle event sets, and the status it leads to.
 _LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
@@ -158,11 +177,12 @@ class _Table:
             out = _compiled_flush(self.rows, self.dirty, self.freeze, forgotten)
         else:
             out = _flush(self.rows, self.dirty, freeze=self.freeze, forgotten=forgotten)
-        self.dirty = {}
+        # Emptied in place: the compiled handlers hold these very dict and list.
+        self.dirty.clear()
         pop = self.rows.pop
         for row_id in self.finished:
             pop(row_id, None)
-        self.finished = []
+        self.finished.clear()
         return out
 
 
@@ -248,6 +268,26 @@ class Projector:
         self._handlers: dict[str, _Handler] = {
             kind.value: handler for kind, handler in handlers.items()
         }
+        if COMPILED and _CompiledHandler is not None:
+            state = self._handler_state()
+            for kind, (number, _) in _COMPILED_HANDLERS.items():
+                self._handlers[kind] = _CompiledHandler(number, state)
+
+    def _handler_state(self) -> tuple[Any, ...]:
+        """What the compiled handlers read and change, in ``_projection.c``'s order (``T_*``)."""
+        tables = (self._sessions, self._customers, self._carts, self._items, self._orders)
+        return (
+            *(part for table in tables for part in (table.rows, table.dirty)),
+            self._orders.finished, self._items_of_cart,
+            {kind: (_ORDER[column], None if status is None else status.value)
+             for kind, (column, status) in _LIFECYCLE.items()},
+            (S_CUSTOMER, S_UPDATED, _CUSTOMER["last_login_at"], _CART["customer_id"],
+             _CART["items_count"], _CART["subtotal_cents"], _ITEM["quantity"], _ORDER["status"],
+             _ORDER["refunded_at"]),
+            ("email", "first_name", "last_name", "country", "source", "cart_id", "cart_item_id",
+             "unit_price_cents", "line_quantity", CartStatus.OPEN.value,
+             OrderStatus.RETURNED.value, OrderStatus.REFUNDED.value),
+        )  # fmt: skip
 
     def apply(self, events: Iterable[Event]) -> None:
         """Fold events, in the order they happened."""

@@ -16,7 +16,7 @@ from fauxsim.projection import Projector
 from fauxsim.runner import CHECKPOINT
 from fauxsim.simulation.engine import Simulation
 from fauxsim.tables import SESSIONS
-from tests.simulation.helpers import collect, small_scenario, switch_compiled
+from tests.simulation.helpers import collect, compiled_as, small_scenario, switch_compiled
 
 BOTH = [pytest.param(False, id="python"), pytest.param(True, id="compiled")]
 
@@ -232,4 +232,79 @@ def test_rows_forgotten_once_written_are_written_but_not_packed():
         assert written == [(3, "kept"), (2, "gone"), (1, "kept")]
         assert rows[2] == [2, "gone"]
         assert marshal.loads(rows[1]) == (1, "kept")  # noqa: S302 - bytes packed just above
+    assert outcomes[0] == outcomes[-1]
+
+
+def test_the_compiled_handlers_are_twins_of_the_python_ones():
+    """Each type handled in C names the Python handler it stands for, which handles it."""
+    with compiled_as(projection, compiled=False):
+        python = Projector()._handlers
+    for kind, (_, twin) in projection._COMPILED_HANDLERS.items():
+        assert python[kind].__name__ == twin, kind
+    if projection._CompiledHandler is not None:
+        compiled = Projector()._handlers
+        assert {kind for kind, handler in compiled.items()
+                if type(handler) is projection._CompiledHandler} == set(
+            projection._COMPILED_HANDLERS)  # fmt: skip
+
+
+def test_both_projectors_agree_through_every_order_lifecycle(monkeypatch):
+    """Cancellations, returns and refunds in plenty, carts that change: row for row."""
+    if projection._CompiledHandler is None:
+        pytest.skip("the compiled projector is not built in this install")
+    scenario = small_scenario(
+        end="2024-04-15",
+        orders={"lifecycle": {"cancel_probability": 0.3, "return_probability": 0.5}},
+        behaviour={"cart": {"remove_probability": 0.3, "change_quantity_probability": 0.3}},
+    )
+    monkeypatch.setattr(projection, "COMPILED", False)
+    expected = _fold_checkpoints(scenario)
+    monkeypatch.setattr(projection, "COMPILED", True)
+    assert _fold_checkpoints(scenario) == expected
+    statuses = {row[4] for changed in expected[0] for row in changed["orders"]}
+    assert {"cancelled", "returned", "refunded", "delivered"} <= statuses
+
+
+def _handled(kind: str, **columns: Any) -> tuple:
+    event = list(_event(kind, 50, None))
+    for position, value in columns.items():
+        event[int(position.lstrip("c"))] = value
+    return tuple(event)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _handled(EventType.LOGGED_IN.value),  # no customer
+        _handled(EventType.LOGGED_IN.value, c6=404),  # an unknown customer
+        _handled(EventType.SIGNED_UP.value, c6=5),  # no properties
+        _handled(EventType.SIGNED_UP.value, c6=5, c12={"email": "e"}),  # some missing
+        _handled(EventType.ADDED_TO_CART.value, c12={"cart_id": 1}),
+        _handled(
+            EventType.ADDED_TO_CART.value,
+            c4=404,
+            c12={  # an unknown session
+                "cart_id": 1,
+                "cart_item_id": 2,
+                "unit_price_cents": 3,
+                "line_quantity": 1,
+            },
+        ),
+        _handled(EventType.CHECKOUT_STARTED.value, c4=404),
+        _handled(EventType.ORDER_SHIPPED.value),  # no order
+        _handled(EventType.ORDER_SHIPPED.value, c11=404),  # an unknown order
+    ],
+    ids=str,
+)
+def test_both_handlers_fail_alike_on_broken_events(event):
+    """The same error, and the same rows changed before it."""
+    outcomes = []
+    for compiled in [False, True] if projection._CompiledHandler is not None else [False]:
+        with compiled_as(projection, compiled=compiled):
+            projector = Projector()
+            with pytest.raises(Exception) as raised:  # noqa: PT011 - compared below
+                projector.apply([event])
+            state = {name: (dict(table.rows), dict(table.dirty))
+                     for name, table in projector.tables.items()}  # fmt: skip
+            outcomes.append((type(raised.value), str(raised.value), state))
     assert outcomes[0] == outcomes[-1]
