@@ -773,6 +773,29 @@ browse_send_method(PyObject *self, PyObject *arg)
 
 /* throw(exception): as into a generator, which the walk does not catch: it ends with it.
  * Once handed over, the exception goes to session._walk. */
+/* throw(type[, value[, traceback]]) raised where a body waits: it does not catch it, and
+ * ends with it (a StopIteration becomes a RuntimeError, as in a generator). */
+static PyObject *
+raise_thrown(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *exception = args[0];
+    if (PyExceptionInstance_Check(exception)) {
+        if (nargs > 1 && args[1] != Py_None) {
+            PyErr_SetString(PyExc_TypeError, "instance exception may not have a separate value");
+            return NULL;
+        }
+        PyErr_SetObject((PyObject *)Py_TYPE(exception), exception);
+    }
+    else if (PyExceptionClass_Check(exception)) {
+        PyErr_SetObject(exception, nargs > 1 ? args[1] : Py_None);
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
+    }
+    stop_iteration_is_an_error();
+    return NULL;
+}
+
 static PyObject *
 browse_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -799,22 +822,7 @@ browse_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         return thrown;
     }
     self->phase = DONE;
-    PyObject *exception = args[0];
-    if (PyExceptionInstance_Check(exception)) {
-        if (nargs > 1 && args[1] != Py_None) {
-            PyErr_SetString(PyExc_TypeError, "instance exception may not have a separate value");
-            return NULL;
-        }
-        PyErr_SetObject((PyObject *)Py_TYPE(exception), exception);
-    }
-    else if (PyExceptionClass_Check(exception)) {
-        PyErr_SetObject(exception, nargs > 1 ? args[1] : Py_None);
-    }
-    else {
-        PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
-    }
-    stop_iteration_is_an_error();  /* raised where the walk waits, it does not catch it */
-    return NULL;
+    return raise_thrown(args, nargs);
 }
 
 /* close(): the walk ends where it is, as a generator's would. */
@@ -1678,6 +1686,412 @@ done:
     return body;
 }
 
+/* ------------------------------------------------------------------ Arrivals */
+
+/* Arrivals(shared, sim, plan, start, end, hour_start, hour, returning_share, width, then,
+ *          take, new_visitor): the body of the process that starts the visits, what
+ * engine.Simulation._arrivals does step for step:
+ *
+ *     hour by hour from hour_start while before end: (moments, block) = plan(hour);
+ *         for each moment in [start, end): wait until it; a new session id; its draws,
+ *             Draws(block, n * width, (n + 1) * width, then, session id); a returning
+ *             visitor, take(moment), if the first draw is below returning_share, else
+ *             (or if none is due) new_visitor(draws); the visit started (visit());
+ *         then wait until the next hour. */
+
+typedef enum { ARRIVING_HOUR, ARRIVING_MOMENT, ARRIVING_NEXT_HOUR, ARRIVED } ArrivalPhase;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *shared, *sim, *plan, *then, *take, *new_visitor;
+    PyObject *moments;   /* this hour's session start times (a list), NULL between hours */
+    PyObject *block;     /* this hour's draws */
+    PyObject *now;       /* the time last sent */
+    long long start, end, hour_start, hour, session_id;
+    double returning_share;
+    Py_ssize_t width, next; /* next: the position in moments */
+    ArrivalPhase phase;
+    int started, running;
+} Arrivals;
+
+static PyTypeObject ArrivalsType;
+
+/* A delay as an int to yield, from `now` to `at`. */
+static PySendResult
+wait_until(Arrivals *self, long long at, PyObject **result)
+{
+    long long now;
+    if (!small_int(self->now, &now)) {
+        now = PyLong_AsLongLong(self->now);
+        if (now == -1 && PyErr_Occurred()) {
+            return PYGEN_ERROR;
+        }
+    }
+    *result = PyLong_FromLongLong(at - now);
+    return *result == NULL ? PYGEN_ERROR : PYGEN_NEXT;
+}
+
+/* 1 if `now` is before `at`, 0 if not, -1 on error. */
+static int
+now_before(Arrivals *self, long long at)
+{
+    long long now;
+    if (!small_int(self->now, &now)) {
+        now = PyLong_AsLongLong(self->now);
+        if (now == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    return now < at;
+}
+
+/* The session of the moment at self->next, at self->now; 0, or -1 on error. */
+static int
+start_session(Arrivals *self, long long moment)
+{
+    self->session_id += 1;
+    PyObject *session_id = PyLong_FromLongLong(self->session_id);
+    PyObject *from = PyLong_FromSsize_t(self->next * self->width);
+    PyObject *to = PyLong_FromSsize_t((self->next + 1) * self->width);
+    PyObject *draw = NULL, *visitor = NULL, *done = NULL;
+    if (session_id != NULL && from != NULL && to != NULL) {
+        PyObject *args[] = {self->block, from, to, self->then, session_id};
+        draw = PyObject_Vectorcall((PyObject *)&DrawsType, args, 5, NULL);
+    }
+    Py_XDECREF(from);
+    Py_XDECREF(to);
+    if (draw == NULL) {
+        goto done;
+    }
+    double u = draw_from(draw);
+    if (u == -1.0 && PyErr_Occurred()) {
+        goto done;
+    }
+    if (u < self->returning_share) {
+        PyObject *at = PyLong_FromLongLong(moment);
+        visitor = at == NULL ? NULL : PyObject_CallOneArg(self->take, at);
+        Py_XDECREF(at);
+        if (visitor == NULL) {
+            goto done;
+        }
+    }
+    PyObject *returning = visitor != NULL && visitor != Py_None ? Py_True : Py_False;
+    if (visitor == NULL || visitor == Py_None) {
+        Py_XSETREF(visitor, PyObject_CallOneArg(self->new_visitor, draw));
+        if (visitor == NULL) {
+            goto done;
+        }
+    }
+    PyObject *args[] = {self->shared, self->sim, session_id, visitor, draw, self->now, returning};
+    done = visit(NULL, args, 7);
+done:
+    Py_XDECREF(session_id);
+    Py_XDECREF(draw);
+    Py_XDECREF(visitor);
+    Py_XDECREF(done);
+    return done == NULL ? -1 : 0;
+}
+
+static PySendResult
+arrivals_send_inner(Arrivals *self, PyObject *arg, PyObject **result)
+{
+    if (!self->started) {
+        if (arg != Py_None) {
+            PyErr_SetString(PyExc_TypeError,
+                            "can't send non-None value to a just-started generator");
+            return PYGEN_ERROR;
+        }
+        self->started = 1;
+        PyObject *start = PyLong_FromLongLong(self->start);
+        if (start == NULL) {
+            return PYGEN_ERROR;
+        }
+        Py_XSETREF(self->now, start);
+    }
+    else if (self->phase == ARRIVED) {
+        Py_INCREF(Py_None);
+        *result = Py_None;
+        return PYGEN_RETURN;
+    }
+    else {
+        Py_INCREF(arg);
+        Py_XSETREF(self->now, arg);
+    }
+    for (;;) {
+        if (self->phase == ARRIVING_MOMENT) {  /* resumed at the moment: its session */
+            if (self->moments == NULL || self->next >= PyList_GET_SIZE(self->moments)) {
+                PyErr_SetString(PyExc_RuntimeError, "the hour's moments changed");
+                return PYGEN_ERROR;
+            }
+            long long moment;
+            PyObject *item = PyList_GET_ITEM(self->moments, self->next);
+            if (!small_int(item, &moment)) {
+                moment = PyLong_AsLongLong(item);
+            }
+            if ((moment == -1 && PyErr_Occurred()) || start_session(self, moment) < 0) {
+                return PYGEN_ERROR;
+            }
+            self->next += 1;
+            self->phase = ARRIVING_HOUR;
+        }
+        if (self->phase == ARRIVING_NEXT_HOUR) {
+            self->phase = ARRIVING_HOUR;
+        }
+        if (self->moments == NULL) {
+            if (self->hour_start >= self->end) {
+                self->phase = ARRIVED;
+                Py_INCREF(Py_None);
+                *result = Py_None;
+                return PYGEN_RETURN;
+            }
+            PyObject *hour = PyLong_FromLongLong(self->hour_start);
+            PyObject *plan = hour == NULL ? NULL : PyObject_CallOneArg(self->plan, hour);
+            Py_XDECREF(hour);
+            if (plan == NULL) {
+                return PYGEN_ERROR;
+            }
+            if (!PyTuple_CheckExact(plan) || PyTuple_GET_SIZE(plan) != 2
+                || !PyList_CheckExact(PyTuple_GET_ITEM(plan, 0))) {
+                Py_DECREF(plan);
+                PyErr_SetString(PyExc_TypeError, "an hour's plan is (moments, block)");
+                return PYGEN_ERROR;
+            }
+            self->moments = Py_NewRef(PyTuple_GET_ITEM(plan, 0));
+            Py_XSETREF(self->block, Py_NewRef(PyTuple_GET_ITEM(plan, 1)));
+            Py_DECREF(plan);
+            self->next = 0;
+        }
+        /* Python code (a visit) may change the list: its length is read each time. */
+        while (self->next < PyList_GET_SIZE(self->moments)) {
+            long long moment;
+            PyObject *item = PyList_GET_ITEM(self->moments, self->next);
+            if (!small_int(item, &moment)) {
+                moment = PyLong_AsLongLong(item);
+                if (moment == -1 && PyErr_Occurred()) {
+                    return PYGEN_ERROR;
+                }
+            }
+            if (moment < self->start || moment >= self->end) {
+                self->next += 1;
+                continue;
+            }
+            int wait = now_before(self, moment);
+            if (wait < 0) {
+                return PYGEN_ERROR;
+            }
+            if (wait) {
+                self->phase = ARRIVING_MOMENT;
+                return wait_until(self, moment, result);
+            }
+            if (start_session(self, moment) < 0) {
+                return PYGEN_ERROR;
+            }
+            self->next += 1;
+        }
+        Py_CLEAR(self->moments);
+        self->hour_start += self->hour;
+        int wait = now_before(self, self->hour_start);
+        if (wait < 0) {
+            return PYGEN_ERROR;
+        }
+        if (wait) {
+            self->phase = ARRIVING_NEXT_HOUR;
+            return wait_until(self, self->hour_start, result);
+        }
+    }
+}
+
+static PySendResult
+arrivals_send(PyObject *op, PyObject *arg, PyObject **result)
+{
+    Arrivals *self = (Arrivals *)op;
+    *result = NULL;
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "generator already executing");
+        return PYGEN_ERROR;
+    }
+    Py_INCREF(self);
+    self->running = 1;
+    PySendResult sent = arrivals_send_inner(self, arg, result);
+    self->running = 0;
+    if (sent != PYGEN_NEXT) {  /* ended, or failed: it ends there, as a generator does */
+        self->phase = ARRIVED;
+        Py_CLEAR(self->moments);
+        if (sent == PYGEN_ERROR) {
+            stop_iteration_is_an_error();
+        }
+    }
+    Py_DECREF(self);
+    return sent;
+}
+
+static PyObject *
+arrivals_send_method(PyObject *self, PyObject *arg)
+{
+    PyObject *result;
+    PySendResult sent = arrivals_send(self, arg, &result);
+    if (sent == PYGEN_NEXT) {
+        return result;
+    }
+    if (sent == PYGEN_RETURN) {
+        Py_DECREF(result);
+        PyErr_SetNone(PyExc_StopIteration);
+    }
+    return NULL;
+}
+
+static PyObject *
+arrivals_next(PyObject *self)
+{
+    PyObject *result;
+    PySendResult sent = arrivals_send(self, Py_None, &result);
+    if (sent == PYGEN_RETURN) {
+        Py_DECREF(result);
+        return NULL;  /* exhausted: StopIteration, as tp_iternext reports it */
+    }
+    return sent == PYGEN_NEXT ? result : NULL;
+}
+
+static PyObject *
+arrivals_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *shared, *sim, *plan, *then, *take, *new_visitor;
+    long long start, end, hour_start, hour;
+    double returning_share;
+    Py_ssize_t width;
+    if ((kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)
+        || !PyArg_ParseTuple(args, "O!OOLLLLdnOOO:Arrivals", &PyTuple_Type, &shared, &sim,
+                             &plan, &start, &end, &hour_start, &hour, &returning_share, &width,
+                             &then, &take, &new_visitor)) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "Arrivals takes positional arguments only");
+        }
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(shared) != SHARED_SIZE || hour <= 0 || width < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "Arrivals: shared is session.visit_shared()'s, hour > 0, width >= 0");
+        return NULL;
+    }
+    Arrivals *self = (Arrivals *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->shared = Py_NewRef(shared);
+    self->sim = Py_NewRef(sim);
+    self->plan = Py_NewRef(plan);
+    self->then = Py_NewRef(then);
+    self->take = Py_NewRef(take);
+    self->new_visitor = Py_NewRef(new_visitor);
+    self->start = start;
+    self->end = end;
+    self->hour_start = hour_start;
+    self->hour = hour;
+    self->returning_share = returning_share;
+    self->width = width;
+    self->phase = ARRIVING_HOUR;
+    return (PyObject *)self;
+}
+
+static int
+arrivals_traverse(Arrivals *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->shared);
+    Py_VISIT(self->sim);
+    Py_VISIT(self->plan);
+    Py_VISIT(self->then);
+    Py_VISIT(self->take);
+    Py_VISIT(self->new_visitor);
+    Py_VISIT(self->moments);
+    Py_VISIT(self->block);
+    Py_VISIT(self->now);
+    return 0;
+}
+
+static int
+arrivals_clear(Arrivals *self)
+{
+    Py_CLEAR(self->shared);
+    Py_CLEAR(self->sim);
+    Py_CLEAR(self->plan);
+    Py_CLEAR(self->then);
+    Py_CLEAR(self->take);
+    Py_CLEAR(self->new_visitor);
+    Py_CLEAR(self->moments);
+    Py_CLEAR(self->block);
+    Py_CLEAR(self->now);
+    self->phase = ARRIVED;
+    return 0;
+}
+
+static void
+arrivals_dealloc(Arrivals *self)
+{
+    PyObject_GC_UnTrack(self);
+    arrivals_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyAsyncMethods arrivals_async = {.am_send = arrivals_send};
+
+static PyObject *
+arrivals_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    Arrivals *self = (Arrivals *)op;
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
+        return NULL;
+    }
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "generator already executing");
+        return NULL;
+    }
+    self->phase = ARRIVED;
+    self->started = 1;
+    Py_CLEAR(self->moments);
+    return raise_thrown(args, nargs);
+}
+
+static PyObject *
+arrivals_close(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    Arrivals *self = (Arrivals *)op;
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "generator already executing");
+        return NULL;
+    }
+    self->phase = ARRIVED;
+    self->started = 1;
+    Py_CLEAR(self->moments);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef arrivals_methods[] = {
+    {"send", arrivals_send_method, METH_O, "Resume with the time; the next delay."},
+    {"throw", (PyCFunction)(void (*)(void))arrivals_throw, METH_FASTCALL,
+     "Raise an exception where the arrivals wait: they end with it."},
+    {"close", arrivals_close, METH_NOARGS, "End the arrivals where they are."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ArrivalsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fauxsim.simulation._visit.Arrivals",
+    .tp_basicsize = sizeof(Arrivals),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Arrivals(shared, sim, plan, start, end, hour_start, hour, returning_share, "
+              "width, then, take, new_visitor): the body that starts the visits (see "
+              "engine.Simulation._arrivals).",
+    .tp_new = arrivals_new,
+    .tp_dealloc = (destructor)arrivals_dealloc,
+    .tp_traverse = (traverseproc)arrivals_traverse,
+    .tp_clear = (inquiry)arrivals_clear,
+    .tp_as_async = &arrivals_async,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = arrivals_next,
+    .tp_methods = arrivals_methods,
+};
+
 static PyMethodDef module_methods[] = {
     {"visit", (PyCFunction)(void (*)(void))visit, METH_FASTCALL,
      "visit(shared, sim, session_id, visitor, draw, now, returning): a visit's first events, "
@@ -1714,7 +2128,8 @@ PyInit__visit(void)
     }
     two_pi = 2.0 * 3.141592653589793;  /* 2.0 * math.pi, as sampling._TWO_PI */
     if (PyType_Ready(&BrowseType) < 0 || PyType_Ready(&WholeLogNormalType) < 0
-        || PyType_Ready(&DueQueueType) < 0 || PyType_Ready(&DrawsType) < 0) {
+        || PyType_Ready(&DueQueueType) < 0 || PyType_Ready(&DrawsType) < 0
+        || PyType_Ready(&ArrivalsType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module);
@@ -1724,7 +2139,8 @@ PyInit__visit(void)
     if (PyModule_AddObjectRef(m, "Browse", (PyObject *)&BrowseType) < 0
         || PyModule_AddObjectRef(m, "WholeLogNormal", (PyObject *)&WholeLogNormalType) < 0
         || PyModule_AddObjectRef(m, "DueQueue", (PyObject *)&DueQueueType) < 0
-        || PyModule_AddObjectRef(m, "Draws", (PyObject *)&DrawsType) < 0) {
+        || PyModule_AddObjectRef(m, "Draws", (PyObject *)&DrawsType) < 0
+        || PyModule_AddObjectRef(m, "Arrivals", (PyObject *)&ArrivalsType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

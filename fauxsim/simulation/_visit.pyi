@@ -43,6 +43,26 @@ class Draws:
     ) -> None: ...
     def __call__(self) -> float: ...
 
+class Arrivals(Generator[int, int]):
+    def __init__(
+        self,
+        shared: tuple[Any, ...],
+        sim: Any,  # noqa: ANN401 - an engine.Simulation (not imported: no cycle)
+        plan: Callable[[int], tuple[list[int], Any]],
+        start: int,
+        end: int,
+        hour_start: int,
+        hour: int,
+        returning_share: float,
+        width: int,
+        then: Callable[[int], Callable[[], float]],
+        take: Callable[[int], Any],
+        new_visitor: Callable[[Callable[[], float]], Any],
+        /,
+    ) -> None: ...
+    def send(self, value: int | None, /) -> int: ...
+    def throw(self, *args: object) -> int: ...
+
 class DueQueue:
     def __len__(self) -> int: ...
     def push(self, due: int, visitor_id: int, customer: int, kind: int, /) -> None: ...

@@ -27,6 +27,8 @@ from fauxsim.simulation.session import visit_shared
 from fauxsim.simulation.traffic import TrafficModel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from fauxsim.events import Event, Properties
     from fauxsim.randomness import Uniform
     from fauxsim.scenario.model import Channel, Scenario
@@ -106,7 +108,6 @@ class Simulation:
         ] = {}
 
         # Counters for deterministic ids; each is the last id handed out.
-        self.last_session_id = 0
         self.last_visitor_id = 0
         self.last_customer_id = 0
         self.last_cart_id = 0
@@ -250,28 +251,46 @@ class Simulation:
         yield from ()  # a process of one step: nothing to wait for
 
     def _arrivals(self) -> Steps.Body:
-        """Start sessions hour by hour along the traffic curve."""
-        now: int = self.start
+        """The process that starts sessions hour by hour along the traffic curve.
+
+        In C where ``_visit`` was built (``_visit.Arrivals``), else its twin below.
+        """
         hour_start = self.start - self.start % HOUR
         returning_share = self.scenario.audience.returning_share
-        width = _DRAWS_PER_SESSION
         # A visit's draws: its slice of the hour's block, then a stream of its own.
         session_draws = entity_draws(self.seed, Purpose.SESSION)
-        draws = session.Draws if session.COMPILED and session.Draws is not None else topped_up
+        if session.COMPILED and session.Arrivals is not None:
+            return session.Arrivals(
+                self.visit_shared, self, self._hour_plan, self.start, self.end, hour_start,
+                HOUR, returning_share, _DRAWS_PER_SESSION, session_draws, self.pool.take,
+                self.new_visitor,
+            )  # fmt: skip
+        return self._arrivals_in_python(hour_start, returning_share, session_draws)
+
+    def _hour_plan(self, hour_start: int) -> tuple[list[int], Sequence[float]]:
+        """The session start times of the hour from ``hour_start``, and their draws."""
+        moments = self.traffic.arrivals(hour_start)
+        block = uniform_block(self.seed, Purpose.SESSION_DRAWS, hour_start // HOUR,
+                              len(moments) * _DRAWS_PER_SESSION)  # fmt: skip
+        return moments, block
+
+    def _arrivals_in_python(
+        self, hour_start: int, returning_share: float, session_draws: Callable[[int], Uniform]
+    ) -> Steps.Body:
+        now: int = self.start
+        width = _DRAWS_PER_SESSION
         start_visit = session.visit_starter(self)
+        session_id = 0
         while hour_start < self.end:
-            moments = self.traffic.arrivals(hour_start)
-            block = uniform_block(self.seed, Purpose.SESSION_DRAWS, hour_start // HOUR,
-                                  len(moments) * width)  # fmt: skip
+            moments, block = self._hour_plan(hour_start)
             for number, moment in enumerate(moments):
                 if moment < self.start or moment >= self.end:
                     continue
                 if moment > now:
                     now = yield moment - now
-                self.last_session_id += 1
-                session_id = self.last_session_id
-                draw = draws(block, number * width, (number + 1) * width, session_draws,
-                             session_id)  # fmt: skip
+                session_id += 1
+                draw = topped_up(block, number * width, (number + 1) * width, session_draws,
+                                 session_id)  # fmt: skip
                 visitor = self.pool.take(moment) if draw() < returning_share else None
                 returning = visitor is not None
                 if visitor is None:

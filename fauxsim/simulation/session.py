@@ -44,17 +44,18 @@ from fauxsim.simulation.orders import place_order
 from fauxsim.simulation.processes import RESUME_OWN, Steps
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
+Arrivals: type[_visit.Arrivals] | None
 Browse: type[_visit.Browse] | None
 Draws: type[_visit.Draws] | None
 visit: Callable[..., None] | None
-try:  # a visit's start, its draws and the browsing part of its walk in C (_visit.c)
-    from fauxsim.simulation._visit import Browse, Draws, visit
+try:  # the arrivals, a visit's start, its draws and its browsing in C (_visit.c)
+    from fauxsim.simulation._visit import Arrivals, Browse, Draws, visit
 except ImportError:  # installed without a C compiler: the whole visit runs in Python
-    Browse = Draws = visit = None
+    Arrivals = Browse = Draws = visit = None
 
-# Whether visits start and browse in C until they reach the cart, drawing from
-# ``_visit.Draws`` (else ``randomness.topped_up``); both give the same events (tests hold
-# them equal).
+# Whether visits are started (``_visit.Arrivals``), start and browse in C until they
+# reach the cart, drawing from ``_visit.Draws`` (else ``randomness.topped_up``); both give
+# the same events (tests hold them equal).
 COMPILED = Browse is not None
 
 if TYPE_CHECKING:

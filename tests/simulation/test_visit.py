@@ -73,7 +73,7 @@ def test_compiled_visits_browse_in_c_and_finish_without_the_cyclic_collector():
                 if isinstance(event, session.Browse):
                     assert event.callbacks is RESUME_OWN
                     browsing += 1
-                elif isinstance(event, Steps) and event._body.__name__ == "_walk":
+                elif isinstance(event, Steps) and getattr(event._body, "__name__", "") == "_walk":
                     recovering += 1
         simulation.advance(simulation.end)
         unreachable = gc.collect()
@@ -430,3 +430,84 @@ def test_compiled_draws_in_a_reference_cycle_go_with_their_block(monkeypatch):
     del block, holder
     gc.collect()
     assert unraisable == []
+
+
+@needs_compiled
+def test_compiled_arrivals_start_what_the_python_ones_start_in_a_window_cut_mid_hour():
+    """Sessions of the first and last hours fall partly outside the window: skipped alike."""
+    scenario = small_scenario(start="2024-03-01T10:30:00", end="2024-03-02T07:15:00")
+    with compiled_as(session, compiled=False):
+        expected = collect(scenario)
+    output = collect(scenario)
+    assert output == expected
+    starts = [event[2] for event in expected.events if event[1] == "session_started"]
+    simulation = Simulation(scenario)
+    assert simulation.start <= min(starts)
+    assert max(starts) < simulation.end
+
+
+def _arrivals(simulation: Simulation, plan: Any = None) -> Any:
+    assert session.Arrivals is not None
+    from fauxsim.clock import HOUR  # noqa: PLC0415
+    from fauxsim.randomness import Purpose, entity_draws  # noqa: PLC0415
+
+    return session.Arrivals(
+        simulation.visit_shared, simulation, plan or simulation._hour_plan, simulation.start,
+        simulation.start + 2 * HOUR, simulation.start, HOUR, 0.5, 64,
+        entity_draws(1, Purpose.SESSION), simulation.pool.take, simulation.new_visitor,
+    )  # fmt: skip
+
+
+@needs_compiled
+def test_compiled_arrivals_run_and_end_as_a_generator_does():
+    simulation = Simulation(small_scenario())
+    arrivals = _arrivals(simulation)
+    with pytest.raises(TypeError, match="just-started"):
+        arrivals.send(5)
+    now, delays = simulation.start, []
+    delay = arrivals.send(None)
+    while True:
+        delays.append(delay)
+        now += delay
+        try:
+            delay = arrivals.send(now)
+        except StopIteration:
+            break
+    assert all(delay >= 0 for delay in delays)
+    assert sum(delays) == 2 * 3600 * 10**6  # to the end of the second hour
+    assert len(delays) > 10  # one wait per session, about
+    with pytest.raises(StopIteration):
+        arrivals.send(now)
+    closed = _arrivals(simulation)
+    closed.send(None)
+    closed.close()
+    with pytest.raises(StopIteration):
+        next(closed)
+    thrown = _arrivals(simulation)
+    thrown.send(None)
+    with pytest.raises(KeyError, match="stop"):
+        thrown.throw(KeyError("stop"))
+    with pytest.raises(StopIteration):
+        next(thrown)
+
+
+@needs_compiled
+def test_compiled_arrivals_refuse_to_be_resumed_from_their_own_plan():
+    simulation = Simulation(small_scenario())
+    holder: list[Any] = []
+
+    def plan(hour_start: int) -> Any:
+        return holder[0].send(hour_start)
+
+    holder.append(_arrivals(simulation, plan))
+    with pytest.raises(ValueError, match="already executing"):
+        holder[0].send(None)
+    with pytest.raises(StopIteration):  # it ended with the error
+        holder[0].send(0)
+
+
+@needs_compiled
+def test_compiled_arrivals_refuse_a_plan_of_another_shape():
+    simulation = Simulation(small_scenario())
+    with pytest.raises(TypeError, match="moments, block"):
+        _arrivals(simulation, lambda _hour: ((1, 2), None)).send(None)
