@@ -96,7 +96,9 @@ def topped_up(
     :func:`entity_draws`). The result is a C-level callable: as cheap per draw as
     ``random.Random.random``. ``fauxsim.simulation._visit.Draws``, where it was built, is
     its twin as one object: no slice, chain or generator to make per visit, and a visit
-    walked in C reads its draws without a float object for each.
+    walked in C reads its draws without a float object for each. It copies its slice (512
+    bytes) rather than hold the block's buffer: holding it cost 1.6% fewer cache misses,
+    but tied the block's life to the collector and to the buffer's alignment.
     """
     return chain(block[start:stop], _then(then, entity)).__next__
 

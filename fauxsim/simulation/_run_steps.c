@@ -256,6 +256,10 @@ run_before(PyObject *Py_UNUSED(module), PyObject *args)
                           &resume_callbacks, &resume_own, &eid, &normal, &remove)) {
         return NULL;
     }
+    if (!PyIter_Check(eid)) {
+        PyErr_SetString(PyExc_TypeError, "run_before: eid must be an iterator");
+        return NULL;
+    }
     Py_INCREF(queue);  /* the environment's, but held while Python code runs */
     while (PyList_GET_SIZE(queue) > 0) {
         PyObject *first = PyList_GET_ITEM(queue, 0);

@@ -127,14 +127,14 @@ static PyObject *str_values, *str_cumulative, *str_total, *str_product_id, *str_
 /* ------------------------------------------------------------------ Draws */
 
 typedef struct {
-    PyObject_HEAD
+    PyObject_VAR_HEAD
     vectorcallfunc vectorcall; /* draws_call: called as a function, without a tuple */
-    Py_buffer view;            /* the block's doubles, held while this lives */
-    Py_ssize_t next, stop;     /* the slice of them still to serve */
     PyObject *then;            /* then(entity): the draws after the slice, made when needed */
     PyObject *entity;
     PyObject *rest;            /* then(entity), once made (NULL before) */
-    int making;                /* inside then(entity): a draw from it is refused */
+    int making;                /* inside then(entity) or a draw of it: a draw is refused */
+    Py_ssize_t next;           /* the next of `values` to serve (ob_size of them) */
+    double values[];           /* the block's slice, copied: no buffer is held */
 } Draws;
 
 static PyTypeObject DrawsType;
@@ -143,15 +143,19 @@ static PyTypeObject DrawsType;
 static PyObject *
 draw_after(Draws *self)
 {
+    if (self->making) {  /* refused, as the twin's running generator refuses */
+        PyErr_SetString(PyExc_ValueError, "Draws: a draw drew from its own draws");
+        return NULL;
+    }
+    if (self->then == NULL) {  /* cleared by the collector */
+        PyErr_SetString(PyExc_ValueError, "Draws: cleared");
+        return NULL;
+    }
+    self->making = 1;
     if (self->rest == NULL) {
-        if (self->making) {
-            PyErr_SetString(PyExc_ValueError, "Draws: then(entity) drew from its own draws");
-            return NULL;
-        }
-        self->making = 1;
         PyObject *rest = PyObject_CallOneArg(self->then, self->entity);
-        self->making = 0;
         if (rest == NULL) {
+            self->making = 0;
             return NULL;
         }
         Py_XSETREF(self->rest, rest);
@@ -159,6 +163,7 @@ draw_after(Draws *self)
     PyObject *rest = Py_NewRef(self->rest); /* held: the call may drop it */
     PyObject *value = PyObject_CallNoArgs(rest);
     Py_DECREF(rest);
+    self->making = 0;
     return value;
 }
 
@@ -170,8 +175,8 @@ draws_call(PyObject *op, PyObject *const *Py_UNUSED(args), size_t nargsf, PyObje
         PyErr_SetString(PyExc_TypeError, "a draw takes no arguments");
         return NULL;
     }
-    if (self->next < self->stop) {
-        return PyFloat_FromDouble(((const double *)self->view.buf)[self->next++]);
+    if (self->next < Py_SIZE(self)) {
+        return PyFloat_FromDouble(self->values[self->next++]);
     }
     return draw_after(self);
 }
@@ -190,38 +195,42 @@ draws_vectorcall_new(PyObject *type, PyObject *const *args, size_t nargsf, PyObj
         PyErr_SetString(PyExc_TypeError, "Draws(block, start, stop, then, entity)");
         return NULL;
     }
-    Py_ssize_t start = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
+    Py_ssize_t start = PyNumber_AsSsize_t(args[1], NULL); /* clamped, as a slice's */
     if (start == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    Py_ssize_t stop = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+    Py_ssize_t stop = PyNumber_AsSsize_t(args[2], NULL);
     if (stop == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    Draws *self = PyObject_GC_New(Draws, (PyTypeObject *)type);
-    if (self == NULL) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
         return NULL;
     }
+    if (view.ndim != 1 || view.itemsize != sizeof(double) || view.format == NULL
+        || strcmp(view.format, "d") != 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_TypeError, "Draws: the block must be a buffer of doubles");
+        return NULL;
+    }
+    /* block[start:stop], as Python slices: negative positions count from the end. */
+    Py_ssize_t count = PySlice_AdjustIndices(view.shape[0], &start, &stop, 1);
+    Draws *self = PyObject_GC_NewVar(Draws, (PyTypeObject *)type, count);
+    if (self == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (count > 0) {  /* memcpy: the block may be any buffer, aligned or not */
+        memcpy(self->values, (const char *)view.buf + start * (Py_ssize_t)sizeof(double),
+               (size_t)count * sizeof(double));
+    }
+    PyBuffer_Release(&view);
     self->vectorcall = draws_call;
     self->then = Py_NewRef(args[3]);
     self->entity = Py_NewRef(args[4]);
     self->rest = NULL;
     self->making = 0;
-    self->view.obj = NULL;
-    if (PyObject_GetBuffer(args[0], &self->view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    if (self->view.ndim != 1 || self->view.itemsize != sizeof(double)
-        || self->view.format == NULL || strcmp(self->view.format, "d") != 0) {
-        PyErr_SetString(PyExc_TypeError, "Draws: the block must be a buffer of doubles");
-        Py_DECREF(self);
-        return NULL;
-    }
-    /* block[start:stop], as Python slices: negative positions count from the end. */
-    PySlice_AdjustIndices(self->view.shape[0], &start, &stop, 1);
-    self->next = start;
-    self->stop = stop;
+    self->next = 0;
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
@@ -240,8 +249,6 @@ draws_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static int
 draws_traverse(Draws *self, visitproc visit, void *arg)
 {
-    /* Not the block: a buffer cannot lead back here, and the collector clearing it (a
-     * memoryview) while this holds its buffer fails (BufferError); it goes with this. */
     Py_VISIT(self->then);
     Py_VISIT(self->entity);
     Py_VISIT(self->rest);
@@ -251,10 +258,7 @@ draws_traverse(Draws *self, visitproc visit, void *arg)
 static int
 draws_clear(Draws *self)
 {
-    if (self->view.obj != NULL) {
-        PyBuffer_Release(&self->view);
-    }
-    self->next = self->stop = 0;
+    self->next = Py_SIZE(self);
     Py_CLEAR(self->then);
     Py_CLEAR(self->entity);
     Py_CLEAR(self->rest);
@@ -272,7 +276,8 @@ draws_dealloc(Draws *self)
 static PyTypeObject DrawsType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "fauxsim.simulation._visit.Draws",
-    .tp_basicsize = sizeof(Draws),
+    .tp_basicsize = offsetof(Draws, values),
+    .tp_itemsize = sizeof(double),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_doc = "Draws(block, start, stop, then, entity)(): block[start:stop] in order, then "
               "the draws of then(entity) (see randomness.topped_up).",
@@ -292,8 +297,8 @@ draw_from(PyObject *draw)
 {
     if (Py_IS_TYPE(draw, &DrawsType)) {
         Draws *draws = (Draws *)draw;
-        if (draws->next < draws->stop) {
-            return ((const double *)draws->view.buf)[draws->next++];
+        if (draws->next < Py_SIZE(draws)) {
+            return draws->values[draws->next++];
         }
     }
     PyObject *value = PyObject_CallNoArgs(draw);
@@ -1473,7 +1478,13 @@ start_body(PyObject *shared, PyObject *body)
     if (at == NULL) {
         return -1;
     }
-    PyObject *id = PyIter_Next(PyTuple_GET_ITEM(shared, S_EID));
+    PyObject *counter = PyTuple_GET_ITEM(shared, S_EID);
+    if (!PyIter_Check(counter)) {
+        Py_DECREF(at);
+        PyErr_SetString(PyExc_TypeError, "the event id counter must be an iterator");
+        return -1;
+    }
+    PyObject *id = PyIter_Next(counter);
     if (id == NULL) {
         Py_DECREF(at);
         if (!PyErr_Occurred()) {

@@ -416,10 +416,10 @@ def test_compiled_draws_refuse_a_stream_that_draws_from_them():
 
 
 @needs_compiled
-def test_compiled_draws_in_a_reference_cycle_go_with_their_block(monkeypatch):
-    """The collector frees a Draws caught in a cycle, and its block after it: no BufferError
-    (the block's memoryview, cleared while the Draws held its buffer, raised one at exit)."""
-    from fauxsim.randomness import Purpose, uniform_block  # noqa: PLC0415
+def test_compiled_draws_copy_their_slice_and_hold_no_buffer(monkeypatch):
+    """The block is free at once: resizable, collectable in a cycle without a BufferError
+    (a held memoryview, cleared by the collector, raised one), read aligned or not."""
+    from fauxsim.randomness import Purpose, entity_draws, uniform_block  # noqa: PLC0415
 
     assert session.Draws is not None
     unraisable: list[Any] = []
@@ -427,9 +427,28 @@ def test_compiled_draws_in_a_reference_cycle_go_with_their_block(monkeypatch):
     block = uniform_block(3, Purpose.SESSION_DRAWS, 1, 8)  # older: the collector clears it first
     holder: list[Any] = []
     holder.append(session.Draws(block, 0, 8, holder.append, 1))
+    first = list(block)[:2]
     del block, holder
     gc.collect()
     assert unraisable == []
+    values = array.array("d", [0.25, 0.5])
+    then = entity_draws(3, Purpose.SESSION)
+    draw = session.Draws(values, 0, 2, then, 1)
+    values.append(0.75)  # no buffer is held
+    assert [draw(), draw()] == [0.25, 0.5]
+    misaligned = memoryview(bytearray(1) + array.array("d", first).tobytes())[1:].cast("d")
+    draw = session.Draws(misaligned, 0, 2, then, 1)
+    assert [draw(), draw()] == first
+
+
+@needs_compiled
+def test_compiled_draws_refuse_a_stream_that_draws_from_itself():
+    """A stream whose draw draws from the Draws it serves: an error, not a stack overflow."""
+    assert session.Draws is not None
+    holder: list[Any] = []
+    holder.append(session.Draws(array.array("d", []), 0, 0, lambda _entity: holder[0], 1))
+    with pytest.raises(ValueError, match="drew from its own draws"):
+        holder[0]()
 
 
 @needs_compiled
@@ -511,3 +530,23 @@ def test_compiled_arrivals_refuse_a_plan_of_another_shape():
     simulation = Simulation(small_scenario())
     with pytest.raises(TypeError, match="moments, block"):
         _arrivals(simulation, lambda _hour: ((1, 2), None)).send(None)
+
+
+@needs_compiled
+def test_an_event_id_counter_that_is_no_iterator_fails_cleanly():
+    """From the third review: both the visit's start and the loop called it unchecked."""
+    from fauxsim.simulation import processes  # noqa: PLC0415
+    from fauxsim.simulation.audience import Visitor  # noqa: PLC0415
+
+    simulation = Simulation(small_scenario())
+    shared = list(simulation.visit_shared)
+    shared[-5] = 5  # the event id counter (see session.visit_shared)
+    visitor = Visitor(1, 0, simulation.visitor_kinds)
+    assert session.visit is not None
+    with pytest.raises(TypeError, match="iterator"):
+        session.visit(tuple(shared), simulation, 1, visitor, iter([0.5] * 9).__next__,
+                      simulation.start, False)  # noqa: FBT003  # fmt: skip
+    if processes.run_before is not None:
+        with pytest.raises(TypeError, match="iterator"):
+            processes.run_before(simulation.env, [], None, processes._RESUME,
+                                 processes.RESUME_OWN, 5, 1, processes._remove)  # fmt: skip
