@@ -760,12 +760,15 @@ browse_send_inner(Browse *self, PyObject *arg, PyObject **result)
     return sent;
 }
 
-/* send(value), as a generator's: StopIteration at the end. */
+/* A body's am_send, and what send() and __next__ make of it, as a generator's. */
+typedef PySendResult (*Sender)(PyObject *self, PyObject *arg, PyObject **result);
+
+/* send(value): the next delay, or StopIteration at the end. */
 static PyObject *
-browse_send_method(PyObject *self, PyObject *arg)
+send_method(Sender send, PyObject *self, PyObject *arg)
 {
     PyObject *result;
-    PySendResult sent = browse_send(self, arg, &result);
+    PySendResult sent = send(self, arg, &result);
     if (sent == PYGEN_NEXT) {
         return result;
     }
@@ -776,8 +779,25 @@ browse_send_method(PyObject *self, PyObject *arg)
     return NULL;
 }
 
-/* throw(exception): as into a generator, which the walk does not catch: it ends with it.
- * Once handed over, the exception goes to session._walk. */
+/* __next__ (tp_iternext): NULL with no error set is the end. */
+static PyObject *
+next_step(Sender send, PyObject *self)
+{
+    PyObject *result;
+    PySendResult sent = send(self, Py_None, &result);
+    if (sent == PYGEN_RETURN) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    return sent == PYGEN_NEXT ? result : NULL;
+}
+
+static PyObject *
+browse_send_method(PyObject *self, PyObject *arg)
+{
+    return send_method(browse_send, self, arg);
+}
+
 /* throw(type[, value[, traceback]]) raised where a body waits: it does not catch it, and
  * ends with it (a StopIteration becomes a RuntimeError, as in a generator). */
 static PyObject *
@@ -801,6 +821,8 @@ raise_thrown(PyObject *const *args, Py_ssize_t nargs)
     return NULL;
 }
 
+/* throw(exception): as into a generator, which the walk does not catch: it ends with it.
+ * Once handed over, the exception goes to session._walk. */
 static PyObject *
 browse_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -855,13 +877,7 @@ browse_close(PyObject *op, PyObject *Py_UNUSED(ignored))
 static PyObject *
 browse_next(PyObject *self)
 {
-    PyObject *result;
-    PySendResult sent = browse_send(self, Py_None, &result);
-    if (sent == PYGEN_RETURN) {
-        Py_DECREF(result);  /* tp_iternext: NULL with no error set is the end */
-        return NULL;
-    }
-    return sent == PYGEN_NEXT ? result : NULL;
+    return next_step(browse_send, self);
 }
 
 static PyObject *
@@ -1939,28 +1955,13 @@ arrivals_send(PyObject *op, PyObject *arg, PyObject **result)
 static PyObject *
 arrivals_send_method(PyObject *self, PyObject *arg)
 {
-    PyObject *result;
-    PySendResult sent = arrivals_send(self, arg, &result);
-    if (sent == PYGEN_NEXT) {
-        return result;
-    }
-    if (sent == PYGEN_RETURN) {
-        Py_DECREF(result);
-        PyErr_SetNone(PyExc_StopIteration);
-    }
-    return NULL;
+    return send_method(arrivals_send, self, arg);
 }
 
 static PyObject *
 arrivals_next(PyObject *self)
 {
-    PyObject *result;
-    PySendResult sent = arrivals_send(self, Py_None, &result);
-    if (sent == PYGEN_RETURN) {
-        Py_DECREF(result);
-        return NULL;  /* exhausted: StopIteration, as tp_iternext reports it */
-    }
-    return sent == PYGEN_NEXT ? result : NULL;
+    return next_step(arrivals_send, self);
 }
 
 static PyObject *

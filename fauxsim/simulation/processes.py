@@ -171,17 +171,20 @@ class Steps(simpy.Event):
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # noqa: SLF001
 
     def _resume(self) -> None:
-        env = self._clock
-        now = env._now  # noqa: SLF001 - the public `now` is a slower property
-        try:
-            delay = self._send(now)
-        except StopIteration:
-            return
-        # SimPy clears an event's callbacks when it processes it: set them again.
-        self.callbacks = _RESUME
-        # What env.schedule(self, NORMAL, delay) does, without a call: this runs at
-        # every step of every process.
-        heappush(env._queue, (now + delay, NORMAL, next(env._eid), self))  # noqa: SLF001
+        _step(self, self._clock, self._send, _RESUME)
+
+
+def _step(event: Any, env: SimClock, send: Callable[[int], int], callbacks: Any) -> None:  # noqa: ANN401 - a Steps or a body that is its own event
+    """One step of a process SimPy's ``step`` processes (the scheduler loop does its own)."""
+    now = env._now  # noqa: SLF001 - the public `now` is a slower property
+    try:
+        delay = send(now)
+    except StopIteration:
+        return
+    # SimPy clears an event's callbacks when it processes it: set them again.
+    event.callbacks = callbacks
+    # What env.schedule(event, NORMAL, delay) does, without a call.
+    heappush(env._queue, (now + delay, NORMAL, next(env._eid), event))  # noqa: SLF001
 
 
 # The callbacks of every Steps event. Plain functions, not bound methods: SimPy passes
@@ -195,14 +198,7 @@ _RESUME: Any = (Steps._resume,)  # noqa: SLF001
 
 def _resume_own(body: Any) -> None:  # noqa: ANN401 - a _visit.Browse
     """Steps._resume for a body that is its own event, when SimPy's ``step`` processes it."""
-    env = body.env
-    now = env._now  # noqa: SLF001
-    try:
-        delay = body.send(now)
-    except StopIteration:
-        return
-    body.callbacks = RESUME_OWN
-    heappush(env._queue, (now + delay, NORMAL, next(env._eid), body))  # noqa: SLF001
+    _step(body, body.env, body.send, RESUME_OWN)
 
 
 # The callbacks of a body that is its own event while it waits in the queue (see above).
