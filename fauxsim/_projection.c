@@ -44,6 +44,17 @@
 
 #include "_small_int.h"
 
+/* KeyError(key), as a dict raises it: the key is its one argument, even a tuple or None. */
+static void
+key_error(PyObject *key)
+{
+    PyObject *args = PyTuple_Pack(1, key);
+    if (args != NULL) {
+        PyErr_SetObject(PyExc_KeyError, args);
+        Py_DECREF(args);
+    }
+}
+
 /* An event's columns, as in fauxsim.events.EVENT_COLUMNS. */
 enum { EVENT_TYPE = 1, OCCURRED_AT = 2, SESSION_ID = 4, CUSTOMER_ID = 6, EVENT_WIDTH = 13 };
 
@@ -86,7 +97,7 @@ session_row(PyObject *sessions, PyObject *session_id, Py_ssize_t width)
     PyObject *row = PyDict_GetItemWithError(sessions, session_id);
     if (row == NULL) {
         if (!PyErr_Occurred()) {
-            PyErr_SetObject(PyExc_KeyError, session_id);
+            key_error(session_id);
         }
         return NULL;
     }
@@ -186,7 +197,7 @@ started_row(PyObject *event, PyObject *template)
         }
         else if (origin == FROM_PROPERTY) {
             if (properties == Py_None) {  /* as `(event[12] or {})[source]` */
-                PyErr_SetObject(PyExc_KeyError, source);
+                key_error(source);
                 goto error;
             }
             value = PyObject_GetItem(properties, source);
@@ -389,7 +400,7 @@ flush(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         PyObject *row = PyDict_GetItemWithError(rows, row_id);
         if (row == NULL) {
             if (!PyErr_Occurred()) {
-                PyErr_SetObject(PyExc_KeyError, row_id);
+                key_error(row_id);
             }
             Py_DECREF(row_id);
             goto error;
@@ -498,7 +509,7 @@ changed_row(PyObject *rows, PyObject *dirty, PyObject *row_id)
     PyObject *row = PyDict_GetItemWithError(rows, row_id);
     if (row == NULL) {
         if (!PyErr_Occurred()) {
-            PyErr_SetObject(PyExc_KeyError, row_id);
+            key_error(row_id);
         }
         return NULL;
     }
@@ -590,20 +601,23 @@ in_session(Handler *self, PyObject *event)
     return failed ? -1 : 0;
 }
 
-/* `event[12] or {}`, then [key]: a new reference, NULL (KeyError) if absent. */
+/* `event[12] or {}`, once per event as in the twins: a new reference, NULL on error. */
 static PyObject *
-property(Handler *self, PyObject *event, int label)
+properties_of(PyObject *event)
 {
-    PyObject *properties = PyTuple_GET_ITEM(event, PROPERTIES), *key = LABEL(self, label);
+    PyObject *properties = PyTuple_GET_ITEM(event, PROPERTIES);
     int truth = properties == Py_None ? 0 : PyObject_IsTrue(properties);
     if (truth < 0) {
         return NULL;
     }
-    if (!truth) {
-        PyErr_SetObject(PyExc_KeyError, key);
-        return NULL;
-    }
-    return PyObject_GetItem(properties, key);
+    return truth ? Py_NewRef(properties) : PyDict_New();
+}
+
+/* properties[label]: a new reference, NULL (KeyError) if absent. */
+static PyObject *
+property(Handler *self, PyObject *properties, int label)
+{
+    return PyObject_GetItem(properties, LABEL(self, label));
 }
 
 /* An id the engine always sets (the twins assert it). */
@@ -617,6 +631,8 @@ required(PyObject *event, Py_ssize_t column)
     }
     return value;
 }
+
+static int signed_up_with(Handler *self, PyObject *event, PyObject *properties);
 
 static int
 logged_in(Handler *self, PyObject *event)
@@ -639,6 +655,18 @@ logged_in(Handler *self, PyObject *event)
 static int
 signed_up(Handler *self, PyObject *event)
 {
+    PyObject *properties = properties_of(event);
+    if (properties == NULL) {
+        return -1;
+    }
+    int failed = signed_up_with(self, event, properties);
+    Py_DECREF(properties);
+    return failed;
+}
+
+static int
+signed_up_with(Handler *self, PyObject *event, PyObject *properties)
+{
     PyObject *customer_id = required(event, CUSTOMER_ID);
     if (customer_id == NULL) {
         return -1;
@@ -654,7 +682,7 @@ signed_up(Handler *self, PyObject *event)
     }
     int labels[] = {L_EMAIL, L_FIRST_NAME, L_LAST_NAME, L_COUNTRY, L_SOURCE};
     for (Py_ssize_t i = 0; i < 5; i++) {
-        PyObject *value = property(self, event, labels[i]);
+        PyObject *value = property(self, properties, labels[i]);
         if (value == NULL) {
             Py_DECREF(row);  /* the items not set are NULL, which a list's release skips */
             return -1;
@@ -733,7 +761,7 @@ note_item(Handler *self, PyObject *cart_id, PyObject *item_id)
 {
     PyObject *items = STATE(self, T_ITEMS_OF_CART);
     PyObject *present = PyDict_GetItemWithError(items, cart_id), *now;
-    if (present == NULL) {
+    if (present == NULL || present == Py_None) {  /* items.get(cart_id) is None */
         return PyErr_Occurred() ? -1 : PyDict_SetItem(items, cart_id, item_id);
     }
     if (PyLong_Check(present)) {
@@ -756,14 +784,28 @@ note_item(Handler *self, PyObject *cart_id, PyObject *item_id)
     return failed;
 }
 
+static int added_to_cart_with(Handler *self, PyObject *event, PyObject *properties);
+
 static int
 added_to_cart(Handler *self, PyObject *event)
 {
-    PyObject *cart_id = property(self, event, L_CART_ID), *cart = NULL, *item_id = NULL;
+    PyObject *properties = properties_of(event);
+    if (properties == NULL) {
+        return -1;
+    }
+    int failed = added_to_cart_with(self, event, properties);
+    Py_DECREF(properties);
+    return failed;
+}
+
+static int
+added_to_cart_with(Handler *self, PyObject *event, PyObject *properties)
+{
+    PyObject *cart_id = property(self, properties, L_CART_ID), *cart = NULL, *item_id = NULL;
     PyObject *price = NULL, *item = NULL, *line_quantity = NULL, *total = NULL;
     int failed = 1;
     cart = cart_id == NULL ? NULL : cart_row(self, event, cart_id);
-    item_id = cart == NULL ? NULL : property(self, event, L_CART_ITEM_ID);
+    item_id = cart == NULL ? NULL : property(self, properties, L_CART_ITEM_ID);
     if (item_id == NULL) {
         goto done;
     }
@@ -777,7 +819,7 @@ added_to_cart(Handler *self, PyObject *event)
         goto done;
     }
     quantity = truth ? Py_NewRef(quantity) : zero;
-    price = property(self, event, L_UNIT_PRICE);
+    price = property(self, properties, L_UNIT_PRICE);
     if (price == NULL) {
         Py_DECREF(quantity);
         goto done;
@@ -788,7 +830,8 @@ added_to_cart(Handler *self, PyObject *event)
         item = changed_row(items, STATE(self, T_ITEM_DIRTY), item_id);
     }
     else if (known == 0) {
-        PyObject *again = property(self, event, L_CART_ID);  /* props["cart_id"], again */
+        /* props["cart_id"] read again for the item's row, and again for its cart's items */
+        PyObject *again = property(self, properties, L_CART_ID), *third = NULL;
         PyObject *number = again == NULL ? NULL : PyLong_FromLong(0);
         item = number == NULL ? NULL : PyList_New(8);
         if (item != NULL) {
@@ -798,14 +841,16 @@ added_to_cart(Handler *self, PyObject *event)
                 PyList_SET_ITEM(item, i, Py_NewRef(fields[i]));
             }
             if (added_row(items, STATE(self, T_ITEM_DIRTY), item_id, item) < 0
-                || note_item(self, again, item_id) < 0) {
+                || (third = property(self, properties, L_CART_ID)) == NULL
+                || note_item(self, third, item_id) < 0) {
                 Py_CLEAR(item);
             }
         }
         Py_XDECREF(again);
+        Py_XDECREF(third);
         Py_XDECREF(number);
     }
-    line_quantity = item == NULL ? NULL : property(self, event, L_LINE_QUANTITY);
+    line_quantity = item == NULL ? NULL : property(self, properties, L_LINE_QUANTITY);
     failed = line_quantity == NULL
              || put(item, self->columns[COL_ITEM_QUANTITY], line_quantity) < 0
              || put(item, -1, now) < 0
@@ -828,18 +873,14 @@ static int
 checkout_started(Handler *self, PyObject *event)
 {
     /* (event[12] or {}).get("cart_id") */
-    PyObject *properties = PyTuple_GET_ITEM(event, PROPERTIES), *cart_id = NULL;
-    int truth = properties == Py_None ? 0 : PyObject_IsTrue(properties);
-    if (truth < 0) {
+    PyObject *properties = properties_of(event);
+    PyObject *cart_id = properties == NULL ? NULL : PyObject_CallMethod(
+        properties, "get", "O", LABEL(self, L_CART_ID));
+    Py_XDECREF(properties);
+    if (cart_id == NULL) {
         return -1;
     }
-    if (truth) {
-        cart_id = PyObject_CallMethod(properties, "get", "O", LABEL(self, L_CART_ID));
-        if (cart_id == NULL) {
-            return -1;
-        }
-    }
-    if (cart_id != NULL && cart_id != Py_None) {
+    if (cart_id != Py_None) {
         PyObject *cart = cart_row(self, event, cart_id);
         if (cart == NULL) {
             Py_DECREF(cart_id);
@@ -847,7 +888,7 @@ checkout_started(Handler *self, PyObject *event)
         }
         Py_DECREF(cart);
     }
-    Py_XDECREF(cart_id);
+    Py_DECREF(cart_id);
     return in_session(self, event);
 }
 
@@ -863,14 +904,16 @@ lifecycle(Handler *self, PyObject *event)
         return -1;
     }
     int failed = 1;
-    PyObject *step = PyDict_GetItemWithError(STATE(self, T_LIFECYCLE),
+    PyObject *step = NULL;
+    step = PyDict_GetItemWithError(STATE(self, T_LIFECYCLE),
                                              PyTuple_GET_ITEM(event, EVENT_TYPE));
     if (step == NULL) {
         if (!PyErr_Occurred()) {
-            PyErr_SetObject(PyExc_KeyError, PyTuple_GET_ITEM(event, EVENT_TYPE));
+            key_error(PyTuple_GET_ITEM(event, EVENT_TYPE));
         }
         goto done;
     }
+    Py_INCREF(step);  /* put() below can run a __del__ that drops it from the dict */
     if (!PyTuple_CheckExact(step) || PyTuple_GET_SIZE(step) != 2) {
         PyErr_SetString(PyExc_TypeError, "a lifecycle step is (column, status)");
         goto done;
@@ -914,6 +957,7 @@ lifecycle(Handler *self, PyObject *event)
     /* nothing happens to it after a refund */
     failed = refunded && PyList_Append(STATE(self, T_ORDER_FINISHED), order_id) < 0;
 done:
+    Py_XDECREF(step);
     Py_DECREF(row);
     return failed ? -1 : 0;
 }

@@ -51,6 +51,17 @@
 
 #include "../_small_int.h"
 
+/* KeyError(key), as a dict raises it: the key is its one argument, even a tuple or None. */
+static void
+key_error(PyObject *key)
+{
+    PyObject *args = PyTuple_Pack(1, key);
+    if (args != NULL) {
+        PyErr_SetObject(PyExc_KeyError, args);
+        Py_DECREF(args);
+    }
+}
+
 /* What every visit of a simulation shares, in session.visit_shared()'s order. */
 enum {
     S_EVENTS,         /* the simulation's list of events (Simulation.events) */
@@ -435,7 +446,7 @@ view_page(Browse *self)
         PyObject *properties = PyDict_GetItemWithError(SHARED(self, S_CATEGORY_PAGES), category);
         if (properties == NULL) {
             if (!PyErr_Occurred()) {
-                PyErr_SetObject(PyExc_KeyError, category);
+                key_error(category);
             }
             return -1;
         }
@@ -504,7 +515,7 @@ view_page(Browse *self)
     if (self->state == SHARED(self, S_CATEGORY)) {
         choice = PyDict_GetItemWithError(SHARED(self, S_IN_CATEGORY), self->category);
         if (choice == NULL && !PyErr_Occurred()) {
-            PyErr_SetObject(PyExc_KeyError, self->category);
+            key_error(self->category);
         }
         Py_XINCREF(choice);
     }
@@ -515,7 +526,7 @@ view_page(Browse *self)
         }
         choice = PyDict_GetItemWithError(SHARED(self, S_IN_CATEGORY), category);
         if (choice == NULL && !PyErr_Occurred()) {
-            PyErr_SetObject(PyExc_KeyError, category);
+            key_error(category);
         }
         Py_XINCREF(choice);
         Py_DECREF(category);
@@ -590,7 +601,7 @@ walk_on(Browse *self, PyObject **result)
     PyObject *moves = PyDict_GetItemWithError(self->moves, self->state);
     if (moves == NULL) {
         if (!PyErr_Occurred()) {
-            PyErr_SetObject(PyExc_KeyError, self->state);
+            key_error(self->state);
         }
         return PYGEN_ERROR;
     }
@@ -623,7 +634,7 @@ walk_on(Browse *self, PyObject **result)
     PyObject *sampler = PyDict_GetItemWithError(SHARED(self, S_DWELL), self->state);
     if (sampler == NULL) {
         if (!PyErr_Occurred()) {
-            PyErr_SetObject(PyExc_KeyError, self->state);
+            key_error(self->state);
         }
         return PYGEN_ERROR;
     }
@@ -669,7 +680,7 @@ stop_iteration_is_an_error(void)
     Py_DECREF(type);
     Py_XDECREF(traceback);
     PyObject *error = PyObject_CallFunction(PyExc_RuntimeError, "s",
-                                            "a visit's walk raised StopIteration");
+                                            "generator raised StopIteration");  /* as Python's */
     if (error == NULL) {
         Py_DECREF(cause);
         return;
@@ -798,16 +809,25 @@ browse_send_method(PyObject *self, PyObject *arg)
     return send_method(browse_send, self, arg);
 }
 
-/* throw(type[, value[, traceback]]) raised where a body waits: it does not catch it, and
- * ends with it (a StopIteration becomes a RuntimeError, as in a generator). */
-static PyObject *
-raise_thrown(PyObject *const *args, Py_ssize_t nargs)
+/* throw(type[, value[, traceback]]): the exception set, 0; or -1 (a TypeError set) for
+ * arguments a generator refuses, which leave it as it was. */
+static int
+set_thrown(PyObject *const *args, Py_ssize_t nargs)
 {
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
+        return -1;
+    }
     PyObject *exception = args[0];
+    PyObject *traceback = nargs > 2 && args[2] != Py_None ? args[2] : NULL;
+    if (traceback != NULL && !PyTraceBack_Check(traceback)) {
+        PyErr_SetString(PyExc_TypeError, "throw() third argument must be a traceback object");
+        return -1;
+    }
     if (PyExceptionInstance_Check(exception)) {
         if (nargs > 1 && args[1] != Py_None) {
             PyErr_SetString(PyExc_TypeError, "instance exception may not have a separate value");
-            return NULL;
+            return -1;
         }
         PyErr_SetObject((PyObject *)Py_TYPE(exception), exception);
     }
@@ -816,10 +836,18 @@ raise_thrown(PyObject *const *args, Py_ssize_t nargs)
     }
     else {
         PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
+        return -1;
     }
-    stop_iteration_is_an_error();
-    return NULL;
+    if (traceback != NULL) {
+        PyObject *type, *value, *ignored;
+        PyErr_Fetch(&type, &value, &ignored);
+        Py_XDECREF(ignored);
+        PyErr_Restore(type, value, Py_NewRef(traceback));
+    }
+    return 0;
 }
+
+
 
 /* throw(exception): as into a generator, which the walk does not catch: it ends with it.
  * Once handed over, the exception goes to session._walk. */
@@ -848,8 +876,14 @@ browse_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         }
         return thrown;
     }
-    self->phase = DONE;
-    return raise_thrown(args, nargs);
+    if (set_thrown(args, nargs) < 0) {
+        return NULL;  /* refused: the walk goes on */
+    }
+    if (self->phase != DONE) {  /* it ends with the exception; once ended, it is raised as is */
+        self->phase = DONE;
+        stop_iteration_is_an_error();
+    }
+    return NULL;
 }
 
 /* close(): the walk ends where it is, as a generator's would. */
@@ -1735,6 +1769,7 @@ typedef struct {
     PyObject *block;     /* this hour's draws */
     PyObject *now;       /* the time last sent */
     long long start, end, hour_start, hour, session_id;
+    long long moment;    /* the moment waited for (ARRIVING_MOMENT), as the twin's local */
     double returning_share;
     Py_ssize_t width, next; /* next: the position in moments */
     ArrivalPhase phase;
@@ -1754,7 +1789,15 @@ wait_until(Arrivals *self, long long at, PyObject **result)
             return PYGEN_ERROR;
         }
     }
-    *result = PyLong_FromLongLong(at - now);
+    long long delay;
+    if (__builtin_sub_overflow(at, now, &delay)) {  /* as Python's ints: no wrap-around */
+        PyObject *to = PyLong_FromLongLong(at);
+        *result = to == NULL ? NULL : PyNumber_Subtract(to, self->now);
+        Py_XDECREF(to);
+    }
+    else {
+        *result = PyLong_FromLongLong(delay);
+    }
     return *result == NULL ? PYGEN_ERROR : PYGEN_NEXT;
 }
 
@@ -1846,16 +1889,7 @@ arrivals_send_inner(Arrivals *self, PyObject *arg, PyObject **result)
     }
     for (;;) {
         if (self->phase == ARRIVING_MOMENT) {  /* resumed at the moment: its session */
-            if (self->moments == NULL || self->next >= PyList_GET_SIZE(self->moments)) {
-                PyErr_SetString(PyExc_RuntimeError, "the hour's moments changed");
-                return PYGEN_ERROR;
-            }
-            long long moment;
-            PyObject *item = PyList_GET_ITEM(self->moments, self->next);
-            if (!small_int(item, &moment)) {
-                moment = PyLong_AsLongLong(item);
-            }
-            if ((moment == -1 && PyErr_Occurred()) || start_session(self, moment) < 0) {
+            if (start_session(self, self->moment) < 0) {
                 return PYGEN_ERROR;
             }
             self->next += 1;
@@ -1908,6 +1942,7 @@ arrivals_send_inner(Arrivals *self, PyObject *arg, PyObject **result)
             }
             if (wait) {
                 self->phase = ARRIVING_MOMENT;
+                self->moment = moment;
                 return wait_until(self, moment, result);
             }
             if (start_session(self, moment) < 0) {
@@ -1916,7 +1951,12 @@ arrivals_send_inner(Arrivals *self, PyObject *arg, PyObject **result)
             self->next += 1;
         }
         Py_CLEAR(self->moments);
-        self->hour_start += self->hour;
+        if (__builtin_add_overflow(self->hour_start, self->hour, &self->hour_start)) {
+            self->phase = ARRIVED;  /* no hour after this one: the window ends before */
+            Py_INCREF(Py_None);
+            *result = Py_None;
+            return PYGEN_RETURN;
+        }
         int wait = now_before(self, self->hour_start);
         if (wait < 0) {
             return PYGEN_ERROR;
@@ -2050,18 +2090,21 @@ static PyObject *
 arrivals_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     Arrivals *self = (Arrivals *)op;
-    if (nargs < 1 || nargs > 3) {
-        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
-        return NULL;
-    }
     if (self->running) {
         PyErr_SetString(PyExc_ValueError, "generator already executing");
         return NULL;
     }
+    if (set_thrown(args, nargs) < 0) {
+        return NULL;  /* refused: the arrivals go on */
+    }
+    int ended = self->phase == ARRIVED;
     self->phase = ARRIVED;
     self->started = 1;
     Py_CLEAR(self->moments);
-    return raise_thrown(args, nargs);
+    if (!ended) {  /* they end with the exception; once ended, it is raised as is */
+        stop_iteration_is_an_error();
+    }
+    return NULL;
 }
 
 static PyObject *

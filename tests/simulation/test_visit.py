@@ -550,3 +550,20 @@ def test_an_event_id_counter_that_is_no_iterator_fails_cleanly():
         with pytest.raises(TypeError, match="iterator"):
             processes.run_before(simulation.env, [], None, processes._RESUME,
                                  processes.RESUME_OWN, 5, 1, processes._remove)  # fmt: skip
+
+
+@needs_compiled
+def test_a_throw_a_generator_refuses_leaves_the_body_as_it_was():
+    """From the fourth review: throw(5) ended the arrivals (and a walk) before refusing it."""
+    simulation = Simulation(small_scenario())
+    arrivals = _arrivals(simulation)
+    delay = arrivals.send(None)
+    for refused in ((5,), (KeyError, None, 5), (KeyError("x"), "value")):
+        with pytest.raises(TypeError):
+            arrivals.throw(*refused)
+    assert arrivals.send(simulation.start + delay) >= 0  # still arriving
+    arrivals.close()
+    stop = StopIteration()
+    with pytest.raises(StopIteration) as raised:  # once ended, raised as it is
+        arrivals.throw(stop)
+    assert raised.value is stop
