@@ -42,18 +42,8 @@
 #include <marshal.h>
 #include <stddef.h>
 
+#include "_key_error.h"
 #include "_small_int.h"
-
-/* KeyError(key), as a dict raises it: the key is its one argument, even a tuple or None. */
-static void
-key_error(PyObject *key)
-{
-    PyObject *args = PyTuple_Pack(1, key);
-    if (args != NULL) {
-        PyErr_SetObject(PyExc_KeyError, args);
-        Py_DECREF(args);
-    }
-}
 
 /* An event's columns, as in fauxsim.events.EVENT_COLUMNS. */
 enum { EVENT_TYPE = 1, OCCURRED_AT = 2, SESSION_ID = 4, CUSTOMER_ID = 6, EVENT_WIDTH = 13 };
@@ -632,8 +622,6 @@ required(PyObject *event, Py_ssize_t column)
     return value;
 }
 
-static int signed_up_with(Handler *self, PyObject *event, PyObject *properties);
-
 static int
 logged_in(Handler *self, PyObject *event)
 {
@@ -653,19 +641,7 @@ logged_in(Handler *self, PyObject *event)
 }
 
 static int
-signed_up(Handler *self, PyObject *event)
-{
-    PyObject *properties = properties_of(event);
-    if (properties == NULL) {
-        return -1;
-    }
-    int failed = signed_up_with(self, event, properties);
-    Py_DECREF(properties);
-    return failed;
-}
-
-static int
-signed_up_with(Handler *self, PyObject *event, PyObject *properties)
+signed_up(Handler *self, PyObject *event, PyObject *properties)
 {
     PyObject *customer_id = required(event, CUSTOMER_ID);
     if (customer_id == NULL) {
@@ -784,22 +760,8 @@ note_item(Handler *self, PyObject *cart_id, PyObject *item_id)
     return failed;
 }
 
-static int added_to_cart_with(Handler *self, PyObject *event, PyObject *properties);
-
 static int
-added_to_cart(Handler *self, PyObject *event)
-{
-    PyObject *properties = properties_of(event);
-    if (properties == NULL) {
-        return -1;
-    }
-    int failed = added_to_cart_with(self, event, properties);
-    Py_DECREF(properties);
-    return failed;
-}
-
-static int
-added_to_cart_with(Handler *self, PyObject *event, PyObject *properties)
+added_to_cart(Handler *self, PyObject *event, PyObject *properties)
 {
     PyObject *cart_id = property(self, properties, L_CART_ID), *cart = NULL, *item_id = NULL;
     PyObject *price = NULL, *item = NULL, *line_quantity = NULL, *total = NULL;
@@ -870,13 +832,10 @@ done:
 }
 
 static int
-checkout_started(Handler *self, PyObject *event)
+checkout_started(Handler *self, PyObject *event, PyObject *properties)
 {
     /* (event[12] or {}).get("cart_id") */
-    PyObject *properties = properties_of(event);
-    PyObject *cart_id = properties == NULL ? NULL : PyObject_CallMethod(
-        properties, "get", "O", LABEL(self, L_CART_ID));
-    Py_XDECREF(properties);
+    PyObject *cart_id = PyObject_CallMethod(properties, "get", "O", LABEL(self, L_CART_ID));
     if (cart_id == NULL) {
         return -1;
     }
@@ -976,15 +935,26 @@ handler_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
         return NULL;
     }
     Py_INCREF(self);  /* held: Python code it runs could drop the last reference */
+    /* `event[12] or {}`, first and once, where the twin reads the properties */
+    PyObject *properties = NULL;
+    if (self->kind == H_SIGNED_UP || self->kind == H_ADDED_TO_CART
+        || self->kind == H_CHECKOUT_STARTED) {
+        properties = properties_of(event);
+        if (properties == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
     int failed;
     switch (self->kind) {
     case H_LOGGED_IN: failed = logged_in(self, event); break;
-    case H_SIGNED_UP: failed = signed_up(self, event); break;
-    case H_ADDED_TO_CART: failed = added_to_cart(self, event); break;
-    case H_CHECKOUT_STARTED: failed = checkout_started(self, event); break;
+    case H_SIGNED_UP: failed = signed_up(self, event, properties); break;
+    case H_ADDED_TO_CART: failed = added_to_cart(self, event, properties); break;
+    case H_CHECKOUT_STARTED: failed = checkout_started(self, event, properties); break;
     default: failed = lifecycle(self, event); break;
     }
     Py_DECREF(self);
+    Py_XDECREF(properties);
     if (failed) {
         return NULL;
     }

@@ -95,19 +95,6 @@ _STARTED_SESSION_SOURCES: dict[str, tuple[int, Any]] = {
 # In column order, as the row is built (by the handler, or by the compiled fold).
 _STARTED_SESSION = tuple(_STARTED_SESSION_SOURCES[name] for name in SESSIONS.column_names)
 
-# The handlers done in C where it was built (``_projection.Handler``): event type ->
-# (its kind there, its Python twin's name).
-_LIFECYCLE_TWIN = "_order_lifecycle"
-_COMPILED_HANDLERS: dict[str, tuple[int, str]] = {
-    EventType.LOGGED_IN.value: (0, "_logged_in"),
-    EventType.SIGNED_UP.value: (1, "_signed_up"),
-    EventType.ADDED_TO_CART.value: (2, "_added_to_cart"),
-    EventType.CHECKOUT_STARTED.value: (3, "_checkout_started"),
-    **{kind.value: (4, _LIFECYCLE_TWIN) for kind in (
-        EventType.ORDER_PAID, EventType.ORDER_SHIPPED, EventType.ORDER_DELIVERED,
-        EventType.ORDER_CANCELLED, EventType.ORDER_RETURNED, EventType.REFUND_ISSUED)},
-}  # fmt: skip
-
 # Which order timestamp column each lifecycle event sets, and the status it leads to.
 _LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
     EventType.ORDER_PAID: ("paid_at", OrderStatus.PAID),
@@ -116,6 +103,16 @@ _LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
     EventType.ORDER_CANCELLED: ("cancelled_at", OrderStatus.CANCELLED),
     EventType.ORDER_RETURNED: ("returned_at", OrderStatus.RETURNED),
     EventType.REFUND_ISSUED: ("refunded_at", None),  # status set below: it depends on the path
+}
+
+# The handlers done in C where it was built (``_projection.Handler``): event type ->
+# (its kind there, its Python twin's name).
+_COMPILED_HANDLERS: dict[str, tuple[int, str]] = {
+    EventType.LOGGED_IN.value: (0, "_logged_in"),
+    EventType.SIGNED_UP.value: (1, "_signed_up"),
+    EventType.ADDED_TO_CART.value: (2, "_added_to_cart"),
+    EventType.CHECKOUT_STARTED.value: (3, "_checkout_started"),
+    **{EventType(kind).value: (4, "_order_lifecycle") for kind in _LIFECYCLE},
 }
 
 
@@ -172,7 +169,7 @@ class _Table:
         return row  # type: ignore[return-value]  # a list, by now
 
     def flush(self) -> list[tuple[Any, ...]]:
-        forgotten = set(self.finished)
+        forgotten = set(self.finished) if self.freeze else set()
         if COMPILED and _compiled_flush is not None:
             out = _compiled_flush(self.rows, self.dirty, self.freeze, forgotten)
         else:

@@ -49,18 +49,8 @@
 #include <structmember.h>
 #include <stddef.h>
 
+#include "../_key_error.h"
 #include "../_small_int.h"
-
-/* KeyError(key), as a dict raises it: the key is its one argument, even a tuple or None. */
-static void
-key_error(PyObject *key)
-{
-    PyObject *args = PyTuple_Pack(1, key);
-    if (args != NULL) {
-        PyErr_SetObject(PyExc_KeyError, args);
-        Py_DECREF(args);
-    }
-}
 
 /* What every visit of a simulation shares, in session.visit_shared()'s order. */
 enum {
