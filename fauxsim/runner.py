@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
+    from fauxsim.live import LiveClock
     from fauxsim.scenario.model import Scenario
     from fauxsim.sinks.base import Row, Sink
 
@@ -111,8 +112,12 @@ def generate(
     resume_after: int | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     stats: RunStats | None = None,
+    live: LiveClock | None = None,
 ) -> Iterator[Batch]:
     """Batches of events and changed rows, in time order, up to ``until``.
+
+    With ``live``, the run is paced by the wall clock (:mod:`fauxsim.live`): it catches up
+    in full batches, then yields a batch at every step, each as the clock reaches it.
 
     A batch closes at the first checkpoint where it holds at least ``batch_rows`` rows.
     Batches hand their rows over to the sink they are written to (``Batch.release_rows``):
@@ -124,7 +129,7 @@ def generate(
     batch is written, 50,000 events later, each pass over them cost a cache miss per event).
     """
     with tuned_collector():
-        yield from _batches(scenario, until, resume_after, batch_rows, stats)
+        yield from _batches(scenario, until, resume_after, batch_rows, stats, live)
 
 
 def _batches(
@@ -133,6 +138,7 @@ def _batches(
     resume_after: int | None,
     batch_rows: int,
     stats: RunStats | None,
+    live: LiveClock | None,
 ) -> Iterator[Batch]:
     simulation = Simulation(scenario)
     projector = Projector()
@@ -142,7 +148,9 @@ def _batches(
     pending_count = 0
     boundary: int = simulation.start
     while boundary < end:
-        boundary = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
+        checkpoint = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
+        # A live run may stop short of the checkpoint, where the wall clock stands.
+        boundary = checkpoint if live is None else live.next_boundary(boundary, checkpoint)
         events = simulation.advance(boundary)
         projector.apply(events)  # the tables fold the true stream...
         projector.forget(*simulation.finished())  # (memory only: the same rows either way)
@@ -159,7 +167,7 @@ def _batches(
             if rows:
                 pending.setdefault(name, []).extend(rows)
                 pending_count += len(rows)
-        if pending_count >= batch_rows or boundary == end:
+        if pending_count >= batch_rows or boundary == end or (live and live.caught_up(boundary)):
             batch = Batch(boundary, pending, release_rows=True)  # only the sink reads them
             if stats is not None:
                 stats.count_rows(batch)
@@ -176,6 +184,7 @@ def run_into(
     resume_after: int | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_batch: Callable[[RunStats], None] | None = None,
+    live: LiveClock | None = None,
 ) -> RunStats:
     """Write a run into ``sink`` and close it; return what was written.
 
@@ -185,7 +194,12 @@ def run_into(
     stats = RunStats()
     try:
         batches = generate(
-            scenario, until=until, resume_after=resume_after, batch_rows=batch_rows, stats=stats
+            scenario,
+            until=until,
+            resume_after=resume_after,
+            batch_rows=batch_rows,
+            stats=stats,
+            live=live,
         )
         for batch in batches:
             sink.write(batch)
