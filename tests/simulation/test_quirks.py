@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 from fauxsim.clock import to_micros
@@ -132,5 +133,5 @@ def test_an_hour_delivered_in_parts_hits_what_it_hits_whole():
     whole = _hits(stream(3, Purpose.QUIRKS, 11).random, 0.05, 10_000)
     hits = _Hits(stream(3, Purpose.QUIRKS, 11).random, 0.05)
     parts = [0, 1, 1, 7, 500, 501, 4_000, 10_000]
-    in_parts = [hit for start, stop in zip(parts, parts[1:]) for hit in hits.take(start, stop)]
+    in_parts = [hit for start, stop in itertools.pairwise(parts) for hit in hits.take(start, stop)]
     assert in_parts == whole
