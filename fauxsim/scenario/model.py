@@ -7,6 +7,7 @@ typo is an error rather than a silently ignored setting.
 
 from __future__ import annotations
 
+import calendar as stdlib_calendar
 import datetime as dt
 import difflib
 import zoneinfo
@@ -150,20 +151,79 @@ class Catalog(Model):
 
 
 class RecurringDate(Model):
-    """The nth weekday of a month each year, e.g. the fourth Thursday of November."""
+    """A day each year: a fixed date (October 1) or the nth weekday of a month.
+
+    Give ``day`` for a fixed date, or ``weekday`` and ``nth`` for a rule such as the
+    fourth Thursday of November. February 29 is a day of leap years only: an event on
+    it happens every four years (mostly) and not at all in the other years.
+    """
 
     month: int = Field(ge=1, le=12)
-    weekday: Weekday
-    nth: int = Field(ge=-1, le=5, description="1 = first, 4 = fourth, -1 = last.")
-    offset_days: int = Field(default=0, ge=-31, le=31, description="Days after that weekday.")
+    # Unset keys are left out of dumps, so that the digest of a scenario written before
+    # fixed dates existed (weekday and nth, no day) did not change when they came.
+    day: int | None = Field(
+        default=None,
+        ge=1,
+        le=31,
+        description="Day of the month, for a fixed date each year.",
+        exclude_if=lambda value: value is None,
+    )
+    weekday: Weekday | None = Field(default=None, exclude_if=lambda value: value is None)
+    nth: int | None = Field(
+        default=None,
+        ge=-1,
+        le=5,
+        description="1 = first, 4 = fourth, -1 = last.",
+        exclude_if=lambda value: value is None,
+    )
+    offset_days: int = Field(default=0, ge=-31, le=31, description="Days after that day.")
 
     @field_validator("nth")
     @classmethod
-    def _not_zero(cls, value: int) -> int:
+    def _not_zero(cls, value: int | None) -> int | None:
         if value == 0:
             msg = "nth counts from 1 (or -1 for the last); 0 is not a position"
             raise ValueError(msg)
         return value
+
+    @model_validator(mode="after")
+    def _a_date_or_a_rule(self) -> Self:
+        violations = self._rule_violations() if self.day is None else self._date_violations()
+        if violations:
+            raise rule_error(violations)
+        return self
+
+    def _date_violations(self) -> list[Violation]:
+        assert self.day is not None  # noqa: S101 - called for a fixed date only
+        if self.weekday is not None or self.nth is not None:
+            given = "weekday" if self.weekday is not None else "nth"
+            message = (
+                f"`{given}` belongs to a weekday rule (such as the fourth Thursday), not to a"
+                f" fixed `day`; keep `day` or `{given}`"
+            )
+            return [Violation((given,), message)]
+        # 2000 is a leap year: February may have its 29th (leap years only, see above).
+        last = stdlib_calendar.monthrange(2000, self.month)[1]
+        if self.day > last:
+            month = stdlib_calendar.month_name[self.month]
+            leap = "; an event on February 29 happens in leap years only" if last == 29 else ""  # noqa: PLR2004
+            return [Violation(("day",), f"must be at most {last} in {month}{leap}")]
+        return []
+
+    def _rule_violations(self) -> list[Violation]:
+        if self.weekday is None and self.nth is None:
+            message = (
+                "give `day` for a fixed date (month: 10, day: 1 is October 1) or `weekday`"
+                " and `nth` for a weekday (month: 11, weekday: thursday, nth: 4)"
+            )
+            return [Violation((), message)]
+        if self.nth is None:
+            message = "required with `weekday`: 1 = first, 4 = fourth, -1 = last"
+            return [Violation(("nth",), message)]
+        if self.weekday is None:
+            allowed = ", ".join(Weekday)
+            return [Violation(("weekday",), "required with `nth`", allowed=allowed)]
+        return []
 
 
 class BehaviourOverride(Model):
