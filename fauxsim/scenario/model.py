@@ -723,7 +723,11 @@ class Lifecycle(Model):
         description="Minutes from placing to order_paid, e.g. {type: exponential, mean: 4}.",
     )
     cancel_probability: Probability = Field(
-        default=0.03, description="Chance a paid order is cancelled before it ships, e.g. 0.03."
+        default=0.03,
+        description=(
+            "Chance the customer asks to cancel after paying; only a request that comes before"
+            " shipping cancels the order, e.g. 0.03."
+        ),
     )
     cancel_delay_hours: Distribution = Field(
         default=Exponential(mean_value=10),
