@@ -55,9 +55,18 @@ def requires_valid_token(
 def requires_read_scope(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """The token must hold ``read:<resource>`` or ``read:all`` for the route's resource."""
+    """The token must hold ``read:<resource>`` or ``read:all`` for the route's resource.
+
+    Litestar's automatic OPTIONS handler of a route declares no scope: it answers only
+    which methods the route allows, so any valid token may ask. Any other handler without
+    a scope is refused, so that forgetting to declare one never opens a route.
+    """
     principal = principal_of(connection.scope)
-    needed: str = handler.opt["scope"]
+    needed: str | None = handler.opt.get("scope")
+    if needed is None:
+        if connection.scope.get("method") == "OPTIONS" and principal is not None:
+            return
+        raise ProblemError(403, "missing-scope", "this route declares no scope; none may read it")
     if principal is None or not allows(principal.scopes, needed):
         raise ProblemError(
             403,

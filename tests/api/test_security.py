@@ -159,3 +159,15 @@ def test_no_cors_headers_unless_configured(api, shared_database, token):
     ) as client:
         allowed = client.get("/v1/orders", headers=origin)
     assert allowed.headers["access-control-allow-origin"] == "https://learner.example"
+
+
+@pytest.mark.parametrize("path", ["/v1/orders", "/v1/orders/2", "/v1/schemas/orders", "/health"])
+def test_options_answers_the_allowed_methods_not_a_500(api, path):
+    """Litestar's automatic OPTIONS handler declares no scope; the guard must not trip on it."""
+    response = api.options(path)
+    assert response.status_code == 204
+    assert "GET" in response.headers["allow"]
+
+
+def test_options_without_a_token_is_a_401_like_any_other_method(anonymous):
+    assert anonymous.options("/v1/orders").status_code == 401
