@@ -12,12 +12,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 import msgspec
 
 _SIGNATURE_BYTES = 16
 _DIGEST_BYTES = 12
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class CursorError(ValueError):
@@ -49,6 +51,23 @@ class Position:
 _Payload = tuple[int, int, int, bytes]
 
 
+def _canonical_base64url(text: str) -> bytes:
+    """The bytes of unpadded base64url text that is written exactly as ``encode`` writes.
+
+    ``urlsafe_b64decode`` skips characters outside its alphabet and takes '+' and '/'
+    too, so ``cursor + "!!!"`` or standard base64 would decode to the same cursor.
+    """
+    if not _BASE64URL.fullmatch(text):
+        raise CursorError("not a cursor this API issued")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise CursorError("not a cursor this API issued") from None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != text:  # unused trailing bits
+        raise CursorError("not a cursor this API issued")
+    return raw
+
+
 class CursorCodec:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
@@ -68,10 +87,7 @@ class CursorCodec:
 
     def decode(self, cursor: str, filters: Filters) -> Position:
         """The position in ``cursor``, if it is genuine and made for ``filters``."""
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        except (binascii.Error, ValueError):
-            raise CursorError("not a cursor this API issued") from None
+        raw = _canonical_base64url(cursor)
         body, signature = raw[:-_SIGNATURE_BYTES], raw[-_SIGNATURE_BYTES:]
         if len(raw) <= _SIGNATURE_BYTES or not hmac.compare_digest(signature, self._sign(body)):
             raise CursorError("not a cursor this API issued")

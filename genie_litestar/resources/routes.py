@@ -35,6 +35,8 @@ from genie_litestar.resources.parameters import (
     UpdatedBefore,
     UpdatedSince,
     filters_from,
+    requires_canonical_id,
+    requires_canonical_values,
     requires_known_parameters,
     requires_single_values,
 )
@@ -77,6 +79,7 @@ _GUARDS = [
     requires_read_scope,
     requires_known_parameters,
     requires_single_values,
+    requires_canonical_values,
 ]
 
 
@@ -180,6 +183,7 @@ def _get_handler(resource: Resource) -> HTTPRouteHandler:
         summary=f"One {resource.name} row by {resource.id_column}",
         tags=[resource.name],
         opt={"scope": resource.scope},
+        guards=[requires_canonical_id],
         responses={**_COMMON_RESPONSES, 404: _problem("No row with this id")},
         response_headers=_RATE_HEADERS,
     )(get_row)
