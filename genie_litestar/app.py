@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -22,6 +23,7 @@ from fauxsim import __version__
 from genie_litestar.auth.middleware import authentication_middleware
 from genie_litestar.chaos import Chaos, chaos_middleware
 from genie_litestar.database import create_pool
+from genie_litestar.docs_assets import FAVICON, SWAGGER_ASSETS, swagger_assets_router
 from genie_litestar.health import health, health_head
 from genie_litestar.problems import EXCEPTION_HANDLERS
 from genie_litestar.ratelimit.buckets import Buckets, MemoryBuckets
@@ -57,7 +59,17 @@ def _openapi() -> OpenAPIConfig:
         version=__version__,
         description=DESCRIPTION,
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+        # Swagger UI's files come from the installed package, not a CDN: /docs works offline.
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=FAVICON,
+            ),
+            JsonRenderPlugin(),
+        ],
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
@@ -94,7 +106,7 @@ def create_app(settings: GenieSettings) -> Litestar:
         else None
     )
     return Litestar(
-        route_handlers=[health, health_head, api_router()],
+        route_handlers=[health, health_head, api_router(), swagger_assets_router()],
         lifespan=[lifespan],
         middleware=[
             start_request_middleware,
@@ -106,6 +118,8 @@ def create_app(settings: GenieSettings) -> Litestar:
         before_send=[before_send],
         openapi_config=_openapi(),
         cors_config=cors,
+        # A page of 1,000 rows is about half a megabyte of JSON; gzip when asked for.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         state=_initial_state(settings, chaos),
         debug=False,
         # Logging is set up by whoever runs the app (serving.py, tests), not by the app.

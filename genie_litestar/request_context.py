@@ -23,6 +23,7 @@ _REQUEST_ID = "genie.request_id"
 _EXTRA_HEADERS = "genie.headers"
 _STARTED = "genie.started"
 _STATUS = "genie.status"
+_API_PREFIX = "/v1/"
 # A caller's own request id is kept when it is short and plain, so it can be traced.
 _ACCEPTED_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Anything shaped like a token is cut out of what reaches the log.
@@ -91,6 +92,10 @@ async def before_send(message: Message, scope: Scope) -> None:
         for name, value in response_headers_for(scope).items():
             if name not in headers:
                 headers[name] = value
+        if scope["path"].startswith(_API_PREFIX):
+            # Answers behind a token (and the 401s and 429s about it) are the caller's
+            # own: no shared or browser cache may keep them.
+            headers["Cache-Control"] = "no-store"
         state[_STATUS] = message["status"]
     elif message["type"] == "http.response.body" and not message.get("more_body", False):
         log_access(scope, state.get(_STATUS, 0), time.perf_counter() - state[_STARTED])

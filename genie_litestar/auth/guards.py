@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from genie_litestar.auth.middleware import principal_of
+from genie_litestar.auth.middleware import has_ambiguous_credentials, principal_of
 from genie_litestar.auth.scopes import allows
 from genie_litestar.auth.tokens import PREFIX
 from genie_litestar.problems import ProblemError
@@ -38,6 +38,18 @@ def requires_no_credentials_in_query(
                 " in the Authorization header. Treat that token as leaked: revoke it"
                 " (fauxsim token revoke) and create a new one",
             )
+
+
+def requires_one_authorization_header(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    if has_ambiguous_credentials(connection.scope):
+        raise ProblemError(
+            400,
+            "repeated-authorization",
+            "the Authorization header was sent more than once; send exactly one,"
+            " 'Authorization: Bearer fg_test_...'",
+        )
 
 
 def requires_valid_token(

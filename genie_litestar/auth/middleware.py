@@ -18,17 +18,35 @@ if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, Scope, Send
 
 _PRINCIPAL = "genie.principal"
+_AMBIGUOUS = "genie.ambiguous_credentials"
 API_PREFIX = "/v1/"
 
 
+def authorization_headers(scope: Scope) -> list[bytes]:
+    return [value for name, value in scope.get("headers", ()) if name == b"authorization"]
+
+
 def bearer_token(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-            return None
+    """The token of the one Authorization header; None if absent, not Bearer, or repeated."""
+    headers = authorization_headers(scope)
+    if len(headers) != 1:
+        return None
+    scheme, _, token = headers[0].decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
     return None
+
+
+def _is_ambiguous(headers: list[bytes]) -> bool:
+    # A comma is how a proxy (or a test client) joins two headers into one value; a
+    # token never holds one.
+    return len(headers) > 1 or any(b"," in value for value in headers)
+
+
+def has_ambiguous_credentials(scope: Scope) -> bool:
+    """Two Authorization headers: which one counts would be a guess (proxies differ)."""
+    state: dict[str, Any] = scope.get("state", {})
+    return bool(state.get(_AMBIGUOUS))
 
 
 def principal_of(scope: Scope) -> Principal | None:
@@ -40,7 +58,9 @@ def principal_of(scope: Scope) -> Principal | None:
 def authentication_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and scope["path"].startswith(API_PREFIX):
-            token = bearer_token(scope)
+            ambiguous = _is_ambiguous(authorization_headers(scope))
+            scope["state"][_AMBIGUOUS] = ambiguous
+            token = None if ambiguous else bearer_token(scope)
             principal = None
             if token is not None:
                 async with pool_of(scope["litestar_app"].state).connection() as connection:

@@ -20,6 +20,7 @@ from psycopg import AsyncConnection
 
 from genie_litestar.auth.guards import (
     requires_no_credentials_in_query,
+    requires_one_authorization_header,
     requires_read_scope,
     requires_valid_token,
 )
@@ -75,6 +76,7 @@ _RATE_HEADERS = [
 ]
 _GUARDS = [
     requires_no_credentials_in_query,
+    requires_one_authorization_header,
     requires_valid_token,
     requires_read_scope,
     requires_known_parameters,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jsonschema
 import pytest
 
@@ -54,3 +56,16 @@ def test_served_rows_match_their_json_schema(api, name):
     broken = {**row, "unexpected": 1}
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(broken)
+
+
+def test_interactive_docs_load_nothing_from_another_host(anonymous):
+    """Swagger UI's files come from the installed package, so /docs works offline."""
+    page = anonymous.get("/docs").text
+    referenced = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page)
+    assert referenced  # the page does load its script, styles and icon
+    assert not [url for url in referenced if "//" in url]
+    for url in referenced:
+        asset = anonymous.get(url)
+        assert asset.status_code == 200, url
+        assert len(asset.content) > 500, url
+    assert "SwaggerUIBundle" in anonymous.get("/docs/assets/swagger-ui-bundle.js").text

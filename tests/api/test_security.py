@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import httpx
 import psycopg
 import pytest
-from api_support import issue, running_client
+from api_support import issue, live_server, running_client
 
 from genie_litestar.auth.tokens import issue_token
 
@@ -171,3 +172,40 @@ def test_options_answers_the_allowed_methods_not_a_500(api, path):
 
 def test_options_without_a_token_is_a_401_like_any_other_method(anonymous):
     assert anonymous.options("/v1/orders").status_code == 401
+
+
+def test_two_authorization_headers_are_a_400_whichever_comes_first(shared_database, token):
+    """Proxies and frameworks disagree on which of two headers counts: refuse both orders.
+
+    Against uvicorn, which hands the app both headers as sent (the test client joins them).
+    """
+    valid = f"Bearer {token}".encode()
+    with live_server(shared_database) as base_url:
+        for pair in [(valid, b"Bearer nope"), (b"Bearer nope", valid), (valid, valid)]:
+            response = httpx.get(
+                f"{base_url}/v1/orders", headers=[(b"authorization", value) for value in pair]
+            )
+            assert response.status_code == 400, response.text
+            assert response.json()["type"] == "urn:fauxgenie:problem:repeated-authorization"
+
+
+def test_two_authorization_headers_joined_by_a_proxy_are_a_400(anonymous, token):
+    joined = f"Bearer {token}, Bearer {token}"
+    response = anonymous.get("/v1/orders", headers={"Authorization": joined})
+    assert response.status_code == 400
+    assert response.json()["type"] == "urn:fauxgenie:problem:repeated-authorization"
+
+
+@pytest.mark.parametrize("path", ["/v1/orders", "/v1/orders/2", "/v1/schemas/orders"])
+def test_authenticated_answers_are_not_cached(api, anonymous, path):
+    assert api.get(path).headers["cache-control"] == "no-store"
+    assert anonymous.get(path).headers["cache-control"] == "no-store"  # the 401 too
+
+
+def test_a_page_is_gzipped_when_the_client_asks(api):
+    plain = api.get("/v1/orders", params={"limit": 1000}, headers={"Accept-Encoding": "identity"})
+    zipped = api.get("/v1/orders", params={"limit": 1000}, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json()["data"] == plain.json()["data"]  # httpx inflates it
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 4
