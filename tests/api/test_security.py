@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
+from urllib.parse import unquote
 
 import httpx
 import psycopg
@@ -209,3 +211,58 @@ def test_a_page_is_gzipped_when_the_client_asks(api):
     assert zipped.headers["content-encoding"] == "gzip"
     assert zipped.json()["data"] == plain.json()["data"]  # httpx inflates it
     assert int(zipped.headers["content-length"]) < len(plain.content) / 4
+
+
+def _encodings_of(token: str) -> dict[str, str]:
+    body = token[len("fg_test_") :]
+    every_byte = "".join(f"%{byte:02X}" for byte in token.encode())
+    return {
+        "plain": token,
+        "underscores percent-encoded": token.replace("_", "%5F"),
+        "lower-case percent-encoding": token.replace("_", "%5f"),
+        "every byte percent-encoded": every_byte,
+        "double percent-encoded": every_byte.replace("%", "%25"),
+        "without its prefix": body,
+        "base64": base64.b64encode(token.encode()).decode(),
+        "base64url": base64.urlsafe_b64encode(token.encode()).decode().rstrip("="),
+        "hex": token.encode().hex(),
+        "upper-cased": token.upper(),
+    }
+
+
+def test_no_log_line_carries_a_token_in_any_encoding(anonymous, token, caplog):
+    """Every encoding, in every place a client can put it, on a refused or a valid request."""
+    caplog.set_level(logging.DEBUG)
+    encodings = _encodings_of(token)
+    for encoded in encodings.values():
+        anonymous.get(f"/v1/orders?x={encoded}")
+        anonymous.get(f"/v1/orders?{encoded}=1")
+        anonymous.get(f"/v1/orders?limit=5&cursor={encoded}")
+        anonymous.get(f"/v1/{encoded}")
+        anonymous.get(f"/v1/orders/{encoded}")
+        anonymous.get(f"/docs/assets/{encoded}")
+        anonymous.get("/v1/orders", headers={"X-Request-Id": encoded[:64]})
+        anonymous.get("/v1/orders", headers={"Authorization": f"Bearer {encoded}"})
+        anonymous.get(
+            "/v1/orders", headers={"Authorization": f"Bearer {token}", "X-Request-Id": encoded}
+        )
+    server_records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    logged = "\n".join(record.getMessage() for record in server_records)
+    assert "GET /v1/orders" in logged  # the access log did write lines
+    decoded = unquote(unquote(unquote(logged)))
+    secret = token[len("fg_test_") : -6]
+    for text in (logged, decoded, logged.lower(), decoded.lower()):
+        assert secret.lower() not in text.lower()
+        assert secret[8:20] not in text  # not even a part of the secret
+    for name, encoded in encodings.items():
+        assert encoded not in logged, name
+        assert encoded[8:40] not in logged, name
+
+
+def test_the_access_log_keeps_what_helps_debugging(api, caplog):
+    caplog.set_level(logging.INFO, logger="genie.access")
+    api.get("/v1/order_line_items/42?limit=3")
+    api.get("/v1/orders", params={"limit": 3, "updated_since": "2024-11-01T00:00:00Z"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "genie.access"]
+    assert any('"GET /v1/order_line_items/42?limit" 400' in line for line in lines), lines
+    assert any('"GET /v1/orders?limit&updated_since" 200' in line for line in lines), lines
