@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from typing import Annotated, Any
 
 from cyclopts import Parameter
@@ -87,8 +86,8 @@ def serve(
         "rate_limit_per_second": rate_limit_per_second,
         "statement_timeout_ms": statement_timeout_ms,
         "cors_allow_origins": list(cors_origin),
-        # One secret for all workers of this start: cursors stay valid across workers.
-        "cursor_secret": os.environ.get("GENIE_CURSOR_SECRET") or secrets.token_urlsafe(32),
+        # No cursor secret: the workers share the key kept in the database, which
+        # outlives restarts. GENIE_CURSOR_SECRET, when set, is inherited and replaces it.
     }
     if redis_url:
         environment["redis_url"] = redis_url

@@ -31,10 +31,14 @@ from genie_litestar.ratelimit.middleware import rate_limit_middleware
 from genie_litestar.ratelimit.redis_buckets import RedisBuckets
 from genie_litestar.request_context import before_send, start_request_middleware
 from genie_litestar.resources.cursor import CursorCodec
+from genie_litestar.resources.cursor_key import stored_cursor_secret
 from genie_litestar.resources.routes import api_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from psycopg import AsyncConnection
+    from psycopg_pool import AsyncConnectionPool
 
     from genie_litestar.settings import GenieSettings
 
@@ -88,6 +92,7 @@ def create_app(settings: GenieSettings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = create_pool(settings)
         await pool.open(wait=True, timeout=30)
+        app.state.cursor_codec = CursorCodec(await _cursor_secret(settings, pool))
         buckets = _buckets(settings)
         if isinstance(buckets, RedisBuckets):
             await buckets.warn_if_unreachable()
@@ -128,10 +133,14 @@ def create_app(settings: GenieSettings) -> Litestar:
 
 
 def _initial_state(settings: GenieSettings, chaos: Chaos | None) -> State:
-    return State(
-        {
-            "settings": settings,
-            "chaos": chaos,
-            "cursor_codec": CursorCodec(settings.cursor_secret.get_secret_value().encode()),
-        }
-    )
+    return State({"settings": settings, "chaos": chaos})
+
+
+async def _cursor_secret(
+    settings: GenieSettings, pool: AsyncConnectionPool[AsyncConnection]
+) -> bytes:
+    """GENIE_CURSOR_SECRET when set, else the key kept in the database."""
+    if settings.cursor_secret is not None:
+        return settings.cursor_secret.get_secret_value().encode()
+    async with pool.connection() as connection:
+        return await stored_cursor_secret(connection)

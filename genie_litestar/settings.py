@@ -58,17 +58,23 @@ class GenieSettings(BaseSettings):
     statement_timeout_ms: int = Field(default=5_000, ge=1)
     retry_after_seconds: int = Field(default=1, ge=1)
     cors_allow_origins: tuple[str, ...] = ()
-    # Signs cursors. Every worker of one server must share it; `fauxsim serve` makes
-    # one per start when none is given, so cursors do not outlive a restart.
-    cursor_secret: SecretStr
+    # Signs cursors. By default Genie keeps a key in the database (genie_secrets), which
+    # every worker shares and which outlives restarts; a value here replaces it.
+    cursor_secret: SecretStr | None = None
     pool_min_size: int = Field(default=1, ge=1)
     pool_max_size: int = Field(default=8, ge=1)
 
+    @field_validator("cursor_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker compose passes ${GENIE_CURSOR_SECRET:-} as an empty variable.
+        return None if value == "" else value
+
     @field_validator("cursor_secret")
     @classmethod
-    def _long_enough(cls, secret: SecretStr) -> SecretStr:
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
         minimum = 16
-        if len(secret.get_secret_value()) < minimum:
+        if secret is not None and len(secret.get_secret_value()) < minimum:
             msg = f"cursor_secret must have at least {minimum} characters"
             raise ValueError(msg)
         return secret

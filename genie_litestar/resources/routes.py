@@ -27,7 +27,13 @@ from genie_litestar.auth.guards import (
 from genie_litestar.database import provide_connection
 from genie_litestar.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError
 from genie_litestar.resources.catalog import RESOURCES, Resource, json_schema
-from genie_litestar.resources.cursor import CursorCodec, CursorError, Filters, Position
+from genie_litestar.resources.cursor import (
+    CursorCodec,
+    CursorError,
+    Filters,
+    ForeignCursorError,
+    Position,
+)
 from genie_litestar.resources.parameters import (
     DEFAULT_LIMIT,
     LIST_PARAMETERS,
@@ -146,6 +152,14 @@ async def _start(
         return Position(after_micros=0, after_id=0, horizon_micros=horizon)
     try:
         return codec.decode(cursor, filters)
+    except ForeignCursorError:
+        raise ProblemError(
+            400,
+            "expired-cursor",
+            "cursor has expired: it was signed with a key this server does not use (another"
+            " server's or database's, or one since replaced with GENIE_CURSOR_SECRET). Drop"
+            " the cursor and start the paging run over with the same filters",
+        ) from None
     except CursorError as error:
         raise ProblemError(
             400,

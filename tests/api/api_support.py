@@ -181,7 +181,10 @@ def live_server(url: str, **overrides: Any) -> Iterator[str]:
         if value is not None:
             text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
             environment[f"GENIE_{key.upper()}"] = text
-    environment["GENIE_CURSOR_SECRET"] = SECRET
+    # Dumped as "**********"; without one, the server uses the key kept in the database.
+    environment.pop("GENIE_CURSOR_SECRET", None)
+    if settings.cursor_secret is not None:
+        environment["GENIE_CURSOR_SECRET"] = settings.cursor_secret.get_secret_value()
     command = [
         sys.executable,
         "-m",

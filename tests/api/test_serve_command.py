@@ -48,10 +48,11 @@ def test_serve_hands_its_options_to_the_workers_through_the_environment(
 
 
 @pytest.mark.usefixtures("started")
-def test_serve_makes_a_cursor_secret_when_none_is_given(postgres_url):
+def test_serve_leaves_the_cursor_key_to_the_database_when_no_secret_is_given(postgres_url):
+    """No per-start secret: every worker and every start reads the key kept in Postgres."""
     serve(db=postgres_url, cors_origin=("https://a.example",))
     settings = GenieSettings()
-    assert len(settings.cursor_secret.get_secret_value()) >= 32
+    assert settings.cursor_secret is None
     assert json.loads(os.environ["GENIE_CORS_ALLOW_ORIGINS"]) == ["https://a.example"]
 
 
@@ -100,3 +101,9 @@ def test_a_port_out_of_range_is_named_as_the_port(started, port):
 )  # fmt: skip
 def test_the_default_public_url_is_one_a_client_can_use(host, url):
     assert default_public_url(host, 8000) == url
+
+
+def test_an_empty_cursor_secret_variable_counts_as_none(monkeypatch):
+    """docker compose passes ``${GENIE_CURSOR_SECRET:-}`` as an empty variable."""
+    monkeypatch.setenv("GENIE_CURSOR_SECRET", "")
+    assert GenieSettings(database_url="postgresql://x").cursor_secret is None
