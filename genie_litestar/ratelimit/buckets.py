@@ -32,6 +32,9 @@ class Buckets(Protocol):
     async def take(self, key: str) -> Decision:
         """Spend one request from ``key``'s bucket if it has one."""
 
+    def degraded(self) -> str | None:
+        """Why limits are weaker than configured right now (for /health), or None."""
+
     async def close(self) -> None:
         """Release connections."""
 
@@ -75,6 +78,9 @@ class MemoryBuckets:
         self._buckets = {
             key: state for key, state in self._buckets.items() if now - state[1] < full_after
         }
+
+    def degraded(self) -> str | None:
+        return None
 
     async def close(self) -> None:
         self._buckets.clear()
