@@ -21,6 +21,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from fauxsim import __version__
 from genie_litestar.auth.middleware import authentication_middleware
+from genie_litestar.auth.throttle import FailedAuthentications
 from genie_litestar.chaos import Chaos, chaos_middleware
 from genie_litestar.database import create_pool
 from genie_litestar.docs_assets import FAVICON, SWAGGER_ASSETS, swagger_assets_router
@@ -133,7 +134,10 @@ def create_app(settings: GenieSettings) -> Litestar:
 
 
 def _initial_state(settings: GenieSettings, chaos: Chaos | None) -> State:
-    return State({"settings": settings, "chaos": chaos})
+    failures = FailedAuthentications(
+        burst=settings.auth_failure_burst, refill_seconds=settings.auth_failure_refill_seconds
+    )
+    return State({"settings": settings, "chaos": chaos, "failed_authentications": failures})
 
 
 async def _cursor_secret(

@@ -61,6 +61,10 @@ class GenieSettings(BaseSettings):
     # Signs cursors. By default Genie keeps a key in the database (genie_secrets), which
     # every worker shares and which outlives restarts; a value here replaces it.
     cursor_secret: SecretStr | None = None
+    # Failed authentications an address may make at once, then one per refill period,
+    # before it gets 429 without a token lookup (per process).
+    auth_failure_burst: int = Field(default=20, ge=1)
+    auth_failure_refill_seconds: float = Field(default=2.0, gt=0.0)
     pool_min_size: int = Field(default=1, ge=1)
     pool_max_size: int = Field(default=8, ge=1)
 

@@ -72,6 +72,13 @@ class MemoryBuckets:
         self._buckets[key] = (tokens, now)
         return decide(tokens_left=tokens, allowed=allowed, burst=self._burst, rate=self._rate)
 
+    def peek(self, key: str) -> Decision:
+        """What ``take`` would decide, without spending anything."""
+        now = time.monotonic()
+        tokens, at = self._buckets.get(key, (float(self._burst), now))
+        tokens = min(self._burst, tokens + (now - at) * self._rate)
+        return decide(tokens_left=tokens, allowed=tokens >= 1, burst=self._burst, rate=self._rate)
+
     def _prune(self, now: float) -> None:
         # A bucket untouched long enough to be full again is the same as no bucket.
         full_after = self._burst / self._rate

@@ -121,6 +121,8 @@ def settings_for(url: str, **overrides: Any) -> GenieSettings:
         "rate_limit_burst": 100_000,
         "rate_limit_per_second": 100_000.0,
         "settle_seconds": 60.0,
+        # Tests send many bad tokens from one address; test_security tests the throttle.
+        "auth_failure_burst": 100_000,
     }
     values.update(overrides)
     return GenieSettings(**values)

@@ -266,3 +266,49 @@ def test_the_access_log_keeps_what_helps_debugging(api, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "genie.access"]
     assert any('"GET /v1/order_line_items/42?limit" 400' in line for line in lines), lines
     assert any('"GET /v1/orders?limit&updated_since" 200' in line for line in lines), lines
+
+
+@pytest.fixture
+def lookups(monkeypatch):
+    """Counts token lookups in the database."""
+    from genie_litestar.auth import middleware  # noqa: PLC0415
+
+    calls = []
+    real = middleware.authenticate
+
+    async def counting(connection, token):
+        calls.append(token)
+        return await real(connection, token)
+
+    monkeypatch.setattr(middleware, "authenticate", counting)
+    return calls
+
+
+def test_an_unknown_token_sent_again_costs_no_lookup(shared_database, lookups):
+    unknown = issue_token().token  # well formed: its checksum is computable by anyone
+    with running_client(shared_database, unknown) as client:
+        statuses = [client.get("/v1/orders").status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    assert len(lookups) == 1
+
+
+def test_an_address_that_fails_too_often_gets_429_before_any_lookup(shared_database, lookups):
+    with running_client(
+        shared_database, auth_failure_burst=5, auth_failure_refill_seconds=1000.0
+    ) as client:
+        responses = [
+            client.get("/v1/orders", headers={"Authorization": f"Bearer {issue_token().token}"})
+            for _ in range(12)
+        ]
+    assert [r.status_code for r in responses] == [401] * 5 + [429] * 7
+    assert len(lookups) == 5  # the seven refused ones cost no query
+    refused = responses[-1]
+    assert 1 <= int(refused.headers["retry-after"]) <= 1000  # one failure refills in 1000 s
+    assert refused.json()["type"] == "urn:fauxgenie:problem:too-many-failed-authentications"
+
+
+def test_a_valid_token_is_not_counted_as_a_failure(shared_database, token):
+    with running_client(
+        shared_database, token, auth_failure_burst=1, auth_failure_refill_seconds=1000.0
+    ) as client:
+        assert {client.get("/v1/orders").status_code for _ in range(5)} == {200}
