@@ -29,6 +29,8 @@ def serve(
     chaos_seed: int = 0,
     statement_timeout_ms: int = 5_000,
     cors_origin: Annotated[tuple[str, ...], Parameter(negative=())] = (),
+    request_deadline_seconds: float = 10.0,
+    limit_concurrency: int = 1000,
 ) -> None:
     """Serve the dataset as a read-only, token-protected HTTP API (docs at /docs).
 
@@ -64,15 +66,28 @@ def serve(
         Queries running longer are cancelled and answered with 503 + Retry-After.
     cors_origin
         Allow browser pages from this origin (repeatable); no CORS headers otherwise.
+    request_deadline_seconds
+        A request must arrive whole within this many seconds of its connection opening
+        (or of the previous response); slower clients get 408 and are disconnected.
+    limit_concurrency
+        Connections and requests each worker holds at once; beyond it, 503.
     """
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from fauxsim.sinks.postgres.connection import libpq_url, resolve_database_url  # noqa: PLC0415
     from fauxsim.sinks.postgres.migrate import upgrade  # noqa: PLC0415
     from genie_litestar.settings import chaos_profile  # noqa: PLC0415
+    from genie_litestar.slow_clients import DEADLINE_VARIABLE  # noqa: PLC0415
+    from genie_litestar.slow_clients import PROTOCOL as SLOW_CLIENT_PROTOCOL  # noqa: PLC0415
 
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
+    if not request_deadline_seconds > 0:
+        raise UsageError(
+            f"--request-deadline-seconds must be positive, got {request_deadline_seconds}"
+        )
+    if limit_concurrency < 1:
+        raise UsageError(f"--limit-concurrency must be at least 1, got {limit_concurrency}")
     if redis_url:
         check_redis_url(redis_url)
     check_port_free(host, port)  # before the database: an embedded one would be left running
@@ -106,12 +121,16 @@ def serve(
             "note: without --redis-url each worker keeps its own rate-limit buckets",
             highlight=False,
         )
+    # Read by the protocol in each worker (slowloris defence, see slow_clients.py).
+    os.environ[DEADLINE_VARIABLE] = str(request_deadline_seconds)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        http=SLOW_CLIENT_PROTOCOL,
+        limit_concurrency=limit_concurrency,
         # Genie writes its own access log, with credentials redacted.
         access_log=False,
         log_level="info",

@@ -173,8 +173,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(url: str, **overrides: Any) -> Iterator[str]:
-    """Genie under uvicorn in a subprocess, as users run it; yields its base URL."""
+def live_server(
+    url: str,
+    *,
+    server_args: tuple[str, ...] = (),
+    variables: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Iterator[str]:
+    """Genie under uvicorn in a subprocess, as users run it; yields its base URL.
+
+    ``server_args`` go to uvicorn's command line, ``variables`` to its environment.
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = settings_for(url, public_base_url=base_url, **overrides)
@@ -198,7 +207,9 @@ def live_server(url: str, **overrides: Any) -> Iterator[str]:
         "--no-access-log",
         "--log-level",
         "warning",
+        *server_args,
     ]
+    environment.update(variables or {})
     server = subprocess.Popen(command, env=environment)  # noqa: S603 - our own command
     try:
         _wait_until_healthy(base_url, server)

@@ -38,6 +38,10 @@ def test_serve_hands_its_options_to_the_workers_through_the_environment(
     assert kwargs["factory"] is True
     assert kwargs["port"] == 8123
     assert kwargs["access_log"] is False  # our own access log redacts credentials
+    # Slow clients: a deadline per request (protocol) and a bound on connections.
+    assert kwargs["http"] == "genie_litestar.slow_clients:DeadlineH11Protocol"
+    assert kwargs["limit_concurrency"] == 1000
+    assert os.environ["GENIE_REQUEST_DEADLINE_SECONDS"] == "10.0"
     settings = GenieSettings()
     assert settings.database_url == postgres_url
     assert settings.base_url == "http://127.0.0.1:8123"
@@ -45,6 +49,22 @@ def test_serve_hands_its_options_to_the_workers_through_the_environment(
     assert settings.chaos is not None
     assert settings.chaos.seed == 5
     assert settings.cursor_secret.get_secret_value() == "a-secret-shared-by-every-worker"
+
+
+def test_serve_passes_the_request_deadline_and_concurrency_limit(postgres_url, started):
+    serve(db=postgres_url, request_deadline_seconds=2.5, limit_concurrency=64)
+    ((_, kwargs),) = started
+    assert kwargs["limit_concurrency"] == 64
+    assert os.environ["GENIE_REQUEST_DEADLINE_SECONDS"] == "2.5"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("request_deadline_seconds", 0.0), ("limit_concurrency", 0)]
+)
+def test_a_deadline_or_limit_below_one_is_refused(postgres_url, started, option, value):
+    with pytest.raises(FauxError, match=option.replace("_", "-")):
+        serve(db=postgres_url, **{option: value})
+    assert started == []
 
 
 @pytest.mark.usefixtures("started")
