@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +58,16 @@ class MemoryBuckets:
 
     _PRUNE_ABOVE = 10_000
 
-    def __init__(self, *, burst: int, rate: float) -> None:
+    def __init__(
+        self, *, burst: int, rate: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._burst = burst
         self._rate = rate
+        self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
 
     async def take(self, key: str) -> Decision:
-        now = time.monotonic()
+        now = self._clock()
         tokens, at = self._buckets.get(key, (float(self._burst), now))
         tokens = min(self._burst, tokens + (now - at) * self._rate)
         allowed = tokens >= 1
@@ -74,7 +80,7 @@ class MemoryBuckets:
 
     def peek(self, key: str) -> Decision:
         """What ``take`` would decide, without spending anything."""
-        now = time.monotonic()
+        now = self._clock()
         tokens, at = self._buckets.get(key, (float(self._burst), now))
         tokens = min(self._burst, tokens + (now - at) * self._rate)
         return decide(tokens_left=tokens, allowed=tokens >= 1, burst=self._burst, rate=self._rate)

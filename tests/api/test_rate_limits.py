@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import subprocess
 import time
 import uuid
@@ -25,6 +26,7 @@ def test_every_api_response_carries_rate_limit_headers(shared_database, token):
     with running_client(
         shared_database, token, rate_limit_burst=5, rate_limit_per_second=0.01
     ) as client:
+        client.app.state.buckets._clock = lambda: 1000.0  # no refill between requests
         ok = client.get("/v1/orders")
         missing = client.get("/v1/orders/999999")
         unauthorised = client.get("/v1/orders", headers={"Authorization": "Bearer x"})
@@ -39,6 +41,8 @@ def test_an_empty_bucket_answers_429_with_retry_after(shared_database, token):
     with running_client(
         shared_database, token, rate_limit_burst=3, rate_limit_per_second=0.01
     ) as client:
+        # The bucket's clock stands still: no refill, however slow the machine.
+        client.app.state.buckets._clock = lambda: 1000.0
         statuses = [client.get("/v1/orders").status_code for _ in range(3)]
         limited = client.get("/v1/orders")
     assert statuses == [200, 200, 200]
@@ -53,16 +57,16 @@ def test_buckets_are_per_token(shared_database, token):
     with running_client(
         shared_database, token, rate_limit_burst=1, rate_limit_per_second=0.01
     ) as client:
+        client.app.state.buckets._clock = lambda: 1000.0  # no refill between requests
         assert client.get("/v1/orders").status_code == 200
         assert client.get("/v1/orders").status_code == 429
         other_headers = {"Authorization": f"Bearer {other}"}
         assert client.get("/v1/orders", headers=other_headers).status_code == 200
 
 
-def test_memory_bucket_refills_at_the_configured_rate(monkeypatch):
+def test_memory_bucket_refills_at_the_configured_rate():
     clock = [1000.0]
-    monkeypatch.setattr("genie_litestar.ratelimit.buckets.time.monotonic", lambda: clock[0])
-    buckets = MemoryBuckets(burst=2, rate=4.0)
+    buckets = MemoryBuckets(burst=2, rate=4.0, clock=lambda: clock[0])
 
     async def takes(count):
         return [(await buckets.take("k")).allowed for _ in range(count)]
@@ -101,10 +105,13 @@ def test_redis_buckets_are_shared_between_workers(redis_namespace):
             await second.close()
         return decisions
 
+    started = time.monotonic()
     decisions = asyncio.run(scenario())
+    elapsed = time.monotonic() - started
     assert [d.allowed for d in decisions] == [True, True, True, False, True]
     assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
-    assert decisions[3].retry_after_seconds == 100
+    # One request at 0.01/s is 100 s, less what Redis's own clock refilled meanwhile.
+    assert 100 - math.ceil(elapsed) <= decisions[3].retry_after_seconds <= 100
 
 
 def test_app_with_redis_url_limits_through_redis(shared_database, token):
@@ -151,6 +158,7 @@ def test_with_redis_unreachable_limits_still_hold_per_process(shared_database, t
             rate_limit_per_second=0.01,
         ) as client,
     ):
+        client.app.state.buckets._fallback._clock = lambda: 1000.0  # no refill
         assert len(outage_lines()) == 1  # at startup, before any request
         responses = [client.get("/v1/orders") for _ in range(20)]
         health = client.get("/health")
@@ -217,6 +225,8 @@ def test_limits_hold_while_redis_goes_away_and_are_shared_again_when_it_returns(
             shared_database, token, redis_url=url, rate_limit_burst=1000, rate_limit_per_second=1
         ) as client,
     ):
+        # The fallback buckets' clock stands still: the countdown below shows no refill.
+        client.app.state.buckets._fallback._clock = lambda: 1000.0
         first = client.get("/v1/orders")
         assert client.get("/health").json() == {"status": "ok"}
         stop_redis()
