@@ -35,10 +35,14 @@ DEADLINE_VARIABLE = "GENIE_REQUEST_DEADLINE_SECONDS"
 DEFAULT_DEADLINE_SECONDS = 10.0
 PROTOCOL = "genie_litestar.slow_clients:DeadlineH11Protocol"
 
-_TIMEOUT_BODY = b"request not received in time\n"
+# A problem+json like the app's errors; without a request id, as the app never saw it.
+_TIMEOUT_BODY = (
+    b'{"type":"urn:fauxgenie:problem:request-timeout","title":"Request Timeout",'
+    b'"status":408,"detail":"the request did not arrive whole in time; send it at once"}'
+)
 _TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\n"
-    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-type: application/problem+json\r\n"
     b"connection: close\r\n"
     b"content-length: %d\r\n\r\n" % len(_TIMEOUT_BODY)
 ) + _TIMEOUT_BODY

@@ -3,6 +3,7 @@ slow clients. Each test waits on conditions, never on the clock."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -125,6 +126,9 @@ def test_clients_that_send_half_a_request_are_cut_off_while_others_are_served(
             client.close()
     assert served.status_code == 200
     assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers), answers[0]
+    head, _, body = answers[0].partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in head
+    assert json.loads(body)["status"] == 408
 
 
 @pytest.mark.slow

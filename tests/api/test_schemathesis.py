@@ -3,8 +3,8 @@
 Every operation the document lists (every method, HEAD too) gets a bounded number of
 generated requests (valid and invalid ones) with a valid token, against Genie under
 uvicorn; OPTIONS, which the document leaves out but ``Allow`` advertises, is asked too.
-No response may be a 5xx, and every
-response must match what the document declares: status, content type, headers, body.
+No response may be a 5xx, and every response must match what the document declares:
+status, content type, headers, body.
 """
 
 from __future__ import annotations
