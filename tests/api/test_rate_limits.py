@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import shutil
 import subprocess
 import time
 import uuid
@@ -18,6 +19,7 @@ from genie_litestar.problems import ProblemError
 from genie_litestar.ratelimit.buckets import MemoryBuckets
 from genie_litestar.ratelimit.redis_buckets import RedisBuckets
 from genie_litestar.settings import ChaosProfile, chaos_profile
+from tests.service_support import unavailable
 
 
 def test_every_api_response_carries_rate_limit_headers(shared_database, token):
@@ -174,6 +176,8 @@ def test_with_redis_unreachable_limits_still_hold_per_process(shared_database, t
 @pytest.fixture
 def own_redis(tmp_path):
     """A redis-server of this test's own, which the test may stop and start again."""
+    if shutil.which("redis-server") is None:
+        unavailable("needs the redis-server program on PATH (apt-get install redis-server)")
     port = free_port()
     command = [
         "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
