@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -37,6 +36,8 @@ def serve(
     live: str | None = None,
     speed: float | None = None,
     replace: bool = False,
+    request_deadline_seconds: float = 10.0,
+    limit_concurrency: int = 1000,
 ) -> None:
     """Serve the dataset as a read-only, token-protected HTTP API (docs at /docs).
 
@@ -82,13 +83,25 @@ def serve(
         With --live: simulated seconds per wall-clock second (default 1).
     replace
         With --live: replace a dataset of another scenario in the database.
+    request_deadline_seconds
+        A request must arrive whole within this many seconds of its connection opening
+        (or of the previous response); slower clients get 408 and are disconnected.
+    limit_concurrency
+        Connections and requests each worker holds at once; beyond it, 503.
     """
     from fauxsim.sinks.postgres.connection import libpq_url, resolve_database_url  # noqa: PLC0415
     from fauxsim.sinks.postgres.migrate import upgrade  # noqa: PLC0415
     from genie_litestar.settings import chaos_profile  # noqa: PLC0415
+    from genie_litestar.slow_clients import DEADLINE_VARIABLE  # noqa: PLC0415
 
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
+    if not request_deadline_seconds > 0:
+        raise UsageError(
+            f"--request-deadline-seconds must be positive, got {request_deadline_seconds}"
+        )
+    if limit_concurrency < 1:
+        raise UsageError(f"--limit-concurrency must be at least 1, got {limit_concurrency}")
     if redis_url:
         check_redis_url(redis_url)
     check_live_options(live, speed, replace=replace)
@@ -103,8 +116,8 @@ def serve(
         "rate_limit_per_second": rate_limit_per_second,
         "statement_timeout_ms": statement_timeout_ms,
         "cors_allow_origins": list(cors_origin),
-        # One secret for all workers of this start: cursors stay valid across workers.
-        "cursor_secret": os.environ.get("GENIE_CURSOR_SECRET") or secrets.token_urlsafe(32),
+        # No cursor secret: the workers share the key kept in the database, which
+        # outlives restarts. GENIE_CURSOR_SECRET, when set, is inherited and replaces it.
     }
     if redis_url:
         environment["redis_url"] = redis_url
@@ -125,13 +138,24 @@ def serve(
             "note: without --redis-url each worker keeps its own rate-limit buckets",
             highlight=False,
         )
+    # Read by the protocol in each worker (slowloris defence, see slow_clients.py).
+    os.environ[DEADLINE_VARIABLE] = str(request_deadline_seconds)
     generator = start_live_generator(live, speed, url, replace=replace)
-    run_server(host, port, workers, generator)
+    run_server(host, port, workers, generator, limit_concurrency=limit_concurrency)
 
 
-def run_server(host: str, port: int, workers: int, generator: LiveGenerator | None) -> None:
+def run_server(
+    host: str,
+    port: int,
+    workers: int,
+    generator: LiveGenerator | None,
+    *,
+    limit_concurrency: int = 1000,
+) -> None:
     """uvicorn until it stops; then the live generator, if any, stops too."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from genie_litestar.slow_clients import PROTOCOL  # noqa: PLC0415
 
     if generator is not None:
         # uvicorn raises the stop signal again once it has shut down: handled, it stops
@@ -144,6 +168,9 @@ def run_server(host: str, port: int, workers: int, generator: LiveGenerator | No
             host=host,
             port=port,
             workers=workers,
+            # A deadline for each request (slow clients), and a bound on connections.
+            http=PROTOCOL,
+            limit_concurrency=limit_concurrency,
             # Genie writes its own access log, with credentials redacted.
             access_log=False,
             log_level="info",

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -20,8 +21,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from fauxsim import __version__
 from genie_litestar.auth.middleware import authentication_middleware
+from genie_litestar.auth.throttle import FailedAuthentications
 from genie_litestar.chaos import Chaos, chaos_middleware
 from genie_litestar.database import create_pool
+from genie_litestar.docs_assets import FAVICON, SWAGGER_ASSETS, swagger_assets_router
 from genie_litestar.health import health, health_head
 from genie_litestar.problems import EXCEPTION_HANDLERS
 from genie_litestar.ratelimit.buckets import Buckets, MemoryBuckets
@@ -29,10 +32,14 @@ from genie_litestar.ratelimit.middleware import rate_limit_middleware
 from genie_litestar.ratelimit.redis_buckets import RedisBuckets
 from genie_litestar.request_context import before_send, start_request_middleware
 from genie_litestar.resources.cursor import CursorCodec
+from genie_litestar.resources.cursor_key import stored_cursor_secret
 from genie_litestar.resources.routes import api_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from psycopg import AsyncConnection
+    from psycopg_pool import AsyncConnectionPool
 
     from genie_litestar.settings import GenieSettings
 
@@ -57,7 +64,17 @@ def _openapi() -> OpenAPIConfig:
         version=__version__,
         description=DESCRIPTION,
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+        # Swagger UI's files come from the installed package, not a CDN: /docs works offline.
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=FAVICON,
+            ),
+            JsonRenderPlugin(),
+        ],
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
@@ -76,6 +93,7 @@ def create_app(settings: GenieSettings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = create_pool(settings)
         await pool.open(wait=True, timeout=30)
+        app.state.cursor_codec = CursorCodec(await _cursor_secret(settings, pool))
         buckets = _buckets(settings)
         if isinstance(buckets, RedisBuckets):
             await buckets.warn_if_unreachable()
@@ -94,7 +112,7 @@ def create_app(settings: GenieSettings) -> Litestar:
         else None
     )
     return Litestar(
-        route_handlers=[health, health_head, api_router()],
+        route_handlers=[health, health_head, api_router(), swagger_assets_router()],
         lifespan=[lifespan],
         middleware=[
             start_request_middleware,
@@ -106,6 +124,8 @@ def create_app(settings: GenieSettings) -> Litestar:
         before_send=[before_send],
         openapi_config=_openapi(),
         cors_config=cors,
+        # A page of 1,000 rows is about half a megabyte of JSON; gzip when asked for.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         state=_initial_state(settings, chaos),
         debug=False,
         # Logging is set up by whoever runs the app (serving.py, tests), not by the app.
@@ -114,10 +134,17 @@ def create_app(settings: GenieSettings) -> Litestar:
 
 
 def _initial_state(settings: GenieSettings, chaos: Chaos | None) -> State:
-    return State(
-        {
-            "settings": settings,
-            "chaos": chaos,
-            "cursor_codec": CursorCodec(settings.cursor_secret.get_secret_value().encode()),
-        }
+    failures = FailedAuthentications(
+        burst=settings.auth_failure_burst, refill_seconds=settings.auth_failure_refill_seconds
     )
+    return State({"settings": settings, "chaos": chaos, "failed_authentications": failures})
+
+
+async def _cursor_secret(
+    settings: GenieSettings, pool: AsyncConnectionPool[AsyncConnection]
+) -> bytes:
+    """GENIE_CURSOR_SECRET when set, else the key kept in the database."""
+    if settings.cursor_secret is not None:
+        return settings.cursor_secret.get_secret_value().encode()
+    async with pool.connection() as connection:
+        return await stored_cursor_secret(connection)

@@ -3,7 +3,8 @@
 No token needed. Beside a live generator (``fauxsim serve --live``) the answer says
 whether it is writing, and where the dataset stands: ``status`` is ``degraded`` while no
 generator holds the database's writer lock (it died and is being restarted, say); the
-API itself still serves what was committed, so the code stays 200.
+API itself still serves what was committed, so the code stays 200. So it is while Redis
+is unreachable and rate limits are kept per process: ``degraded`` says why.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from genie_litestar.settings import GenieSettings  # noqa: TC001 - read from sta
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
 
+    from genie_litestar.ratelimit.buckets import Buckets
+
 HEALTH_TIMEOUT_SECONDS = 1.0
 
 
@@ -36,6 +39,8 @@ class Generator(msgspec.Struct):
 class Health(msgspec.Struct, omit_defaults=True):
     status: str
     generator: Generator | None = None
+    # Why the service is weaker than configured, when it is.
+    degraded: list[str] | None = None
 
 
 @get("/health", operation_id="health", tags=["health"], security=[], summary="Liveness")
@@ -43,10 +48,14 @@ async def health(state: State) -> Health:
     async with _connection(state) as connection:
         await connection.execute("SELECT 1")
         settings: GenieSettings = state.settings
-        if not settings.live_generator:
-            return Health(status="ok")
-        generator = await _generator(connection)
-    return Health(status="ok" if generator.writing else "degraded", generator=generator)
+        generator = await _generator(connection) if settings.live_generator else None
+    buckets: Buckets = state.buckets
+    reasons = [reason] if (reason := buckets.degraded()) else []
+    if generator is not None and not generator.writing:
+        reasons.append("no live generator is writing: it is being restarted, or has stopped")
+    return Health(
+        status="degraded" if reasons else "ok", generator=generator, degraded=reasons or None
+    )
 
 
 @head("/health", operation_id="healthHead", tags=["health"], security=[], summary="Liveness")

@@ -12,6 +12,7 @@ import re
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
@@ -23,10 +24,14 @@ _REQUEST_ID = "genie.request_id"
 _EXTRA_HEADERS = "genie.headers"
 _STARTED = "genie.started"
 _STATUS = "genie.status"
-# A caller's own request id is kept when it is short and plain, so it can be traced.
-_ACCEPTED_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-# Anything shaped like a token is cut out of what reaches the log.
-_TOKEN_TEXT = re.compile(r"fg_[A-Za-z0-9_]+")
+_API_PREFIX = "/v1/"
+# What may reach the log as it was sent: short plain words (resource names, ids, file
+# names). Anything else is replaced, whatever its encoding: a token with or without its
+# prefix, percent-encoded, in base64 or hex all hold a long run of letters and digits,
+# a prefix, or characters outside this set.
+_PLAIN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_CREDENTIAL_LIKE = re.compile(r"fg_|[A-Za-z0-9]{24,}", re.IGNORECASE)
+REDACTED = "[redacted]"
 
 access_logger = logging.getLogger("genie.access")
 
@@ -48,8 +53,10 @@ def request_id_of(scope: Scope) -> str:
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
+            # A caller's own request id is kept when it is short and plain, so it can be
+            # traced; it is logged, so it must not look like a credential either.
             text = value.decode("latin-1")
-            return text if _ACCEPTED_REQUEST_ID.fullmatch(text) else None
+            return text if is_plain(text) else None
     return None
 
 
@@ -64,8 +71,25 @@ def response_headers_for(scope: Scope) -> dict[str, str]:
     return headers
 
 
-def redact(text: str) -> str:
-    return _TOKEN_TEXT.sub("fg_[redacted]", text)
+def is_plain(text: str) -> bool:
+    return bool(_PLAIN.fullmatch(text)) and not _CREDENTIAL_LIKE.search(text)
+
+
+def loggable_target(path: str, query_string: bytes) -> str:
+    """The request target as the access log shows it.
+
+    Path segments that are not plain words are replaced, and of the query only the
+    parameter names are kept: values (tokens pasted into ``?x=``, cursors) never are.
+    """
+    segments = [s if not s or is_plain(s) else REDACTED for s in path.split("/")]
+    target = "/".join(segments)
+    if query_string:
+        names = [
+            name if is_plain(name) else REDACTED
+            for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+        ]
+        target += "?" + "&".join(names)
+    return target
 
 
 def start_request_middleware(app: ASGIApp) -> ASGIApp:
@@ -91,14 +115,17 @@ async def before_send(message: Message, scope: Scope) -> None:
         for name, value in response_headers_for(scope).items():
             if name not in headers:
                 headers[name] = value
+        if scope["path"].startswith(_API_PREFIX):
+            # Answers behind a token (and the 401s and 429s about it) are the caller's
+            # own: no shared or browser cache may keep them.
+            headers["Cache-Control"] = "no-store"
         state[_STATUS] = message["status"]
     elif message["type"] == "http.response.body" and not message.get("more_body", False):
         log_access(scope, state.get(_STATUS, 0), time.perf_counter() - state[_STARTED])
 
 
 def log_access(scope: Scope, status: int, seconds: float) -> None:
-    query = scope.get("query_string", b"").decode("latin-1")
-    target = redact(scope["path"] + (f"?{query}" if query else ""))
+    target = loggable_target(scope["path"], scope.get("query_string", b""))
     access_logger.info(
         '%s "%s %s" %d %.1fms',
         request_id_of(scope),

@@ -2,8 +2,10 @@
 
 Settings come from ``GENIE_*`` environment variables, e.g. with plain uvicorn::
 
-    GENIE_DATABASE_URL=postgresql://... GENIE_CURSOR_SECRET=... \\
+    GENIE_DATABASE_URL=postgresql://... \\
         uvicorn --factory genie_litestar.serving:app_from_environment
+
+The key that signs cursors is kept in the database; ``GENIE_CURSOR_SECRET`` overrides it.
 """
 
 from __future__ import annotations

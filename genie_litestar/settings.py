@@ -61,17 +61,27 @@ class GenieSettings(BaseSettings):
     # A live generator is meant to write beside this API (fauxsim serve --live): /health
     # reports whether one does.
     live_generator: bool = False
-    # Signs cursors. Every worker of one server must share it; `fauxsim serve` makes
-    # one per start when none is given, so cursors do not outlive a restart.
-    cursor_secret: SecretStr
+    # Signs cursors. By default Genie keeps a key in the database (genie_secrets), which
+    # every worker shares and which outlives restarts; a value here replaces it.
+    cursor_secret: SecretStr | None = None
+    # Failed authentications an address may make at once, then one per refill period,
+    # before it gets 429 without a token lookup (per process).
+    auth_failure_burst: int = Field(default=20, ge=1)
+    auth_failure_refill_seconds: float = Field(default=2.0, gt=0.0)
     pool_min_size: int = Field(default=1, ge=1)
     pool_max_size: int = Field(default=8, ge=1)
 
+    @field_validator("cursor_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker compose passes ${GENIE_CURSOR_SECRET:-} as an empty variable.
+        return None if value == "" else value
+
     @field_validator("cursor_secret")
     @classmethod
-    def _long_enough(cls, secret: SecretStr) -> SecretStr:
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
         minimum = 16
-        if len(secret.get_secret_value()) < minimum:
+        if secret is not None and len(secret.get_secret_value()) < minimum:
             msg = f"cursor_secret must have at least {minimum} characters"
             raise ValueError(msg)
         return secret

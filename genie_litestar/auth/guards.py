@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from genie_litestar.auth.middleware import principal_of
+from genie_litestar.auth.middleware import has_ambiguous_credentials, principal_of
 from genie_litestar.auth.scopes import allows
 from genie_litestar.auth.tokens import PREFIX
 from genie_litestar.problems import ProblemError
@@ -40,6 +40,18 @@ def requires_no_credentials_in_query(
             )
 
 
+def requires_one_authorization_header(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    if has_ambiguous_credentials(connection.scope):
+        raise ProblemError(
+            400,
+            "repeated-authorization",
+            "the Authorization header was sent more than once; send exactly one,"
+            " 'Authorization: Bearer fg_test_...'",
+        )
+
+
 def requires_valid_token(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
@@ -55,9 +67,18 @@ def requires_valid_token(
 def requires_read_scope(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """The token must hold ``read:<resource>`` or ``read:all`` for the route's resource."""
+    """The token must hold ``read:<resource>`` or ``read:all`` for the route's resource.
+
+    Litestar's automatic OPTIONS handler of a route declares no scope: it answers only
+    which methods the route allows, so any valid token may ask. Any other handler without
+    a scope is refused, so that forgetting to declare one never opens a route.
+    """
     principal = principal_of(connection.scope)
-    needed: str = handler.opt["scope"]
+    needed: str | None = handler.opt.get("scope")
+    if needed is None:
+        if connection.scope.get("method") == "OPTIONS" and principal is not None:
+            return
+        raise ProblemError(403, "missing-scope", "this route declares no scope; none may read it")
     if principal is None or not allows(principal.scopes, needed):
         raise ProblemError(
             403,

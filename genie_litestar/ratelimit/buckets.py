@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,9 @@ class Buckets(Protocol):
     async def take(self, key: str) -> Decision:
         """Spend one request from ``key``'s bucket if it has one."""
 
+    def degraded(self) -> str | None:
+        """Why limits are weaker than configured right now (for /health), or None."""
+
     async def close(self) -> None:
         """Release connections."""
 
@@ -52,13 +58,16 @@ class MemoryBuckets:
 
     _PRUNE_ABOVE = 10_000
 
-    def __init__(self, *, burst: int, rate: float) -> None:
+    def __init__(
+        self, *, burst: int, rate: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._burst = burst
         self._rate = rate
+        self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
 
     async def take(self, key: str) -> Decision:
-        now = time.monotonic()
+        now = self._clock()
         tokens, at = self._buckets.get(key, (float(self._burst), now))
         tokens = min(self._burst, tokens + (now - at) * self._rate)
         allowed = tokens >= 1
@@ -69,12 +78,22 @@ class MemoryBuckets:
         self._buckets[key] = (tokens, now)
         return decide(tokens_left=tokens, allowed=allowed, burst=self._burst, rate=self._rate)
 
+    def peek(self, key: str) -> Decision:
+        """What ``take`` would decide, without spending anything."""
+        now = self._clock()
+        tokens, at = self._buckets.get(key, (float(self._burst), now))
+        tokens = min(self._burst, tokens + (now - at) * self._rate)
+        return decide(tokens_left=tokens, allowed=tokens >= 1, burst=self._burst, rate=self._rate)
+
     def _prune(self, now: float) -> None:
         # A bucket untouched long enough to be full again is the same as no bucket.
         full_after = self._burst / self._rate
         self._buckets = {
             key: state for key, state in self._buckets.items() if now - state[1] < full_after
         }
+
+    def degraded(self) -> str | None:
+        return None
 
     async def close(self) -> None:
         self._buckets.clear()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from litestar.enums import ScopeType
 
-from genie_litestar.auth.middleware import API_PREFIX, principal_of
+from genie_litestar.auth.middleware import API_PREFIX, client_address, principal_of
 from genie_litestar.problems import ProblemError
 from genie_litestar.request_context import add_response_headers
 
@@ -25,8 +25,7 @@ def bucket_key(scope: Scope) -> str:
     principal = principal_of(scope)
     if principal is not None:
         return f"token:{principal.token_id}"
-    client = scope.get("client")
-    return f"address:{client[0] if client else 'unknown'}"
+    return f"address:{client_address(scope)}"
 
 
 def rate_limit_middleware(app: ASGIApp) -> ASGIApp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar.params import Parameter
@@ -47,6 +48,29 @@ Cursor = Annotated[
 ]
 
 LIST_PARAMETERS = frozenset({"limit", "updated_since", "updated_before", "cursor"})
+
+# The exact text each parameter may have, checked before Litestar converts it: its
+# conversion is lenient (``limit=10.0``, ``limit=1e3``, epoch seconds, a space for the
+# ``T``), and a client whose mistake is read as something else never learns of it.
+_RFC3339 = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_CANONICAL_TEXT = {
+    "limit": re.compile(r"[0-9]{1,9}"),
+    "updated_since": re.compile(_RFC3339),
+    "updated_before": re.compile(_RFC3339),
+    "cursor": re.compile(r"[A-Za-z0-9_-]{1,512}"),
+}
+_NOT_CANONICAL = {
+    "limit": "is not a plain decimal integer",
+    "updated_since": "is not an RFC 3339 timestamp",
+    "updated_before": "is not an RFC 3339 timestamp",
+    "cursor": "is not a cursor this API issued (base64url, sent unchanged)",
+}
+_WITHOUT_TIMEZONE = re.compile(_RFC3339.rsplit("(?:", 1)[0])
+# A row id in a path: a canonical non-negative integer (no sign, no leading zero).
+CANONICAL_ID = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
 def requires_known_parameters(
@@ -93,6 +117,45 @@ def requires_single_values(
                 )
                 for name in repeated
             ],
+        )
+
+
+def requires_canonical_values(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """ASCII digits for ``limit``, RFC 3339 for times, base64url for cursors; else 400."""
+    errors = []
+    for name, value in connection.query_params.items():
+        pattern = _CANONICAL_TEXT.get(name)
+        if pattern is None or pattern.fullmatch(value):
+            continue
+        if name.startswith("updated_") and _WITHOUT_TIMEZONE.fullmatch(value):
+            message = "has no timezone"
+        else:
+            message = _NOT_CANONICAL[name]
+        errors.append(ProblemDetail(parameter=name, message=message, received=value))
+    if errors:
+        detail = "; ".join(
+            f"{error.parameter} {error.message}; expected {PARAMETER_HINTS[error.parameter]}"
+            for error in errors
+        )
+        raise ProblemError(400, "invalid-parameter", f"invalid query: {detail}", errors=errors)
+
+
+def requires_canonical_id(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """``/v1/orders/2`` only: not ``+2``, ``00002``, ``2%20`` or a full-width digit (404).
+
+    Litestar's ``int`` path converter reads all of those as 2, so that one row would have
+    many addresses; an id is only ever written one way.
+    """
+    segment = connection.scope["path"].rstrip("/").rsplit("/", 1)[-1]
+    if not CANONICAL_ID.fullmatch(segment):
+        raise ProblemError(
+            404,
+            "not-found",
+            f"no row with id {segment!r}; ids are written as plain decimal integers",
         )
 
 

@@ -20,13 +20,20 @@ from psycopg import AsyncConnection
 
 from genie_litestar.auth.guards import (
     requires_no_credentials_in_query,
+    requires_one_authorization_header,
     requires_read_scope,
     requires_valid_token,
 )
 from genie_litestar.database import provide_connection
 from genie_litestar.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError
 from genie_litestar.resources.catalog import RESOURCES, Resource, json_schema
-from genie_litestar.resources.cursor import CursorCodec, CursorError, Filters, Position
+from genie_litestar.resources.cursor import (
+    CursorCodec,
+    CursorError,
+    Filters,
+    ForeignCursorError,
+    Position,
+)
 from genie_litestar.resources.parameters import (
     DEFAULT_LIMIT,
     LIST_PARAMETERS,
@@ -35,6 +42,8 @@ from genie_litestar.resources.parameters import (
     UpdatedBefore,
     UpdatedSince,
     filters_from,
+    requires_canonical_id,
+    requires_canonical_values,
     requires_known_parameters,
     requires_single_values,
 )
@@ -73,10 +82,12 @@ _RATE_HEADERS = [
 ]
 _GUARDS = [
     requires_no_credentials_in_query,
+    requires_one_authorization_header,
     requires_valid_token,
     requires_read_scope,
     requires_known_parameters,
     requires_single_values,
+    requires_canonical_values,
 ]
 
 
@@ -141,6 +152,14 @@ async def _start(
         return Position(after_micros=0, after_id=0, horizon_micros=horizon)
     try:
         return codec.decode(cursor, filters)
+    except ForeignCursorError:
+        raise ProblemError(
+            400,
+            "expired-cursor",
+            "cursor has expired: it was signed with a key this server does not use (another"
+            " server's or database's, or one since replaced with GENIE_CURSOR_SECRET). Drop"
+            " the cursor and start the paging run over with the same filters",
+        ) from None
     except CursorError as error:
         raise ProblemError(
             400,
@@ -180,6 +199,7 @@ def _get_handler(resource: Resource) -> HTTPRouteHandler:
         summary=f"One {resource.name} row by {resource.id_column}",
         tags=[resource.name],
         opt={"scope": resource.scope},
+        guards=[requires_canonical_id],
         responses={**_COMMON_RESPONSES, 404: _problem("No row with this id")},
         response_headers=_RATE_HEADERS,
     )(get_row)

@@ -127,6 +127,8 @@ def settings_for(url: str, **overrides: Any) -> GenieSettings:
         "rate_limit_burst": 100_000,
         "rate_limit_per_second": 100_000.0,
         "settle_seconds": 60.0,
+        # Tests send many bad tokens from one address; test_security tests the throttle.
+        "auth_failure_burst": 100_000,
     }
     values.update(overrides)
     return GenieSettings(**values)
@@ -177,8 +179,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(url: str, **overrides: Any) -> Iterator[str]:
-    """Genie under uvicorn in a subprocess, as users run it; yields its base URL."""
+def live_server(
+    url: str,
+    *,
+    server_args: tuple[str, ...] = (),
+    variables: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Iterator[str]:
+    """Genie under uvicorn in a subprocess, as users run it; yields its base URL.
+
+    ``server_args`` go to uvicorn's command line, ``variables`` to its environment.
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = settings_for(url, public_base_url=base_url, **overrides)
@@ -187,7 +198,10 @@ def live_server(url: str, **overrides: Any) -> Iterator[str]:
         if value is not None:
             text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
             environment[f"GENIE_{key.upper()}"] = text
-    environment["GENIE_CURSOR_SECRET"] = SECRET
+    # Dumped as "**********"; without one, the server uses the key kept in the database.
+    environment.pop("GENIE_CURSOR_SECRET", None)
+    if settings.cursor_secret is not None:
+        environment["GENIE_CURSOR_SECRET"] = settings.cursor_secret.get_secret_value()
     command = [
         sys.executable,
         "-m",
@@ -199,7 +213,9 @@ def live_server(url: str, **overrides: Any) -> Iterator[str]:
         "--no-access-log",
         "--log-level",
         "warning",
+        *server_args,
     ]
+    environment.update(variables or {})
     server = subprocess.Popen(command, env=environment)  # noqa: S603 - our own command
     try:
         _wait_until_healthy(base_url, server)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -213,3 +214,82 @@ def test_a_parameter_given_twice_is_refused_rather_than_one_of_them_guessed(api)
     assert problem["errors"] == [
         {"parameter": "limit", "message": "given more than once", "received": "1, 2"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("limit", "10.0"),
+        ("limit", "1e3"),
+        ("limit", "+5"),
+        ("limit", " 5"),
+        ("limit", "\uff15"),  # a full-width 5
+        ("limit", "\u0665"),  # an Arabic-Indic 5
+        ("updated_since", "1736035200"),
+        ("updated_since", "2024-11-01"),
+        ("updated_since", "2024-11-01 00:00:00Z"),
+        ("updated_before", "2024-11-01T00:00Z"),
+        ("updated_before", "2024-11-01T00:00:00.Z"),
+        ("updated_before", "\uff12024-11-01T00:00:00Z"),
+    ],
+)
+def test_lenient_spellings_of_limit_and_times_are_refused(api, parameter, value):
+    """ASCII digits only for limit, RFC 3339 only for times: nothing is read as a guess."""
+    response = api.get("/v1/orders", params={parameter: value})
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert problem["errors"][0]["parameter"] == parameter
+    assert problem["errors"][0]["received"] == value
+
+
+def test_rfc3339_lower_case_t_and_z_and_long_fractions_are_accepted(api):
+    upper = page_through(api, "/v1/orders", updated_before="2024-11-01T00:03:05Z")
+    lower = page_through(api, "/v1/orders", updated_before="2024-11-01t00:03:05z")
+    fraction = page_through(api, "/v1/orders", updated_before="2024-11-01T00:03:05.000000000Z")
+    assert upper == lower == fraction
+
+
+@pytest.mark.parametrize("spelling", ["%EF%BC%92", "+2", "00002", "2%20", "%202", "2.0", "0x2"])
+def test_an_id_that_is_not_a_canonical_integer_is_a_404(api, spelling):
+    assert api.get("/v1/orders/2").status_code == 200
+    response = api.get(f"/v1/orders/{spelling}")
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("mangle", ["bang", "padded", "standard-base64", "unused-bits"])
+def test_a_cursor_not_in_canonical_base64url_is_refused(api, mangle):
+    cursor = _cursor_with(api, "-_")
+    standard = cursor.replace("-", "+").replace("_", "/")
+    last = cursor[-1]
+    # The last character of an unpadded base64url text carries bits that decode drops.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    sibling = next(
+        c
+        for c in alphabet
+        if c != last
+        and base64.urlsafe_b64decode(cursor[:-1] + c + "=" * (-len(cursor) % 4))
+        == base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    )
+    changed = {
+        "bang": cursor + "!!!",
+        "padded": cursor + "=" * (-len(cursor) % 4 or 4),
+        "standard-base64": standard,
+        "unused-bits": cursor[:-1] + sibling,
+    }[mangle]
+    assert api.get("/v1/orders", params={"limit": 5, "cursor": cursor}).status_code == 200
+    response = api.get("/v1/orders", params={"limit": 5, "cursor": changed})
+    assert response.status_code == 400, response.text
+    assert "not a cursor this API issued" in response.json()["detail"]
+
+
+def _cursor_with(api, characters):
+    """A next_cursor holding one of ``characters`` (they differ between base64 alphabets)."""
+    params = {"limit": 1}
+    for _ in range(200):
+        body = api.get("/v1/orders", params=params).json()
+        cursor = body["next_cursor"]
+        if any(c in cursor for c in characters) and len(cursor) % 4:
+            return cursor
+        params = {"limit": 1, "cursor": cursor}
+    pytest.fail("no cursor with a base64url-only character and unused bits in 200 pages")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jsonschema
 import pytest
 
@@ -91,3 +93,16 @@ def test_json_schemas_carry_descriptions_and_enums(api):
     )
     events = api.get("/v1/schemas/events").json()
     assert events["properties"]["event_type"]["enum"] == [kind.value for kind in EventType]
+
+
+def test_interactive_docs_load_nothing_from_another_host(anonymous):
+    """Swagger UI's files come from the installed package, so /docs works offline."""
+    page = anonymous.get("/docs").text
+    referenced = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page)
+    assert referenced  # the page does load its script, styles and icon
+    assert not [url for url in referenced if "//" in url]
+    for url in referenced:
+        asset = anonymous.get(url)
+        assert asset.status_code == 200, url
+        assert len(asset.content) > 500, url
+    assert "SwaggerUIBundle" in anonymous.get("/docs/assets/swagger-ui-bundle.js").text

@@ -1,16 +1,20 @@
 """Property-based API testing with schemathesis, driven by Genie's own OpenAPI document.
 
-Every operation gets a bounded number of generated requests (valid and invalid ones)
-with a valid token, against Genie under uvicorn. No response may be a 5xx, and every
-response must match what the document declares: status, content type, headers, body.
+Every operation the document lists (every method, HEAD too) gets a bounded number of
+generated requests (valid and invalid ones) with a valid token, against Genie under
+uvicorn; OPTIONS, which the document leaves out but ``Allow`` advertises, is asked too.
+No response may be a 5xx, and every response must match what the document declares:
+status, content type, headers, body.
 """
 
 from __future__ import annotations
 
+import httpx
 import pytest
-from api_support import issue, live_server
+from api_support import issue, live_server, settings_for
 from hypothesis import HealthCheck, given, settings
 
+from genie_litestar.app import create_app
 from genie_litestar.resources.catalog import RESOURCES
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is a test dependency")
@@ -49,19 +53,33 @@ def genie_schema(genie_server):
     return schemathesis.openapi.from_url(f"{genie_server}/docs/openapi.json")
 
 
-def _operations() -> list[str]:
-    paths = ["/health"]
-    for name in sorted(RESOURCES):
-        paths += [f"/v1/{name}", f"/v1/{name}/{{row_id}}", f"/v1/schemas/{name}"]
-    return paths
+def _operations() -> list[tuple[str, str]]:
+    """Every (method, path) Genie's OpenAPI document lists, read from the app itself."""
+    app = create_app(settings_for("postgresql://unused@127.0.0.1/unused"))
+    paths = app.openapi_schema.to_schema()["paths"]
+    return sorted(
+        (method.upper(), path)
+        for path, item in paths.items()
+        for method in item
+        if method in {"get", "head", "put", "post", "delete", "options", "patch", "trace"}
+    )
+
+
+def test_every_operation_the_document_lists_is_exercised():
+    """Methods besides GET (HEAD /health) are in the document, so they are tested too."""
+    methods = {method for method, _ in _operations()}
+    assert {"GET", "HEAD"} <= methods
+    assert len(_operations()) == 1 + 1 + 3 * len(RESOURCES)
 
 
 # schemathesis' own pytest plugin does not run under pytest 9, so each operation's
 # strategy is driven by hypothesis directly; the checks are the same.
 @pytest.mark.slow
-@pytest.mark.parametrize("path", _operations())
-def test_api_conforms_to_its_openapi_document(genie_schema, genie_server, genie_token, path):
-    operation = genie_schema[path]["GET"]
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_api_conforms_to_its_openapi_document(
+    genie_schema, genie_server, genie_token, method, path
+):
+    operation = genie_schema[path][method]
 
     @given(case=operation.as_strategy())
     @settings(
@@ -78,3 +96,15 @@ def test_api_conforms_to_its_openapi_document(genie_schema, genie_server, genie_
         )
 
     conforms()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted({path for _, path in _operations()}))
+def test_options_on_every_documented_path_is_no_server_error(genie_server, genie_token, path):
+    """OPTIONS is not in the document but every route advertises it in ``Allow``."""
+    concrete = path.replace("{row_id}", "1")
+    response = httpx.options(
+        f"{genie_server}{concrete}", headers={"Authorization": f"Bearer {genie_token}"}
+    )
+    assert response.status_code == 204, response.text
+    assert "OPTIONS" in response.headers["allow"]

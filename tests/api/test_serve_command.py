@@ -38,6 +38,10 @@ def test_serve_hands_its_options_to_the_workers_through_the_environment(
     assert kwargs["factory"] is True
     assert kwargs["port"] == 8123
     assert kwargs["access_log"] is False  # our own access log redacts credentials
+    # Slow clients: a deadline per request (protocol) and a bound on connections.
+    assert kwargs["http"] == "genie_litestar.slow_clients:DeadlineH11Protocol"
+    assert kwargs["limit_concurrency"] == 1000
+    assert os.environ["GENIE_REQUEST_DEADLINE_SECONDS"] == "10.0"
     settings = GenieSettings()
     assert settings.database_url == postgres_url
     assert settings.base_url == "http://127.0.0.1:8123"
@@ -47,11 +51,28 @@ def test_serve_hands_its_options_to_the_workers_through_the_environment(
     assert settings.cursor_secret.get_secret_value() == "a-secret-shared-by-every-worker"
 
 
+def test_serve_passes_the_request_deadline_and_concurrency_limit(postgres_url, started):
+    serve(db=postgres_url, request_deadline_seconds=2.5, limit_concurrency=64)
+    ((_, kwargs),) = started
+    assert kwargs["limit_concurrency"] == 64
+    assert os.environ["GENIE_REQUEST_DEADLINE_SECONDS"] == "2.5"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("request_deadline_seconds", 0.0), ("limit_concurrency", 0)]
+)
+def test_a_deadline_or_limit_below_one_is_refused(postgres_url, started, option, value):
+    with pytest.raises(FauxError, match=option.replace("_", "-")):
+        serve(db=postgres_url, **{option: value})
+    assert started == []
+
+
 @pytest.mark.usefixtures("started")
-def test_serve_makes_a_cursor_secret_when_none_is_given(postgres_url):
+def test_serve_leaves_the_cursor_key_to_the_database_when_no_secret_is_given(postgres_url):
+    """No per-start secret: every worker and every start reads the key kept in Postgres."""
     serve(db=postgres_url, cors_origin=("https://a.example",))
     settings = GenieSettings()
-    assert len(settings.cursor_secret.get_secret_value()) >= 32
+    assert settings.cursor_secret is None
     assert json.loads(os.environ["GENIE_CORS_ALLOW_ORIGINS"]) == ["https://a.example"]
 
 
@@ -100,3 +121,9 @@ def test_a_port_out_of_range_is_named_as_the_port(started, port):
 )  # fmt: skip
 def test_the_default_public_url_is_one_a_client_can_use(host, url):
     assert default_public_url(host, 8000) == url
+
+
+def test_an_empty_cursor_secret_variable_counts_as_none(monkeypatch):
+    """docker compose passes ``${GENIE_CURSOR_SECRET:-}`` as an empty variable."""
+    monkeypatch.setenv("GENIE_CURSOR_SECRET", "")
+    assert GenieSettings(database_url="postgresql://x").cursor_secret is None

@@ -186,8 +186,12 @@ def test_stopping_a_file_run_says_nothing_was_written_and_leaves_no_folder(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as running:
         events, deadline = out / "events.csv.partial", time.monotonic() + 60
-        while not (events.exists() and events.stat().st_size) and time.monotonic() < deadline:
-            time.sleep(0.05)  # until the run is writing events
+        while not (events.exists() and events.stat().st_size):  # until it writes events
+            if running.poll() is not None or time.monotonic() > deadline:
+                running.kill()
+                _, stderr = running.communicate()
+                pytest.fail(f"the run never wrote an event to stop it during: {stderr}")
+            time.sleep(0.05)
         running.send_signal(stop)
         _, stderr = running.communicate(timeout=60)
     assert running.returncode == code, stderr

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+import psycopg
 import pytest
 from litestar.testing import TestClient
 
@@ -126,3 +128,33 @@ def test_list_keeps_every_value_whole_on_a_narrow_terminal(postgres_url, capsys,
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", row)
     assert "…" not in listed
     assert console.width == 80  # the shared console is left as it was
+
+
+def test_revoking_twice_keeps_the_first_revocation_time(postgres_url, capsys):
+    """``revoke_token`` promises it: a second revoke must not move ``revoked_at``."""
+    token = _run(capsys, "create", "--name", "twice", "--db", postgres_url).out.strip()
+    first = _run(capsys, "revoke", token[:16], "--db", postgres_url).out
+    with psycopg.connect(postgres_url) as connection:
+        stored_first = revoked_at(connection, token[:16])
+        # Both revocations inside one second would hide an overwrite: move the first back.
+        connection.execute(
+            "UPDATE api_tokens SET revoked_at = revoked_at - interval '1 hour' WHERE token_id = %s",
+            (token[:16],),
+        )
+        connection.commit()
+        stored_first -= dt.timedelta(hours=1)
+    second = _run(capsys, "revoke", token[:16], "--db", postgres_url).out
+    with psycopg.connect(postgres_url) as connection:
+        assert revoked_at(connection, token[:16]) == stored_first
+    assert first.startswith(f"revoked {token[:16]}")
+    assert second.startswith(f"revoked {token[:16]}")
+    assert first != second  # the second names the (moved) first time, not now
+
+
+def revoked_at(connection, token_id):
+    row = connection.execute(
+        "SELECT revoked_at FROM api_tokens WHERE token_id = %s", (token_id,)
+    ).fetchone()
+    assert row is not None
+    assert row[0] is not None
+    return row[0]

@@ -146,7 +146,7 @@ def test_a_database_with_tables_of_another_application_is_left_alone(postgres_ur
         pytest.param(
             "UPDATE fauxsim_schema_version SET version_num = '9999'",
             "was set up by a newer fauxsim (schema revision '9999'; this fauxsim knows up to "
-            "'0003'). Upgrade fauxsim, or use another database.",
+            "'0004'). Upgrade fauxsim, or use another database.",
             id="migrated by a newer fauxsim",
         ),
         pytest.param(

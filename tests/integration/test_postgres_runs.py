@@ -42,15 +42,6 @@ def ledger(url: str) -> list[tuple[Any, ...]]:
         return connection.execute("SELECT status, batches FROM runs ORDER BY run_id").fetchall()
 
 
-def committed_batches(url: str) -> int:
-    try:
-        with psycopg.connect(url) as connection:
-            row = connection.execute("SELECT coalesce(sum(batches), 0) FROM runs").fetchone()
-    except psycopg.errors.UndefinedTable:  # the first run has not migrated yet
-        return 0
-    return int(row[0]) if row else 0
-
-
 # --------------------------------------------------------------------------- same data
 
 
@@ -145,34 +136,63 @@ def _start_writer(url: str) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait_for_commits(url: str, writer: subprocess.Popen[bytes], at_least: int) -> None:
-    """Poll the ledger until ``at_least`` batches are committed (or the writer is done)."""
-    deadline = time.monotonic() + 60
-    while committed_batches(url) < at_least and writer.poll() is None:
-        assert time.monotonic() < deadline, "the writer made no progress"
-        time.sleep(0.005)
+def _open_write_transactions(monitor: psycopg.Connection[Any]) -> int:
+    """Transactions of the writer that have written and not yet committed."""
+    row = monitor.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND application_name = 'fauxsim' AND backend_xid IS NOT NULL"
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
-# (batches committed before the kill, then a pause that moves the kill into the next
-# batch's transaction by varying amounts). (0, 0) kills it during start-up/migration.
-KILL_POINTS = [(0, 0.0), (1, 0.0), (2, 0.02), (4, 0.05), (6, 0.0), (9, 0.11), (13, 0.03)]
+def _committed(monitor: psycopg.Connection[Any]) -> int:
+    try:
+        row = monitor.execute("SELECT coalesce(sum(batches), 0) FROM runs").fetchone()
+    except psycopg.errors.UndefinedTable:  # the first run has not migrated yet
+        return 0
+    return int(row[0]) if row else 0
+
+
+def _kill_at(
+    url: str, writer: subprocess.Popen[bytes], committed: int, inside: bool | None
+) -> bool:
+    """SIGKILL ``writer`` once ``committed`` batches are in, and (unless ``inside`` is None)
+    while a batch's transaction is open (True) or none is (False). Decided on conditions
+    seen with the writer stopped (SIGSTOP), so the kill lands where it was seen, whatever
+    the machine's speed. False if the writer ended first."""
+    deadline = time.monotonic() + 120  # only ends a hung test
+    with psycopg.connect(url, autocommit=True) as monitor:
+        while writer.poll() is None:
+            assert time.monotonic() < deadline, "the writer made no progress"
+            if _committed(monitor) >= committed:
+                writer.send_signal(signal.SIGSTOP)
+                seen = _open_write_transactions(monitor) > 0
+                if inside is None or seen == inside:
+                    writer.send_signal(signal.SIGKILL)
+                    writer.wait()
+                    return True
+                writer.send_signal(signal.SIGCONT)
+    return False
+
+
+# (batches committed before the kill, whether a batch's transaction is open at the
+# kill: None for either). (0, None) kills it during start-up/migration.
+KILL_POINTS = [
+    (0, None), (1, False), (2, True), (4, True), (6, False), (9, True), (13, True),
+]  # fmt: skip
 
 
 @pytest.mark.slow
 def test_killed_runs_resumed_end_identical_to_a_clean_run(postgres_url, clean_run):
     kills = 0
-    for committed, pause in KILL_POINTS:
+    for committed, inside in KILL_POINTS:
         writer = _start_writer(postgres_url)
-        _wait_for_commits(postgres_url, writer, committed)
-        time.sleep(pause)  # not synchronisation: it picks where inside a batch to kill
-        if writer.poll() is None:
-            writer.send_signal(signal.SIGKILL)
-            kills += 1
+        kills += _kill_at(postgres_url, writer, committed, inside)
         writer.wait()
     finisher = _start_writer(postgres_url)
     _, errors = finisher.communicate(timeout=120)
     assert finisher.returncode == 0, errors.decode()
-    assert kills >= 5, "the run finished before most kill points: make it longer"
+    assert kills == len(KILL_POINTS), "the run finished before a kill point: make it longer"
     assert table_digests(postgres_url) == clean_run
     statuses = [status for status, _ in ledger(postgres_url)]
     assert statuses[-1] == "complete"
