@@ -1,0 +1,177 @@
+"""Stream speed: a black_friday batch run published to RabbitMQ, against a bare pika client.
+
+    .venv/bin/python benchmarks/stream.py                          # until 2024-11-15
+    .venv/bin/python benchmarks/stream.py --until 2024-11-22 --repeat 3
+    .venv/bin/python benchmarks/stream.py --queue                  # a durable queue bound
+
+Prints events/s in wall time (it is I/O: the broker, the publisher process and the
+engine work at once) for:
+
+- stream: ``run_into(open_stream_sink(...), scenario)``, the whole run: simulating,
+  making the bodies, publishing with confirms, recording the resume state, ``close()``;
+- bare pika: the same messages (same bodies and properties, same batches), built before
+  the clock starts, published by a minimal pika ``SelectConnection`` loop with the same
+  confirm policy: at most two batches unconfirmed, a batch done when all its messages are.
+
+and the ratio stream / bare (target >= 0.8; aim >= 50,000 events/s). Both publish to a
+fresh durable topic exchange, deleted afterwards; with ``--queue`` a durable queue bound
+with ``#`` takes every message (persistent, so the broker writes them to disk), else
+the broker drops them. The broker needs ``amqp://guest:guest@127.0.0.1:5672/`` or ``--url``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+from statistics import median
+
+import pika
+from pika.adapters.select_connection import SelectConnection
+
+from fauxsim.runner import generate, run_into
+from fauxsim.scenario.loading import load_scenario
+from fauxsim.sinks.stream import open_stream_sink
+from fauxsim.sinks.stream.messages import Messages, event_messages
+from fauxsim.tables import EVENTS
+
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.yaml"
+URL = "amqp://guest:guest@127.0.0.1:5672/"
+TARGET_RATIO, TARGET_RATE = 0.8, 50_000
+
+
+def batch_messages(until: dt.date) -> list[Messages]:
+    """The run's messages, batch by batch, as the sink makes them."""
+    scenario = load_scenario(SCENARIO)
+    return [
+        event_messages(batch.watermark, batch.rows.get(EVENTS.name, ()))
+        for batch in generate(scenario, until=until)
+    ]
+
+
+def bare_pika(url: str, exchange: str, batches: list[Messages]) -> float:
+    """Seconds to publish ``batches`` with confirms, at most two batches unconfirmed."""
+    ends = []
+    total = 0
+    for messages in batches:
+        total += len(messages)
+        ends.append(total)
+    todo = deque(zip(batches, ends, strict=True))
+    waiting: deque[int] = deque()  # last delivery tag of each unconfirmed batch
+    clock: list[float] = []
+
+    def publish_next(channel: pika.channel.Channel) -> None:
+        while todo and len(waiting) < 2:
+            messages, end = todo.popleft()
+            for body, kind, event_id, stamp in zip(
+                messages.bodies,
+                messages.event_types,
+                messages.event_ids,
+                messages.timestamps,
+                strict=True,
+            ):
+                properties = pika.BasicProperties(
+                    content_type="application/json",
+                    delivery_mode=2,
+                    message_id=str(event_id),
+                    timestamp=stamp,
+                    type=kind,
+                )
+                channel.basic_publish(exchange, kind, body, properties)
+            waiting.append(end)
+
+    def on_confirm(frame: pika.frame.Method, channel: pika.channel.Channel) -> None:
+        tag = frame.method.delivery_tag  # acks come in order here: no queue or one queue
+        while waiting and waiting[0] <= tag:
+            waiting.popleft()
+        publish_next(channel)
+        if not todo and not waiting:
+            clock.append(time.perf_counter())
+            channel.connection.close()
+
+    def on_open(connection: SelectConnection) -> None:
+        connection.channel(on_open_callback=on_channel)
+
+    def on_channel(channel: pika.channel.Channel) -> None:
+        def started(_frame: object) -> None:
+            clock.append(time.perf_counter())
+            publish_next(channel)
+
+        channel.confirm_delivery(lambda frame: on_confirm(frame, channel), callback=started)
+
+    connection = SelectConnection(
+        pika.URLParameters(url),
+        on_open_callback=on_open,
+        on_close_callback=lambda connection, _reason: connection.ioloop.stop(),
+    )
+    connection.ioloop.start()
+    return clock[1] - clock[0]
+
+
+def through_sink(url: str, exchange: str, until: dt.date) -> tuple[float, int]:
+    """Seconds of the whole run into the stream sink, and the events it published."""
+    scenario = load_scenario(SCENARIO)
+    with tempfile.TemporaryDirectory() as state_dir:
+        sink = open_stream_sink(url, scenario, exchange=exchange, state_dir=Path(state_dir))
+        began = time.perf_counter()
+        stats = run_into(sink, scenario, until=until)
+        return time.perf_counter() - began, stats.events
+
+
+def declare(url: str, exchange: str, *, queue: bool) -> None:
+    with pika.BlockingConnection(pika.URLParameters(url)) as connection:
+        channel = connection.channel()
+        channel.exchange_declare(exchange, "topic", durable=True)
+        if queue:
+            channel.queue_declare(exchange, durable=True)
+            channel.queue_bind(exchange, exchange, "#")
+
+
+def delete(url: str, exchange: str) -> None:
+    with pika.BlockingConnection(pika.URLParameters(url)) as connection:
+        channel = connection.channel()
+        channel.queue_delete(exchange)
+        channel.exchange_delete(exchange)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--until", type=dt.date.fromisoformat, default=dt.date(2024, 11, 15))
+    parser.add_argument("--url", default=URL)
+    parser.add_argument("--queue", action="store_true", help="bind a durable queue with #")
+    parser.add_argument("--repeat", type=int, default=1, help="N runs of each, the median")
+    args = parser.parse_args()
+
+    batches = batch_messages(args.until)
+    events = sum(map(len, batches))
+    print(f"black_friday until {args.until}: {events:,} events in {len(batches)} batches")
+    print(f"{'run':>4} {'stream ev/s':>12} {'bare pika ev/s':>15} {'ratio':>6}")
+    ratios, rates = [], []
+    for run in range(1, args.repeat + 1):
+        exchange = f"fauxsim.bench.{uuid.uuid4().hex[:8]}"
+        try:
+            declare(args.url, exchange, queue=args.queue)
+            bare = events / bare_pika(args.url, exchange, batches)
+            if args.queue:
+                delete(args.url, exchange)
+                declare(args.url, exchange, queue=True)
+            seconds, published = through_sink(args.url, exchange, args.until)
+            assert published == events, (published, events)
+        finally:
+            delete(args.url, exchange)
+        rate = events / seconds
+        ratios.append(rate / bare)
+        rates.append(rate)
+        print(f"{run:4} {rate:12,.0f} {bare:15,.0f} {rate / bare:6.2f}")
+    print(
+        f"median: stream {median(rates):,.0f} events/s (aim {TARGET_RATE:,}), "
+        f"ratio {median(ratios):.2f} (target >= {TARGET_RATIO})"
+    )
+
+
+if __name__ == "__main__":
+    main()
