@@ -27,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
+from itertools import accumulate
 from pathlib import Path
 from statistics import median
 
@@ -53,14 +54,19 @@ def batch_messages(until: dt.date) -> list[Messages]:
     ]
 
 
+def properties(event_id: int, kind: str, stamp: int) -> pika.BasicProperties:
+    return pika.BasicProperties(
+        content_type="application/json",
+        delivery_mode=2,
+        message_id=str(event_id),
+        timestamp=stamp,
+        type=kind,
+    )
+
+
 def bare_pika(url: str, exchange: str, batches: list[Messages]) -> float:
     """Seconds to publish ``batches`` with confirms, at most two batches unconfirmed."""
-    ends = []
-    total = 0
-    for messages in batches:
-        total += len(messages)
-        ends.append(total)
-    todo = deque(zip(batches, ends, strict=True))
+    todo = deque(zip(batches, accumulate(map(len, batches)), strict=True))
     waiting: deque[int] = deque()  # last delivery tag of each unconfirmed batch
     clock: list[float] = []
 
@@ -74,14 +80,7 @@ def bare_pika(url: str, exchange: str, batches: list[Messages]) -> float:
                 messages.timestamps,
                 strict=True,
             ):
-                properties = pika.BasicProperties(
-                    content_type="application/json",
-                    delivery_mode=2,
-                    message_id=str(event_id),
-                    timestamp=stamp,
-                    type=kind,
-                )
-                channel.basic_publish(exchange, kind, body, properties)
+                channel.basic_publish(exchange, kind, body, properties(event_id, kind, stamp))
             waiting.append(end)
 
     def on_confirm(frame: pika.frame.Method, channel: pika.channel.Channel) -> None:

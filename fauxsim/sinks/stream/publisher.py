@@ -92,6 +92,8 @@ class Publisher:
         parameters.connection_attempts = 1
         parameters.socket_timeout = _CONNECT_TIMEOUT
         parameters.stack_timeout = _CONNECT_TIMEOUT
+        # Shown by the management UI and ``rabbitmqctl list_connections client_properties``.
+        parameters.client_properties = {"connection_name": f"fauxsim stream {exchange}"}
         self._parameters = parameters
         self._ioloop = IOLoop()
         self._connection: Any = None

@@ -1,0 +1,329 @@
+"""The RabbitMQ stream sink against a real broker: what arrives, resumes, and errors.
+
+Each test declares its own exchange and queues (unique names) and deletes them after.
+The broker is ``FAUXSIM_TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/``);
+``.ci/run`` starts the machine's RabbitMQ. Without a broker these tests are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pika
+import pytest
+from pika.exceptions import AMQPError
+
+from fauxsim.clock import SECOND
+from fauxsim.errors import SinkError
+from fauxsim.events import ID, RECEIVED_AT, TYPE
+from fauxsim.runner import generate, run_into
+from fauxsim.sinks.base import Batch, open_sink
+from fauxsim.sinks.stream import open_stream_sink
+from tests.integration.scenario_fixtures import stream_scenario
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+pytestmark = pytest.mark.rabbitmq
+
+AMQP_URL = os.environ.get("FAUXSIM_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+ROOT = Path(__file__).resolve().parents[2]
+RUN_SCRIPT = Path(__file__).with_name("stream_run.py")
+CONSUMER = ROOT / "examples" / "stream_consumer.py"
+
+
+@dataclass
+class Received:
+    routing_key: str
+    properties: Any
+    body: bytes
+
+
+@dataclass
+class Broker:
+    """A unique exchange (and queues bound to it with ``#``) for one test."""
+
+    url: str
+    exchange: str
+    queues: list[str] = field(default_factory=list)
+
+    def channel(self) -> Any:
+        connection = pika.BlockingConnection(pika.URLParameters(self.url))
+        return connection.channel()
+
+    def bind_queue(self) -> str:
+        """A durable queue bound with ``#``: it receives every message of the exchange."""
+        name = f"{self.exchange}.q{len(self.queues)}"
+        channel = self.channel()
+        channel.exchange_declare(self.exchange, "topic", durable=True)
+        channel.queue_declare(name, durable=True)
+        channel.queue_bind(name, self.exchange, "#")
+        channel.connection.close()
+        self.queues.append(name)
+        return name
+
+    def depth(self, queue: str) -> int:
+        channel = self.channel()
+        try:
+            return int(channel.queue_declare(queue, passive=True).method.message_count)
+        finally:
+            channel.connection.close()
+
+    def drain(self, queue: str) -> list[Received]:
+        """Every message in ``queue``, in queue order (the publisher confirmed them all)."""
+        channel = self.channel()
+        received = []
+        while True:
+            method, properties, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                break
+            received.append(Received(method.routing_key, properties, body))
+        channel.connection.close()
+        return received
+
+    def delete(self) -> None:
+        channel = self.channel()
+        for queue in self.queues:
+            channel.queue_delete(queue)
+        channel.exchange_delete(self.exchange)
+        channel.connection.close()
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    try:
+        pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
+    except AMQPError:
+        pytest.skip(f"no RabbitMQ broker at {AMQP_URL} (set FAUXSIM_TEST_AMQP_URL)")
+    return AMQP_URL
+
+
+@pytest.fixture
+def broker(amqp_url: str) -> Iterator[Broker]:
+    broker = Broker(amqp_url, f"fauxsim.test.{uuid.uuid4().hex[:12]}")
+    try:
+        yield broker
+    finally:
+        broker.delete()
+
+
+def jsonl_lines(scenario: Any, out: Path) -> list[bytes]:
+    """The events.jsonl lines of the same run, written by the JSONL sink."""
+    run_into(open_sink("jsonl", out), scenario)
+    return (out / "events.jsonl").read_bytes().splitlines()
+
+
+def delivered_events(scenario: Any) -> list[tuple[Any, ...]]:
+    return [event for batch in generate(scenario) for event in batch.rows.get("events", ())]
+
+
+# ---------------------------------------------------------------------- what arrives
+
+
+def test_every_delivered_event_arrives_once_as_its_jsonl_line(broker: Broker, tmp_path):
+    """Each delivered event (duplicates and late arrivals included) is one message, in
+    delivery order: its JSONL line as body, routed by type, labelled with its id and time."""
+    scenario = stream_scenario()
+    queue = broker.bind_queue()
+    sink = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    stats = run_into(sink, scenario, resume_after=sink.resume_after)
+
+    received = broker.drain(queue)
+    events = delivered_events(scenario)
+    assert len(received) == len(events) == stats.events
+    ids = [event[ID] for event in events]
+    assert len(set(ids)) < len(ids), "the scenario's duplicate_events quirk should show"
+    assert any(event[RECEIVED_AT] != event[2] for event in events), "late arrivals expected"
+    assert [message.body for message in received] == jsonl_lines(scenario, tmp_path / "files")
+    for message, event in zip(received, events, strict=True):
+        assert message.routing_key == event[TYPE]
+        assert message.properties.message_id == str(event[ID])
+        assert message.properties.type == event[TYPE]
+        assert message.properties.timestamp == event[RECEIVED_AT] // SECOND
+        assert message.properties.content_type == "application/json"
+        assert message.properties.delivery_mode == 2
+    assert orjson.loads(received[0].body)["event_id"] == events[0][ID]
+
+
+def test_the_batch_is_left_for_the_next_sink(broker: Broker, tmp_path):
+    """The sink reads a batch's rows and changes neither the batch nor its lists."""
+    scenario = stream_scenario()
+    batch = next(iter(generate(scenario)))
+    before = {name: list(rows) for name, rows in batch.rows.items()}
+    sink = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    sink.write(batch)
+    sink.close()
+    assert {name: list(rows) for name, rows in batch.rows.items()} == before
+
+
+def test_other_tables_are_not_published(broker: Broker, tmp_path):
+    scenario = stream_scenario()
+    queue = broker.bind_queue()
+    sink = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    sink.write(Batch(1, {"products": [(1, "SKU-1")], "events": []}))
+    sink.close()
+    assert broker.drain(queue) == []
+    assert sink.resume_after == 1
+
+
+# ---------------------------------------------------------------------- resuming
+
+
+def test_a_completed_run_run_again_publishes_nothing(broker: Broker, tmp_path):
+    scenario = stream_scenario()
+    queue = broker.bind_queue()
+    first = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    stats = run_into(first, scenario, resume_after=first.resume_after)
+    assert first.resume_after == stats.watermark
+    broker.drain(queue)
+
+    again = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    assert again.resume_after == stats.watermark
+    assert run_into(again, scenario, resume_after=again.resume_after).events == 0
+    assert broker.drain(queue) == []
+
+
+def test_another_seed_starts_from_the_beginning(broker: Broker, tmp_path):
+    scenario = stream_scenario(end="2024-03-02")
+    sink = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    run_into(sink, scenario)
+    other = stream_scenario(end="2024-03-02", seed=12)
+    assert (
+        open_stream_sink(
+            broker.url, other, exchange=broker.exchange, state_dir=tmp_path
+        ).resume_after
+        is None
+    )
+
+
+def test_a_killed_publisher_resumes_with_nothing_lost(broker: Broker, tmp_path):
+    """SIGKILL mid-run, then the same command: after dedupe on message_id the queue holds
+    exactly the events of one run, and the second run published only from its resume point."""
+    scenario = stream_scenario()
+    queue = broker.bind_queue()
+    command = [sys.executable, str(RUN_SCRIPT), broker.url, broker.exchange, str(tmp_path), "300"]
+    run = subprocess.Popen(command, cwd=ROOT)  # noqa: S603 - our own interpreter and script
+    try:
+        while broker.depth(queue) < 1_500:
+            assert run.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.01)  # polling the condition, not waiting for a moment
+        run.send_signal(signal.SIGKILL)
+    finally:
+        run.wait()
+    assert run.returncode == -signal.SIGKILL
+
+    sink = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    assert sink.resume_after is not None
+    second = run_into(sink, scenario, resume_after=sink.resume_after, batch_rows=300)
+
+    events = delivered_events(scenario)
+    received = broker.drain(queue)
+    assert {int(message.properties.message_id) for message in received} == {
+        event[ID] for event in events
+    }
+    assert 0 < second.events < len(events)
+    assert len(received) >= len(events)  # at least once: the unconfirmed tail came twice
+
+
+# ---------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("amqp://guest:guest@127.0.0.1:1/", "cannot use RabbitMQ amqp://guest:***@127.0.0.1:1/"),
+        ("http://127.0.0.1:5672/", "malformed broker URL 'http://127.0.0.1:5672/'"),
+        ("amqp://guest:guest@127.0.0.1:70000/", "the port is not a number"),
+        ("amqp://guest:wrong@127.0.0.1:5672/", "refused the credentials of user 'guest'"),
+        ("amqp://guest:guest@127.0.0.1:5672/no-such-vhost", "no virtual host 'no-such-vhost'"),
+    ],
+    ids=["unreachable", "not-amqp", "bad-port", "credentials", "vhost"],
+)
+def test_a_broker_that_cannot_be_used_is_one_clear_line(amqp_url, tmp_path, url, expected):
+    del amqp_url  # only needs the broker to run
+    with pytest.raises(SinkError) as raised:
+        open_stream_sink(url, stream_scenario(), state_dir=tmp_path)
+    message = str(raised.value)
+    assert expected in message
+    assert raised.value.exit_code == 3
+    assert "\n" not in message
+    assert "Traceback" not in message
+    assert ":wrong@" not in message
+
+
+def test_an_exchange_of_another_type_is_refused(broker: Broker, tmp_path):
+    channel = broker.channel()
+    channel.exchange_declare(broker.exchange, "fanout", durable=True)
+    channel.connection.close()
+    with pytest.raises(SinkError) as raised:
+        open_stream_sink(
+            broker.url, stream_scenario(), exchange=broker.exchange, state_dir=tmp_path
+        )
+    message = str(raised.value)
+    assert f"the exchange {broker.exchange!r}" in message
+    assert "PRECONDITION_FAILED" in message
+    assert "--stream-exchange" in message
+    assert raised.value.exit_code == 3
+    assert "\n" not in message
+
+
+def test_the_description_hides_the_password(broker: Broker, tmp_path):
+    sink = open_stream_sink(
+        broker.url, stream_scenario(), exchange=broker.exchange, state_dir=tmp_path
+    )
+    sink.abort()
+    assert (
+        sink.describe() == f"RabbitMQ amqp://guest:***@127.0.0.1:5672/ exchange {broker.exchange}"
+    )
+
+
+# ---------------------------------------------------------------------- a broker going away
+
+
+def rabbitmqctl(*arguments: str) -> str:
+    """The output of the broker's admin command; skips the test where it is not installed."""
+    command = shutil.which("rabbitmqctl")
+    if command is None:
+        pytest.skip("rabbitmqctl is not installed here: cannot cut a connection from the broker")
+    done = subprocess.run(  # noqa: S603 - the broker's own tool, fixed arguments
+        [command, "-q", *arguments], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def close_connections_named(name: str) -> int:
+    """Close, from the broker's side, every connection whose connection_name holds ``name``."""
+    listing = rabbitmqctl("list_connections", "pid", "client_properties")
+    pids = [line.split("\t")[0] for line in listing.splitlines() if name in line]
+    for pid in pids:
+        rabbitmqctl("close_connection", pid, "test: broker going away")
+    return len(pids)
+
+
+def test_a_connection_cut_mid_run_reconnects_and_loses_nothing(broker: Broker, tmp_path):
+    scenario = stream_scenario()
+    queue = broker.bind_queue()
+    sink = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    cut: list[int] = []
+
+    def cut_once(_stats: object) -> None:
+        if not cut:
+            cut.append(close_connections_named(broker.exchange))
+
+    stats = run_into(sink, scenario, batch_rows=1_000, on_batch=cut_once)
+    assert cut == [1]
+    received = broker.drain(queue)
+    assert {int(message.properties.message_id) for message in received} == {
+        event[ID] for event in delivered_events(scenario)
+    }
+    assert sink.resume_after == stats.watermark
