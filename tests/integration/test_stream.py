@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -327,3 +328,54 @@ def test_a_connection_cut_mid_run_reconnects_and_loses_nothing(broker: Broker, t
         event[ID] for event in delivered_events(scenario)
     }
     assert sink.resume_after == stats.watermark
+
+
+# ---------------------------------------------------------------------- the example consumer
+
+
+def test_the_example_consumer_loads_each_event_once_into_duckdb(broker: Broker, tmp_path):
+    """Run twice over a stream with duplicates: one row per event id, counts as printed."""
+    duckdb = pytest.importorskip("duckdb")
+    scenario = stream_scenario(end="2024-03-02")
+    queue = broker.bind_queue()
+    sink = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    run_into(sink, scenario)
+    events = delivered_events(scenario)
+    unique = {event[ID]: event for event in events}
+    database = tmp_path / "events.duckdb"
+    command = [
+        sys.executable,
+        str(CONSUMER),
+        *("--url", broker.url, "--exchange", broker.exchange, "--queue", queue),
+        *("--database", str(database), "--idle-seconds", "1"),
+    ]
+
+    def consume() -> list[str]:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and example
+            command, capture_output=True, text=True, check=True, cwd=ROOT
+        )
+        return done.stdout.splitlines()
+
+    printed = consume()
+    duplicates = len(events) - len(unique)
+    assert duplicates > 0
+    assert printed[0] == (
+        f"received {len(events)} messages; loaded {len(unique)} new events, "
+        f"{duplicates} already loaded"
+    )
+    per_type = Counter(event[TYPE] for event in unique.values())
+    assert printed[1:-1] == [f"  {kind:24} {count:8}" for kind, count in sorted(per_type.items())]
+    with duckdb.connect(str(database)) as connection:
+        rows = connection.execute("SELECT event_id, event_type, event FROM events").fetchall()
+    assert {row[0] for row in rows} == set(unique)
+    assert all(unique[event_id][TYPE] == kind for event_id, kind, _ in rows)
+    assert all(orjson.loads(body)["event_id"] == event_id for event_id, _, body in rows)
+
+    # The same events again (a rerun after a lost state file): nothing new is loaded.
+    sink = open_stream_sink(
+        broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path / "s"
+    )
+    run_into(sink, scenario)
+    assert consume()[0] == (
+        f"received {len(events)} messages; loaded 0 new events, {len(events)} already loaded"
+    )
