@@ -40,9 +40,6 @@ if TYPE_CHECKING:
 
 # Seconds before each reconnect attempt after the connection is lost mid-run (~17 s).
 RECONNECT_DELAYS = (1.0, 2.0, 3.0, 5.0, 6.0)
-# Messages published per turn of the I/O loop, so that sending (and the broker's work)
-# overlaps encoding the next ones instead of waiting for a whole batch to be encoded.
-PUBLISH_CHUNK = 2_000
 _CONNECT_TIMEOUT = 10.0  # seconds, TCP connect + AMQP handshake
 _PERSISTENT = 2
 _ACCESS_REFUSED, _NOT_FOUND, _NOT_ALLOWED, _PRECONDITION_FAILED = 403, 404, 530, 406
@@ -54,7 +51,6 @@ class _InFlight:
 
     messages: Messages
     first_tag: int
-    sent: int = 0
 
     @property
     def last_tag(self) -> int:
@@ -107,7 +103,6 @@ class Publisher:
         self._in_flight: deque[_InFlight] = deque()
         self._next_tag = 1
         self._confirms = _Confirms()
-        self._pumping = False
         self._wake: Callable[[], bool] = lambda: True
 
     # ------------------------------------------------------------------ the sequential face
@@ -123,14 +118,18 @@ class Publisher:
         return len(self._in_flight)
 
     def publish(self, messages: Messages) -> None:
-        """Queue a batch; it is sent while :meth:`wait` runs and confirmed some time later."""
+        """Publish a batch; it is sent while :meth:`wait` runs and confirmed some time later.
+
+        A whole batch at once: publishing it in chunks between turns of the loop, to overlap
+        sending with encoding, measured ~10% more CPU per message (acks read in more, smaller
+        reads) and a slower run.
+        """
         batch = _InFlight(messages, self._next_tag)
         self._next_tag += len(messages)
         self._in_flight.append(batch)
-        if not messages:
-            self._pop_confirmed()
-        elif self._ready:
-            self._start_pump()
+        if self._ready:
+            self._send(batch)
+        self._pop_confirmed()  # an empty batch is confirmed once those before it are
 
     def wait(self, *, fewer_than: int, readable: int | None = None) -> None:
         """Run the I/O loop until fewer than ``fewer_than`` batches await confirms and, with
@@ -201,10 +200,9 @@ class Publisher:
         self._confirms = _Confirms()
         self._next_tag = 1
         for batch in self._in_flight:  # republish what the lost channel left unconfirmed
-            batch.first_tag, batch.sent = self._next_tag, 0
+            batch.first_tag = self._next_tag
             self._next_tag += len(batch.messages)
-        self._pumping = False
-        self._start_pump()
+            self._send(batch)
         self._pop_confirmed()  # empty batches
         self._poke()
 
@@ -254,28 +252,18 @@ class Publisher:
 
     # ------------------------------------------------------------------ publishing
 
-    def _start_pump(self) -> None:
-        if not self._pumping:
-            self._pumping = True
-            self._ioloop.call_later(0, self._pump)
-
-    def _pump(self) -> None:
-        """Publish the next chunk of unsent messages, then yield to the loop to send them."""
-        self._pumping = False
-        if not self._ready:
-            return  # the reconnect republishes
-        batch = next((batch for batch in self._in_flight if batch.sent < len(batch.messages)), None)
-        if batch is None:
-            return
-        messages, start = batch.messages, batch.sent
-        stop = min(start + PUBLISH_CHUNK, len(messages))
+    def _send(self, batch: _InFlight) -> None:
+        """Publish every message of ``batch``; pika buffers them until the loop sends them."""
         publish, exchange, properties = self._channel.basic_publish, self._exchange, _properties
-        bodies, types = messages.bodies, messages.event_types
-        ids, stamps = messages.event_ids, messages.timestamps
-        for i in range(start, stop):
-            publish(exchange, types[i], bodies[i], properties(ids[i], types[i], stamps[i]))
-        batch.sent = stop
-        self._start_pump()
+        messages = batch.messages
+        for body, event_type, event_id, timestamp in zip(
+            messages.bodies,
+            messages.event_types,
+            messages.event_ids,
+            messages.timestamps,
+            strict=True,
+        ):
+            publish(exchange, event_type, body, properties(event_id, event_type, timestamp))
 
     def _on_confirmation(self, frame: Any) -> None:  # noqa: ANN401
         method = frame.method
