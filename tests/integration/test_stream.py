@@ -31,6 +31,7 @@ from fauxsim.runner import generate, run_into
 from fauxsim.sinks.base import Batch, open_sink
 from fauxsim.sinks.stream import open_stream_sink
 from tests.integration.scenario_fixtures import stream_scenario
+from tests.integration.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -379,3 +380,33 @@ def test_the_example_consumer_loads_each_event_once_into_duckdb(broker: Broker, 
     assert consume()[0] == (
         f"received {len(events)} messages; loaded 0 new events, {len(events)} already loaded"
     )
+
+
+@pytest.mark.slow
+def test_a_broker_gone_for_good_stops_the_run_after_a_few_retries(broker: Broker, tmp_path):
+    """Reconnects are refused (the network is cut): after the retries, one clear SinkError;
+    the batch confirmed before the cut stays recorded for the next run."""
+    scenario = stream_scenario()
+    first, second = list(generate(scenario, batch_rows=4_000))[:2]
+    target = pika.URLParameters(broker.url)
+    with TcpProxy((target.host, target.port)) as proxy:
+        url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/"
+        sink = open_stream_sink(url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+        sink.write(first)
+        for _ in range(1_000):  # until the child recorded the first batch as confirmed
+            if sink.resume_after == first.watermark:
+                break
+            time.sleep(0.01)
+        assert sink.resume_after == first.watermark
+        proxy.cut()
+        sink.write(second)  # handed over; the publisher retries in the background
+        with pytest.raises(SinkError) as raised:
+            sink.close()
+    message = str(raised.value)
+    assert message.startswith(
+        f"lost the connection to RabbitMQ amqp://guest:***@127.0.0.1:{proxy.port}/"
+    )
+    assert "could not reconnect in 5 attempts" in message
+    assert "run the same command again to resume" in message
+    assert "\n" not in message
+    assert sink.resume_after == first.watermark
