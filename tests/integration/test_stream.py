@@ -382,6 +382,26 @@ def test_the_example_consumer_loads_each_event_once_into_duckdb(broker: Broker, 
     )
 
 
+def test_a_connection_dropped_mid_publish_republishes_the_unconfirmed(broker: Broker, tmp_path):
+    """The network drops the connection half-way through a batch: the publisher reconnects
+    and publishes again what was not confirmed; every event arrives, the run completes."""
+    scenario = stream_scenario()
+    queue = broker.bind_queue()
+    events = delivered_events(scenario)
+    target = pika.URLParameters(broker.url)
+    with TcpProxy((target.host, target.port), drop_after=1_000_000) as proxy:
+        url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/"
+        sink = open_stream_sink(url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+        stats = run_into(sink, scenario, batch_rows=20_000)
+        assert proxy.dropped
+    received = broker.drain(queue)
+    assert {int(message.properties.message_id) for message in received} == {
+        event[ID] for event in events
+    }
+    assert len(received) > len(events)  # the unconfirmed part of the batch came twice
+    assert sink.resume_after == stats.watermark
+
+
 @pytest.mark.slow
 def test_a_broker_gone_for_good_stops_the_run_after_a_few_retries(broker: Broker, tmp_path):
     """Reconnects are refused (the network is cut): after the retries, one clear SinkError;
