@@ -22,15 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import pika
 from pika.adapters.select_connection import IOLoop, SelectConnection
-from pika.exceptions import (
-    AuthenticationError,
-    ChannelClosedByBroker,
-    ConnectionClosedByBroker,
-    ProbableAccessDeniedError,
-    ProbableAuthenticationError,
-)
 
 from fauxsim.errors import SinkError
+from fauxsim.sinks.stream.broker_errors import describe_reason, open_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,7 +36,6 @@ if TYPE_CHECKING:
 RECONNECT_DELAYS = (1.0, 2.0, 3.0, 5.0, 6.0)
 _CONNECT_TIMEOUT = 10.0  # seconds, TCP connect + AMQP handshake
 _PERSISTENT = 2
-_ACCESS_REFUSED, _NOT_FOUND, _NOT_ALLOWED, _PRECONDITION_FAILED = 403, 404, 530, 406
 
 
 @dataclass(slots=True)
@@ -112,10 +105,6 @@ class Publisher:
         self._connect()
         self._run_until(lambda: self._ready)
         self._opened_once = True
-
-    @property
-    def unconfirmed_batches(self) -> int:
-        return len(self._in_flight)
 
     def publish(self, messages: Messages) -> None:
         """Publish a batch; it is sent while :meth:`wait` runs and confirmed some time later.
@@ -222,7 +211,7 @@ class Publisher:
             self._fail(open_error(reason, self._address, self._exchange))
             self._connection.close()
             return
-        self._lost_because = _reason(reason)
+        self._lost_because = describe_reason(reason)
         self._connection.close()  # reconnect from scratch: a new connection and channel
 
     def _lost(self, reason: BaseException) -> None:
@@ -230,7 +219,7 @@ class Publisher:
         if not self._opened_once:
             self._fail(open_error(reason, self._address, self._exchange))
             return
-        because = self._lost_because or _reason(reason)
+        because = self._lost_because or describe_reason(reason)
         self._lost_because = ""
         if self._attempt >= len(RECONNECT_DELAYS):
             waited = sum(RECONNECT_DELAYS)
@@ -294,56 +283,3 @@ def _properties(event_id: int, event_type: str, received_seconds: int) -> pika.B
         timestamp=received_seconds,
         type=event_type,
     )
-
-
-def open_error(reason: BaseException, address: BrokerAddress, exchange: str) -> SinkError:
-    """The one-line message for a broker that cannot be used at all."""
-    where = f"RabbitMQ {address.masked()}"
-    code = getattr(reason, "reply_code", None)
-    if isinstance(reason, ChannelClosedByBroker) and code == _PRECONDITION_FAILED:
-        msg = (
-            f"the exchange {exchange!r} on {where} exists with another type or settings "
-            f"({_reason(reason)}); a stream needs a durable topic exchange: delete that one "
-            "or choose another name with --stream-exchange"
-        )
-    elif isinstance(reason, AuthenticationError | ProbableAuthenticationError) or (
-        isinstance(reason, ConnectionClosedByBroker) and code == _ACCESS_REFUSED
-    ):
-        msg = (
-            f"{where} refused the credentials of user {address.user!r}; "
-            "check the user and password in the URL"
-        )
-    elif isinstance(reason, ProbableAccessDeniedError) or (
-        isinstance(reason, ConnectionClosedByBroker) and code in {_NOT_ALLOWED, _NOT_FOUND}
-    ):
-        msg = (
-            f"{where} has no virtual host {address.vhost!r}, or user {address.user!r} may "
-            "not use it; create it (rabbitmqctl add_vhost) or fix the URL's path"
-        )
-    else:
-        msg = f"cannot use {where}: {_reason(reason)}; is the broker running there?"
-    return SinkError(msg)
-
-
-def _reason(error: BaseException) -> str:
-    """What went wrong, in a few words, without a traceback or a class name to decode."""
-    inner = error
-    while (cause := _cause(inner)) is not None:
-        inner = cause
-    if isinstance(inner, OSError) and inner.strerror:
-        return inner.strerror.lower()
-    code, text = getattr(inner, "reply_code", None), getattr(inner, "reply_text", None)
-    if code is not None:
-        return f"{code} {text}"
-    return str(inner) or type(inner).__name__
-
-
-def _cause(error: BaseException) -> BaseException | None:
-    """The error pika wrapped in ``error``: its last attempt's, its phase's, or its argument."""
-    attempts = getattr(error, "exceptions", None)
-    if attempts:
-        return attempts[-1]  # type: ignore[no-any-return]
-    phase = getattr(error, "exception", None)
-    if isinstance(phase, BaseException):
-        return phase
-    return next((arg for arg in reversed(error.args) if isinstance(arg, BaseException)), None)
