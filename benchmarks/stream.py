@@ -13,10 +13,13 @@ engine work at once) for:
   the clock starts, published by a minimal pika ``SelectConnection`` loop with the same
   confirm policy: at most two batches unconfirmed, a batch done when all its messages are.
 
-and the ratio stream / bare (target >= 0.8; aim >= 50,000 events/s). Both publish to a
-fresh durable topic exchange, deleted afterwards; with ``--queue`` a durable queue bound
-with ``#`` takes every message (persistent, so the broker writes them to disk), else
-the broker drops them. The broker needs ``amqp://guest:guest@127.0.0.1:5672/`` or ``--url``.
+and the ratio stream / bare (target >= 0.8; aim >= 50,000 events/s), and the peak
+resident memory of the publisher process. ``--in-process`` adds a third figure: the
+same publisher driven in the engine's own process (no overlap: what a thread would get,
+pika being pure Python under the interpreter lock), the case for the child process.
+Both publish to a fresh durable topic exchange, deleted afterwards; with ``--queue`` a
+durable queue bound with ``#`` takes every message (persistent, so the broker writes them
+to disk), else the broker drops them. The broker: ``--url`` (default the local guest).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import tempfile
+import threading
 import time
 import uuid
 from collections import deque
@@ -37,7 +41,9 @@ from pika.adapters.select_connection import SelectConnection
 from fauxsim.runner import generate, run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.sinks.stream import open_stream_sink
+from fauxsim.sinks.stream.address import BrokerAddress
 from fauxsim.sinks.stream.messages import Messages, event_messages
+from fauxsim.sinks.stream.publisher import Publisher
 from fauxsim.tables import EVENTS
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.yaml"
@@ -111,14 +117,53 @@ def bare_pika(url: str, exchange: str, batches: list[Messages]) -> float:
     return clock[1] - clock[0]
 
 
-def through_sink(url: str, exchange: str, until: dt.date) -> tuple[float, int]:
-    """Seconds of the whole run into the stream sink, and the events it published."""
+def through_sink(url: str, exchange: str, until: dt.date) -> tuple[float, int, int]:
+    """Seconds of the whole run into the stream sink, the events it published, and the
+    publisher process's peak resident memory in MB (0 where /proc is missing)."""
     scenario = load_scenario(SCENARIO)
     with tempfile.TemporaryDirectory() as state_dir:
         sink = open_stream_sink(url, scenario, exchange=exchange, state_dir=Path(state_dir))
+        peak: list[int] = [0]
+        watcher = threading.Thread(target=watch_peak, args=(sink.publisher_pid, peak))
+        watcher.start()
         began = time.perf_counter()
         stats = run_into(sink, scenario, until=until)
-        return time.perf_counter() - began, stats.events
+        seconds = time.perf_counter() - began
+        watcher.join()
+        return seconds, stats.events, peak[0]
+
+
+def watch_peak(pid: int, peak: list[int]) -> None:
+    """Keep the peak RSS (VmHWM) of process ``pid`` in ``peak[0]`` until it ends.
+
+    Not ``getrusage(RUSAGE_CHILDREN)``: a spawned child is forked from this process first,
+    and its maximum counts this process's memory (the baseline's messages) before exec.
+    """
+    status = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            text = status.read_text()
+        except OSError:
+            return
+        for line in text.splitlines():
+            if line.startswith("VmHWM:"):
+                peak[0] = int(line.split()[1]) // 1024
+        time.sleep(0.1)
+
+
+def in_process(url: str, exchange: str, until: dt.date) -> float:
+    """Seconds of the same run with the publisher in this process: engine, then publish."""
+    scenario = load_scenario(SCENARIO)
+    publisher = Publisher(BrokerAddress.parse(url), exchange, on_confirmed=lambda _: None)
+    publisher.open()
+    began = time.perf_counter()
+    for batch in generate(scenario, until=until):
+        publisher.wait(fewer_than=2)
+        publisher.publish(event_messages(batch.watermark, batch.rows.get(EVENTS.name, ())))
+    publisher.wait(fewer_than=1)
+    seconds = time.perf_counter() - began
+    publisher.close()
+    return seconds
 
 
 def declare(url: str, exchange: str, *, queue: bool) -> None:
@@ -143,13 +188,15 @@ def main() -> None:
     parser.add_argument("--url", default=URL)
     parser.add_argument("--queue", action="store_true", help="bind a durable queue with #")
     parser.add_argument("--repeat", type=int, default=1, help="N runs of each, the median")
+    parser.add_argument("--in-process", action="store_true", help="also publish in-process")
     args = parser.parse_args()
 
     batches = batch_messages(args.until)
     events = sum(map(len, batches))
     print(f"black_friday until {args.until}: {events:,} events in {len(batches)} batches")
-    print(f"{'run':>4} {'stream ev/s':>12} {'bare pika ev/s':>15} {'ratio':>6}")
-    ratios, rates = [], []
+    in_process_label = f" {'in-process':>11}" if args.in_process else ""
+    print(f"{'run':>4} {'stream ev/s':>12} {'bare pika ev/s':>15} {'ratio':>6}{in_process_label}")
+    ratios, rates, peaks = [], [], []
     for run in range(1, args.repeat + 1):
         exchange = f"fauxsim.bench.{uuid.uuid4().hex[:8]}"
         try:
@@ -158,17 +205,25 @@ def main() -> None:
             if args.queue:
                 delete(args.url, exchange)
                 declare(args.url, exchange, queue=True)
-            seconds, published = through_sink(args.url, exchange, args.until)
+            seconds, published, peak = through_sink(args.url, exchange, args.until)
+            peaks.append(peak)
             assert published == events, (published, events)
+            line = ""
+            if args.in_process:
+                if args.queue:
+                    delete(args.url, exchange)
+                    declare(args.url, exchange, queue=True)
+                line = f" {events / in_process(args.url, exchange, args.until):11,.0f}"
         finally:
             delete(args.url, exchange)
         rate = events / seconds
         ratios.append(rate / bare)
         rates.append(rate)
-        print(f"{run:4} {rate:12,.0f} {bare:15,.0f} {rate / bare:6.2f}")
+        print(f"{run:4} {rate:12,.0f} {bare:15,.0f} {rate / bare:6.2f}{line}")
     print(
         f"median: stream {median(rates):,.0f} events/s (aim {TARGET_RATE:,}), "
-        f"ratio {median(ratios):.2f} (target >= {TARGET_RATIO})"
+        f"ratio {median(ratios):.2f} (target >= {TARGET_RATIO}); "
+        f"publisher process peak RSS {max(peaks)} MB"
     )
 
 

@@ -105,6 +105,11 @@ class StreamSink:
     def state_file(self) -> Path:
         return self._state.path
 
+    @property
+    def publisher_pid(self) -> int | None:
+        """The publisher process (``fauxsim-stream-publisher``), for measurements."""
+        return self._child.pid
+
     def describe(self) -> str:
         return f"RabbitMQ {self._address.masked()} exchange {self._exchange}"
 
