@@ -423,10 +423,34 @@ def test_a_broker_gone_for_good_stops_the_run_after_a_few_retries(broker: Broker
         with pytest.raises(SinkError) as raised:
             sink.close()
     message = str(raised.value)
-    assert message.startswith(
-        f"lost the connection to RabbitMQ amqp://guest:***@127.0.0.1:{proxy.port}/"
-    )
-    assert "could not reconnect in 5 attempts" in message
+    where = f"RabbitMQ amqp://guest:***@127.0.0.1:{proxy.port}/"
+    assert message.startswith(f"cannot publish to {where}: lost the connection")
+    last = "(the last: lost the connection (connection refused))"
+    assert f"5 reconnects over 17 s did not help {last}" in message
     assert "run the same command again to resume" in message
     assert "\n" not in message
     assert sink.resume_after == first.watermark
+
+
+@pytest.mark.slow
+def test_messages_the_broker_refuses_are_retried_then_reported(broker: Broker, tmp_path):
+    """A queue that rejects publishes when full makes the broker nack: each nack is retried
+    (republishing what is unconfirmed), a few times, then the run stops with one line."""
+    scenario = stream_scenario()
+    channel = broker.channel()
+    channel.exchange_declare(broker.exchange, "topic", durable=True)
+    full = f"{broker.exchange}.full"
+    arguments = {"x-max-length": 100, "x-overflow": "reject-publish"}
+    channel.queue_declare(full, durable=True, arguments=arguments)
+    channel.queue_bind(full, broker.exchange, "#")
+    channel.connection.close()
+    broker.queues.append(full)
+
+    sink = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    with pytest.raises(SinkError) as raised:
+        run_into(sink, scenario)
+    message = str(raised.value)
+    assert "the broker refused a message (basic.nack)" in message
+    assert "5 reconnects over 17 s did not help" in message
+    assert "\n" not in message
+    assert sink.resume_after is None  # no batch was wholly confirmed

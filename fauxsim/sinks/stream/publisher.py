@@ -91,8 +91,10 @@ class Publisher:
         self._opened_once = False
         self._closing = False
         self._failure: SinkError | None = None
-        self._attempt = 0  # reconnect attempts since the connection was last ready
-        self._lost_because = ""
+        # Reconnect attempts since a batch was last confirmed, and what went wrong first.
+        self._attempt = 0
+        self._trouble = ""
+        self._lost_because = ""  # why this channel is being closed, when we close it
         self._in_flight: deque[_InFlight] = deque()
         self._next_tag = 1
         self._confirms = _Confirms()
@@ -211,7 +213,7 @@ class Publisher:
             self._fail(open_error(reason, self._address, self._exchange))
             self._connection.close()
             return
-        self._lost_because = describe_reason(reason)
+        self._lost_because = f"the broker closed the channel ({describe_reason(reason)})"
         self._connection.close()  # reconnect from scratch: a new connection and channel
 
     def _lost(self, reason: BaseException) -> None:
@@ -219,14 +221,16 @@ class Publisher:
         if not self._opened_once:
             self._fail(open_error(reason, self._address, self._exchange))
             return
-        because = self._lost_because or describe_reason(reason)
+        because = self._lost_because or f"lost the connection ({describe_reason(reason)})"
         self._lost_because = ""
+        self._trouble = self._trouble or because
         if self._attempt >= len(RECONNECT_DELAYS):
             waited = sum(RECONNECT_DELAYS)
             msg = (
-                f"lost the connection to RabbitMQ {self._address.masked()} ({because}) and "
-                f"could not reconnect in {len(RECONNECT_DELAYS)} attempts over {waited:.0f} s; "
-                "every confirmed batch is recorded: run the same command again to resume"
+                f"cannot publish to RabbitMQ {self._address.masked()}: {self._trouble}; "
+                f"{len(RECONNECT_DELAYS)} reconnects over {waited:.0f} s did not help (the "
+                f"last: {because}); every confirmed batch is recorded: run the same command "
+                "again to resume"
             )
             self._fail(SinkError(msg))
             return
@@ -270,7 +274,7 @@ class Publisher:
         while self._in_flight and self._in_flight[0].last_tag <= through:
             confirmed = self._in_flight.popleft().messages.watermark
         if confirmed is not None:
-            self._attempt = 0  # the broker works again: a later loss gets every attempt
+            self._attempt, self._trouble = 0, ""  # it works again: a later loss gets every attempt
             self._on_confirmed(confirmed)
             self._poke()
 
