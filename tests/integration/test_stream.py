@@ -200,12 +200,10 @@ def test_another_seed_starts_from_the_beginning(broker: Broker, tmp_path):
     sink = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
     run_into(sink, scenario)
     other = stream_scenario(end="2024-03-02", seed=12)
-    assert (
-        open_stream_sink(
-            broker.url, other, exchange=broker.exchange, state_dir=tmp_path
-        ).resume_after
-        is None
-    )
+    again = open_stream_sink(broker.url, other, exchange=broker.exchange, state_dir=tmp_path)
+    again.abort()
+    assert sink.resume_after is not None
+    assert again.resume_after is None
 
 
 def test_a_killed_publisher_resumes_with_nothing_lost(broker: Broker, tmp_path):
@@ -277,6 +275,23 @@ def test_an_exchange_of_another_type_is_refused(broker: Broker, tmp_path):
     assert "--stream-exchange" in message
     assert raised.value.exit_code == 3
     assert "\n" not in message
+
+
+def test_a_second_run_of_the_same_dataset_is_refused_while_the_first_publishes(
+    broker: Broker, tmp_path
+):
+    scenario = stream_scenario()
+    first = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    try:
+        with pytest.raises(SinkError) as raised:
+            open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    finally:
+        first.abort()
+    assert str(raised.value).startswith(
+        f"another run is publishing this dataset to exchange {broker.exchange!r} on 127.0.0.1:5672/"
+    )
+    assert raised.value.exit_code == 3
+    open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path).close()
 
 
 def test_the_description_hides_the_password(broker: Broker, tmp_path):

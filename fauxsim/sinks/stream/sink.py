@@ -13,7 +13,7 @@ import contextlib
 import marshal
 import multiprocessing
 import os
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from fauxsim.errors import SinkError
 from fauxsim.sinks.postgres.ledger import DatasetIdentity
@@ -55,18 +55,14 @@ def open_stream_sink(
     if not exchange:
         raise SinkError("the stream exchange name is empty; give one with --stream-exchange")
     state = StreamState.for_run(address, exchange, DatasetIdentity.of(scenario), state_dir)
-    state.check_writable()
-    state.read()  # a damaged file is reported before connecting
-    ours, theirs = _CONTEXT.Pipe()
-    child = _CONTEXT.Process(
-        target=serve,
-        args=(theirs, os.getpid(), url, exchange, state),
-        name="fauxsim-stream-publisher",
-        daemon=True,  # never outlives the command
-    )
-    child.start()
-    theirs.close()
-    sink = StreamSink(child, ours, address, exchange, state)
+    lock = state.lock()
+    try:
+        state.read()  # a damaged file is reported before connecting
+        child, ours = _start_publisher(url, exchange, state)
+    except BaseException:
+        lock.close()
+        raise
+    sink = StreamSink(child, ours, address, exchange, state, lock)
     try:
         answer = sink.receive()
     except BaseException:
@@ -76,6 +72,19 @@ def open_stream_sink(
         sink.abort()
         raise TypeError(f"the publisher process answered {answer!r} instead of opening")  # a bug
     return sink
+
+
+def _start_publisher(url: str, exchange: str, state: StreamState) -> tuple[BaseProcess, Connection]:
+    ours, theirs = _CONTEXT.Pipe()
+    child = _CONTEXT.Process(
+        target=serve,
+        args=(theirs, os.getpid(), url, exchange, state),
+        name="fauxsim-stream-publisher",
+        daemon=True,  # never outlives the command
+    )
+    child.start()
+    theirs.close()
+    return child, ours
 
 
 class StreamSink:
@@ -88,12 +97,14 @@ class StreamSink:
         address: BrokerAddress,
         exchange: str,
         state: StreamState,
+        lock: IO[bytes],
     ) -> None:
         self._child = child
         self._channel = channel
         self._address = address
         self._exchange = exchange
         self._state = state
+        self._lock = lock  # held until close() or abort()
         self._done = False
 
     @property
@@ -145,6 +156,7 @@ class StreamSink:
             raise
         self._child.join()
         self._channel.close()
+        self._lock.close()
 
     def abort(self) -> None:
         """Stop publishing at once; the confirmed watermark stays recorded for a resume."""
@@ -171,6 +183,7 @@ class StreamSink:
         raise RuntimeError(f"the publisher process answered {message!r} out of turn")  # a bug
 
     def _stop(self) -> None:
+        self._lock.close()
         with contextlib.suppress(OSError):
             self._channel.close()
         if self._child.is_alive():

@@ -8,11 +8,12 @@ file, and starts from the beginning. Deleting the file makes the next run publis
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import platformdirs
 
@@ -101,16 +102,27 @@ class StreamState:
             msg = f"cannot write the stream state {self.path}: {error.strerror}"
             raise SinkError(msg) from None
 
-    def check_writable(self) -> None:
-        """Fail before publishing if the state folder cannot be created or written."""
+    def lock(self) -> IO[bytes]:
+        """Hold the dataset's lock file while a run publishes it: a second run of the same
+        command is refused instead of racing the first for the state. The OS lets go of it
+        when the holder ends, however it ends; close the returned file to let go before."""
+        lock_path = self.path.with_suffix(".lock")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            holder = lock_path.open("ab")
         except OSError as error:
-            msg = f"cannot create the stream state folder {self.path.parent}: {error.strerror}"
+            msg = f"cannot write the stream state folder {self.path.parent}: {error.strerror}"
             raise SinkError(msg) from None
-        if not os.access(self.path.parent, os.W_OK):
-            msg = f"cannot write the stream state folder {self.path.parent}"
-            raise SinkError(msg)
+        try:
+            fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder.close()
+            msg = (
+                f"another run is publishing this dataset to exchange {self.exchange!r} on "
+                f"{self.broker} (it holds {lock_path}); wait for it to end or stop it"
+            )
+            raise SinkError(msg) from None
+        return holder
 
 
 def _vhost_path(vhost: str) -> str:
