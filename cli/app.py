@@ -35,6 +35,11 @@ app.command(
     name="schema",
     help="Print the scenario JSON Schema, for editor completion.",
 )
+app.command(
+    "cli.tables_command:tables",
+    name="tables",
+    help="Print the data dictionary: every table, column, status and event type.",
+)
 app.command("cli.run_command:run", name="run", help="Simulate a scenario into files or a database.")
 app.command(
     "cli.db_commands:db_app",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from cyclopts import Parameter
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.console import (
@@ -18,8 +18,11 @@ from cli.console import (
     raise_if_stopped,
     stop_received,
 )
-from fauxsim.clock import run_end, to_datetime, to_micros
+from cli.run_progress import RunProgress
+from fauxsim import wall_clock
+from fauxsim.clock import SECOND, run_end, to_datetime, to_micros
 from fauxsim.errors import UsageError
+from fauxsim.live import LiveClock, choose_pace
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.sinks.files.table_files import TableFilesSink
@@ -56,11 +59,15 @@ def run(
     set_: Annotated[tuple[str, ...], Parameter(name="--set", negative=(), show_default=False)] = (),
     replace: bool = False,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    live: bool = False,
+    speed: float | None = None,
+    commit_every: float | None = None,
 ) -> int:
     """Simulate a scenario and write its events and tables.
 
     With --out or --format the output goes to files (one per table); otherwise to
     Postgres: --db, else $DATABASE_URL, else an embedded server that needs no setup.
+    With --live the shop follows the wall clock, committing as time passes.
 
     Parameters
     ----------
@@ -83,14 +90,25 @@ def run(
         Replace a database that holds another scenario or seed.
     batch_rows
         Rows per write (and per database transaction). Does not change the output.
+    live
+        Follow the wall clock: catch up from where the dataset stands, then commit new
+        events every second as simulated time passes (into Postgres). At --speed 1 on a
+        scenario whose window holds today, simulated time is real time. Ctrl-C stops;
+        the same command resumes.
+    speed
+        Live mode: simulated seconds per wall-clock second (default 1; 60 is an hour a
+        minute).
+    commit_every
+        Live mode: seconds of wall time between commits once caught up (default 1).
     """
     if batch_rows < 1:
         raise UsageError(f"--batch-rows must be at least 1, got {batch_rows}")
+    to_files = out is not None or format is not None
+    _check_live_options(live=live, speed=speed, commit_every=commit_every, to_files=to_files)
     loaded = load_scenario(Path(scenario), set_)
     stop = _parse_until(until)
     if stop is not None:
         _check_until(loaded, stop)  # before any output is touched
-    to_files = out is not None or format is not None
     if to_files and (db is not None or replace):
         raise UsageError(
             "--db and --replace are for database output; drop --out/--format to use them"
@@ -110,7 +128,8 @@ def run(
             # Loading runs in a child process, on the other core (see sinks.postgres.process).
             database = open_loader_process(db, loaded, replace=replace, until=stop)
             sink, resume_after, where = database, database.resume_after, database.describe()
-        return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where)
+        clock = _live_clock(loaded, stop, resume_after, speed, commit_every) if live else None
+        return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where, clock)
     except BaseException as error:
         # Ctrl-C or SIGTERM (cli.console.Terminated); or an error after a stop that some
         # code swallowed (the loader process, ended by the same SIGTERM, say): the stop
@@ -134,6 +153,53 @@ def _what_was_kept(sink: Sink | None, target: Path, *, to_files: bool) -> str:
     if isinstance(sink, TableFilesSink) and sink.published:
         return f"after the run had finished: the files in {target}/ are complete"
     return f"nothing written to {target}/ (files there from an earlier run are untouched)"
+
+
+def _check_live_options(
+    *, live: bool, speed: float | None, commit_every: float | None, to_files: bool
+) -> None:
+    if not live:
+        for name, value in (("--speed", speed), ("--commit-every", commit_every)):
+            if value is not None:
+                raise UsageError(f"{name} paces a live run; add --live, or drop {name}")
+        return
+    if to_files:
+        raise UsageError(
+            "--live writes into Postgres (drop --out/--format; --db, $DATABASE_URL or the "
+            "embedded default): files are written whole when a run completes, so a live run "
+            "has none to offer. For files, run without --live (--until to stop early)."
+        )
+    for name, value in (("--speed", speed), ("--commit-every", commit_every)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{name} must be a positive number, got {value}")
+
+
+def _live_clock(
+    scenario: Scenario,
+    until: dt.datetime | dt.date | None,
+    resume_after: int | None,
+    speed: float | None,
+    commit_every: float | None,
+) -> LiveClock:
+    """The pace of a live run, and a note on the clock it keeps."""
+    start, end = to_micros(scenario.start_utc), run_end(scenario, until)
+    standing = start if resume_after is None else resume_after
+    now = wall_clock.now_micros()
+    pace = choose_pace(start=start, end=end, standing=standing, speed=speed or 1.0, wall_now=now)
+
+    def local(micros: int) -> str:
+        return to_datetime(micros).astimezone(scenario.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    if pace.real_time:
+        if standing > now:
+            _note(f"the dataset stands at {local(standing)}, ahead of the clock: new rows "
+                  "wait until the clock gets there")  # fmt: skip
+        else:
+            _note(f"live in real time: simulated time is the clock's ({local(now)})")
+    else:
+        _note(f"live at x{pace.speed:g}: simulated time starts at {local(standing)} and runs "
+              f"{pace.speed:g} s a second")  # fmt: skip
+    return LiveClock(pace, commit_every=round((commit_every or 1.0) * SECOND))
 
 
 def _parse_until(text: str | None) -> dt.datetime | dt.date | None:
@@ -198,48 +264,22 @@ def _run_with_progress(
     resume_after: int | None,
     batch_rows: int,
     where: str,
+    live: LiveClock | None = None,
 ) -> int:
     start, end = to_micros(scenario.start_utc), run_end(scenario, until)
     began = time.perf_counter()
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[simulated]}"),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    task = progress.add_task(scenario.name, total=max(1, end - start), simulated="", rate="")
-    shown = False
-
-    def on_batch(stats: RunStats) -> None:
-        nonlocal shown
-        raise_if_stopped()  # a stop that code between batches swallowed
-        elapsed = time.perf_counter() - began
-        if not shown and elapsed > 1.0:  # quick runs stay quiet
-            progress.start()
-            shown = True
-        simulated = to_datetime(stats.watermark).astimezone(scenario.zone)
-        progress.update(
-            task,
-            completed=stats.watermark - start,
-            simulated=simulated.strftime("%Y-%m-%d %H:%M"),
-            rate=f"{stats.events / elapsed:,.0f} events/s" if elapsed else "",
-        )
-
     if resume_after is not None and resume_after >= end:
         last = to_datetime(end).astimezone(scenario.zone).strftime("%Y-%m-%d %H:%M %Z")
         sink.close()
         raise_if_stopped()
         console.print(f"Nothing to do: {where} already holds everything up to {last}.")
         return 0
+    progress = RunProgress(scenario, start, end, live)
     try:
         stats = run_into(sink, scenario, until=until, resume_after=resume_after,
-                         batch_rows=batch_rows, on_batch=on_batch)  # fmt: skip
+                         batch_rows=batch_rows, on_batch=progress, live=live)  # fmt: skip
     finally:
-        if shown:
-            progress.stop()
+        progress.stop()
     raise_if_stopped()  # swallowed after the last batch: the run is complete, and says so
     seconds = time.perf_counter() - began
     _print_summary(stats, scenario, where, seconds, resumed=resume_after is not None)

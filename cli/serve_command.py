@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 from cyclopts import Parameter
 
-from cli.console import error_console
-from fauxsim.errors import UsageError
+from cli.console import error_console, handle_stops
+from fauxsim.errors import SinkError, UsageError
+
+if TYPE_CHECKING:
+    from cli.live_generator import LiveGenerator
 
 # Workers start the app from this factory, reading settings from GENIE_* variables.
 APP_FACTORY = "genie_litestar.serving:app_from_environment"
@@ -30,8 +34,14 @@ def serve(
     chaos_seed: int = 0,
     statement_timeout_ms: int = 5_000,
     cors_origin: Annotated[tuple[str, ...], Parameter(negative=())] = (),
+    live: str | None = None,
+    speed: float | None = None,
+    replace: bool = False,
 ) -> None:
     """Serve the dataset as a read-only, token-protected HTTP API (docs at /docs).
+
+    With --live SCENARIO, a live generator runs beside the API on the same database:
+    the whole set-up of a living shop in one command.
 
     Parameters
     ----------
@@ -65,9 +75,14 @@ def serve(
         Queries running longer are cancelled and answered with 503 + Retry-After.
     cors_origin
         Allow browser pages from this origin (repeatable); no CORS headers otherwise.
+    live
+        Run this scenario live beside the API (`fauxsim run SCENARIO --live` in a child
+        process, restarted if it dies): history at once, then new rows as the clock moves.
+    speed
+        With --live: simulated seconds per wall-clock second (default 1).
+    replace
+        With --live: replace a dataset of another scenario in the database.
     """
-    import uvicorn  # noqa: PLC0415 - only this command needs the server
-
     from fauxsim.sinks.postgres.connection import libpq_url, resolve_database_url  # noqa: PLC0415
     from fauxsim.sinks.postgres.migrate import upgrade  # noqa: PLC0415
     from genie_litestar.settings import chaos_profile  # noqa: PLC0415
@@ -76,6 +91,7 @@ def serve(
         raise UsageError(f"--workers must be at least 1, got {workers}")
     if redis_url:
         check_redis_url(redis_url)
+    check_live_options(live, speed, replace=replace)
     check_port_free(host, port)  # before the database: an embedded one would be left running
     url = resolve_database_url(db)
     upgrade(url)
@@ -94,6 +110,8 @@ def serve(
         environment["redis_url"] = redis_url
     if chaos:
         environment["chaos"] = chaos_profile(chaos, chaos_seed).model_dump_json()
+    if live is not None:
+        environment["live_generator"] = True
     export_settings(environment)
     if public_url is None and host in {"0.0.0.0", "::"}:  # noqa: S104 - a user's choice
         error_console.print(
@@ -107,16 +125,68 @@ def serve(
             "note: without --redis-url each worker keeps its own rate-limit buckets",
             highlight=False,
         )
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        # Genie writes its own access log, with credentials redacted.
-        access_log=False,
-        log_level="info",
+    generator = start_live_generator(live, speed, url, replace=replace)
+    run_server(host, port, workers, generator)
+
+
+def run_server(host: str, port: int, workers: int, generator: LiveGenerator | None) -> None:
+    """uvicorn until it stops; then the live generator, if any, stops too."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    if generator is not None:
+        # uvicorn raises the stop signal again once it has shut down: handled, it stops
+        # the generator below (unhandled, it would end serve there and then).
+        handle_stops()
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # Genie writes its own access log, with credentials redacted.
+            access_log=False,
+            log_level="info",
+        )
+    finally:
+        if generator is not None:
+            generator.stop()
+    if generator is not None and generator.failure:
+        raise SinkError(f"{generator.failure}; Genie stopped with it")
+
+
+def check_live_options(live: str | None, speed: float | None, *, replace: bool) -> None:
+    """Refuse a broken scenario or speed before anything starts (the generator would)."""
+    import math  # noqa: PLC0415
+
+    from fauxsim.scenario.loading import load_scenario  # noqa: PLC0415
+
+    if live is None:
+        if speed is not None or replace:
+            raise UsageError("--speed and --replace go with --live SCENARIO; add it, or drop them")
+        return
+    if speed is not None and not (math.isfinite(speed) and speed > 0):
+        raise UsageError(f"--speed must be a positive number, got {speed}")
+    load_scenario(Path(live), ())
+
+
+def start_live_generator(
+    live: str | None, speed: float | None, url: str, *, replace: bool
+) -> LiveGenerator | None:
+    """The live generator of ``--live SCENARIO``, started; None without --live."""
+    if live is None:
+        return None
+    from cli.live_generator import LiveGenerator  # noqa: PLC0415
+
+    run_args = [live, "--live", *(["--speed", str(speed)] if speed is not None else [])]
+    generator = LiveGenerator(run_args, url, first_args=["--replace"] if replace else [])
+    generator.start()
+    error_console.print(
+        f"fauxsim serve: live generator started: fauxsim run {' '.join(run_args)}",
+        highlight=False,
+        soft_wrap=True,
     )
+    return generator
 
 
 def check_redis_url(url: str) -> None:

@@ -131,8 +131,8 @@ def revoke(token_id: str, /, *, db: str | None = None) -> None:
         Postgres URL (default: $DATABASE_URL, else the embedded database).
     """
     from genie_litestar.auth.store import revoke_token  # noqa: PLC0415
-    from genie_litestar.auth.tokens import token_id_of  # noqa: PLC0415
+    from genie_litestar.auth.tokens import id_from_user_text  # noqa: PLC0415
 
     with _connect(db) as connection:
-        record = revoke_token(connection, token_id_of(token_id))
+        record = revoke_token(connection, id_from_user_text(token_id))
     console.print(f"revoked {record.token_id} ({record.name}) at {_when(record.revoked_at)}")

@@ -42,21 +42,37 @@ _DUPLICATE_LAG = 5 * 1_000_000
 _NULL_HITS, _LATE_HITS, _DUPLICATE_HITS, _DETAILS = range(4)
 
 
-def _hits(draw: Callable[[], float], probability: float, count: int) -> list[int]:
-    """Positions in ``range(count)`` each hit with ``probability``, independently."""
-    if probability <= 0:
-        return []
-    if probability >= 1:
-        return list(range(count))
-    # Misses before the next hit follow a geometric law: floor(log(u) / log(1 - p)).
-    scale = 1.0 / math.log1p(-probability)
-    hits: list[int] = []
-    position = -1
-    while True:
-        position += 1 + int(math.log(1.0 - draw()) * scale)
-        if position >= count:
-            return hits
-        hits.append(position)
+class _Hits:
+    """Positions hit with ``probability``, independently, in an hour's events, as they come.
+
+    An hour's events may reach the injector in several parts (a live run steps within the
+    hour): the positions count on across the parts, and the draws are the same as for the
+    hour in one part, so a part never changes which events are hit.
+    """
+
+    def __init__(self, draw: Callable[[], float], probability: float) -> None:
+        self._draw = draw
+        self._probability = probability
+        # Misses before the next hit follow a geometric law: floor(log(u) / log(1 - p)).
+        self._scale = 1.0 / math.log1p(-probability) if 0 < probability < 1 else 0.0
+        self._next = -1  # the next hit, once drawn; -1 before the first draw
+        self._drawn = False
+
+    def take(self, start: int, stop: int) -> list[int]:
+        """The hits in ``range(start, stop)``; parts must come in order, without gaps."""
+        if self._probability <= 0:
+            return []
+        if self._probability >= 1:
+            return list(range(start, stop))
+        hits: list[int] = []
+        while True:
+            if not self._drawn:
+                self._next += 1 + int(math.log(1.0 - self._draw()) * self._scale)
+                self._drawn = True
+            if self._next >= stop:
+                return hits
+            hits.append(self._next)
+            self._drawn = False
 
 
 class QuirkInjector:
@@ -69,6 +85,11 @@ class QuirkInjector:
         self._held_count = 0
         self._last_quirk_id = 0
         self._late_delay = whole_sampler(quirks.late_arrivals.delay_hours, HOUR, 1)
+        # The hour being delivered, the events of it seen so far, and its streams.
+        self._hour = -1
+        self._seen_in_hour = 0
+        self._hour_hits: tuple[_Hits, ...] = ()
+        self._details_draw: Callable[[], float] | None = None
         self.enabled = bool(
             quirks.duplicate_events
             or quirks.late_arrivals.probability
@@ -82,15 +103,21 @@ class QuirkInjector:
         """The events received before ``boundary``, and the quirk rows injected with them."""
         if not self.enabled:
             return events, []
-        quirks, hour, count = self._quirks, (boundary - 1) // HOUR, len(events)
-        nulls = set(_hits(self._draws(hour, _NULL_HITS), quirks.null_fields, count))
-        lates = set(_hits(self._draws(hour, _LATE_HITS), quirks.late_arrivals.probability, count))
-        duplicates = set(_hits(self._draws(hour, _DUPLICATE_HITS), quirks.duplicate_events, count))
-        kept = _orders_keeping_removed_items(events) if quirks.keep_removed_cart_items else set()
+        hour = (boundary - 1) // HOUR
+        if hour != self._hour:
+            self._start_hour(hour)
+        start = self._seen_in_hour
+        self._seen_in_hour += len(events)
+        nulls, lates, duplicates = (
+            {position - start for position in hits.take(start, self._seen_in_hour)}
+            for hits in self._hour_hits
+        )
+        keeps_removed = self._quirks.keep_removed_cart_items
+        kept = _orders_keeping_removed_items(events) if keeps_removed else set()
         hit = sorted(nulls | lates | duplicates | kept)
         if not hit:
             return self._merge(events, boundary), []
-        draw = self._draws(hour, _DETAILS)
+        draw = self._details()
         delivered: list[Event] = []
         records: list[tuple[Any, ...]] = []
         done = 0
@@ -128,6 +155,21 @@ class QuirkInjector:
 
     def _draws(self, hour: int, purpose: int) -> Callable[[], float]:
         return stream(self._seed, Purpose.QUIRKS, hour << 2 | purpose).random
+
+    def _start_hour(self, hour: int) -> None:
+        quirks = self._quirks
+        self._hour, self._seen_in_hour, self._details_draw = hour, 0, None
+        self._hour_hits = (
+            _Hits(self._draws(hour, _NULL_HITS), quirks.null_fields),
+            _Hits(self._draws(hour, _LATE_HITS), quirks.late_arrivals.probability),
+            _Hits(self._draws(hour, _DUPLICATE_HITS), quirks.duplicate_events),
+        )
+
+    def _details(self) -> Callable[[], float]:
+        """The hour's stream of what each hit does, drawn in event order across its parts."""
+        if self._details_draw is None:
+            self._details_draw = self._draws(self._hour, _DETAILS)
+        return self._details_draw
 
     def _hold(self, event: Event) -> None:
         self._held_count += 1

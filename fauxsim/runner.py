@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import compress
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from fauxsim.clock import HOUR, run_end
-from fauxsim.events import EventType
+from fauxsim.events import OCCURRED_AT, PROPERTIES, RECEIVED_AT, TYPE, EventType
 from fauxsim.gc_tuning import tuned_collector
 from fauxsim.projection import Projector
-from fauxsim.quirks import DUPLICATE_EVENT, QuirkInjector
+from fauxsim.quirks import QuirkInjector
 from fauxsim.simulation.engine import Simulation
 from fauxsim.simulation.labels import ORDER_PLACED
 from fauxsim.sinks.base import Batch
@@ -26,8 +25,9 @@ from fauxsim.tables import EVENTS, QUIRKS
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
+    from fauxsim.live import LiveClock
     from fauxsim.scenario.model import Scenario
     from fauxsim.sinks.base import Row, Sink
 
@@ -41,8 +41,11 @@ DEFAULT_BATCH_ROWS = 50_000
 class RunStats:
     """Running totals for progress and the closing summary.
 
-    ``rows`` and ``events`` count rows written; sessions, orders and revenue count the
-    shop's, so an event the ``duplicate_events`` quirk delivers twice counts once.
+    ``rows`` and ``events`` count rows written (an event a quirk delivers twice counts
+    twice there). Sessions, orders and revenue count the shop's, from the true event
+    stream before quirks: an event delivered twice counts once, and an order whose
+    ``order_placed`` arrives after the run's end (a late arrival) counts, as the orders
+    table holds it.
     """
 
     rows: dict[str, int] = field(default_factory=dict)
@@ -51,21 +54,10 @@ class RunStats:
     orders: int = 0
     revenue_cents: int = 0
     watermark: int = 0
-    # Ids of events the quirk duplicates, until their second delivery: True once the
-    # first has been counted. The quirk's record comes no later than the first delivery.
-    _duplicated: dict[int, bool] = field(default_factory=dict, repr=False)
 
-    def count(self, batch: Batch) -> None:
-        """Add a whole batch (``generate(stats=...)`` counts as it builds the batches)."""
-        self.count_events(batch.rows.get(EVENTS.name, ()), batch.rows.get(QUIRKS.name, ()))
-        self.count_rows(batch)
-
-    def count_events(self, events: Sequence[Row], quirks: Iterable[Row]) -> None:
-        """Add the shop's sessions, orders and revenue of some events, in delivery order."""
-        for quirk in quirks:
-            if quirk[1] == DUPLICATE_EVENT:
-                self._duplicated[quirk[2]] = False
-        types = list(map(itemgetter(1), events))  # C speed: no Python loop per event
+    def count_shop(self, events: Sequence[Row]) -> None:
+        """Add the sessions, orders and revenue of some events of the true stream."""
+        types = list(map(itemgetter(TYPE), events))  # C speed: no Python loop per event
         by_type = Counter(types)
         self.sessions += by_type[EventType.SESSION_STARTED]
         placed = by_type[EventType.ORDER_PLACED]
@@ -75,9 +67,7 @@ class RunStats:
             find, at = types.index, -1
             for _ in range(placed):
                 at = find(ORDER_PLACED, at + 1)
-                self.revenue_cents += events[at][12]["total_cents"]
-        if self._duplicated:
-            self._uncount_second_deliveries(events)
+                self.revenue_cents += events[at][PROPERTIES]["total_cents"]
 
     def count_rows(self, batch: Batch) -> None:
         """Add the rows per table of a batch, and move the watermark to its end."""
@@ -85,19 +75,6 @@ class RunStats:
             self.rows[name] = self.rows.get(name, 0) + len(rows)
         self.events += len(batch.rows.get(EVENTS.name, ()))
         self.watermark = batch.watermark
-
-    def _uncount_second_deliveries(self, events: Sequence[Row]) -> None:
-        duplicated = self._duplicated
-        for event in compress(events, map(duplicated.__contains__, map(itemgetter(0), events))):
-            if not duplicated[event[0]]:
-                duplicated[event[0]] = True  # the first delivery: counted above
-                continue
-            del duplicated[event[0]]
-            if event[1] == EventType.SESSION_STARTED:
-                self.sessions -= 1
-            elif event[1] == EventType.ORDER_PLACED:
-                self.orders -= 1
-                self.revenue_cents -= event[12]["total_cents"]
 
     @property
     def conversion_rate(self) -> float:
@@ -111,20 +88,24 @@ def generate(
     resume_after: int | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     stats: RunStats | None = None,
+    live: LiveClock | None = None,
 ) -> Iterator[Batch]:
     """Batches of events and changed rows, in time order, up to ``until``.
+
+    With ``live``, the run is paced by the wall clock (:mod:`fauxsim.live`): it catches up
+    in full batches, then yields a batch at every step, each as the clock reaches it.
 
     A batch closes at the first checkpoint where it holds at least ``batch_rows`` rows.
     Batches hand their rows over to the sink they are written to (``Batch.release_rows``):
     read them before ``sink.write``, not after. With ``resume_after``, nothing at or
     before that watermark is yielded again.
 
-    With ``stats``, each batch is counted into it before it is yielded: its events
+    With ``stats``, each batch is counted into it before it is yielded: the shop's events
     checkpoint by checkpoint, while they are still in the CPU's cache (counted when the
     batch is written, 50,000 events later, each pass over them cost a cache miss per event).
     """
     with tuned_collector():
-        yield from _batches(scenario, until, resume_after, batch_rows, stats)
+        yield from _batches(scenario, until, resume_after, batch_rows, stats, live)
 
 
 def _batches(
@@ -133,6 +114,7 @@ def _batches(
     resume_after: int | None,
     batch_rows: int,
     stats: RunStats | None,
+    live: LiveClock | None,
 ) -> Iterator[Batch]:
     simulation = Simulation(scenario)
     projector = Projector()
@@ -142,24 +124,28 @@ def _batches(
     pending_count = 0
     boundary: int = simulation.start
     while boundary < end:
-        boundary = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
+        checkpoint = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
+        # A live run may stop short of the checkpoint, where the wall clock stands.
+        boundary = checkpoint if live is None else live.next_boundary(boundary, checkpoint)
         events = simulation.advance(boundary)
         projector.apply(events)  # the tables fold the true stream...
         projector.forget(*simulation.finished())  # (memory only: the same rows either way)
         changed = projector.checkpoint()
+        happened = events
         events, injected = quirks.deliver(events, boundary)  # ...the events table gets quirks
         if resume_after is not None and boundary <= resume_after:
             continue  # already committed by an earlier run: fold it, write nothing
         if resume_after is not None:
-            events = [event for event in events if event[3] >= resume_after]
+            happened = [event for event in happened if event[OCCURRED_AT] >= resume_after]
+            events = [event for event in events if event[RECEIVED_AT] >= resume_after]
             injected = [row for row in injected if row[-1] >= resume_after]
         if stats is not None:
-            stats.count_events(events, injected)
+            stats.count_shop(happened)
         for name, rows in ((EVENTS.name, events), (QUIRKS.name, injected), *changed.items()):
             if rows:
                 pending.setdefault(name, []).extend(rows)
                 pending_count += len(rows)
-        if pending_count >= batch_rows or boundary == end:
+        if pending_count >= batch_rows or boundary == end or (live and live.caught_up(boundary)):
             batch = Batch(boundary, pending, release_rows=True)  # only the sink reads them
             if stats is not None:
                 stats.count_rows(batch)
@@ -176,6 +162,7 @@ def run_into(
     resume_after: int | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_batch: Callable[[RunStats], None] | None = None,
+    live: LiveClock | None = None,
 ) -> RunStats:
     """Write a run into ``sink`` and close it; return what was written.
 
@@ -185,7 +172,12 @@ def run_into(
     stats = RunStats()
     try:
         batches = generate(
-            scenario, until=until, resume_after=resume_after, batch_rows=batch_rows, stats=stats
+            scenario,
+            until=until,
+            resume_after=resume_after,
+            batch_rows=batch_rows,
+            stats=stats,
+            live=live,
         )
         for batch in batches:
             sink.write(batch)

@@ -58,6 +58,9 @@ class GenieSettings(BaseSettings):
     statement_timeout_ms: int = Field(default=5_000, ge=1)
     retry_after_seconds: int = Field(default=1, ge=1)
     cors_allow_origins: tuple[str, ...] = ()
+    # A live generator is meant to write beside this API (fauxsim serve --live): /health
+    # reports whether one does.
+    live_generator: bool = False
     # Signs cursors. Every worker of one server must share it; `fauxsim serve` makes
     # one per start when none is given, so cursors do not outlive a restart.
     cursor_secret: SecretStr

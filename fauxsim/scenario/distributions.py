@@ -22,8 +22,10 @@ class _Dist(BaseModel):
 class Constant(_Dist):
     """Always the same value."""
 
-    type: Literal["constant"] = "constant"
-    value: float = Field(ge=0)
+    type: Literal["constant"] = Field(
+        default="constant", description="constant: every draw is `value`."
+    )
+    value: float = Field(ge=0, description="The value, in the unit of the key, e.g. 1.")
 
     def sample(self, rng: RandomStream) -> float:  # noqa: ARG002 - same signature as the others
         return self.value
@@ -36,9 +38,11 @@ class Constant(_Dist):
 class Uniform(_Dist):
     """Any value between ``low`` and ``high``, all equally likely."""
 
-    type: Literal["uniform"] = "uniform"
-    low: float = Field(ge=0)
-    high: float = Field(ge=0)
+    type: Literal["uniform"] = Field(
+        default="uniform", description="uniform: any value from `low` to `high`, equally likely."
+    )
+    low: float = Field(ge=0, description="The smallest value, in the unit of the key, e.g. 1.")
+    high: float = Field(ge=0, description="The largest value, in the unit of the key, e.g. 3.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -58,8 +62,12 @@ class Uniform(_Dist):
 class Exponential(_Dist):
     """Memoryless waiting time with the given mean."""
 
-    type: Literal["exponential"] = "exponential"
-    mean_value: float = Field(gt=0, alias="mean")
+    type: Literal["exponential"] = Field(
+        default="exponential", description="exponential: memoryless waits averaging `mean`."
+    )
+    mean_value: float = Field(
+        gt=0, alias="mean", description="The average, in the unit of the key, e.g. 4."
+    )
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -74,10 +82,20 @@ class Exponential(_Dist):
 class LogNormal(_Dist):
     """Right-skewed positive values (dwell times, prices): half fall below ``median``."""
 
-    type: Literal["lognormal"] = "lognormal"
-    median: float = Field(gt=0)
-    sigma: float = Field(ge=0, le=5)
-    max: float | None = Field(default=None, gt=0, description="Values above are clipped.")
+    type: Literal["lognormal"] = Field(
+        default="lognormal", description="lognormal: skewed positive values around `median`."
+    )
+    median: float = Field(
+        gt=0, description="Half the values fall below it, in the unit of the key, e.g. 30."
+    )
+    sigma: float = Field(
+        ge=0, le=5, description="Spread: 0 = always the median, 1 = wide, e.g. 0.7."
+    )
+    max: float | None = Field(
+        default=None,
+        gt=0,
+        description="Values above are clipped to it, e.g. 2000; no cap if omitted.",
+    )
 
     def sample(self, rng: RandomStream) -> float:
         value = self.median * math.exp(self.sigma * rng.gauss(0.0, 1.0))

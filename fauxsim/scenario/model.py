@@ -7,6 +7,7 @@ typo is an error rather than a silently ignored setting.
 
 from __future__ import annotations
 
+import calendar as stdlib_calendar
 import datetime as dt
 import difflib
 import zoneinfo
@@ -86,36 +87,65 @@ class Weekday(StrEnum):
 class Product(Model):
     """A product listed explicitly in the scenario."""
 
-    name: str = Field(min_length=1)
-    category: str = Field(min_length=1)
-    price: float = Field(gt=0, description="Unit price in the scenario's currency.")
-    popularity: Weight = 1.0
-    sku: str | None = None
+    name: str = Field(min_length=1, description="The product's name, e.g. Wool Scarf.")
+    category: str = Field(min_length=1, description="Its category, e.g. apparel.")
+    price: float = Field(
+        gt=0,
+        description=(
+            "Unit price in the scenario's currency, e.g. 24.90 (stored as whole cents, 2490)."
+        ),
+    )
+    popularity: Weight = Field(
+        default=1.0,
+        description="Relative chance of being picked: 2 is twice as likely as 1; 0 almost never.",
+    )
+    sku: str | None = Field(
+        default=None, description="Stock-keeping unit, e.g. SCARF-01; SKU-00001 style if omitted."
+    )
 
 
 class GeneratedProducts(Model):
     """Products invented from word pools, with seeded prices and popularity."""
 
     count: int = Field(
-        default=120, ge=0, le=1_000_000, description="0 for a catalog of listed products only."
+        default=120,
+        ge=0,
+        le=1_000_000,
+        description="How many products to invent, e.g. 120; 0 for listed products only.",
     )
-    price: Distribution = LogNormal(median=30.0, sigma=0.7, max=2000.0)
+    price: Distribution = Field(
+        default=LogNormal(median=30.0, sigma=0.7, max=2000.0),
+        description=(
+            "Unit prices in the scenario's currency, e.g. {type: lognormal, median: 30,"
+            " sigma: 0.7, max: 2000}."
+        ),
+    )
     popularity_skew: float = Field(
         default=1.0,
         ge=0,
         le=4,
-        description="Zipf exponent of popularity: 0 = all equal, 1 = a few best-sellers.",
+        description=(
+            "Zipf exponent of popularity: 0 = all equal, 1 = a few best-sellers (e.g. 1.2)."
+        ),
     )
 
 
 class PriceChange(Model):
     """A price change from ``at`` (until ``until``, if given) for a product or category."""
 
-    at: dt.datetime | dt.date
-    until: dt.datetime | dt.date | None = None
-    percent: float = Field(gt=-100, le=1000, description="-20 means 20% cheaper.")
-    category: str | None = Field(default=None, description="Only this category; all if omitted.")
-    sku: str | None = Field(default=None, description="Only this product.")
+    at: dt.datetime | dt.date = Field(
+        description="When the new price starts, local time: e.g. 2025-03-01 or 2025-03-01T09:00."
+    )
+    until: dt.datetime | dt.date | None = Field(
+        default=None, description="When it ends (exclusive), e.g. 2025-03-08; for good if omitted."
+    )
+    percent: float = Field(
+        gt=-100, le=1000, description="Change in percent: -20 is 20% cheaper, 10 is 10% dearer."
+    )
+    category: str | None = Field(
+        default=None, description="Only this category, e.g. apparel; all if omitted."
+    )
+    sku: str | None = Field(default=None, description="Only this product, e.g. SKU-00007.")
 
     _dates_not_numbers = field_validator("at", "until", mode="before")(_not_a_number)
 
@@ -129,11 +159,22 @@ class PriceChange(Model):
 class Catalog(Model):
     categories: list[str] = Field(
         default_factory=lambda: ["apparel", "home", "electronics", "beauty", "toys"],
-        description="Categories for generated products.",
+        description="Category names for generated products, e.g. [apparel, home, toys].",
     )
-    products: list[Product] = Field(default_factory=list)
-    generate: GeneratedProducts = GeneratedProducts()
-    price_changes: list[PriceChange] = Field(default_factory=list)
+    products: list[Product] = Field(
+        default_factory=list,
+        description=(
+            "Products listed by hand, e.g. [{name: Wool Scarf, category: apparel, price: 24.9}]."
+        ),
+    )
+    generate: GeneratedProducts = Field(
+        default=GeneratedProducts(),
+        description="Products invented beside the listed ones: how many, prices, popularity.",
+    )
+    price_changes: list[PriceChange] = Field(
+        default_factory=list,
+        description="Price changes by date for a product, a category or all, e.g. a sale.",
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
@@ -150,42 +191,153 @@ class Catalog(Model):
 
 
 class RecurringDate(Model):
-    """The nth weekday of a month each year, e.g. the fourth Thursday of November."""
+    """A day each year: a fixed date (October 1) or the nth weekday of a month.
 
-    month: int = Field(ge=1, le=12)
-    weekday: Weekday
-    nth: int = Field(ge=-1, le=5, description="1 = first, 4 = fourth, -1 = last.")
-    offset_days: int = Field(default=0, ge=-31, le=31, description="Days after that weekday.")
+    Give ``day`` for a fixed date, or ``weekday`` and ``nth`` for a rule such as the
+    fourth Thursday of November. February 29 is a day of leap years only: an event on
+    it happens every four years (mostly) and not at all in the other years.
+    """
+
+    month: int = Field(ge=1, le=12, description="Month of the year, 1 = January, e.g. 11.")
+    # Unset keys are left out of dumps, so that the digest of a scenario written before
+    # fixed dates existed (weekday and nth, no day) did not change when they came.
+    day: int | None = Field(
+        default=None,
+        ge=1,
+        le=31,
+        description="Day of the month for a fixed date each year, e.g. 1 (with month: 10).",
+        exclude_if=lambda value: value is None,
+    )
+    weekday: Weekday | None = Field(
+        default=None,
+        description="With nth: the weekday, e.g. thursday (the fourth Thursday: nth 4).",
+        exclude_if=lambda value: value is None,
+    )
+    nth: int | None = Field(
+        default=None,
+        ge=-1,
+        le=5,
+        description="With weekday: which one in the month, 1 = first, 4 = fourth, -1 = last.",
+        exclude_if=lambda value: value is None,
+    )
+    offset_days: int = Field(
+        default=0,
+        ge=-31,
+        le=31,
+        description="Days after that day (negative: before), e.g. 1 for the day after.",
+    )
 
     @field_validator("nth")
     @classmethod
-    def _not_zero(cls, value: int) -> int:
+    def _not_zero(cls, value: int | None) -> int | None:
         if value == 0:
             msg = "nth counts from 1 (or -1 for the last); 0 is not a position"
             raise ValueError(msg)
         return value
 
+    @model_validator(mode="after")
+    def _a_date_or_a_rule(self) -> Self:
+        violations = self._rule_violations() if self.day is None else self._date_violations()
+        if violations:
+            raise rule_error(violations)
+        return self
+
+    def _date_violations(self) -> list[Violation]:
+        assert self.day is not None  # noqa: S101 - called for a fixed date only
+        if self.weekday is not None or self.nth is not None:
+            given = "weekday" if self.weekday is not None else "nth"
+            message = (
+                f"`{given}` belongs to a weekday rule (such as the fourth Thursday), not to a"
+                f" fixed `day`; keep `day` or `{given}`"
+            )
+            return [Violation((given,), message)]
+        # 2000 is a leap year: February may have its 29th (leap years only, see above).
+        last = stdlib_calendar.monthrange(2000, self.month)[1]
+        if self.day > last:
+            month = stdlib_calendar.month_name[self.month]
+            leap = "; an event on February 29 happens in leap years only" if last == 29 else ""  # noqa: PLR2004
+            return [Violation(("day",), f"must be at most {last} in {month}{leap}")]
+        return []
+
+    def _rule_violations(self) -> list[Violation]:
+        if self.weekday is None and self.nth is None:
+            message = (
+                "give `day` for a fixed date (month: 10, day: 1 is October 1) or `weekday`"
+                " and `nth` for a weekday (month: 11, weekday: thursday, nth: 4)"
+            )
+            return [Violation((), message)]
+        if self.nth is None:
+            message = "required with `weekday`: 1 = first, 4 = fourth, -1 = last"
+            return [Violation(("nth",), message)]
+        if self.weekday is None:
+            allowed = ", ".join(Weekday)
+            return [Violation(("weekday",), "required with `nth`", allowed=allowed)]
+        return []
+
 
 class BehaviourOverride(Model):
     """Changes to behaviour for a segment or a calendar event; unset fields keep the base."""
 
-    funnel: dict[PageState, dict[PageState, Probability]] = Field(default_factory=dict)
-    add_to_cart_quantity: Distribution | None = None
-    coupon_probability: Probability | None = None
+    funnel: dict[PageState, dict[PageState, Probability]] = Field(
+        default_factory=dict,
+        description=(
+            "Transition probabilities merged page by page into behaviour.funnel; only those"
+            " named change, e.g. {cart: {checkout: 0.6}}."
+        ),
+    )
+    add_to_cart_quantity: Distribution | None = Field(
+        default=None,
+        description="Units added to the cart at once, e.g. {type: uniform, low: 1, high: 3}.",
+    )
+    coupon_probability: Probability | None = Field(
+        default=None, description="Chance an order uses a coupon (0 to 1), e.g. 0.2."
+    )
 
 
 class CalendarEvent(Model):
     """A named stretch of days (Black Friday, a flash sale) that shifts traffic and behaviour."""
 
-    name: str = Field(min_length=1)
-    date: dt.date | None = Field(default=None, description="A fixed first day.")
-    every_year: RecurringDate | None = Field(default=None, description="A recurring first day.")
-    days: float = Field(default=1.0, gt=0, le=366, description="How long it lasts.")
-    traffic_multiplier: float = Field(default=1.0, ge=0, le=100)
-    ramp_up_hours: float = Field(default=0.0, ge=0, le=24 * 14)
-    ramp_down_hours: float = Field(default=0.0, ge=0, le=24 * 14)
-    price_change_percent: float | None = Field(default=None, gt=-100, le=1000)
-    behaviour: BehaviourOverride = BehaviourOverride()
+    name: str = Field(
+        min_length=1, description="Written on sessions started during it, e.g. Black Friday."
+    )
+    date: dt.date | None = Field(
+        default=None, description="Its first day, once, local time: e.g. 2025-06-15."
+    )
+    every_year: RecurringDate | None = Field(
+        default=None,
+        description=(
+            "Its first day each year: {month: 10, day: 1} or {month: 11, weekday: thursday,"
+            " nth: 4}."
+        ),
+    )
+    days: float = Field(
+        default=1.0, gt=0, le=366, description="How long it lasts, in days, e.g. 1 or 0.5."
+    )
+    traffic_multiplier: float = Field(
+        default=1.0, ge=0, le=100, description="Traffic during it, times normal, e.g. 4."
+    )
+    ramp_up_hours: float = Field(
+        default=0.0,
+        ge=0,
+        le=24 * 14,
+        description="Hours before it over which traffic rises to the multiplier, e.g. 18.",
+    )
+    ramp_down_hours: float = Field(
+        default=0.0,
+        ge=0,
+        le=24 * 14,
+        description="Hours after it over which traffic falls back to normal, e.g. 36.",
+    )
+    price_change_percent: float | None = Field(
+        default=None,
+        gt=-100,
+        le=1000,
+        description="Every price changes by this percent during it, e.g. -20 (20% off).",
+    )
+    behaviour: BehaviourOverride = Field(
+        default=BehaviourOverride(),
+        description="Behaviour during it: funnel changes, quantities, coupon chance.",
+    )
 
     @model_validator(mode="after")
     def _one_date(self) -> Self:
@@ -204,26 +356,45 @@ def _default_hourly() -> list[float]:
 
 
 class Traffic(Model):
-    sessions_per_day: float = Field(default=2000.0, gt=0, le=50_000_000)
+    sessions_per_day: float = Field(
+        default=2000.0,
+        gt=0,
+        le=50_000_000,
+        description=(
+            "Average sessions (visits) a day at the start, before weekday, growth, noise and"
+            " calendar events, e.g. 2000."
+        ),
+    )
     hourly_weights: list[Weight] = Field(
         default_factory=_default_hourly,
         min_length=24,
         max_length=24,
-        description="Relative traffic per local hour 0..23.",
+        description="Relative traffic per local hour 0..23: 24 weights, e.g. 2 = twice 1.",
     )
     weekday_weights: list[Weight] = Field(
         default_factory=lambda: [1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 0.95],
         min_length=7,
         max_length=7,
-        description="Relative traffic Monday..Sunday.",
+        description="Relative traffic Monday..Sunday: 7 weights, e.g. [1, 1, 1, 1, 1.1, 1.2, 0.9].",
     )
     growth_per_year: float = Field(
-        default=0.0, ge=-0.99, le=100, description="0.3 = 30% more a year."
+        default=0.0,
+        ge=-0.99,
+        le=100,
+        description="Traffic growth per year, as a fraction: 0.3 = 30% more a year, -0.1 = less.",
     )
     daily_noise: float = Field(
-        default=0.08, ge=0, le=2, description="Day-to-day variation (sigma of a lognormal)."
+        default=0.08,
+        ge=0,
+        le=2,
+        description=(
+            "Day-to-day variation: sigma of a lognormal factor with mean 1, e.g. 0.1; 0 for none."
+        ),
     )
-    calendar: list[CalendarEvent] = Field(default_factory=list)
+    calendar: list[CalendarEvent] = Field(
+        default_factory=list,
+        description="Named stretches of days that shift traffic and behaviour, e.g. Black Friday.",
+    )
 
     @field_validator("hourly_weights", "weekday_weights")
     @classmethod
@@ -238,10 +409,16 @@ class Traffic(Model):
 
 
 class Channel(Model):
-    weight: Weight
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
+    weight: Weight = Field(description="Relative share of sessions from it, e.g. 0.38.")
+    utm_source: str | None = Field(
+        default=None, description="utm_source on its sessions, e.g. google; none if omitted."
+    )
+    utm_medium: str | None = Field(
+        default=None, description="utm_medium on its sessions, e.g. cpc; none if omitted."
+    )
+    utm_campaign: str | None = Field(
+        default=None, description="utm_campaign on its sessions, e.g. brand; none if omitted."
+    )
 
 
 def _default_channels() -> dict[str, Channel]:
@@ -269,20 +446,41 @@ class Audience(Model):
         ),
     )
     returning_share: Probability = Field(
-        default=0.3, description="Share of sessions by visitors who came before."
+        default=0.3,
+        description="Share of sessions by visitors who came before (0 to 1), e.g. 0.3.",
     )
-    return_gap_days: Distribution = LogNormal(median=6.0, sigma=1.0, max=120.0)
-    channels: dict[str, Channel] = Field(default_factory=_default_channels, min_length=1)
+    return_gap_days: Distribution = Field(
+        default=LogNormal(median=6.0, sigma=1.0, max=120.0),
+        description=(
+            "Days from a visit's end until that visitor may come back, e.g. {type: lognormal,"
+            " median: 6, sigma: 1, max: 120}."
+        ),
+    )
+    channels: dict[str, Channel] = Field(
+        default_factory=_default_channels,
+        min_length=1,
+        description=(
+            "Where sessions come from, by name (written on sessions.channel), with weights and"
+            " UTM fields, e.g. {organic: {weight: 0.4, utm_source: google}}."
+        ),
+    )
     devices: dict[str, Weight] = Field(
-        default_factory=lambda: {"mobile": 0.58, "desktop": 0.36, "tablet": 0.06}, min_length=1
+        default_factory=lambda: {"mobile": 0.58, "desktop": 0.36, "tablet": 0.06},
+        min_length=1,
+        description="Device names and relative weights, e.g. {mobile: 0.6, desktop: 0.4}.",
     )
     browsers: dict[str, Weight] = Field(
         default_factory=lambda: {"chrome": 0.62, "safari": 0.26, "firefox": 0.06, "edge": 0.06},
         min_length=1,
+        description="Browser names and relative weights, e.g. {chrome: 0.6, safari: 0.4}.",
     )
     countries: dict[str, Weight] = Field(
         default_factory=lambda: {"US": 0.7, "CA": 0.1, "GB": 0.1, "DE": 0.05, "FR": 0.05},
         min_length=1,
+        description=(
+            "Visitors' countries (ISO 3166 codes, written on sessions and customers) and"
+            " relative weights, e.g. {US: 0.7, DE: 0.3}."
+        ),
     )
 
     @field_validator("devices", "browsers", "countries")
@@ -385,48 +583,88 @@ def merge_funnel(base: Funnel, override: Funnel) -> Funnel:
 class SegmentRule(Model):
     """Behaviour for the sessions that match every condition given."""
 
-    device: str | None = None
-    channel: str | None = None
-    visitor: Segment | None = None
-    behaviour: BehaviourOverride
+    device: str | None = Field(
+        default=None,
+        description="Only sessions on this device (from audience.devices), e.g. mobile.",
+    )
+    channel: str | None = Field(
+        default=None,
+        description="Only sessions from this channel (from audience.channels), e.g. email.",
+    )
+    visitor: Segment | None = Field(
+        default=None, description="Only new or only returning visitors, e.g. returning."
+    )
+    behaviour: BehaviourOverride = Field(
+        description="Their behaviour, e.g. {funnel: {cart: {checkout: 0.3}}}."
+    )
 
 
 class CartBehaviour(Model):
     add_quantity: Distribution = Field(
         default=Constant(value=1),
-        description="Units added at once (rounded, at least 1).",
+        description="Units added at once (rounded, at least 1), e.g. {type: constant, value: 1}.",
     )
     remove_probability: Probability = Field(
-        default=0.08, description="On a cart view with 2+ lines, chance to remove one."
+        default=0.08,
+        description="On a cart view with 2+ lines, chance to remove one (0 to 1), e.g. 0.08.",
     )
     change_quantity_probability: Probability = Field(
-        default=0.06, description="On a cart view, chance to change a line's quantity."
+        default=0.06,
+        description="On a cart view, chance to change a line's quantity (0 to 1), e.g. 0.06.",
     )
     recover_probability: Probability = Field(
         default=0.35,
-        description="A returning visitor with a saved cart opens it right after landing.",
+        description=(
+            "Chance a returning visitor with a saved cart opens it right after landing, e.g. 0.35."
+        ),
     )
 
 
 class Accounts(Model):
     login_probability: Probability = Field(
-        default=0.6, description="A returning customer logs in at landing."
+        default=0.6, description="Chance a returning customer logs in at landing, e.g. 0.6."
     )
     early_signup_probability: Probability = Field(
-        default=0.02, description="A new visitor signs up while browsing (newsletter, wishlist)."
+        default=0.02,
+        description=(
+            "Chance a new visitor signs up while browsing (newsletter, wishlist), e.g. 0.02."
+        ),
     )
 
 
 class Behaviour(Model):
     funnel: dict[PageState, dict[PageState, Probability]] = Field(
         default_factory=_default_funnel,
-        description="Transition probabilities between pages; what is left over is exit.",
+        description=(
+            "Chance to go from each page to each next one; what is left over is exit, e.g."
+            " {landing: {category: 0.35, product: 0.25}}."
+        ),
     )
-    dwell_seconds: dict[PageState, Distribution] = Field(default_factory=_default_dwell)
-    session_timeout_minutes: float = Field(default=30, gt=0, le=24 * 60)
-    cart: CartBehaviour = CartBehaviour()
-    accounts: Accounts = Accounts()
-    segments: list[SegmentRule] = Field(default_factory=list)
+    dwell_seconds: dict[PageState, Distribution] = Field(
+        default_factory=_default_dwell,
+        description=(
+            "Seconds spent on each page, for every page, e.g. {product: {type: lognormal,"
+            " median: 45, sigma: 0.9}}."
+        ),
+    )
+    session_timeout_minutes: float = Field(
+        default=30,
+        gt=0,
+        le=24 * 60,
+        description="Minutes of inactivity that end a session, e.g. 30.",
+    )
+    cart: CartBehaviour = Field(
+        default=CartBehaviour(),
+        description="Cart actions: quantities, removals, quantity changes, recovered carts.",
+    )
+    accounts: Accounts = Field(default=Accounts(), description="Log-ins and sign-ups.")
+    segments: list[SegmentRule] = Field(
+        default_factory=list,
+        description=(
+            "Behaviour for some sessions (by device, channel, new or returning), e.g."
+            " [{device: mobile, behaviour: {funnel: {cart: {checkout: 0.4}}}}]."
+        ),
+    )
 
     @field_validator("funnel")
     @classmethod
@@ -457,47 +695,112 @@ class Behaviour(Model):
 
 
 class Coupon(Model):
-    code: str = Field(min_length=1)
-    percent_off: float = Field(gt=0, le=100)
-    weight: Weight = 1.0
+    code: str = Field(min_length=1, description="Written on orders.coupon_code, e.g. WELCOME10.")
+    percent_off: float = Field(
+        gt=0, le=100, description="Discount on the order's lines, in percent, e.g. 10."
+    )
+    weight: Weight = Field(
+        default=1.0, description="Relative chance of this coupon among the coupons, e.g. 1."
+    )
 
 
 class Shipping(Model):
-    flat_fee: float = Field(default=5.99, ge=0)
-    free_over: float | None = Field(default=60.0, ge=0)
+    flat_fee: float = Field(
+        default=5.99, ge=0, description="Shipping fee in the scenario's currency, e.g. 5.99."
+    )
+    free_over: float | None = Field(
+        default=60.0,
+        ge=0,
+        description="Free shipping from this subtotal after discount, e.g. 60; null: never free.",
+    )
 
 
 class Lifecycle(Model):
     """What happens after an order is placed, and how long each step takes."""
 
-    pay_delay_minutes: Distribution = Exponential(mean_value=4)
-    cancel_probability: Probability = 0.03
-    cancel_delay_hours: Distribution = Exponential(mean_value=10)
-    ship_delay_hours: Distribution = LogNormal(median=26, sigma=0.5, max=240)
-    deliver_delay_days: Distribution = LogNormal(median=3, sigma=0.4, max=30)
-    return_probability: Probability = 0.07
-    return_delay_days: Distribution = LogNormal(median=8, sigma=0.5, max=60)
-    refund_delay_days: Distribution = LogNormal(median=2, sigma=0.5, max=21)
+    pay_delay_minutes: Distribution = Field(
+        default=Exponential(mean_value=4),
+        description="Minutes from placing to order_paid, e.g. {type: exponential, mean: 4}.",
+    )
+    cancel_probability: Probability = Field(
+        default=0.03,
+        description=(
+            "Chance the customer asks to cancel after paying; only a request that comes before"
+            " shipping cancels the order, e.g. 0.03."
+        ),
+    )
+    cancel_delay_hours: Distribution = Field(
+        default=Exponential(mean_value=10),
+        description="Hours from payment to cancellation, e.g. {type: exponential, mean: 10}.",
+    )
+    ship_delay_hours: Distribution = Field(
+        default=LogNormal(median=26, sigma=0.5, max=240),
+        description=(
+            "Hours from payment to order_shipped, e.g. {type: lognormal, median: 26, sigma: 0.5}."
+        ),
+    )
+    deliver_delay_days: Distribution = Field(
+        default=LogNormal(median=3, sigma=0.4, max=30),
+        description=(
+            "Days from shipping to order_delivered, e.g. {type: lognormal, median: 3, sigma: 0.4}."
+        ),
+    )
+    return_probability: Probability = Field(
+        default=0.07, description="Chance a delivered order is returned, e.g. 0.07."
+    )
+    return_delay_days: Distribution = Field(
+        default=LogNormal(median=8, sigma=0.5, max=60),
+        description=(
+            "Days from delivery to order_returned, e.g. {type: lognormal, median: 8, sigma: 0.5}."
+        ),
+    )
+    refund_delay_days: Distribution = Field(
+        default=LogNormal(median=2, sigma=0.5, max=21),
+        description=(
+            "Days from return to refund_issued, e.g. {type: lognormal, median: 2, sigma: 0.5}."
+        ),
+    )
     carriers: dict[str, Weight] = Field(
-        default_factory=lambda: {"UPS": 0.4, "FedEx": 0.3, "USPS": 0.3}, min_length=1
+        default_factory=lambda: {"UPS": 0.4, "FedEx": 0.3, "USPS": 0.3},
+        min_length=1,
+        description="Shipping carriers and relative weights, e.g. {UPS: 0.5, DHL: 0.5}.",
     )
 
     _carriers_weighted = field_validator("carriers")(_some_weight_above_zero)
 
 
 class Orders(Model):
-    shipping: Shipping = Shipping()
-    tax_rate: float = Field(default=0.08, ge=0, le=1)
-    coupon_probability: Probability = 0.08
+    shipping: Shipping = Field(
+        default=Shipping(), description="The shipping fee and when shipping is free."
+    )
+    tax_rate: float = Field(
+        default=0.08,
+        ge=0,
+        le=1,
+        description="Tax as a fraction of the subtotal after discount, e.g. 0.08 for 8%.",
+    )
+    coupon_probability: Probability = Field(
+        default=0.08, description="Chance an order uses a coupon (0 to 1), e.g. 0.08."
+    )
     coupons: list[Coupon] = Field(
-        default_factory=lambda: [Coupon(code="WELCOME10", percent_off=10)]
+        default_factory=lambda: [Coupon(code="WELCOME10", percent_off=10)],
+        description="Coupons orders may use, e.g. [{code: WELCOME10, percent_off: 10}].",
     )
     payment_methods: dict[str, Weight] = Field(
-        default_factory=lambda: {"card": 0.68, "paypal": 0.2, "apple_pay": 0.12}, min_length=1
+        default_factory=lambda: {"card": 0.68, "paypal": 0.2, "apple_pay": 0.12},
+        min_length=1,
+        description="Payment methods and relative weights, e.g. {card: 0.7, paypal: 0.3}.",
     )
-    payment_failure_probability: Probability = 0.06
-    payment_retry_probability: Probability = 0.5
-    lifecycle: Lifecycle = Lifecycle()
+    payment_failure_probability: Probability = Field(
+        default=0.06, description="Chance a payment attempt fails (payment_failed), e.g. 0.06."
+    )
+    payment_retry_probability: Probability = Field(
+        default=0.5, description="Chance a visitor tries again after a failed payment, e.g. 0.5."
+    )
+    lifecycle: Lifecycle = Field(
+        default=Lifecycle(),
+        description="After the order: payment, shipping, delivery, cancellations, returns.",
+    )
 
     _payment_methods_weighted = field_validator("payment_methods")(_some_weight_above_zero)
 
@@ -516,17 +819,26 @@ class Orders(Model):
 
 
 class LateArrivals(Model):
-    probability: Probability = 0.0
-    delay_hours: Distribution = Exponential(mean_value=6)
+    probability: Probability = Field(
+        default=0.0, description="Chance an event arrives late (0 to 1), e.g. 0.02."
+    )
+    delay_hours: Distribution = Field(
+        default=Exponential(mean_value=6),
+        description="Hours from occurred_at to received_at, e.g. {type: exponential, mean: 6}.",
+    )
 
 
 class Quirks(Model):
     """Deliberate data-quality traps, all off by default. Each injection is recorded."""
 
     duplicate_events: Probability = Field(
-        default=0.0, description="Chance an event is delivered twice (same event_id)."
+        default=0.0,
+        description="Chance an event is delivered twice (same event_id), e.g. 0.01.",
     )
-    late_arrivals: LateArrivals = LateArrivals()
+    late_arrivals: LateArrivals = Field(
+        default=LateArrivals(),
+        description="Events that arrive after they occurred: received_at later than occurred_at.",
+    )
     null_fields: Probability = Field(
         default=0.0,
         description=(
@@ -535,7 +847,8 @@ class Quirks(Model):
         ),
     )
     keep_removed_cart_items: bool = Field(
-        default=False, description="Order lines keep items removed from the cart."
+        default=False,
+        description="Order lines keep items removed from the cart (the original Faux bug): true.",
     )
 
 
@@ -545,19 +858,64 @@ class Quirks(Model):
 class Scenario(Model):
     """A whole shop: who visits, what they see, how they buy, over which window."""
 
-    name: str = Field(default="shop", min_length=1)
-    description: str = ""
-    seed: int = Field(default=1, ge=0, lt=2**63)
-    timezone: str = "UTC"
-    start: dt.datetime | dt.date
-    end: dt.datetime | dt.date
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    catalog: Catalog = Catalog()
-    traffic: Traffic = Traffic()
-    audience: Audience = Audience()
-    behaviour: Behaviour = Behaviour()
-    orders: Orders = Orders()
-    quirks: Quirks = Quirks()
+    name: str = Field(
+        default="shop",
+        min_length=1,
+        description="A label shown by fauxsim validate and db status, e.g. black_friday.",
+    )
+    description: str = Field(
+        default="", description="What the scenario is for; its first line shows in validate."
+    )
+    seed: int = Field(
+        default=1,
+        ge=0,
+        lt=2**63,
+        description="Seed of every random draw, e.g. 7: same scenario and seed, same data.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description=(
+            "The shop's IANA time zone, e.g. Europe/Berlin: dates, hours of the day and"
+            " weekdays are local to it."
+        ),
+    )
+    start: dt.datetime | dt.date = Field(
+        description=(
+            "First moment simulated, local time: a date (midnight), e.g. 2025-01-01, or a"
+            " date-time, e.g. 2025-01-01T09:00."
+        )
+    )
+    end: dt.datetime | dt.date = Field(
+        description="End of the window, exclusive; same forms as start, e.g. 2025-02-01."
+    )
+    currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of every price and order, e.g. USD or EUR.",
+    )
+    catalog: Catalog = Field(
+        default=Catalog(), description="Products: listed, generated, and their price changes."
+    )
+    traffic: Traffic = Field(
+        default=Traffic(),
+        description="How many sessions start, and when: daily volume, curves, calendar events.",
+    )
+    audience: Audience = Field(
+        default=Audience(),
+        description="Who visits: existing customers, returning visitors, channels, devices.",
+    )
+    behaviour: Behaviour = Field(
+        default=Behaviour(),
+        description="What visitors do: the page funnel, dwell times, cart actions, segments.",
+    )
+    orders: Orders = Field(
+        default=Orders(),
+        description="Shipping, tax, coupons, payments and each order's later life.",
+    )
+    quirks: Quirks = Field(
+        default=Quirks(),
+        description="Deliberate data-quality traps, all off by default; each one is recorded.",
+    )
 
     _dates_not_numbers = field_validator("start", "end", mode="before")(_not_a_number)
 

@@ -43,8 +43,21 @@ class Window:
         return self.start <= moment < self.end
 
 
+def day_in_year(year: int, rule: RecurringDate) -> dt.date | None:
+    """The date ``rule`` names in ``year``; None for February 29 in a year without one."""
+    if rule.day is not None:
+        if not stdlib_calendar.isleap(year) and (rule.month, rule.day) == (2, 29):
+            return None
+        named = dt.date(year, rule.month, rule.day)
+    else:
+        named = nth_weekday(year, rule)
+    return named + dt.timedelta(days=rule.offset_days)
+
+
 def nth_weekday(year: int, rule: RecurringDate) -> dt.date:
-    """The date a recurring rule names in ``year`` (e.g. the 4th Thursday of November)."""
+    """The nth weekday a rule names in ``year`` (e.g. the 4th Thursday of November)."""
+    assert rule.weekday is not None  # noqa: S101 - the model gives a rule both or a day
+    assert rule.nth is not None  # noqa: S101
     weekday = _WEEKDAYS.index(rule.weekday.value)
     days_in_month = stdlib_calendar.monthrange(year, rule.month)[1]
     matching = [
@@ -54,7 +67,7 @@ def nth_weekday(year: int, rule: RecurringDate) -> dt.date:
     ]
     position = rule.nth - 1 if rule.nth > 0 else rule.nth
     day = matching[min(position, len(matching) - 1)] if rule.nth > 0 else matching[position]
-    return dt.date(year, rule.month, day) + dt.timedelta(days=rule.offset_days)
+    return dt.date(year, rule.month, day)
 
 
 def resolve_windows(scenario: Scenario) -> list[Window]:
@@ -68,9 +81,8 @@ def resolve_windows(scenario: Scenario) -> list[Window]:
             first_days = [event.date]
         else:
             assert event.every_year is not None  # noqa: S101 - the model guarantees one of them
-            first_days = [
-                nth_weekday(year, event.every_year) for year in range(first_year, last_year + 1)
-            ]
+            rule, years = event.every_year, range(first_year, last_year + 1)
+            first_days = [day for year in years if (day := day_in_year(year, rule)) is not None]
         for first_day in first_days:
             start = to_micros(scenario.to_utc(first_day))
             end = start + round(event.days * 24 * HOUR)

@@ -63,6 +63,16 @@ def token_id_of(token: str) -> str:
     return token[: len(PREFIX) + _ID_LENGTH]
 
 
+def id_from_user_text(text: str) -> str:
+    """The id a user means: a whole token's id, or the text as typed (an id, or a mistake).
+
+    Only a well-formed token is cut to its id; anything else is kept whole, so that an
+    unknown id is reported as the user typed it, not cut to the length of an id.
+    """
+    text = text.strip()
+    return token_id_of(text) if is_well_formed(text) else text
+
+
 def is_well_formed(token: str) -> bool:
     """Prefix, length, alphabet and checksum are right: worth a database lookup."""
     if not _SHAPE.fullmatch(token):

@@ -12,14 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from fauxsim.tables import ENTITY_TABLES, EVENTS, QUIRKS, ColumnType, TableSpec
-
-# Litestar reads the nested "extra" into the OpenAPI schema; the JSON Schema endpoint
-# is built from the table spec instead (see ``json_schema``).
-Timestamp = Annotated[
-    str,
-    msgspec.Meta(extra_json_schema={"extra": {"format": "date-time"}}),
-]
+from fauxsim.tables import ENTITY_TABLES, EVENTS, QUIRKS, Column, ColumnType, TableSpec
 
 _WIRE_TYPES: dict[ColumnType, Any] = {
     ColumnType.BIGINT: int,
@@ -27,7 +20,7 @@ _WIRE_TYPES: dict[ColumnType, Any] = {
     ColumnType.DOUBLE: float,
     ColumnType.TEXT: str,
     ColumnType.BOOLEAN: bool,
-    ColumnType.TIMESTAMP: Timestamp,
+    ColumnType.TIMESTAMP: str,  # RFC 3339 text (format date-time, see _wire_type)
     # Documented as an object; served as the stored JSON text (msgspec.Raw), unparsed.
     ColumnType.JSON: dict[str, Any],
 }
@@ -68,11 +61,31 @@ def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
+def _enum(column: Column) -> list[str | None]:
+    """A closed set's values, with null where the column may be null (else null fails it)."""
+    return [*column.values, *([None] if column.nullable else [])]
+
+
+def _wire_type(column: Column) -> Any:  # noqa: ANN401 - a type annotation built at runtime
+    """The column's type for msgspec, with its description (and format, enum) for OpenAPI.
+
+    Litestar reads the nested "extra" of ``extra_json_schema`` into the OpenAPI schema.
+    """
+    extra: dict[str, Any] = {}
+    if column.type is ColumnType.TIMESTAMP:
+        extra["format"] = "date-time"
+    if column.values:
+        extra["enum"] = _enum(column)
+    meta = msgspec.Meta(
+        description=column.description, extra_json_schema={"extra": extra} if extra else None
+    )
+    base = _WIRE_TYPES[column.type]
+    described = Annotated[base, meta]  # type: ignore[valid-type]  # built at runtime
+    return described | None if column.nullable else described
+
+
 def _row_struct(spec: TableSpec) -> type[msgspec.Struct]:
-    fields = []
-    for column in spec.columns:
-        wire_type = _WIRE_TYPES[column.type]
-        fields.append((column.name, wire_type | None if column.nullable else wire_type))
+    fields = [(column.name, _wire_type(column)) for column in spec.columns]
     # gc=False: rows hold only scalars and raw JSON, so they cannot form cycles, and a
     # page of a thousand rows is not worth a garbage-collector pass.
     return msgspec.defstruct(_pascal(spec.name), fields, frozen=True, gc=False)
@@ -111,10 +124,13 @@ def json_schema(resource: Resource) -> dict[str, Any]:
         schema: dict[str, Any] = dict(_JSON_SCHEMA_TYPES[column.type])
         if column.nullable:
             schema["type"] = [schema["type"], "null"]
-        properties[column.name] = schema
+        if column.values:
+            schema["enum"] = _enum(column)
+        properties[column.name] = {**schema, "description": column.description}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": resource.name,
+        "description": resource.spec.description,
         "type": "object",
         "properties": properties,
         "required": list(resource.spec.column_names),

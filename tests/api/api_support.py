@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 
 from fauxsim.clock import SECOND
 from fauxsim.sinks.postgres.schema import FOREIGN_KEYS
-from fauxsim.tables import ColumnType, TableSpec
+from fauxsim.tables import Column, ColumnType, TableSpec
 from genie_litestar.app import create_app
 from genie_litestar.auth.store import create_token
 from genie_litestar.resources.catalog import SERVED_TABLES
@@ -71,18 +71,24 @@ def synthetic_row(spec: TableSpec, index: int, count: int) -> tuple[Any, ...]:
             value = moment_of(paging - (SECOND if column.name == "created_at" else 0))
         elif column.nullable and index % 5 == 0:
             value = None
-        elif column.type in {ColumnType.BIGINT, ColumnType.INTEGER}:
-            value = index
-        elif column.type is ColumnType.DOUBLE:
-            value = index / 8
-        elif column.type is ColumnType.BOOLEAN:
-            value = index % 2 == 0
-        elif column.type is ColumnType.JSON:
-            value = Jsonb({"index": index})
         else:
-            value = f"{column.name}-{index}"
+            value = _plain_value(column, index)
         values.append(value)
     return tuple(values)
+
+
+def _plain_value(column: Column, index: int) -> Any:
+    if column.type in {ColumnType.BIGINT, ColumnType.INTEGER}:
+        return index
+    if column.type is ColumnType.DOUBLE:
+        return index / 8
+    if column.type is ColumnType.BOOLEAN:
+        return index % 2 == 0
+    if column.type is ColumnType.JSON:
+        return Jsonb({"index": index})
+    if column.values:  # a closed set (a status, an event type): one of its values
+        return column.values[index % len(column.values)]
+    return f"{column.name}-{index}"
 
 
 def insert_rows(

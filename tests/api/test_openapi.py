@@ -5,6 +5,8 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
+from fauxsim.events import EventType, OrderStatus
+from fauxsim.tables import ORDERS
 from genie_litestar.resources.catalog import RESOURCES
 
 
@@ -54,3 +56,38 @@ def test_served_rows_match_their_json_schema(api, name):
     broken = {**row, "unexpected": 1}
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(broken)
+
+
+def _component(openapi, name):
+    return openapi["components"]["schemas"][RESOURCES[name].row_struct.__name__]
+
+
+@pytest.mark.parametrize("name", sorted(RESOURCES))
+def test_every_field_of_every_resource_is_described(openapi, name):
+    """The data dictionary (fauxsim/tables.py) reaches the OpenAPI components."""
+    properties = _component(openapi, name)["properties"]
+    expected = {column.name: column.description for column in RESOURCES[name].spec.columns}
+    assert {field: schema.get("description") for field, schema in properties.items()} == expected
+
+
+def test_statuses_and_event_types_are_enums_in_openapi(openapi):
+    assert _component(openapi, "orders")["properties"]["status"]["enum"] == [
+        status.value for status in OrderStatus
+    ]
+    assert _component(openapi, "carts")["properties"]["status"]["enum"] == ["open", "converted"]
+    assert _component(openapi, "events")["properties"]["event_type"]["enum"] == [
+        kind.value for kind in EventType
+    ]
+    page = _component(openapi, "events")["properties"]["page"]
+    assert page["enum"][-1] is None  # a nullable column's enum admits null
+
+
+def test_json_schemas_carry_descriptions_and_enums(api):
+    schema = api.get("/v1/schemas/orders").json()
+    assert schema["description"] == ORDERS.description
+    assert schema["properties"]["status"]["enum"] == [status.value for status in OrderStatus]
+    assert schema["properties"]["total_cents"]["description"] == (
+        "subtotal - discount + shipping + tax: what the customer paid."
+    )
+    events = api.get("/v1/schemas/events").json()
+    assert events["properties"]["event_type"]["enum"] == [kind.value for kind in EventType]

@@ -16,8 +16,6 @@ from genie_litestar.ratelimit.buckets import MemoryBuckets
 from genie_litestar.ratelimit.redis_buckets import RedisBuckets
 from genie_litestar.settings import ChaosProfile, chaos_profile
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 def test_every_api_response_carries_rate_limit_headers(shared_database, token):
     with running_client(
@@ -71,21 +69,21 @@ def test_memory_bucket_refills_at_the_configured_rate(monkeypatch):
 
 
 @pytest.fixture
-def redis_namespace():
+def redis_namespace(redis_url):
     namespace = f"genie-test:{uuid.uuid4().hex}"
     yield namespace
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(f"{namespace}:*"):
         client.delete(key)
     client.close()
 
 
-def test_redis_buckets_are_shared_between_workers(redis_namespace):
+def test_redis_buckets_are_shared_between_workers(redis_url, redis_namespace):
     """Two limiter instances (as in two workers) spend one budget through Redis."""
 
     async def scenario():
-        first = RedisBuckets(REDIS_URL, burst=3, rate=0.01, namespace=redis_namespace)
-        second = RedisBuckets(REDIS_URL, burst=3, rate=0.01, namespace=redis_namespace)
+        first = RedisBuckets(redis_url, burst=3, rate=0.01, namespace=redis_namespace)
+        second = RedisBuckets(redis_url, burst=3, rate=0.01, namespace=redis_namespace)
         try:
             decisions = [
                 await first.take("token:a"),
@@ -105,19 +103,19 @@ def test_redis_buckets_are_shared_between_workers(redis_namespace):
     assert decisions[3].retry_after_seconds == 100
 
 
-def test_app_with_redis_url_limits_through_redis(shared_database, token):
+def test_app_with_redis_url_limits_through_redis(shared_database, token, redis_url):
     with (
         running_client(
             shared_database,
             token,
-            redis_url=REDIS_URL,
+            redis_url=redis_url,
             rate_limit_burst=2,
             rate_limit_per_second=0.01,
         ) as first,
         running_client(
             shared_database,
             token,
-            redis_url=REDIS_URL,
+            redis_url=redis_url,
             rate_limit_burst=2,
             rate_limit_per_second=0.01,
         ) as second,
@@ -127,7 +125,7 @@ def test_app_with_redis_url_limits_through_redis(shared_database, token):
     assert statuses == [200, 200]
     assert limited.status_code == 429
     assert "retry-after" in limited.headers
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     client.delete(*client.keys("genie:rl:token:*"))
     client.close()
 

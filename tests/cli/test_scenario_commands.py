@@ -60,7 +60,12 @@ def test_scenarios_lists_each_bundled_scenario_on_one_line(fauxsim):
     result = fauxsim("scenarios")
     assert result.exit_code == 0
     lines = result.out.splitlines()
-    assert [line.split()[0] for line in lines] == ["black_friday", "flash_sale", "steady_state"]
+    assert [line.split()[0] for line in lines] == [
+        "black_friday",
+        "flash_sale",
+        "live_shop",
+        "steady_state",
+    ]
     assert lines[0] == (
         "black_friday  A US shop through Black Friday and Cyber Monday 2024: x4 traffic, 20% off."
     )
@@ -130,7 +135,7 @@ def test_validate_reports_an_unknown_override_path_and_exits_2(fauxsim):
 def test_validate_of_a_missing_file_exits_2_with_the_bundled_names(fauxsim, tmp_path):
     result = fauxsim("validate", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 2
-    assert "bundled name: black_friday, flash_sale, steady_state" in result.err
+    assert "bundled name: black_friday, flash_sale, live_shop, steady_state" in result.err
 
 
 def test_an_unknown_option_is_a_usage_error_with_exit_code_2(fauxsim):

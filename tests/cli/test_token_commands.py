@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 from cli.console import console
 from cli.token_commands import token_app
 from genie_litestar.app import create_app
+from genie_litestar.auth.scopes import valid_scopes
 from genie_litestar.auth.tokens import is_well_formed
 from genie_litestar.errors import GenieError
 from genie_litestar.settings import GenieSettings
@@ -68,6 +69,24 @@ def test_unknown_scope_names_the_valid_ones(postgres_url, capsys):
         _run(capsys, "create", "--name", "x", "--scopes", "write:all", "--db", postgres_url)
 
 
+def test_a_near_miss_scope_suggests_the_scope_meant(postgres_url, capsys):
+    valid = ", ".join(valid_scopes())
+    expected = (
+        "unknown scope 'read:order' in --scopes; did you mean 'read:orders'?"
+        f" Valid values are: {valid}"
+    )
+    with pytest.raises(GenieError) as raised:
+        _run(capsys, "create", "--name", "x", "--scopes", "read:order", "--db", postgres_url)
+    assert str(raised.value) == expected
+
+
+def test_a_scope_close_to_none_gets_no_suggestion(postgres_url, capsys):
+    valid = ", ".join(valid_scopes())
+    with pytest.raises(GenieError) as raised:
+        _run(capsys, "create", "--name", "x", "--scopes", "everything", "--db", postgres_url)
+    assert str(raised.value) == f"unknown scope 'everything' in --scopes. Valid values are: {valid}"
+
+
 def test_bad_expiry_says_what_is_accepted(postgres_url, capsys):
     with pytest.raises(GenieError, match=r"--expires got '3 months'.*90d, 12h.*'never'"):
         _run(capsys, "create", "--name", "x", "--expires", "3 months", "--db", postgres_url)
@@ -77,6 +96,22 @@ def test_revoking_an_unknown_id_lists_the_known_ones(postgres_url, capsys):
     token = _run(capsys, "create", "--name", "a", "--db", postgres_url).out.strip()
     with pytest.raises(GenieError, match=rf"no token with id 'fg_test_nope'.*{token[:16]}"):
         _run(capsys, "revoke", "fg_test_nope", "--db", postgres_url)
+
+
+def test_an_unknown_id_longer_than_an_id_is_named_as_typed(postgres_url, capsys):
+    """An id is 16 characters; what the user typed is named whole, not cut to 16."""
+    token = _run(capsys, "create", "--name", "a", "--db", postgres_url).out.strip()
+    with pytest.raises(GenieError) as raised:
+        _run(capsys, "revoke", "fg_test_doesnotexist", "--db", postgres_url)
+    assert str(raised.value) == (
+        f"no token with id 'fg_test_doesnotexist'. Known ids: {token[:16]} (see fauxsim token list)"
+    )
+
+
+def test_a_whole_token_revokes_the_token_it_is(postgres_url, capsys):
+    token = _run(capsys, "create", "--name", "whole", "--db", postgres_url).out.strip()
+    out = _run(capsys, "revoke", token, "--db", postgres_url)
+    assert out.out.startswith(f"revoked {token[:16]} (whole) at ")
 
 
 def test_list_keeps_every_value_whole_on_a_narrow_terminal(postgres_url, capsys, monkeypatch):

@@ -17,7 +17,7 @@ from fauxsim.scenario.bundled import WHEEL_FOLDER, bundled_folder, bundled_scena
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.calendar import resolve_windows
 
-NAMES = ["black_friday", "flash_sale", "steady_state"]
+NAMES = ["black_friday", "flash_sale", "live_shop", "steady_state"]
 
 
 def test_the_bundled_scenarios_are_listed_by_name_with_the_first_line_of_their_description():

@@ -58,7 +58,7 @@ def test_a_missing_file_names_the_bundled_scenarios_and_the_closest_one(
         load_scenario(Path(name))
     assert str(caught.value) == (
         f"no scenario file {name!r}; {hint}give a .yaml file or a bundled name: "
-        "black_friday, flash_sale, steady_state"
+        "black_friday, flash_sale, live_shop, steady_state"
     )
 
 

@@ -113,6 +113,34 @@ EXPECTED_PROBLEMS = {
             "lognormal)"
         ),
     ],
+    "yearly_date_past_month_end.yaml": [
+        (
+            "yearly_date_past_month_end.yaml:6:35: traffic.calendar.0.every_year.day: must be at "
+            "most 29 in February; an event on February 29 happens in leap years only (got 30)"
+        ),
+        (
+            "yearly_date_past_month_end.yaml:8:35: traffic.calendar.1.every_year.day: must be at "
+            "most 30 in April (got 31)"
+        ),
+    ],
+    "yearly_date_with_weekday.yaml": [
+        (
+            "yearly_date_with_weekday.yaml:6:48: traffic.calendar.0.every_year.weekday: "
+            "`weekday` belongs to a weekday rule (such as the fourth Thursday), not to a fixed "
+            "`day`; keep `day` or `weekday` (got 'monday')"
+        ),
+    ],
+    "yearly_date_without_day.yaml": [
+        (
+            "yearly_date_without_day.yaml:6:19: traffic.calendar.0.every_year: give `day` for a "
+            "fixed date (month: 10, day: 1 is October 1) or `weekday` and `nth` for a weekday "
+            "(month: 11, weekday: thursday, nth: 4)"
+        ),
+        (
+            "yearly_date_without_day.yaml:8:7: traffic.calendar.1.every_year.nth: required with "
+            "`weekday`: 1 = first, 4 = fourth, -1 = last"
+        ),
+    ],
     "several_errors.yaml": [
         (
             "several_errors.yaml:4:11: currency: is not in the expected form (got 'usd'; allowed: "

