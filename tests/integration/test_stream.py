@@ -2,7 +2,8 @@
 
 Each test declares its own exchange and queues (unique names) and deletes them after.
 The broker is ``FAUXSIM_TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/``);
-``.ci/run`` starts the machine's RabbitMQ. Without a broker these tests are skipped.
+``.ci/run`` starts the machine's RabbitMQ. Without a broker these tests are skipped, or
+fail where ``FAUXSIM_REQUIRE_SERVICES`` is set (CI): see ``tests/service_support.py``.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from fauxsim.errors import SinkError
 from fauxsim.events import ID, RECEIVED_AT, TYPE
 from fauxsim.runner import generate, run_into
 from fauxsim.sinks.base import Batch, open_sink
+from fauxsim.sinks.fanout import FanOut
 from fauxsim.sinks.stream import open_stream_sink
 from tests.integration.scenario_fixtures import stream_scenario
 from tests.integration.tcp_proxy import TcpProxy
+from tests.service_support import unavailable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -105,8 +108,8 @@ class Broker:
 def amqp_url() -> str:
     try:
         pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
-    except AMQPError:
-        pytest.skip(f"no RabbitMQ broker at {AMQP_URL} (set FAUXSIM_TEST_AMQP_URL)")
+    except AMQPError as error:
+        unavailable(f"needs RabbitMQ at {AMQP_URL} (FAUXSIM_TEST_AMQP_URL): {error!r}")
     return AMQP_URL
 
 
@@ -166,6 +169,19 @@ def test_the_batch_is_left_for_the_next_sink(broker: Broker, tmp_path):
     sink.write(batch)
     sink.close()
     assert {name: list(rows) for name, rows in batch.rows.items()} == before
+
+
+def test_the_stream_beside_files_publishes_what_the_files_hold(broker: Broker, tmp_path):
+    """Stream first, JSONL after it in one FanOut (as ``fauxsim run`` orders them): the file
+    sink empties the rows it writes, and still every event is published and written."""
+    scenario = stream_scenario()
+    queue = broker.bind_queue()
+    stream = open_stream_sink(broker.url, scenario, exchange=broker.exchange, state_dir=tmp_path)
+    files = open_sink("jsonl", tmp_path / "files")
+    run_into(FanOut([stream, files]), scenario)
+    lines = (tmp_path / "files" / "events.jsonl").read_bytes().splitlines()
+    assert [message.body for message in broker.drain(queue)] == lines
+    assert len(lines) == len(delivered_events(scenario))
 
 
 def test_other_tables_are_not_published(broker: Broker, tmp_path):
@@ -311,7 +327,7 @@ def rabbitmqctl(*arguments: str) -> str:
     """The output of the broker's admin command; skips the test where it is not installed."""
     command = shutil.which("rabbitmqctl")
     if command is None:
-        pytest.skip("rabbitmqctl is not installed here: cannot cut a connection from the broker")
+        unavailable("needs rabbitmqctl, to close a connection from the broker's side")
     done = subprocess.run(  # noqa: S603 - the broker's own tool, fixed arguments
         [command, "-q", *arguments], capture_output=True, text=True, check=True
     )
