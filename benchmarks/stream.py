@@ -34,6 +34,7 @@ from collections import deque
 from itertools import accumulate
 from pathlib import Path
 from statistics import median
+from typing import TYPE_CHECKING
 
 import pika
 from pika.adapters.select_connection import SelectConnection
@@ -42,9 +43,12 @@ from fauxsim.runner import generate, run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.sinks.stream import open_stream_sink
 from fauxsim.sinks.stream.address import BrokerAddress
-from fauxsim.sinks.stream.messages import Messages, event_messages
+from fauxsim.sinks.stream.bodies import event_messages
 from fauxsim.sinks.stream.publisher import Publisher
 from fauxsim.tables import EVENTS
+
+if TYPE_CHECKING:
+    from fauxsim.sinks.stream.messages import Messages
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.yaml"
 URL = "amqp://guest:guest@127.0.0.1:5672/"
