@@ -25,3 +25,8 @@ def quirky_scenario(**changes: Any) -> Scenario:
     }
     base.update(changes)
     return Scenario.model_validate(base)
+
+
+def stream_scenario(**changes: Any) -> Scenario:
+    """Two days of the quirky shop (~8,000 events, duplicates and late arrivals): a quick stream."""
+    return quirky_scenario(**{"name": "stream", "end": "2024-03-03", **changes})
