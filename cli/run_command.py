@@ -18,6 +18,7 @@ from cli.console import (
     raise_if_stopped,
     stop_received,
 )
+from cli.run_outputs import Outputs, open_outputs
 from cli.run_progress import RunProgress
 from fauxsim import wall_clock
 from fauxsim.clock import SECOND, run_end, to_datetime, to_micros
@@ -25,8 +26,7 @@ from fauxsim.errors import UsageError
 from fauxsim.live import LiveClock, choose_pace
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_into
 from fauxsim.scenario.loading import load_scenario
-from fauxsim.sinks.files.table_files import TableFilesSink
-from fauxsim.tables import ALL_TABLES
+from fauxsim.tables import ALL_TABLES, EVENTS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from cyclopts import Token
 
     from fauxsim.scenario.model import Scenario
-    from fauxsim.sinks.base import Sink
 
 FileFormat = Literal["parquet", "jsonl", "csv"]
 
@@ -62,6 +61,8 @@ def run(
     live: bool = False,
     speed: float | None = None,
     commit_every: float | None = None,
+    stream: str | None = None,
+    stream_exchange: str = "fauxsim.events",
 ) -> int:
     """Simulate a scenario and write its events and tables.
 
@@ -100,6 +101,12 @@ def run(
         minute).
     commit_every
         Live mode: seconds of wall time between commits once caught up (default 1).
+    stream
+        Also publish every event to RabbitMQ, e.g. amqp://guest:guest@localhost:5672/
+        (with confirms; a rerun resumes after the last confirmed batch). With --stream
+        alone, Postgres is written only when --db or $DATABASE_URL names one.
+    stream_exchange
+        The topic exchange the events go to (routing key: the event type).
     """
     if batch_rows < 1:
         raise UsageError(f"--batch-rows must be at least 1, got {batch_rows}")
@@ -115,21 +122,21 @@ def run(
         )
     handle_stops()  # a stopped run cleans up and says what it kept
     target = out or Path("data")
-    sink: Sink | None = None
+    outputs = Outputs()
     try:
-        if to_files:
-            from fauxsim.sinks.base import open_sink  # noqa: PLC0415 - only file runs need it
-
-            sink = open_sink(format or "parquet", target)
-            resume_after, where = None, f"{target}/ ({format or 'parquet'})"
-        else:
-            from fauxsim.sinks.postgres.process import open_loader_process  # noqa: PLC0415
-
-            # Loading runs in a child process, on the other core (see sinks.postgres.process).
-            database = open_loader_process(db, loaded, replace=replace, until=stop)
-            sink, resume_after, where = database, database.resume_after, database.describe()
+        open_outputs(
+            outputs,
+            loaded,
+            files=(format or "parquet", target) if to_files else None,
+            db=db,
+            stream=stream,
+            stream_exchange=stream_exchange,
+            replace=replace,
+            until=stop,
+        )
+        resume_after = outputs.resume_after
         clock = _live_clock(loaded, stop, resume_after, speed, commit_every) if live else None
-        return _run_with_progress(sink, loaded, stop, resume_after, batch_rows, where, clock)
+        return _run_with_progress(outputs, loaded, stop, batch_rows, clock)
     except BaseException as error:
         # Ctrl-C or SIGTERM (cli.console.Terminated); or an error after a stop that some
         # code swallowed (the loader process, ended by the same SIGTERM, say): the stop
@@ -137,22 +144,8 @@ def run(
         stopped = error if isinstance(error, KeyboardInterrupt) else stop_received()
         if stopped is None:
             raise
-        if sink is not None:
-            sink.abort()  # stopped before run_into took charge of it (a no-op after)
-        raise type(stopped)(_what_was_kept(sink, target, to_files=to_files)) from None
-
-
-def _what_was_kept(sink: Sink | None, target: Path, *, to_files: bool) -> str:
-    """What a stopped run leaves behind, for its closing message."""
-    if not to_files:
-        from fauxsim.sinks.postgres.process import LoaderProcess  # noqa: PLC0415 - as in run()
-
-        if isinstance(sink, LoaderProcess) and sink.completed:
-            return "after the run had finished: the database holds all of it"
-        return "everything committed so far is kept: run the same command again to resume"
-    if isinstance(sink, TableFilesSink) and sink.published:
-        return f"after the run had finished: the files in {target}/ are complete"
-    return f"nothing written to {target}/ (files there from an earlier run are untouched)"
+        outputs.abort()  # stopped before run_into took charge of them (a no-op after)
+        raise type(stopped)(outputs.what_was_kept(target)) from None
 
 
 def _check_live_options(
@@ -165,9 +158,10 @@ def _check_live_options(
         return
     if to_files:
         raise UsageError(
-            "--live writes into Postgres (drop --out/--format; --db, $DATABASE_URL or the "
-            "embedded default): files are written whole when a run completes, so a live run "
-            "has none to offer. For files, run without --live (--until to stop early)."
+            "--live writes into Postgres and/or a stream (drop --out/--format; --db, "
+            "$DATABASE_URL or the embedded default; --stream amqp://...): files are written "
+            "whole when a run completes, so a live run has none to offer. For files, run "
+            "without --live (--until to stop early)."
         )
     for name, value in (("--speed", speed), ("--commit-every", commit_every)):
         if value is not None and not (math.isfinite(value) and value > 0):
@@ -258,14 +252,14 @@ def _note(text: str) -> None:
 
 
 def _run_with_progress(
-    sink: Sink,
+    outputs: Outputs,
     scenario: Scenario,
     until: dt.datetime | dt.date | None,
-    resume_after: int | None,
     batch_rows: int,
-    where: str,
-    live: LiveClock | None = None,
+    live: LiveClock | None,
 ) -> int:
+    sink, resume_after, where = outputs.sink, outputs.resume_after, outputs.where
+    events_only = outputs.kinds == {"stream"}  # a stream carries only the events
     start, end = to_micros(scenario.start_utc), run_end(scenario, until)
     began = time.perf_counter()
     if resume_after is not None and resume_after >= end:
@@ -282,12 +276,20 @@ def _run_with_progress(
         progress.stop()
     raise_if_stopped()  # swallowed after the last batch: the run is complete, and says so
     seconds = time.perf_counter() - began
-    _print_summary(stats, scenario, where, seconds, resumed=resume_after is not None)
+    _print_summary(
+        stats, scenario, where, seconds, resumed=resume_after is not None, events_only=events_only
+    )
     return 0
 
 
 def _print_summary(
-    stats: RunStats, scenario: Scenario, where: str, seconds: float, *, resumed: bool
+    stats: RunStats,
+    scenario: Scenario,
+    where: str,
+    seconds: float,
+    *,
+    resumed: bool,
+    events_only: bool,
 ) -> None:
     verb = "Extended" if resumed else "Wrote"
     # The heading on a line of its own: as a table title it would wrap to the table's width,
@@ -295,8 +297,9 @@ def _print_summary(
     console.print(f"{verb} {scenario.name} into {where}", highlight=False, soft_wrap=True)
     table = Table()
     table.add_column("table")
-    table.add_column("rows written", justify="right")
-    for spec in ALL_TABLES:  # every table, in the order db status lists them
+    table.add_column("rows published" if events_only else "rows written", justify="right")
+    # Every table, in the order db status lists them; a stream carries only the events.
+    for spec in [EVENTS] if events_only else ALL_TABLES:
         table.add_row(spec.name, f"{stats.rows.get(spec.name, 0):,}")
     console.print(table)
     revenue = stats.revenue_cents / 100

@@ -59,6 +59,10 @@ class Outputs:
         return earliest_resume([output.resume_after for output in self.opened])
 
     @property
+    def kinds(self) -> set[str]:
+        return {output.kind for output in self.opened}
+
+    @property
     def where(self) -> str:
         return " and ".join(output.where for output in self.opened)
 

@@ -55,7 +55,12 @@ class RunProgress:
         ]
         if live is None:
             columns.append(TimeRemainingColumn())
-        self._progress = Progress(*columns, console=console, transient=True)
+        # A live run at rest redraws its bar once a second: rich's default of ten a second
+        # cost a live run ten times its own work (benchmarks/live.py).
+        refreshes = 1 if live is not None else 10
+        self._progress = Progress(
+            *columns, console=console, transient=True, refresh_per_second=refreshes
+        )
         self._task = self._progress.add_task(
             scenario.name, total=max(1, end - start), simulated="", state=""
         )

@@ -36,25 +36,36 @@ def test_schema_check_would_catch_a_mistake(compose):
         jsonschema.validate(broken, json.loads(SCHEMA.read_text()))
 
 
-def test_postgres_and_genie_have_healthchecks(compose):
-    for name in ("postgres", "genie"):
+def test_postgres_rabbitmq_and_genie_have_healthchecks(compose):
+    for name in ("postgres", "rabbitmq", "genie"):
         assert compose["services"][name]["healthcheck"]["test"], name
 
 
-def test_genie_starts_after_the_generator_loaded_the_data(compose):
-    depends = compose["services"]["genie"]["depends_on"]
-    assert depends["postgres"]["condition"] == "service_healthy"
-    assert depends["generator"]["condition"] == "service_completed_successfully"
-    assert compose["services"]["generator"]["depends_on"]["postgres"]["condition"] == (
-        "service_healthy"
-    )
+def test_the_default_is_a_living_shop_streamed_to_rabbitmq(compose):
+    """The generator runs the bundled live_shop live, into Postgres and the stream."""
+    generator = compose["services"]["generator"]
+    command = generator["command"]
+    assert command[:3] == ["fauxsim", "run", "live_shop"]
+    assert "--live" in command
+    assert command[command.index("--stream") + 1].startswith("amqp://guest:guest@rabbitmq:5672")
+    assert generator["environment"]["DATABASE_URL"].startswith("postgresql://")
+    assert generator["restart"] == "unless-stopped"  # a restart resumes where it stood
+    for service in ("postgres", "rabbitmq"):
+        assert generator["depends_on"][service]["condition"] == "service_healthy"
+    assert (ROOT / "scenarios" / "live_shop.yaml").exists()
+    assert "rabbitmq_stream" in " ".join(compose["services"]["rabbitmq"]["command"])
 
 
-def test_generator_loads_the_bundled_black_friday_scenario(compose):
-    command = compose["services"]["generator"]["command"]
-    assert command[:2] == ["fauxsim", "run"]
-    assert command[2] == "black_friday"
-    assert (ROOT / "scenarios" / "black_friday.yaml").exists()
+def test_genie_serves_beside_the_generator_and_reports_it(compose):
+    genie = compose["services"]["genie"]
+    assert genie["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "generator" not in genie["depends_on"]  # it never completes: it lives
+    assert genie["environment"]["GENIE_LIVE_GENERATOR"] == "true"
+
+
+def test_postgres_is_not_published_on_the_host(compose):
+    """A published 5432 clashes with a Postgres on the host."""
+    assert "ports" not in compose["services"]["postgres"]
 
 
 def test_genie_serves_on_all_interfaces_with_a_public_url(compose):

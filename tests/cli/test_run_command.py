@@ -17,7 +17,7 @@ import pytest
 
 from cli import run_command
 from cli.console import Terminated, handle_stops, raise_if_stopped
-from cli.run_command import _what_was_kept
+from cli.run_outputs import Output, Outputs
 from fauxsim import runner
 from fauxsim.errors import SinkError
 from fauxsim.sinks.base import open_sink
@@ -332,15 +332,17 @@ def test_a_sigterm_swallowed_after_a_complete_database_run_says_it_is_complete(
 
 def test_a_stop_after_the_files_were_published_says_they_are_complete(tmp_path):
     sink = open_sink("jsonl", tmp_path)
-    before = _what_was_kept(sink, tmp_path, to_files=True)
+    files = Outputs([Output("files", sink, None, str(tmp_path))])
+    before = files.what_was_kept(tmp_path)
     sink.close()
     assert (
         before == f"nothing written to {tmp_path}/ (files there from an earlier run are untouched)"
     )
-    assert _what_was_kept(sink, tmp_path, to_files=True) == (
+    assert files.what_was_kept(tmp_path) == (
         f"after the run had finished: the files in {tmp_path}/ are complete"
     )
-    assert _what_was_kept(None, tmp_path, to_files=False) == (
+    database = Outputs([Output("database", sink, None, "Postgres")])
+    assert database.what_was_kept(tmp_path) == (
         "everything committed so far is kept: run the same command again to resume"
     )
 

@@ -165,7 +165,7 @@ def test_live_into_files_is_refused_with_what_to_use(tmp_path):
     run = fauxsim("run", str(write_scenario(tmp_path)), "--live", "--out", str(tmp_path / "d"))
     _, err = run.communicate(timeout=60)
     assert run.returncode == 2
-    assert "--live writes into Postgres" in err
+    assert "--live writes into Postgres and/or a stream" in err
     assert not (tmp_path / "d").exists()
 
 
