@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from cyclopts import Parameter
 
-from cli.console import error_console, handle_stops
+from cli.console import console, error_console, handle_stops
 from fauxsim.errors import SinkError, UsageError
 
 if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
     from cli.live_generator import LiveGenerator
 
 # Workers start the app from this factory, reading settings from GENIE_* variables.
@@ -140,6 +142,7 @@ def serve(
         )
     # Read by the protocol in each worker (slowloris defence, see slow_clients.py).
     os.environ[DEADLINE_VARIABLE] = str(request_deadline_seconds)
+    print_what_is_served(url, environment["public_base_url"], live)
     generator = start_live_generator(live, speed, url, replace=replace)
     run_server(host, port, workers, generator, limit_concurrency=limit_concurrency)
 
@@ -180,6 +183,35 @@ def run_server(
             generator.stop()
     if generator is not None and generator.failure:
         raise SinkError(f"{generator.failure}; Genie stopped with it")
+
+
+def print_what_is_served(url: str, base_url: str, live: str | None) -> None:
+    """The database, the dataset in it, where the docs are and how to get a token."""
+    from fauxsim.clock import to_rfc3339  # noqa: PLC0415
+    from fauxsim.sinks.postgres import ledger  # noqa: PLC0415
+    from fauxsim.sinks.postgres.connection import connect, mask_password  # noqa: PLC0415
+
+    with connect(url) as connection, connection.cursor() as cursor:
+        committed = ledger.read_committed(cursor)
+    if committed is None:
+        dataset = "none yet: load one with `fauxsim run SCENARIO` (the API answers empty pages)"
+    else:
+        identity = committed.identity
+        dataset = (
+            f"{identity.scenario_name} (seed {identity.seed}), complete up to "
+            f"{to_rfc3339(committed.watermark)[:19]}Z"
+        )
+    if live is not None:
+        dataset += f"; live generator: fauxsim run {live} --live"
+    base = base_url.rstrip("/")
+    create_one = "fauxsim token create --name me --scopes read:all"
+    lines = [
+        f"Genie serves {mask_password(url)}",
+        f"  dataset  {dataset}",
+        f"  API      {base}/v1/orders (and the other resources), docs {base}/docs",
+        f"  token    {create_one}   (send it as Authorization: Bearer fg_...)",
+    ]
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
 def check_live_options(live: str | None, speed: float | None, *, replace: bool) -> None:
@@ -286,7 +318,35 @@ def export_settings(values: dict[str, Any]) -> None:
         GenieSettings()
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(map(str, item['loc']))}: {item['msg']} (got {item.get('input')!r})"
+            f"{_named_as_set(str(item['loc'][0]) if item['loc'] else '')}: "
+            f"{item['msg'].removeprefix('Value error, ')}{_shown(item)}"
             for item in error.errors()
         )
-        raise UsageError(f"invalid serve option: {problems}") from None
+        raise UsageError(problems) from None
+
+
+# The option of serve that sets each setting; the others come from GENIE_* variables.
+_OPTION_OF_SETTING = {
+    "database_url": "--db",
+    "public_base_url": "--public-url",
+    "settle_seconds": "--settle-seconds",
+    "rate_limit_burst": "--rate-limit-burst",
+    "rate_limit_per_second": "--rate-limit-per-second",
+    "redis_url": "--redis-url",
+    "chaos": "--chaos",
+    "statement_timeout_ms": "--statement-timeout-ms",
+    "cors_allow_origins": "--cors-origin",
+}
+
+
+def _named_as_set(setting: str) -> str:
+    """A setting as the user set it: the option, or the GENIE_* variable."""
+    return _OPTION_OF_SETTING.get(setting) or f"GENIE_{setting.upper()}"
+
+
+def _shown(item: ErrorDetails) -> str:
+    """The value received, except a secret's (a password in a URL, a signing key)."""
+    setting = str(item["loc"][0]) if item["loc"] else ""
+    if "secret" in setting or setting == "database_url":
+        return ""
+    return f" (got {item['input']!r})"

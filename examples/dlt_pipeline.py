@@ -16,8 +16,11 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
-import dlt
-from dlt.sources.rest_api import rest_api_source
+try:
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+except ImportError as missing:  # the plain install leaves the examples' tools out
+    raise SystemExit(f"{missing.name} is missing: pip install -e '.[examples]'") from None
 
 if TYPE_CHECKING:
     from dlt.sources import DltSource

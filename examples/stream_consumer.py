@@ -20,7 +20,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-import duckdb
+try:
+    import duckdb
+except ImportError as missing:  # the plain install leaves the examples' tools out
+    raise SystemExit(f"{missing.name} is missing: pip install -e '.[examples]'") from None
 import orjson
 import pika
 import pyarrow as pa

@@ -82,7 +82,7 @@ class GenieSettings(BaseSettings):
     def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
         minimum = 16
         if secret is not None and len(secret.get_secret_value()) < minimum:
-            msg = f"cursor_secret must have at least {minimum} characters"
+            msg = f"must have at least {minimum} characters"
             raise ValueError(msg)
         return secret
 

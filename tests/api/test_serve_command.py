@@ -83,7 +83,7 @@ def test_unknown_chaos_profile_fails_before_starting(postgres_url, started):
 
 
 def test_invalid_option_fails_with_the_option_named(postgres_url, started):
-    with pytest.raises(FauxError, match="rate_limit_per_second"):
+    with pytest.raises(FauxError, match="--rate-limit-per-second: Input should be greater than 0"):
         serve(db=postgres_url, rate_limit_per_second=0)
     assert started == []
 
@@ -127,3 +127,31 @@ def test_an_empty_cursor_secret_variable_counts_as_none(monkeypatch):
     """docker compose passes ``${GENIE_CURSOR_SECRET:-}`` as an empty variable."""
     monkeypatch.setenv("GENIE_CURSOR_SECRET", "")
     assert GenieSettings(database_url="postgresql://x").cursor_secret is None
+
+
+def test_a_bad_public_url_names_the_option(postgres_url, started):
+    with pytest.raises(FauxError) as caught:
+        serve(db=postgres_url, public_url="notaurl")
+    assert str(caught.value).startswith("--public-url: Input should be a valid URL")
+    assert "public_base_url" not in str(caught.value)
+    assert started == []
+
+
+def test_a_short_cursor_secret_names_the_variable_and_hides_the_value(
+    postgres_url, started, monkeypatch
+):
+    monkeypatch.setenv("GENIE_CURSOR_SECRET", "abc")
+    with pytest.raises(FauxError) as caught:
+        serve(db=postgres_url)
+    assert str(caught.value) == "GENIE_CURSOR_SECRET: must have at least 16 characters"
+    assert started == []
+
+
+@pytest.mark.usefixtures("started")
+def test_serve_says_what_it_serves_and_how_to_get_a_token(postgres_url, capsys):
+    serve(db=postgres_url, port=8124)
+    out = capsys.readouterr().out
+    assert "Genie serves postgresql://" in out
+    assert "dataset  none yet: load one with `fauxsim run SCENARIO`" in out
+    assert "docs http://127.0.0.1:8124/docs" in out
+    assert "fauxsim token create --name me --scopes read:all" in out
