@@ -187,7 +187,6 @@ class StreamSink:
         raise RuntimeError(f"the publisher process answered {message!r} out of turn")  # a bug
 
     def _stop(self) -> None:
-        self._lock.close()
         with contextlib.suppress(OSError):
             self._channel.close()
         if self._child.is_alive():
@@ -196,3 +195,4 @@ class StreamSink:
         if self._child.is_alive():
             self._child.kill()
             self._child.join()
+        self._lock.close()  # once the child can no longer record a watermark
