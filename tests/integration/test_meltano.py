@@ -3,9 +3,11 @@
 A real ``fauxsim serve`` process on a free port, a token from the CLI, ``meltano install``
 and ``meltano run tap-genie target-duckdb`` twice, ``fauxsim run --until`` in between.
 
-Meltano and its plugins install into their own environments (a cold install takes
-minutes), so the test needs a Meltano command: ``FAUXSIM_TEST_MELTANO`` names one, else
-``meltano`` on the PATH; without either it is skipped, saying how to install it.
+Meltano gets an environment of its own, as the example's README installs it: it pins
+many packages (SQLAlchemy below 2.1, click, pip, uv, virtualenv) that the project's would
+have to share. ``FAUXSIM_TEST_MELTANO`` names a Meltano command to use; else the test
+installs Meltano from PyPI into a cached environment once (about a minute cold, then
+reused), and the plugins into the test's copy of the project (uv: seconds).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 import psycopg
 import pytest
 
@@ -27,17 +31,8 @@ from tests.integration.test_live_serve import free_port, health, wait_for
 duckdb = pytest.importorskip("duckdb")
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "meltano"
-MELTANO = os.environ.get("FAUXSIM_TEST_MELTANO") or shutil.which("meltano")
-VENV = "~/.cache/fauxgenie/meltano"
-INSTALL = (
-    f"python3 -m venv {VENV} && {VENV}/bin/pip install meltano==4.4.1"
-    f" && export FAUXSIM_TEST_MELTANO={VENV}/bin/meltano"
-)
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.meltano,
-    pytest.mark.skipif(MELTANO is None, reason=f"Meltano is not installed: {INSTALL}"),
-]
+MELTANO_VERSION = "4.4.1"
+pytestmark = [pytest.mark.slow, pytest.mark.meltano]
 
 # Twelve hours of a small shop with every quirk on, then twelve more.
 FIRST_UNTIL, SECOND_UNTIL = "2024-03-01T12:00:00", "2024-03-02T00:00:00"
@@ -51,10 +46,35 @@ def _fauxsim_done(*args: str) -> str:
     return out
 
 
-def _meltano(project: Path, env: dict[str, str], *args: str) -> None:
-    assert MELTANO is not None
-    done = subprocess.run(  # noqa: S603 - the Meltano command the tester named
-        [MELTANO, *args],
+def _install_meltano() -> Path:
+    """Meltano in its own cached environment; ``installed`` is written once pip is done."""
+    venv = Path(platformdirs.user_cache_dir("fauxgenie")) / f"meltano-{MELTANO_VERSION}"
+    if (venv / "installed").exists():
+        return venv / "bin" / "meltano"
+    shutil.rmtree(venv, ignore_errors=True)  # what an interrupted install left
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
+        subprocess.run(  # noqa: S603 - pip of the environment just made
+            [venv / "bin" / "pip", "install", "-q", f"meltano=={MELTANO_VERSION}"],
+            check=True,
+            timeout=RUN_SECONDS,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as failed:
+        if os.environ.get("FAUXSIM_REQUIRE_SERVICES"):
+            raise
+        pytest.skip(f"could not install Meltano {MELTANO_VERSION} from PyPI: {failed}")
+    (venv / "installed").write_text(f"meltano=={MELTANO_VERSION}\n")
+    return venv / "bin" / "meltano"
+
+
+@pytest.fixture(scope="session")
+def meltano() -> str:
+    return os.environ.get("FAUXSIM_TEST_MELTANO") or str(_install_meltano())
+
+
+def _meltano(meltano: str, project: Path, env: dict[str, str], *args: str) -> None:
+    done = subprocess.run(  # noqa: S603 - the Meltano command of the fixture
+        [meltano, *args],
         cwd=project,
         env=env,
         capture_output=True,
@@ -107,7 +127,7 @@ def _bookmarks(path: Path) -> dict[str, dt.datetime | None]:
     return marks
 
 
-def test_meltano_loads_every_resource_then_only_what_changed(postgres_url, tmp_path):
+def test_meltano_loads_every_resource_then_only_what_changed(meltano, postgres_url, tmp_path):
     scenario = write_scenario(tmp_path, end="2024-03-03")
     _fauxsim_done("run", str(scenario), "--db", postgres_url, "--until", FIRST_UNTIL)
     token = _fauxsim_done("token", "create", "--name", "meltano", "--db", postgres_url)
@@ -123,7 +143,7 @@ def test_meltano_loads_every_resource_then_only_what_changed(postgres_url, tmp_p
         "TAP_GENIE_BEARER_TOKEN": token,
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    _meltano(project, env, "install")
+    _meltano(meltano, project, env, "install")
     server = fauxsim(
         "serve", "--db", postgres_url, "--port", str(port),
         "--rate-limit-burst", "1000", "--rate-limit-per-second", "1000",
@@ -132,14 +152,14 @@ def test_meltano_loads_every_resource_then_only_what_changed(postgres_url, tmp_p
         wait_for(lambda: health(f"http://127.0.0.1:{port}"), "genie to answer")
         database = project / "genie.duckdb"
 
-        _meltano(project, env, "run", "tap-genie", "target-duckdb")
+        _meltano(meltano, project, env, "run", "tap-genie", "target-duckdb")
         for name in RESOURCES:
             assert _duckdb(database, name) == _postgres(postgres_url, name), name
         assert _duckdb(database, "quirks"), "the quirky shop has quirks to load"
         first_batch, bookmarks = _last_batch(database), _bookmarks(database)
 
         _fauxsim_done("run", str(scenario), "--db", postgres_url, "--until", SECOND_UNTIL)
-        _meltano(project, env, "run", "tap-genie", "target-duckdb")
+        _meltano(meltano, project, env, "run", "tap-genie", "target-duckdb")
     finally:
         server.terminate()
         server.communicate(timeout=30)
