@@ -19,9 +19,6 @@ A body may also be its own event, with no Steps around it: ``_visit.Browse`` (a 
 walked in C, started by ``_visit.visit``) carries the callbacks, ``_ok`` and ``_value``
 SimPy reads, and waits in the queue as itself, its callbacks :data:`RESUME_OWN`. It
 saves a Steps object per visit, and an attribute read per step.
-
-The scheduler loop (``SimClock._run_before``) runs in C where the extension
-``_run_steps`` was built at install (:data:`COMPILED`), and in Python otherwise.
 """
 
 from __future__ import annotations
@@ -33,16 +30,6 @@ from typing import Any, TypeAlias
 import simpy
 from simpy.core import StopSimulation
 from simpy.events import NORMAL, URGENT
-
-run_before: Callable[..., None] | None
-try:  # SimClock._run_before's loop in C (_run_steps.c), built at install
-    from fauxsim.simulation._run_steps import run_before
-except ImportError:  # installed without a C compiler: the loop runs in Python
-    run_before = None
-
-# Whether SimClock uses the compiled loop; the two give the same events (a test holds
-# them equal), the compiled one with about 16% fewer instructions for the simulation.
-COMPILED = run_before is not None
 
 
 class SimClock(simpy.Environment):
@@ -87,9 +74,6 @@ class SimClock(simpy.Environment):
 
     def _run_before(self, at: float | None) -> None:
         """Process every event due before ``at`` (every event: None), in SimPy's order."""
-        if COMPILED and run_before is not None:
-            run_before(self, self._queue, at, _RESUME, RESUME_OWN, self._eid, NORMAL, _remove)
-            return
         queue, eid, resume, resume_own = self._queue, self._eid, _RESUME, RESUME_OWN
         while queue:
             first = queue[0]
@@ -147,7 +131,6 @@ class Steps(simpy.Event):
     def __init__(self, env: SimClock, body: Body, delay: int | None = None) -> None:
         # What simpy.Event.__init__ does (env, callbacks); the first step is the callback.
         self.env = self._clock = env
-        self._body = body  # resumed by the compiled scheduler loop (see _run_steps.c)
         send = self._send = body.send
         if delay is not None:
             self.callbacks = _START
