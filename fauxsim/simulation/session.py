@@ -103,10 +103,11 @@ def visit_shared(sim: Simulation) -> tuple[Any, ...]:
 def visit_starter(sim: Simulation) -> Callable[[int, Visitor, Uniform, int, bool], None]:
     """How ``sim`` starts a visit: ``start(session_id, visitor, draw, now, returning)``.
 
-    ``_visit.visit`` where it was built: the visit's start, its walk and its scheduling in
-    C, with no Steps around it. Else its Python twin: ``run_session``'s body in a Steps.
+    ``_visit.visit`` where the run uses it (``sim.parts.visits``): the visit's start, its
+    walk and its scheduling in C, with no Steps around it. Else its Python twin:
+    ``run_session``'s body in a Steps.
     """
-    if COMPILED and visit is not None:
+    if sim.parts.visits and visit is not None:
         return partial(visit, sim.visit_shared, sim)
 
     def start_in_python(

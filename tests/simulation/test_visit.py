@@ -565,3 +565,27 @@ def test_a_throw_a_generator_refuses_leaves_the_body_as_it_was():
     with pytest.raises(StopIteration) as raised:  # once ended, raised as it is
         arrivals.throw(stop)
     assert raised.value is stop
+
+
+@needs_compiled
+def test_a_run_keeps_the_parts_it_was_built_with_when_a_flag_changes(monkeypatch):
+    """The compiled parts are chosen once, when the Simulation is built: a flag turned off
+    mid-run gives no hybrid (its visits still browse in C, its events are the same)."""
+    from fauxsim.simulation.compiled_parts import CompiledParts  # noqa: PLC0415
+
+    scenario = small_scenario(end="2024-03-02")
+    expected = Simulation(scenario)
+    assert expected.parts == CompiledParts(visits=True, sampler=True, returning_queue=True)
+    middle = expected.start + DAY // 2
+    expected_events = [*expected.advance(middle), *expected.advance(expected.end)]
+
+    simulation = Simulation(scenario)
+    events = list(simulation.advance(middle))
+    for module in (session, sampling, audience):
+        monkeypatch.setattr(module, "COMPILED", False)
+    assert any(isinstance(entry[-1], session.Browse) for entry in simulation.env._queue)
+    events += simulation.advance(simulation.end)
+    assert events == expected_events
+    assert Simulation(scenario).parts == CompiledParts(
+        visits=False, sampler=False, returning_queue=False
+    )
