@@ -1,5 +1,14 @@
 """Light SimPy processes: generators that yield delays and are sent back the time.
 
+This module is the one door to SimPy: the only one that imports it (a ruff ``banned-api``
+rule keeps it so) and that touches its private state: the environment's ``_queue``,
+``_eid`` and ``_now``, an event's ``callbacks``, ``_ok`` and ``_value``. Those are SimPy
+internals, so the ``simpy`` pin in ``pyproject.toml`` is the versions tested, and
+``tests/simulation/test_simpy_door.py`` names the internal that changed when an upgrade
+breaks one. (``_visit.Browse``, a visit walked in C, poses as a SimPy event too: it carries
+the ``callbacks``, ``_ok`` and ``_value`` SimPy reads, and is pushed to the queue this
+module hands it, :func:`queue_and_ids`.)
+
 ``simpy.Process`` wraps each generator in an ``Initialize`` event, needs a new
 ``Timeout`` object for every wait and schedules a completion event at its end. For
 millions of short visits that machinery costs more than the model itself. A
@@ -23,13 +32,22 @@ saves a Steps object per visit, and an attribute read per step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from heapq import heapify, heappop, heappush, heapreplace
 from typing import Any, TypeAlias
 
 import simpy
 from simpy.core import StopSimulation
 from simpy.events import NORMAL, URGENT
+
+__all__ = ["NORMAL", "RESUME_OWN", "SimClock", "Steps", "queue_and_ids"]
+
+
+def queue_and_ids(env: SimClock) -> tuple[list[Any], Iterator[int]]:
+    """``env``'s event queue (a heap of ``(time, priority, id, event)``) and its event id
+    counter: what a body started in C (``_visit.visit``) pushes itself onto, as :class:`Steps`
+    does."""
+    return env._queue, env._eid  # noqa: SLF001 - SimPy's state, behind this door
 
 
 class SimClock(simpy.Environment):

@@ -15,8 +15,6 @@ from functools import partial
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import NORMAL
-
 from fauxsim.simulation.audience import Cart, CartLine
 from fauxsim.simulation.labels import (
     ADDED_TO_CART,
@@ -41,7 +39,7 @@ from fauxsim.simulation.labels import (
     SESSION_STARTED,
 )
 from fauxsim.simulation.orders import place_order
-from fauxsim.simulation.processes import RESUME_OWN, Steps
+from fauxsim.simulation.processes import NORMAL, RESUME_OWN, Steps, queue_and_ids
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
 Arrivals: type[_visit.Arrivals] | None
@@ -96,7 +94,7 @@ def visit_shared(sim: Simulation) -> tuple[Any, ...]:
         sim.new_customer, SESSION_STARTED, LOGGED_IN, LANDING, CART, "browse", STARTED_KEYS,
         sim.return_gap,  # with pool.add above: what Simulation.return_later does
         # how visit() starts the visit on the clock, as Steps(env, body) would:
-        sim.env, sim.env._queue, sim.env._eid, NORMAL, heappush, RESUME_OWN, Steps,  # noqa: SLF001
+        sim.env, *queue_and_ids(sim.env), NORMAL, heappush, RESUME_OWN, Steps,
     )  # fmt: skip
 
 
