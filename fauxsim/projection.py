@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from operator import itemgetter
+from typing import Any, Final, cast
 
 from fauxsim.events import (
     CUSTOMER_ID,
+    EVENT_COLUMNS,
     OCCURRED_AT,
     ORDER_ID,
     PAGE,
@@ -87,6 +89,28 @@ _STARTED_SESSION_SOURCES: dict[str, tuple[int, Any]] = {
 }
 # In column order, as the row is built.
 _STARTED_SESSION = tuple(_STARTED_SESSION_SOURCES[name] for name in SESSIONS.column_names)
+# The same table as one lookup: the row is picked, in C, from the event's columns, then
+# its properties (_STARTED_KEYS) and the values (_STARTED_VALUES), laid end to end.
+_STARTED_KEYS = tuple(source for origin, source in _STARTED_SESSION if origin == _FROM_PROPERTY)
+_STARTED_VALUES = tuple(source for origin, source in _STARTED_SESSION if origin == _VALUE)
+
+
+def _started_positions() -> list[int]:
+    """Where each column of a new session's row is in (*event, *properties, *values)."""
+    positions, keys, values = [], len(EVENT_COLUMNS), len(EVENT_COLUMNS) + len(_STARTED_KEYS)
+    for origin, source in _STARTED_SESSION:
+        if origin == _FROM_EVENT:
+            positions.append(source)
+        elif origin == _FROM_PROPERTY:
+            positions.append(keys)
+            keys += 1
+        else:
+            positions.append(values)
+            values += 1
+    return positions
+
+
+_STARTED_PICK = itemgetter(*_started_positions())
 
 # Which order timestamp column each lifecycle event sets, and the status it leads to.
 _LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
@@ -105,15 +129,14 @@ def _flush(
     """The changed rows as tuples; with ``freeze``, each kept as its tuple ``marshal``-packed
     (but for the ``forgotten``, about to be dropped: packing them is work for nothing).
     """
-    pack = marshal.dumps
-    out = []
-    for row_id in dirty:
-        row = tuple(rows[row_id])
-        if freeze and row_id not in forgotten:
-            # Values are ints, text, floats, booleans and None: marshal gives them back
-            # equal and of the same type.
-            rows[row_id] = pack(row)
-        out.append(row)
+    out: list[tuple[Any, ...]] = list(map(tuple, map(rows.__getitem__, dirty)))  # lists, all
+    if freeze:
+        pack = marshal.dumps
+        for row_id, row in zip(dirty, out, strict=True):
+            if row_id not in forgotten:
+                # Values are ints, text, floats, booleans and None: marshal gives them back
+                # equal and of the same type.
+                rows[row_id] = pack(row)
     return out
 
 
@@ -175,34 +198,41 @@ def _fold(
     the session's clock.
     """
     page_viewed, session_ended = PAGE_VIEWED, SESSION_ENDED
+    # Positions as local names: this loop runs for every event of the run.
+    kind_at: Final = TYPE
+    session_at: Final = SESSION_ID
+    time_at: Final = OCCURRED_AT
+    customer_at: Final = CUSTOMER_ID
+    page_views, updated, customer, ended_at = S_PAGE_VIEWS, S_UPDATED, S_CUSTOMER, S_ENDED
+    get_handler, end = handlers.get, ended.append
     for event in events:
-        kind = event[TYPE]
+        kind = event[kind_at]
         if kind == page_viewed:
-            session_id = event[SESSION_ID]
+            session_id = event[session_at]
             row = sessions[session_id]  # type: ignore[index]  # page views have a session
-            row[S_PAGE_VIEWS] += 1
-            row[S_UPDATED] = event[OCCURRED_AT]
-            if row[S_CUSTOMER] is None and event[CUSTOMER_ID] is not None:
-                row[S_CUSTOMER] = event[CUSTOMER_ID]
+            row[page_views] += 1
+            row[updated] = event[time_at]
+            if row[customer] is None and event[customer_at] is not None:
+                row[customer] = event[customer_at]
             dirty[session_id] = None  # type: ignore[index]
             continue
         if kind == session_ended:
-            session_id = event[SESSION_ID]
+            session_id = event[session_at]
             row = sessions[session_id]  # type: ignore[index]
-            row[S_ENDED] = row[S_UPDATED] = event[OCCURRED_AT]
-            ended.append(session_id)  # type: ignore[arg-type]
+            row[ended_at] = row[updated] = event[time_at]
+            end(session_id)  # type: ignore[arg-type]
             dirty[session_id] = None  # type: ignore[index]
             continue
-        handler = handlers.get(kind)
+        handler = get_handler(kind)
         if handler is not None:
             handler(event)
             continue
-        session_id = event[SESSION_ID]
+        session_id = event[session_at]
         if session_id is not None:
             row = sessions[session_id]
-            row[S_UPDATED] = event[OCCURRED_AT]
-            if row[S_CUSTOMER] is None and event[CUSTOMER_ID] is not None:
-                row[S_CUSTOMER] = event[CUSTOMER_ID]
+            row[updated] = event[time_at]
+            if row[customer] is None and event[customer_at] is not None:
+                row[customer] = event[customer_at]
             dirty[session_id] = None
 
 
@@ -302,11 +332,10 @@ class Projector:
         props = event[PROPERTIES] or {}
         session_id = event[SESSION_ID]
         assert session_id is not None  # noqa: S101
-        self._sessions.add(session_id, [
-            event[source] if origin == _FROM_EVENT else props[source] if origin == _FROM_PROPERTY
-            else source
-            for origin, source in _STARTED_SESSION
-        ])  # fmt: skip
+        found = tuple(map(props.__getitem__, _STARTED_KEYS))
+        sessions = self._sessions  # what _Table.add does, without a call: once per session
+        sessions.rows[session_id] = list(_STARTED_PICK((*event, *found, *_STARTED_VALUES)))
+        sessions.dirty[session_id] = None
 
     def _in_session(self, event: Event) -> None:
         session_id = event[SESSION_ID]

@@ -111,7 +111,10 @@ class SimClock(simpy.Environment):
                 delay = send(now)
             except StopIteration:
                 event.callbacks = None  # type: ignore[assignment]  # processed, as SimPy leaves it
-                _remove(queue, first)
+                if queue[0] is first:
+                    heappop(queue)
+                else:
+                    _remove(queue, first)
                 continue
             step = (now + delay, NORMAL, next(eid), event)
             if queue[0] is first:
