@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from heapq import heapify, heappop, heappush, heapreplace
+from math import inf
 from typing import Any, TypeAlias
 
 import simpy
@@ -58,9 +59,42 @@ class SimClock(simpy.Environment):
     for each: at millions of steps, that machinery costs as much as the model. Any
     other event is handed to ``step``, so SimPy events keep their full semantics
     (but for one detail: while a body runs, its own entry is still on top of the queue).
+
+    A body's next step due at or after the end of the running ``run(until)`` waits in a
+    queue of its own, :attr:`_later`, moved into SimPy's queue when a run reaches it (or
+    anything steps or peeks). Most entries are order lifecycles waiting days; out of the
+    way, SimPy's queue holds the next hour's, and each step sifts through a few levels of
+    the heap instead of a dozen. Entries are unique (their ids are), so the order in which
+    events run is the same.
     """
 
     _now: int  # only ever advanced by integer delays
+
+    def __init__(self, initial_time: int = 0) -> None:
+        super().__init__(initial_time)
+        self._later: list[Any] = []  # a heapq of entries at or after the running horizon
+
+    def _move_later(self, before: float | None) -> None:
+        """Move the entries of :attr:`_later` due before ``before`` (None: all) into SimPy's
+        queue."""
+        later, queue = self._later, self._queue
+        if before is None:
+            for entry in later:
+                heappush(queue, entry)
+            later.clear()
+            return
+        while later and later[0][0] < before:
+            heappush(queue, heappop(later))
+
+    def step(self) -> None:
+        """As ``simpy.Environment.step``, with every entry waiting in :attr:`_later`."""
+        self._move_later(None)
+        super().step()
+
+    def peek(self) -> float:
+        """As ``simpy.Environment.peek``, with every entry waiting in :attr:`_later`."""
+        self._move_later(None)
+        return super().peek()
 
     @property
     def now(self) -> int:
@@ -69,6 +103,7 @@ class SimClock(simpy.Environment):
     def run(self, until: int | float | simpy.Event | None = None) -> Any:  # noqa: ANN401, PYI041 - SimPy's signature
         """As ``simpy.Environment.run``; a time ``until`` stops before events due then."""
         if isinstance(until, simpy.Event):
+            self._move_later(None)
             return super().run(until)
         try:
             if until is None:
@@ -82,9 +117,11 @@ class SimClock(simpy.Environment):
             # what was scheduled urgent at ``at`` before it runs too (none of ours is).
             stop = (at, URGENT, next(self._eid))
             self._run_before(at)
-            queue = self._queue
+            # Urgent events due at ``at``: SimPy's own step, what waits in _later being due
+            # later still (at or after ``at``, and never urgent).
+            queue, step_simpy = self._queue, super().step
             while queue and queue[0][:3] < stop:
-                self.step()
+                step_simpy()
         except StopSimulation as stopped:  # an event passed to an earlier run(until=...)
             return stopped.args[0]
         self._now = at  # type: ignore[assignment]  # an int but for run(until=float)
@@ -92,15 +129,19 @@ class SimClock(simpy.Environment):
 
     def _run_before(self, at: float | None) -> None:
         """Process every event due before ``at`` (every event: None), in SimPy's order."""
-        queue, eid, resume, resume_own = self._queue, self._eid, _RESUME, RESUME_OWN
+        queue, next_id, resume, resume_own = self._queue, self._eid.__next__, _RESUME, RESUME_OWN
+        # Events at time inf run only when there is no ``at`` (SimPy's run() does so too).
+        limit = inf if at is None else at
+        self._move_later(at)
+        later, step_simpy = self._later, super().step
         while queue:
             first = queue[0]
             now, _, _, event = first
-            if at is not None and now >= at:
+            if now >= limit and (at is not None or now > limit):
                 return
             callbacks = event.callbacks
             if callbacks is not resume and callbacks is not resume_own:
-                self.step()
+                step_simpy()  # the first entry of all: whatever waits in _later is due later
                 continue
             # A Steps process between steps (or a body that is its own event): resume it
             # here. Its entry stays on top of the queue while its body runs, so the next
@@ -116,8 +157,15 @@ class SimClock(simpy.Environment):
                 else:
                     _remove(queue, first)
                 continue
-            step = (now + delay, NORMAL, next(eid), event)
-            if queue[0] is first:
+            due = now + delay
+            step = (due, NORMAL, next_id(), event)
+            if due >= limit:  # beyond this run: out of SimPy's queue until a run reaches it
+                if queue[0] is first:
+                    heappop(queue)
+                else:
+                    _remove(queue, first)
+                heappush(later, step)
+            elif queue[0] is first:
                 heapreplace(queue, step)
             else:
                 _remove(queue, first)
