@@ -63,6 +63,7 @@ S_CUSTOMER, S_ENDED, S_PAGE_VIEWS, S_ORDER, S_UPDATED = (
 # The event types folded inline, as the plain strings events carry (``simulation.labels``).
 PAGE_VIEWED: str = EventType.PAGE_VIEWED.value
 SESSION_ENDED: str = EventType.SESSION_ENDED.value
+SESSION_STARTED: str = EventType.SESSION_STARTED.value
 
 # Where each column of a new session's row comes from: a column of its session_started
 # event (by its position, ``fauxsim.events``), a property of it, or a value.
@@ -193,7 +194,7 @@ def _fold(
 ) -> None:
     """Fold events into the session rows, and hand the rest to their handlers.
 
-    Page views and sessions' ends (more than half of all events) are folded inline, and
+    Page views and sessions' starts and ends (70% of all events) are folded inline, and
     so is every other event in a session that has no handler of its own, which only moves
     the session's clock.
     """
@@ -203,6 +204,9 @@ def _fold(
     session_at: Final = SESSION_ID
     time_at: Final = OCCURRED_AT
     customer_at: Final = CUSTOMER_ID
+    properties_at: Final = PROPERTIES
+    session_started = SESSION_STARTED
+    pick_started, started_keys, started_values = _STARTED_PICK, _STARTED_KEYS, _STARTED_VALUES
     page_views, updated, customer, ended_at = S_PAGE_VIEWS, S_UPDATED, S_CUSTOMER, S_ENDED
     get_handler, end = handlers.get, ended.append
     for event in events:
@@ -221,6 +225,12 @@ def _fold(
             row = sessions[session_id]  # type: ignore[index]
             row[ended_at] = row[updated] = event[time_at]
             end(session_id)  # type: ignore[arg-type]
+            dirty[session_id] = None  # type: ignore[index]
+            continue
+        if kind == session_started:  # a new row, its columns picked as _STARTED_SESSION says
+            session_id = event[session_at]
+            found = map((event[properties_at] or {}).__getitem__, started_keys)
+            sessions[session_id] = list(pick_started((*event, *found, *started_values)))  # type: ignore[index]
             dirty[session_id] = None  # type: ignore[index]
             continue
         handler = get_handler(kind)
@@ -258,7 +268,6 @@ class Projector:
         handlers: dict[EventType, _Handler] = {
             EventType.PRODUCT_CREATED: self._product_created,
             EventType.PRODUCT_PRICE_CHANGED: self._product_price_changed,
-            EventType.SESSION_STARTED: self._session_started,
             EventType.SIGNED_UP: self._signed_up,
             EventType.LOGGED_IN: self._logged_in,
             EventType.ADDED_TO_CART: self._added_to_cart,
@@ -327,15 +336,6 @@ class Projector:
         row[-1] = event[OCCURRED_AT]
 
     # ------------------------------------------------------------------ sessions
-
-    def _session_started(self, event: Event) -> None:
-        props = event[PROPERTIES] or {}
-        session_id = event[SESSION_ID]
-        assert session_id is not None  # noqa: S101
-        found = tuple(map(props.__getitem__, _STARTED_KEYS))
-        sessions = self._sessions  # what _Table.add does, without a call: once per session
-        sessions.rows[session_id] = list(_STARTED_PICK((*event, *found, *_STARTED_VALUES)))
-        sessions.dirty[session_id] = None
 
     def _in_session(self, event: Event) -> None:
         session_id = event[SESSION_ID]
