@@ -4,10 +4,13 @@ failures, cart edits, recovered carts, cancellations, returns, every kind of dwe
 every quirk): events and every row version, and the Arrow columns of every table.
 
 A twin test on the default scenario alone cannot see a feature that is off by default.
+``FAUXSIM_FUZZ_EXAMPLES`` sets how many scenarios each test draws: ``tools/sanitized_fuzz.sh``
+runs them, with the C parts built under AddressSanitizer and UBSan, by the hundred.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +49,7 @@ def python_twins() -> Iterator[None]:
             module.COMPILED = flag
 
 
+EXAMPLES = int(os.environ.get("FAUXSIM_FUZZ_EXAMPLES", "12"))
 probabilities = st.floats(min_value=0.0, max_value=0.6)
 # Quirk rates: none, or at least 1e-3 (a rate of ~1e-308 overflows fauxsim.quirks._Hits,
 # a bug of its own, left to the quirks' owner).
@@ -129,7 +133,7 @@ def scenarios(draw: st.DrawFn) -> Any:
     )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_compiled_and_python_simulations_give_the_same_data(scenario):
     assert CompiledParts.chosen() == CompiledParts(visits=True, sampler=True, returning_queue=True)
@@ -144,7 +148,9 @@ def test_compiled_and_python_simulations_give_the_same_data(scenario):
     assert len(compiled.events) > 0
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=max(1, EXAMPLES // 2), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(scenarios())
 def test_compiled_and_python_row_converters_give_the_same_columns(scenario):
     output = collect(scenario)
