@@ -1,6 +1,6 @@
 # Faux Genie: the fauxsim command (generator, token management) and the Genie API.
 
-# Build the wheels where a C compiler is: fauxgenie's compiles its four C parts (see the
+# Build the wheels where a C compiler is: fauxgenie's compiles its two C parts (see the
 # README's "Dependencies"), and a dependency without a wheel for this platform is built
 # here too. The image that runs needs no compiler.
 FROM python:3.11-slim AS build

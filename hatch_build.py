@@ -1,11 +1,7 @@
-"""Hatch build hook: compile fauxsim's four optional C extensions.
+"""Hatch build hook: compile fauxsim's two optional C extensions.
 
 - ``fauxsim/sinks/files/_rows_to_arrow.c`` turns sink rows into Arrow buffers about three
   times faster than pyarrow does from Python objects (``fauxsim/sinks/files/arrow_columns.py``);
-- ``fauxsim/simulation/_run_steps.c`` is the simulation's scheduler loop
-  (``fauxsim/simulation/processes.py``), about 16% fewer instructions for the simulation;
-- ``fauxsim/_projection.c`` is the projector's fold of events and flush of changed rows
-  (``fauxsim/projection.py``);
 - ``fauxsim/simulation/_visit.c`` is a visit's hot path: its browsing pages
   (``fauxsim/simulation/session.py``) and the lognormal sampler of dwell times
   (``fauxsim/simulation/sampling.py``).
@@ -28,8 +24,6 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 # Each extension's module, and what an install without it does instead.
 EXTENSIONS = {
     "fauxsim.sinks.files._rows_to_arrow": "rows will be converted to Arrow in Python",
-    "fauxsim.simulation._run_steps": "the simulation's scheduler loop will run in Python",
-    "fauxsim._projection": "the projector will fold events in Python",
     "fauxsim.simulation._visit": "visits will walk and draw dwell times in Python",
 }
 

@@ -5,8 +5,6 @@
     .venv/bin/python benchmarks/engine.py --sessions-per-day 14450   # 5.0M events (memory target)
     .venv/bin/python benchmarks/engine.py --sessions-per-day 17000   # about 5.9 million events
     .venv/bin/python benchmarks/engine.py --python-rows         # without the compiled converter
-    .venv/bin/python benchmarks/engine.py --python-loop         # without the compiled loop
-    .venv/bin/python benchmarks/engine.py --python-projector    # without the compiled projector
     .venv/bin/python benchmarks/engine.py --python-visit        # without the compiled visit
 
 Prints events/s end to end (simulate, project, write Parquet) in CPU time of this
@@ -37,10 +35,9 @@ from engine_profile import (
     simpy_baseline,
 )
 
-from fauxsim import projection
 from fauxsim.runner import run_into
 from fauxsim.scenario.loading import load_scenario
-from fauxsim.simulation import audience, processes, sampling, session
+from fauxsim.simulation import audience, sampling, session
 from fauxsim.sinks.base import open_sink
 from fauxsim.sinks.files import arrow_columns
 
@@ -51,8 +48,6 @@ SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.
 # The compiled parts, each switched to its Python twin by a flag: what it does, its modules.
 TWINS: dict[str, tuple[str, list[ModuleType]]] = {
     "--python-rows": ("rows to Arrow", [arrow_columns]),
-    "--python-loop": ("scheduler loop", [processes]),
-    "--python-projector": ("projector", [projection]),
     "--python-visit": ("visits", [session, sampling, audience]),
 }
 TARGET = 200_000  # events/s end to end, at the reference speed

@@ -36,8 +36,8 @@ EVENT_COLUMNS = (
     "properties",
 )
 
-# Positions in the tuple, for readers that fold the stream. Final literals, so that mypy
-# knows the type of ``event[RECEIVED_AT]`` (an int) as it knows the tuple's.
+# Positions in the tuple, for every reader and writer of events: ``event[OCCURRED_AT]``,
+# never ``event[2]``. Final literals, so that mypy types each item by its column.
 ID: Final = 0
 TYPE: Final = 1
 OCCURRED_AT: Final = 2

@@ -13,9 +13,25 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from operator import itemgetter
+from typing import Any, Final, cast
 
-from fauxsim.events import CartStatus, Event, EventType, OrderStatus
+from fauxsim.events import (
+    CUSTOMER_ID,
+    EVENT_COLUMNS,
+    OCCURRED_AT,
+    ORDER_ID,
+    PAGE,
+    PRODUCT_ID,
+    PROPERTIES,
+    QUANTITY,
+    SESSION_ID,
+    TYPE,
+    VISITOR_ID,
+    Event,
+    EventType,
+    OrderStatus,
+)
 from fauxsim.tables import (
     CART_ITEMS,
     CARTS,
@@ -26,26 +42,8 @@ from fauxsim.tables import (
     SESSIONS,
 )
 
-if TYPE_CHECKING:
-    from fauxsim import _projection
-
 Row = list[Any]
 _Handler = Callable[[Event], None]
-
-_compiled_fold: Callable[..., None] | None
-_compiled_flush: Callable[..., list[tuple[Any, ...]]] | None
-_CompiledHandler: type[_projection.Handler] | None
-try:  # the two loops below and the commonest handlers in C (_projection.c), built at install
-    from fauxsim._projection import Handler as _CompiledHandler
-    from fauxsim._projection import flush as _compiled_flush
-    from fauxsim._projection import fold as _compiled_fold
-except ImportError:  # installed without a C compiler: they run in Python
-    _compiled_fold = _compiled_flush = _CompiledHandler = None
-
-# Whether the projector folds, flushes and handles logins, sign-ups, cart additions,
-# checkouts and order lifecycles in C; both give the same tables (tests hold them
-# equal), the compiled ones with fewer instructions per event.
-COMPILED = _compiled_fold is not None and _compiled_flush is not None
 
 # Column positions, looked up once from the table specs.
 _CUSTOMER = {name: i for i, name in enumerate(CUSTOMERS.column_names)}
@@ -62,21 +60,19 @@ S_CUSTOMER, S_ENDED, S_PAGE_VIEWS, S_ORDER, S_UPDATED = (
     _SESSION["order_id"],
     _SESSION["updated_at"],
 )
-# The session columns every event in a session may move, as the compiled fold takes them.
-_FOLDED_COLUMNS = (S_CUSTOMER, S_ENDED, S_PAGE_VIEWS, S_UPDATED)
 # The event types folded inline, as the plain strings events carry (``simulation.labels``).
 PAGE_VIEWED: str = EventType.PAGE_VIEWED.value
 SESSION_ENDED: str = EventType.SESSION_ENDED.value
 SESSION_STARTED: str = EventType.SESSION_STARTED.value
 
 # Where each column of a new session's row comes from: a column of its session_started
-# event (by position in fauxsim.events.EVENT_COLUMNS), a property of it, or a value.
+# event (by its position, ``fauxsim.events``), a property of it, or a value.
 _FROM_EVENT, _FROM_PROPERTY, _VALUE = 0, 1, 2
 _STARTED_SESSION_SOURCES: dict[str, tuple[int, Any]] = {
-    "session_id": (_FROM_EVENT, 4),
-    "visitor_id": (_FROM_EVENT, 5),
-    "customer_id": (_FROM_EVENT, 6),
-    "started_at": (_FROM_EVENT, 2),
+    "session_id": (_FROM_EVENT, SESSION_ID),
+    "visitor_id": (_FROM_EVENT, VISITOR_ID),
+    "customer_id": (_FROM_EVENT, CUSTOMER_ID),
+    "started_at": (_FROM_EVENT, OCCURRED_AT),
     "ended_at": (_VALUE, None),
     "is_returning": (_FROM_PROPERTY, "is_returning"),
     "channel": (_FROM_PROPERTY, "channel"),
@@ -86,14 +82,36 @@ _STARTED_SESSION_SOURCES: dict[str, tuple[int, Any]] = {
     "device": (_FROM_PROPERTY, "device"),
     "browser": (_FROM_PROPERTY, "browser"),
     "country": (_FROM_PROPERTY, "country"),
-    "landing_page": (_FROM_EVENT, 8),
+    "landing_page": (_FROM_EVENT, PAGE),
     "page_views": (_VALUE, 0),
     "order_id": (_VALUE, None),
-    "created_at": (_FROM_EVENT, 2),
-    "updated_at": (_FROM_EVENT, 2),
+    "created_at": (_FROM_EVENT, OCCURRED_AT),
+    "updated_at": (_FROM_EVENT, OCCURRED_AT),
 }
-# In column order, as the row is built (by the handler, or by the compiled fold).
+# In column order, as the row is built.
 _STARTED_SESSION = tuple(_STARTED_SESSION_SOURCES[name] for name in SESSIONS.column_names)
+# The same table as one lookup: the row is picked, in C, from the event's columns, then
+# its properties (_STARTED_KEYS) and the values (_STARTED_VALUES), laid end to end.
+_STARTED_KEYS = tuple(source for origin, source in _STARTED_SESSION if origin == _FROM_PROPERTY)
+_STARTED_VALUES = tuple(source for origin, source in _STARTED_SESSION if origin == _VALUE)
+
+
+def _started_positions() -> list[int]:
+    """Where each column of a new session's row is in (*event, *properties, *values)."""
+    positions, keys, values = [], len(EVENT_COLUMNS), len(EVENT_COLUMNS) + len(_STARTED_KEYS)
+    for origin, source in _STARTED_SESSION:
+        if origin == _FROM_EVENT:
+            positions.append(source)
+        elif origin == _FROM_PROPERTY:
+            positions.append(keys)
+            keys += 1
+        else:
+            positions.append(values)
+            values += 1
+    return positions
+
+
+_STARTED_PICK = itemgetter(*_started_positions())
 
 # Which order timestamp column each lifecycle event sets, and the status it leads to.
 _LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
@@ -105,34 +123,21 @@ _LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
     EventType.REFUND_ISSUED: ("refunded_at", None),  # status set below: it depends on the path
 }
 
-# The handlers done in C where it was built (``_projection.Handler``): event type ->
-# (its kind there, its Python twin's name).
-_COMPILED_HANDLERS: dict[str, tuple[int, str]] = {
-    EventType.LOGGED_IN.value: (0, "_logged_in"),
-    EventType.SIGNED_UP.value: (1, "_signed_up"),
-    EventType.ADDED_TO_CART.value: (2, "_added_to_cart"),
-    EventType.CHECKOUT_STARTED.value: (3, "_checkout_started"),
-    **{EventType(kind).value: (4, "_order_lifecycle") for kind in _LIFECYCLE},
-}
-
 
 def _flush(
     rows: dict[int, Row | bytes], dirty: dict[int, None], *, freeze: bool, forgotten: set[int]
 ) -> list[tuple[Any, ...]]:
     """The changed rows as tuples; with ``freeze``, each kept as its tuple ``marshal``-packed
     (but for the ``forgotten``, about to be dropped: packing them is work for nothing).
-
-    The Python twin of ``_projection.flush``.
     """
-    pack = marshal.dumps
-    out = []
-    for row_id in dirty:
-        row = tuple(rows[row_id])
-        if freeze and row_id not in forgotten:
-            # Values are ints, text, floats, booleans and None: marshal gives them back
-            # equal and of the same type.
-            rows[row_id] = pack(row)
-        out.append(row)
+    out: list[tuple[Any, ...]] = list(map(tuple, map(rows.__getitem__, dirty)))  # lists, all
+    if freeze:
+        pack = marshal.dumps
+        for row_id, row in zip(dirty, out, strict=True):
+            if row_id not in forgotten:
+                # Values are ints, text, floats, booleans and None: marshal gives them back
+                # equal and of the same type.
+                rows[row_id] = pack(row)
     return out
 
 
@@ -170,11 +175,8 @@ class _Table:
 
     def flush(self) -> list[tuple[Any, ...]]:
         forgotten = set(self.finished) if self.freeze else set()
-        if COMPILED and _compiled_flush is not None:
-            out = _compiled_flush(self.rows, self.dirty, self.freeze, forgotten)
-        else:
-            out = _flush(self.rows, self.dirty, freeze=self.freeze, forgotten=forgotten)
-        # Emptied in place: the compiled handlers hold these very dict and list.
+        out = _flush(self.rows, self.dirty, freeze=self.freeze, forgotten=forgotten)
+        # Emptied in place: the fold holds these very dict and list.
         self.dirty.clear()
         pop = self.rows.pop
         for row_id in self.finished:
@@ -192,39 +194,55 @@ def _fold(
 ) -> None:
     """Fold events into the session rows, and hand the rest to their handlers.
 
-    The Python twin of ``_projection.fold``: page views and sessions' ends (more than
-    half of all events) are folded inline, and so is every other event in a session
-    that has no handler of its own, which only moves the session's clock.
+    Page views and sessions' starts and ends (70% of all events) are folded inline, and
+    so is every other event in a session that has no handler of its own, which only moves
+    the session's clock.
     """
     page_viewed, session_ended = PAGE_VIEWED, SESSION_ENDED
+    # Positions as local names: this loop runs for every event of the run.
+    kind_at: Final = TYPE
+    session_at: Final = SESSION_ID
+    time_at: Final = OCCURRED_AT
+    customer_at: Final = CUSTOMER_ID
+    properties_at: Final = PROPERTIES
+    session_started = SESSION_STARTED
+    pick_started, started_keys, started_values = _STARTED_PICK, _STARTED_KEYS, _STARTED_VALUES
+    page_views, updated, customer, ended_at = S_PAGE_VIEWS, S_UPDATED, S_CUSTOMER, S_ENDED
+    get_handler, end = handlers.get, ended.append
     for event in events:
-        kind = event[1]
+        kind = event[kind_at]
         if kind == page_viewed:
-            session_id = event[4]
+            session_id = event[session_at]
             row = sessions[session_id]  # type: ignore[index]  # page views have a session
-            row[S_PAGE_VIEWS] += 1
-            row[S_UPDATED] = event[2]
-            if row[S_CUSTOMER] is None and event[6] is not None:
-                row[S_CUSTOMER] = event[6]
+            row[page_views] += 1
+            row[updated] = event[time_at]
+            if row[customer] is None and event[customer_at] is not None:
+                row[customer] = event[customer_at]
             dirty[session_id] = None  # type: ignore[index]
             continue
         if kind == session_ended:
-            session_id = event[4]
+            session_id = event[session_at]
             row = sessions[session_id]  # type: ignore[index]
-            row[S_ENDED] = row[S_UPDATED] = event[2]
-            ended.append(session_id)  # type: ignore[arg-type]
+            row[ended_at] = row[updated] = event[time_at]
+            end(session_id)  # type: ignore[arg-type]
             dirty[session_id] = None  # type: ignore[index]
             continue
-        handler = handlers.get(kind)
+        if kind == session_started:  # a new row, its columns picked as _STARTED_SESSION says
+            session_id = event[session_at]
+            found = map((event[properties_at] or {}).__getitem__, started_keys)
+            sessions[session_id] = list(pick_started((*event, *found, *started_values)))  # type: ignore[index]
+            dirty[session_id] = None  # type: ignore[index]
+            continue
+        handler = get_handler(kind)
         if handler is not None:
             handler(event)
             continue
-        session_id = event[4]
+        session_id = event[session_at]
         if session_id is not None:
             row = sessions[session_id]
-            row[S_UPDATED] = event[2]
-            if row[S_CUSTOMER] is None and event[6] is not None:
-                row[S_CUSTOMER] = event[6]
+            row[updated] = event[time_at]
+            if row[customer] is None and event[customer_at] is not None:
+                row[customer] = event[customer_at]
             dirty[session_id] = None
 
 
@@ -250,7 +268,6 @@ class Projector:
         handlers: dict[EventType, _Handler] = {
             EventType.PRODUCT_CREATED: self._product_created,
             EventType.PRODUCT_PRICE_CHANGED: self._product_price_changed,
-            EventType.SESSION_STARTED: self._session_started,
             EventType.SIGNED_UP: self._signed_up,
             EventType.LOGGED_IN: self._logged_in,
             EventType.ADDED_TO_CART: self._added_to_cart,
@@ -265,26 +282,6 @@ class Projector:
         self._handlers: dict[str, _Handler] = {
             kind.value: handler for kind, handler in handlers.items()
         }
-        if COMPILED and _CompiledHandler is not None:
-            state = self._handler_state()
-            for kind, (number, _) in _COMPILED_HANDLERS.items():
-                self._handlers[kind] = _CompiledHandler(number, state)
-
-    def _handler_state(self) -> tuple[Any, ...]:
-        """What the compiled handlers read and change, in ``_projection.c``'s order (``T_*``)."""
-        tables = (self._sessions, self._customers, self._carts, self._items, self._orders)
-        return (
-            *(part for table in tables for part in (table.rows, table.dirty)),
-            self._orders.finished, self._items_of_cart,
-            {kind: (_ORDER[column], None if status is None else status.value)
-             for kind, (column, status) in _LIFECYCLE.items()},
-            (S_CUSTOMER, S_UPDATED, _CUSTOMER["last_login_at"], _CART["customer_id"],
-             _CART["items_count"], _CART["subtotal_cents"], _ITEM["quantity"], _ORDER["status"],
-             _ORDER["refunded_at"]),
-            ("email", "first_name", "last_name", "country", "source", "cart_id", "cart_item_id",
-             "unit_price_cents", "line_quantity", CartStatus.OPEN.value,
-             OrderStatus.RETURNED.value, OrderStatus.REFUNDED.value),
-        )  # fmt: skip
 
     def apply(self, events: Iterable[Event]) -> None:
         """Fold events, in the order they happened."""
@@ -294,12 +291,7 @@ class Projector:
         # replaced only by checkpoint(), never during a fold.
         sessions = cast("dict[int, Row]", self._sessions.rows)
         dirty, ended = self._sessions.dirty, self._sessions.finished
-        if COMPILED and _compiled_fold is not None:
-            _compiled_fold(events, sessions, dirty, ended, self._handlers,
-                           PAGE_VIEWED, SESSION_ENDED, _FOLDED_COLUMNS,
-                           SESSION_STARTED, _STARTED_SESSION)  # fmt: skip
-        else:
-            _fold(events, sessions, dirty, ended, self._handlers)
+        _fold(events, sessions, dirty, ended, self._handlers)
 
     def forget(self, customers: Iterable[int], carts: Iterable[int], orders: Iterable[int]) -> None:
         """Drop these rows after the next checkpoint has written them: they never change again.
@@ -328,59 +320,49 @@ class Projector:
     # ------------------------------------------------------------------ catalog
 
     def _product_created(self, event: Event) -> None:
-        props = event[12] or {}
-        product_id = event[9]
+        props = event[PROPERTIES] or {}
+        product_id = event[PRODUCT_ID]
         assert product_id is not None  # noqa: S101 - the engine always sets it
         self._products.add(product_id, [
             product_id, props["sku"], props["name"], props["category"], props["price_cents"],
-            props["currency"], props["popularity"], event[2], event[2],
+            props["currency"], props["popularity"], event[OCCURRED_AT], event[OCCURRED_AT],
         ])  # fmt: skip
 
     def _product_price_changed(self, event: Event) -> None:
-        product_id = event[9]
+        product_id = event[PRODUCT_ID]
         assert product_id is not None  # noqa: S101
         row = self._products.change(product_id)
-        row[_PRODUCT["price_cents"]] = (event[12] or {})["price_cents"]
-        row[-1] = event[2]
+        row[_PRODUCT["price_cents"]] = (event[PROPERTIES] or {})["price_cents"]
+        row[-1] = event[OCCURRED_AT]
 
     # ------------------------------------------------------------------ sessions
 
-    def _session_started(self, event: Event) -> None:
-        props = event[12] or {}
-        session_id = event[4]
-        assert session_id is not None  # noqa: S101
-        self._sessions.add(session_id, [
-            event[source] if origin == _FROM_EVENT else props[source] if origin == _FROM_PROPERTY
-            else source
-            for origin, source in _STARTED_SESSION
-        ])  # fmt: skip
-
     def _in_session(self, event: Event) -> None:
-        session_id = event[4]
+        session_id = event[SESSION_ID]
         if session_id is None:
             return
         row = self._sessions.change(session_id)
-        row[S_UPDATED] = event[2]
-        if row[S_CUSTOMER] is None and event[6] is not None:
-            row[S_CUSTOMER] = event[6]
+        row[S_UPDATED] = event[OCCURRED_AT]
+        if row[S_CUSTOMER] is None and event[CUSTOMER_ID] is not None:
+            row[S_CUSTOMER] = event[CUSTOMER_ID]
 
     # ------------------------------------------------------------------ customers
 
     def _signed_up(self, event: Event) -> None:
-        props = event[12] or {}
-        customer_id, now = event[6], event[2]
+        props = event[PROPERTIES] or {}
+        customer_id, now = event[CUSTOMER_ID], event[OCCURRED_AT]
         assert customer_id is not None  # noqa: S101
         self._customers.add(customer_id, [
-            customer_id, event[5], props["email"], props["first_name"], props["last_name"],
+            customer_id, event[VISITOR_ID], props["email"], props["first_name"], props["last_name"],
             props["country"], props["source"], 0, 0, None, now, now,
         ])  # fmt: skip
         self._in_session(event)
 
     def _logged_in(self, event: Event) -> None:
-        customer_id = event[6]
+        customer_id = event[CUSTOMER_ID]
         assert customer_id is not None  # noqa: S101
         row = self._customers.change(customer_id)
-        row[_CUSTOMER["last_login_at"]] = row[-1] = event[2]
+        row[_CUSTOMER["last_login_at"]] = row[-1] = event[OCCURRED_AT]
         self._in_session(event)
 
     # ------------------------------------------------------------------ carts
@@ -389,22 +371,45 @@ class Projector:
         """The cart row, created on first sight, with its customer once known."""
         if cart_id in self._carts.rows:
             row = self._carts.change(cart_id)
-            if row[_CART["customer_id"]] is None and event[6] is not None:
-                row[_CART["customer_id"]] = event[6]
+            if row[_CART["customer_id"]] is None and event[CUSTOMER_ID] is not None:
+                row[_CART["customer_id"]] = event[CUSTOMER_ID]
         else:
-            row = [cart_id, event[5], event[6], "open", 0, 0, None, event[2], event[2]]
+            row = [
+                cart_id,
+                event[VISITOR_ID],
+                event[CUSTOMER_ID],
+                "open",
+                0,
+                0,
+                None,
+                event[OCCURRED_AT],
+                event[OCCURRED_AT],
+            ]
             self._carts.add(cart_id, row)
-        row[-1] = event[2]
+        row[-1] = event[OCCURRED_AT]
         return row
 
     def _added_to_cart(self, event: Event) -> None:
-        props = event[12] or {}
+        props = event[PROPERTIES] or {}
         cart = self._cart(event, props["cart_id"])
-        item_id, quantity, price = props["cart_item_id"], event[10] or 0, props["unit_price_cents"]
+        item_id, quantity, price = (
+            props["cart_item_id"],
+            event[QUANTITY] or 0,
+            props["unit_price_cents"],
+        )
         if item_id in self._items.rows:
             item = self._items.change(item_id)
         else:
-            item = [item_id, props["cart_id"], event[9], 0, price, False, event[2], event[2]]
+            item = [
+                item_id,
+                props["cart_id"],
+                event[PRODUCT_ID],
+                0,
+                price,
+                False,
+                event[OCCURRED_AT],
+                event[OCCURRED_AT],
+            ]
             self._items.add(item_id, item)
             items, cart_id = self._items_of_cart, props["cart_id"]
             present = items.get(cart_id)
@@ -415,34 +420,34 @@ class Projector:
             else:
                 items[cart_id] = (*present, item_id)
         item[_ITEM["quantity"]] = props["line_quantity"]
-        item[-1] = event[2]
+        item[-1] = event[OCCURRED_AT]
         cart[_CART["items_count"]] += quantity
         cart[_CART["subtotal_cents"]] += quantity * price
         self._in_session(event)
 
     def _removed_from_cart(self, event: Event) -> None:
-        props = event[12] or {}
+        props = event[PROPERTIES] or {}
         cart = self._cart(event, props["cart_id"])
         item = self._items.change(props["cart_item_id"])
         item[_ITEM["removed"]] = True
-        item[-1] = event[2]
+        item[-1] = event[OCCURRED_AT]
         cart[_CART["items_count"]] -= item[_ITEM["quantity"]]
         cart[_CART["subtotal_cents"]] -= item[_ITEM["quantity"]] * item[_ITEM["unit_price_cents"]]
         self._in_session(event)
 
     def _cart_quantity_changed(self, event: Event) -> None:
-        props = event[12] or {}
+        props = event[PROPERTIES] or {}
         cart = self._cart(event, props["cart_id"])
         item = self._items.change(props["cart_item_id"])
-        delta = (event[10] or 0) - item[_ITEM["quantity"]]
-        item[_ITEM["quantity"]] = event[10]
-        item[-1] = event[2]
+        delta = (event[QUANTITY] or 0) - item[_ITEM["quantity"]]
+        item[_ITEM["quantity"]] = event[QUANTITY]
+        item[-1] = event[OCCURRED_AT]
         cart[_CART["items_count"]] += delta
         cart[_CART["subtotal_cents"]] += delta * item[_ITEM["unit_price_cents"]]
         self._in_session(event)
 
     def _checkout_started(self, event: Event) -> None:
-        cart_id = (event[12] or {}).get("cart_id")
+        cart_id = (event[PROPERTIES] or {}).get("cart_id")
         if cart_id is not None:
             self._cart(event, cart_id)
         self._in_session(event)
@@ -450,13 +455,13 @@ class Projector:
     # ------------------------------------------------------------------ orders
 
     def _order_placed(self, event: Event) -> None:
-        props = event[12] or {}
-        order_id, customer_id, now = event[11], event[6], event[2]
+        props = event[PROPERTIES] or {}
+        order_id, customer_id, now = event[ORDER_ID], event[CUSTOMER_ID], event[OCCURRED_AT]
         assert order_id is not None  # noqa: S101
         assert customer_id is not None  # noqa: S101
         lines = props["lines"]
         self._orders.add(order_id, [
-            order_id, customer_id, event[4], props["cart_id"], OrderStatus.PLACED.value,
+            order_id, customer_id, event[SESSION_ID], props["cart_id"], OrderStatus.PLACED.value,
             props["currency"], sum(line[2] for line in lines), props["subtotal_cents"],
             props["discount_cents"], props["shipping_cents"], props["tax_cents"],
             props["total_cents"], props["coupon_code"], now, None, None, None, None, None, None,
@@ -477,17 +482,17 @@ class Projector:
         customer[_CUSTOMER["orders_count"]] += 1
         customer[_CUSTOMER["total_spent_cents"]] += props["total_cents"]
         customer[-1] = now
-        session_id = event[4]
+        session_id = event[SESSION_ID]
         if session_id is not None:
             self._sessions.change(session_id)[S_ORDER] = order_id
         self._in_session(event)
 
     def _order_lifecycle(self, event: Event) -> None:
-        order_id = event[11]
+        order_id = event[ORDER_ID]
         assert order_id is not None  # noqa: S101
         row = self._orders.change(order_id)
-        column, status = _LIFECYCLE[event[1]]
-        row[_ORDER[column]] = row[-1] = event[2]
+        column, status = _LIFECYCLE[event[TYPE]]
+        row[_ORDER[column]] = row[-1] = event[OCCURRED_AT]
         if status is not None:
             row[_ORDER["status"]] = status.value
         elif row[_ORDER["status"]] == OrderStatus.RETURNED:

@@ -643,8 +643,8 @@ class Behaviour(Model):
     dwell_seconds: dict[PageState, Distribution] = Field(
         default_factory=_default_dwell,
         description=(
-            "Seconds spent on each page, for every page, e.g. {product: {type: lognormal,"
-            " median: 45, sigma: 0.9}}."
+            "Seconds spent on each page, e.g. {product: {type: lognormal, median: 45,"
+            " sigma: 0.9}}; a page left out keeps its default."
         ),
     )
     session_timeout_minutes: float = Field(
@@ -676,19 +676,14 @@ class Behaviour(Model):
 
     @field_validator("dwell_seconds")
     @classmethod
-    def _dwell_for_every_page(
+    def _default_dwell_for_pages_left_out(
         cls, dwell: dict[PageState, Distribution]
     ) -> dict[PageState, Distribution]:
-        # A mapping given in the file replaces the default one whole; a page without a
-        # dwell time would stop the simulation the first time a visitor reaches it.
-        missing = [state.value for state in PageState if state not in dwell]
-        if missing:
-            message = (
-                f"no dwell time for {', '.join(missing)}; give one for every page, or leave "
-                "dwell_seconds out to use the defaults"
-            )
-            raise rule_error([Violation((), message, ", ".join(s.value for s in PageState))])
-        return dwell
+        # Pages the file leaves out keep their default dwell time: a scenario that lists
+        # today's pages stays valid when a page is added (and every page has a dwell time,
+        # without which a visit reaching it would stop the simulation).
+        defaults = _default_dwell()
+        return {**dwell, **{state: defaults[state] for state in defaults if state not in dwell}}
 
 
 # --------------------------------------------------------------------------- orders

@@ -92,6 +92,31 @@ enum {
     SHARED_SIZE
 };
 
+/* The name of each item of the shared tuple: session.VisitShared declares the same fields
+ * in the same order, and the module exports these as SHARED_FIELDS (a test holds them
+ * equal; Arrivals refuses a shared tuple whose fields differ). Designated initializers:
+ * each name stands beside its index. */
+static const char *const shared_fields[SHARED_SIZE] = {
+    [S_EVENTS] = "events", [S_NEXT_ID] = "next_event_id", [S_DWELL] = "dwell",
+    [S_CATEGORIES] = "categories", [S_ANY_PRODUCT] = "any_product",
+    [S_IN_CATEGORY] = "in_category", [S_CATEGORY_PAGES] = "category_pages",
+    [S_SUFFIXES] = "search_suffixes", [S_TIMEOUT] = "session_timeout", [S_HANDOFF] = "walk",
+    [S_POOL_ADD] = "pool_add", [S_CATEGORY] = "category", [S_SEARCH] = "search",
+    [S_PRODUCT] = "product", [S_PAGE_VIEWED] = "page_viewed", [S_SEARCHED] = "searched",
+    [S_PRODUCT_VIEWED] = "product_viewed", [S_SESSION_ENDED] = "session_ended",
+    [S_QUERY] = "query_key", [S_CHANNELS] = "channels", [S_CALENDAR_AT] = "calendar_at",
+    [S_KINDS] = "session_kinds", [S_FOR_SESSION] = "for_session",
+    [S_SHARED_KINDS] = "shared_kinds", [S_LOGIN] = "login_probability",
+    [S_EARLY_SIGNUP] = "early_signup_probability", [S_RECOVER] = "recover_probability",
+    [S_NEW_CUSTOMER] = "new_customer", [S_SESSION_STARTED] = "session_started",
+    [S_LOGGED_IN] = "logged_in", [S_LANDING] = "landing", [S_CART] = "cart",
+    [S_SIGNUP_SOURCE] = "signup_source", [S_STARTED_KEYS] = "started_keys",
+    [S_RETURN_GAP] = "return_gap", [S_ENV] = "env", [S_QUEUE] = "queue",
+    [S_EID] = "event_ids", [S_NORMAL] = "normal", [S_HEAPPUSH] = "heappush",
+    [S_RESUME_OWN] = "resume_own", [S_STEPS] = "steps",
+};
+static PyObject *shared_fields_tuple;  /* SHARED_FIELDS, made at import */
+
 /* The visit's own context, as session._walk takes its first arguments. */
 enum { C_SIM, C_SESSION_ID, C_VISITOR, C_DRAW, C_BEHAVIOUR, C_CUSTOMER_ID, C_CART, CONTEXT_SIZE };
 
@@ -120,7 +145,7 @@ typedef struct {
 static PyObject *str_values, *str_cumulative, *str_total, *str_product_id, *str_search_term,
     *str_viewed, *str_category, *str_throw, *str_kind, *str_device, *str_browser, *str_country,
     *str_customer_id, *str_cart, *str_visitor_id, *str_utm_source, *str_utm_medium,
-    *str_utm_campaign, *str_key, *str_names, *str_moves, *str__now;
+    *str_utm_campaign, *str_key, *str_names, *str_moves, *str_now;
 
 #define SHARED(self, i) PyTuple_GET_ITEM((self)->shared, (i))
 #define CONTEXT(self, i) PyTuple_GET_ITEM((self)->context, (i))
@@ -1511,7 +1536,7 @@ start_body(PyObject *shared, PyObject *body)
         Py_XDECREF(delay);
         return sent == PYGEN_ERROR ? -1 : 0;
     }
-    PyObject *clock = PyObject_GetAttr(env, str__now);
+    PyObject *clock = PyObject_GetAttr(env, str_now);
     PyObject *at = clock == NULL ? NULL : PyNumber_Add(clock, delay);
     Py_XDECREF(clock);
     Py_DECREF(delay);
@@ -1554,7 +1579,7 @@ start_body(PyObject *shared, PyObject *body)
 static PyObject *
 visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7 || !PyTuple_CheckExact(args[0])
+    if (nargs != 7 || !PyTuple_Check(args[0])
         || PyTuple_GET_SIZE(args[0]) != SHARED_SIZE) {
         PyErr_SetString(PyExc_TypeError,
                         "visit(shared, sim, session_id, visitor, draw, now, returning)");
@@ -2015,6 +2040,21 @@ arrivals_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                         "Arrivals: shared is session.visit_shared()'s, hour > 0, width >= 0");
         return NULL;
     }
+    /* Once a run: the shared tuple is a session.VisitShared, its fields this module's. */
+    PyObject *fields = PyObject_GetAttrString((PyObject *)Py_TYPE(shared), "_fields");
+    if (fields == NULL) {
+        PyErr_Clear();
+    }
+    int same = fields == NULL ? 0 : PyObject_RichCompareBool(fields, shared_fields_tuple, Py_EQ);
+    Py_XDECREF(fields);
+    if (same <= 0) {
+        if (same == 0) {
+            PyErr_SetString(PyExc_TypeError,
+                            "Arrivals: shared must be a session.VisitShared whose _fields are "
+                            "_visit.SHARED_FIELDS");
+        }
+        return NULL;
+    }
     Arrivals *self = (Arrivals *)type->tp_alloc(type, 0);
     if (self == NULL) {
         return NULL;
@@ -2156,8 +2196,8 @@ PyInit__visit(void)
     struct {
         PyObject **name;
         const char *text;
-    } names[] = {{&str_values, "values"}, {&str_cumulative, "_cumulative"},
-                 {&str_total, "_total"}, {&str_product_id, "product_id"},
+    } names[] = {{&str_values, "values"}, {&str_cumulative, "cumulative"},
+                 {&str_total, "total"}, {&str_product_id, "product_id"},
                  {&str_search_term, "search_term"}, {&str_viewed, "viewed"},
                  {&str_category, "category"}, {&str_throw, "throw"}, {&str_kind, "kind"},
                  {&str_device, "device"}, {&str_browser, "browser"}, {&str_country, "country"},
@@ -2165,11 +2205,24 @@ PyInit__visit(void)
                  {&str_visitor_id, "visitor_id"}, {&str_utm_source, "utm_source"},
                  {&str_utm_medium, "utm_medium"}, {&str_utm_campaign, "utm_campaign"},
                  {&str_key, "key"}, {&str_names, "names"}, {&str_moves, "moves"},
-                 {&str__now, "_now"}};
+                 {&str_now, "now"}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if ((*names[i].name = PyUnicode_InternFromString(names[i].text)) == NULL) {
             return NULL;
         }
+    }
+    if ((shared_fields_tuple = PyTuple_New(SHARED_SIZE)) == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < SHARED_SIZE; i++) {
+        PyObject *name = shared_fields[i] == NULL ? NULL : PyUnicode_InternFromString(shared_fields[i]);
+        if (name == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_SystemError, "_visit: shared item %zd has no name", i);
+            }
+            return NULL;
+        }
+        PyTuple_SET_ITEM(shared_fields_tuple, i, name);
     }
     two_pi = 2.0 * 3.141592653589793;  /* 2.0 * math.pi, as sampling._TWO_PI */
     if (PyType_Ready(&BrowseType) < 0 || PyType_Ready(&WholeLogNormalType) < 0
@@ -2185,7 +2238,8 @@ PyInit__visit(void)
         || PyModule_AddObjectRef(m, "WholeLogNormal", (PyObject *)&WholeLogNormalType) < 0
         || PyModule_AddObjectRef(m, "DueQueue", (PyObject *)&DueQueueType) < 0
         || PyModule_AddObjectRef(m, "Draws", (PyObject *)&DrawsType) < 0
-        || PyModule_AddObjectRef(m, "Arrivals", (PyObject *)&ArrivalsType) < 0) {
+        || PyModule_AddObjectRef(m, "Arrivals", (PyObject *)&ArrivalsType) < 0
+        || PyModule_AddObjectRef(m, "SHARED_FIELDS", shared_fields_tuple) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -2,6 +2,9 @@
 from collections.abc import Callable, Generator
 from typing import Any
 
+# The fields of the shared tuple, in _visit.c's order: session.VisitShared declares the same.
+SHARED_FIELDS: tuple[str, ...]
+
 class Browse(Generator[int, int]):
     def __init__(
         self,

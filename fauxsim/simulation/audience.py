@@ -190,9 +190,14 @@ class ReturningPool:
     of abandoned carts about a hundred (as objects: ~450).
     """
 
-    def __init__(self, kinds: VisitorKinds, patience: int = 7 * DAY) -> None:
-        # The same entries, as C structs where the extension was built, else as packed ints:
-        self._queue = DueQueue() if COMPILED and DueQueue is not None else None
+    def __init__(
+        self, kinds: VisitorKinds, patience: int = 7 * DAY, *, compiled: bool | None = None
+    ) -> None:
+        # The same entries, as C structs where the extension was built (and ``compiled``,
+        # by default :data:`COMPILED` now), else as packed ints:
+        if compiled is None:
+            compiled = COMPILED
+        self._queue = DueQueue() if compiled and DueQueue is not None else None
         self._waiting: list[int] = []  # heap of entries not due yet
         self._due: deque[int] = deque()  # entries due, in the order they became due
         self._carts: dict[int, bytes] = {}  # packed carts, by visitor id

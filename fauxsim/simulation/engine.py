@@ -19,6 +19,7 @@ from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
 from fauxsim.simulation.catalog import build_catalog, price_schedule
 from fauxsim.simulation.choice import WeightedChoice
+from fauxsim.simulation.compiled_parts import CompiledParts
 from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
@@ -59,7 +60,9 @@ class Finished(NamedTuple):
 class Simulation:
     """One shop, simulated from ``scenario.start`` on, as far as it is advanced."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, parts: CompiledParts | None = None) -> None:
+        # Which compiled parts this run uses: chosen here, once (by default, all built).
+        self.parts = parts = CompiledParts.chosen() if parts is None else parts
         self.scenario = scenario
         self.seed = scenario.seed
         self.start = to_micros(scenario.start_utc)
@@ -79,11 +82,11 @@ class Simulation:
             list(audience.channels.items()), [c.weight for c in audience.channels.values()]
         )
         self.visitor_kinds = VisitorKinds(audience.devices, audience.browsers, audience.countries)
-        self.pool = ReturningPool(self.visitor_kinds)
+        self.pool = ReturningPool(self.visitor_kinds, compiled=parts.returning_queue)
         orders = scenario.orders
         self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)
         self.carriers = WeightedChoice.from_mapping(orders.lifecycle.carriers)
-        self.order_life = OrderLife.compile(orders.lifecycle)
+        self.order_life = OrderLife.compile(orders.lifecycle, compiled=parts.sampler)
         self.coupons = (
             WeightedChoice(orders.coupons, [c.weight for c in orders.coupons])
             if orders.coupons
@@ -93,9 +96,14 @@ class Simulation:
         self.return_reasons = WeightedChoice.from_mapping(_RETURN_REASONS)
         dwell = scenario.behaviour.dwell_seconds
         # Dwell times in whole microseconds, at least one: time always moves on.
-        self.dwell = {labels.page(state): whole_sampler(dwell[state], SECOND, 1) for state in dwell}
+        self.dwell = {
+            labels.page(state): whole_sampler(dwell[state], SECOND, 1, compiled=parts.sampler)
+            for state in dwell
+        }
         self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
-        self.return_gap = whole_sampler(scenario.audience.return_gap_days, DAY, SECOND)
+        self.return_gap = whole_sampler(
+            scenario.audience.return_gap_days, DAY, SECOND, compiled=parts.sampler
+        )
         self.calendar = CalendarNow(self.windows)
         # Shared event properties (emitted properties are never changed): the page_viewed
         # properties of each category, the session_started ones of each kind of session.
@@ -259,7 +267,7 @@ class Simulation:
         returning_share = self.scenario.audience.returning_share
         # A visit's draws: its slice of the hour's block, then a stream of its own.
         session_draws = entity_draws(self.seed, Purpose.SESSION)
-        if session.COMPILED and session.Arrivals is not None:
+        if self.parts.visits and session.Arrivals is not None:
             return session.Arrivals(
                 self.visit_shared, self, self._hour_plan, self.start, self.end, hour_start,
                 HOUR, returning_share, _DRAWS_PER_SESSION, session_draws, self.pool.take,

@@ -45,16 +45,17 @@ class OrderLife:
     refund_delay: WholeSampler
 
     @classmethod
-    def compile(cls, life: Lifecycle) -> OrderLife:
+    def compile(cls, life: Lifecycle, *, compiled: bool | None = None) -> OrderLife:
+        """The samplers, in C where ``compiled`` (see ``sampling.whole_sampler``)."""
         return cls(
-            pay_delay=whole_sampler(life.pay_delay_minutes, MINUTE, 1),
-            ship_delay=whole_sampler(life.ship_delay_hours, HOUR, 1),
+            pay_delay=whole_sampler(life.pay_delay_minutes, MINUTE, 1, compiled=compiled),
+            ship_delay=whole_sampler(life.ship_delay_hours, HOUR, 1, compiled=compiled),
             cancel_probability=life.cancel_probability,
-            cancel_delay=whole_sampler(life.cancel_delay_hours, HOUR, 1),
-            deliver_delay=whole_sampler(life.deliver_delay_days, DAY, 1),
+            cancel_delay=whole_sampler(life.cancel_delay_hours, HOUR, 1, compiled=compiled),
+            deliver_delay=whole_sampler(life.deliver_delay_days, DAY, 1, compiled=compiled),
             return_probability=life.return_probability,
-            return_delay=whole_sampler(life.return_delay_days, DAY, 1),
-            refund_delay=whole_sampler(life.refund_delay_days, DAY, 1),
+            return_delay=whole_sampler(life.return_delay_days, DAY, 1, compiled=compiled),
+            refund_delay=whole_sampler(life.refund_delay_days, DAY, 1, compiled=compiled),
         )
 
 

@@ -1,5 +1,14 @@
 """Light SimPy processes: generators that yield delays and are sent back the time.
 
+This module is the one door to SimPy: the only one that imports it (a ruff ``banned-api``
+rule keeps it so) and that touches its private state: the environment's ``_queue``,
+``_eid`` and ``_now``, an event's ``callbacks``, ``_ok`` and ``_value``. Those are SimPy
+internals, so the ``simpy`` pin in ``pyproject.toml`` is the versions tested, and
+``tests/simulation/test_simpy_door.py`` names the internal that changed when an upgrade
+breaks one. (``_visit.Browse``, a visit walked in C, poses as a SimPy event too: it carries
+the ``callbacks``, ``_ok`` and ``_value`` SimPy reads, and is pushed to the queue this
+module hands it, :func:`queue_and_ids`.)
+
 ``simpy.Process`` wraps each generator in an ``Initialize`` event, needs a new
 ``Timeout`` object for every wait and schedules a completion event at its end. For
 millions of short visits that machinery costs more than the model itself. A
@@ -19,30 +28,27 @@ A body may also be its own event, with no Steps around it: ``_visit.Browse`` (a 
 walked in C, started by ``_visit.visit``) carries the callbacks, ``_ok`` and ``_value``
 SimPy reads, and waits in the queue as itself, its callbacks :data:`RESUME_OWN`. It
 saves a Steps object per visit, and an attribute read per step.
-
-The scheduler loop (``SimClock._run_before``) runs in C where the extension
-``_run_steps`` was built at install (:data:`COMPILED`), and in Python otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from heapq import heapify, heappop, heappush, heapreplace
+from math import inf
 from typing import Any, TypeAlias
 
 import simpy
 from simpy.core import StopSimulation
 from simpy.events import NORMAL, URGENT
 
-run_before: Callable[..., None] | None
-try:  # SimClock._run_before's loop in C (_run_steps.c), built at install
-    from fauxsim.simulation._run_steps import run_before
-except ImportError:  # installed without a C compiler: the loop runs in Python
-    run_before = None
+__all__ = ["NORMAL", "RESUME_OWN", "SimClock", "Steps", "queue_and_ids"]
 
-# Whether SimClock uses the compiled loop; the two give the same events (a test holds
-# them equal), the compiled one with about 16% fewer instructions for the simulation.
-COMPILED = run_before is not None
+
+def queue_and_ids(env: SimClock) -> tuple[list[Any], Iterator[int]]:
+    """``env``'s event queue (a heap of ``(time, priority, id, event)``) and its event id
+    counter: what a body started in C (``_visit.visit``) pushes itself onto, as :class:`Steps`
+    does."""
+    return env._queue, env._eid  # noqa: SLF001 - SimPy's state, behind this door
 
 
 class SimClock(simpy.Environment):
@@ -53,9 +59,42 @@ class SimClock(simpy.Environment):
     for each: at millions of steps, that machinery costs as much as the model. Any
     other event is handed to ``step``, so SimPy events keep their full semantics
     (but for one detail: while a body runs, its own entry is still on top of the queue).
+
+    A body's next step due at or after the end of the running ``run(until)`` waits in a
+    queue of its own, :attr:`_later`, moved into SimPy's queue when a run reaches it (or
+    anything steps or peeks). Most entries are order lifecycles waiting days; out of the
+    way, SimPy's queue holds the next hour's, and each step sifts through a few levels of
+    the heap instead of a dozen. Entries are unique (their ids are), so the order in which
+    events run is the same.
     """
 
     _now: int  # only ever advanced by integer delays
+
+    def __init__(self, initial_time: int = 0) -> None:
+        super().__init__(initial_time)
+        self._later: list[Any] = []  # a heapq of entries at or after the running horizon
+
+    def _move_later(self, before: float | None) -> None:
+        """Move the entries of :attr:`_later` due before ``before`` (None: all) into SimPy's
+        queue."""
+        later, queue = self._later, self._queue
+        if before is None:
+            for entry in later:
+                heappush(queue, entry)
+            later.clear()
+            return
+        while later and later[0][0] < before:
+            heappush(queue, heappop(later))
+
+    def step(self) -> None:
+        """As ``simpy.Environment.step``, with every entry waiting in :attr:`_later`."""
+        self._move_later(None)
+        super().step()
+
+    def peek(self) -> float:
+        """As ``simpy.Environment.peek``, with every entry waiting in :attr:`_later`."""
+        self._move_later(None)
+        return super().peek()
 
     @property
     def now(self) -> int:
@@ -64,6 +103,7 @@ class SimClock(simpy.Environment):
     def run(self, until: int | float | simpy.Event | None = None) -> Any:  # noqa: ANN401, PYI041 - SimPy's signature
         """As ``simpy.Environment.run``; a time ``until`` stops before events due then."""
         if isinstance(until, simpy.Event):
+            self._move_later(None)
             return super().run(until)
         try:
             if until is None:
@@ -77,9 +117,11 @@ class SimClock(simpy.Environment):
             # what was scheduled urgent at ``at`` before it runs too (none of ours is).
             stop = (at, URGENT, next(self._eid))
             self._run_before(at)
-            queue = self._queue
+            # Urgent events due at ``at``: SimPy's own step, what waits in _later being due
+            # later still (at or after ``at``, and never urgent).
+            queue, step_simpy = self._queue, super().step
             while queue and queue[0][:3] < stop:
-                self.step()
+                step_simpy()
         except StopSimulation as stopped:  # an event passed to an earlier run(until=...)
             return stopped.args[0]
         self._now = at  # type: ignore[assignment]  # an int but for run(until=float)
@@ -87,18 +129,19 @@ class SimClock(simpy.Environment):
 
     def _run_before(self, at: float | None) -> None:
         """Process every event due before ``at`` (every event: None), in SimPy's order."""
-        if COMPILED and run_before is not None:
-            run_before(self, self._queue, at, _RESUME, RESUME_OWN, self._eid, NORMAL, _remove)
-            return
-        queue, eid, resume, resume_own = self._queue, self._eid, _RESUME, RESUME_OWN
+        queue, next_id, resume, resume_own = self._queue, self._eid.__next__, _RESUME, RESUME_OWN
+        # Events at time inf run only when there is no ``at`` (SimPy's run() does so too).
+        limit = inf if at is None else at
+        self._move_later(at)
+        later, step_simpy = self._later, super().step
         while queue:
             first = queue[0]
             now, _, _, event = first
-            if at is not None and now >= at:
+            if now >= limit and (at is not None or now > limit):
                 return
             callbacks = event.callbacks
             if callbacks is not resume and callbacks is not resume_own:
-                self.step()
+                step_simpy()  # the first entry of all: whatever waits in _later is due later
                 continue
             # A Steps process between steps (or a body that is its own event): resume it
             # here. Its entry stays on top of the queue while its body runs, so the next
@@ -109,10 +152,20 @@ class SimClock(simpy.Environment):
                 delay = send(now)
             except StopIteration:
                 event.callbacks = None  # type: ignore[assignment]  # processed, as SimPy leaves it
-                _remove(queue, first)
+                if queue[0] is first:
+                    heappop(queue)
+                else:
+                    _remove(queue, first)
                 continue
-            step = (now + delay, NORMAL, next(eid), event)
-            if queue[0] is first:
+            due = now + delay
+            step = (due, NORMAL, next_id(), event)
+            if due >= limit:  # beyond this run: out of SimPy's queue until a run reaches it
+                if queue[0] is first:
+                    heappop(queue)
+                else:
+                    _remove(queue, first)
+                heappush(later, step)
+            elif queue[0] is first:
                 heapreplace(queue, step)
             else:
                 _remove(queue, first)
@@ -147,7 +200,6 @@ class Steps(simpy.Event):
     def __init__(self, env: SimClock, body: Body, delay: int | None = None) -> None:
         # What simpy.Event.__init__ does (env, callbacks); the first step is the callback.
         self.env = self._clock = env
-        self._body = body  # resumed by the compiled scheduler loop (see _run_steps.c)
         send = self._send = body.send
         if delay is not None:
             self.callbacks = _START

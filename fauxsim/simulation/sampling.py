@@ -63,14 +63,17 @@ def sampler(distribution: Distribution) -> Sampler:
     raise TypeError(msg)
 
 
-def whole_sampler(distribution: Distribution, unit: int, minimum: int) -> WholeSampler:
-    """Draws of ``distribution`` in whole ``unit``s (truncated), at least ``minimum``."""
+def whole_sampler(
+    distribution: Distribution, unit: int, minimum: int, *, compiled: bool | None = None
+) -> WholeSampler:
+    """Draws of ``distribution`` in whole ``unit``s (truncated), at least ``minimum``;
+    lognormal ones in C where ``compiled`` (by default :data:`COMPILED` now)."""
     if isinstance(distribution, LogNormal):
         # The common case (dwell times) in one function rather than two calls per draw.
         exp, log, sqrt, cos = math.exp, math.log, math.sqrt, math.cos
         median, sigma = distribution.median, distribution.sigma
         cap = math.inf if distribution.max is None else distribution.max
-        if COMPILED and WholeLogNormal is not None:
+        if (COMPILED if compiled is None else compiled) and WholeLogNormal is not None:
             return WholeLogNormal(median, sigma, cap, unit, minimum)
 
         # Conditional expressions rather than min() and max(): calls cost more, and this

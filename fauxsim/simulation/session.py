@@ -13,9 +13,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from functools import partial
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
-
-from simpy.events import NORMAL
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fauxsim.simulation.audience import Cart, CartLine
 from fauxsim.simulation.labels import (
@@ -41,7 +39,7 @@ from fauxsim.simulation.labels import (
     SESSION_STARTED,
 )
 from fauxsim.simulation.orders import place_order
-from fauxsim.simulation.processes import RESUME_OWN, Steps
+from fauxsim.simulation.processes import NORMAL, RESUME_OWN, Steps, queue_and_ids
 from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
 Arrivals: type[_visit.Arrivals] | None
@@ -59,13 +57,15 @@ except ImportError:  # installed without a C compiler: the whole visit runs in P
 COMPILED = Browse is not None
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
+    from fauxsim.events import Event, Properties
     from fauxsim.randomness import Uniform
     from fauxsim.simulation import _visit
     from fauxsim.simulation.audience import Visitor
     from fauxsim.simulation.behaviour import SessionBehaviour
     from fauxsim.simulation.catalog import Product
+    from fauxsim.simulation.choice import WeightedChoice
     from fauxsim.simulation.engine import Simulation
 
 # Shared by every recovered cart's page view: properties are never changed once emitted.
@@ -81,32 +81,89 @@ STARTED_KEYS = ("channel", "utm_source", "utm_medium", "utm_campaign", "device",
                 "country", "is_returning", "calendar_events")  # fmt: skip
 
 
-def visit_shared(sim: Simulation) -> tuple[Any, ...]:
-    """What every visit of ``sim`` started in C reads, in ``_visit.c``'s order (``S_*``)."""
+class VisitShared(NamedTuple):
+    """What every visit of a simulation started in C reads: the one declared interface of
+    ``_visit.c``, whose ``SHARED_FIELDS`` are these fields in this order (a test holds them
+    equal, and ``_visit.Arrivals`` refuses a tuple whose fields differ)."""
+
+    events: list[Event]
+    next_event_id: Callable[[], int]
+    dwell: dict[str, Callable[[Uniform], int]]
+    categories: WeightedChoice[str]
+    any_product: WeightedChoice[Product]
+    in_category: dict[str, WeightedChoice[Product]]
+    category_pages: dict[str, Properties]
+    search_suffixes: tuple[str, ...]
+    session_timeout: int
+    walk: Callable[..., Steps.Body]  # where a visit walked in C hands over, at the cart
+    pool_add: Callable[[Visitor, int], None]  # with return_gap: Simulation.return_later
+    category: str  # pages and event types, as labels
+    search: str
+    product: str
+    page_viewed: str
+    searched: str
+    product_viewed: str
+    session_ended: str
+    query_key: str
+    # a visit's start (_visit.visit):
+    channels: WeightedChoice[tuple[str, Any]]
+    calendar_at: Callable[[int], Any]
+    session_kinds: dict[Any, Any]
+    for_session: Callable[..., SessionBehaviour]
+    shared_kinds: int
+    login_probability: float
+    early_signup_probability: float
+    recover_probability: float
+    new_customer: Callable[..., int]
+    session_started: str
+    logged_in: str
+    landing: str
+    cart: str
+    signup_source: str
+    started_keys: tuple[str, ...]
+    return_gap: Callable[[Uniform], int]
+    # how visit() starts the visit on the clock, as Steps(env, body) would:
+    env: Any
+    queue: list[Any]
+    event_ids: Iterator[int]
+    normal: int
+    heappush: Callable[[list[Any], Any], None]
+    resume_own: Any
+    steps: type[Steps]
+
+
+def visit_shared(sim: Simulation) -> VisitShared:
+    """What every visit of ``sim`` started in C reads (:class:`VisitShared`)."""
     catalog, behaviour = sim.catalog, sim.scenario.behaviour
-    return (
-        sim.events, sim.next_event_id, sim.dwell, catalog.categories, catalog.any_product,
-        catalog.in_category, sim.category_pages, SEARCH_SUFFIXES, sim.session_timeout,
-        _walk, sim.pool.add,
-        CATEGORY, SEARCH, PRODUCT, PAGE_VIEWED, SEARCHED, PRODUCT_VIEWED, SESSION_ENDED, "query",
-        # a visit's start (_visit.visit):
-        sim.channels, sim.calendar.at, sim.session_kinds, sim.behaviour.for_session,
-        SHARED_KINDS, behaviour.accounts.login_probability,
-        behaviour.accounts.early_signup_probability, behaviour.cart.recover_probability,
-        sim.new_customer, SESSION_STARTED, LOGGED_IN, LANDING, CART, "browse", STARTED_KEYS,
-        sim.return_gap,  # with pool.add above: what Simulation.return_later does
-        # how visit() starts the visit on the clock, as Steps(env, body) would:
-        sim.env, sim.env._queue, sim.env._eid, NORMAL, heappush, RESUME_OWN, Steps,  # noqa: SLF001
+    queue, event_ids = queue_and_ids(sim.env)
+    return VisitShared(
+        events=sim.events, next_event_id=sim.next_event_id, dwell=sim.dwell,
+        categories=catalog.categories, any_product=catalog.any_product,
+        in_category=catalog.in_category, category_pages=sim.category_pages,
+        search_suffixes=SEARCH_SUFFIXES, session_timeout=sim.session_timeout, walk=_walk,
+        pool_add=sim.pool.add, category=CATEGORY, search=SEARCH, product=PRODUCT,
+        page_viewed=PAGE_VIEWED, searched=SEARCHED, product_viewed=PRODUCT_VIEWED,
+        session_ended=SESSION_ENDED, query_key="query", channels=sim.channels,
+        calendar_at=sim.calendar.at, session_kinds=sim.session_kinds,
+        for_session=sim.behaviour.for_session, shared_kinds=SHARED_KINDS,
+        login_probability=behaviour.accounts.login_probability,
+        early_signup_probability=behaviour.accounts.early_signup_probability,
+        recover_probability=behaviour.cart.recover_probability,
+        new_customer=sim.new_customer, session_started=SESSION_STARTED, logged_in=LOGGED_IN,
+        landing=LANDING, cart=CART, signup_source="browse", started_keys=STARTED_KEYS,
+        return_gap=sim.return_gap, env=sim.env, queue=queue, event_ids=event_ids,
+        normal=NORMAL, heappush=heappush, resume_own=RESUME_OWN, steps=Steps,
     )  # fmt: skip
 
 
 def visit_starter(sim: Simulation) -> Callable[[int, Visitor, Uniform, int, bool], None]:
     """How ``sim`` starts a visit: ``start(session_id, visitor, draw, now, returning)``.
 
-    ``_visit.visit`` where it was built: the visit's start, its walk and its scheduling in
-    C, with no Steps around it. Else its Python twin: ``run_session``'s body in a Steps.
+    ``_visit.visit`` where the run uses it (``sim.parts.visits``): the visit's start, its
+    walk and its scheduling in C, with no Steps around it. Else its Python twin:
+    ``run_session``'s body in a Steps.
     """
-    if COMPILED and visit is not None:
+    if sim.parts.visits and visit is not None:
         return partial(visit, sim.visit_shared, sim)
 
     def start_in_python(

@@ -58,8 +58,6 @@ def test_the_wheel_carries_the_scenarios_inside_fauxsim_and_finds_them(tmp_path)
     # tests/sinks/test_row_converters.py for a build without one).
     extension = sysconfig.get_config_var("EXT_SUFFIX")
     assert f"fauxsim/sinks/files/_rows_to_arrow{extension}" in names
-    assert f"fauxsim/simulation/_run_steps{extension}" in names
-    assert f"fauxsim/_projection{extension}" in names
     assert f"fauxsim/simulation/_visit{extension}" in names
 
     probe = (

@@ -177,3 +177,32 @@ def test_any_text_loads_or_fails_with_a_scenario_error(text):
     """Whatever a user writes, the loader never lets another exception (a traceback) out."""
     with contextlib.suppress(ScenarioError):
         load_scenario_text(text, "fuzz.yaml", ["traffic.daily_noise=0.1"])
+
+
+def test_pages_left_out_of_dwell_seconds_keep_their_default_dwell():
+    """A scenario may give the dwell time of some pages only; the others keep the default."""
+    text = (
+        "start: 2025-01-01\nend: 2025-01-08\nbehaviour:\n  dwell_seconds:\n"
+        "    landing: {type: constant, value: 5}\n"
+    )
+    dwell = load_scenario_text(text, "partial.yaml").behaviour.dwell_seconds
+    defaults = load_scenario_text("start: 2025-01-01\nend: 2025-01-08\n", "bare.yaml")
+    assert set(dwell) == set(PageState)
+    assert dwell[PageState.LANDING].model_dump() == {"type": "constant", "value": 5.0}
+    for state in PageState:
+        if state is not PageState.LANDING:
+            assert dwell[state] == defaults.behaviour.dwell_seconds[state], state
+
+
+@pytest.mark.parametrize("added", list(PageState), ids=str)
+def test_a_scenario_listing_the_dwell_of_todays_pages_stays_valid_when_a_page_is_added(added):
+    """As if ``added`` were a page new to the defaults: a scenario written before it lists the
+    dwell time of every other page, and still loads, the new page at its default."""
+    lines = [f"    {state.value}: {{type: constant, value: 7}}" for state in PageState
+             if state is not added]  # fmt: skip
+    text = "start: 2025-01-01\nend: 2025-01-08\nbehaviour:\n  dwell_seconds:\n" + "\n".join(lines)
+    scenario = load_scenario_text(text, "older.yaml")
+    bare = load_scenario_text("start: 2025-01-01\nend: 2025-01-08\n", "bare.yaml")
+    assert scenario.behaviour.dwell_seconds[added] == bare.behaviour.dwell_seconds[added]
+    assert {scenario.behaviour.dwell_seconds[state].model_dump()["value"]
+            for state in PageState if state is not added} == {7.0}  # fmt: skip

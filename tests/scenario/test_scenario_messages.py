@@ -255,14 +255,6 @@ EXPECTED_PROBLEMS = {
             "to leave the site)"
         ),
     ],
-    "partial_dwell_times.yaml": [
-        (
-            "partial_dwell_times.yaml:4:3: behaviour.dwell_seconds: no dwell time for category, "
-            "search, product, cart, checkout, payment, confirmation; give one for every page, "
-            "or leave dwell_seconds out to use the defaults (allowed: landing, category, search, "
-            "product, cart, checkout, payment, confirmation)"
-        ),
-    ],
     "all_weights_zero.yaml": [
         "all_weights_zero.yaml:4:20: orders.payment_methods: at least one weight must be above 0",
     ],

@@ -1,21 +1,16 @@
-"""Same scenario and seed give the same data; shorter runs are prefixes of longer ones;
-the compiled scheduler loop and the Python one give the same data."""
+"""Same scenario and seed give the same data; shorter runs are prefixes of longer ones."""
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import sysconfig
 
 import orjson
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fauxsim.clock import to_micros
 from fauxsim.projection import Projector
 from fauxsim.runner import CHECKPOINT
-from fauxsim.simulation import processes
 from fauxsim.simulation.engine import Simulation
 from tests.simulation.helpers import collect, fold, small_scenario
 
@@ -105,22 +100,3 @@ def test_forgetting_finished_rows_changes_no_output():
     assert all(count > 0 for count in forgotten.values()), forgotten
     for name in ("customers", "carts", "orders"):
         assert len(forgetting.tables[name].rows) < len(keeping.tables[name].rows), name
-
-
-def test_the_compiled_loop_is_built_where_there_is_a_c_compiler():
-    """So that the compiled runs here cannot skip unnoticed where they should run (CI has gcc)."""
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(compiler) is None:
-        pytest.skip(f"no C compiler ({compiler}): the Python loop is the one in use")
-    assert processes.run_before is not None
-
-
-def test_a_run_gives_the_same_events_with_either_loop(monkeypatch):
-    """The whole engine, a few days of a small shop: event for event, row for row."""
-    if processes.run_before is None:
-        pytest.skip("the compiled scheduler loop is not built in this install")
-    scenario = small_scenario()
-    monkeypatch.setattr(processes, "COMPILED", False)
-    expected = collect(scenario)
-    monkeypatch.setattr(processes, "COMPILED", True)
-    assert collect(scenario) == expected

@@ -1,8 +1,4 @@
-"""Light processes (``Steps``) keep SimPy's ordering and free themselves.
-
-Every test runs with both scheduler loops: the compiled one (``_run_steps.c``), where
-it was built, and the Python one it replaces.
-"""
+"""Light processes (``Steps``) keep SimPy's ordering and free themselves."""
 
 from __future__ import annotations
 
@@ -15,23 +11,13 @@ import simpy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fauxsim.simulation import processes
 from fauxsim.simulation.processes import SimClock, Steps
-from tests.simulation.helpers import switch_compiled
-
-
-@pytest.fixture(autouse=True, params=["compiled loop", "python loop"])
-def scheduler_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    compiled = request.param == "compiled loop"
-    switch_compiled(processes, compiled, monkeypatch, "the compiled scheduler loop")
-    return str(request.param)
 
 
 @given(
     st.lists(st.lists(st.integers(min_value=0, max_value=30), max_size=6), max_size=12),
     st.sampled_from([None, 7, 40]),
-    # Times that cross from one to two and from two to three of CPython's 30-bit digits,
-    # where the compiled loop's int reading changes path (fauxsim/_small_int.h).
+    # Times that cross from one to two and from two to three of CPython's 30-bit digits.
     st.sampled_from([0, 2**30 - 15, 2**60 - 15]),
 )
 def test_steps_wake_in_the_order_plain_simpy_processes_would(delays, until, start):

@@ -9,7 +9,7 @@ import math
 import shutil
 import sys
 import sysconfig
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import given
@@ -73,7 +73,10 @@ def test_compiled_visits_browse_in_c_and_finish_without_the_cyclic_collector():
                 if isinstance(event, session.Browse):
                     assert event.callbacks is RESUME_OWN
                     browsing += 1
-                elif isinstance(event, Steps) and getattr(event._body, "__name__", "") == "_walk":
+                elif (
+                    isinstance(event, Steps)
+                    and getattr(event._send.__self__, "__name__", "") == "_walk"
+                ):
                     recovering += 1
         simulation.advance(simulation.end)
         unreachable = gc.collect()
@@ -106,11 +109,10 @@ def _browse(draws: Any, moves: dict[str, Any], **shared: Any) -> Any:
     simulation = Simulation(small_scenario())
     draw = iter(draws).__next__ if isinstance(draws, list) else draws
     context = (simulation, 1, None, draw, None, None, None)
-    items = list(simulation.visit_shared)
-    for name, value in shared.items():
-        items[{"events": 0, "next_id": 1, "category_pages": 6}[name]] = value
+    names = {"events": "events", "next_id": "next_event_id", "category_pages": "category_pages"}
+    items = simulation.visit_shared._replace(**{names[name]: v for name, v in shared.items()})
     assert session.Browse is not None
-    return session.Browse(tuple(items), context, moves, 7, 2, 0, LANDING)
+    return session.Browse(items, context, moves, 7, 2, 0, LANDING)
 
 
 @needs_compiled
@@ -465,13 +467,14 @@ def test_compiled_arrivals_start_what_the_python_ones_start_in_a_window_cut_mid_
     assert max(starts) < simulation.end
 
 
-def _arrivals(simulation: Simulation, plan: Any = None) -> Any:
+def _arrivals(simulation: Simulation, plan: Any = None, shared: Any = None) -> Any:
     assert session.Arrivals is not None
     from fauxsim.clock import HOUR  # noqa: PLC0415
     from fauxsim.randomness import Purpose, entity_draws  # noqa: PLC0415
 
     return session.Arrivals(
-        simulation.visit_shared, simulation, plan or simulation._hour_plan, simulation.start,
+        simulation.visit_shared if shared is None else shared, simulation,
+        plan or simulation._hour_plan, simulation.start,
         simulation.start + 2 * HOUR, simulation.start, HOUR, 0.5, 64,
         entity_draws(1, Purpose.SESSION), simulation.pool.take, simulation.new_visitor,
     )  # fmt: skip
@@ -534,22 +537,16 @@ def test_compiled_arrivals_refuse_a_plan_of_another_shape():
 
 @needs_compiled
 def test_an_event_id_counter_that_is_no_iterator_fails_cleanly():
-    """From the third review: both the visit's start and the loop called it unchecked."""
-    from fauxsim.simulation import processes  # noqa: PLC0415
+    """From the third review: the visit's start called it unchecked."""
     from fauxsim.simulation.audience import Visitor  # noqa: PLC0415
 
     simulation = Simulation(small_scenario())
-    shared = list(simulation.visit_shared)
-    shared[-5] = 5  # the event id counter (see session.visit_shared)
+    shared = simulation.visit_shared._replace(event_ids=5)  # not an iterator
     visitor = Visitor(1, 0, simulation.visitor_kinds)
     assert session.visit is not None
     with pytest.raises(TypeError, match="iterator"):
-        session.visit(tuple(shared), simulation, 1, visitor, iter([0.5] * 9).__next__,
+        session.visit(shared, simulation, 1, visitor, iter([0.5] * 9).__next__,
                       simulation.start, False)  # noqa: FBT003  # fmt: skip
-    if processes.run_before is not None:
-        with pytest.raises(TypeError, match="iterator"):
-            processes.run_before(simulation.env, [], None, processes._RESUME,
-                                 processes.RESUME_OWN, 5, 1, processes._remove)  # fmt: skip
 
 
 @needs_compiled
@@ -567,3 +564,44 @@ def test_a_throw_a_generator_refuses_leaves_the_body_as_it_was():
     with pytest.raises(StopIteration) as raised:  # once ended, raised as it is
         arrivals.throw(stop)
     assert raised.value is stop
+
+
+@needs_compiled
+def test_a_run_keeps_the_parts_it_was_built_with_when_a_flag_changes(monkeypatch):
+    """The compiled parts are chosen once, when the Simulation is built: a flag turned off
+    mid-run gives no hybrid (its visits still browse in C, its events are the same)."""
+    from fauxsim.simulation.compiled_parts import CompiledParts  # noqa: PLC0415
+
+    scenario = small_scenario(end="2024-03-02")
+    expected = Simulation(scenario)
+    assert expected.parts == CompiledParts(visits=True, sampler=True, returning_queue=True)
+    middle = expected.start + DAY // 2
+    expected_events = [*expected.advance(middle), *expected.advance(expected.end)]
+
+    simulation = Simulation(scenario)
+    events = list(simulation.advance(middle))
+    for module in (session, sampling, audience):
+        monkeypatch.setattr(module, "COMPILED", False)
+    assert any(isinstance(entry[-1], session.Browse) for entry in simulation.env._queue)
+    events += simulation.advance(simulation.end)
+    assert events == expected_events
+    assert Simulation(scenario).parts == CompiledParts(
+        visits=False, sampler=False, returning_queue=False
+    )
+
+
+@needs_compiled
+def test_the_shared_interface_is_declared_once_by_name():
+    """session.VisitShared names every item _visit.c reads, in its order; Arrivals refuses a
+    plain tuple, or one whose fields are not _visit.SHARED_FIELDS (two swapped items)."""
+    from fauxsim.simulation import _visit  # noqa: PLC0415
+    from fauxsim.simulation.session import VisitShared  # noqa: PLC0415
+
+    assert VisitShared._fields == _visit.SHARED_FIELDS
+    simulation = Simulation(small_scenario())
+    swapped = list(VisitShared._fields)
+    swapped[0], swapped[1] = swapped[1], swapped[0]
+    Swapped = NamedTuple("Swapped", [(name, Any) for name in swapped])
+    for shared in (tuple(simulation.visit_shared), Swapped(*simulation.visit_shared)):
+        with pytest.raises(TypeError, match="SHARED_FIELDS"):
+            _arrivals(simulation, shared=shared)
