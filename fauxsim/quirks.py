@@ -38,6 +38,9 @@ _NULLABLE = ((5, "visitor_id"), (8, "page"), (9, "product_id"), (6, "customer_id
 _DUPLICATE_LAG = 5 * 1_000_000
 
 
+# A gap between hits longer than any hour's events: the quirk hits nothing more.
+_NEVER = 1 << 62
+
 # Streams of an hour (entity ``hour << 2 | stream``): hits of each quirk, then details.
 _NULL_HITS, _LATE_HITS, _DUPLICATE_HITS, _DETAILS = range(4)
 
@@ -67,7 +70,10 @@ class _Hits:
         hits: list[int] = []
         while True:
             if not self._drawn:
-                self._next += 1 + int(math.log(1.0 - self._draw()) * self._scale)
+                # A tiny probability makes gaps beyond any run (even infinite ones): the
+                # same as never hitting again, and no overflow converting them.
+                gap = math.log(1.0 - self._draw()) * self._scale
+                self._next += 1 + (int(gap) if gap < _NEVER else _NEVER)
                 self._drawn = True
             if self._next >= stop:
                 return hits

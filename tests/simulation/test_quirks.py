@@ -135,3 +135,9 @@ def test_an_hour_delivered_in_parts_hits_what_it_hits_whole():
     parts = [0, 1, 1, 7, 500, 501, 4_000, 10_000]
     in_parts = [hit for start, stop in itertools.pairwise(parts) for hit in hits.take(start, stop)]
     assert in_parts == whole
+
+
+def test_a_vanishing_probability_hits_nothing_instead_of_overflowing():
+    """A rate of 1e-308 (valid in a scenario) makes gaps of infinite length: no hit."""
+    for probability in (1e-308, 5e-324, 1e-20):
+        assert _hits(stream(4, Purpose.QUIRKS, 1).random, probability, 100_000) == []
