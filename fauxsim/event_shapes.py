@@ -188,7 +188,8 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
             _p(
                 "lines",
                 "array",
-                "The order's lines, each [line_item_id, product_id, quantity, unit_price_cents].",
+                "The order's lines, each an object named as its order_line_items row: "
+                "{line_item_id, product_id, quantity, unit_price_cents}.",
             ),
             _p("subtotal_cents", "integer", "The lines' value."),
             _p("discount_cents", "integer", "The coupon's discount; 0 without one."),

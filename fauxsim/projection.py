@@ -462,14 +462,19 @@ class Projector:
         lines = props["lines"]
         self._orders.add(order_id, [
             order_id, customer_id, event[SESSION_ID], props["cart_id"], OrderStatus.PLACED.value,
-            props["currency"], sum(line[2] for line in lines), props["subtotal_cents"],
+            props["currency"], sum(line["quantity"] for line in lines), props["subtotal_cents"],
             props["discount_cents"], props["shipping_cents"], props["tax_cents"],
             props["total_cents"], props["coupon_code"], now, None, None, None, None, None, None,
             now, now,
         ])  # fmt: skip
-        for line_id, product_id, quantity, price in lines:
+        for line in lines:
+            line_id, quantity, price = (
+                line["line_item_id"],
+                line["quantity"],
+                line["unit_price_cents"],
+            )
             self._lines.add(line_id, [
-                line_id, order_id, product_id, quantity, price, quantity * price, now, now,
+                line_id, order_id, line["product_id"], quantity, price, quantity * price, now, now,
             ])  # fmt: skip
             self._lines.finished.append(line_id)  # order lines never change once placed
         cart = self._cart(event, props["cart_id"])

@@ -94,15 +94,20 @@ def place_order(
     cart_lines = [line for line in cart.lines if keep_removed or not line.removed]
     sim.last_order_id += 1
     order_id = sim.last_order_id
-    lines = []
+    lines = []  # named as the order_line_items columns they become
     for line in cart_lines:
         sim.last_line_item_id += 1
-        lines.append([sim.last_line_item_id, line.product_id, line.quantity, line.unit_price_cents])
+        lines.append({
+            "line_item_id": sim.last_line_item_id,
+            "product_id": line.product_id,
+            "quantity": line.quantity,
+            "unit_price_cents": line.unit_price_cents,
+        })  # fmt: skip
     coupon = (
         sim.coupons.pick(draw) if sim.coupons is not None and draw() < coupon_probability else None
     )
     subtotal, discount, shipping, tax, total = order_totals(
-        [quantity * price for _, _, quantity, price in lines],
+        [line["quantity"] * line["unit_price_cents"] for line in lines],
         coupon.percent_off if coupon is not None else 0.0,
         flat_fee=round(orders.shipping.flat_fee * 100),
         free_over=None
