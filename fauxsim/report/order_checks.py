@@ -1,0 +1,193 @@
+"""Order and lifecycle checks: payment failures and methods, tax, carriers, and each step's
+delay and chance after an order is placed.
+
+A step can only be seen once its delay has had time to pass, so each lifecycle check reads
+the orders whose previous step came at least the delay's 99.9th percentile before the end
+of the data: what is measured is then not cut short by the end of the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from typing import TYPE_CHECKING
+
+from fauxsim.report.audit import Check, Unit
+from fauxsim.report.stats import (
+    SIGMAS,
+    chance_first,
+    median,
+    median_error,
+    quantile,
+    share_tolerance,
+)
+from fauxsim.report.traffic_checks import _mix_checks
+
+if TYPE_CHECKING:
+    from fauxsim.report.reading import Dataset
+    from fauxsim.scenario.distributions import Distribution
+    from fauxsim.scenario.model import Scenario
+
+_SETTLED = 0.999
+_UNIT_SECONDS = {Unit.MINUTES: 60, Unit.HOURS: 3600, Unit.DAYS: 86400}
+
+
+def order_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
+    orders = scenario.orders
+    connection = dataset.connection
+    row = connection.execute(
+        "SELECT count(*) FILTER (event_type = 'payment_failed'), "
+        "count(*) FILTER (event_type = 'order_placed') FROM events"
+    ).fetchone()
+    failed, placed = (int(row[0]), int(row[1])) if row else (0, 0)
+    attempts = failed + placed
+    p = orders.payment_failure_probability
+    checks = [
+        Check(
+            "orders",
+            "payment attempts that fail",
+            p,
+            failed / attempts if attempts else None,
+            share_tolerance(p, attempts),
+            attempts,
+            note="payment_failed over payment_failed + order_placed",
+        )
+    ]
+    methods = dict(
+        connection.execute(
+            "SELECT json_extract_string(properties, '$.method'), count(*) FROM events "
+            "WHERE event_type = 'payment_info_added' GROUP BY ALL"
+        ).fetchall()
+    )
+    checks += _mix_checks(
+        "orders", "payment method", orders.payment_methods, methods, sum(methods.values())
+    )
+    carriers = dict(
+        connection.execute(
+            "SELECT json_extract_string(properties, '$.carrier'), count(*) FROM events "
+            "WHERE event_type = 'order_shipped' GROUP BY ALL"
+        ).fetchall()
+    )
+    checks += _mix_checks(
+        "orders", "carrier", orders.lifecycle.carriers, carriers, sum(carriers.values())
+    )
+    row = connection.execute(
+        "SELECT count(*), sum(tax_cents), sum(subtotal_cents - discount_cents) FROM orders"
+    ).fetchone()
+    count, tax, taxed = (int(row[0]), row[1] or 0, row[2] or 0) if row else (0, 0, 0)
+    checks.append(
+        Check(
+            "orders",
+            "tax rate",
+            orders.tax_rate,
+            float(tax) / float(taxed) if taxed else None,
+            # Each order's tax is rounded to the cent: at most half a cent off per order.
+            0.5 * count / float(taxed) + 1e-6 if taxed else 0.0,
+            count,
+            Unit.RATE,
+            "tax over subtotal minus discount, all orders",
+        )
+    )
+    return checks
+
+
+def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
+    life = scenario.orders.lifecycle
+    end = dataset.end
+    # Cancellations take slightly more of the slow shipments; 3% covers it at 3% cancelled.
+    ship_note = "paid → shipped; allowance 3% (cancellations remove some slow shipments)"
+    checks = [
+        _delay_check(dataset, "placed_at", "paid_at", life.pay_delay_minutes, Unit.MINUTES, end),
+        _delay_check(
+            dataset,
+            "paid_at",
+            "shipped_at",
+            life.ship_delay_hours,
+            Unit.HOURS,
+            end,
+            0.03,
+            ship_note,
+        ),
+        _delay_check(
+            dataset, "shipped_at", "delivered_at", life.deliver_delay_days, Unit.DAYS, end
+        ),
+        _delay_check(
+            dataset, "delivered_at", "returned_at", life.return_delay_days, Unit.DAYS, end
+        ),
+        _delay_check(dataset, "returned_at", "refunded_at", life.refund_delay_days, Unit.DAYS, end),
+    ]
+    # A cancellation request only cancels an order that has not shipped yet.
+    before_shipping = chance_first(life.cancel_delay_hours, life.ship_delay_hours)
+    checks.append(
+        _chance_check(
+            dataset,
+            "orders cancelled",
+            "paid_at",
+            "cancelled_at",
+            life.cancel_probability * before_shipping,
+            _settled_by(end, life.ship_delay_hours, Unit.HOURS),
+            f"cancel_probability {life.cancel_probability:g} x {before_shipping:.3f}, the chance"
+            " the request comes before shipping",
+        )
+    )
+    checks.append(
+        _chance_check(
+            dataset,
+            "delivered orders returned",
+            "delivered_at",
+            "returned_at",
+            life.return_probability,
+            _settled_by(end, life.return_delay_days, Unit.DAYS),
+        )
+    )
+    return checks
+
+
+def _settled_by(end: dt.datetime, delay: Distribution, unit: Unit) -> dt.datetime:
+    seconds = quantile(delay, _SETTLED) * _UNIT_SECONDS[unit]
+    return end - dt.timedelta(seconds=seconds)
+
+
+def _delay_check(
+    dataset: Dataset,
+    since: str,
+    until: str,
+    delay: Distribution,
+    unit: Unit,
+    end: dt.datetime,
+    relative_slack: float = 0.01,
+    note: str = "",
+) -> Check:
+    settled = _settled_by(end, delay, unit)
+    rows = dataset.connection.execute(
+        f"SELECT epoch({until}) - epoch({since}) FROM orders "  # noqa: S608 - fixed names
+        f"WHERE {until} IS NOT NULL AND {since} < $settled",
+        {"settled": settled},
+    ).fetchall()
+    delays = [float(row[0]) / _UNIT_SECONDS[unit] for row in rows]
+    configured = median(delay)
+    name = f"median {since.removesuffix('_at')} → {until.removesuffix('_at')}"
+    tolerance = SIGMAS * median_error(delay, len(delays)) + relative_slack * configured
+    measured = statistics.median(delays) if delays else None
+    return Check("lifecycle", name, configured, measured, tolerance, len(delays), unit, note)
+
+
+def _chance_check(
+    dataset: Dataset,
+    name: str,
+    since: str,
+    happened: str,
+    configured: float,
+    settled: dt.datetime,
+    note: str = "",
+) -> Check:
+    row = dataset.connection.execute(
+        f"SELECT count(*), count({happened}) FROM orders "  # noqa: S608 - fixed names
+        f"WHERE {since} IS NOT NULL AND {since} < $settled",
+        {"settled": settled},
+    ).fetchone()
+    n, hits = (int(row[0]), int(row[1])) if row else (0, 0)
+    measured = hits / n if n else None
+    return Check(
+        "lifecycle", name, configured, measured, share_tolerance(configured, n), n, note=note
+    )
