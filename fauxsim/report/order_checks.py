@@ -9,12 +9,15 @@ of the data: what is measured is then not cut short by the end of the window.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import statistics
 from typing import TYPE_CHECKING
 
 from fauxsim.report.audit import Check, Unit
 from fauxsim.report.stats import (
     SIGMAS,
+    cdf,
     chance_first,
     median,
     median_error,
@@ -24,11 +27,14 @@ from fauxsim.report.stats import (
 from fauxsim.report.traffic_checks import _mix_checks
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fauxsim.report.reading import Dataset
     from fauxsim.scenario.distributions import Distribution
     from fauxsim.scenario.model import Scenario
 
 _SETTLED = 0.999
+_GRID = 200  # quantiles of the shipping delay, for the chance a cancellation comes first
 _UNIT_SECONDS = {Unit.MINUTES: 60, Unit.HOURS: 3600, Unit.DAYS: 86400}
 
 
@@ -116,28 +122,42 @@ def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         ),
         _delay_check(dataset, "returned_at", "refunded_at", life.refund_delay_days, Unit.DAYS, end),
     ]
-    # A cancellation request only cancels an order that has not shipped yet.
-    before_shipping = chance_first(life.cancel_delay_hours, life.ship_delay_hours)
+    # A cancellation request only cancels an order that has not shipped yet, and one asked
+    # for after the end of the data is not seen: each order's chance counts the time it had.
+    cancel, ship = life.cancel_delay_hours, life.ship_delay_hours
+    steps = [quantile(ship, (k + 0.5) / _GRID) for k in range(_GRID)]
+
+    @functools.cache
+    def seen_by(hours_left: float) -> float:
+        return sum(cdf(cancel, min(shipped, hours_left)) for shipped in steps) / _GRID
+
+    def cancelled_by(hours_left: float) -> float:
+        # Past the slowest shipment every request that beats shipping is seen: one value.
+        return life.cancel_probability * seen_by(min(hours_left, steps[-1]))
+
+    before_shipping = chance_first(cancel, ship)
     checks.append(
         _chance_check(
             dataset,
-            "orders cancelled",
-            "paid_at",
-            "cancelled_at",
-            life.cancel_probability * before_shipping,
-            _settled_by(end, life.ship_delay_hours, Unit.HOURS),
-            f"cancel_probability {life.cancel_probability:g} x {before_shipping:.3f}, the chance"
-            " the request comes before shipping",
+            "paid orders cancelled",
+            ("paid_at", "cancelled_at"),
+            cancelled_by,
+            f"cancel_probability {life.cancel_probability:g} x {before_shipping:.3f} (the chance"
+            " the request comes before shipping), less for orders paid near the end",
         )
     )
+
+    def returned_by(hours_left: float) -> float:
+        return life.return_probability * cdf(life.return_delay_days, hours_left / 24)
+
     checks.append(
         _chance_check(
             dataset,
             "delivered orders returned",
-            "delivered_at",
-            "returned_at",
-            life.return_probability,
-            _settled_by(end, life.return_delay_days, Unit.DAYS),
+            ("delivered_at", "returned_at"),
+            returned_by,
+            f"return_probability {life.return_probability:g}, less for orders delivered too"
+            " near the end for a return to show",
         )
     )
     return checks
@@ -175,19 +195,27 @@ def _delay_check(
 def _chance_check(
     dataset: Dataset,
     name: str,
-    since: str,
-    happened: str,
-    configured: float,
-    settled: dt.datetime,
-    note: str = "",
+    columns: tuple[str, str],
+    chance_by: Callable[[float], float],
+    note: str,
 ) -> Check:
-    row = dataset.connection.execute(
-        f"SELECT count(*), count({happened}) FROM orders "  # noqa: S608 - fixed names
-        f"WHERE {since} IS NOT NULL AND {since} < $settled",
-        {"settled": settled},
-    ).fetchone()
-    n, hits = (int(row[0]), int(row[1])) if row else (0, 0)
-    measured = hits / n if n else None
-    return Check(
-        "lifecycle", name, configured, measured, share_tolerance(configured, n), n, note=note
-    )
+    """The share of orders where ``happened`` is set, among those where ``since`` is.
+
+    Configured is the mean of each order's chance of showing the step by the end of the
+    data, given the hours it had (``chance_by``); the variance is the sum of theirs.
+    """
+    since, happened = columns
+    rows = dataset.connection.execute(
+        f"SELECT (epoch($end) - epoch({since})) // 3600 AS hours, count(*), count({happened}) "  # noqa: S608 - fixed names
+        f"FROM orders WHERE {since} IS NOT NULL GROUP BY hours",
+        {"end": dataset.end},
+    ).fetchall()
+    n = sum(int(count) for _, count, _ in rows)
+    if n == 0:
+        return Check("lifecycle", name, chance_by(float("inf")), None, 0.0, 0, note=note)
+    chances = [(chance_by(float(hours) + 0.5), int(count)) for hours, count, _ in rows]
+    expected = sum(q * count for q, count in chances) / n
+    variance = sum(q * (1 - q) * count for q, count in chances) / n / n
+    measured = sum(int(hits) for _, _, hits in rows) / n
+    tolerance = SIGMAS * math.sqrt(variance) + share_tolerance(0.0, n)
+    return Check("lifecycle", name, expected, measured, tolerance, n, note=note)

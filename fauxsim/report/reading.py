@@ -25,6 +25,16 @@ if TYPE_CHECKING:
 TABLES = (EVENTS, SESSIONS, ORDERS)
 FORMATS = ("parquet", "jsonl", "csv")
 
+# The event types the audit and the charts read (the rest are left in the files).
+READ_EVENT_TYPES = (
+    "session_started",
+    "page_viewed",
+    "payment_info_added",
+    "payment_failed",
+    "order_placed",
+    "order_shipped",
+)
+
 _DUCKDB_TYPES = {
     ColumnType.BIGINT: "BIGINT",
     ColumnType.INTEGER: "INTEGER",
@@ -125,6 +135,8 @@ def _pg_column(name: str, kind: ColumnType) -> str:
 
 
 def _views(folder: Path, kind: str) -> duckdb.DuckDBPyConnection:
+    """Tables of each row's latest state (each event once), loaded once: every check reads
+    them again, and a view would deduplicate the whole log for each."""
     import duckdb  # noqa: PLC0415
 
     connection = duckdb.connect()
@@ -134,8 +146,10 @@ def _views(folder: Path, kind: str) -> duckdb.DuckDBPyConnection:
         raw = f"raw_{spec.name}"
         connection.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608 - our names
         order = "received_at" if spec.append_only else "updated_at DESC"
+        # Only the events the report reads; the last event of any type marks the data's end.
+        wanted = f"WHERE event_type IN {READ_EVENT_TYPES}" if spec is EVENTS else ""
         connection.execute(
-            f"CREATE VIEW {spec.name} AS SELECT * FROM {raw} "  # noqa: S608 - names from tables.py
+            f"CREATE TABLE {spec.name} AS SELECT * FROM {raw} {wanted} "  # noqa: S608 - our names
             f"QUALIFY row_number() OVER (PARTITION BY {spec.primary_key} ORDER BY {order}) = 1"
         )
     return connection
@@ -164,7 +178,7 @@ def _data_end(connection: duckdb.DuckDBPyConnection, folder: Path) -> dt.datetim
     Files do not record the watermark; a run (``--until`` or whole) simulates whole hours,
     so the hour after the last event is where the data stops.
     """
-    row = connection.execute("SELECT max(occurred_at) FROM events").fetchone()
+    row = connection.execute("SELECT max(occurred_at) FROM raw_events").fetchone()
     if row is None or row[0] is None:
         raise DatasetError(f"{folder} holds no events: the dataset is empty")
     last: dt.datetime = row[0].astimezone(dt.UTC)
