@@ -142,7 +142,9 @@ def funnel_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         moves[label, here, there] += count
     checks: list[Check] = []
     for page in PageState:
-        for label, here in sorted(key for key in rows if key[1] == page.value):
+        labels = sorted((label for label, here in rows if here == page.value), key=_base_first)
+        for label in labels:
+            here = page.value
             configured = {target.value: p for target, p in rows[label, here].items()}
             configured["exit"] = max(0.0, 1 - sum(configured.values()))
             seen = [there for (lab, src, there) in moves if (lab, src) == (label, here)]
@@ -153,6 +155,10 @@ def funnel_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
                 name = f"{here} → {there} ({label})"
                 checks.append(Check("funnel", name, p, measured, share_tolerance(p, n), n))
     return checks
+
+
+def _base_first(label: str) -> tuple[bool, str]:
+    return (label != "base", label)
 
 
 def coupon_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
@@ -183,5 +189,5 @@ def coupon_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
             share_tolerance(configured[label], orders[label]),
             orders[label],
         )
-        for label in sorted(orders)
+        for label in sorted(orders, key=_base_first)
     ]

@@ -10,6 +10,7 @@ import io
 from typing import TYPE_CHECKING
 
 import matplotlib as mpl
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
@@ -35,6 +36,14 @@ def _figure(height: float = 3.0) -> tuple[Figure, Axes]:
     return figure, axes
 
 
+def _dates(axes: Axes) -> None:
+    """Date ticks that do not overlap: 1 Nov, 8 Nov, ... with the year once."""
+    # matplotlib.dates leaves these constructors unannotated.
+    locator = AutoDateLocator(maxticks=12)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
@@ -54,13 +63,16 @@ def timeline(
 ) -> str:
     """Observed and configured values over time, with calendar events shaded."""
     figure, axes = _figure()
-    for start, end, name in shaded:
+    for number, (start, end, name) in enumerate(shaded):
         axes.axvspan(start, end, color=SHADE, alpha=0.25, lw=0)  # type: ignore[arg-type]
-        axes.annotate(name, (start, 1.0), xycoords=("data", "axes fraction"), fontsize=8, va="top")
+        height = 1.0 - 0.07 * (number % 3)  # events close together: names on separate lines
+        where = ("data", "axes fraction")
+        axes.annotate(name, (start, height), xycoords=where, fontsize=8, va="top", ha="right")
     axes.plot(moments, observed, color=MEASURED, lw=0.8, label="measured")  # type: ignore[arg-type]
     axes.plot(moments, expected, color=CONFIGURED, lw=1.2, label="configured")  # type: ignore[arg-type]
     axes.set_ylabel(ylabel)
     axes.legend(loc="upper left", frameon=False)
+    _dates(axes)
     return _svg(figure)
 
 
@@ -113,7 +125,8 @@ def daily(
     revenue.plot(days, amounts, color=MEASURED, lw=1.5, label=f"revenue ({currency})")  # type: ignore[arg-type]
     revenue.set_ylabel(f"revenue ({currency})")
     revenue.spines[["top"]].set_visible(False)
-    figure.legend(loc="upper left", frameon=False)
+    _dates(axes)
+    figure.legend(loc="outside upper left", frameon=False, ncols=2)
     return _svg(figure)
 
 

@@ -188,10 +188,11 @@ def _table(checks: list[Check]) -> str:
     for check in checks:
         verdict = check.verdict
         css = {Verdict.PASS: "pass", Verdict.FAIL: "fail", Verdict.NO_DATA: "nodata"}[verdict]
+        row_css = {Verdict.PASS: "ok", Verdict.FAIL: "fail", Verdict.NO_DATA: "nodata"}[verdict]
         measured = "—" if check.measured is None else format_value(check.measured, check.unit)
         tolerance = "—" if verdict is Verdict.NO_DATA else format_value(check.tolerance, check.unit)
         rows.append(
-            f'<tr class="{css}"><td>{_e(check.section)}</td><td>{_e(check.name)}</td>'
+            f'<tr class="{row_css}"><td>{_e(check.section)}</td><td>{_e(check.name)}</td>'
             f'<td class="num">{format_value(check.configured, check.unit)}</td>'
             f'<td class="num">{measured}</td><td class="num">{tolerance}</td>'
             f'<td class="num">{check.sample:,}</td><td class="{css}">{verdict.value}</td>'
