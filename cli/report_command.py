@@ -65,6 +65,7 @@ def report(
             f"note: {chosen} differs from the scenario that wrote this dataset "
             f"({dataset.scenario_name}); the audit compares against {chosen}",
             highlight=False,
+            soft_wrap=True,
         )
     checks = run_audit(loaded, dataset)
     page = render_page(loaded, dataset, hourly_traffic(loaded, dataset), checks)
@@ -80,9 +81,10 @@ def report(
         f"{out}: {passed} checks pass, {len(failed)} fail, "
         f"{len(checks) - passed - len(failed)} without data",
         highlight=False,
+        soft_wrap=True,
     )
     for check in failed:
-        console.print(f"  fail  {check.section}: {check.name}", highlight=False)
+        console.print(f"  fail  {check.section}: {check.name}", highlight=False, soft_wrap=True)
     return 1 if failed else 0
 
 
