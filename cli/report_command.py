@@ -36,11 +36,11 @@ def report(
     out
         Where to write the page.
     """
-    from fauxsim.report.reading import import_duckdb  # noqa: PLC0415
+    from fauxsim.report.reading import check_report_extra  # noqa: PLC0415
 
     if (data_dir is None) == (db is None):
         raise UsageError("give a data folder or --db URL (one of them), e.g. fauxsim report data/")
-    import_duckdb()
+    check_report_extra()
     from fauxsim.report.audit import Verdict, run_audit  # noqa: PLC0415
     from fauxsim.report.page import render_page  # noqa: PLC0415
     from fauxsim.report.reading import read_database, read_folder  # noqa: PLC0415

@@ -63,13 +63,17 @@ class Dataset:
     scenario_digest: str | None = None
 
 
-def import_duckdb() -> object:
-    """The duckdb module, or a one-line error naming the extra to install."""
-    try:
-        return importlib.import_module("duckdb")
-    except ImportError:
-        message = "fauxsim report needs DuckDB and matplotlib: pip install -e '.[report]'"
-        raise UsageError(message) from None
+def check_report_extra() -> None:
+    """Raise a one-line error naming the extra to install if DuckDB or matplotlib is missing."""
+    for module in ("duckdb", "matplotlib"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            message = (
+                f"fauxsim report needs DuckDB and matplotlib ({module} is missing): "
+                "pip install -e '.[report]'"
+            )
+            raise UsageError(message) from None
 
 
 def read_folder(folder: Path) -> Dataset:
@@ -92,6 +96,12 @@ def read_folder(folder: Path) -> Dataset:
 
 def read_database(url: str) -> Dataset:
     """The dataset in the Postgres database at ``url``, as of its committed watermark."""
+    with tempfile.TemporaryDirectory(prefix="fauxsim-report-") as copied:
+        return _copy_database(url, Path(copied))
+
+
+def _copy_database(url: str, folder: Path) -> Dataset:
+    """Each table the report reads, copied out as CSV into ``folder`` and loaded into DuckDB."""
     from fauxsim.clock import to_datetime  # noqa: PLC0415
     from fauxsim.sinks.postgres import ledger  # noqa: PLC0415
     from fauxsim.sinks.postgres.connection import (  # noqa: PLC0415
@@ -100,7 +110,6 @@ def read_database(url: str) -> Dataset:
         translate_errors,
     )
 
-    folder = Path(tempfile.mkdtemp(prefix="fauxsim-report-"))
     with (
         translate_errors(url, "read from"),
         connect(url) as connection,

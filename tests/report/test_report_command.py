@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -142,3 +143,17 @@ def test_an_unknown_scenario_is_one_line_exit_2(flash_sale_folder, capsys, monke
     code, message = _error(args, capsys, monkeypatch)
     assert code == 2
     assert "did you mean 'flash_sale'?" in message
+
+
+def test_without_the_report_extra_the_command_says_what_to_install(
+    flash_sale_folder, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    code, message = _error(
+        ["report", str(flash_sale_folder), "--scenario", "flash_sale"], capsys, monkeypatch
+    )
+    assert code == 2
+    assert message == (
+        "error: fauxsim report needs DuckDB and matplotlib (matplotlib is missing): "
+        "pip install -e '.[report]'\n"
+    )
