@@ -77,6 +77,14 @@ def order_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
     checks += _mix_checks(
         "orders", "carrier", orders.lifecycle.carriers, carriers, sum(carriers.values())
     )
+    coupons = dict(
+        connection.execute(
+            "SELECT coupon_code, count(*) FROM orders WHERE coupon_code IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    )
+    weights = {coupon.code: coupon.weight for coupon in orders.coupons}
+    checks += _mix_checks("orders", "coupon", weights, coupons, sum(coupons.values()))
+    checks.append(_shipping_check(scenario, dataset))
     row = connection.execute(
         "SELECT count(*), sum(tax_cents), sum(subtotal_cents - discount_cents) FROM orders"
     ).fetchone()
@@ -95,6 +103,29 @@ def order_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         )
     )
     return checks
+
+
+def _shipping_check(scenario: Scenario, dataset: Dataset) -> Check:
+    """Every order pays the flat fee, or nothing from ``free_over`` (after the discount) up."""
+    shipping = scenario.orders.shipping
+    fee = round(shipping.flat_fee * 100)
+    free_from = None if shipping.free_over is None else round(shipping.free_over * 100)
+    row = dataset.connection.execute(
+        "SELECT count(*), count(*) FILTER (shipping_cents = CASE WHEN $free IS NOT NULL "
+        "AND subtotal_cents - discount_cents >= $free THEN 0 ELSE $fee END) FROM orders",
+        {"free": free_from, "fee": fee},
+    ).fetchone()
+    n, kept = (int(row[0]), int(row[1])) if row else (0, 0)
+    note = f"flat_fee {shipping.flat_fee:g}, free from {shipping.free_over}"
+    return Check(
+        "orders",
+        "orders whose shipping follows the rule",
+        1.0,
+        kept / n if n else None,
+        share_tolerance(1.0, n),
+        n,
+        note=note,
+    )
 
 
 def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:

@@ -103,6 +103,7 @@ def test_the_audit_reads_duplicated_events_once(flash_sale_folder):
             {"device mobile", "device desktop"},
         ),
         ("orders.payment_failure_probability=0.08", {"payment attempts that fail"}),
+        ("orders.shipping.free_over=50", {"orders whose shipping follows the rule"}),
         ("orders.lifecycle.return_probability=0.05", {"delivered orders returned"}),
         (
             "traffic.calendar.0.traffic_multiplier=2",
