@@ -143,3 +143,13 @@ def test_quantiles_and_cdf_agree(distribution):
     """The audit's delay quantiles are the inverse of its CDF, for each kind of delay."""
     for q in (0.1, 0.5, 0.9, 0.999):
         assert cdf(distribution, quantile(distribution, q)) >= q - 1e-9
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "csv"])
+def test_every_file_format_measures_the_same(flash_sale_folder, tmp_path, file_format):
+    """JSON Lines and CSV change logs read as Parquet does: the same numbers, check by check."""
+    folder = run_into_folder(tmp_path, "flash_sale", "--format", file_format)
+    measures = [(c.name, c.measured, c.sample) for c in _audit(folder, "flash_sale")]
+    assert measures == [
+        (c.name, c.measured, c.sample) for c in _audit(flash_sale_folder, "flash_sale")
+    ]
