@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from fauxsim.scenario.model import Scenario
 
 _HOUR = dt.timedelta(hours=1)
+_MIN_HOURS_FOR_GROWTH = 90 * 24  # a quarter: shorter windows say little of a yearly trend
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -104,6 +105,7 @@ def traffic_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         for d, name in enumerate(_WEEKDAYS)
     ]
     checks += [_calendar_check(traffic, window) for window in traffic.windows]
+    checks.append(_growth_check(scenario, traffic, plain))
     return [check for check in checks if check is not None]
 
 
@@ -153,6 +155,69 @@ def _share_check(
     note = "calendar-event days left out" if len(hours) < len(traffic.hours) else ""
     return Check(
         "traffic", name, p, measured, share_tolerance(0, n) + SIGMAS * spread, n, note=note
+    )
+
+
+def _growth_check(scenario: Scenario, traffic: HourlyTraffic, hours: list[Hour]) -> Check | None:
+    """The growth that explains the second half's starts over the first half's.
+
+    Under growth g each hour's expectation scales by (1 + g) ** years since the start, so the
+    halves' ratio of expectations rises with g; the measured growth is the g whose ratio is
+    the observed one, and its tolerance the g's of the ratio four standard errors either side.
+    """
+    if len(hours) < _MIN_HOURS_FOR_GROWTH:
+        return None
+    configured = scenario.traffic.growth_per_year
+    start = scenario.start_utc
+    first, second = hours[: len(hours) // 2], hours[len(hours) // 2 :]
+    observed_first = sum(hour.observed for hour in first)
+    observed_second = sum(hour.observed for hour in second)
+    if not observed_first or not observed_second:
+        return Check("traffic", "growth per year", configured, None, 0.0, 0)
+
+    def weighted(half: list[Hour]) -> list[tuple[float, float]]:
+        year = dt.timedelta(days=365.25)
+        return [(hour.expected, (hour.start + _HOUR / 2 - start) / year) for hour in half]
+
+    early, late = weighted(first), weighted(second)
+
+    def ratio(growth: float) -> float:
+        scale = (1 + growth) / (1 + configured)
+        return sum(e * math.pow(scale, y) for e, y in late) / sum(
+            e * math.pow(scale, y) for e, y in early
+        )
+
+    def growth_for(target: float) -> float:
+        low, high = -0.99, 100.0
+        for _ in range(60):  # bisection: ratio rises with growth
+            middle = (low + high) / 2
+            low, high = (middle, high) if ratio(middle) < target else (low, middle)
+        return (low + high) / 2
+
+    spread = math.sqrt(
+        1 / observed_first
+        + 1 / observed_second
+        + traffic.noise_variance
+        * sum(
+            sum(e * e for e in traffic.day_totals(half).values())
+            / sum(h.expected for h in half) ** 2
+            for half in (first, second)
+        )
+    )
+    observed = observed_second / observed_first
+    measured = growth_for(observed)
+    low = growth_for(observed * math.exp(-SIGMAS * spread))
+    high = growth_for(observed * math.exp(SIGMAS * spread))
+    tolerance = (high - low) / 2 + 0.01
+    note = "from the second half's starts over the first half's (calendar hours left out)"
+    return Check(
+        "traffic",
+        "growth per year",
+        configured,
+        measured,
+        tolerance,
+        observed_first + observed_second,
+        note=note,
     )
 
 

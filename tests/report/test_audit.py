@@ -153,3 +153,15 @@ def test_every_file_format_measures_the_same(flash_sale_folder, tmp_path, file_f
     assert measures == [
         (c.name, c.measured, c.sample) for c in _audit(flash_sale_folder, "flash_sale")
     ]
+
+
+@pytest.mark.slow
+def test_growth_is_measured_over_a_year(tmp_path):
+    """steady_state grows 25% a year: the whole year shows it, and a planted 0% fails."""
+    folder = run_into_folder(tmp_path, "steady_state")
+    dataset = read_folder(folder)
+    growth = [c for c in _audit(dataset, "steady_state") if c.name == "growth per year"]
+    assert [c.verdict for c in growth] == [Verdict.PASS]
+    assert abs((growth[0].measured or 0) - 0.25) < growth[0].tolerance
+    failing = _failing(_audit(dataset, "steady_state", "traffic.growth_per_year=0"))
+    assert failing == {"growth per year", "sessions started"}
