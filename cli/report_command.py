@@ -41,7 +41,8 @@ def report(
     if (data_dir is None) == (db is None):
         raise UsageError("give a data folder or --db URL (one of them), e.g. fauxsim report data/")
     check_report_extra()
-    from fauxsim.report.audit import Verdict, run_audit  # noqa: PLC0415
+    from fauxsim.report.audit import run_audit  # noqa: PLC0415
+    from fauxsim.report.checks import Verdict  # noqa: PLC0415
     from fauxsim.report.page import render_page  # noqa: PLC0415
     from fauxsim.report.reading import read_database, read_folder  # noqa: PLC0415
     from fauxsim.report.traffic_checks import hourly_traffic  # noqa: PLC0415

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fauxsim.report.audit import Check
+from fauxsim.report.checks import Check
 from fauxsim.report.stats import share_tolerance
 from fauxsim.scenario.model import BehaviourOverride, PageState, merge_funnel
 

@@ -14,7 +14,7 @@ import math
 import statistics
 from typing import TYPE_CHECKING
 
-from fauxsim.report.audit import Check, Unit
+from fauxsim.report.checks import Check, Unit, mix_checks
 from fauxsim.report.stats import (
     SIGMAS,
     cdf,
@@ -24,7 +24,6 @@ from fauxsim.report.stats import (
     quantile,
     share_tolerance,
 )
-from fauxsim.report.traffic_checks import _mix_checks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,7 +64,7 @@ def order_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
             "WHERE event_type = 'payment_info_added' GROUP BY ALL"
         ).fetchall()
     )
-    checks += _mix_checks(
+    checks += mix_checks(
         "orders", "payment method", orders.payment_methods, methods, sum(methods.values())
     )
     carriers = dict(
@@ -74,7 +73,7 @@ def order_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
             "WHERE event_type = 'order_shipped' GROUP BY ALL"
         ).fetchall()
     )
-    checks += _mix_checks(
+    checks += mix_checks(
         "orders", "carrier", orders.lifecycle.carriers, carriers, sum(carriers.values())
     )
     coupons = dict(
@@ -83,7 +82,7 @@ def order_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         ).fetchall()
     )
     weights = {coupon.code: coupon.weight for coupon in orders.coupons}
-    checks += _mix_checks("orders", "coupon", weights, coupons, sum(coupons.values()))
+    checks += mix_checks("orders", "coupon", weights, coupons, sum(coupons.values()))
     checks.append(_shipping_check(scenario, dataset))
     row = connection.execute(
         "SELECT count(*), sum(tax_cents), sum(subtotal_cents - discount_cents) FROM orders"

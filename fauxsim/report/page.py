@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from fauxsim.clock import to_datetime
 from fauxsim.report import charts
-from fauxsim.report.audit import Check, Unit, Verdict
+from fauxsim.report.checks import Check, Unit, Verdict
 from fauxsim.report.stats import median
+from fauxsim.report.traffic_checks import WEEKDAYS, hour_share_name, weekday_share_name
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from fauxsim.report.reading import Dataset
     from fauxsim.report.traffic_checks import HourlyTraffic
     from fauxsim.scenario.model import Scenario
+
+_HOURS = {hour_share_name(hour): f"{hour:02d}" for hour in range(24)}
+_DAYS = {weekday_share_name(day): name[:3] for day, name in enumerate(WEEKDAYS)}
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #1b1f24; }
@@ -49,8 +53,8 @@ def render_page(
             f" (of {len(checks)}; the table is at the end).</p>"
         ),
         _section("Sessions per hour", _timeline(traffic)),
-        _section("Hour of day", _curve(checks, "hour ", "share of session starts")),
-        _section("Weekday", _curve(checks, "day", "share of session starts")),
+        _section("Hour of day", _curve(checks, _HOURS, "share of session starts")),
+        _section("Weekday", _curve(checks, _DAYS, "share of session starts")),
         _section("Funnel (base behaviour)", _funnel(checks)),
         _section("Orders and revenue per day", _daily(scenario, dataset)),
         _section("Time to ship and to deliver", _delays(scenario, dataset)),
@@ -94,19 +98,16 @@ def _timeline(traffic: HourlyTraffic) -> str:
     )
 
 
-def _curve(checks: list[Check], prefix: str, ylabel: str) -> str:
-    if prefix == "day":
-        picked = [
-            c for c in checks if c.section == "traffic" and c.name.endswith("day share of starts")
-        ]
-        labels = [c.name.split()[0][:3] for c in picked]
-    else:
-        picked = [c for c in checks if c.section == "traffic" and c.name.startswith(prefix)]
-        labels = [c.name.split()[1] for c in picked]
+def _curve(checks: list[Check], names: dict[str, str], ylabel: str) -> str:
+    """Configured and measured shares of the checks ``names`` maps to their labels."""
+    by_name = {check.name: check for check in checks}
+    picked = [(label, by_name[name]) for name, label in names.items() if name in by_name]
     if not picked:
         return "<p>No session starts outside calendar events.</p>"
-    measured = [c.measured or 0.0 for c in picked]
-    return charts.compare(labels, [c.configured for c in picked], measured, ylabel, lines=True)
+    labels = [label for label, _ in picked]
+    configured = [check.configured for _, check in picked]
+    measured = [check.measured or 0.0 for _, check in picked]
+    return charts.compare(labels, configured, measured, ylabel, lines=True)
 
 
 def _funnel(checks: list[Check]) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import to_micros
-from fauxsim.report.audit import Check, Unit
+from fauxsim.report.checks import Check, Unit, mix_checks
 from fauxsim.report.stats import SIGMAS, share_tolerance
 from fauxsim.simulation.calendar import Window, resolve_windows
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 _HOUR = dt.timedelta(hours=1)
 _MIN_HOURS_FOR_GROWTH = 90 * 24  # a quarter: shorter windows say little of a yearly trend
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,16 +97,23 @@ def traffic_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
     # Hours a calendar event (or its ramps) touches follow the event, not the curves.
     plain = [hour for hour in hours if hour.calendar_factor == 1.0]
     checks += [
-        _share_check(traffic, plain, f"hour {h:02d} share of starts", _local_hour_is(h))
-        for h in range(24)
+        _share_check(traffic, plain, hour_share_name(h), _local_hour_is(h)) for h in range(24)
     ]
     checks += [
-        _share_check(traffic, plain, f"{name} share of starts", _weekday_is(d))
-        for d, name in enumerate(_WEEKDAYS)
+        _share_check(traffic, plain, weekday_share_name(d), _weekday_is(d))
+        for d, name in enumerate(WEEKDAYS)
     ]
     checks += [_calendar_check(traffic, window) for window in traffic.windows]
     checks.append(_growth_check(scenario, traffic, plain))
     return [check for check in checks if check is not None]
+
+
+def hour_share_name(hour_of_day: int) -> str:
+    return f"hour {hour_of_day:02d} share of starts"
+
+
+def weekday_share_name(weekday: int) -> str:
+    return f"{WEEKDAYS[weekday]} share of starts"
 
 
 def _local_hour_is(hour_of_day: int) -> Callable[[Hour], bool]:
@@ -269,21 +276,5 @@ def audience_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
                 f"SELECT {column}, count(*) FROM sessions GROUP BY {column}"  # noqa: S608 - fixed names
             ).fetchall()
         )
-        checks += _mix_checks("audience", column, weights, counts, total)
-    return checks
-
-
-def _mix_checks(
-    section: str, label: str, weights: dict[str, float], counts: dict[str | None, int], total: int
-) -> list[Check]:
-    """One check per configured name (and per name found but not configured)."""
-    weight_sum = sum(weights.values())
-    names = list(weights) + sorted(str(name) for name in counts if name not in weights)
-    checks = []
-    for name in names:
-        p = weights.get(name, 0.0) / weight_sum
-        measured = counts.get(name, 0) / total if total else None
-        checks.append(
-            Check(section, f"{label} {name}", p, measured, share_tolerance(p, total), total)
-        )
+        checks += mix_checks("audience", column, weights, counts, total)
     return checks

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fauxsim.report.audit import Check, Unit, Verdict, failures, run_audit
+from fauxsim.report.audit import run_audit
+from fauxsim.report.checks import Check, Unit, Verdict, failures
 from fauxsim.report.reading import Dataset, read_folder
 from fauxsim.report.stats import cdf, quantile
 from fauxsim.scenario.bundled import bundled_scenarios
