@@ -129,7 +129,7 @@ def _total_check(traffic: HourlyTraffic, hours: list[Hour]) -> Check:
     noise = traffic.noise_variance * sum(e * e for e in traffic.day_totals(hours).values())
     tolerance = SIGMAS * math.sqrt(expected + noise) + 0.01 * expected
     observed = sum(hour.observed for hour in hours)
-    note = "sessions_per_day x curves x growth x calendar, summed over the hours covered"
+    note = "sessions_per_day x curves x growth x calendar over the hours covered; allowance 1%"
     return Check(
         "traffic", "sessions started", expected, observed, tolerance, observed, Unit.COUNT, note
     )
@@ -241,7 +241,7 @@ def _calendar_check(traffic: HourlyTraffic, window: Window) -> Check | None:
     name = f"{window.event.name} {window.first_day} traffic multiplier"
     measured = observed / baseline
     configured = expected / baseline  # the event's multiplier, times any overlapping event's
-    note = "starts during the event over the curves' expectation for those hours"
+    note = "starts during the event over the curves' expectation for its hours; allowance 2%"
     return Check("traffic", name, configured, measured, tolerance, observed, Unit.TIMES, note)
 
 
