@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from fauxsim.report.reading import Dataset
-    from fauxsim.report.traffic_checks import HourlyTraffic
+    from fauxsim.report.traffic_checks import Hour, HourlyTraffic
     from fauxsim.scenario.model import Scenario
 
+_HOURLY_UP_TO = 24 * 62  # longer windows are drawn one point a day
 _HOURS = {hour_share_name(hour): f"{hour:02d}" for hour in range(24)}
 _DAYS = {weekday_share_name(day): name[:3] for day, name in enumerate(WEEKDAYS)}
 
@@ -89,13 +90,20 @@ def _timeline(traffic: HourlyTraffic) -> str:
         (to_datetime(window.start), to_datetime(window.end), window.event.name)
         for window in traffic.windows
     ]
-    return charts.timeline(
-        [hour.start for hour in hours],
-        [hour.observed for hour in hours],
-        [hour.expected for hour in hours],
-        shaded,
-        "session starts per hour",
-    )
+    if len(hours) <= _HOURLY_UP_TO:
+        moments = [hour.start for hour in hours]
+        observed = [float(hour.observed) for hour in hours]
+        expected = [hour.expected for hour in hours]
+        ylabel = "session starts per hour"
+    else:  # hour by hour a long window is a solid band: one mean per day shows its shape
+        days: dict[dt.date, list[Hour]] = defaultdict(list)
+        for hour in hours:
+            days[hour.local.date()].append(hour)
+        moments = [day_hours[0].start for day_hours in days.values()]
+        observed = [sum(h.observed for h in d) / len(d) for d in days.values()]
+        expected = [sum(h.expected for h in d) / len(d) for d in days.values()]
+        ylabel = "starts per hour, daily mean"
+    return charts.timeline(moments, observed, expected, shaded, ylabel)
 
 
 def _curve(checks: list[Check], names: dict[str, str], ylabel: str) -> str:
