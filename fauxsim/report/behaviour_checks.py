@@ -116,7 +116,60 @@ def _segment_label(
 
 
 def behaviour_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
-    return funnel_checks(scenario, dataset) + coupon_checks(scenario, dataset)
+    return (
+        account_checks(scenario, dataset)
+        + funnel_checks(scenario, dataset)
+        + coupon_checks(scenario, dataset)
+    )
+
+
+# Per finished session: whether its visitor had an account when it began, and whether it
+# logged in at landing or signed up while browsing.
+_ACCOUNTS = """
+SELECT
+    count(*) FILTER (known),
+    count(*) FILTER (known AND logged_in),
+    count(*) FILTER (NOT known),
+    count(*) FILTER (NOT known AND signed_up)
+FROM (
+    SELECT
+        EXISTS (SELECT 1 FROM customers c
+                WHERE c.visitor_id = s.visitor_id AND c.created_at < s.started_at) AS known,
+        EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.session_id
+                AND e.event_type = 'logged_in' AND e.page = 'landing') AS logged_in,
+        EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.session_id
+                AND e.event_type = 'signed_up'
+                AND json_extract_string(e.properties, '$.source') = 'browse') AS signed_up
+    FROM sessions s WHERE s.ended_at IS NOT NULL
+)
+"""
+
+
+def account_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
+    """Log-ins at landing by visitors with an account, sign-ups while browsing by the rest."""
+    accounts = scenario.behaviour.accounts
+    row = dataset.connection.execute(_ACCOUNTS).fetchone()
+    known, logged_in, anonymous, signed_up = (int(value) for value in row) if row else (0,) * 4
+    return [
+        Check(
+            "behaviour",
+            "customers who log in at landing",
+            accounts.login_probability,
+            logged_in / known if known else None,
+            share_tolerance(accounts.login_probability, known),
+            known,
+            note="sessions of visitors with an account when the session began",
+        ),
+        Check(
+            "behaviour",
+            "anonymous visitors who sign up while browsing",
+            accounts.early_signup_probability,
+            signed_up / anonymous if anonymous else None,
+            share_tolerance(accounts.early_signup_probability, anonymous),
+            anonymous,
+            note="sessions of visitors without an account when the session began",
+        ),
+    ]
 
 
 def funnel_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:

@@ -16,19 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fauxsim.errors import FauxError, UsageError
-from fauxsim.tables import EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
+from fauxsim.tables import CUSTOMERS, EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
 
 if TYPE_CHECKING:
     import duckdb
 
 # The tables the report reads, and the file formats fauxsim writes them in.
-TABLES = (EVENTS, SESSIONS, ORDERS)
+TABLES = (EVENTS, SESSIONS, ORDERS, CUSTOMERS)
 FORMATS = ("parquet", "jsonl", "csv")
 
 # The event types the audit and the charts read (the rest are left in the files).
 READ_EVENT_TYPES = (
     "session_started",
     "page_viewed",
+    "logged_in",
+    "signed_up",
     "payment_info_added",
     "payment_failed",
     "order_placed",

@@ -55,6 +55,7 @@ def test_the_audit_passes_on_each_bundled_scenario(name, tmp_path, request):
     assert {check.section for check in measured} == {
         "traffic",
         "audience",
+        "behaviour",
         "funnel",
         "orders",
         "lifecycle",
@@ -105,6 +106,7 @@ def test_the_audit_reads_duplicated_events_once(flash_sale_folder):
         ),
         ("orders.payment_failure_probability=0.08", {"payment attempts that fail"}),
         ("orders.shipping.free_over=50", {"orders whose shipping follows the rule"}),
+        ("behaviour.accounts.login_probability=0.5", {"customers who log in at landing"}),
         ("orders.lifecycle.return_probability=0.05", {"delivered orders returned"}),
         (
             "traffic.calendar.0.traffic_multiplier=2",
