@@ -116,11 +116,12 @@ def _segment_label(
 
 
 def behaviour_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
-    return (
-        account_checks(scenario, dataset)
-        + funnel_checks(scenario, dataset)
-        + coupon_checks(scenario, dataset)
-    )
+    return [
+        *account_checks(scenario, dataset),
+        recovered_cart_check(scenario, dataset),
+        *funnel_checks(scenario, dataset),
+        *coupon_checks(scenario, dataset),
+    ]
 
 
 # Per finished session: whether its visitor had an account when it began, and whether it
@@ -143,6 +144,37 @@ FROM (
     FROM sessions s WHERE s.ended_at IS NOT NULL
 )
 """
+
+
+# Returning visits by a visitor whose cart, made before, was not yet an order when the
+# visit began; and whether the visit opened it right after landing.
+_SAVED_CARTS = """
+SELECT count(*), count(*) FILTER (recovered) FROM (
+    SELECT
+        EXISTS (SELECT 1 FROM carts k LEFT JOIN orders o ON o.order_id = k.order_id
+                WHERE k.visitor_id = s.visitor_id AND k.created_at < s.started_at
+                AND (o.placed_at IS NULL OR o.placed_at > s.started_at)) AS saved,
+        EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.session_id
+                AND e.event_type = 'page_viewed'
+                AND json_extract_string(e.properties, '$.recovered_cart') = 'true') AS recovered
+    FROM sessions s WHERE s.is_returning AND s.ended_at IS NOT NULL
+) WHERE saved
+"""
+
+
+def recovered_cart_check(scenario: Scenario, dataset: Dataset) -> Check:
+    probability = scenario.behaviour.cart.recover_probability
+    row = dataset.connection.execute(_SAVED_CARTS).fetchone()
+    n, recovered = (int(row[0]), int(row[1])) if row else (0, 0)
+    return Check(
+        "behaviour",
+        "returning visitors who open their saved cart",
+        probability,
+        recovered / n if n else None,
+        share_tolerance(probability, n),
+        n,
+        note="returning sessions of visitors with a cart not yet ordered",
+    )
 
 
 def account_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fauxsim.errors import FauxError, UsageError
-from fauxsim.tables import CUSTOMERS, EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
+from fauxsim.tables import CARTS, CUSTOMERS, EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
 
 if TYPE_CHECKING:
     import duckdb
 
 # The tables the report reads, and the file formats fauxsim writes them in.
-TABLES = (EVENTS, SESSIONS, ORDERS, CUSTOMERS)
+TABLES = (EVENTS, SESSIONS, ORDERS, CUSTOMERS, CARTS)
 FORMATS = ("parquet", "jsonl", "csv")
 
 # The event types the audit and the charts read (the rest are left in the files).

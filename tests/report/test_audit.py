@@ -107,6 +107,10 @@ def test_the_audit_reads_duplicated_events_once(flash_sale_folder):
         ("orders.payment_failure_probability=0.08", {"payment attempts that fail"}),
         ("orders.shipping.free_over=50", {"orders whose shipping follows the rule"}),
         ("behaviour.accounts.login_probability=0.5", {"customers who log in at landing"}),
+        (
+            "behaviour.cart.recover_probability=0.3",
+            {"returning visitors who open their saved cart"},
+        ),
         ("orders.lifecycle.return_probability=0.05", {"delivered orders returned"}),
         (
             "traffic.calendar.0.traffic_multiplier=2",

@@ -113,7 +113,7 @@ def test_a_folder_without_tables_is_one_line_exit_3(tmp_path, capsys, monkeypatc
 def test_a_dataset_without_events_is_one_line_exit_3(
     flash_sale_folder, tmp_path, capsys, monkeypatch
 ):
-    for name in ("events", "sessions", "orders", "customers"):
+    for name in ("events", "sessions", "orders", "customers", "carts"):
         table = pq.read_table(flash_sale_folder / f"{name}.parquet")
         pq.write_table(table.slice(0, 0), tmp_path / f"{name}.parquet")
     code, message = _error(
