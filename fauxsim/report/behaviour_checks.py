@@ -13,8 +13,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fauxsim.report.checks import Check
-from fauxsim.report.stats import share_tolerance
+from fauxsim.report.checks import Check, Unit
+from fauxsim.report.stats import SIGMAS, median, median_error, share_tolerance
 from fauxsim.scenario.model import BehaviourOverride, PageState, merge_funnel
 
 if TYPE_CHECKING:
@@ -120,8 +120,43 @@ def behaviour_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         *account_checks(scenario, dataset),
         recovered_cart_check(scenario, dataset),
         *funnel_checks(scenario, dataset),
+        *dwell_checks(scenario, dataset),
         *coupon_checks(scenario, dataset),
     ]
+
+
+# Seconds from each page view to the next page view (or attempt to pay) in its session:
+# the time spent on the page.
+_DWELL = """
+SELECT page, median(seconds), count(*) FROM (
+    SELECT page, event_type,
+        epoch(lead(occurred_at) OVER (PARTITION BY session_id ORDER BY sequence))
+            - epoch(occurred_at) AS seconds
+    FROM events
+    WHERE event_type IN ('page_viewed', 'payment_failed', 'order_placed')
+        AND session_id IS NOT NULL
+)
+WHERE event_type = 'page_viewed' AND seconds IS NOT NULL
+GROUP BY page
+"""
+
+
+def dwell_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
+    """The median time on each page a visitor leaves for another, against dwell_seconds."""
+    found = {
+        str(page): (float(seconds), int(n))
+        for page, seconds, n in dataset.connection.execute(_DWELL).fetchall()
+    }
+    checks = []
+    for page, distribution in scenario.behaviour.dwell_seconds.items():
+        if page is PageState.CONFIRMATION:  # always a visit's last page: its time never shows
+            continue
+        measured, n = found.get(page.value, (None, 0))
+        configured = median(distribution)
+        tolerance = SIGMAS * median_error(distribution, n) + 0.01 * configured
+        name = f"median seconds on {page.value}"
+        checks.append(Check("behaviour", name, configured, measured, tolerance, n, Unit.SECONDS))
+    return checks
 
 
 # Per finished session: whether its visitor had an account when it began, and whether it

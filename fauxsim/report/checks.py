@@ -19,6 +19,7 @@ class Unit(StrEnum):
     SHARE = "share"  # 0.123 → 12.3%
     COUNT = "count"
     TIMES = "times"  # a multiplier, x4.0
+    SECONDS = "seconds"
     MINUTES = "minutes"
     HOURS = "hours"
     DAYS = "days"

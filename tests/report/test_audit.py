@@ -108,6 +108,10 @@ def test_the_audit_reads_duplicated_events_once(flash_sale_folder):
         ("orders.shipping.free_over=50", {"orders whose shipping follows the rule"}),
         ("behaviour.accounts.login_probability=0.5", {"customers who log in at landing"}),
         (
+            "behaviour.dwell_seconds.product={type: lognormal, median: 40, sigma: 0.9}",
+            {"median seconds on product"},
+        ),
+        (
             "behaviour.cart.recover_probability=0.3",
             {"returning visitors who open their saved cart"},
         ),
