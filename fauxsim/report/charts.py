@@ -24,9 +24,6 @@ MEASURED = "#1f6feb"
 SHADE = "#f2b134"
 _FEW_LABELS = 8  # more labels than this are slanted, so they do not overlap
 
-mpl.rcParams["svg.fonttype"] = "none"  # text stays text: small files, selectable labels
-mpl.rcParams["svg.hashsalt"] = "fauxsim"  # the same data draws the same bytes
-
 
 def _figure(height: float = 3.0) -> tuple[Figure, Axes]:
     figure = Figure(figsize=(10, height), layout="constrained")
@@ -46,7 +43,14 @@ def _dates(axes: Axes) -> None:
 
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    # Read when saving, so set here; matplotlib's global settings are left alone.
+    with mpl.rc_context(
+        {
+            "svg.fonttype": "none",  # text stays text: small files, selectable labels
+            "svg.hashsalt": "fauxsim",  # the same data draws the same bytes
+        }
+    ):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     # Drop the XML prologue and the RDF metadata block (it names matplotlib's web site).
     text = text[text.index("<svg") :]
