@@ -157,3 +157,10 @@ def test_without_the_report_extra_the_command_says_what_to_install(
         "error: fauxsim report needs DuckDB and matplotlib (matplotlib is missing): "
         "pip install -e '.[report]'\n"
     )
+
+
+def test_the_same_data_draws_the_same_page(flash_sale_folder, page, tmp_path):
+    """Byte for byte, as the data itself: a page can be kept and diffed."""
+    again = tmp_path / "again.html"
+    assert report(flash_sale_folder, scenario=Path("flash_sale"), out=again) == 0
+    assert again.read_bytes() == page.read_bytes()
