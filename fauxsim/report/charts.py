@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 CONFIGURED = "#9aa5b1"
 MEASURED = "#1f6feb"
 SHADE = "#f2b134"
-_FEW_LABELS = 8  # more labels than this are slanted, so they do not overlap
+_FEW_LABELS = 6  # more labels than this are slanted, so they do not overlap
 
 
 def _figure(height: float = 3.0) -> tuple[Figure, Axes]:
