@@ -42,6 +42,11 @@ app.command(
 )
 app.command("cli.run_command:run", name="run", help="Simulate a scenario into files or a database.")
 app.command(
+    "cli.report_command:report",
+    name="report",
+    help="Audit a dataset against its scenario and draw it: one HTML page that opens offline.",
+)
+app.command(
     "cli.db_commands:db_app",
     name="db",
     help="Inspect, reset or locate the database fauxsim writes to.",

@@ -1,0 +1,196 @@
+"""A dataset's output as DuckDB views: ``events`` (each event once), ``sessions`` and ``orders``
+(each row's latest state), whether it was written to files or to Postgres.
+
+File tables are change logs (the latest ``updated_at`` per id is the row's state); Postgres
+tables hold the latest state already, and are copied out with ``COPY ... TO STDOUT`` (CSV)
+into a temporary folder, so both end up read by the same code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fauxsim.errors import FauxError, UsageError
+from fauxsim.tables import CARTS, CUSTOMERS, EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
+
+if TYPE_CHECKING:
+    import duckdb
+
+# The tables the report reads, and the file formats fauxsim writes them in.
+TABLES = (EVENTS, SESSIONS, ORDERS, CUSTOMERS, CARTS)
+FORMATS = ("parquet", "jsonl", "csv")
+
+# The event types the audit and the charts read (the rest are left in the files).
+READ_EVENT_TYPES = (
+    "session_started",
+    "page_viewed",
+    "logged_in",
+    "signed_up",
+    "payment_info_added",
+    "payment_failed",
+    "order_placed",
+    "order_shipped",
+)
+
+_DUCKDB_TYPES = {
+    ColumnType.BIGINT: "BIGINT",
+    ColumnType.INTEGER: "INTEGER",
+    ColumnType.DOUBLE: "DOUBLE",
+    ColumnType.TEXT: "VARCHAR",
+    ColumnType.BOOLEAN: "BOOLEAN",
+    ColumnType.TIMESTAMP: "TIMESTAMPTZ",
+    ColumnType.JSON: "VARCHAR",
+}
+
+
+class DatasetError(FauxError):
+    """The dataset cannot be read: no such folder, no tables in it, or no data."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """Open views over one dataset, and what is known of where it came from."""
+
+    connection: duckdb.DuckDBPyConnection
+    source: str  # the folder, or the database URL without its password
+    end: dt.datetime  # data is complete before this moment (UTC)
+    scenario_name: str | None = None
+    scenario_digest: str | None = None
+
+
+def check_report_extra() -> None:
+    """Raise a one-line error naming the extra to install if DuckDB or matplotlib is missing."""
+    for module in ("duckdb", "matplotlib"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            message = (
+                f"fauxsim report needs DuckDB and matplotlib ({module} is missing): "
+                "pip install -e '.[report]'"
+            )
+            raise UsageError(message) from None
+
+
+def read_folder(folder: Path) -> Dataset:
+    """The dataset written by ``fauxsim run --out folder`` in any file format."""
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DatasetError(f"{folder} {what}; give the folder `fauxsim run --out` wrote")
+    found = [kind for kind in FORMATS if (folder / f"{EVENTS.name}.{kind}").is_file()]
+    if not found:
+        expected = ", ".join(f"{EVENTS.name}.{kind}" for kind in FORMATS)
+        message = f"{folder} holds no fauxsim tables (looked for {expected})"
+        raise DatasetError(message)
+    kind = found[0]
+    for spec in TABLES:
+        if not (folder / f"{spec.name}.{kind}").is_file():
+            raise DatasetError(f"{folder} has {EVENTS.name}.{kind} but no {spec.name}.{kind}")
+    connection = _views(folder, kind)
+    return Dataset(connection, str(folder), _data_end(connection, folder))
+
+
+def read_database(url: str) -> Dataset:
+    """The dataset in the Postgres database at ``url``, as of its committed watermark."""
+    with tempfile.TemporaryDirectory(prefix="fauxsim-report-") as copied:
+        return _copy_database(url, Path(copied))
+
+
+def _copy_database(url: str, folder: Path) -> Dataset:
+    """Each table the report reads, copied out as CSV into ``folder`` and loaded into DuckDB."""
+    from fauxsim.clock import to_datetime  # noqa: PLC0415
+    from fauxsim.sinks.postgres import ledger  # noqa: PLC0415
+    from fauxsim.sinks.postgres.connection import (  # noqa: PLC0415
+        connect,
+        mask_password,
+        translate_errors,
+    )
+
+    with (
+        translate_errors(url, "read from"),
+        connect(url) as connection,
+        connection.cursor() as cursor,
+    ):
+        if cursor.execute("SELECT to_regclass('runs')").fetchone() in (None, (None,)):
+            message = f"{mask_password(url)} holds no fauxsim dataset: `fauxsim run` writes one"
+            raise DatasetError(message)
+        committed = ledger.read_committed(cursor)
+        if committed is None:
+            message = f"{mask_password(url)} holds no committed data yet: `fauxsim run` writes it"
+            raise DatasetError(message)
+        cursor.execute("SET TIME ZONE 'UTC'")
+        for spec in TABLES:
+            names = ", ".join(_pg_column(column.name, column.type) for column in spec.columns)
+            query = f"COPY (SELECT {names} FROM {spec.name}) TO STDOUT WITH (FORMAT csv, HEADER)"  # noqa: S608
+            with (folder / f"{spec.name}.csv").open("wb") as out, cursor.copy(query) as copy:
+                for data in copy:
+                    out.write(data)
+    identity = committed.identity
+    return Dataset(
+        _views(folder, "csv"),
+        mask_password(url),
+        to_datetime(committed.watermark),
+        identity.scenario_name,
+        identity.scenario_digest,
+    )
+
+
+def _pg_column(name: str, kind: ColumnType) -> str:
+    return f"{name}::text AS {name}" if kind is ColumnType.JSON else name
+
+
+def _views(folder: Path, kind: str) -> duckdb.DuckDBPyConnection:
+    """Tables of each row's latest state (each event once), loaded once: every check reads
+    them again, and a view would deduplicate the whole log for each."""
+    import duckdb  # noqa: PLC0415
+
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    for spec in TABLES:
+        source = _scan(folder / f"{spec.name}.{kind}", kind, spec)
+        raw = f"raw_{spec.name}"
+        connection.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608 - our names
+        order = "received_at" if spec.append_only else "updated_at DESC"
+        # Only the events the report reads; the last event of any type marks the data's end.
+        wanted = f"WHERE event_type IN {READ_EVENT_TYPES}" if spec is EVENTS else ""
+        connection.execute(
+            f"CREATE TABLE {spec.name} AS SELECT * FROM {raw} {wanted} "  # noqa: S608 - our names
+            f"QUALIFY row_number() OVER (PARTITION BY {spec.primary_key} ORDER BY {order}) = 1"
+        )
+    return connection
+
+
+def _scan(path: Path, kind: str, spec: TableSpec) -> str:
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    if kind == "parquet":
+        return f"read_parquet({quoted})"
+    types = ", ".join(
+        f"'{column.name}': '{_file_type(column.type, kind)}'" for column in spec.columns
+    )
+    if kind == "jsonl":
+        return f"read_json({quoted}, format = 'newline_delimited', columns = {{{types}}})"
+    return f"read_csv({quoted}, header = true, columns = {{{types}}})"
+
+
+def _file_type(kind: ColumnType, file_format: str) -> str:
+    # JSON Lines nests `properties` as an object: read it as JSON, then use it as text.
+    return "JSON" if kind is ColumnType.JSON and file_format == "jsonl" else _DUCKDB_TYPES[kind]
+
+
+def _data_end(connection: duckdb.DuckDBPyConnection, folder: Path) -> dt.datetime:
+    """The end of what a file dataset covers: the hour after its last event.
+
+    Files do not record the watermark; a run (``--until`` or whole) simulates whole hours,
+    so the hour after the last event is where the data stops.
+    """
+    row = connection.execute("SELECT max(occurred_at) FROM raw_events").fetchone()
+    if row is None or row[0] is None:
+        raise DatasetError(f"{folder} holds no events: the dataset is empty")
+    last: dt.datetime = row[0].astimezone(dt.UTC)
+    return last.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)

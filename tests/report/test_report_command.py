@@ -1,0 +1,166 @@
+"""``fauxsim report``: the page it writes, its exit codes, and its one-line errors."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from cli.report_command import report
+from fauxsim.scenario.bundled import find_bundled
+from tests.cli.cli_support import run_cli
+
+
+@pytest.fixture(scope="module")
+def page(flash_sale_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of flash_sale, written once for the tests that read the page."""
+    out = tmp_path_factory.mktemp("page") / "report.html"
+    assert report(flash_sale_folder, scenario=Path("flash_sale"), out=out) == 0
+    return out
+
+
+def test_report_writes_the_page_and_says_how_the_audit_went(
+    flash_sale_folder, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "report.html"
+    args = ["report", str(flash_sale_folder), "--scenario", "flash_sale", "--out", str(out)]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert re.fullmatch(
+        rf"{re.escape(str(out))}: \d+ checks pass, 0 fail, \d+ without data\n", result.stdout
+    )
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_the_page_is_self_contained(page):
+    """Nothing is fetched: no scripts, no links or sources to other hosts, charts inline."""
+    text = page.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    assert "<script" not in text
+    assert "<link" not in text
+    assert text.count("<svg") >= 9
+
+
+def test_the_page_holds_every_chart_and_the_audit_table(page):
+    text = page.read_text(encoding="utf-8")
+    for title in (
+        "Sessions per hour",
+        "Hour of day",
+        "Weekday",
+        "Funnel (base behaviour)",
+        "Orders and revenue per day",
+        "Time to ship and to deliver",
+        "Order status",
+        "Returning visitors, devices and channels",
+        "Audit: configured against measured",
+    ):
+        assert f"<h2>{title}</h2>" in text
+    assert "Flash sale 2025-03-12 traffic multiplier" in text
+    assert '<tr class="fail">' not in text
+
+
+def test_a_failing_audit_exits_1_and_names_the_rows(
+    flash_sale_folder, tmp_path, capsys, monkeypatch
+):
+    """The scenario given is not the one that made the data: the page is written, exit 1."""
+    source = find_bundled("flash_sale")
+    assert source is not None
+    changed = source.read_text(encoding="utf-8").replace(
+        "payment_failure_probability: 0.08", "payment_failure_probability: 0.02"
+    )
+    scenario = tmp_path / "changed.yaml"
+    scenario.write_text(changed, encoding="utf-8")
+    out = tmp_path / "report.html"
+    args = ["report", str(flash_sale_folder), "--scenario", str(scenario), "--out", str(out)]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "1 fail" in result.stdout
+    assert "  fail  orders: payment attempts that fail\n" in result.stdout
+    assert '<tr class="fail">' in out.read_text(encoding="utf-8")
+
+
+def _error(args: list[str], capsys, monkeypatch) -> tuple[int, str]:
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+    return result.exit_code, result.stderr
+
+
+def test_a_missing_folder_is_one_line_exit_3(tmp_path, capsys, monkeypatch):
+    missing = tmp_path / "nowhere"
+    code, message = _error(
+        ["report", str(missing), "--scenario", "flash_sale"], capsys, monkeypatch
+    )
+    assert code == 3
+    assert (
+        message == f"error: {missing} does not exist; give the folder `fauxsim run --out` wrote\n"
+    )
+
+
+def test_a_folder_without_tables_is_one_line_exit_3(tmp_path, capsys, monkeypatch):
+    code, message = _error(
+        ["report", str(tmp_path), "--scenario", "flash_sale"], capsys, monkeypatch
+    )
+    assert code == 3
+    assert message.startswith(
+        f"error: {tmp_path} holds no fauxsim tables (looked for events.parquet"
+    )
+
+
+def test_a_dataset_without_events_is_one_line_exit_3(
+    flash_sale_folder, tmp_path, capsys, monkeypatch
+):
+    for name in ("events", "sessions", "orders", "customers", "carts"):
+        table = pq.read_table(flash_sale_folder / f"{name}.parquet")
+        pq.write_table(table.slice(0, 0), tmp_path / f"{name}.parquet")
+    code, message = _error(
+        ["report", str(tmp_path), "--scenario", "flash_sale"], capsys, monkeypatch
+    )
+    assert code == 3
+    assert message == f"error: {tmp_path} holds no events: the dataset is empty\n"
+
+
+def test_files_without_a_scenario_is_one_line_exit_2(flash_sale_folder, capsys, monkeypatch):
+    code, message = _error(["report", str(flash_sale_folder)], capsys, monkeypatch)
+    assert code == 2
+    assert message == (
+        "error: files do not record their scenario: add --scenario FILE (or a bundled name, "
+        "e.g. --scenario black_friday)\n"
+    )
+
+
+def test_neither_folder_nor_database_is_one_line_exit_2(capsys, monkeypatch):
+    code, message = _error(["report", "--scenario", "flash_sale"], capsys, monkeypatch)
+    assert code == 2
+    assert "give a data folder or --db URL" in message
+
+
+def test_an_unknown_scenario_is_one_line_exit_2(flash_sale_folder, capsys, monkeypatch):
+    args = ["report", str(flash_sale_folder), "--scenario", "flash_sal"]
+    code, message = _error(args, capsys, monkeypatch)
+    assert code == 2
+    assert "did you mean 'flash_sale'?" in message
+
+
+def test_without_the_report_extra_the_command_says_what_to_install(
+    flash_sale_folder, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    code, message = _error(
+        ["report", str(flash_sale_folder), "--scenario", "flash_sale"], capsys, monkeypatch
+    )
+    assert code == 2
+    assert message == (
+        "error: fauxsim report needs DuckDB and matplotlib (matplotlib is missing): "
+        "pip install -e '.[report]'\n"
+    )
+
+
+def test_the_same_data_draws_the_same_page(flash_sale_folder, page, tmp_path):
+    """Byte for byte, as the data itself: a page can be kept and diffed."""
+    again = tmp_path / "again.html"
+    assert report(flash_sale_folder, scenario=Path("flash_sale"), out=again) == 0
+    assert again.read_bytes() == page.read_bytes()

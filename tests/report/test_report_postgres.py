@@ -1,0 +1,63 @@
+"""``fauxsim report --db URL``: a dataset in Postgres, its scenario found in the runs ledger."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fauxsim.report.audit import run_audit
+from fauxsim.report.reading import read_database, read_folder
+from fauxsim.scenario.loading import load_scenario
+from tests.cli.cli_support import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def flash_sale_db(postgres_url: str) -> str:
+    command = [sys.executable, "-m", "cli.app", "run", "flash_sale", "--db", postgres_url]
+    subprocess.run(command, check=True, capture_output=True)  # noqa: S603 - our own command
+    return postgres_url
+
+
+def test_report_reads_a_database_and_finds_its_bundled_scenario(
+    flash_sale_db, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "report.html"
+    result = run_cli(["report", "--db", flash_sale_db, "--out", str(out)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert ", 0 fail," in result.stdout
+    assert "flash_sale: is the data realistic?" in out.read_text(encoding="utf-8")
+
+
+def test_a_database_and_files_of_one_run_measure_the_same(flash_sale_db, flash_sale_folder):
+    """Postgres keeps each row's latest state and each event once; files are change logs
+    with duplicated events. Read as the report reads them, they show the same numbers."""
+    scenario = load_scenario(Path("flash_sale"))
+    from_db = run_audit(scenario, read_database(flash_sale_db))
+    from_files = run_audit(scenario, read_folder(flash_sale_folder))
+    assert [(c.name, c.measured, c.sample) for c in from_db] == [
+        (c.name, c.measured, c.sample) for c in from_files
+    ]
+
+
+def test_another_scenario_than_the_ledgers_is_named_in_a_note(
+    flash_sale_db, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "report.html"
+    args = ["report", "--db", flash_sale_db, "--scenario", "black_friday", "--out", str(out)]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 1  # black_friday's curves are not flash_sale's data
+    assert result.stdout.startswith(
+        "note: black_friday differs from the scenario that wrote this dataset (flash_sale)"
+    )
+
+
+def test_an_empty_database_is_one_line_exit_3(postgres_url, capsys, monkeypatch):
+    result = run_cli(["report", "--db", postgres_url], capsys, monkeypatch)
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1
+    assert "holds no fauxsim dataset" in result.stderr
