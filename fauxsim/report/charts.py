@@ -67,6 +67,9 @@ def timeline(
 ) -> str:
     """Observed and configured values over time, with calendar events shaded."""
     figure, axes = _figure()
+    if moments:  # only the events within the data (a live shop's scenario runs for years)
+        first, last = moments[0], moments[-1]
+        shaded = [event for event in shaded if event[1] > first and event[0] < last]
     for number, (start, end, name) in enumerate(shaded):
         axes.axvspan(start, end, color=SHADE, alpha=0.25, lw=0)  # type: ignore[arg-type]
         height = 1.0 - 0.07 * (number % 3)  # events close together: names on separate lines
