@@ -57,15 +57,15 @@ def write_scenario(folder: Path, **changes: Any) -> Path:
     return path
 
 
-def fauxsim(*args: str) -> subprocess.Popen[str]:
-    """The installed command, as a user runs it (its own process group, like a shell's job)."""
+def fauxsim(*args: str, environment: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """The command, as a user runs it (``environment``: variables set or changed)."""
     return subprocess.Popen(  # noqa: S603 - our interpreter, our command
         [sys.executable, "-m", "cli.app", *args],
         cwd=PROJECT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **(environment or {})},
     )
 
 

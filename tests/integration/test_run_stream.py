@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tests.integration.test_live_runs import QUIRKY_SHOP, wait_for_watermark
+from tests.integration.test_live_runs import fauxsim as run_fauxsim
 
 if TYPE_CHECKING:
     from tests.integration.test_stream import Broker
@@ -33,14 +34,7 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 
 def fauxsim(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     """The command, with the stream's resume state in the test's own folder."""
-    return subprocess.Popen(  # noqa: S603 - our interpreter, our command
-        [sys.executable, "-m", "cli.app", *args],
-        cwd=PROJECT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data-home"), "COLUMNS": "200"},
-    )
+    return run_fauxsim(*args, environment={"XDG_DATA_HOME": str(tmp_path / "data-home")})
 
 
 def database_event_ids(url: str) -> set[int]:

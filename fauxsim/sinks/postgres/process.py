@@ -16,20 +16,24 @@ child is ended with it, and its open transaction rolls back.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import marshal
 import multiprocessing
 import os
 import signal
-import sys
-import traceback
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from fauxsim.errors import FauxError, SinkError
 from fauxsim.gc_tuning import tuned_collector
 from fauxsim.sinks.base import Batch
+from fauxsim.sinks.child_process import (
+    CLOSE,
+    ChildChannel,
+    Closed,
+    Failed,
+    drain,
+    end_with_parent,
+    portable,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -40,25 +44,13 @@ if TYPE_CHECKING:
 
 # A fresh interpreter: no state inherited from the parent (threads, open connections).
 _CONTEXT = multiprocessing.get_context("spawn")
-_CLOSE = b""  # parent -> child: the last batch was sent; finish the run
-# How long an aborted child gets to go before it is killed.
-_ABORT_SECONDS = 5.0
+_WHAT = "the Postgres loader process"
 
 
 @dataclass(frozen=True, slots=True)
 class _Opened:
     resume_after: int | None
     description: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Failed:
-    error: BaseException
-
-
-@dataclass(frozen=True, slots=True)
-class _Closed:
-    pass
 
 
 def open_loader_process(
@@ -100,7 +92,7 @@ class LoaderProcess:
 
     def __init__(self, child: BaseProcess, channel: Connection) -> None:
         self._child = child
-        self._channel = channel
+        self._pipe = ChildChannel(child, channel, _WHAT)
         self._done = False
         self.completed = False  # every batch committed and the run marked complete (close)
         self.resume_after: int | None = None  # the committed watermark to resume after
@@ -114,65 +106,27 @@ class LoaderProcess:
         if self._done:
             msg = "write() after close(): open a new sink"
             raise RuntimeError(msg)
-        if self._channel.poll():  # the child only speaks unasked when it failed
-            self._raise(self.receive())
-        message = marshal.dumps((batch.watermark, dict(batch.rows)))
-        try:
-            self._channel.send_bytes(message)
-        except OSError:
-            self._raise(self.receive())
+        self._pipe.send(marshal.dumps((batch.watermark, dict(batch.rows))))
 
     def close(self) -> None:
         """Wait until every batch is committed and the run is marked complete."""
         if self._done:
             return
         self._done = True
-        try:
-            with contextlib.suppress(OSError):  # a child that failed hung up; its word waits
-                self._channel.send_bytes(_CLOSE)
-            answer = self.receive()
-            if not isinstance(answer, _Closed):
-                self._raise(answer)
-        except BaseException:
-            self._stop()
-            raise
+        self._pipe.finish()
         self.completed = True
-        self._child.join()
-        self._channel.close()
 
     def abort(self) -> None:
         """Stop the child at once; what it committed stays, its open transaction rolls back."""
         if self._done:
             return
         self._done = True
-        self._stop()
+        self._pipe.stop()
 
-    def receive(self) -> _Opened | _Closed:
+    def receive(self) -> _Opened | Closed:
         """The child's next message; a failure it reports is raised here."""
-        try:
-            message = self._channel.recv()
-        except (EOFError, OSError):
-            self._child.join(_ABORT_SECONDS)
-            raise SinkError(
-                "the Postgres loader process stopped unexpectedly "
-                f"(exit code {self._child.exitcode}); run the same command again to resume"
-            ) from None
-        if isinstance(message, _Failed):
-            raise message.error
-        return message  # type: ignore[no-any-return]
-
-    def _raise(self, message: _Opened | _Closed) -> None:
-        raise RuntimeError(f"the loader process answered {message!r} out of turn")  # a bug
-
-    def _stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self._channel.close()
-        if self._child.is_alive():
-            self._child.terminate()
-        self._child.join(_ABORT_SECONDS)
-        if self._child.is_alive():
-            self._child.kill()
-            self._child.join()
+        message: _Opened | Closed = self._pipe.receive()
+        return message
 
 
 # ---------------------------------------------------------------------- in the child
@@ -187,7 +141,7 @@ def _serve(
     until: dt.datetime | dt.date | None,
 ) -> None:
     """The child's life: open the sink, load each batch received, close it when told."""
-    _end_with_parent(parent)
+    end_with_parent(parent)
     # Ctrl-C reaches the whole process group; the parent decides, and aborts the child.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from fauxsim.sinks.postgres.sink import open_database_sink  # noqa: PLC0415 - child only
@@ -195,7 +149,7 @@ def _serve(
     try:
         sink = open_database_sink(url, scenario, replace=replace, until=until)
     except BaseException as error:  # noqa: BLE001 - every failure goes to the parent
-        channel.send(_Failed(_portable(error)))
+        channel.send(Failed(portable(error, _WHAT)))
         return
     channel.send(_Opened(sink.resume_after, sink.describe()))
     with tuned_collector():  # batches are unpickled as the engine made them: young objects
@@ -206,45 +160,15 @@ def _serve(
                 sink.abort()
                 return
             try:
-                if message == _CLOSE:
+                if message == CLOSE:
                     sink.close()
-                    channel.send(_Closed())
+                    channel.send(Closed())
                     return
                 watermark, rows = marshal.loads(message)  # noqa: S302 - from our own parent
                 sink.write(Batch(watermark, rows))
                 sink.flush()  # committed before the next batch is read: one batch at a time
             except BaseException as error:  # noqa: BLE001
                 sink.abort()
-                channel.send(_Failed(_portable(error)))
-                _drain(channel)
+                channel.send(Failed(portable(error, _WHAT)))
+                drain(channel)
                 return
-
-
-def _drain(channel: Connection) -> None:
-    """After a failure: read (and drop) what the parent still sends, until it hangs up."""
-    with contextlib.suppress(EOFError, OSError):
-        while channel.recv_bytes() != _CLOSE:
-            pass
-
-
-def _portable(error: BaseException) -> BaseException:
-    """``error`` if it survives pickling (user errors do); else a RuntimeError with its trace."""
-    if isinstance(error, FauxError):
-        return error
-    text = "".join(traceback.format_exception(error))
-    return RuntimeError(f"the Postgres loader process failed:\n{text}")
-
-
-def _end_with_parent(parent: int) -> None:
-    """Be sent SIGTERM when the parent dies (Linux), so that ``kill -9`` of a run frees the lock.
-
-    Elsewhere the child notices when it next reads from the pipe (EOF).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        libc: Any = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)

@@ -11,15 +11,12 @@ batch whose every message is confirmed, and reads the next batch only while fewe
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import signal
-import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fauxsim.errors import FauxError
-from fauxsim.sinks.postgres.process import _end_with_parent  # the same parent-death signal
+from fauxsim.sinks.child_process import CLOSE, Closed, Failed, drain, end_with_parent, portable
 from fauxsim.sinks.stream.address import BrokerAddress
 from fauxsim.sinks.stream.messages import Messages
 from fauxsim.sinks.stream.publisher import Publisher
@@ -29,7 +26,7 @@ if TYPE_CHECKING:
 
     from fauxsim.sinks.stream.state import StreamState
 
-CLOSE = b""  # parent -> child: the last batch was sent; wait for its confirms and finish
+_WHAT = "the RabbitMQ publisher process"
 MAX_IN_FLIGHT = 2  # batches published and not yet wholly confirmed, at most
 
 
@@ -38,33 +35,23 @@ class Opened:
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Failed:
-    error: BaseException
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    pass
-
-
 def serve(channel: Connection, parent: int, url: str, exchange: str, state: StreamState) -> None:
     """The child's life: connect, publish each batch received, finish when told."""
-    _end_with_parent(parent)
+    end_with_parent(parent)
     # Ctrl-C reaches the whole process group; the parent decides, and aborts the child.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         publisher = Publisher(BrokerAddress.parse(url), exchange, on_confirmed=state.record)
         publisher.open()
     except BaseException as error:  # noqa: BLE001 - every failure goes to the parent
-        channel.send(Failed(_portable(error)))
+        channel.send(Failed(portable(error, _WHAT)))
         return
     channel.send(Opened())
     try:
         _publish_until_closed(channel, publisher)
     except BaseException as error:  # noqa: BLE001
-        channel.send(Failed(_portable(error)))
-        _drain(channel)
+        channel.send(Failed(portable(error, _WHAT)))
+        drain(channel)
 
 
 def _publish_until_closed(channel: Connection, publisher: Publisher) -> None:
@@ -80,18 +67,3 @@ def _publish_until_closed(channel: Connection, publisher: Publisher) -> None:
             channel.send(Closed())
             return
         publisher.publish(Messages.unpack(marshal.loads(message)))  # noqa: S302 - our parent
-
-
-def _drain(channel: Connection) -> None:
-    """After a failure: read (and drop) what the parent still sends, until it hangs up."""
-    with contextlib.suppress(EOFError, OSError):
-        while channel.recv_bytes() != CLOSE:
-            pass
-
-
-def _portable(error: BaseException) -> BaseException:
-    """``error`` if it survives pickling (user errors do); else a RuntimeError with its trace."""
-    if isinstance(error, FauxError):
-        return error
-    text = "".join(traceback.format_exception(error))
-    return RuntimeError(f"the RabbitMQ publisher process failed:\n{text}")

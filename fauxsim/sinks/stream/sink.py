@@ -9,16 +9,16 @@ and its confirm publishes it again; consumers dedupe on ``message_id`` (the even
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import multiprocessing
 import os
 from typing import IO, TYPE_CHECKING
 
 from fauxsim.errors import SinkError
+from fauxsim.sinks.child_process import ChildChannel, Closed
 from fauxsim.sinks.postgres.ledger import DatasetIdentity
 from fauxsim.sinks.stream.address import BrokerAddress
-from fauxsim.sinks.stream.child import CLOSE, Closed, Failed, Opened, serve
+from fauxsim.sinks.stream.child import Opened, serve
 from fauxsim.sinks.stream.state import StreamState
 from fauxsim.tables import EVENTS
 
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 DEFAULT_EXCHANGE = "fauxsim.events"
 # A fresh interpreter: no state inherited from the parent (threads, open connections).
 _CONTEXT = multiprocessing.get_context("spawn")
-# How long an aborted publisher gets to go before it is killed.
-_ABORT_SECONDS = 5.0
 
 
 def open_stream_sink(
@@ -99,7 +97,7 @@ class StreamSink:
         lock: IO[bytes],
     ) -> None:
         self._child = child
-        self._channel = channel
+        self._pipe = ChildChannel(child, channel, "the RabbitMQ publisher process")
         self._address = address
         self._exchange = exchange
         self._state = state
@@ -137,12 +135,7 @@ class StreamSink:
             msg = "write() after close(): open a new sink"
             raise RuntimeError(msg)
         messages = self._event_messages(batch.watermark, batch.rows.get(EVENTS.name, ()))
-        if self._channel.poll():  # the child only speaks unasked when it failed
-            self._raise(self.receive())
-        try:
-            self._channel.send_bytes(marshal.dumps(messages.pack()))
-        except OSError:
-            self._raise(self.receive())
+        self._pipe.send(marshal.dumps(messages.pack()))
 
     def close(self) -> None:
         """Wait until every event is confirmed and the last watermark recorded."""
@@ -150,49 +143,19 @@ class StreamSink:
             return
         self._done = True
         try:
-            with contextlib.suppress(OSError):  # a child that failed hung up; its word waits
-                self._channel.send_bytes(CLOSE)
-            answer = self.receive()
-            if not isinstance(answer, Closed):
-                self._raise(answer)
-        except BaseException:
-            self._stop()
-            raise
-        self._child.join()
-        self._channel.close()
-        self._lock.close()
+            self._pipe.finish()
+        finally:
+            self._lock.close()  # once the child can no longer record a watermark
 
     def abort(self) -> None:
         """Stop publishing at once; the confirmed watermark stays recorded for a resume."""
         if self._done:
             return
         self._done = True
-        self._stop()
+        self._pipe.stop()
+        self._lock.close()  # once the child can no longer record a watermark
 
     def receive(self) -> Opened | Closed:
         """The child's next message; a failure it reports is raised here."""
-        try:
-            message = self._channel.recv()
-        except (EOFError, OSError):
-            self._child.join(_ABORT_SECONDS)
-            raise SinkError(
-                "the RabbitMQ publisher process stopped unexpectedly "
-                f"(exit code {self._child.exitcode}); run the same command again to resume"
-            ) from None
-        if isinstance(message, Failed):
-            raise message.error
-        return message  # type: ignore[no-any-return]
-
-    def _raise(self, message: Opened | Closed) -> None:
-        raise RuntimeError(f"the publisher process answered {message!r} out of turn")  # a bug
-
-    def _stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self._channel.close()
-        if self._child.is_alive():
-            self._child.terminate()
-        self._child.join(_ABORT_SECONDS)
-        if self._child.is_alive():
-            self._child.kill()
-            self._child.join()
-        self._lock.close()  # once the child can no longer record a watermark
+        message: Opened | Closed = self._pipe.receive()
+        return message
