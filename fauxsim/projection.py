@@ -114,13 +114,15 @@ def _started_positions() -> list[int]:
 _STARTED_PICK = itemgetter(*_started_positions())
 
 # Which order timestamp column each lifecycle event sets, and the status it leads to.
-_LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
+_LIFECYCLE: dict[str, tuple[str, OrderStatus]] = {
     EventType.ORDER_PAID: ("paid_at", OrderStatus.PAID),
     EventType.ORDER_SHIPPED: ("shipped_at", OrderStatus.SHIPPED),
     EventType.ORDER_DELIVERED: ("delivered_at", OrderStatus.DELIVERED),
     EventType.ORDER_CANCELLED: ("cancelled_at", OrderStatus.CANCELLED),
     EventType.ORDER_RETURNED: ("returned_at", OrderStatus.RETURNED),
-    EventType.REFUND_ISSUED: ("refunded_at", None),  # status set below: it depends on the path
+    # Cancelled or returned, the order is refunded once the money comes back: one rule for
+    # both paths (cancelled_at or returned_at says which), so refunds count by status.
+    EventType.REFUND_ISSUED: ("refunded_at", OrderStatus.REFUNDED),
 }
 
 
@@ -498,9 +500,6 @@ class Projector:
         row = self._orders.change(order_id)
         column, status = _LIFECYCLE[event[TYPE]]
         row[_ORDER[column]] = row[-1] = event[OCCURRED_AT]
-        if status is not None:
-            row[_ORDER["status"]] = status.value
-        elif row[_ORDER["status"]] == OrderStatus.RETURNED:
-            row[_ORDER["status"]] = OrderStatus.REFUNDED.value
-        if row[_ORDER["refunded_at"]] is not None or row[_ORDER["status"]] == OrderStatus.REFUNDED:
+        row[_ORDER["status"]] = status.value
+        if status is OrderStatus.REFUNDED:
             self._orders.finished.append(order_id)  # nothing happens to it after a refund

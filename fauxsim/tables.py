@@ -211,8 +211,10 @@ ORDERS = _table(
     _col(
         "status",
         _T,
-        "Where it is in its lifecycle: placed, paid, shipped, delivered, returned, refunded"
-        " (after a return); cancelled stays cancelled once refunded (see refunded_at).",
+        "The last step of its lifecycle: placed, paid, then shipped, delivered, returned,"
+        " or cancelled before shipping; refunded once the money came back, after a"
+        " cancellation or a return alike (cancelled_at or returned_at says which), so"
+        " refunds count by status.",
         values=tuple(status.value for status in OrderStatus),
     ),
     _col("currency", _T, "ISO 4217 code of every amount: the scenario's currency."),
