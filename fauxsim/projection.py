@@ -503,3 +503,6 @@ class Projector:
         row[_ORDER["status"]] = status.value
         if status is OrderStatus.REFUNDED:
             self._orders.finished.append(order_id)  # nothing happens to it after a refund
+            customer = self._customers.change(row[_ORDER["customer_id"]])
+            customer[_CUSTOMER["total_spent_cents"]] -= (event[PROPERTIES] or {})["amount_cents"]
+            customer[-1] = event[OCCURRED_AT]

@@ -134,7 +134,7 @@ CUSTOMERS = _table(
         values=SIGNUP_SOURCES,
     ),
     _col("orders_count", _I, "Orders placed, cancelled and returned ones included."),
-    _col("total_spent_cents", _B, "Sum of their orders' total_cents as placed (no refunds)."),
+    _col("total_spent_cents", _B, "Sum of their orders' total_cents, less the refunds issued."),
     _col(
         "last_login_at", _TS, "Their last logged_in; null if they never logged in.", nullable=True
     ),

@@ -133,6 +133,7 @@ def place_order(
     sim.emit(ORDER_PLACED, now, session_id, visitor.visitor_id, customer_id, sequence,
              CONFIRMATION, None, None, order_id, properties)  # fmt: skip
     visitor.cart = None
+    sim.order_placed(customer_id)
     Steps(sim.env, order_lifecycle(sim, order_id, customer_id, total))
     return sequence
 
@@ -158,6 +159,7 @@ def order_lifecycle(
             now = yield life.refund_delay(draw)
             emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"amount_cents": total_cents})  # fmt: skip
+            sim.order_ended(customer_id)
             return
     now = yield ship_delay
     carrier = sim.carriers.pick(draw)
@@ -171,6 +173,7 @@ def order_lifecycle(
 
     if draw() >= life.return_probability:
         sim.finished_orders.append(order_id)  # delivered and kept: it never changes again
+        sim.order_ended(customer_id)
     else:
         now = yield life.return_delay(draw)
         emit(ORDER_RETURNED, now, None, None, customer_id, None, None, None, None,
@@ -178,3 +181,4 @@ def order_lifecycle(
         now = yield life.refund_delay(draw)
         emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None, None,
              order_id, {"amount_cents": total_cents})  # fmt: skip
+        sim.order_ended(customer_id)

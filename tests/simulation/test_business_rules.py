@@ -152,13 +152,14 @@ def test_items_count_counts_units_not_lines():
 
 def test_customer_counts_follow_their_orders():
     """customers.orders_count counts every order placed; total_spent_cents sums their
-    totals as placed."""
+    totals less what was refunded."""
     run = shop_run()
     counts: dict[int, int] = defaultdict(int)
     spent: dict[int, int] = defaultdict(int)
     for order in orders():
         counts[order["customer_id"]] += 1
-        spent[order["customer_id"]] += order["total_cents"]
+        refunded = order["refunded_at"] is not None
+        spent[order["customer_id"]] += 0 if refunded else order["total_cents"]
     for customer_id, customer in run.final("customers").items():
         assert customer["orders_count"] == counts[customer_id], customer
         assert customer["total_spent_cents"] == spent[customer_id], customer
