@@ -491,7 +491,9 @@ class Projector:
         customer[-1] = now
         session_id = event[SESSION_ID]
         if session_id is not None:
-            self._sessions.change(session_id)[S_ORDER] = order_id
+            session = self._sessions.change(session_id)
+            if session[S_ORDER] is None:  # the visit's first order: see tables.SESSIONS
+                session[S_ORDER] = order_id
         self._in_session(event)
 
     def _order_lifecycle(self, event: Event) -> None:

@@ -165,7 +165,13 @@ SESSIONS = _table(
     _col("country", _T, "Country code (from audience.countries), e.g. US.", nullable=True),
     _col("landing_page", _T, "The first page of the visit.", values=PAGES),
     _col("page_views", _I, "Pages viewed so far (page_viewed events)."),
-    _col("order_id", _B, "The order placed in this visit; null if none.", nullable=True),
+    _col(
+        "order_id",
+        _B,
+        "The first order placed in this visit; null if none. A visit whose funnel leaves"
+        " the confirmation page may place more: orders.session_id names them all.",
+        nullable=True,
+    ),
     *_stamps("When the visit began (as started_at).", "Its last activity"),
 )
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from fauxsim.events import ORDER_ID, PROPERTIES, SESSION_ID, TYPE, EventType, OrderStatus
+from fauxsim.scenario.model import Behaviour
 from fauxsim.simulation.orders import order_totals
 from tests.simulation.helpers import Output, collect, small_scenario
 
@@ -306,3 +307,17 @@ def test_a_calendar_events_coupon_chance_applies_during_it():
     assert inside
     assert all(o["coupon_code"] is not None for o in inside)
     assert all(o["coupon_code"] is None for o in placed if o["session_id"] not in during)
+
+
+def test_a_session_with_several_orders_names_its_first():
+    """A funnel that leaves confirmation lets a visit order again: sessions.order_id is
+    its first order, and orders.session_id names every one."""
+    funnel = {**Behaviour().funnel, "confirmation": {"product": 0.9}}
+    run = collect(small_scenario(behaviour={"funnel": funnel}))
+    by_session: dict[int, list[int]] = defaultdict(list)
+    for order_id, order in sorted(run.final("orders").items()):
+        by_session[order["session_id"]].append(order_id)
+    assert any(len(placed) > 1 for placed in by_session.values())
+    for session_id, session in run.final("sessions").items():
+        placed = by_session.get(session_id)
+        assert session["order_id"] == (placed[0] if placed else None), session
