@@ -111,7 +111,12 @@ PRODUCTS = _table(
     _col("name", _T, "The product's name."),
     _col("category", _T, "Its category."),
     _col("price_cents", _B, "Current unit price in cents; follows product_price_changed."),
-    _col("currency", _T, "ISO 4217 code of the price: the scenario's currency."),
+    _col(
+        "currency",
+        _T,
+        "ISO 4217 code of the price: the scenario's currency. Amounts (*_cents) are whole"
+        " minor units of it: cents for USD, yen for JPY (no decimals).",
+    ),
     _col("popularity", _F, "Relative chance of being picked by visitors (0 almost never)."),
     *_stamps("When it was listed: the scenario's start.", "Its last price change"),
 )
@@ -223,7 +228,12 @@ ORDERS = _table(
         " refunds count by status.",
         values=tuple(status.value for status in OrderStatus),
     ),
-    _col("currency", _T, "ISO 4217 code of every amount: the scenario's currency."),
+    _col(
+        "currency",
+        _T,
+        "ISO 4217 code of every amount: the scenario's currency. Amounts (*_cents) are whole"
+        " minor units of it: cents for USD, yen for JPY (no decimals).",
+    ),
     _col("items_count", _I, "Units ordered: the quantities of its lines, summed."),
     _col("subtotal_cents", _B, "Its lines' total_cents, summed."),
     _col("discount_cents", _B, "The coupon's percent of the subtotal, rounded; 0 without one."),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from fauxsim.currency import charm_price, to_minor
 from fauxsim.events import ORDER_ID, PROPERTIES, SESSION_ID, TYPE, EventType, OrderStatus
 from fauxsim.scenario.model import Behaviour
 from fauxsim.simulation.orders import order_totals
@@ -321,3 +322,64 @@ def test_a_session_with_several_orders_names_its_first():
     for session_id, session in run.final("sessions").items():
         placed = by_session.get(session_id)
         assert session["order_id"] == (placed[0] if placed else None), session
+
+
+# ----------------------------------------------------------------- currencies
+
+
+def test_yen_amounts_are_whole_yen_charm_priced_without_decimals():
+    """JPY has no minor unit (ISO 4217): a price of ¥878.6 is ¥879 (charm: the last digit a
+    9), never 87,899; shipping and the threshold are in yen; totals, tax and discounts
+    are whole yen and add up."""
+    run = collect(
+        small_scenario(
+            currency="JPY",
+            catalog={
+                "generate": {
+                    "count": 25,
+                    "price": {"type": "lognormal", "median": 3000, "sigma": 0.6},
+                },
+                "products": [{"name": "Tea", "category": "Food", "price": 880}],
+            },
+            orders={
+                "shipping": {"flat_fee": 600, "free_over": 5000},
+                "coupon_probability": 0.3,
+            },
+        )
+    )
+    products = run.final("products").values()
+    assert {p["currency"] for p in products} == {"JPY"}
+    assert any(p["name"] == "Tea" and p["price_cents"] == 880 for p in products)
+    generated = [p["price_cents"] for p in products if p["name"] != "Tea"]
+    assert all(price % 10 == 9 for price in generated), generated
+    assert 500 < sorted(generated)[len(generated) // 2] < 20_000  # yen, not hundredths
+    placed = list(run.final("orders").values())
+    assert placed
+    for order in placed:
+        assert order["currency"] == "JPY"
+        after_discount = order["subtotal_cents"] - order["discount_cents"]
+        assert order["shipping_cents"] == (0 if after_discount >= 5000 else 600)
+        assert order["total_cents"] == after_discount + order["shipping_cents"] + order["tax_cents"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "minor"),
+    [
+        (24.9, "USD", 2499),
+        (3.2, "USD", 320),
+        (878.6, "JPY", 879),
+        (4.2, "JPY", 4),
+        (0.2, "JPY", 1),
+        (24.9, "KWD", 24999),
+        (24.9, "EUR", 2499),
+    ],
+)
+def test_charm_prices_follow_the_currencys_minor_units(amount, currency, minor):
+    """Charm pricing ends in 9s within the currency's decimals: $24.99, ¥879, 24.999 KWD;
+    under five units it keeps the amount, and a price is never 0."""
+    assert charm_price(amount, currency) == minor
+
+
+def test_amounts_in_major_units_become_minor_units():
+    """5.99 dollars is 599 cents; 600 yen is 600; 1.5 dinars (KWD) is 1500 fils."""
+    assert (to_minor(5.99, "USD"), to_minor(600, "JPY"), to_minor(1.5, "KWD")) == (599, 600, 1500)
