@@ -54,7 +54,7 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
             _p("sku", "string", "Stock-keeping unit."),
             _p("name", "string", "The product's name."),
             _p("category", "string", "Its category."),
-            _p("price_cents", "integer", "Unit price in cents."),
+            _p("price_cents", "integer", "Unit price in minor units (cents; yen for JPY)."),
             _p("currency", "string", "ISO 4217 code of the price."),
             _p("popularity", "number", "Relative chance of being picked."),
         ),
@@ -64,7 +64,7 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         " starting or ending.",
         ("product_id",),
         (
-            _p("price_cents", "integer", "The new unit price in cents."),
+            _p("price_cents", "integer", "The new unit price in minor units (cents; yen for JPY)."),
             _p("previous_price_cents", "integer", "The price before."),
             _p(
                 "reason",
@@ -111,7 +111,13 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
     EventType.PRODUCT_VIEWED: EventShape(
         "A product's page was viewed (after its page_viewed).",
         (*_VISIT, "product_id"),
-        (_p("price_cents", "integer", "The unit price shown, in cents."),),
+        (
+            _p(
+                "price_cents",
+                "integer",
+                "The unit price shown, in minor units (cents; yen for JPY).",
+            ),
+        ),
     ),
     EventType.SEARCHED: EventShape(
         "The visitor searched (before the search page's page_viewed).",
@@ -143,7 +149,11 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         (*_VISIT, "product_id", "quantity"),
         (
             *_CART_LINE,
-            _p("unit_price_cents", "integer", "The line's unit price, in cents."),
+            _p(
+                "unit_price_cents",
+                "integer",
+                "The line's unit price, in minor units (cents; yen for JPY).",
+            ),
             _p("line_quantity", "integer", "Units on the line after this addition."),
         ),
     ),
@@ -163,7 +173,7 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         (
             _p("cart_id", "integer", "The cart; null if there is none.", nullable=True),
             _p("items_count", "integer", "Units in the cart."),
-            _p("subtotal_cents", "integer", "Their value, in cents."),
+            _p("subtotal_cents", "integer", "Their value, in minor units (cents; yen for JPY)."),
         ),
     ),
     EventType.PAYMENT_INFO_ADDED: EventShape(

@@ -114,13 +114,15 @@ def _started_positions() -> list[int]:
 _STARTED_PICK = itemgetter(*_started_positions())
 
 # Which order timestamp column each lifecycle event sets, and the status it leads to.
-_LIFECYCLE: dict[str, tuple[str, OrderStatus | None]] = {
+_LIFECYCLE: dict[str, tuple[str, OrderStatus]] = {
     EventType.ORDER_PAID: ("paid_at", OrderStatus.PAID),
     EventType.ORDER_SHIPPED: ("shipped_at", OrderStatus.SHIPPED),
     EventType.ORDER_DELIVERED: ("delivered_at", OrderStatus.DELIVERED),
     EventType.ORDER_CANCELLED: ("cancelled_at", OrderStatus.CANCELLED),
     EventType.ORDER_RETURNED: ("returned_at", OrderStatus.RETURNED),
-    EventType.REFUND_ISSUED: ("refunded_at", None),  # status set below: it depends on the path
+    # Cancelled or returned, the order is refunded once the money comes back: one rule for
+    # both paths (cancelled_at or returned_at says which), so refunds count by status.
+    EventType.REFUND_ISSUED: ("refunded_at", OrderStatus.REFUNDED),
 }
 
 
@@ -489,7 +491,9 @@ class Projector:
         customer[-1] = now
         session_id = event[SESSION_ID]
         if session_id is not None:
-            self._sessions.change(session_id)[S_ORDER] = order_id
+            session = self._sessions.change(session_id)
+            if session[S_ORDER] is None:  # the visit's first order: see tables.SESSIONS
+                session[S_ORDER] = order_id
         self._in_session(event)
 
     def _order_lifecycle(self, event: Event) -> None:
@@ -498,9 +502,9 @@ class Projector:
         row = self._orders.change(order_id)
         column, status = _LIFECYCLE[event[TYPE]]
         row[_ORDER[column]] = row[-1] = event[OCCURRED_AT]
-        if status is not None:
-            row[_ORDER["status"]] = status.value
-        elif row[_ORDER["status"]] == OrderStatus.RETURNED:
-            row[_ORDER["status"]] = OrderStatus.REFUNDED.value
-        if row[_ORDER["refunded_at"]] is not None or row[_ORDER["status"]] == OrderStatus.REFUNDED:
+        row[_ORDER["status"]] = status.value
+        if status is OrderStatus.REFUNDED:
             self._orders.finished.append(order_id)  # nothing happens to it after a refund
+            customer = self._customers.change(row[_ORDER["customer_id"]])
+            customer[_CUSTOMER["total_spent_cents"]] -= (event[PROPERTIES] or {})["amount_cents"]
+            customer[-1] = event[OCCURRED_AT]

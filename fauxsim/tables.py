@@ -111,7 +111,12 @@ PRODUCTS = _table(
     _col("name", _T, "The product's name."),
     _col("category", _T, "Its category."),
     _col("price_cents", _B, "Current unit price in cents; follows product_price_changed."),
-    _col("currency", _T, "ISO 4217 code of the price: the scenario's currency."),
+    _col(
+        "currency",
+        _T,
+        "ISO 4217 code of the price: the scenario's currency. Amounts (*_cents) are whole"
+        " minor units of it: cents for USD, yen for JPY (no decimals).",
+    ),
     _col("popularity", _F, "Relative chance of being picked by visitors (0 almost never)."),
     *_stamps("When it was listed: the scenario's start.", "Its last price change"),
 )
@@ -134,7 +139,7 @@ CUSTOMERS = _table(
         values=SIGNUP_SOURCES,
     ),
     _col("orders_count", _I, "Orders placed, cancelled and returned ones included."),
-    _col("total_spent_cents", _B, "Sum of their orders' total_cents as placed (no refunds)."),
+    _col("total_spent_cents", _B, "Sum of their orders' total_cents, less the refunds issued."),
     _col(
         "last_login_at", _TS, "Their last logged_in; null if they never logged in.", nullable=True
     ),
@@ -165,7 +170,13 @@ SESSIONS = _table(
     _col("country", _T, "Country code (from audience.countries), e.g. US.", nullable=True),
     _col("landing_page", _T, "The first page of the visit.", values=PAGES),
     _col("page_views", _I, "Pages viewed so far (page_viewed events)."),
-    _col("order_id", _B, "The order placed in this visit; null if none.", nullable=True),
+    _col(
+        "order_id",
+        _B,
+        "The first order placed in this visit; null if none. A visit whose funnel leaves"
+        " the confirmation page may place more: orders.session_id names them all.",
+        nullable=True,
+    ),
     *_stamps("When the visit began (as started_at).", "Its last activity"),
 )
 
@@ -211,11 +222,18 @@ ORDERS = _table(
     _col(
         "status",
         _T,
-        "Where it is in its lifecycle: placed, paid, shipped, delivered, returned, refunded"
-        " (after a return); cancelled stays cancelled once refunded (see refunded_at).",
+        "The last step of its lifecycle: placed, paid, then shipped, delivered, returned,"
+        " or cancelled before shipping; refunded once the money came back, after a"
+        " cancellation or a return alike (cancelled_at or returned_at says which), so"
+        " refunds count by status.",
         values=tuple(status.value for status in OrderStatus),
     ),
-    _col("currency", _T, "ISO 4217 code of every amount: the scenario's currency."),
+    _col(
+        "currency",
+        _T,
+        "ISO 4217 code of every amount: the scenario's currency. Amounts (*_cents) are whole"
+        " minor units of it: cents for USD, yen for JPY (no decimals).",
+    ),
     _col("items_count", _I, "Units ordered: the quantities of its lines, summed."),
     _col("subtotal_cents", _B, "Its lines' total_cents, summed."),
     _col("discount_cents", _B, "The coupon's percent of the subtotal, rounded; 0 without one."),

@@ -92,7 +92,8 @@ class Product(Model):
     price: float = Field(
         gt=0,
         description=(
-            "Unit price in the scenario's currency, e.g. 24.90 (stored as whole cents, 2490)."
+            "Unit price in the scenario's currency, e.g. 24.90 (stored in its minor units:"
+            " 2490 cents; in JPY, 880 yen stays 880)."
         ),
     )
     popularity: Weight = Field(
@@ -886,7 +887,10 @@ class Scenario(Model):
     currency: str = Field(
         default="USD",
         pattern=r"^[A-Z]{3}$",
-        description="ISO 4217 code of every price and order, e.g. USD or EUR.",
+        description=(
+            "ISO 4217 code of every price and order, e.g. USD or EUR; amounts follow its"
+            " minor units (JPY has none: whole yen)."
+        ),
     )
     catalog: Catalog = Field(
         default=Catalog(), description="Products: listed, generated, and their price changes."

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import to_micros
+from fauxsim.currency import charm_price, to_minor
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.choice import WeightedChoice
 from fauxsim.simulation.wordlists import ADJECTIVES, GENERIC_NOUNS, NOUNS_BY_CATEGORY
@@ -17,12 +18,6 @@ if TYPE_CHECKING:
 
 # Weight given to products with popularity 0, so that they can still be reached.
 _TINY = 1e-9
-
-
-def _charm_price(price: float) -> int:
-    """Cents, ending in .99 above five units, as shops like to price."""
-    cents = round(price * 100)
-    return cents - cents % 100 + 99 if cents >= 500 else cents  # noqa: PLR2004
 
 
 class Product:
@@ -112,7 +107,7 @@ def build_catalog(scenario: Scenario) -> Catalog:
             sku=item.sku or f"SKU-{number:05d}",
             name=item.name,
             category=item.category,
-            price_cents=round(item.price * 100),
+            price_cents=to_minor(item.price, scenario.currency),
             popularity=item.popularity,
         )
         for number, item in enumerate(spec.products, start=1)
@@ -133,7 +128,7 @@ def build_catalog(scenario: Scenario) -> Catalog:
                 sku=f"SKU-{number:05d}",
                 name=name,
                 category=category,
-                price_cents=_charm_price(price),
+                price_cents=charm_price(price, scenario.currency),
                 popularity=1.0 / rank**generated.popularity_skew,
             )
         )

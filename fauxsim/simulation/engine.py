@@ -123,6 +123,12 @@ class Simulation:
         self.last_order_id = 0
         self.last_line_item_id = 0
         self.finished_orders: list[int] = []  # delivered and kept, since ``finished()``
+        # Orders of each customer not yet delivered and kept nor refunded: a refund
+        # changes the customer's total_spent_cents, so a churned customer with one is
+        # held back from ``finished()`` until the last ends (``order_ended``).
+        self.open_orders: dict[int, int] = {}
+        self._held_customers: set[int] = set()
+        self._released_customers: list[int] = []
         # What every visit browsing in C reads (``session.visit_shared``).
         self.visit_shared = visit_shared(self)
 
@@ -145,13 +151,36 @@ class Simulation:
 
         Not data, a hint: the projector may forget their rows once written, so that its
         memory follows the shop's recent activity rather than its whole history. A
-        customer or cart can no longer change once its visitor has churned; an order,
-        once delivered and kept (refunds are final already).
+        customer or cart can no longer change once its visitor has churned and (for a
+        customer) none of their orders can still be refunded; an order, once delivered
+        and kept (refunds are final already).
         """
-        pool = self.pool
-        finished = Finished(pool.churned_customers, pool.churned_carts, self.finished_orders)
+        pool, open_orders = self.pool, self.open_orders
+        customers = self._released_customers
+        for customer_id in pool.churned_customers:
+            if customer_id in open_orders:
+                self._held_customers.add(customer_id)
+            else:
+                customers.append(customer_id)
+        finished = Finished(customers, pool.churned_carts, self.finished_orders)
         pool.churned_customers, pool.churned_carts, self.finished_orders = [], [], []
+        self._released_customers = []
         return finished
+
+    def order_placed(self, customer_id: int) -> None:
+        """One more order of this customer may still change them (by a refund)."""
+        self.open_orders[customer_id] = self.open_orders.get(customer_id, 0) + 1
+
+    def order_ended(self, customer_id: int) -> None:
+        """An order of this customer was kept or refunded: it changes them no more."""
+        left = self.open_orders[customer_id] - 1
+        if left:
+            self.open_orders[customer_id] = left
+            return
+        del self.open_orders[customer_id]
+        if customer_id in self._held_customers:
+            self._held_customers.remove(customer_id)
+            self._released_customers.append(customer_id)
 
     def emit(
         self,

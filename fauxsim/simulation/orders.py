@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import DAY, HOUR, MINUTE
+from fauxsim.currency import to_minor
 from fauxsim.randomness import Purpose, prefetched
 from fauxsim.simulation.labels import (
     CONFIRMATION,
@@ -67,7 +68,8 @@ def order_totals(
     free_over: int | None,
     tax_rate: float,
 ) -> tuple[int, int, int, int, int]:
-    """(subtotal, discount, shipping, tax, total) in cents; the total always adds up."""
+    """(subtotal, discount, shipping, tax, total) in whole minor units (cents, yen): the
+    rounding follows the currency's, and the total always adds up."""
     subtotal = sum(line_totals)
     discount = round(subtotal * discount_percent / 100)
     after_discount = subtotal - discount
@@ -89,7 +91,7 @@ def place_order(
     coupon_probability: float,
 ) -> int:
     """Turn the cart into an order, start its lifecycle, and return the last sequence used."""
-    orders = sim.scenario.orders
+    orders, currency = sim.scenario.orders, sim.scenario.currency
     keep_removed = sim.scenario.quirks.keep_removed_cart_items
     cart_lines = [line for line in cart.lines if keep_removed or not line.removed]
     sim.last_order_id += 1
@@ -109,15 +111,15 @@ def place_order(
     subtotal, discount, shipping, tax, total = order_totals(
         [line["quantity"] * line["unit_price_cents"] for line in lines],
         coupon.percent_off if coupon is not None else 0.0,
-        flat_fee=round(orders.shipping.flat_fee * 100),
+        flat_fee=to_minor(orders.shipping.flat_fee, currency),
         free_over=None
         if orders.shipping.free_over is None
-        else round(orders.shipping.free_over * 100),
+        else to_minor(orders.shipping.free_over, currency),
         tax_rate=orders.tax_rate,
     )
     properties = {
         "cart_id": cart.cart_id,
-        "currency": sim.scenario.currency,
+        "currency": currency,
         "lines": lines,
         "subtotal_cents": subtotal,
         "discount_cents": discount,
@@ -133,6 +135,7 @@ def place_order(
     sim.emit(ORDER_PLACED, now, session_id, visitor.visitor_id, customer_id, sequence,
              CONFIRMATION, None, None, order_id, properties)  # fmt: skip
     visitor.cart = None
+    sim.order_placed(customer_id)
     Steps(sim.env, order_lifecycle(sim, order_id, customer_id, total))
     return sequence
 
@@ -158,6 +161,7 @@ def order_lifecycle(
             now = yield life.refund_delay(draw)
             emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"amount_cents": total_cents})  # fmt: skip
+            sim.order_ended(customer_id)
             return
     now = yield ship_delay
     carrier = sim.carriers.pick(draw)
@@ -171,6 +175,7 @@ def order_lifecycle(
 
     if draw() >= life.return_probability:
         sim.finished_orders.append(order_id)  # delivered and kept: it never changes again
+        sim.order_ended(customer_id)
     else:
         now = yield life.return_delay(draw)
         emit(ORDER_RETURNED, now, None, None, customer_id, None, None, None, None,
@@ -178,3 +183,4 @@ def order_lifecycle(
         now = yield life.refund_delay(draw)
         emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None, None,
              order_id, {"amount_cents": total_cents})  # fmt: skip
+        sim.order_ended(customer_id)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING
 
 import orjson
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +18,9 @@ from fauxsim.projection import Projector
 from fauxsim.runner import CHECKPOINT
 from fauxsim.simulation.engine import Simulation
 from tests.simulation.helpers import collect, fold, small_scenario
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_same_seed_gives_identical_output():
@@ -100,3 +108,38 @@ def test_forgetting_finished_rows_changes_no_output():
     assert all(count > 0 for count in forgotten.values()), forgotten
     for name in ("customers", "carts", "orders"):
         assert len(forgetting.tables[name].rows) < len(keeping.tables[name].rows), name
+
+
+def _jsonl_digests(out: Path, hash_seed: str) -> dict[str, str]:
+    """sha256 of each file of a jsonl run made by a fresh interpreter with ``hash_seed``."""
+    scenario = out.parent / "shop.yaml"
+    scenario.write_text(
+        "name: shop\nseed: 11\nstart: 2024-03-01\nend: 2024-03-03\n"
+        "traffic: {sessions_per_day: 300}\naudience: {existing_customers: 30}\n"
+        "catalog: {generate: {count: 20}}\n"
+        "quirks: {duplicate_events: 0.02, late_arrivals: {probability: 0.05}}\n"
+    )
+    command = [sys.executable, "-m", "cli.app", "run", str(scenario), "--out", str(out),
+               "--format", "jsonl"]  # fmt: skip
+    done = subprocess.run(  # noqa: S603 - our own interpreter and code
+        command,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in out.iterdir()}
+
+
+def test_two_processes_with_other_hash_seeds_write_the_same_bytes(tmp_path):
+    """String hashing is salted per process: nothing in a run may depend on it. Two
+    interpreters, PYTHONHASHSEED 0 and 1, write byte-identical jsonl files."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _jsonl_digests(tmp_path / "a" / "out", "0")
+    second = _jsonl_digests(tmp_path / "b" / "out", "1")
+    assert "events.jsonl" in first
+    assert "orders.jsonl" in first
+    assert first == second
