@@ -22,6 +22,7 @@ from cli.run_outputs import Outputs, open_outputs
 from cli.run_progress import RunProgress
 from fauxsim import wall_clock
 from fauxsim.clock import SECOND, run_end, to_datetime, to_micros
+from fauxsim.currency import exponent
 from fauxsim.errors import UsageError
 from fauxsim.live import LiveClock, choose_pace
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_into
@@ -302,10 +303,12 @@ def _print_summary(
     for spec in [EVENTS] if events_only else ALL_TABLES:
         table.add_row(spec.name, f"{stats.rows.get(spec.name, 0):,}")
     console.print(table)
-    revenue = stats.revenue_cents / 100
+    places = exponent(scenario.currency)  # ISO 4217 minor units: JPY has none
+    revenue = stats.revenue_cents / 10**places
     console.print(
         f"{stats.sessions:,} sessions, {stats.orders:,} orders "
-        f"(conversion {stats.conversion_rate:.2%}), revenue {revenue:,.2f} {scenario.currency}, "
+        f"(conversion {stats.conversion_rate:.2%}), "
+        f"revenue {revenue:,.{places}f} {scenario.currency}, "
         f"{stats.events:,} events in {seconds:.1f} s "
         f"({stats.events / max(seconds, 1e-9):,.0f} events/s)",
         soft_wrap=True,  # one line, for a terminal to wrap: a log or pipe keeps it whole
