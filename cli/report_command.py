@@ -28,8 +28,9 @@ def report(
     data_dir
         The folder `fauxsim run --out` wrote (Parquet, JSON Lines or CSV).
     db
-        A Postgres URL to read instead of a folder; its scenario is found by name in the
-        runs ledger when it is a bundled one.
+        A Postgres URL to read instead of a folder (default without a folder, as for run
+        and serve: $DATABASE_URL, else the embedded database); its scenario is found by
+        name in the runs ledger when it is a bundled one.
     scenario
         The scenario file (or bundled name) the data was generated from. Required for a
         folder; for a database, it replaces the one named in the ledger.
@@ -38,8 +39,8 @@ def report(
     """
     from fauxsim.report.reading import check_report_extra  # noqa: PLC0415
 
-    if (data_dir is None) == (db is None):
-        raise UsageError("give a data folder or --db URL (one of them), e.g. fauxsim report data/")
+    if data_dir is not None and db is not None:
+        raise UsageError("give a data folder or --db URL, not both, e.g. fauxsim report data/")
     check_report_extra()
     from fauxsim.report.audit import run_audit  # noqa: PLC0415
     from fauxsim.report.checks import Verdict  # noqa: PLC0415
@@ -57,8 +58,9 @@ def report(
             raise UsageError(message)
         dataset = read_folder(data_dir)
     else:
-        assert db is not None  # noqa: S101 - checked above
-        dataset = read_database(db)
+        from fauxsim.sinks.postgres.connection import resolve_database_url  # noqa: PLC0415
+
+        dataset = read_database(resolve_database_url(db))
     chosen = _scenario_path(scenario, dataset.scenario_name)
     loaded = load_scenario(chosen)
     if dataset.scenario_digest is not None and scenario_digest(loaded) != dataset.scenario_digest:

@@ -132,10 +132,11 @@ def test_files_without_a_scenario_is_one_line_exit_2(flash_sale_folder, capsys, 
     )
 
 
-def test_neither_folder_nor_database_is_one_line_exit_2(capsys, monkeypatch):
-    code, message = _error(["report", "--scenario", "flash_sale"], capsys, monkeypatch)
+def test_both_folder_and_database_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    arguments = ["report", str(tmp_path), "--db", "postgresql://nobody@127.0.0.1:1/none"]
+    code, message = _error(arguments, capsys, monkeypatch)
     assert code == 2
-    assert "give a data folder or --db URL" in message
+    assert "give a data folder or --db URL, not both" in message
 
 
 def test_an_unknown_scenario_is_one_line_exit_2(flash_sale_folder, capsys, monkeypatch):

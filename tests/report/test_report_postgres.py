@@ -33,6 +33,17 @@ def test_report_reads_a_database_and_finds_its_bundled_scenario(
     assert "flash_sale: is the data realistic?" in out.read_text(encoding="utf-8")
 
 
+def test_without_a_folder_the_report_reads_database_url(
+    flash_sale_db, tmp_path, capsys, monkeypatch
+):
+    """As run and serve do: no folder and no --db is $DATABASE_URL (else embedded)."""
+    monkeypatch.setenv("DATABASE_URL", flash_sale_db)
+    out = tmp_path / "report.html"
+    result = run_cli(["report", "--out", str(out)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "flash_sale: is the data realistic?" in out.read_text(encoding="utf-8")
+
+
 def test_a_database_and_files_of_one_run_measure_the_same(flash_sale_db, flash_sale_folder):
     """Postgres keeps each row's latest state and each event once; files are change logs
     with duplicated events. Read as the report reads them, they show the same numbers."""
