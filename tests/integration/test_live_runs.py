@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import yaml
 
 from fauxsim.clock import to_datetime
 from fauxsim.wall_clock import now_micros
-from tests.conftest import with_database
+from tests.conftest import fresh_database
 from tests.integration.helpers import table_counts, table_digests
 
 PROJECT = Path(__file__).parents[2]
@@ -96,14 +95,9 @@ def stop(run: subprocess.Popen[str], how: signal.Signals) -> tuple[int, str, str
 
 @pytest.fixture
 def second_database(postgres_server_url):
-    name = f"fauxsim_batch_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(postgres_server_url, name)
-    finally:
-        with psycopg.connect(postgres_server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A fresh database beside the test's own, for the batch run to compare with."""
+    with fresh_database(postgres_server_url) as url:
+        yield url
 
 
 @pytest.mark.slow
