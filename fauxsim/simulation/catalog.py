@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import to_micros
-from fauxsim.currency import charm_price, to_minor
+from fauxsim.currency import (
+    PRICE_ENDINGS,
+    ending_of,
+    ending_step,
+    nearest_with_ending,
+    to_minor,
+    with_ending,
+)
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.choice import WeightedChoice
 from fauxsim.simulation.wordlists import ADJECTIVES, GENERIC_NOUNS, NOUNS_BY_CATEGORY
@@ -26,6 +33,8 @@ class Product:
     __slots__ = (
         "base_price_cents",
         "category",
+        "ending",
+        "ending_step",
         "name",
         "popularity",
         "price_cents",
@@ -44,6 +53,8 @@ class Product:
         category: str,
         price_cents: int,
         popularity: float,
+        *,
+        ending_step: int = 100,
     ) -> None:
         self.product_id = product_id
         self.sku = sku
@@ -52,6 +63,10 @@ class Product:
         self.price_cents = price_cents
         self.base_price_cents = price_cents
         self.price_factor = 1.0
+        # How the shop ends this product's price (99 for $24.99: see currency.with_ending);
+        # a changed price keeps it.
+        self.ending_step = ending_step
+        self.ending = ending_of(price_cents, ending_step)
         self.popularity = popularity
         self.search_term = name.rsplit(maxsplit=1)[-1].lower()  # what a visitor types to find it
         # The properties of its product_viewed events, shared until the price changes:
@@ -63,7 +78,13 @@ class Product:
         self.price_factor *= factor
         if abs(self.price_factor - 1.0) < _TINY:  # an undone change returns to the exact price
             self.price_factor = 1.0
-        self.price_cents = max(1, round(self.base_price_cents * self.price_factor))
+        self.price_cents = (
+            self.base_price_cents
+            if self.price_factor == 1.0
+            else nearest_with_ending(
+                round(self.base_price_cents * self.price_factor), self.ending_step, self.ending
+            )
+        )
         self.viewed = {"price_cents": self.price_cents}
         return self.price_cents
 
@@ -99,16 +120,24 @@ class Catalog:
 
 
 def build_catalog(scenario: Scenario) -> Catalog:
-    """Explicit products first, then generated ones; ids count from 1 in that order."""
+    """Explicit products first, then generated ones; ids count from 1 in that order.
+
+    An explicit product keeps the price the scenario gives it; a generated one's price is
+    drawn, then given an ending drawn from the shop's mix (``currency.PRICE_ENDINGS``).
+    """
     spec = scenario.catalog
+    currency = scenario.currency
+    step = ending_step(currency)
+    endings = WeightedChoice.from_mapping(dict(PRICE_ENDINGS))
     products = [
         Product(
             product_id=number,
             sku=item.sku or f"SKU-{number:05d}",
             name=item.name,
             category=item.category,
-            price_cents=to_minor(item.price, scenario.currency),
+            price_cents=to_minor(item.price, currency),
             popularity=item.popularity,
+            ending_step=step,
         )
         for number, item in enumerate(spec.products, start=1)
     ]
@@ -122,14 +151,16 @@ def build_catalog(scenario: Scenario) -> Catalog:
         nouns = NOUNS_BY_CATEGORY.get(category.lower(), GENERIC_NOUNS)
         name = f"{ADJECTIVES[rng.randrange(len(ADJECTIVES))]} {nouns[rng.randrange(len(nouns))]}"
         price = max(0.5, generated.price.sample(rng))
+        ending = endings.pick(rng.random)
         products.append(
             Product(
                 product_id=number,
                 sku=f"SKU-{number:05d}",
                 name=name,
                 category=category,
-                price_cents=charm_price(price, scenario.currency),
+                price_cents=with_ending(price, currency, ending),
                 popularity=1.0 / rank**generated.popularity_skew,
+                ending_step=step,
             )
         )
     return Catalog(products)
