@@ -44,6 +44,7 @@ class Purpose(IntEnum):
     QUIRKS = 8
     CUSTOMER = 9
     SESSION_DRAWS = 10
+    NAMES = 11  # the name pools' Faker seeds (simulation/identities.py)
 
 
 def _mix(value: int) -> int:

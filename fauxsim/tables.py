@@ -127,8 +127,14 @@ CUSTOMERS = _table(
     " signed up. One row per signed_up event.",
     _col("customer_id", _B, "The customer's id, in sign-up order."),
     _col("visitor_id", _B, "The visitor who signed up (as in sessions.visitor_id)."),
-    _col("email", _T, "A made-up address, unique (it ends with the customer_id)."),
-    _col("first_name", _T, "Given name."),
+    _col(
+        "email",
+        _T,
+        "A made-up address built from the name as people build theirs (anna.devries,"
+        " adevries84, anna_devries1990), unique; its domain is under the reserved .example"
+        " (gmail.example), so it can reach no one.",
+    ),
+    _col("first_name", _T, "Given name, of the customer's country (Faker's locale data)."),
     _col("last_name", _T, "Family name.", nullable=True),
     _col("country", _T, "Country code of the visitor (from audience.countries).", nullable=True),
     _col(

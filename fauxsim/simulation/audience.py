@@ -1,4 +1,5 @@
-"""Who visits: new visitors, returning ones, and the identities of customers."""
+"""Who visits: new visitors, returning ones, and their carts (customers' names and
+addresses: ``identities``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import TYPE_CHECKING
 from fauxsim.clock import DAY
 from fauxsim.errors import ScenarioError
 from fauxsim.simulation.choice import WeightedChoice
-from fauxsim.simulation.wordlists import EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,27 +27,6 @@ except ImportError:  # installed without a C compiler: a heap of packed ints, in
 # Whether ReturningPool keeps its visitors in the compiled queue; both return the same
 # visitors in the same order (tests hold them equal).
 COMPILED = DueQueue is not None
-
-
-class Customer:
-    """Who signs up: what the ``signed_up`` event says. The simulation keeps only the id."""
-
-    __slots__ = ("country", "customer_id", "email", "first_name", "last_name")
-
-    def __init__(self, customer_id: int, bits: int, country: str) -> None:
-        """A customer named by ``bits``, 64 random bits of their own (``randomness.derive``)."""
-        # Three picks from one 64-bit number, read as digits in mixed bases: far cheaper
-        # than seeding a stream for three draws, and as good (the lists are short).
-        bits, first = divmod(bits, len(FIRST_NAMES))
-        bits, last = divmod(bits, len(LAST_NAMES))
-        self.customer_id = customer_id
-        self.first_name = FIRST_NAMES[first]
-        self.last_name = LAST_NAMES[last]
-        domain = EMAIL_DOMAINS[bits % len(EMAIL_DOMAINS)]
-        local = f"{self.first_name}.{self.last_name}".lower().replace("'", "").replace(" ", "")
-        # The id keeps addresses unique however often a name pair repeats.
-        self.email = f"{local}.{customer_id}@{domain}"
-        self.country = country
 
 
 class CartLine:

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, NamedTuple
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
 from fauxsim.randomness import Purpose, derive, entity_draws, stream, topped_up, uniform_block
 from fauxsim.simulation import labels, session
-from fauxsim.simulation.audience import Customer, ReturningPool, Visitor, VisitorKinds
+from fauxsim.simulation.audience import ReturningPool, Visitor, VisitorKinds
 from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
 from fauxsim.simulation.catalog import build_catalog, price_schedule
 from fauxsim.simulation.choice import WeightedChoice
 from fauxsim.simulation.compiled_parts import CompiledParts
+from fauxsim.simulation.identities import Identities
 from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
@@ -83,6 +84,8 @@ class Simulation:
         )
         self.visitor_kinds = VisitorKinds(audience.devices, audience.browsers, audience.countries)
         self.pool = ReturningPool(self.visitor_kinds, compiled=parts.returning_queue)
+        # Customers' names and addresses, from per-country pools built when first needed.
+        self.identities = Identities(scenario.seed)
         orders = scenario.orders
         self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)
         self.carriers = WeightedChoice.from_mapping(orders.lifecycle.carriers)
@@ -233,7 +236,7 @@ class Simulation:
         """Sign a visitor up and return the new customer's id: they exist from this moment."""
         self.last_customer_id += 1
         customer_id = self.last_customer_id
-        customer = Customer(
+        customer = self.identities.customer(
             customer_id, derive(self.seed, Purpose.CUSTOMER, customer_id), visitor.country
         )
         visitor.customer_id = customer_id

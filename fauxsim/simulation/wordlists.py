@@ -1,36 +1,10 @@
-"""Small, fixed word pools for names. Faker would cost ~70 µs a call; these cost nothing.
+"""Small, fixed word pools for product names and search suffixes (people's names come from
+Faker, once per run: see ``identities``).
 
 Order matters: the pools are indexed by seeded draws, so changing them changes output.
 """
 
 from __future__ import annotations
-
-FIRST_NAMES = (
-    "Olivia", "Liam", "Emma", "Noah", "Amelia", "Oliver", "Ava", "Elijah", "Sophia", "James",
-    "Isabella", "William", "Mia", "Benjamin", "Charlotte", "Lucas", "Harper", "Henry", "Evelyn",
-    "Theodore", "Luna", "Jack", "Camila", "Levi", "Gianna", "Alexander", "Elizabeth", "Jackson",
-    "Eleanor", "Mateo", "Ella", "Daniel", "Abigail", "Michael", "Sofia", "Mason", "Avery",
-    "Sebastian", "Scarlett", "Ethan", "Emily", "Logan", "Aria", "Owen", "Penelope", "Samuel",
-    "Chloe", "Jacob", "Layla", "Asher", "Mila", "Aiden", "Nora", "John", "Hazel", "Joseph",
-    "Madison", "Wyatt", "Ellie", "David", "Lily", "Leo", "Nova", "Luke", "Isla", "Julian",
-    "Grace", "Hudson", "Violet", "Grayson", "Aurora", "Matthew", "Riley", "Ezra", "Zoey",
-    "Gabriel", "Willow", "Carter", "Emilia", "Isaac", "Stella", "Jayden", "Zoe", "Lincoln",
-    "Victoria", "Anthony", "Hannah", "Hugo", "Lea", "Mats", "Ingrid", "Yuki", "Aiko", "Priya",
-    "Arjun", "Fatima", "Omar", "Chen", "Mei", "Kofi", "Amara", "Zoltan", "Bianca",
-)  # fmt: skip
-
-LAST_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
-    "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
-    "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
-    "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Müller", "Schmidt", "Dubois",
-    "Rossi", "Kowalski", "Novak", "Tanaka", "Sato", "Kim", "Park", "Singh", "Patel", "O'Brien",
-    "Murphy", "Kelly", "Larsen", "Jensen", "Silva", "Santos", "Costa", "Okafor", "Mensah",
-)  # fmt: skip
-
-EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example", "inbox.example")
 
 ADJECTIVES = (
     "Classic", "Everyday", "Premium", "Compact", "Deluxe", "Organic", "Vintage", "Modern",
