@@ -48,7 +48,7 @@ _CART_LINE = (
 
 EVENT_SHAPES: dict[EventType, EventShape] = {
     EventType.PRODUCT_CREATED: EventShape(
-        "A product was listed, at the scenario's start.",
+        "A product was listed, before the scenario's start (products.created_at).",
         ("product_id",),
         (
             _p("sku", "string", "Stock-keeping unit."),
@@ -227,7 +227,13 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         _ORDER,
         (
             _p("carrier", "string", "A name from orders.lifecycle.carriers, e.g. UPS."),
-            _p("tracking_number", "string", "The carrier's first two letters and the order id."),
+            _p(
+                "tracking_number",
+                "string",
+                "Shaped as the carrier prints it: UPS 1Z + 16 characters, USPS 22 digits,"
+                " FedEx 12, DHL 10, posts the UPU S10 form (AB123456785GB); another carrier"
+                " 12 digits. Drawn, not the order id.",
+            ),
         ),
     ),
     EventType.ORDER_DELIVERED: EventShape("The order was delivered.", _ORDER),

@@ -45,6 +45,7 @@ class Purpose(IntEnum):
     CUSTOMER = 9
     SESSION_DRAWS = 10
     NAMES = 11  # the name pools' Faker seeds (simulation/identities.py)
+    TRACKING = 12  # tracking numbers (simulation/tracking.py)
 
 
 def _mix(value: int) -> int:

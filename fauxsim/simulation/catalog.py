@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from fauxsim.currency import (
 )
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.choice import WeightedChoice
-from fauxsim.simulation.wordlists import ADJECTIVES, GENERIC_NOUNS, NOUNS_BY_CATEGORY
+from fauxsim.simulation.product_names import ProductNamer
 
 if TYPE_CHECKING:
     from fauxsim.scenario.model import Scenario
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
 
 # Weight given to products with popularity 0, so that they can still be reached.
 _TINY = 1e-9
+# How far back the catalog's products were listed, and when in the day: by staff, on
+# weekdays between 08:00 and 18:00 local time.
+_CATALOG_AGE_DAYS = 730
+_WORKDAY_START_HOUR = 8
+_WORKDAY_SECONDS = 10 * 3600
+_SATURDAY = 5
 
 
 class Product:
@@ -35,6 +42,7 @@ class Product:
         "category",
         "ending",
         "ending_step",
+        "listed_at",
         "name",
         "popularity",
         "price_cents",
@@ -68,6 +76,7 @@ class Product:
         self.ending_step = ending_step
         self.ending = ending_of(price_cents, ending_step)
         self.popularity = popularity
+        self.listed_at = 0  # when it was created (product_created), set by build_catalog
         self.search_term = name.rsplit(maxsplit=1)[-1].lower()  # what a visitor types to find it
         # The properties of its product_viewed events, shared until the price changes:
         # one dict per price rather than one per view (emitted properties never change).
@@ -145,11 +154,11 @@ def build_catalog(scenario: Scenario) -> Catalog:
     generated = spec.generate
     ranks = list(range(1, generated.count + 1))
     rng.shuffle(ranks)  # best-sellers are spread over categories and ids
+    namer = ProductNamer(rng, taken=(product.name for product in products))
     for rank in ranks:
         number = len(products) + 1
         category = spec.categories[rng.randrange(len(spec.categories))]
-        nouns = NOUNS_BY_CATEGORY.get(category.lower(), GENERIC_NOUNS)
-        name = f"{ADJECTIVES[rng.randrange(len(ADJECTIVES))]} {nouns[rng.randrange(len(nouns))]}"
+        name = namer.name(category)
         price = max(0.5, generated.price.sample(rng))
         ending = endings.pick(rng.random)
         products.append(
@@ -163,7 +172,26 @@ def build_catalog(scenario: Scenario) -> Catalog:
                 ending_step=step,
             )
         )
+    for product, listed_at in zip(products, listing_times(scenario, len(products)), strict=True):
+        product.listed_at = listed_at
     return Catalog(products)
+
+
+def listing_times(scenario: Scenario, count: int) -> list[int]:
+    """When each of ``count`` products was listed, in id order (ids follow time): over the
+    two years before the start, on weekdays in working hours, local time."""
+    rng = stream(scenario.seed, Purpose.CATALOG, 1)
+    start = scenario.start
+    first_day = start.date() if isinstance(start, dt.datetime) else start
+    moments = []
+    for _ in range(count):
+        day = first_day - dt.timedelta(days=1 + rng.randrange(_CATALOG_AGE_DAYS))
+        while day.weekday() >= _SATURDAY:  # a weekend: the Friday before
+            day -= dt.timedelta(days=1)
+        seconds = _WORKDAY_START_HOUR * 3600 + rng.random() * _WORKDAY_SECONDS
+        local = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
+        moments.append(to_micros(scenario.to_utc(local)))
+    return sorted(moments)
 
 
 def price_schedule(scenario: Scenario, catalog: Catalog, windows: list[Window]) -> list[PriceStep]:

@@ -26,6 +26,7 @@ from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
 from fauxsim.simulation.session import visit_shared
+from fauxsim.simulation.tracking import TrackingNumbers
 from fauxsim.simulation.traffic import TrafficModel
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class Simulation:
         orders = scenario.orders
         self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)
         self.carriers = WeightedChoice.from_mapping(orders.lifecycle.carriers)
+        self.tracking_numbers = TrackingNumbers(scenario.seed)
         self.order_life = OrderLife.compile(orders.lifecycle, compiled=parts.sampler)
         self.coupons = (
             WeightedChoice(orders.coupons, [c.weight for c in orders.coupons])
@@ -263,31 +265,41 @@ class Simulation:
         """At the start: import the customers who signed up before, and list the catalog.
 
         The imported customers' sign-ups are dated over the year before the start (their
-        accounts' real ages) and come first, so that event ids follow time from the first.
+        accounts' real ages), the products' listings over the two years before it
+        (``catalog.listing_times``); both come first, merged in time order (a sign-up
+        before a listing at the same moment), so that event ids follow time from the first.
         """
         now: int = self.start
         count = self.scenario.audience.existing_customers
         draw = stream(self.seed, Purpose.EXISTING_CUSTOMERS).random
         signups = sorted(now - 1 - int(draw() * _HISTORY) for _ in range(count))
-        for signed_up_at in signups:
+        currency = self.scenario.currency
+        products = self.catalog.products  # in id order, which is listing order
+        listed = 0
+        for signed_up_at in [*signups, None]:
+            while listed < len(products) and (
+                signed_up_at is None or products[listed].listed_at < signed_up_at
+            ):
+                product = products[listed]
+                listed += 1
+                self.emit(
+                    PRODUCT_CREATED,
+                    product.listed_at,
+                    product_id=product.product_id,
+                    properties={
+                        "sku": product.sku,
+                        "name": product.name,
+                        "category": product.category,
+                        "price_cents": product.price_cents,
+                        "currency": currency,
+                        "popularity": round(product.popularity, 6),
+                    },
+                )
+            if signed_up_at is None:
+                break
             visitor = self.new_visitor(draw)
             self.new_customer(visitor, signed_up_at, None, "import")
             self.pool.add(visitor, now + self.return_gap(draw))
-        currency = self.scenario.currency
-        for product in self.catalog.products:
-            self.emit(
-                PRODUCT_CREATED,
-                now,
-                product_id=product.product_id,
-                properties={
-                    "sku": product.sku,
-                    "name": product.name,
-                    "category": product.category,
-                    "price_cents": product.price_cents,
-                    "currency": currency,
-                    "popularity": round(product.popularity, 6),
-                },
-            )
         yield from ()  # a process of one step: nothing to wait for
 
     def _arrivals(self) -> Steps.Body:

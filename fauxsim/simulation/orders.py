@@ -165,7 +165,7 @@ def order_lifecycle(
             return
     now = yield ship_delay
     carrier = sim.carriers.pick(draw)
-    tracking = f"{carrier[:2].upper()}{order_id:010d}"
+    tracking = sim.tracking_numbers.number(carrier, order_id)
     emit(ORDER_SHIPPED, now, None, None, customer_id, None, None, None, None,
          order_id, {"carrier": carrier, "tracking_number": tracking})  # fmt: skip
 

@@ -11,10 +11,14 @@ from typing import Any
 from faker import Faker
 from faker.providers.person import Provider as PersonProvider
 
-from fauxsim.events import PRODUCT_ID, PROPERTIES, TYPE, EventType
+from fauxsim.clock import DAY, to_datetime, to_micros
+from fauxsim.events import OCCURRED_AT, ORDER_ID, PRODUCT_ID, PROPERTIES, TYPE, EventType
 from fauxsim.scenario.model import Scenario
 from fauxsim.simulation.catalog import build_catalog
 from fauxsim.simulation.identities import Identities
+from fauxsim.simulation.product_names import category_words
+from fauxsim.simulation.tracking import TrackingNumbers, _s10, _ups_check
+from fauxsim.simulation.wordlists import ADJECTIVES
 from tests.simulation.helpers import Output, collect, small_scenario
 
 # ----------------------------------------------------------------- price endings (item 12)
@@ -147,3 +151,104 @@ def test_the_same_seed_names_the_same_customers_and_another_seed_others():
     other = [Identities(6).customer(n, n * 7919, "US").email for n in range(50)]
     assert names == again
     assert names != other
+
+
+# ----------------------------------------------------------------- identifiers (item 13)
+
+
+@cache
+def shipped_run() -> Output:
+    """A run whose orders ship with four carriers, two of them named loosely."""
+    return collect(
+        small_scenario(
+            end="2024-03-06",
+            traffic={"sessions_per_day": 900},
+            orders={"lifecycle": {"carriers": {"UPS": 1, "usps": 1, "FedEx": 1, "DHL Express": 1}}},
+        )
+    )
+
+
+def test_tracking_numbers_are_shaped_as_their_carriers_print_them():
+    """Not the carrier's first letters and the zero-padded order id: UPS 1Z + the shop's
+    one shipper account + 10 characters and a valid check digit; USPS 22 digits from
+    94001; FedEx 12 digits; DHL 10 digits, the last the first nine mod 7."""
+    shipped = [
+        (event[ORDER_ID], event[PROPERTIES])
+        for event in shipped_run().events
+        if event[TYPE] == EventType.ORDER_SHIPPED
+    ]
+    by_carrier: dict[str, list[str]] = {}
+    for order_id, props in shipped:
+        number = props["tracking_number"]
+        assert not number.endswith(f"{order_id:010d}")
+        by_carrier.setdefault(props["carrier"], []).append(number)
+    assert set(by_carrier) == {"UPS", "usps", "FedEx", "DHL Express"}
+    assert all(len(numbers) > 20 for numbers in by_carrier.values())
+    ups = by_carrier["UPS"]
+    assert all(re.fullmatch(r"1Z[0-9A-Z]{16}", number) for number in ups)
+    assert len({number[2:8] for number in ups}) == 1  # one shipper account
+    assert all(_ups_check(number[2:17]) == int(number[17]) for number in ups)
+    assert all(re.fullmatch(r"94001\d{17}", number) for number in by_carrier["usps"])
+    assert all(re.fullmatch(r"\d{12}", number) for number in by_carrier["FedEx"])
+    dhl = by_carrier["DHL Express"]
+    assert all(re.fullmatch(r"\d{10}", n) and int(n[:9]) % 7 == int(n[9]) for n in dhl)
+    every = [number for numbers in by_carrier.values() for number in numbers]
+    assert len(set(every)) == len(every)
+
+
+def test_postal_tracking_numbers_follow_upu_s10():
+    """Royal Mail and other posts: two letters, eight digits, the S10 check digit, the
+    country (the UPU's own example, RR473124829GB, checks)."""
+    assert _s10("47312482", "RR", "GB") == "RR473124829GB"
+    numbers = TrackingNumbers(3)
+    for order_id in range(1, 200):
+        number = numbers.number("Royal Mail", order_id)
+        assert re.fullmatch(r"[A-Z]{2}\d{9}GB", number)
+        assert _s10(number[2:10], number[:2], "GB") == number
+    assert re.fullmatch(r"\d{12}", numbers.number("Acme Freight", 5))
+
+
+def test_products_are_listed_at_spread_moments_before_the_start():
+    """Not all at the start: products are listed over the two years before it, on
+    weekdays in working hours (local time), their ids in listing order; event ids still
+    follow time."""
+    run = repriced_run()
+    scenario = small_scenario()
+    listed = {
+        event[PRODUCT_ID]: event[OCCURRED_AT]
+        for event in run.events
+        if event[TYPE] == EventType.PRODUCT_CREATED
+    }
+    start = to_micros(scenario.start_utc)
+    assert len(set(listed.values())) == len(listed) == 40
+    assert all(start - 731 * DAY < moment < start for moment in listed.values())
+    assert max(listed.values()) - min(listed.values()) > 300 * DAY
+    assert [listed[i] for i in sorted(listed)] == sorted(listed.values())
+    for moment in listed.values():
+        local = to_datetime(moment).astimezone(scenario.zone)
+        assert local.weekday() < 5, local
+        assert 8 <= local.hour < 18, local
+    moments = [event[OCCURRED_AT] for event in run.events]
+    assert moments == sorted(moments)
+
+
+def test_product_names_fit_their_category_and_do_not_repeat():
+    """No "Rugged Candle": a home product's words are home words; 600 products in six
+    categories (the bundled ones' kind) have 600 names; a category without words of its
+    own reads "<style> <Category> <noun>"."""
+    scenario = small_scenario(
+        catalog={
+            "generate": {"count": 600},
+            "categories": ["home", "apparel", "electronics", "kitchen", "tents", "widgets"],
+        }
+    )
+    products = build_catalog(scenario).products
+    names = [product.name for product in products]
+    assert len(set(names)) == len(names)
+    for product in products:
+        styles, _, nouns = category_words(product.category)
+        assert any(product.name.endswith(noun) for noun in nouns), product.name
+        assert product.name.split()[0] in {style.split()[0] for style in styles}, product.name
+    home_words = {word for part in category_words("home") for w in part for word in w.split()}
+    assert "Rugged" not in home_words
+    assert any(name.startswith(tuple(ADJECTIVES)) and "Widgets" in name for name in names)
