@@ -227,7 +227,14 @@ CART_ITEMS = _table(
     _col("cart_id", _B, "Its cart."),
     _col("product_id", _B, "The product."),
     _col("quantity", _I, "Units on the line now (added again or changed: updated)."),
-    _col("unit_price_cents", _B, "The product's price when the line was first added."),
+    _col(
+        "unit_price_cents",
+        _B,
+        "The product's price when the line was first added; moved to the current list price"
+        " when checkout starts and when the order is placed, if the price changed meanwhile"
+        " (the repriced property of checkout_started and order_placed), as shops refresh a"
+        " cart at checkout.",
+    ),
     _col("removed", _BOOL, "True once the line was removed from the cart (removed_from_cart)."),
     *_stamps("When the product was first added.", "Its last change"),
 )
@@ -284,7 +291,12 @@ ORDER_LINE_ITEMS = _table(
     _col("order_id", _B, "Its order."),
     _col("product_id", _B, "The product."),
     _col("quantity", _I, "Units ordered."),
-    _col("unit_price_cents", _B, "The price when the product was added to the cart."),
+    _col(
+        "unit_price_cents",
+        _B,
+        "The product's list price when the order was placed: a shop charges the current"
+        " price at checkout, not the one the cart showed when the product was added.",
+    ),
     _col("total_cents", _B, "quantity times unit_price_cents."),
     *_stamps("When the order was placed.", "The same: lines never change"),
 )

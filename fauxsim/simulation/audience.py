@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from fauxsim.randomness import Uniform
     from fauxsim.simulation import _visit
+    from fauxsim.simulation.catalog import Product
 
 DueQueue: type[_visit.DueQueue] | None
 try:  # the pool's queue of visitors in C (_visit.c), built at install
@@ -86,6 +87,25 @@ class Cart:
             line.removed = removed
             cart.lines.append(line)
         return cart
+
+    def reprice(self, prices: Mapping[int, Product]) -> list[dict[str, int]] | None:
+        """Bring the lines not removed to their products' current prices, as a shop does
+        when checkout opens and when the order is placed; what changed, named as the
+        ``repriced`` property of checkout_started and order_placed, or None."""
+        repriced = None
+        for line in self.lines:
+            price = prices[line.product_id].price_cents
+            if line.removed or line.unit_price_cents == price:
+                continue
+            if repriced is None:
+                repriced = []
+            repriced.append({
+                "cart_item_id": line.cart_item_id,
+                "unit_price_cents": price,
+                "previous_unit_price_cents": line.unit_price_cents,
+            })  # fmt: skip
+            line.unit_price_cents = price
+        return repriced
 
     def live_line(self, product_id: int) -> CartLine | None:
         """The line of a product, unless there is none or it was removed."""

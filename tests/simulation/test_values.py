@@ -252,3 +252,91 @@ def test_product_names_fit_their_category_and_do_not_repeat():
     home_words = {word for part in category_words("home") for w in part for word in w.split()}
     assert "Rugged" not in home_words
     assert any(name.startswith(tuple(ADJECTIVES)) and "Widgets" in name for name in names)
+
+
+# ----------------------------------------------------------------- price at checkout (item 14)
+
+
+@cache
+def checkout_run() -> Output:
+    """Carts that wait (returning visitors recover them) across price changes: a week-long
+    sale on home, a dearer toys category, and five-minute flash prices through a day."""
+    flash = [
+        {
+            "at": f"2024-03-04T{hour:02d}:{minute:02d}",
+            "until": f"2024-03-04T{hour:02d}:{minute + 5:02d}",
+            "percent": -20,
+        }
+        for hour in range(8, 23)
+        for minute in range(0, 60, 10)
+    ]
+    return collect(
+        small_scenario(
+            end="2024-03-08",
+            traffic={"sessions_per_day": 700},
+            audience={"returning_share": 0.5, "existing_customers": 200},
+            catalog={
+                "generate": {"count": 30},
+                "categories": ["home", "toys"],
+                "price_changes": [
+                    {"at": "2024-03-02", "until": "2024-03-06", "percent": -25, "category": "home"},
+                    {"at": "2024-03-03", "percent": 15, "category": "toys"},
+                    *flash,
+                ],
+            },
+            behaviour={"cart": {"recover_probability": 0.8}},
+        )
+    )
+
+
+def test_every_order_line_is_at_the_list_price_when_the_order_was_placed():
+    """A shop charges the current price at checkout: every order line's unit price is its
+    product's list price at the moment of order_placed (prices followed event by event),
+    including lines added to the cart before a price change (some are, in this run)."""
+    price: dict[int, int] = {}
+    lines_checked = repriced_orders = 0
+    for event in checkout_run().events:
+        props = event[PROPERTIES]
+        if event[TYPE] in {EventType.PRODUCT_CREATED, EventType.PRODUCT_PRICE_CHANGED}:
+            price[event[PRODUCT_ID]] = props["price_cents"]
+        elif event[TYPE] == EventType.ORDER_PLACED:
+            for line in props["lines"]:
+                assert line["unit_price_cents"] == price[line["product_id"]], (event, line)
+                lines_checked += 1
+            repriced_orders += "repriced" in props
+    assert lines_checked > 200
+    assert repriced_orders > 0
+
+
+def test_checkout_moves_the_cart_to_current_prices_and_the_tables_follow():
+    """checkout_started says which lines moved to the current price; cart_items follow
+    it, each cart's subtotal stays the sum of its lines, and a converted cart's lines
+    carry the prices its order charged."""
+    run = checkout_run()
+    repriced_at_checkout = [
+        event
+        for event in run.events
+        if event[TYPE] == EventType.CHECKOUT_STARTED and "repriced" in (event[PROPERTIES] or {})
+    ]
+    assert len(repriced_at_checkout) > 5
+    items = run.final("cart_items")
+    for event in repriced_at_checkout:
+        for change in event[PROPERTIES]["repriced"]:
+            assert change["unit_price_cents"] != change["previous_unit_price_cents"]
+    by_cart: dict[int, int] = Counter()
+    for item in items.values():
+        if not item["removed"]:
+            by_cart[item["cart_id"]] += item["quantity"] * item["unit_price_cents"]
+    carts = run.final("carts")
+    for cart_id, cart in carts.items():
+        assert cart["subtotal_cents"] == by_cart[cart_id], cart
+    lines = run.final("order_line_items")
+    orders = run.final("orders")
+    charged = {
+        (orders[line["order_id"]]["cart_id"], line["product_id"]): line["unit_price_cents"]
+        for line in lines.values()
+    }
+    for item in items.values():
+        key = (item["cart_id"], item["product_id"])
+        if key in charged and not item["removed"]:
+            assert item["unit_price_cents"] == charged[key], item
