@@ -99,7 +99,8 @@ def ascii_name(name: str) -> str:
 
 
 class NamePool:
-    """One country's names: first and last names and user names (for addresses), as drawn."""
+    """One country's names: first and last names as drawn, their ASCII forms for addresses,
+    and romanised user names for the locales whose names are in another script."""
 
     __slots__ = ("ascii_first", "ascii_last", "domains", "first", "last", "user_names")
 
@@ -116,11 +117,16 @@ class NamePool:
             fake = Faker(locale)
             fake.seed_instance(derive(seed, Purpose.NAMES, stable_hash(f"{country}:{locale}")))
             size = POOL_SIZE * share // total
-            self.first += _names(fake, "first_name", size)
-            self.last += _names(fake, "last_name", size)
-            self.user_names += (ascii_name(fake.user_name()) or "user" for _ in range(size // 16))
-        self.ascii_first = [ascii_name(name) for name in self.first]
-        self.ascii_last = [ascii_name(name) for name in self.last]
+            first, last = _names(fake, "first_name", size), _names(fake, "last_name", size)
+            self.first += first
+            self.last += last
+            if not all(map(ascii_name, set(first) | set(last))):  # names in another script
+                self.user_names += (
+                    ascii_name(fake.user_name()) or "user" for _ in range(size // 16)
+                )
+        folded = {name: ascii_name(name) for name in {*self.first, *self.last}}
+        self.ascii_first = [folded[name] for name in self.first]
+        self.ascii_last = [folded[name] for name in self.last]
         self.domains = WeightedChoice.from_mapping(
             dict(_DOMAINS) | dict(_LOCAL_DOMAINS.get(country, ()))
         )
@@ -205,7 +211,7 @@ class Identities:
         bits, shape = divmod(bits, _SHARE)
         bits, digits = divmod(bits, _SHARE)
         bits, domain = divmod(bits, _SHARE)
-        bits, user = divmod(bits, len(pool.user_names))
+        bits, user = divmod(bits, len(pool.user_names) or 1)
         # What is left: 64 - 2 x 12 (pools of 4,000) - 3 x 8 - 8 (250 user names) = 8 bits.
         local = self._local_part(pool, first, last, user, shape / _SHARE, digits / _SHARE, bits)
         email = self._unique(local, pool.domains.pick(lambda: domain / _SHARE))
@@ -217,9 +223,9 @@ class Identities:
     ) -> str:  # fmt: skip
         f, l = pool.ascii_first[first], pool.ascii_last[last]  # noqa: E741 - as in the shapes
         template = self._shapes.pick(lambda: shape)
-        if not f or not l:  # a name in another script: a user name instead
-            template = "{u}"
-        local = template.format(f=f, l=l, i=f[:1], j=l[:1], u=pool.user_names[user])
+        if not f or not l:  # a name in another script: a user name of the locale instead
+            template, f = "{f}", pool.user_names[user]
+        local = template.format(f=f, l=l, i=f[:1], j=l[:1])
         kind = self._digits.pick(lambda: digits)
         if kind == _TWO_DIGITS or (kind == _NO_DIGITS and len(local) < 5):  # noqa: PLR2004
             local += f"{bits % 100:02d}"
