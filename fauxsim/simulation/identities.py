@@ -13,9 +13,10 @@ the pin in ``pyproject.toml``).
 from __future__ import annotations
 
 import unicodedata
-from functools import lru_cache
+from functools import lru_cache, partial
 from hashlib import blake2b
-from typing import TYPE_CHECKING
+from operator import truediv
+from typing import TYPE_CHECKING, TypeVar
 
 from faker import Faker
 from faker.config import AVAILABLE_LOCALES
@@ -26,6 +27,8 @@ from fauxsim.simulation.choice import WeightedChoice
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+T = TypeVar("T")
 
 # Names of each kind drawn per country: enough that a common name repeats as often as it
 # does in life and rarer ones still appear (en_US: ~700 first and ~1,100 last names).
@@ -127,9 +130,7 @@ class NamePool:
         folded = {name: ascii_name(name) for name in {*self.first, *self.last}}
         self.ascii_first = [folded[name] for name in self.first]
         self.ascii_last = [folded[name] for name in self.last]
-        self.domains = WeightedChoice.from_mapping(
-            dict(_DOMAINS) | dict(_LOCAL_DOMAINS.get(country, ()))
-        )
+        self.domains = _by_byte(dict(_DOMAINS) | dict(_LOCAL_DOMAINS.get(country, ())))
 
 
 def _names(fake: Faker, kind: str, size: int) -> list[str]:
@@ -146,6 +147,13 @@ def _names(fake: Faker, kind: str, size: int) -> list[str]:
         return list(generator.random_elements(words, length=size, use_weighting=True))
     draw = getattr(fake, kind)
     return [draw() for _ in range(size)]
+
+
+def _by_byte(weights: dict[T, float]) -> list[T]:
+    """What a draw of one byte picks among ``weights`` (``WeightedChoice`` of byte / 256),
+    looked up in a table of 256: one index per customer instead of a pick."""
+    choice = WeightedChoice.from_mapping(weights)
+    return [choice.pick(partial(truediv, byte, _SHARE)) for byte in range(_SHARE)]
 
 
 def _locales_of(country: str) -> list[str]:
@@ -189,8 +197,8 @@ class Identities:
 
     def __init__(self, seed: int) -> None:
         self._seed = seed
-        self._shapes = WeightedChoice.from_mapping(dict(_SHAPES))
-        self._digits = WeightedChoice.from_mapping(dict(_DIGITS))
+        self._shapes = _by_byte(dict(_SHAPES))
+        self._digits = _by_byte(dict(_DIGITS))
         self._given: set[bytes] = set()
 
     def pool(self, country: str) -> NamePool:
@@ -213,20 +221,20 @@ class Identities:
         bits, domain = divmod(bits, _SHARE)
         bits, user = divmod(bits, len(pool.user_names) or 1)
         # What is left: 64 - 2 x 12 (pools of 4,000) - 3 x 8 - 8 (250 user names) = 8 bits.
-        local = self._local_part(pool, first, last, user, shape / _SHARE, digits / _SHARE, bits)
-        email = self._unique(local, pool.domains.pick(lambda: domain / _SHARE))
+        local = self._local_part(pool, first, last, user, shape, digits, bits)
+        email = self._unique(local, pool.domains[domain])
         return Customer(customer_id, pool.first[first], pool.last[last], email, country)
 
     def _local_part(
-        self, pool: NamePool, first: int, last: int, user: int, shape: float, digits: float,
+        self, pool: NamePool, first: int, last: int, user: int, shape: int, digits: int,
         bits: int,
     ) -> str:  # fmt: skip
         f, l = pool.ascii_first[first], pool.ascii_last[last]  # noqa: E741 - as in the shapes
-        template = self._shapes.pick(lambda: shape)
+        template = self._shapes[shape]
         if not f or not l:  # a name in another script: a user name of the locale instead
             template, f = "{f}", pool.user_names[user]
         local = template.format(f=f, l=l, i=f[:1], j=l[:1])
-        kind = self._digits.pick(lambda: digits)
+        kind = self._digits[digits]
         if kind == _TWO_DIGITS or (kind == _NO_DIGITS and len(local) < 5):  # noqa: PLR2004
             local += f"{bits % 100:02d}"
         elif kind == _YEAR:
