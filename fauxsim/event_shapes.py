@@ -41,6 +41,15 @@ def _p(name: str, type_: str, description: str, **flags: bool) -> Property:
     return Property(name, type_, description, **flags)
 
 
+_REPRICED = _p(
+    "repriced",
+    "array",
+    "Cart lines whose product's price changed since they were added, moved to the current"
+    " list price (the cart_items row follows), each {cart_item_id, unit_price_cents,"
+    " previous_unit_price_cents}; absent when none changed.",
+    optional=True,
+)
+
 _CART_LINE = (
     _p("cart_id", "integer", "The cart (carts.cart_id)."),
     _p("cart_item_id", "integer", "The line (cart_items.cart_item_id)."),
@@ -48,7 +57,7 @@ _CART_LINE = (
 
 EVENT_SHAPES: dict[EventType, EventShape] = {
     EventType.PRODUCT_CREATED: EventShape(
-        "A product was listed, at the scenario's start.",
+        "A product was listed, before the scenario's start (products.created_at).",
         ("product_id",),
         (
             _p("sku", "string", "Stock-keeping unit."),
@@ -173,7 +182,12 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         (
             _p("cart_id", "integer", "The cart; null if there is none.", nullable=True),
             _p("items_count", "integer", "Units in the cart."),
-            _p("subtotal_cents", "integer", "Their value, in minor units (cents; yen for JPY)."),
+            _p(
+                "subtotal_cents",
+                "integer",
+                "Their value at the current list prices, in minor units (cents; yen for JPY).",
+            ),
+            _REPRICED,
         ),
     ),
     EventType.PAYMENT_INFO_ADDED: EventShape(
@@ -199,7 +213,8 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
                 "lines",
                 "array",
                 "The order's lines, each an object named as its order_line_items row: "
-                "{line_item_id, product_id, quantity, unit_price_cents}.",
+                "{line_item_id, product_id, quantity, unit_price_cents}; each line is"
+                " charged its product's list price when the order is placed.",
             ),
             _p("subtotal_cents", "integer", "The lines' value."),
             _p("discount_cents", "integer", "The coupon's discount; 0 without one."),
@@ -208,6 +223,7 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
             _p("total_cents", "integer", "subtotal - discount + shipping + tax."),
             _p("coupon_code", "string", "The coupon used.", nullable=True),
             _p("recovered_cart", "boolean", "Whether the cart was filled in an earlier visit."),
+            _REPRICED,
             _p(
                 "quirk",
                 "string",
@@ -227,7 +243,13 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         _ORDER,
         (
             _p("carrier", "string", "A name from orders.lifecycle.carriers, e.g. UPS."),
-            _p("tracking_number", "string", "The carrier's first two letters and the order id."),
+            _p(
+                "tracking_number",
+                "string",
+                "Shaped as the carrier prints it: UPS 1Z + 16 characters, USPS 22 digits,"
+                " FedEx 12, DHL 10, posts the UPU S10 form (AB123456785GB); another carrier"
+                " 12 digits. Drawn, not the order id.",
+            ),
         ),
     ),
     EventType.ORDER_DELIVERED: EventShape("The order was delivered.", _ORDER),

@@ -449,10 +449,24 @@ class Projector:
         self._in_session(event)
 
     def _checkout_started(self, event: Event) -> None:
-        cart_id = (event[PROPERTIES] or {}).get("cart_id")
+        props = event[PROPERTIES] or {}
+        cart_id = props.get("cart_id")
         if cart_id is not None:
-            self._cart(event, cart_id)
+            cart = self._cart(event, cart_id)
+            self._reprice(cart, props.get("repriced"), event[OCCURRED_AT])
         self._in_session(event)
+
+    def _reprice(self, cart: list[Any], repriced: list[dict[str, int]] | None, now: int) -> None:
+        """Cart lines moved to their products' current prices (at checkout: see
+        tables.CART_ITEMS), and the cart's subtotal with them."""
+        for change in repriced or ():
+            item = self._items.change(change["cart_item_id"])
+            price = change["unit_price_cents"]
+            cart[_CART["subtotal_cents"]] += item[_ITEM["quantity"]] * (
+                price - item[_ITEM["unit_price_cents"]]
+            )
+            item[_ITEM["unit_price_cents"]] = price
+            item[-1] = now
 
     # ------------------------------------------------------------------ orders
 
@@ -480,6 +494,7 @@ class Projector:
             ])  # fmt: skip
             self._lines.finished.append(line_id)  # order lines never change once placed
         cart = self._cart(event, props["cart_id"])
+        self._reprice(cart, props.get("repriced"), now)
         cart[_CART["status"]] = "converted"
         cart[_CART["order_id"]] = order_id
         # A converted cart and its items never change again.

@@ -44,6 +44,8 @@ class Purpose(IntEnum):
     QUIRKS = 8
     CUSTOMER = 9
     SESSION_DRAWS = 10
+    NAMES = 11  # the name pools' Faker seeds (simulation/identities.py)
+    TRACKING = 12  # tracking numbers (simulation/tracking.py)
 
 
 def _mix(value: int) -> int:

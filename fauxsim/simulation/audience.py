@@ -1,4 +1,5 @@
-"""Who visits: new visitors, returning ones, and the identities of customers."""
+"""Who visits: new visitors, returning ones, and their carts (customers' names and
+addresses: ``identities``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from typing import TYPE_CHECKING
 from fauxsim.clock import DAY
 from fauxsim.errors import ScenarioError
 from fauxsim.simulation.choice import WeightedChoice
-from fauxsim.simulation.wordlists import EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from fauxsim.randomness import Uniform
     from fauxsim.simulation import _visit
+    from fauxsim.simulation.catalog import Product
 
 DueQueue: type[_visit.DueQueue] | None
 try:  # the pool's queue of visitors in C (_visit.c), built at install
@@ -27,27 +28,6 @@ except ImportError:  # installed without a C compiler: a heap of packed ints, in
 # Whether ReturningPool keeps its visitors in the compiled queue; both return the same
 # visitors in the same order (tests hold them equal).
 COMPILED = DueQueue is not None
-
-
-class Customer:
-    """Who signs up: what the ``signed_up`` event says. The simulation keeps only the id."""
-
-    __slots__ = ("country", "customer_id", "email", "first_name", "last_name")
-
-    def __init__(self, customer_id: int, bits: int, country: str) -> None:
-        """A customer named by ``bits``, 64 random bits of their own (``randomness.derive``)."""
-        # Three picks from one 64-bit number, read as digits in mixed bases: far cheaper
-        # than seeding a stream for three draws, and as good (the lists are short).
-        bits, first = divmod(bits, len(FIRST_NAMES))
-        bits, last = divmod(bits, len(LAST_NAMES))
-        self.customer_id = customer_id
-        self.first_name = FIRST_NAMES[first]
-        self.last_name = LAST_NAMES[last]
-        domain = EMAIL_DOMAINS[bits % len(EMAIL_DOMAINS)]
-        local = f"{self.first_name}.{self.last_name}".lower().replace("'", "").replace(" ", "")
-        # The id keeps addresses unique however often a name pair repeats.
-        self.email = f"{local}.{customer_id}@{domain}"
-        self.country = country
 
 
 class CartLine:
@@ -107,6 +87,25 @@ class Cart:
             line.removed = removed
             cart.lines.append(line)
         return cart
+
+    def reprice(self, prices: Mapping[int, Product]) -> list[dict[str, int]] | None:
+        """Bring the lines not removed to their products' current prices, as a shop does
+        when checkout opens and when the order is placed; what changed, named as the
+        ``repriced`` property of checkout_started and order_placed, or None."""
+        repriced = None
+        for line in self.lines:
+            price = prices[line.product_id].price_cents
+            if line.removed or line.unit_price_cents == price:
+                continue
+            if repriced is None:
+                repriced = []
+            repriced.append({
+                "cart_item_id": line.cart_item_id,
+                "unit_price_cents": price,
+                "previous_unit_price_cents": line.unit_price_cents,
+            })  # fmt: skip
+            line.unit_price_cents = price
+        return repriced
 
     def live_line(self, product_id: int) -> CartLine | None:
         """The line of a product, unless there is none or it was removed."""

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import to_micros
-from fauxsim.currency import charm_price, to_minor
+from fauxsim.currency import (
+    PRICE_ENDINGS,
+    ending_of,
+    ending_step,
+    nearest_with_ending,
+    to_minor,
+    with_ending,
+)
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.choice import WeightedChoice
-from fauxsim.simulation.wordlists import ADJECTIVES, GENERIC_NOUNS, NOUNS_BY_CATEGORY
+from fauxsim.simulation.product_names import ProductNamer
 
 if TYPE_CHECKING:
     from fauxsim.scenario.model import Scenario
@@ -18,6 +26,12 @@ if TYPE_CHECKING:
 
 # Weight given to products with popularity 0, so that they can still be reached.
 _TINY = 1e-9
+# How far back the catalog's products were listed, and when in the day: by staff, on
+# weekdays between 08:00 and 18:00 local time.
+_CATALOG_AGE_DAYS = 730
+_WORKDAY_START_HOUR = 8
+_WORKDAY_SECONDS = 10 * 3600
+_SATURDAY = 5
 
 
 class Product:
@@ -26,6 +40,9 @@ class Product:
     __slots__ = (
         "base_price_cents",
         "category",
+        "ending",
+        "ending_step",
+        "listed_at",
         "name",
         "popularity",
         "price_cents",
@@ -44,6 +61,8 @@ class Product:
         category: str,
         price_cents: int,
         popularity: float,
+        *,
+        ending_step: int = 100,
     ) -> None:
         self.product_id = product_id
         self.sku = sku
@@ -52,7 +71,12 @@ class Product:
         self.price_cents = price_cents
         self.base_price_cents = price_cents
         self.price_factor = 1.0
+        # How the shop ends this product's price (99 for $24.99: see currency.with_ending);
+        # a changed price keeps it.
+        self.ending_step = ending_step
+        self.ending = ending_of(price_cents, ending_step)
         self.popularity = popularity
+        self.listed_at = 0  # when it was created (product_created), set by build_catalog
         self.search_term = name.rsplit(maxsplit=1)[-1].lower()  # what a visitor types to find it
         # The properties of its product_viewed events, shared until the price changes:
         # one dict per price rather than one per view (emitted properties never change).
@@ -63,7 +87,13 @@ class Product:
         self.price_factor *= factor
         if abs(self.price_factor - 1.0) < _TINY:  # an undone change returns to the exact price
             self.price_factor = 1.0
-        self.price_cents = max(1, round(self.base_price_cents * self.price_factor))
+        self.price_cents = (
+            self.base_price_cents
+            if self.price_factor == 1.0
+            else nearest_with_ending(
+                round(self.base_price_cents * self.price_factor), self.ending_step, self.ending
+            )
+        )
         self.viewed = {"price_cents": self.price_cents}
         return self.price_cents
 
@@ -99,16 +129,24 @@ class Catalog:
 
 
 def build_catalog(scenario: Scenario) -> Catalog:
-    """Explicit products first, then generated ones; ids count from 1 in that order."""
+    """Explicit products first, then generated ones; ids count from 1 in that order.
+
+    An explicit product keeps the price the scenario gives it; a generated one's price is
+    drawn, then given an ending drawn from the shop's mix (``currency.PRICE_ENDINGS``).
+    """
     spec = scenario.catalog
+    currency = scenario.currency
+    step = ending_step(currency)
+    endings = WeightedChoice.from_mapping(dict(PRICE_ENDINGS))
     products = [
         Product(
             product_id=number,
             sku=item.sku or f"SKU-{number:05d}",
             name=item.name,
             category=item.category,
-            price_cents=to_minor(item.price, scenario.currency),
+            price_cents=to_minor(item.price, currency),
             popularity=item.popularity,
+            ending_step=step,
         )
         for number, item in enumerate(spec.products, start=1)
     ]
@@ -116,23 +154,44 @@ def build_catalog(scenario: Scenario) -> Catalog:
     generated = spec.generate
     ranks = list(range(1, generated.count + 1))
     rng.shuffle(ranks)  # best-sellers are spread over categories and ids
+    namer = ProductNamer(rng, taken=(product.name for product in products))
     for rank in ranks:
         number = len(products) + 1
         category = spec.categories[rng.randrange(len(spec.categories))]
-        nouns = NOUNS_BY_CATEGORY.get(category.lower(), GENERIC_NOUNS)
-        name = f"{ADJECTIVES[rng.randrange(len(ADJECTIVES))]} {nouns[rng.randrange(len(nouns))]}"
+        name = namer.name(category)
         price = max(0.5, generated.price.sample(rng))
+        ending = endings.pick(rng.random)
         products.append(
             Product(
                 product_id=number,
                 sku=f"SKU-{number:05d}",
                 name=name,
                 category=category,
-                price_cents=charm_price(price, scenario.currency),
+                price_cents=with_ending(price, currency, ending),
                 popularity=1.0 / rank**generated.popularity_skew,
+                ending_step=step,
             )
         )
+    for product, listed_at in zip(products, listing_times(scenario, len(products)), strict=True):
+        product.listed_at = listed_at
     return Catalog(products)
+
+
+def listing_times(scenario: Scenario, count: int) -> list[int]:
+    """When each of ``count`` products was listed, in id order (ids follow time): over the
+    two years before the start, on weekdays in working hours, local time."""
+    rng = stream(scenario.seed, Purpose.CATALOG, 1)
+    start = scenario.start
+    first_day = start.date() if isinstance(start, dt.datetime) else start
+    moments = []
+    for _ in range(count):
+        day = first_day - dt.timedelta(days=1 + rng.randrange(_CATALOG_AGE_DAYS))
+        while day.weekday() >= _SATURDAY:  # a weekend: the Friday before
+            day -= dt.timedelta(days=1)
+        seconds = _WORKDAY_START_HOUR * 3600 + rng.random() * _WORKDAY_SECONDS
+        local = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
+        moments.append(to_micros(scenario.to_utc(local)))
+    return sorted(moments)
 
 
 def price_schedule(scenario: Scenario, catalog: Catalog, windows: list[Window]) -> list[PriceStep]:

@@ -14,17 +14,19 @@ from typing import TYPE_CHECKING, NamedTuple
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
 from fauxsim.randomness import Purpose, derive, entity_draws, stream, topped_up, uniform_block
 from fauxsim.simulation import labels, session
-from fauxsim.simulation.audience import Customer, ReturningPool, Visitor, VisitorKinds
+from fauxsim.simulation.audience import ReturningPool, Visitor, VisitorKinds
 from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
 from fauxsim.simulation.catalog import build_catalog, price_schedule
 from fauxsim.simulation.choice import WeightedChoice
 from fauxsim.simulation.compiled_parts import CompiledParts
+from fauxsim.simulation.identities import Identities
 from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
 from fauxsim.simulation.session import visit_shared
+from fauxsim.simulation.tracking import TrackingNumbers
 from fauxsim.simulation.traffic import TrafficModel
 
 if TYPE_CHECKING:
@@ -83,9 +85,12 @@ class Simulation:
         )
         self.visitor_kinds = VisitorKinds(audience.devices, audience.browsers, audience.countries)
         self.pool = ReturningPool(self.visitor_kinds, compiled=parts.returning_queue)
+        # Customers' names and addresses, from per-country pools built when first needed.
+        self.identities = Identities(scenario.seed)
         orders = scenario.orders
         self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)
         self.carriers = WeightedChoice.from_mapping(orders.lifecycle.carriers)
+        self.tracking_numbers = TrackingNumbers(scenario.seed)
         self.order_life = OrderLife.compile(orders.lifecycle, compiled=parts.sampler)
         self.coupons = (
             WeightedChoice(orders.coupons, [c.weight for c in orders.coupons])
@@ -233,7 +238,7 @@ class Simulation:
         """Sign a visitor up and return the new customer's id: they exist from this moment."""
         self.last_customer_id += 1
         customer_id = self.last_customer_id
-        customer = Customer(
+        customer = self.identities.customer(
             customer_id, derive(self.seed, Purpose.CUSTOMER, customer_id), visitor.country
         )
         visitor.customer_id = customer_id
@@ -260,31 +265,41 @@ class Simulation:
         """At the start: import the customers who signed up before, and list the catalog.
 
         The imported customers' sign-ups are dated over the year before the start (their
-        accounts' real ages) and come first, so that event ids follow time from the first.
+        accounts' real ages), the products' listings over the two years before it
+        (``catalog.listing_times``); both come first, merged in time order (a sign-up
+        before a listing at the same moment), so that event ids follow time from the first.
         """
         now: int = self.start
         count = self.scenario.audience.existing_customers
         draw = stream(self.seed, Purpose.EXISTING_CUSTOMERS).random
         signups = sorted(now - 1 - int(draw() * _HISTORY) for _ in range(count))
-        for signed_up_at in signups:
+        currency = self.scenario.currency
+        products = self.catalog.products  # in id order, which is listing order
+        listed = 0
+        for signed_up_at in [*signups, None]:
+            while listed < len(products) and (
+                signed_up_at is None or products[listed].listed_at < signed_up_at
+            ):
+                product = products[listed]
+                listed += 1
+                self.emit(
+                    PRODUCT_CREATED,
+                    product.listed_at,
+                    product_id=product.product_id,
+                    properties={
+                        "sku": product.sku,
+                        "name": product.name,
+                        "category": product.category,
+                        "price_cents": product.price_cents,
+                        "currency": currency,
+                        "popularity": round(product.popularity, 6),
+                    },
+                )
+            if signed_up_at is None:
+                break
             visitor = self.new_visitor(draw)
             self.new_customer(visitor, signed_up_at, None, "import")
             self.pool.add(visitor, now + self.return_gap(draw))
-        currency = self.scenario.currency
-        for product in self.catalog.products:
-            self.emit(
-                PRODUCT_CREATED,
-                now,
-                product_id=product.product_id,
-                properties={
-                    "sku": product.sku,
-                    "name": product.name,
-                    "category": product.category,
-                    "price_cents": product.price_cents,
-                    "currency": currency,
-                    "popularity": round(product.popularity, 6),
-                },
-            )
         yield from ()  # a process of one step: nothing to wait for
 
     def _arrivals(self) -> Steps.Body:

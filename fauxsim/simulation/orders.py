@@ -96,6 +96,10 @@ def place_order(
     cart_lines = [line for line in cart.lines if keep_removed or not line.removed]
     sim.last_order_id += 1
     order_id = sim.last_order_id
+    # The order charges the list prices in force now (a price may have changed since
+    # checkout started); the cart's lines follow them (``repriced``).
+    products = sim.catalog.by_id
+    repriced = cart.reprice(products)
     lines = []  # named as the order_line_items columns they become
     for line in cart_lines:
         sim.last_line_item_id += 1
@@ -103,7 +107,7 @@ def place_order(
             "line_item_id": sim.last_line_item_id,
             "product_id": line.product_id,
             "quantity": line.quantity,
-            "unit_price_cents": line.unit_price_cents,
+            "unit_price_cents": products[line.product_id].price_cents,
         })  # fmt: skip
     coupon = (
         sim.coupons.pick(draw) if sim.coupons is not None and draw() < coupon_probability else None
@@ -129,6 +133,8 @@ def place_order(
         "coupon_code": coupon.code if coupon is not None else None,
         "recovered_cart": cart.session_id != session_id,
     }
+    if repriced is not None:
+        properties["repriced"] = repriced
     if keep_removed and any(line.removed for line in cart_lines):
         properties["quirk"] = "keep_removed_cart_items"
     sequence += 1
@@ -165,7 +171,7 @@ def order_lifecycle(
             return
     now = yield ship_delay
     carrier = sim.carriers.pick(draw)
-    tracking = f"{carrier[:2].upper()}{order_id:010d}"
+    tracking = sim.tracking_numbers.number(carrier, order_id)
     emit(ORDER_SHIPPED, now, None, None, customer_id, None, None, None, None,
          order_id, {"carrier": carrier, "tracking_number": tracking})  # fmt: skip
 

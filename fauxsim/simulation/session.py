@@ -343,11 +343,15 @@ def _walk(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel reads b
                     sequence += 1
                     customer_id = sim.new_customer(visitor, now, session_id, "checkout", sequence)
             lines = cart.live_lines() if cart is not None else []
-            summary = {
+            # Checkout shows the current prices: lines added before a price change move to it.
+            repriced = cart.reprice(catalog.by_id) if cart is not None else None
+            summary: dict[str, Any] = {
                 "cart_id": cart.cart_id if cart is not None else None,
                 "items_count": sum(line.quantity for line in lines),
                 "subtotal_cents": sum(line.quantity * line.unit_price_cents for line in lines),
             }
+            if repriced is not None:
+                summary["repriced"] = repriced
             emit((next_id(), CHECKOUT_STARTED, now, now, session_id, visitor_id, customer_id,
                   sequence + 1, CHECKOUT, None, None, None, summary))  # fmt: skip
             emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,

@@ -13,12 +13,11 @@ from fauxsim.simulation import audience
 from fauxsim.simulation.audience import (
     Cart,
     CartLine,
-    Customer,
     ReturningPool,
     Visitor,
     VisitorKinds,
 )
-from fauxsim.simulation.wordlists import EMAIL_DOMAINS
+from fauxsim.simulation.identities import Identities
 from tests.simulation.helpers import switch_compiled
 
 
@@ -127,11 +126,18 @@ def test_visitors_due_longer_than_the_patience_have_churned():
 
 
 def test_customers_get_names_and_a_unique_email_from_their_bits():
-    """Names come from the customer's own bits; the id keeps emails unique."""
-    first, second = Customer(1, 987_654_321, "US"), Customer(2, 987_654_321, "US")
+    """Names come from the customer's own bits; a number keeps emails unique when the same
+    address comes up again, and only then; every domain is under the reserved .example."""
+    identities = Identities(seed=3)
+    first, second = (
+        identities.customer(1, 987_654_321, "US"),
+        identities.customer(2, 987_654_321, "US"),
+    )
     assert (first.first_name, first.last_name) == (second.first_name, second.last_name)
     assert first.email != second.email
-    assert first.email.endswith(tuple(f"@{domain}" for domain in EMAIL_DOMAINS))
+    local, domain = first.email.split("@")
+    assert second.email == f"{local}2@{domain}"
+    assert domain.endswith(".example")
 
 
 def test_visitor_kinds_follow_the_three_mixes():

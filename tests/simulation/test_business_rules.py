@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from fauxsim.currency import charm_price, to_minor
+from fauxsim.currency import PRICE_ENDINGS, to_minor, with_ending
 from fauxsim.events import ORDER_ID, PAGE, PROPERTIES, SESSION_ID, TYPE, EventType, OrderStatus
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.scenario.model import Behaviour
@@ -329,10 +329,11 @@ def test_a_session_with_several_orders_names_its_first():
 # ----------------------------------------------------------------- currencies
 
 
-def test_yen_amounts_are_whole_yen_charm_priced_without_decimals():
-    """JPY has no minor unit (ISO 4217): a price of ¥878.6 is ¥879 (charm: the last digit a
-    9), never 87,899; shipping and the threshold are in yen; totals, tax and discounts
-    are whole yen and add up."""
+def test_yen_amounts_are_whole_yen_without_decimals():
+    """JPY has no minor unit (ISO 4217): a price of ¥878.6 is whole yen ending as shops end
+    them (¥899, ¥880, ¥900: the last two digits one of the endings), never 87,899;
+    shipping and the threshold are in yen; totals, tax and discounts are whole yen and
+    add up."""
     run = collect(
         small_scenario(
             currency="JPY",
@@ -353,7 +354,8 @@ def test_yen_amounts_are_whole_yen_charm_priced_without_decimals():
     assert {p["currency"] for p in products} == {"JPY"}
     assert any(p["name"] == "Tea" and p["price_cents"] == 880 for p in products)
     generated = [p["price_cents"] for p in products if p["name"] != "Tea"]
-    assert all(price % 10 == 9 for price in generated), generated
+    endings = {ending for ending, _ in PRICE_ENDINGS}
+    assert all(price % 100 in endings for price in generated), generated
     assert 500 < sorted(generated)[len(generated) // 2] < 20_000  # yen, not hundredths
     placed = list(run.final("orders").values())
     assert placed
@@ -365,21 +367,25 @@ def test_yen_amounts_are_whole_yen_charm_priced_without_decimals():
 
 
 @pytest.mark.parametrize(
-    ("amount", "currency", "minor"),
+    ("amount", "currency", "ending", "minor"),
     [
-        (24.9, "USD", 2499),
-        (3.2, "USD", 320),
-        (878.6, "JPY", 879),
-        (4.2, "JPY", 4),
-        (0.2, "JPY", 1),
-        (24.9, "KWD", 24999),
-        (24.9, "EUR", 2499),
+        (24.9, "USD", 99, 2499),
+        (24.9, "USD", 0, 2500),
+        (24.2, "USD", 95, 2395),
+        (0.32, "USD", 99, 32),
+        (878.6, "JPY", 99, 899),
+        (1234, "JPY", 80, 1280),
+        (42.2, "JPY", 99, 42),
+        (0.2, "JPY", 99, 1),
+        (24.9, "KWD", 99, 24990),
+        (24.9, "EUR", 49, 2499 - 50),
     ],
 )
-def test_charm_prices_follow_the_currencys_minor_units(amount, currency, minor):
-    """Charm pricing ends in 9s within the currency's decimals: $24.99, ¥879, 24.999 KWD;
-    under five units it keeps the amount, and a price is never 0."""
-    assert charm_price(amount, currency) == minor
+def test_price_endings_follow_the_currencys_minor_units(amount, currency, ending, minor):
+    """A price ends as asked within the currency's decimals: $24.99, ¥899 or ¥1,280,
+    24.990 KWD (the nearest such price); under one unit (a dollar, ¥100) it keeps the
+    amount, and a price is never 0."""
+    assert with_ending(amount, currency, ending) == minor
 
 
 def test_amounts_in_major_units_become_minor_units():

@@ -36,7 +36,20 @@ def everything() -> Output:
     scenario = small_scenario(
         catalog={
             "generate": {"count": 25},
-            "price_changes": [{"at": "2024-03-02", "until": "2024-03-03", "percent": -10}],
+            "price_changes": [
+                {"at": "2024-03-02", "until": "2024-03-03", "percent": -10},
+                # Five-minute flash prices through a day: some land between an order's
+                # checkout and its placing (order_placed's repriced property).
+                *(
+                    {
+                        "at": f"2024-03-03T{hour:02d}:{minute:02d}",
+                        "until": f"2024-03-03T{hour:02d}:{minute + 5:02d}",
+                        "percent": -15,
+                    }
+                    for hour in range(8, 23)
+                    for minute in range(0, 60, 10)
+                ),
+            ],
         },
         traffic={
             "sessions_per_day": 600,
