@@ -82,6 +82,13 @@ class Simulation:
         self.channels: WeightedChoice[tuple[str, Channel]] = WeightedChoice(
             list(audience.channels.items()), [c.weight for c in audience.channels.values()]
         )
+        # Each channel's entry pages: a page (no draw) where it has one, else a choice.
+        self.entry_pages: dict[str, str | WeightedChoice[str]] = {}
+        for name, channel in audience.channels.items():
+            pages = {labels.page(p): w for p, w in channel.entry_weights().items() if w > 0}
+            self.entry_pages[name] = (
+                next(iter(pages)) if len(pages) == 1 else WeightedChoice.from_mapping(pages)
+            )
         self.visitor_kinds = VisitorKinds(audience.devices, audience.browsers, audience.countries)
         self.pool = ReturningPool(self.visitor_kinds, compiled=parts.returning_queue)
         orders = scenario.orders

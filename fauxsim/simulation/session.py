@@ -24,7 +24,6 @@ from fauxsim.simulation.labels import (
     CHECKOUT,
     CHECKOUT_STARTED,
     CONFIRMATION,
-    LANDING,
     LOGGED_IN,
     PAGE_VIEWED,
     PAYMENT,
@@ -167,8 +166,10 @@ def run_session(
 ) -> Steps.Body:
     """Start one visit at ``start``; the body of its process (``processes.Steps``).
 
-    The visit's first events (its start, a login or an early sign-up) are emitted at
-    once; the body walks the funnel from the landing page (:func:`_walk`).
+    The visit's first events are emitted at once: its start, on the entry page drawn
+    for its channel (``Simulation.entry_pages``; the landing page unless the scenario
+    says otherwise), that page's events (its step, as if from no page), a login or an
+    early sign-up. The body walks the funnel from there (:func:`_walk`).
     """
     rules = sim.scenario.behaviour
     channel_name, channel = sim.channels.pick(draw)
@@ -190,13 +191,15 @@ def run_session(
         ), strict=True))  # fmt: skip
         if len(kinds) < SHARED_KINDS:  # bounded: audiences can have many kinds
             kinds[kind] = behaviour, started
+    entries = sim.entry_pages[channel_name]
+    entry = entries if isinstance(entries, str) else entries.pick(draw)
     visit = Visit(sim, session_id, visitor, draw, behaviour, start)
-    visit.emit(SESSION_STARTED, LANDING, properties=started)
-    visit.emit(PAGE_VIEWED, LANDING)
-    _sign_in(visit, LANDING, rules.accounts)
+    visit.emit(SESSION_STARTED, entry, properties=started)
+    STEPS.get(entry, _view_page)(visit, entry, None)  # reached from outside the shop
+    _sign_in(visit, entry, rules.accounts)
     if returning and visit.cart is not None and draw() < rules.cart.recover_probability:
-        return _walk(visit, LANDING, CART)  # straight to the cart saved by an earlier visit
-    return _walk(visit, LANDING)
+        return _walk(visit, entry, CART)  # straight to the cart saved by an earlier visit
+    return _walk(visit, entry)
 
 
 def _sign_in(visit: Visit, page: str, accounts: Accounts) -> None:
