@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,12 @@ from fauxsim.clock import to_micros
 from fauxsim.currency import charm_price, to_minor
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.choice import WeightedChoice
-from fauxsim.simulation.wordlists import ADJECTIVES, GENERIC_NOUNS, NOUNS_BY_CATEGORY
+from fauxsim.simulation.wordlists import (
+    ADJECTIVES,
+    GENERIC_NOUNS,
+    NOUNS_BY_CATEGORY,
+    SEARCH_FORMS,
+)
 
 if TYPE_CHECKING:
     from fauxsim.scenario.model import Scenario
@@ -18,6 +24,32 @@ if TYPE_CHECKING:
 
 # Weight given to products with popularity 0, so that they can still be reached.
 _TINY = 1e-9
+
+# The nouns of generated names, longest first: what a search for such a product names.
+_KNOWN_NOUNS = sorted(
+    {noun.lower() for nouns in NOUNS_BY_CATEGORY.values() for noun in nouns}
+    | {noun.lower() for noun in GENERIC_NOUNS},
+    key=lambda noun: (-len(noun), noun),
+)
+_BRACKETED = re.compile(r"[(\[{][^)\]}]*[)\]}]?")
+_NOT_A_WORD = re.compile(r"[^\w'-]+")
+
+
+def search_queries(name: str) -> tuple[str, ...]:
+    """The searches that find a product named ``name``, one for each of ``SEARCH_FORMS``.
+
+    What people type: the thing it is ("throw blanket", the noun of a generated name, else
+    the last two words of the name), its name without what brackets add ("merino crew
+    socks" for "Merino Crew Socks (3 pack)"), or the thing with a word of intent ("best
+    mug", "hoodie sale"). Lower case, no punctuation.
+    """
+    words = _NOT_A_WORD.sub(" ", _BRACKETED.sub(" ", name).lower()).split()
+    plain = " ".join(words) or name.lower().strip() or "gift"
+    padded = f" {plain} "
+    term = next((noun for noun in _KNOWN_NOUNS if f" {noun} " in padded), None)
+    if term is None:
+        term = " ".join(words[-2:]) if words else plain
+    return tuple(form.format(term=term, name=plain) for form in SEARCH_FORMS)
 
 
 class Product:
@@ -31,7 +63,7 @@ class Product:
         "price_cents",
         "price_factor",
         "product_id",
-        "search_term",
+        "search_queries",
         "sku",
         "viewed",
     )
@@ -53,7 +85,7 @@ class Product:
         self.base_price_cents = price_cents
         self.price_factor = 1.0
         self.popularity = popularity
-        self.search_term = name.rsplit(maxsplit=1)[-1].lower()  # what a visitor types to find it
+        self.search_queries = search_queries(name)  # what a visitor types to find it
         # The properties of its product_viewed events, shared until the price changes:
         # one dict per price rather than one per view (emitted properties never change).
         self.viewed = {"price_cents": price_cents}

@@ -39,7 +39,6 @@ from fauxsim.simulation.labels import (
 )
 from fauxsim.simulation.orders import place_order
 from fauxsim.simulation.processes import Steps
-from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
 
 Arrivals: type[_visit.Arrivals] | None
 Draws: type[_visit.Draws] | None
@@ -265,10 +264,11 @@ def _view_category(visit: Visit, _page: str, _came_from: str | None) -> None:
 
 
 def _search(visit: Visit, _page: str, _came_from: str | None) -> None:
-    """A search for a product drawn by popularity: a query cut from its name."""
+    """A search for a product drawn by popularity: one of the queries that find it."""
     draw = visit.draw
     product = visit.product = visit.sim.catalog.any_product.pick(draw)
-    query = product.search_term + SEARCH_SUFFIXES[int(draw() * len(SEARCH_SUFFIXES))]
+    queries = product.search_queries
+    query = queries[int(draw() * len(queries))]
     visit.emit(SEARCHED, SEARCH, properties={"query": query})
     visit.emit(PAGE_VIEWED, SEARCH)
 

@@ -58,4 +58,7 @@ NOUNS_BY_CATEGORY: dict[str, tuple[str, ...]] = {
 
 GENERIC_NOUNS = ("Gift Box", "Kit", "Set", "Bundle", "Collection", "Pack", "Edition", "Item")
 
-SEARCH_SUFFIXES = ("", "", "", " sale", " gift", " cheap", " best", " black", " large")
+# What a visitor types to find a product, drawn alike: {term} is the thing it is ("mug"),
+# {name} its name without brackets ("vintage mug"). See catalog.search_queries.
+SEARCH_FORMS = ("{term}", "{term}", "{term}", "{name}", "{name}", "{term} sale", "best {term}",
+                "cheap {term}", "{term} gift")  # fmt: skip

@@ -23,6 +23,7 @@ from fauxsim.scenario.model import PageState
 from fauxsim.scenario.problems import InvalidScenarioError
 from fauxsim.simulation import session
 from fauxsim.simulation.audience import Visitor
+from fauxsim.simulation.catalog import search_queries
 from fauxsim.simulation.engine import Simulation
 from fauxsim.simulation.labels import LANDING, PAGE_VIEWED, PRODUCT, PRODUCT_VIEWED
 from fauxsim.simulation.session import Visit
@@ -164,3 +165,19 @@ def test_a_channel_without_entry_pages_keeps_the_digest_it_had():
     assert given.model_dump(mode="json")["audience"]["channels"]["ads"]["entry_pages"] == {
         "search": 1.0
     }
+
+
+def test_search_queries_read_like_searches_for_the_product():
+    """What people type (#18 item 13): the thing, its name without brackets, or the thing
+    with a word of intent; never a fragment of the name such as 'pack)'."""
+    assert set(search_queries("Merino Crew Socks (3 pack)")) == {
+        "socks", "merino crew socks", "socks sale", "best socks", "cheap socks", "socks gift"
+    }  # fmt: skip
+    assert "smart plug" in search_queries("Smart Plug (2 pack)")
+    assert search_queries("Nordic Throw Blanket")[0] == "throw blanket"
+    output = collect(_entry_scenario())
+    queries = [row[PROPERTIES]["query"] for row in output.events if row[TYPE] == "searched"]
+    assert len(set(queries)) > 10
+    for query in queries:
+        assert query == query.lower().strip()
+        assert not set(query) & set("()[]{}!?,.;:"), query
