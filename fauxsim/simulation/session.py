@@ -248,7 +248,8 @@ def _walk(visit: Visit, page: str, straight_to: str | None = None) -> Steps.Body
 
 
 # The steps: what reaching a page does. Each is step(visit, page, came_from), came_from
-# the page before (None: reached as if from no page, a recovered cart).
+# the page before (None: reached from outside the shop, the entry page; or straight to a
+# recovered cart).
 
 
 def _view_page(visit: Visit, page: str, _came_from: str | None) -> None:
