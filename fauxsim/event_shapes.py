@@ -84,7 +84,7 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         ),
     ),
     EventType.SESSION_STARTED: EventShape(
-        "A visit began, on the landing page (sequence 1).",
+        "A visit began, on its entry page (sequence 1): drawn from its channel's entry_pages.",
         ("session_id", "visitor_id", "sequence", "page"),
         (
             _p("channel", "string", "Where the visit came from (sessions.channel)."),
@@ -105,14 +105,14 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
     ),
     EventType.PAGE_VIEWED: EventShape(
         "A page was shown; product pages carry the product_id. Properties are null but"
-        " on category pages and on a saved cart opened right after landing.",
+        " on category pages and on a saved cart opened right after the first page.",
         (*_VISIT, "product_id"),
         (
             _p("category", "string", "On a category page: the category.", optional=True),
             _p(
                 "recovered_cart",
                 "boolean",
-                "On a cart page opened right after landing: true (a saved cart recovered).",
+                "On a cart page opened right after the first page: true (a saved cart recovered).",
                 optional=True,
             ),
         ),
@@ -150,7 +150,7 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         ),
     ),
     EventType.LOGGED_IN: EventShape(
-        "A returning customer logged in: at landing, or at checkout.",
+        "A returning customer logged in: on the visit's first page, or at checkout.",
         _VISIT,
     ),
     EventType.ADDED_TO_CART: EventShape(

@@ -53,6 +53,43 @@ ORDER_ID: Final = 11
 PROPERTIES: Final = 12
 
 
+def event(
+    event_id: int,
+    event_type: str,
+    occurred_at: int,
+    *,
+    session_id: int | None = None,
+    visitor_id: int | None = None,
+    customer_id: int | None = None,
+    sequence: int | None = None,
+    page: str | None = None,
+    product_id: int | None = None,
+    quantity: int | None = None,
+    order_id: int | None = None,
+    properties: Properties = None,
+    received_at: int | None = None,
+) -> Event:
+    """An event, its columns named: the one place the engine lays out an event's tuple.
+
+    ``received_at`` is ``occurred_at`` unless given (the delivery quirks move it).
+    """
+    return (
+        event_id,
+        event_type,
+        occurred_at,
+        occurred_at if received_at is None else received_at,
+        session_id,
+        visitor_id,
+        customer_id,
+        sequence,
+        page,
+        product_id,
+        quantity,
+        order_id,
+        properties,
+    )
+
+
 class EventType(StrEnum):
     # catalog
     PRODUCT_CREATED = "product_created"

@@ -20,6 +20,17 @@ import math
 from typing import TYPE_CHECKING, Any, cast
 
 from fauxsim.clock import HOUR
+from fauxsim.events import (
+    CUSTOMER_ID,
+    ID,
+    OCCURRED_AT,
+    PAGE,
+    PRODUCT_ID,
+    PROPERTIES,
+    RECEIVED_AT,
+    TYPE,
+    VISITOR_ID,
+)
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.labels import ORDER_PLACED
 from fauxsim.simulation.sampling import whole_sampler
@@ -33,7 +44,8 @@ if TYPE_CHECKING:
 # The record of an event delivered twice (``fauxsim.runner.RunStats`` counts it once).
 DUPLICATE_EVENT = "duplicate_event"
 # Columns a null quirk may empty, by position in the event tuple (see fauxsim.events).
-_NULLABLE = ((5, "visitor_id"), (8, "page"), (9, "product_id"), (6, "customer_id"))
+_NULLABLE = ((VISITOR_ID, "visitor_id"), (PAGE, "page"), (PRODUCT_ID, "product_id"),
+             (CUSTOMER_ID, "customer_id"))  # fmt: skip
 # A redelivered copy reaches the shop this long after the original, at most.
 _DUPLICATE_LAG = 5 * 1_000_000
 
@@ -142,7 +154,7 @@ class QuirkInjector:
                     event = cast("Event", tuple(emptied))
             if position in lates:
                 delay = self._late_delay(draw)
-                event = (*event[:3], event[2] + delay, *event[4:])
+                event = _received_at(event, event[OCCURRED_AT] + delay)
                 records.append(
                     self._record("late_arrival", event, "received_at", {"delay_us": delay})
                 )
@@ -150,8 +162,8 @@ class QuirkInjector:
             else:
                 delivered.append(event)
             if position in duplicates:
-                arrived = event[3] + 1 + int(draw() * _DUPLICATE_LAG)
-                copy = (*event[:3], arrived, *event[4:])
+                arrived = event[RECEIVED_AT] + 1 + int(draw() * _DUPLICATE_LAG)
+                copy = _received_at(event, arrived)
                 records.append(
                     self._record(DUPLICATE_EVENT, copy, None, {"received_at_us": arrived})
                 )
@@ -179,7 +191,7 @@ class QuirkInjector:
 
     def _hold(self, event: Event) -> None:
         self._held_count += 1
-        heapq.heappush(self._held, (event[3], self._held_count, event))
+        heapq.heappush(self._held, (event[RECEIVED_AT], self._held_count, event))
 
     def _merge(self, on_time: list[Event], boundary: int) -> list[Event]:
         """On-time events and held ones now due, in the order they were received."""
@@ -188,14 +200,16 @@ class QuirkInjector:
             due.append(heapq.heappop(self._held)[2])
         if not due:
             return on_time
-        return sorted(on_time + due, key=lambda event: event[3])  # stable: ties keep their order
+        # stable: ties keep their order
+        return sorted(on_time + due, key=lambda event: event[RECEIVED_AT])
 
     def _record(
         self, quirk: str, event: Event, column: str | None, detail: dict[str, Any] | None
     ) -> tuple[Any, ...]:
         """A ``quirks`` row, stamped with the moment the event happened."""
         self._last_quirk_id += 1
-        return (self._last_quirk_id, quirk, event[0], column, detail, event[2], event[2])
+        happened = event[OCCURRED_AT]
+        return (self._last_quirk_id, quirk, event[ID], column, detail, happened, happened)
 
 
 def _orders_keeping_removed_items(events: list[Event]) -> set[int]:
@@ -203,5 +217,12 @@ def _orders_keeping_removed_items(events: list[Event]) -> set[int]:
     return {
         position
         for position, event in enumerate(events)
-        if event[1] == ORDER_PLACED and "quirk" in (event[12] or {})
+        if event[TYPE] == ORDER_PLACED and "quirk" in (event[PROPERTIES] or {})
     }
+
+
+def _received_at(event: Event, received_at: int) -> Event:
+    """``event`` as received at ``received_at`` (a copy: events are never changed)."""
+    received = list(event)
+    received[RECEIVED_AT] = received_at
+    return cast("Event", tuple(received))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # Each visit to a page and where the visitor went next, from page_viewed events in
 # sequence. A payment page followed by an attempt to pay (payment_failed or order_placed)
 # is a move to confirmation, as the engine draws it: the confirmation page shows only once a
-# payment succeeds. A saved cart opened right after landing is not a funnel move.
+# payment succeeds. A saved cart opened right after the first page is not a funnel move.
 _MOVES = """
 WITH steps AS (
     SELECT session_id, sequence,
@@ -160,7 +160,8 @@ def dwell_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
 
 
 # Per finished session: whether its visitor had an account when it began, and whether it
-# logged in at landing or signed up while browsing.
+# logged in on arriving (on its first page: any log-in but at checkout) or signed up while
+# browsing.
 _ACCOUNTS = """
 SELECT
     count(*) FILTER (known),
@@ -172,7 +173,7 @@ FROM (
         EXISTS (SELECT 1 FROM customers c
                 WHERE c.visitor_id = s.visitor_id AND c.created_at < s.started_at) AS known,
         EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.session_id
-                AND e.event_type = 'logged_in' AND e.page = 'landing') AS logged_in,
+                AND e.event_type = 'logged_in' AND e.page <> 'checkout') AS logged_in,
         EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.session_id
                 AND e.event_type = 'signed_up'
                 AND json_extract_string(e.properties, '$.source') = 'browse') AS signed_up
@@ -182,7 +183,7 @@ FROM (
 
 
 # Returning visits by a visitor whose cart, made before, was not yet an order when the
-# visit began; and whether the visit opened it right after landing.
+# visit began; and whether the visit opened it right after its first page.
 _SAVED_CARTS = """
 SELECT count(*), count(*) FILTER (recovered) FROM (
     SELECT
@@ -213,14 +214,14 @@ def recovered_cart_check(scenario: Scenario, dataset: Dataset) -> Check:
 
 
 def account_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
-    """Log-ins at landing by visitors with an account, sign-ups while browsing by the rest."""
+    """Log-ins on arriving by visitors with an account, sign-ups while browsing by the rest."""
     accounts = scenario.behaviour.accounts
     row = dataset.connection.execute(_ACCOUNTS).fetchone()
     known, logged_in, anonymous, signed_up = (int(value) for value in row) if row else (0,) * 4
     return [
         Check(
             "behaviour",
-            "customers who log in at landing",
+            "customers who log in on arriving",
             accounts.login_probability,
             logged_in / known if known else None,
             share_tolerance(accounts.login_probability, known),

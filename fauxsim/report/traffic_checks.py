@@ -277,4 +277,20 @@ def audience_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
             ).fetchall()
         )
         checks += mix_checks("audience", column, weights, counts, total)
+    return checks + entry_page_checks(scenario, dataset)
+
+
+def entry_page_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
+    """Each channel's sessions by the page they started on, against its entry pages."""
+    found: dict[str, dict[str | None, int]] = {}
+    for channel, page, count in dataset.connection.execute(
+        "SELECT channel, landing_page, count(*) FROM sessions GROUP BY ALL"
+    ).fetchall():
+        found.setdefault(channel, {})[page] = int(count)
+    checks = []
+    for name, channel in scenario.audience.channels.items():
+        weights = {page.value: weight for page, weight in channel.entry_weights().items()}
+        counts = found.get(name, {})
+        checks += mix_checks("audience", f"{name} sessions entering on", weights, counts,
+                             sum(counts.values()))  # fmt: skip
     return checks

@@ -12,9 +12,17 @@ import datetime as dt
 import difflib
 import zoneinfo
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from fauxsim.scenario.distributions import Constant, Distribution, Exponential, LogNormal
 from fauxsim.scenario.rules import Loc, Violation, rule_error
@@ -420,20 +428,78 @@ class Channel(Model):
     utm_campaign: str | None = Field(
         default=None, description="utm_campaign on its sessions, e.g. brand; none if omitted."
     )
+    entry_pages: dict[PageState, Weight] | None = Field(
+        default=None,
+        description=(
+            "Pages its sessions start on, with relative weights, e.g. {product: 0.6,"
+            " category: 0.25, landing: 0.15}: one of landing, category, search, product."
+            " Every session starts on landing if omitted."
+        ),
+    )
+
+    @field_validator("entry_pages")
+    @classmethod
+    def _possible_entry_pages(
+        cls, pages: dict[PageState, float] | None
+    ) -> dict[PageState, float] | None:
+        if pages is None:
+            return None
+        wrong = [page.value for page in pages if page not in ENTRY_PAGES]
+        if wrong:
+            allowed = ", ".join(page.value for page in ENTRY_PAGES)
+            msg = f"a session cannot start on {', '.join(wrong)}: entry pages are {allowed}"
+            raise ValueError(msg)
+        if not any(pages.values()):
+            msg = "at least one entry page must have a weight above 0"
+            raise ValueError(msg)
+        return pages
+
+    @model_serializer(mode="wrap")
+    def _without_unset_entry_pages(self, handler: SerializerFunctionWrapHandler) -> Any:  # noqa: ANN401 - pydantic's
+        """No ``entry_pages`` key where none are given: a scenario written before them keeps
+        its digest (``scenario_digest``), as it keeps its data."""
+        dumped = handler(self)
+        if self.entry_pages is None and isinstance(dumped, dict):
+            dumped.pop("entry_pages", None)
+        return dumped
+
+    def entry_weights(self) -> dict[PageState, float]:
+        """The entry pages with their weights (landing alone where none are given)."""
+        return dict(self.entry_pages) if self.entry_pages else {PageState.LANDING: 1.0}
+
+
+# Where a session may start: the cart and what follows it need a visit before them.
+ENTRY_PAGES = (PageState.LANDING, PageState.CATEGORY, PageState.SEARCH, PageState.PRODUCT)
+
+
+def _entries(**weights: float) -> dict[PageState, float]:
+    return {PageState(page): weight for page, weight in weights.items()}
 
 
 def _default_channels() -> dict[str, Channel]:
+    # Entry pages by kind of channel: search engines and ads send visitors to products and
+    # categories, newsletters to what they feature, typed-in visits to the home page.
     return {
-        "organic": Channel(weight=0.38, utm_source="google", utm_medium="organic"),
+        "organic": Channel(
+            weight=0.38, utm_source="google", utm_medium="organic",
+            entry_pages=_entries(product=0.45, category=0.3, landing=0.2, search=0.05),
+        ),
         "paid_search": Channel(
-            weight=0.22, utm_source="google", utm_medium="cpc", utm_campaign="brand"
+            weight=0.22, utm_source="google", utm_medium="cpc", utm_campaign="brand",
+            entry_pages=_entries(product=0.6, category=0.25, landing=0.15),
         ),
         "email": Channel(
-            weight=0.12, utm_source="newsletter", utm_medium="email", utm_campaign="weekly"
+            weight=0.12, utm_source="newsletter", utm_medium="email", utm_campaign="weekly",
+            entry_pages=_entries(product=0.4, category=0.2, landing=0.4),
         ),
-        "social": Channel(weight=0.1, utm_source="instagram", utm_medium="social"),
-        "direct": Channel(weight=0.18),
-    }
+        "social": Channel(
+            weight=0.1, utm_source="instagram", utm_medium="social",
+            entry_pages=_entries(product=0.55, landing=0.3, category=0.15),
+        ),
+        "direct": Channel(
+            weight=0.18, entry_pages=_entries(landing=0.8, category=0.1, search=0.1)
+        ),
+    }  # fmt: skip
 
 
 class Audience(Model):

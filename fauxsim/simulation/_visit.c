@@ -1,29 +1,22 @@
-/* A visit's hot path in C: the browsing part of its walk (fauxsim.simulation.session),
- * the lognormal sampler its dwell times are drawn from (fauxsim.simulation.sampling),
- * and the queue of returning visitors it ends in (fauxsim.simulation.audience).
+/* The compiled parts of a visit (fauxsim.simulation): the process that starts the visits
+ * (engine), a visit's draws (randomness), the lognormal sampler its dwell times are drawn
+ * from (sampling), and the queue of returning visitors it ends in (audience). The walk
+ * through the funnel itself is Python (session.py): measured, a compiled walk was worth
+ * about 5% of a black_friday run (benchmarks/README.md, "The walk back in Python"), below
+ * the 10% a C part must buy to stay (#19).
  *
- * Browse
- * ------
+ * Arrivals
+ * --------
  *
- * A visit walks the funnel page by page; most of its pages are browsing: category,
- * search and product pages, drawn from the behaviour's moves, each after a dwell. A
- * Browse object is the body of a Steps process (processes.py) that does exactly what
- * session._walk does for those pages, draw for draw and event for event:
+ * Arrivals(...) is the body of the process that starts the visits, what
+ * engine.Simulation._arrivals does step for step; each visit is started by the Python
+ * start_visit of the shared tuple (session.VisitShared), as the twin starts it.
  *
- *     loop:  next page = targets[bisect_right(cumulative, draw())] of the page's moves;
- *            None: the visitor leaves;
- *            a category, search or product page: yield its dwell, then emit its events;
- *            any other page (the cart and beyond): hand over to session._walk, in
- *            Python, from this very point: every later step is its step;
- *     leave: yield the session timeout, emit session_ended, return the visitor to the pool.
+ * Draws
+ * -----
  *
- * Python code it calls: the draw, the dwell samplers, the event id counter, the
- * hand-over and the return to the pool; everything else is read (dicts, lists, the
- * catalog's weighted choices) or built (event tuples) here. session._walk is its twin:
- * tests/simulation/test_visit.py runs a shop with each and holds the events equal.
- *
- * It is resumed the way a generator is: PyIter_Send (the am_send slot), or send() and
- * __next__, which raise StopIteration at the end.
+ * Draws(block, start, stop, then, entity)() is randomness.topped_up's draw: the visit's
+ * slice of the hour's block of uniforms, then a stream of its own.
  *
  * WholeLogNormal
  * --------------
@@ -52,43 +45,9 @@
 #include "../_key_error.h"
 #include "../_small_int.h"
 
-/* What every visit of a simulation shares, in session.visit_shared()'s order. */
+/* What Arrivals reads of the simulation, in session.VisitShared's order. */
 enum {
-    S_EVENTS,         /* the simulation's list of events (Simulation.events) */
-    S_NEXT_ID,        /* the event id counter's __next__ */
-    S_DWELL,          /* dict: page -> dwell sampler (a function of the draw) */
-    S_CATEGORIES,     /* WeightedChoice of category names */
-    S_ANY_PRODUCT,    /* WeightedChoice of products */
-    S_IN_CATEGORY,    /* dict: category -> WeightedChoice of its products */
-    S_CATEGORY_PAGES, /* dict: category -> a category page view's properties */
-    S_SUFFIXES,       /* tuple of search query suffixes */
-    S_TIMEOUT,        /* the session timeout (int micros) */
-    S_HANDOFF,        /* session._walk */
-    S_POOL_ADD,       /* ReturningPool.add: what Simulation.return_later does, with... */
-    S_CATEGORY, S_SEARCH, S_PRODUCT,                        /* pages (labels) */
-    S_PAGE_VIEWED, S_SEARCHED, S_PRODUCT_VIEWED, S_SESSION_ENDED, /* event types (labels) */
-    S_QUERY,          /* the key of a search's properties: "query" */
-    /* What a visit's start reads (visit()): */
-    S_CHANNELS,       /* WeightedChoice of (name, Channel) */
-    S_CALENDAR_AT,    /* CalendarNow.at */
-    S_KINDS,          /* Simulation.session_kinds */
-    S_FOR_SESSION,    /* BehaviourBook.for_session */
-    S_SHARED_KINDS,   /* at most this many kinds in S_KINDS (int) */
-    S_LOGIN, S_EARLY_SIGNUP, S_RECOVER, /* probabilities (floats) */
-    S_NEW_CUSTOMER,   /* Simulation.new_customer */
-    S_SESSION_STARTED, S_LOGGED_IN, /* event types (labels) */
-    S_LANDING, S_CART, /* pages (labels) */
-    S_SIGNUP_SOURCE,  /* "browse", an early sign-up's source */
-    S_STARTED_KEYS,   /* the session_started properties' keys, in their order */
-    S_RETURN_GAP,     /* ...Simulation.return_gap, the sampler of the time until a return */
-    /* How visit() schedules the visit, as processes.Steps would (see there): */
-    S_ENV,            /* the SimClock */
-    S_QUEUE,          /* its event queue (env._queue, a heapq list) */
-    S_EID,            /* its event id counter (env._eid) */
-    S_NORMAL,         /* simpy's NORMAL priority */
-    S_HEAPPUSH,       /* heapq.heappush */
-    S_RESUME_OWN,    /* processes.RESUME_OWN: the callbacks of a body that is its own event */
-    S_STEPS,          /* processes.Steps, for a body that is not a Browse */
+    S_START_VISIT,    /* start_visit(session_id, visitor, draw, now, returning) */
     SHARED_SIZE
 };
 
@@ -97,58 +56,10 @@ enum {
  * equal; Arrivals refuses a shared tuple whose fields differ). Designated initializers:
  * each name stands beside its index. */
 static const char *const shared_fields[SHARED_SIZE] = {
-    [S_EVENTS] = "events", [S_NEXT_ID] = "next_event_id", [S_DWELL] = "dwell",
-    [S_CATEGORIES] = "categories", [S_ANY_PRODUCT] = "any_product",
-    [S_IN_CATEGORY] = "in_category", [S_CATEGORY_PAGES] = "category_pages",
-    [S_SUFFIXES] = "search_suffixes", [S_TIMEOUT] = "session_timeout", [S_HANDOFF] = "walk",
-    [S_POOL_ADD] = "pool_add", [S_CATEGORY] = "category", [S_SEARCH] = "search",
-    [S_PRODUCT] = "product", [S_PAGE_VIEWED] = "page_viewed", [S_SEARCHED] = "searched",
-    [S_PRODUCT_VIEWED] = "product_viewed", [S_SESSION_ENDED] = "session_ended",
-    [S_QUERY] = "query_key", [S_CHANNELS] = "channels", [S_CALENDAR_AT] = "calendar_at",
-    [S_KINDS] = "session_kinds", [S_FOR_SESSION] = "for_session",
-    [S_SHARED_KINDS] = "shared_kinds", [S_LOGIN] = "login_probability",
-    [S_EARLY_SIGNUP] = "early_signup_probability", [S_RECOVER] = "recover_probability",
-    [S_NEW_CUSTOMER] = "new_customer", [S_SESSION_STARTED] = "session_started",
-    [S_LOGGED_IN] = "logged_in", [S_LANDING] = "landing", [S_CART] = "cart",
-    [S_SIGNUP_SOURCE] = "signup_source", [S_STARTED_KEYS] = "started_keys",
-    [S_RETURN_GAP] = "return_gap", [S_ENV] = "env", [S_QUEUE] = "queue",
-    [S_EID] = "event_ids", [S_NORMAL] = "normal", [S_HEAPPUSH] = "heappush",
-    [S_RESUME_OWN] = "resume_own", [S_STEPS] = "steps",
+    [S_START_VISIT] = "start_visit",
 };
 static PyObject *shared_fields_tuple;  /* SHARED_FIELDS, made at import */
 
-/* The visit's own context, as session._walk takes its first arguments. */
-enum { C_SIM, C_SESSION_ID, C_VISITOR, C_DRAW, C_BEHAVIOUR, C_CUSTOMER_ID, C_CART, CONTEXT_SIZE };
-
-typedef enum { BROWSING, ENDING, HANDED_OVER, DONE } Phase;
-
-typedef struct {
-    PyObject_HEAD
-    PyObject *shared;    /* tuple, SHARED_SIZE */
-    PyObject *context;   /* tuple, CONTEXT_SIZE */
-    PyObject *moves;     /* dict: page -> (cumulative, targets) */
-    PyObject *visitor_id;
-    PyObject *now;
-    PyObject *state;     /* the page the visitor is on */
-    PyObject *next_state; /* the page drawn next (NULL: none drawn yet) */
-    PyObject *category;  /* the last category page's name ("" before one) */
-    PyObject *product;   /* the last product seen (Py_None before one) */
-    PyObject *rest;      /* session._walk, once handed over */
-    PyObject *callbacks; /* as a SimPy event's: a Browse is its own event in the queue */
-    long long sequence;
-    Phase phase;
-    int started;
-    int running; /* inside send/throw/close: re-entry is refused, as a generator's */
-} Browse;
-
-/* Attribute and method names, interned once at import (PyInit__visit). */
-static PyObject *str_values, *str_cumulative, *str_total, *str_product_id, *str_search_term,
-    *str_viewed, *str_category, *str_throw, *str_kind, *str_device, *str_browser, *str_country,
-    *str_customer_id, *str_cart, *str_visitor_id, *str_utm_source, *str_utm_medium,
-    *str_utm_campaign, *str_key, *str_names, *str_moves, *str_now;
-
-#define SHARED(self, i) PyTuple_GET_ITEM((self)->shared, (i))
-#define CONTEXT(self, i) PyTuple_GET_ITEM((self)->context, (i))
 
 /* ------------------------------------------------------------------ Draws */
 
@@ -338,345 +249,6 @@ draw_from(PyObject *draw)
 
 #define draw_uniform(self) draw_from(CONTEXT(self, C_DRAW))
 
-/* bisect.bisect_right(cumulative, x) over a list of floats; -1 on error. */
-static Py_ssize_t
-bisect_right(PyObject *cumulative, double x)
-{
-    if (!PyList_Check(cumulative)) {
-        PyErr_SetString(PyExc_TypeError, "cumulative weights must be a list");
-        return -1;
-    }
-    Py_ssize_t low = 0, high = PyList_GET_SIZE(cumulative);
-    while (low < high) {
-        Py_ssize_t middle = low + (high - low) / 2;
-        PyObject *bound = PyList_GET_ITEM(cumulative, middle);
-        double value = PyFloat_CheckExact(bound) ? PyFloat_AS_DOUBLE(bound)
-                                                 : PyFloat_AsDouble(bound);
-        if (value == -1.0 && PyErr_Occurred()) {
-            return -1;
-        }
-        if (x < value) {
-            high = middle;
-        }
-        else {
-            low = middle + 1;
-        }
-    }
-    return low;
-}
-
-/* choice.pick(draw) of a WeightedChoice: values[bisect_right(_cumulative, draw() * _total)].
- * A new reference, or NULL. */
-static PyObject *
-pick_with(PyObject *draw, PyObject *choice)
-{
-    PyObject *values = NULL, *cumulative = NULL, *total = NULL, *picked = NULL;
-    values = PyObject_GetAttr(choice, str_values);
-    cumulative = values ? PyObject_GetAttr(choice, str_cumulative) : NULL;
-    total = cumulative ? PyObject_GetAttr(choice, str_total) : NULL;
-    if (total == NULL) {
-        goto done;
-    }
-    double scale = PyFloat_AsDouble(total);
-    if (scale == -1.0 && PyErr_Occurred()) {
-        goto done;
-    }
-    double u = draw_from(draw);
-    if (u == -1.0 && PyErr_Occurred()) {
-        goto done;
-    }
-    Py_ssize_t index = bisect_right(cumulative, u * scale);
-    if (index >= 0) {
-        picked = PySequence_GetItem(values, index);
-    }
-done:
-    Py_XDECREF(values);
-    Py_XDECREF(cumulative);
-    Py_XDECREF(total);
-    return picked;
-}
-
-/* Append (next_id(), type, now, now, session, visitor, customer, sequence, page,
- * product_id, None, None, properties) to the simulation's events; 0, or -1. */
-static int
-emit_event(PyObject *shared, PyObject *event_type, PyObject *now, PyObject *session_id,
-           PyObject *visitor_id, PyObject *customer_id, long long sequence, PyObject *page,
-           PyObject *product_id, PyObject *properties)
-{
-    PyObject *id = PyObject_CallNoArgs(PyTuple_GET_ITEM(shared, S_NEXT_ID));
-    if (id == NULL) {
-        return -1;
-    }
-    PyObject *number = PyLong_FromLongLong(sequence);
-    if (number == NULL) {
-        Py_DECREF(id);
-        return -1;
-    }
-    PyObject *event = PyTuple_Pack(13, id, event_type, now, now, session_id, visitor_id,
-                                   customer_id, number, page, product_id, Py_None, Py_None,
-                                   properties);
-    Py_DECREF(id);
-    Py_DECREF(number);
-    if (event == NULL) {
-        return -1;
-    }
-    int failed = PyList_Append(PyTuple_GET_ITEM(shared, S_EVENTS), event);
-    Py_DECREF(event);
-    return failed;
-}
-
-/* An event of this visit, at its time. */
-static int
-emit(Browse *self, PyObject *event_type, long long sequence, PyObject *page,
-     PyObject *product_id, PyObject *properties)
-{
-    return emit_event(self->shared, event_type, self->now, CONTEXT(self, C_SESSION_ID),
-                      self->visitor_id, CONTEXT(self, C_CUSTOMER_ID), sequence, page,
-                      product_id, properties);
-}
-
-#define pick(self, choice) pick_with(CONTEXT(self, C_DRAW), (choice))
-
-static void
-set_field(PyObject **field, PyObject *value)
-{
-    PyObject *old = *field;
-    Py_XINCREF(value);
-    *field = value;
-    Py_XDECREF(old);
-}
-
-/* The events of the page just reached (self->next_state), at self->now; 0, or -1. */
-static int
-view_page(Browse *self)
-{
-    PyObject *page = self->next_state;
-    if (page == SHARED(self, S_CATEGORY)) {
-        PyObject *category = pick(self, SHARED(self, S_CATEGORIES));
-        if (category == NULL) {
-            return -1;
-        }
-        set_field(&self->category, category);
-        Py_DECREF(category);
-        PyObject *properties = PyDict_GetItemWithError(SHARED(self, S_CATEGORY_PAGES), category);
-        if (properties == NULL) {
-            if (!PyErr_Occurred()) {
-                key_error(category);
-            }
-            return -1;
-        }
-        self->sequence += 1;
-        Py_INCREF(properties);  /* next_id() runs Python code */
-        int failed = emit(self, SHARED(self, S_PAGE_VIEWED), self->sequence, page, Py_None,
-                          properties);
-        Py_DECREF(properties);
-        return failed;
-    }
-    if (page == SHARED(self, S_SEARCH)) {
-        PyObject *product = pick(self, SHARED(self, S_ANY_PRODUCT));
-        if (product == NULL) {
-            return -1;
-        }
-        set_field(&self->product, product);
-        Py_DECREF(product);
-        PyObject *term = PyObject_GetAttr(product, str_search_term);
-        if (term == NULL) {
-            return -1;
-        }
-        PyObject *suffixes = SHARED(self, S_SUFFIXES);
-        double u = draw_uniform(self);
-        if (u == -1.0 && PyErr_Occurred()) {
-            Py_DECREF(term);
-            return -1;
-        }
-        /* SEARCH_SUFFIXES[int(draw() * len(SEARCH_SUFFIXES))]: at once for a draw in
-         * [0, 1), as Python indexes for any other (an error, or from the end). */
-        double scaled = u * (double)PyTuple_GET_SIZE(suffixes);
-        PyObject *suffix;
-        if (scaled >= 0.0 && scaled < (double)PyTuple_GET_SIZE(suffixes)) {
-            suffix = Py_NewRef(PyTuple_GET_ITEM(suffixes, (Py_ssize_t)scaled));
-        }
-        else {
-            PyObject *position = PyLong_FromDouble(scaled);
-            suffix = position ? PyObject_GetItem(suffixes, position) : NULL;
-            Py_XDECREF(position);
-        }
-        if (suffix == NULL) {
-            Py_DECREF(term);
-            return -1;
-        }
-        PyObject *query = PyNumber_Add(term, suffix);
-        Py_DECREF(suffix);
-        Py_DECREF(term);
-        if (query == NULL) {
-            return -1;
-        }
-        PyObject *properties = PyDict_New();
-        int failed = properties == NULL
-                     || PyDict_SetItem(properties, SHARED(self, S_QUERY), query) < 0;
-        Py_DECREF(query);
-        failed = failed
-                 || emit(self, SHARED(self, S_SEARCHED), self->sequence + 1, page, Py_None,
-                         properties) < 0
-                 || emit(self, SHARED(self, S_PAGE_VIEWED), self->sequence + 2, page, Py_None,
-                         Py_None) < 0;
-        Py_XDECREF(properties);
-        self->sequence += 2;
-        return failed ? -1 : 0;
-    }
-    /* A product page: from a category, one of its products; after a search, one of the
-     * searched product's category; else any product. */
-    PyObject *choice;
-    if (self->state == SHARED(self, S_CATEGORY)) {
-        choice = PyDict_GetItemWithError(SHARED(self, S_IN_CATEGORY), self->category);
-        if (choice == NULL && !PyErr_Occurred()) {
-            key_error(self->category);
-        }
-        Py_XINCREF(choice);
-    }
-    else if (self->state == SHARED(self, S_SEARCH) && self->product != Py_None) {
-        PyObject *category = PyObject_GetAttr(self->product, str_category);
-        if (category == NULL) {
-            return -1;
-        }
-        choice = PyDict_GetItemWithError(SHARED(self, S_IN_CATEGORY), category);
-        if (choice == NULL && !PyErr_Occurred()) {
-            key_error(category);
-        }
-        Py_XINCREF(choice);
-        Py_DECREF(category);
-    }
-    else {
-        choice = SHARED(self, S_ANY_PRODUCT);
-        Py_INCREF(choice);
-    }
-    if (choice == NULL) {
-        return -1;
-    }
-    PyObject *product = pick(self, choice);
-    Py_DECREF(choice);
-    if (product == NULL) {
-        return -1;
-    }
-    set_field(&self->product, product);
-    Py_DECREF(product);
-    PyObject *product_id = PyObject_GetAttr(product, str_product_id);
-    PyObject *viewed = product_id ? PyObject_GetAttr(product, str_viewed) : NULL;
-    int failed = viewed == NULL
-                 || emit(self, SHARED(self, S_PAGE_VIEWED), self->sequence + 1, page,
-                         product_id, Py_None) < 0
-                 || emit(self, SHARED(self, S_PRODUCT_VIEWED), self->sequence + 2, page,
-                         product_id, viewed) < 0;
-    Py_XDECREF(product_id);
-    Py_XDECREF(viewed);
-    self->sequence += 2;
-    return failed ? -1 : 0;
-}
-
-/* Hand the walk over to session._walk at this point, and take its first step. */
-static PySendResult
-hand_over(Browse *self, PyObject **result)
-{
-    PyObject *args = PyTuple_New(CONTEXT_SIZE + 6);
-    if (args == NULL) {
-        return PYGEN_ERROR;
-    }
-    for (Py_ssize_t i = 0; i < CONTEXT_SIZE; i++) {
-        PyObject *item = CONTEXT(self, i);
-        Py_INCREF(item);
-        PyTuple_SET_ITEM(args, i, item);
-    }
-    PyObject *sequence = PyLong_FromLongLong(self->sequence);
-    if (sequence == NULL) {
-        Py_DECREF(args);
-        return PYGEN_ERROR;
-    }
-    PyObject *tail[6] = {self->now, sequence, self->state, self->next_state, self->category,
-                         self->product};
-    for (Py_ssize_t i = 0; i < 6; i++) {
-        if (i != 1) {
-            Py_INCREF(tail[i]);
-        }
-        PyTuple_SET_ITEM(args, CONTEXT_SIZE + i, tail[i]);
-    }
-    PyObject *rest = PyObject_Call(SHARED(self, S_HANDOFF), args, NULL);
-    Py_DECREF(args);
-    if (rest == NULL) {
-        return PYGEN_ERROR;
-    }
-    self->rest = rest;
-    self->phase = HANDED_OVER;
-    return PyIter_Send(rest, Py_None, result);
-}
-
-/* From the top of the walk's loop: draw the next page, and yield its dwell. */
-static PySendResult
-walk_on(Browse *self, PyObject **result)
-{
-    PyObject *moves = PyDict_GetItemWithError(self->moves, self->state);
-    if (moves == NULL) {
-        if (!PyErr_Occurred()) {
-            key_error(self->state);
-        }
-        return PYGEN_ERROR;
-    }
-    if (!PyTuple_Check(moves) || PyTuple_GET_SIZE(moves) != 2) {
-        PyErr_SetString(PyExc_TypeError, "moves must be (cumulative, targets)");
-        return PYGEN_ERROR;
-    }
-    Py_INCREF(moves);
-    double u = draw_uniform(self);
-    Py_ssize_t index = u == -1.0 && PyErr_Occurred()
-                           ? -1
-                           : bisect_right(PyTuple_GET_ITEM(moves, 0), u);
-    PyObject *next_state = index < 0 ? NULL : PySequence_GetItem(PyTuple_GET_ITEM(moves, 1), index);
-    Py_DECREF(moves);
-    if (next_state == NULL) {
-        return PYGEN_ERROR;
-    }
-    set_field(&self->next_state, next_state);
-    Py_DECREF(next_state);
-    if (next_state == Py_None) {  /* the visitor leaves: the last page was the last activity */
-        self->phase = ENDING;
-        *result = SHARED(self, S_TIMEOUT);
-        Py_INCREF(*result);
-        return PYGEN_NEXT;
-    }
-    if (next_state != SHARED(self, S_CATEGORY) && next_state != SHARED(self, S_SEARCH)
-        && next_state != SHARED(self, S_PRODUCT)) {
-        return hand_over(self, result);
-    }
-    PyObject *sampler = PyDict_GetItemWithError(SHARED(self, S_DWELL), self->state);
-    if (sampler == NULL) {
-        if (!PyErr_Occurred()) {
-            key_error(self->state);
-        }
-        return PYGEN_ERROR;
-    }
-    Py_INCREF(sampler);
-    *result = PyObject_CallOneArg(sampler, CONTEXT(self, C_DRAW));
-    Py_DECREF(sampler);
-    return *result == NULL ? PYGEN_ERROR : PYGEN_NEXT;
-}
-
-/* The session's end, at self->now: its event, and the visitor back to the pool. */
-static int
-end_session(Browse *self)
-{
-    if (emit(self, SHARED(self, S_SESSION_ENDED), self->sequence + 1, Py_None, Py_None,
-             Py_None) < 0) {
-        return -1;
-    }
-    /* Simulation.return_later, inline: pool.add(visitor, now + return_gap(draw)). */
-    PyObject *gap = PyObject_CallOneArg(SHARED(self, S_RETURN_GAP), CONTEXT(self, C_DRAW));
-    PyObject *due = gap == NULL ? NULL : PyNumber_Add(self->now, gap);
-    Py_XDECREF(gap);
-    PyObject *done = due == NULL ? NULL : PyObject_CallFunctionObjArgs(
-        SHARED(self, S_POOL_ADD), CONTEXT(self, C_VISITOR), due, NULL);
-    Py_XDECREF(due);
-    Py_XDECREF(done);
-    return done == NULL ? -1 : 0;
-}
 
 /* As in a generator (PEP 479): a StopIteration raised inside the walk is an error, not
  * its end: it becomes a RuntimeError, caused by it. */
@@ -703,87 +275,6 @@ stop_iteration_is_an_error(void)
     PyException_SetCause(error, cause);  /* takes the reference */
     PyErr_SetObject(PyExc_RuntimeError, error);
     Py_DECREF(error);
-}
-
-static PySendResult browse_send_inner(Browse *self, PyObject *arg, PyObject **result);
-
-static int
-refuse_running(Browse *self)
-{
-    if (self->running) {
-        PyErr_SetString(PyExc_ValueError, "generator already executing");
-        return -1;
-    }
-    return 0;
-}
-
-static PySendResult
-browse_send(PyObject *op, PyObject *arg, PyObject **result)
-{
-    Browse *self = (Browse *)op;
-    *result = NULL;
-    if (refuse_running(self) < 0) {
-        return PYGEN_ERROR;
-    }
-    Py_INCREF(self);
-    self->running = 1;
-    PySendResult sent = browse_send_inner(self, arg, result);
-    self->running = 0;
-    Py_DECREF(self);
-    return sent;
-}
-
-static PySendResult
-browse_send_inner(Browse *self, PyObject *arg, PyObject **result)
-{
-    *result = NULL;
-    PySendResult sent;
-    switch (self->phase) {
-    case HANDED_OVER:
-        sent = PyIter_Send(self->rest, arg, result);
-        break;
-    case DONE:
-        *result = Py_None;
-        Py_INCREF(*result);
-        return PYGEN_RETURN;
-    case ENDING:
-        set_field(&self->now, arg);
-        if (end_session(self) < 0) {
-            sent = PYGEN_ERROR;
-            break;
-        }
-        *result = Py_None;
-        Py_INCREF(*result);
-        sent = PYGEN_RETURN;
-        break;
-    default: /* BROWSING */
-        if (!self->started) {
-            if (arg != Py_None) {
-                PyErr_SetString(PyExc_TypeError,
-                                "can't send non-None value to a just-started walk");
-                return PYGEN_ERROR;
-            }
-            self->started = 1;
-        }
-        else {  /* the dwell is over: the page drawn is reached */
-            set_field(&self->now, arg);
-            if (view_page(self) < 0) {
-                sent = PYGEN_ERROR;
-                break;
-            }
-            set_field(&self->state, self->next_state);
-            Py_CLEAR(self->next_state);
-        }
-        sent = walk_on(self, result);
-    }
-    if (sent != PYGEN_NEXT) {
-        self->phase = DONE;
-        Py_CLEAR(self->rest);
-    }
-    if (sent == PYGEN_ERROR) {
-        stop_iteration_is_an_error();
-    }
-    return sent;
 }
 
 /* A body's am_send, and what send() and __next__ make of it, as a generator's. */
@@ -816,12 +307,6 @@ next_step(Sender send, PyObject *self)
         return NULL;
     }
     return sent == PYGEN_NEXT ? result : NULL;
-}
-
-static PyObject *
-browse_send_method(PyObject *self, PyObject *arg)
-{
-    return send_method(browse_send, self, arg);
 }
 
 /* throw(type[, value[, traceback]]): the exception set, 0; or -1 (a TypeError set) for
@@ -861,245 +346,6 @@ set_thrown(PyObject *const *args, Py_ssize_t nargs)
     }
     return 0;
 }
-
-
-
-/* throw(exception): as into a generator, which the walk does not catch: it ends with it.
- * Once handed over, the exception goes to session._walk. */
-static PyObject *
-browse_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
-{
-    Browse *self = (Browse *)op;
-    if (nargs < 1 || nargs > 3) {
-        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
-        return NULL;
-    }
-    if (refuse_running(self) < 0) {
-        return NULL;
-    }
-    if (self->phase == HANDED_OVER) {
-        PyObject *call[4] = {self->rest, args[0], nargs > 1 ? args[1] : NULL,
-                             nargs > 2 ? args[2] : NULL};
-        Py_INCREF(self);
-        self->running = 1;
-        PyObject *thrown = PyObject_VectorcallMethod(str_throw, call, (size_t)nargs + 1, NULL);
-        self->running = 0;
-        Py_DECREF(self);
-        if (thrown == NULL) {
-            self->phase = DONE;
-            Py_CLEAR(self->rest);
-        }
-        return thrown;
-    }
-    if (set_thrown(args, nargs) < 0) {
-        return NULL;  /* refused: the walk goes on */
-    }
-    if (self->phase != DONE) {  /* it ends with the exception; once ended, it is raised as is */
-        self->phase = DONE;
-        stop_iteration_is_an_error();
-    }
-    return NULL;
-}
-
-/* close(): the walk ends where it is, as a generator's would. */
-static PyObject *
-browse_close(PyObject *op, PyObject *Py_UNUSED(ignored))
-{
-    Browse *self = (Browse *)op;
-    if (refuse_running(self) < 0) {
-        return NULL;
-    }
-    PyObject *rest = self->rest;
-    self->rest = NULL;
-    self->phase = DONE;
-    if (rest != NULL) {
-        PyObject *closed = PyObject_CallMethod(rest, "close", NULL);
-        Py_DECREF(rest);
-        if (closed == NULL) {
-            return NULL;
-        }
-        Py_DECREF(closed);
-    }
-    Py_RETURN_NONE;
-}
-
-static PyObject *
-browse_next(PyObject *self)
-{
-    return next_step(browse_send, self);
-}
-
-static PyObject *
-browse_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    PyObject *shared, *context, *moves, *visitor_id, *now, *state;
-    long long sequence;
-    /* Positional only: made once per visit, and keyword parsing costs more. */
-    if ((kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)
-        || !PyArg_ParseTuple(args, "O!O!O!OLOO:Browse", &PyTuple_Type, &shared, &PyTuple_Type,
-                             &context, &PyDict_Type, &moves, &visitor_id, &sequence, &now,
-                             &state)) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_TypeError, "Browse takes positional arguments only");
-        }
-        return NULL;
-    }
-    if (PyTuple_GET_SIZE(shared) != SHARED_SIZE || PyTuple_GET_SIZE(context) != CONTEXT_SIZE) {
-        PyErr_Format(PyExc_TypeError, "Browse takes shared of %d items and context of %d",
-                     SHARED_SIZE, CONTEXT_SIZE);
-        return NULL;
-    }
-    if (!PyList_Check(PyTuple_GET_ITEM(shared, S_EVENTS))
-        || !PyDict_Check(PyTuple_GET_ITEM(shared, S_DWELL))
-        || !PyDict_Check(PyTuple_GET_ITEM(shared, S_IN_CATEGORY))
-        || !PyDict_Check(PyTuple_GET_ITEM(shared, S_CATEGORY_PAGES))
-        || !PyTuple_Check(PyTuple_GET_ITEM(shared, S_SUFFIXES))
-        || PyTuple_GET_SIZE(PyTuple_GET_ITEM(shared, S_SUFFIXES)) == 0) {
-        PyErr_SetString(PyExc_TypeError, "Browse: shared is not session.visit_shared()'s");
-        return NULL;
-    }
-    Browse *self = (Browse *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        return NULL;
-    }
-    Py_INCREF(shared);
-    self->shared = shared;
-    Py_INCREF(context);
-    self->context = context;
-    Py_INCREF(moves);
-    self->moves = moves;
-    Py_INCREF(visitor_id);
-    self->visitor_id = visitor_id;
-    Py_INCREF(now);
-    self->now = now;
-    self->sequence = sequence;
-    self->next_state = NULL;
-    self->rest = NULL;
-    self->callbacks = NULL;
-    self->category = PyUnicode_FromString("");
-    self->product = Py_None;
-    Py_INCREF(Py_None);
-    Py_INCREF(state);
-    self->state = state;
-    self->phase = BROWSING;
-    self->started = 0;
-    self->running = 0;
-    if (self->category == NULL) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    return (PyObject *)self;
-}
-
-static int
-browse_traverse(Browse *self, visitproc visit, void *arg)
-{
-    Py_VISIT(self->shared);
-    Py_VISIT(self->context);
-    Py_VISIT(self->moves);
-    Py_VISIT(self->visitor_id);
-    Py_VISIT(self->now);
-    Py_VISIT(self->state);
-    Py_VISIT(self->next_state);
-    Py_VISIT(self->category);
-    Py_VISIT(self->product);
-    Py_VISIT(self->rest);
-    Py_VISIT(self->callbacks);
-    return 0;
-}
-
-static int
-browse_clear(Browse *self)
-{
-    Py_CLEAR(self->shared);
-    Py_CLEAR(self->context);
-    Py_CLEAR(self->moves);
-    Py_CLEAR(self->visitor_id);
-    Py_CLEAR(self->now);
-    Py_CLEAR(self->state);
-    Py_CLEAR(self->next_state);
-    Py_CLEAR(self->category);
-    Py_CLEAR(self->product);
-    Py_CLEAR(self->rest);
-    Py_CLEAR(self->callbacks);
-    self->phase = DONE;
-    return 0;
-}
-
-static void
-browse_dealloc(Browse *self)
-{
-    PyObject_GC_UnTrack(self);
-    browse_clear(self);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static PyAsyncMethods browse_async = {.am_send = browse_send};
-
-static PyMethodDef browse_methods[] = {
-    {"send", browse_send_method, METH_O, "Resume the walk with the time; the next delay."},
-    {"throw", (PyCFunction)(void (*)(void))browse_throw, METH_FASTCALL,
-     "Raise an exception where the walk waits: it ends with it."},
-    {"close", browse_close, METH_NOARGS, "End the walk where it is."},
-    {NULL, NULL, 0, NULL},
-};
-
-/* What SimPy reads of an event it processes (Environment.step): a Browse is one. */
-static PyMemberDef browse_members[] = {
-    {"callbacks", T_OBJECT, offsetof(Browse, callbacks), 0,
-     "As a SimPy event's: processes.RESUME_OWN while it waits in the queue, else None."},
-    {NULL, 0, 0, 0, NULL},
-};
-
-static PyObject *
-browse_ok(PyObject *Py_UNUSED(self), void *Py_UNUSED(closure))
-{
-    Py_RETURN_TRUE;
-}
-
-static PyObject *
-browse_value(PyObject *Py_UNUSED(self), void *Py_UNUSED(closure))
-{
-    Py_RETURN_NONE;
-}
-
-static PyObject *
-browse_env(PyObject *op, void *Py_UNUSED(closure))
-{
-    Browse *self = (Browse *)op;
-    if (self->shared == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "a cleared Browse has no env");
-        return NULL;
-    }
-    return Py_NewRef(SHARED(self, S_ENV));
-}
-
-static PyGetSetDef browse_getset[] = {
-    {"_ok", browse_ok, NULL, "True: a visit never fails as a SimPy event.", NULL},
-    {"_value", browse_value, NULL, "None: nothing waits for a visit's value.", NULL},
-    {"env", browse_env, NULL, "The SimClock the visit runs on.", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyTypeObject BrowseType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "fauxsim.simulation._visit.Browse",
-    .tp_basicsize = sizeof(Browse),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Browse(shared, context, moves, visitor_id, sequence, now, state): a visit's walk, "
-              "browsing in C until it reaches the cart (see session.py).",
-    .tp_new = browse_new,
-    .tp_dealloc = (destructor)browse_dealloc,
-    .tp_traverse = (traverseproc)browse_traverse,
-    .tp_clear = (inquiry)browse_clear,
-    .tp_as_async = &browse_async,
-    .tp_iter = PyObject_SelfIter,
-    .tp_iternext = browse_next,
-    .tp_methods = browse_methods,
-    .tp_members = browse_members,
-    .tp_getset = browse_getset,
-};
-
 
 /* ------------------------------------------------------------------ WholeLogNormal */
 
@@ -1476,292 +722,6 @@ static PyTypeObject DueQueueType = {
 };
 
 
-/* ------------------------------------------------------------------ a visit's start */
-
-/* A probability from the shared tuple; -1.0 with an error set on error. */
-static double
-shared_float(PyObject *shared, Py_ssize_t index)
-{
-    return PyFloat_AsDouble(PyTuple_GET_ITEM(shared, index));
-}
-
-/* The session_started properties of a new kind of session, in session.py's key order. */
-static PyObject *
-started_properties(PyObject *shared, PyObject *channel_name, PyObject *channel,
-                   PyObject *visitor, PyObject *returning, PyObject *active)
-{
-    PyObject *keys = PyTuple_GET_ITEM(shared, S_STARTED_KEYS);
-    if (!PyTuple_Check(keys) || PyTuple_GET_SIZE(keys) != 9) {
-        PyErr_SetString(PyExc_TypeError, "the session_started keys must be a tuple of 9");
-        return NULL;
-    }
-    PyObject *values[9] = {NULL};
-    values[0] = Py_NewRef(channel_name);
-    values[1] = PyObject_GetAttr(channel, str_utm_source);
-    values[2] = values[1] ? PyObject_GetAttr(channel, str_utm_medium) : NULL;
-    values[3] = values[2] ? PyObject_GetAttr(channel, str_utm_campaign) : NULL;
-    values[4] = values[3] ? PyObject_GetAttr(visitor, str_device) : NULL;
-    values[5] = values[4] ? PyObject_GetAttr(visitor, str_browser) : NULL;
-    values[6] = values[5] ? PyObject_GetAttr(visitor, str_country) : NULL;
-    values[7] = values[6] ? Py_NewRef(returning) : NULL;
-    values[8] = values[7] ? PyObject_GetAttr(active, str_names) : NULL;
-    PyObject *properties = values[8] ? PyDict_New() : NULL;
-    for (Py_ssize_t i = 0; i < 9 && properties != NULL; i++) {
-        if (PyDict_SetItem(properties, PyTuple_GET_ITEM(keys, i), values[i]) < 0) {
-            Py_CLEAR(properties);
-        }
-    }
-    for (Py_ssize_t i = 0; i < 9; i++) {
-        Py_XDECREF(values[i]);
-    }
-    return properties;
-}
-
-/* Start `body` as processes.Steps(env, body) would: its first step at once, then its
- * entry in the queue. A Browse is its own event there (its callbacks are RESUME_OWN,
- * and the scheduler resumes it as it resumes a Steps' body); any other body gets a Steps. */
-static int
-start_body(PyObject *shared, PyObject *body)
-{
-    PyObject *env = PyTuple_GET_ITEM(shared, S_ENV);
-    if (!Py_IS_TYPE(body, &BrowseType)) {
-        PyObject *steps = PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(shared, S_STEPS), env,
-                                                       body, NULL);
-        Py_XDECREF(steps);
-        return steps == NULL ? -1 : 0;
-    }
-    PyObject *delay = NULL;
-    PySendResult sent = browse_send(body, Py_None, &delay);
-    if (sent != PYGEN_NEXT) {  /* an error, or a walk over at once: nothing to schedule */
-        Py_XDECREF(delay);
-        return sent == PYGEN_ERROR ? -1 : 0;
-    }
-    PyObject *clock = PyObject_GetAttr(env, str_now);
-    PyObject *at = clock == NULL ? NULL : PyNumber_Add(clock, delay);
-    Py_XDECREF(clock);
-    Py_DECREF(delay);
-    if (at == NULL) {
-        return -1;
-    }
-    PyObject *counter = PyTuple_GET_ITEM(shared, S_EID);
-    if (!PyIter_Check(counter)) {
-        Py_DECREF(at);
-        PyErr_SetString(PyExc_TypeError, "the event id counter must be an iterator");
-        return -1;
-    }
-    PyObject *id = PyIter_Next(counter);
-    if (id == NULL) {
-        Py_DECREF(at);
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_RuntimeError, "the event id counter ran out");
-        }
-        return -1;
-    }
-    PyObject *entry = PyTuple_Pack(4, at, PyTuple_GET_ITEM(shared, S_NORMAL), id, body);
-    Py_DECREF(at);
-    Py_DECREF(id);
-    if (entry == NULL) {
-        return -1;
-    }
-    set_field(&((Browse *)body)->callbacks, PyTuple_GET_ITEM(shared, S_RESUME_OWN));
-    PyObject *pushed = PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(shared, S_HEAPPUSH),
-                                                    PyTuple_GET_ITEM(shared, S_QUEUE), entry,
-                                                    NULL);
-    Py_DECREF(entry);
-    Py_XDECREF(pushed);
-    return pushed == NULL ? -1 : 0;
-}
-
-/* visit(shared, sim, session_id, visitor, draw, now, returning): what
- * processes.Steps(env, session.run_session(...)) does, step for step: the visit's first
- * events, then its body (a Browse, or _walk for a visitor who goes straight to a
- * recovered cart), started on the clock. */
-static PyObject *
-visit(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 7 || !PyTuple_Check(args[0])
-        || PyTuple_GET_SIZE(args[0]) != SHARED_SIZE) {
-        PyErr_SetString(PyExc_TypeError,
-                        "visit(shared, sim, session_id, visitor, draw, now, returning)");
-        return NULL;
-    }
-    PyObject *shared = args[0], *sim = args[1], *session_id = args[2], *visitor = args[3];
-    PyObject *draw = args[4], *now = args[5], *returning = args[6];
-    PyObject *picked = NULL, *active = NULL, *kind = NULL, *behaviour = NULL, *started = NULL;
-    PyObject *visitor_id = NULL, *customer_id = NULL, *known_customer = NULL, *cart = NULL;
-    PyObject *body = NULL, *key, *channel_name, *channel;
-
-    visitor_id = PyObject_GetAttr(visitor, str_visitor_id);
-    picked = visitor_id ? pick_with(draw, PyTuple_GET_ITEM(shared, S_CHANNELS)) : NULL;
-    if (picked == NULL) {
-        goto done;
-    }
-    if (!PyTuple_Check(picked) || PyTuple_GET_SIZE(picked) != 2) {
-        PyErr_SetString(PyExc_TypeError, "channels are (name, channel) pairs");
-        goto done;
-    }
-    channel_name = PyTuple_GET_ITEM(picked, 0);
-    channel = PyTuple_GET_ITEM(picked, 1);
-    active = PyObject_CallOneArg(PyTuple_GET_ITEM(shared, S_CALENDAR_AT), now);
-    /* (channel_name, visitor.kind, returning, active.key): read in that order */
-    PyObject *visitor_kind = active ? PyObject_GetAttr(visitor, str_kind) : NULL;
-    key = visitor_kind ? PyObject_GetAttr(active, str_key) : NULL;
-    if (key == NULL) {
-        Py_XDECREF(visitor_kind);
-        goto done;
-    }
-    kind = PyTuple_Pack(4, channel_name, visitor_kind, returning, key);
-    Py_DECREF(visitor_kind);
-    if (kind == NULL) {
-        Py_DECREF(key);
-        goto done;
-    }
-    PyObject *kinds = PyTuple_GET_ITEM(shared, S_KINDS);
-    PyObject *known = PyDict_GetItemWithError(kinds, kind);
-    if (known != NULL) {
-        if (!PyTuple_Check(known) || PyTuple_GET_SIZE(known) != 2) {
-            PyErr_SetString(PyExc_TypeError, "session kinds are (behaviour, properties)");
-            Py_DECREF(key);
-            goto done;
-        }
-        behaviour = Py_NewRef(PyTuple_GET_ITEM(known, 0));
-        started = Py_NewRef(PyTuple_GET_ITEM(known, 1));
-        Py_DECREF(key);
-    }
-    else {
-        PyObject *device = PyErr_Occurred() ? NULL : PyObject_GetAttr(visitor, str_device);
-        if (device != NULL) {
-            behaviour = PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(shared, S_FOR_SESSION),
-                                                     device, channel_name, returning, key,
-                                                     NULL);
-            Py_DECREF(device);
-        }
-        Py_DECREF(key);
-        started = behaviour ? started_properties(shared, channel_name, channel, visitor,
-                                                 returning, active)
-                            : NULL;
-        if (started == NULL) {
-            goto done;
-        }
-        Py_ssize_t limit = PyLong_AsSsize_t(PyTuple_GET_ITEM(shared, S_SHARED_KINDS));
-        if (limit == -1 && PyErr_Occurred()) {
-            goto done;
-        }
-        if (PyDict_GET_SIZE(kinds) < limit) {  /* bounded: audiences can have many kinds */
-            PyObject *pair = PyTuple_Pack(2, behaviour, started);
-            int failed = pair == NULL || PyDict_SetItem(kinds, kind, pair) < 0;
-            Py_XDECREF(pair);
-            if (failed) {
-                goto done;
-            }
-        }
-    }
-    PyObject *landing = PyTuple_GET_ITEM(shared, S_LANDING);
-    if (emit_event(shared, PyTuple_GET_ITEM(shared, S_SESSION_STARTED), now, session_id,
-                   visitor_id, Py_None, 1, landing, Py_None, started) < 0
-        || emit_event(shared, PyTuple_GET_ITEM(shared, S_PAGE_VIEWED), now, session_id,
-                      visitor_id, Py_None, 2, landing, Py_None, Py_None) < 0) {
-        goto done;
-    }
-    long long sequence = 2;
-    customer_id = Py_NewRef(Py_None);  /* anonymous until the visitor logs in or signs up */
-    known_customer = PyObject_GetAttr(visitor, str_customer_id);
-    if (known_customer == NULL) {
-        goto done;
-    }
-    if (known_customer != Py_None) {
-        double u = draw_from(draw);
-        double login = u == -1.0 && PyErr_Occurred() ? -1.0 : shared_float(shared, S_LOGIN);
-        if (login == -1.0 && PyErr_Occurred()) {
-            goto done;
-        }
-        if (u < login) {
-            Py_SETREF(customer_id, Py_NewRef(known_customer));
-            sequence += 1;
-            if (emit_event(shared, PyTuple_GET_ITEM(shared, S_LOGGED_IN), now, session_id,
-                           visitor_id, customer_id, sequence, landing, Py_None, Py_None) < 0) {
-                goto done;
-            }
-        }
-    }
-    else {
-        double u = draw_from(draw);
-        double signup = u == -1.0 && PyErr_Occurred() ? -1.0
-                                                       : shared_float(shared, S_EARLY_SIGNUP);
-        if (signup == -1.0 && PyErr_Occurred()) {
-            goto done;
-        }
-        if (u < signup) {
-            sequence += 1;
-            PyObject *number = PyLong_FromLongLong(sequence);
-            PyObject *signed_up = number == NULL ? NULL : PyObject_CallFunctionObjArgs(
-                PyTuple_GET_ITEM(shared, S_NEW_CUSTOMER), visitor, now, session_id,
-                PyTuple_GET_ITEM(shared, S_SIGNUP_SOURCE), number, NULL);
-            Py_XDECREF(number);
-            if (signed_up == NULL) {
-                goto done;
-            }
-            Py_SETREF(customer_id, signed_up);
-        }
-    }
-    cart = PyObject_GetAttr(visitor, str_cart);
-    if (cart == NULL) {
-        goto done;
-    }
-    int recover = 0;
-    int is_returning = PyObject_IsTrue(returning);  /* where run_session tests it, once */
-    if (is_returning < 0) {
-        goto done;
-    }
-    if (is_returning && cart != Py_None) {
-        double u = draw_from(draw);
-        double chance = u == -1.0 && PyErr_Occurred() ? -1.0 : shared_float(shared, S_RECOVER);
-        if (chance == -1.0 && PyErr_Occurred()) {
-            goto done;
-        }
-        recover = u < chance;
-    }
-    PyObject *number = PyLong_FromLongLong(sequence);
-    if (number == NULL) {
-        goto done;
-    }
-    if (recover) {  /* straight to the cart saved by an earlier visit: _walk from there */
-        PyObject *empty = PyUnicode_FromString("");
-        body = empty == NULL ? NULL : PyObject_CallFunctionObjArgs(
-            PyTuple_GET_ITEM(shared, S_HANDOFF), sim, session_id, visitor, draw, behaviour,
-            customer_id, cart, now, number, landing, PyTuple_GET_ITEM(shared, S_CART), empty,
-            Py_None, NULL);
-        Py_XDECREF(empty);
-    }
-    else {
-        PyObject *context = PyTuple_Pack(CONTEXT_SIZE, sim, session_id, visitor, draw,
-                                         behaviour, customer_id, cart);
-        PyObject *moves = context ? PyObject_GetAttr(behaviour, str_moves) : NULL;
-        if (moves != NULL) {
-            body = PyObject_CallFunctionObjArgs((PyObject *)&BrowseType, shared, context,
-                                                moves, visitor_id, number, now, landing, NULL);
-        }
-        Py_XDECREF(context);
-        Py_XDECREF(moves);
-    }
-    Py_DECREF(number);
-    if (body != NULL) {
-        int failed = start_body(shared, body);
-        Py_SETREF(body, failed ? NULL : Py_NewRef(Py_None));
-    }
-done:
-    Py_XDECREF(picked);
-    Py_XDECREF(active);
-    Py_XDECREF(kind);
-    Py_XDECREF(behaviour);
-    Py_XDECREF(started);
-    Py_XDECREF(visitor_id);
-    Py_XDECREF(customer_id);
-    Py_XDECREF(known_customer);
-    Py_XDECREF(cart);
-    return body;
-}
-
 /* ------------------------------------------------------------------ Arrivals */
 
 /* Arrivals(shared, sim, plan, start, end, hour_start, hour, returning_share, width, then,
@@ -1772,7 +732,7 @@ done:
  *         for each moment in [start, end): wait until it; a new session id; its draws,
  *             Draws(block, n * width, (n + 1) * width, then, session id); a returning
  *             visitor, take(moment), if the first draw is below returning_share, else
- *             (or if none is due) new_visitor(draws); the visit started (visit());
+ *             (or if none is due) new_visitor(draws); the visit started (start_visit);
  *         then wait until the next hour. */
 
 typedef enum { ARRIVING_HOUR, ARRIVING_MOMENT, ARRIVING_NEXT_HOUR, ARRIVED } ArrivalPhase;
@@ -1867,8 +827,8 @@ start_session(Arrivals *self, long long moment)
             goto done;
         }
     }
-    PyObject *args[] = {self->shared, self->sim, session_id, visitor, draw, self->now, returning};
-    done = visit(NULL, args, 7);
+    PyObject *args[] = {session_id, visitor, draw, self->now, returning};
+    done = PyObject_Vectorcall(PyTuple_GET_ITEM(self->shared, S_START_VISIT), args, 5, NULL);
 done:
     Py_XDECREF(session_id);
     Py_XDECREF(draw);
@@ -2177,40 +1137,15 @@ static PyTypeObject ArrivalsType = {
     .tp_methods = arrivals_methods,
 };
 
-static PyMethodDef module_methods[] = {
-    {"visit", (PyCFunction)(void (*)(void))visit, METH_FASTCALL,
-     "visit(shared, sim, session_id, visitor, draw, now, returning): a visit's first events, "
-     "and the body that walks on, started (Steps(env, session.run_session(...)) in C)."},
-    {NULL, NULL, 0, NULL},
-};
-
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_visit",
-    "A visit's hot path in C: its browsing walk, the dwell sampler, the returning queue.", -1,
-    module_methods, NULL, NULL, NULL, NULL,
+    "A visit's compiled parts: the arrivals, its draws, the dwell sampler, the returning queue.",
+    -1, NULL, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
 PyInit__visit(void)
 {
-    struct {
-        PyObject **name;
-        const char *text;
-    } names[] = {{&str_values, "values"}, {&str_cumulative, "cumulative"},
-                 {&str_total, "total"}, {&str_product_id, "product_id"},
-                 {&str_search_term, "search_term"}, {&str_viewed, "viewed"},
-                 {&str_category, "category"}, {&str_throw, "throw"}, {&str_kind, "kind"},
-                 {&str_device, "device"}, {&str_browser, "browser"}, {&str_country, "country"},
-                 {&str_customer_id, "customer_id"}, {&str_cart, "cart"},
-                 {&str_visitor_id, "visitor_id"}, {&str_utm_source, "utm_source"},
-                 {&str_utm_medium, "utm_medium"}, {&str_utm_campaign, "utm_campaign"},
-                 {&str_key, "key"}, {&str_names, "names"}, {&str_moves, "moves"},
-                 {&str_now, "now"}};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if ((*names[i].name = PyUnicode_InternFromString(names[i].text)) == NULL) {
-            return NULL;
-        }
-    }
     if ((shared_fields_tuple = PyTuple_New(SHARED_SIZE)) == NULL) {
         return NULL;
     }
@@ -2225,7 +1160,7 @@ PyInit__visit(void)
         PyTuple_SET_ITEM(shared_fields_tuple, i, name);
     }
     two_pi = 2.0 * 3.141592653589793;  /* 2.0 * math.pi, as sampling._TWO_PI */
-    if (PyType_Ready(&BrowseType) < 0 || PyType_Ready(&WholeLogNormalType) < 0
+    if (PyType_Ready(&WholeLogNormalType) < 0
         || PyType_Ready(&DueQueueType) < 0 || PyType_Ready(&DrawsType) < 0
         || PyType_Ready(&ArrivalsType) < 0) {
         return NULL;
@@ -2234,8 +1169,7 @@ PyInit__visit(void)
     if (m == NULL) {
         return NULL;
     }
-    if (PyModule_AddObjectRef(m, "Browse", (PyObject *)&BrowseType) < 0
-        || PyModule_AddObjectRef(m, "WholeLogNormal", (PyObject *)&WholeLogNormalType) < 0
+    if (PyModule_AddObjectRef(m, "WholeLogNormal", (PyObject *)&WholeLogNormalType) < 0
         || PyModule_AddObjectRef(m, "DueQueue", (PyObject *)&DueQueueType) < 0
         || PyModule_AddObjectRef(m, "Draws", (PyObject *)&DrawsType) < 0
         || PyModule_AddObjectRef(m, "Arrivals", (PyObject *)&ArrivalsType) < 0

@@ -1,32 +1,9 @@
-# A visit's hot path in C (_visit.c): session, sampling and audience use it.
+# A visit's compiled parts (_visit.c): session, engine, sampling and audience use them.
 from collections.abc import Callable, Generator
 from typing import Any
 
 # The fields of the shared tuple, in _visit.c's order: session.VisitShared declares the same.
 SHARED_FIELDS: tuple[str, ...]
-
-class Browse(Generator[int, int]):
-    def __init__(
-        self,
-        shared: tuple[Any, ...],
-        context: tuple[Any, ...],
-        moves: dict[str, Any],
-        visitor_id: int,
-        sequence: int,
-        now: int,
-        state: str,
-        /,
-    ) -> None: ...
-    def send(self, value: int | None, /) -> int: ...
-    def throw(self, *args: object) -> int: ...
-    # What SimPy reads of it as an event in the queue (see processes.RESUME_OWN):
-    callbacks: Any
-    @property
-    def env(self) -> Any: ...  # noqa: ANN401 - a processes.SimClock
-    @property
-    def _ok(self) -> bool: ...
-    @property
-    def _value(self) -> None: ...
 
 class WholeLogNormal:
     def __init__(
@@ -72,14 +49,3 @@ class DueQueue:
     def take(
         self, now: int, patience: int, forget: Callable[[int, int], None], /
     ) -> tuple[int, int, int] | None: ...
-
-def visit(
-    shared: tuple[Any, ...],
-    sim: Any,  # noqa: ANN401 - an engine.Simulation (not imported: no cycle)
-    session_id: int,
-    visitor: Any,  # noqa: ANN401 - an audience.Visitor
-    draw: Callable[[], float],
-    now: int,
-    returning: bool,
-    /,
-) -> None: ...

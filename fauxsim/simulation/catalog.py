@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from fauxsim.currency import (
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.choice import WeightedChoice
 from fauxsim.simulation.product_names import ProductNamer
+from fauxsim.simulation.wordlists import GENERIC_NOUNS, NOUNS_BY_CATEGORY, SEARCH_FORMS
 
 if TYPE_CHECKING:
     from fauxsim.scenario.model import Scenario
@@ -32,6 +34,32 @@ _CATALOG_AGE_DAYS = 730
 _WORKDAY_START_HOUR = 8
 _WORKDAY_SECONDS = 10 * 3600
 _SATURDAY = 5
+
+# The nouns of generated names, longest first: what a search for such a product names.
+_KNOWN_NOUNS = sorted(
+    {noun.lower() for nouns in NOUNS_BY_CATEGORY.values() for noun in nouns}
+    | {noun.lower() for noun in GENERIC_NOUNS},
+    key=lambda noun: (-len(noun), noun),
+)
+_BRACKETED = re.compile(r"[(\[{][^)\]}]*[)\]}]?")
+_NOT_A_WORD = re.compile(r"[^\w'-]+")
+
+
+def search_queries(name: str) -> tuple[str, ...]:
+    """The searches that find a product named ``name``, one for each of ``SEARCH_FORMS``.
+
+    What people type: the thing it is ("throw blanket", the noun of a generated name, else
+    the last two words of the name), its name without what brackets add ("merino crew
+    socks" for "Merino Crew Socks (3 pack)"), or the thing with a word of intent ("best
+    mug", "hoodie sale"). Lower case, no punctuation.
+    """
+    words = _NOT_A_WORD.sub(" ", _BRACKETED.sub(" ", name).lower()).split()
+    plain = " ".join(words) or name.lower().strip() or "gift"
+    padded = f" {plain} "
+    term = next((noun for noun in _KNOWN_NOUNS if f" {noun} " in padded), None)
+    if term is None:
+        term = " ".join(words[-2:]) if words else plain
+    return tuple(form.format(term=term, name=plain) for form in SEARCH_FORMS)
 
 
 class Product:
@@ -48,7 +76,7 @@ class Product:
         "price_cents",
         "price_factor",
         "product_id",
-        "search_term",
+        "search_queries",
         "sku",
         "viewed",
     )
@@ -77,7 +105,7 @@ class Product:
         self.ending = ending_of(price_cents, ending_step)
         self.popularity = popularity
         self.listed_at = 0  # when it was created (product_created), set by build_catalog
-        self.search_term = name.rsplit(maxsplit=1)[-1].lower()  # what a visitor types to find it
+        self.search_queries = search_queries(name)  # what a visitor types to find it
         # The properties of its product_viewed events, shared until the price changes:
         # one dict per price rather than one per view (emitted properties never change).
         self.viewed = {"price_cents": price_cents}

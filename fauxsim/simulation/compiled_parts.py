@@ -18,7 +18,7 @@ from fauxsim.simulation import audience, sampling, session
 class CompiledParts:
     """Whether each compiled part is used (else its Python twin, with the same output)."""
 
-    visits: bool  # _visit.Arrivals, visit, Browse and Draws (twins in session.py, engine.py)
+    visits: bool  # _visit.Arrivals and Draws (twins in engine.py, randomness.py)
     sampler: bool  # _visit.WholeLogNormal (twin: the closure in sampling.whole_sampler)
     returning_queue: bool  # _visit.DueQueue (twin: the packed-int heap of ReturningPool)
 

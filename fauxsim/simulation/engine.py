@@ -12,6 +12,7 @@ from itertools import count
 from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
+from fauxsim.events import event
 from fauxsim.randomness import Purpose, derive, entity_draws, stream, topped_up, uniform_block
 from fauxsim.simulation import labels, session
 from fauxsim.simulation.audience import ReturningPool, Visitor, VisitorKinds
@@ -83,6 +84,13 @@ class Simulation:
         self.channels: WeightedChoice[tuple[str, Channel]] = WeightedChoice(
             list(audience.channels.items()), [c.weight for c in audience.channels.values()]
         )
+        # Each channel's entry pages: a page (no draw) where it has one, else a choice.
+        self.entry_pages: dict[str, str | WeightedChoice[str]] = {}
+        for name, channel in audience.channels.items():
+            pages = {labels.page(p): w for p, w in channel.entry_weights().items() if w > 0}
+            self.entry_pages[name] = (
+                next(iter(pages)) if len(pages) == 1 else WeightedChoice.from_mapping(pages)
+            )
         self.visitor_kinds = VisitorKinds(audience.devices, audience.browsers, audience.countries)
         self.pool = ReturningPool(self.visitor_kinds, compiled=parts.returning_queue)
         # Customers' names and addresses, from per-country pools built when first needed.
@@ -134,7 +142,7 @@ class Simulation:
         self.open_orders: dict[int, int] = {}
         self._held_customers: set[int] = set()
         self._released_customers: list[int] = []
-        # What every visit browsing in C reads (``session.visit_shared``).
+        # What the arrivals in C read (``session.visit_shared``).
         self.visit_shared = visit_shared(self)
 
         Steps(self.env, self._open_shop(), delay=0)
@@ -202,22 +210,13 @@ class Simulation:
         properties: Properties = None,
     ) -> None:
         self.events.append(
-            (
-                self.next_event_id(),
-                event_type,
-                occurred_at,
-                occurred_at,
-                session_id,
-                visitor_id,
-                customer_id,
-                sequence,
-                page,
-                product_id,
-                quantity,
-                order_id,
-                properties,
+            event(
+                self.next_event_id(), event_type, occurred_at, session_id=session_id,
+                visitor_id=visitor_id, customer_id=customer_id, sequence=sequence, page=page,
+                product_id=product_id, quantity=quantity, order_id=order_id,
+                properties=properties,
             )
-        )
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ ids
 
@@ -331,7 +330,7 @@ class Simulation:
     ) -> Steps.Body:
         now: int = self.start
         width = _DRAWS_PER_SESSION
-        start_visit = session.visit_starter(self)
+        start_visit = self.visit_shared.start_visit
         session_id = 0
         while hour_start < self.end:
             moments, block = self._hour_plan(hour_start)
@@ -376,8 +375,5 @@ class Simulation:
                 )
 
     def return_later(self, visitor: Visitor, ended_at: int, draw: Uniform) -> None:
-        """Put a visitor whose session ended back in the pool of possible returners.
-
-        (A visit walked in C does the same inline: see ``session.visit_shared``.)
-        """
+        """Put a visitor whose session ended back in the pool of possible returners."""
         self.pool.add(visitor, ended_at + self.return_gap(draw))

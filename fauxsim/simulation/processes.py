@@ -5,9 +5,7 @@ rule keeps it so) and that touches its private state: the environment's ``_queue
 ``_eid`` and ``_now``, an event's ``callbacks``, ``_ok`` and ``_value``. Those are SimPy
 internals, so the ``simpy`` pin in ``pyproject.toml`` is the versions tested, and
 ``tests/simulation/test_simpy_door.py`` names the internal that changed when an upgrade
-breaks one. (``_visit.Browse``, a visit walked in C, poses as a SimPy event too: it carries
-the ``callbacks``, ``_ok`` and ``_value`` SimPy reads, and is pushed to the queue this
-module hands it, :func:`queue_and_ids`.)
+breaks one. No other module, in Python or in C, touches them or poses as a SimPy event.
 
 ``simpy.Process`` wraps each generator in an ``Initialize`` event, needs a new
 ``Timeout`` object for every wait and schedules a completion event at its end. For
@@ -23,16 +21,11 @@ step to step:
 
 A body yields non-negative integer delays (microseconds, ``fauxsim.clock``); it ends
 by returning. It never sees SimPy events, and nothing can wait for it to end.
-
-A body may also be its own event, with no Steps around it: ``_visit.Browse`` (a visit
-walked in C, started by ``_visit.visit``) carries the callbacks, ``_ok`` and ``_value``
-SimPy reads, and waits in the queue as itself, its callbacks :data:`RESUME_OWN`. It
-saves a Steps object per visit, and an attribute read per step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator
 from heapq import heapify, heappop, heappush, heapreplace
 from math import inf
 from typing import Any, TypeAlias
@@ -41,14 +34,7 @@ import simpy
 from simpy.core import StopSimulation
 from simpy.events import NORMAL, URGENT
 
-__all__ = ["NORMAL", "RESUME_OWN", "SimClock", "Steps", "queue_and_ids"]
-
-
-def queue_and_ids(env: SimClock) -> tuple[list[Any], Iterator[int]]:
-    """``env``'s event queue (a heap of ``(time, priority, id, event)``) and its event id
-    counter: what a body started in C (``_visit.visit``) pushes itself onto, as :class:`Steps`
-    does."""
-    return env._queue, env._eid  # noqa: SLF001 - SimPy's state, behind this door
+__all__ = ["NORMAL", "SimClock", "Steps"]
 
 
 class SimClock(simpy.Environment):
@@ -129,7 +115,7 @@ class SimClock(simpy.Environment):
 
     def _run_before(self, at: float | None) -> None:
         """Process every event due before ``at`` (every event: None), in SimPy's order."""
-        queue, next_id, resume, resume_own = self._queue, self._eid.__next__, _RESUME, RESUME_OWN
+        queue, next_id, resume = self._queue, self._eid.__next__, _RESUME
         # Events at time inf run only when there is no ``at`` (SimPy's run() does so too).
         limit = inf if at is None else at
         self._move_later(at)
@@ -140,14 +126,13 @@ class SimClock(simpy.Environment):
             if now >= limit and (at is not None or now > limit):
                 return
             callbacks = event.callbacks
-            if callbacks is not resume and callbacks is not resume_own:
+            if callbacks is not resume:
                 step_simpy()  # the first entry of all: whatever waits in _later is due later
                 continue
-            # A Steps process between steps (or a body that is its own event): resume it
-            # here. Its entry stays on top of the queue while its body runs, so the next
-            # step replaces it in one sift.
+            # A Steps process between steps: resume it here. Its entry stays on top of the
+            # queue while its body runs, so the next step replaces it in one sift.
             self._now = now  # type: ignore[assignment]  # SimPy types its queue's times as floats
-            send = event._send if callbacks is resume else event.send  # type: ignore[attr-defined]  # noqa: SLF001
+            send = event._send  # type: ignore[attr-defined]  # noqa: SLF001 - a Steps (its callbacks say so)
             try:
                 delay = send(now)
             except StopIteration:
@@ -223,20 +208,17 @@ class Steps(simpy.Event):
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # noqa: SLF001
 
     def _resume(self) -> None:
-        _step(self, self._clock, self._send, _RESUME)
-
-
-def _step(event: Any, env: SimClock, send: Callable[[int], int], callbacks: Any) -> None:  # noqa: ANN401 - a Steps or a body that is its own event
-    """One step of a process SimPy's ``step`` processes (the scheduler loop does its own)."""
-    now = env._now  # noqa: SLF001 - the public `now` is a slower property
-    try:
-        delay = send(now)
-    except StopIteration:
-        return
-    # SimPy clears an event's callbacks when it processes it: set them again.
-    event.callbacks = callbacks
-    # What env.schedule(event, NORMAL, delay) does, without a call.
-    heappush(env._queue, (now + delay, NORMAL, next(env._eid), event))  # noqa: SLF001
+        """One step, when SimPy's ``step`` processes it (the scheduler loop does its own)."""
+        env = self._clock
+        now = env._now  # noqa: SLF001 - the public `now` is a slower property
+        try:
+            delay = self._send(now)
+        except StopIteration:
+            return
+        # SimPy clears an event's callbacks when it processes it: set them again.
+        self.callbacks = _RESUME
+        # What env.schedule(self, NORMAL, delay) does, without a call.
+        heappush(env._queue, (now + delay, NORMAL, next(env._eid), self))  # noqa: SLF001
 
 
 # The callbacks of every Steps event. Plain functions, not bound methods: SimPy passes
@@ -246,12 +228,3 @@ def _step(event: Any, env: SimClock, send: Callable[[int], int], callbacks: Any)
 # wait for a Steps (appending to its callbacks) fails at once instead of corrupting them.
 _START: Any = (Steps._start,)  # noqa: SLF001 - this module's own class
 _RESUME: Any = (Steps._resume,)  # noqa: SLF001
-
-
-def _resume_own(body: Any) -> None:  # noqa: ANN401 - a _visit.Browse
-    """Steps._resume for a body that is its own event, when SimPy's ``step`` processes it."""
-    _step(body, body.env, body.send, RESUME_OWN)
-
-
-# The callbacks of a body that is its own event while it waits in the queue (see above).
-RESUME_OWN: Any = (_resume_own,)

@@ -1,18 +1,18 @@
 """One visit: a light process (``processes.Steps``) that walks the funnel, dwelling between pages.
 
-This is the engine's hot path (millions of pages), so it binds what it uses to local
-names, draws from one uniform source, and builds event tuples in place. Where the C
-extension ``_visit`` was built, a visit starts and browses in C (``_visit.visit`` and
-``_visit.Browse``, twins of ``run_session`` in a Steps and of ``_walk``'s browsing pages),
-the Browse waiting in the event queue as its own event, and hands over to ``_walk`` at
-the cart.
+A visit is a :class:`Visit` (who, where, what it has seen) walked by :func:`_walk`: draw
+the next page from the behaviour's moves, dwell on the current one, then take the step
+of the page reached (:data:`STEPS`, one function a page: the events it emits and what it
+changes). A page with no step of its own emits its page view. The walk is Python only:
+measured, a compiled twin of it was worth about 5% of a run (benchmarks/README.md, "The
+walk back in Python"). What starts the visits may be compiled (``_visit.Arrivals``); it
+starts each one through :class:`VisitShared`'s ``start_visit``.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from functools import partial
-from heapq import heappush
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fauxsim.simulation.audience import Cart, CartLine
@@ -24,7 +24,6 @@ from fauxsim.simulation.labels import (
     CHECKOUT,
     CHECKOUT_STARTED,
     CONFIRMATION,
-    LANDING,
     LOGGED_IN,
     PAGE_VIEWED,
     PAYMENT,
@@ -39,33 +38,30 @@ from fauxsim.simulation.labels import (
     SESSION_STARTED,
 )
 from fauxsim.simulation.orders import place_order
-from fauxsim.simulation.processes import NORMAL, RESUME_OWN, Steps, queue_and_ids
-from fauxsim.simulation.wordlists import SEARCH_SUFFIXES
+from fauxsim.simulation.processes import Steps
 
 Arrivals: type[_visit.Arrivals] | None
-Browse: type[_visit.Browse] | None
 Draws: type[_visit.Draws] | None
-visit: Callable[..., None] | None
-try:  # the arrivals, a visit's start, its draws and its browsing in C (_visit.c)
-    from fauxsim.simulation._visit import Arrivals, Browse, Draws, visit
-except ImportError:  # installed without a C compiler: the whole visit runs in Python
-    Arrivals = Browse = Draws = visit = None
+try:  # the arrivals and a visit's draws in C (_visit.c)
+    from fauxsim.simulation._visit import Arrivals, Draws
+except ImportError:  # installed without a C compiler: visits are started in Python
+    Arrivals = Draws = None
 
-# Whether visits are started (``_visit.Arrivals``), start and browse in C until they
-# reach the cart, drawing from ``_visit.Draws`` (else ``randomness.topped_up``); both give
-# the same events (tests hold them equal).
-COMPILED = Browse is not None
+# Whether visits are started by ``_visit.Arrivals``, drawing from ``_visit.Draws`` (else
+# ``Simulation._arrivals_in_python`` and ``randomness.topped_up``); both give the same
+# events (tests hold them equal).
+COMPILED = Arrivals is not None
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Generator
 
-    from fauxsim.events import Event, Properties
+    from fauxsim.events import Properties
     from fauxsim.randomness import Uniform
+    from fauxsim.scenario.model import Accounts
     from fauxsim.simulation import _visit
     from fauxsim.simulation.audience import Visitor
     from fauxsim.simulation.behaviour import SessionBehaviour
     from fauxsim.simulation.catalog import Product
-    from fauxsim.simulation.choice import WeightedChoice
     from fauxsim.simulation.engine import Simulation
 
 # Shared by every recovered cart's page view: properties are never changed once emitted.
@@ -75,103 +71,87 @@ RECOVERED = {"recovered_cart": True}
 SHARED_KINDS = 20_000
 
 
-# The keys of session_started's properties, in their order (JSON keeps it): run_session
-# and _visit.visit both write them from here.
+# The keys of session_started's properties, in their order (JSON keeps it).
 STARTED_KEYS = ("channel", "utm_source", "utm_medium", "utm_campaign", "device", "browser",
                 "country", "is_returning", "calendar_events")  # fmt: skip
 
 
 class VisitShared(NamedTuple):
-    """What every visit of a simulation started in C reads: the one declared interface of
+    """What ``_visit.Arrivals`` reads of a simulation: the one declared interface of
     ``_visit.c``, whose ``SHARED_FIELDS`` are these fields in this order (a test holds them
-    equal, and ``_visit.Arrivals`` refuses a tuple whose fields differ)."""
+    equal, and ``Arrivals`` refuses a tuple whose fields differ)."""
 
-    events: list[Event]
-    next_event_id: Callable[[], int]
-    dwell: dict[str, Callable[[Uniform], int]]
-    categories: WeightedChoice[str]
-    any_product: WeightedChoice[Product]
-    in_category: dict[str, WeightedChoice[Product]]
-    category_pages: dict[str, Properties]
-    search_suffixes: tuple[str, ...]
-    session_timeout: int
-    walk: Callable[..., Steps.Body]  # where a visit walked in C hands over, at the cart
-    pool_add: Callable[[Visitor, int], None]  # with return_gap: Simulation.return_later
-    category: str  # pages and event types, as labels
-    search: str
-    product: str
-    page_viewed: str
-    searched: str
-    product_viewed: str
-    session_ended: str
-    query_key: str
-    # a visit's start (_visit.visit):
-    channels: WeightedChoice[tuple[str, Any]]
-    calendar_at: Callable[[int], Any]
-    session_kinds: dict[Any, Any]
-    for_session: Callable[..., SessionBehaviour]
-    shared_kinds: int
-    login_probability: float
-    early_signup_probability: float
-    recover_probability: float
-    new_customer: Callable[..., int]
-    session_started: str
-    logged_in: str
-    landing: str
-    cart: str
-    signup_source: str
-    started_keys: tuple[str, ...]
-    return_gap: Callable[[Uniform], int]
-    # how visit() starts the visit on the clock, as Steps(env, body) would:
-    env: Any
-    queue: list[Any]
-    event_ids: Iterator[int]
-    normal: int
-    heappush: Callable[[list[Any], Any], None]
-    resume_own: Any
-    steps: type[Steps]
+    # start_visit(session_id, visitor, draw, now, returning): the visit started
+    start_visit: Callable[[int, Visitor, Uniform, int, bool], None]
 
 
 def visit_shared(sim: Simulation) -> VisitShared:
-    """What every visit of ``sim`` started in C reads (:class:`VisitShared`)."""
-    catalog, behaviour = sim.catalog, sim.scenario.behaviour
-    queue, event_ids = queue_and_ids(sim.env)
-    return VisitShared(
-        events=sim.events, next_event_id=sim.next_event_id, dwell=sim.dwell,
-        categories=catalog.categories, any_product=catalog.any_product,
-        in_category=catalog.in_category, category_pages=sim.category_pages,
-        search_suffixes=SEARCH_SUFFIXES, session_timeout=sim.session_timeout, walk=_walk,
-        pool_add=sim.pool.add, category=CATEGORY, search=SEARCH, product=PRODUCT,
-        page_viewed=PAGE_VIEWED, searched=SEARCHED, product_viewed=PRODUCT_VIEWED,
-        session_ended=SESSION_ENDED, query_key="query", channels=sim.channels,
-        calendar_at=sim.calendar.at, session_kinds=sim.session_kinds,
-        for_session=sim.behaviour.for_session, shared_kinds=SHARED_KINDS,
-        login_probability=behaviour.accounts.login_probability,
-        early_signup_probability=behaviour.accounts.early_signup_probability,
-        recover_probability=behaviour.cart.recover_probability,
-        new_customer=sim.new_customer, session_started=SESSION_STARTED, logged_in=LOGGED_IN,
-        landing=LANDING, cart=CART, signup_source="browse", started_keys=STARTED_KEYS,
-        return_gap=sim.return_gap, env=sim.env, queue=queue, event_ids=event_ids,
-        normal=NORMAL, heappush=heappush, resume_own=RESUME_OWN, steps=Steps,
+    """What ``_visit.Arrivals`` reads of ``sim`` (:class:`VisitShared`)."""
+    return VisitShared(start_visit=partial(start_visit, sim))
+
+
+def start_visit(
+    sim: Simulation, session_id: int, visitor: Visitor, draw: Uniform, now: int, returning: bool
+) -> None:
+    """Start a visit at ``now``: its first events at once, its walk a Steps process."""
+    Steps(sim.env, run_session(sim, session_id, visitor, draw, now, returning=returning))
+
+
+class Visit:
+    """One visit on its way through the funnel: who, where, and what it has seen.
+
+    The steps of the walk read and change it; :meth:`emit` gives its events their
+    columns, each the next in the visit's sequence.
+    """
+
+    __slots__ = (
+        "append", "behaviour", "cart", "category", "customer_id", "draw", "next_id", "now",
+        "product", "sequence", "session_id", "sim", "visitor", "visitor_id",
     )  # fmt: skip
 
-
-def visit_starter(sim: Simulation) -> Callable[[int, Visitor, Uniform, int, bool], None]:
-    """How ``sim`` starts a visit: ``start(session_id, visitor, draw, now, returning)``.
-
-    ``_visit.visit`` where the run uses it (``sim.parts.visits``): the visit's start, its
-    walk and its scheduling in C, with no Steps around it. Else its Python twin:
-    ``run_session``'s body in a Steps.
-    """
-    if sim.parts.visits and visit is not None:
-        return partial(visit, sim.visit_shared, sim)
-
-    def start_in_python(
-        session_id: int, visitor: Visitor, draw: Uniform, now: int, returning: bool
+    def __init__(
+        self,
+        sim: Simulation,
+        session_id: int,
+        visitor: Visitor,
+        draw: Uniform,
+        behaviour: SessionBehaviour,
+        now: int,
     ) -> None:
-        Steps(sim.env, run_session(sim, session_id, visitor, draw, now, returning=returning))
+        self.sim = sim
+        self.append = sim.events.append  # where its events go
+        self.next_id = sim.next_event_id
+        self.session_id = session_id
+        self.visitor = visitor
+        self.visitor_id = visitor.visitor_id
+        self.draw = draw
+        self.behaviour = behaviour
+        self.now = now
+        self.customer_id: int | None = None  # anonymous until the visitor logs in or signs up
+        self.cart = visitor.cart
+        self.sequence = 0  # of the last event emitted
+        self.category = ""  # the last category page's name
+        self.product: Product | None = None  # the last product searched for or seen
 
-    return start_in_python
+    def emit(
+        self,
+        event_type: str,
+        page: str | None,
+        product_id: int | None = None,
+        quantity: int | None = None,
+        properties: Properties = None,
+    ) -> None:
+        """An event of this visit, now, the next in its sequence.
+
+        The tuple is laid out here as ``fauxsim.events.event`` lays it out (a test holds
+        the two equal): this runs for nearly every event of a run, and the keyword call
+        to ``event`` measured ~4% of a run's time.
+        """
+        self.sequence = sequence = self.sequence + 1
+        now = self.now
+        self.append((self.next_id(), event_type, now, now, self.session_id, self.visitor_id,
+                     self.customer_id, sequence, page, product_id, quantity, None,
+                     properties))  # fmt: skip
 
 
 def run_session(
@@ -185,23 +165,14 @@ def run_session(
 ) -> Steps.Body:
     """Start one visit at ``start``; the body of its process (``processes.Steps``).
 
-    The visit's first events (its start, a login or an early sign-up) are emitted at
-    once; the body walks the funnel from the landing page (``_walk``). Its twin in C,
-    ``_visit.visit``, starts the visit on the clock too (see ``visit_starter``).
+    The visit's first events are emitted at once: its start, on the entry page drawn
+    for its channel (``Simulation.entry_pages``; the landing page unless the scenario
+    says otherwise), that page's events (its step, as if from no page), a login or an
+    early sign-up. The body walks the funnel from there (:func:`_walk`).
     """
-    # Events are built in place as tuples in ``fauxsim.events.EVENT_COLUMNS`` order:
-    # event_id, event_type, occurred_at, received_at, session_id, visitor_id,
-    # customer_id, sequence, page, product_id, quantity, order_id, properties.
-    emit, next_id = sim.events.append, sim.next_event_id
-    behaviour_rules = sim.scenario.behaviour
-    accounts, cart_rules = behaviour_rules.accounts, behaviour_rules.cart
-    visitor_id = visitor.visitor_id
-    now = start
-
+    rules = sim.scenario.behaviour
     channel_name, channel = sim.channels.pick(draw)
-    active = sim.calendar.at(now)
-
-    customer_id: int | None = None  # anonymous until the visitor logs in or signs up
+    active = sim.calendar.at(start)
     # Sessions of one kind share their behaviour and their session_started properties
     # (never changed once emitted): fewer dicts to build, and marshal sends each to the
     # loader once a batch. The kind of visitor gives the device the behaviour depends on.
@@ -219,215 +190,223 @@ def run_session(
         ), strict=True))  # fmt: skip
         if len(kinds) < SHARED_KINDS:  # bounded: audiences can have many kinds
             kinds[kind] = behaviour, started
-    emit((next_id(), SESSION_STARTED, now, now, session_id, visitor_id, None, 1, LANDING,
-          None, None, None, started))  # fmt: skip
-    emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, None, 2, LANDING,
-          None, None, None, None))  # fmt: skip
-    sequence = 2
-
-    if visitor.customer_id is not None:
-        if draw() < accounts.login_probability:
-            customer_id = visitor.customer_id
-            sequence += 1
-            emit((next_id(), LOGGED_IN, now, now, session_id, visitor_id, customer_id, sequence,
-                  LANDING, None, None, None, None))  # fmt: skip
-    elif draw() < accounts.early_signup_probability:
-        sequence += 1
-        customer_id = sim.new_customer(visitor, now, session_id, "browse", sequence)
-
-    cart = visitor.cart
-    if returning and cart is not None and draw() < cart_rules.recover_probability:
-        # Straight to the cart saved by an earlier visit: no browsing to do in C.
-        return _walk(sim, session_id, visitor, draw, behaviour, customer_id, cart,
-                     now, sequence, LANDING, CART, "", None)  # fmt: skip
-    return _walk(sim, session_id, visitor, draw, behaviour, customer_id, cart,
-                 now, sequence, LANDING, None, "", None)  # fmt: skip
+    entries = sim.entry_pages[channel_name]
+    entry = entries if isinstance(entries, str) else entries.pick(draw)
+    visit = Visit(sim, session_id, visitor, draw, behaviour, start)
+    visit.emit(SESSION_STARTED, entry, properties=started)
+    STEPS.get(entry, _view_page)(visit, entry, None)  # reached from outside the shop
+    _sign_in(visit, entry, rules.accounts)
+    if returning and visit.cart is not None and draw() < rules.cart.recover_probability:
+        return _walk(visit, entry, CART)  # straight to the cart saved by an earlier visit
+    return _walk(visit, entry)
 
 
-def _walk(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel reads best in one place
-    sim: Simulation,
-    session_id: int,
-    visitor: Visitor,
-    draw: Uniform,
-    behaviour: SessionBehaviour,
-    customer_id: int | None,
-    cart: Cart | None,
-    now: int,
-    sequence: int,
-    state: str,
-    next_state: str | None,
-    category: str,
-    product: Product | None,
-) -> Steps.Body:
-    """A visit's walk through the funnel from ``state``, with ``next_state`` drawn or not (None).
+def _sign_in(visit: Visit, page: str, accounts: Accounts) -> None:
+    """On the first page: a known customer may log in; anyone else may sign up early."""
+    known = visit.visitor.customer_id
+    if known is not None:
+        if visit.draw() < accounts.login_probability:
+            visit.customer_id = known
+            visit.emit(LOGGED_IN, page)
+    elif visit.draw() < accounts.early_signup_probability:
+        visit.sequence += 1
+        visit.customer_id = visit.sim.new_customer(
+            visit.visitor, visit.now, visit.session_id, "browse", visit.sequence
+        )
 
-    Each page is reached after its dwell; the visit ends when the visitor leaves, a
-    session timeout after the last page. ``_visit.Browse`` is its twin for browsing
-    pages, and hands over to it, mid-walk, for the cart and beyond.
+
+def _walk(visit: Visit, page: str, straight_to: str | None = None) -> Steps.Body:
+    """A visit's walk through the funnel from ``page``, until the visitor leaves.
+
+    At each page: draw the next one from the behaviour's moves (None: leave), dwell, and
+    take the step of the page reached (:data:`STEPS`). ``straight_to`` is a first page
+    reached without a move drawn, as if from no page (a recovered cart). The session
+    ends by inactivity: a session timeout after the last page.
     """
-    emit, next_id = sim.events.append, sim.next_event_id
-    catalog, scenario = sim.catalog, sim.scenario
-    dwell, category_pages = sim.dwell, sim.category_pages
-    visitor_id = visitor.visitor_id
-    moves = behaviour.moves
+    sim, draw = visit.sim, visit.draw
+    moves, dwell = visit.behaviour.moves, sim.dwell
+    steps, view_page = STEPS, _view_page
+    came_from: str | None = None
+    next_page = straight_to
     while True:
-        if next_state is None:
-            # behaviour.Moves, drawn inline: this runs at every page of every visit.
-            cumulative, targets = moves[state]
-            next_state = targets[bisect_right(cumulative, draw())]
-            if next_state is None:
+        if next_page is None:
+            cumulative, targets = moves[page]
+            next_page = targets[bisect_right(cumulative, draw())]
+            if next_page is None:
                 break  # the visitor leaves: the last page is the last activity
-        now = yield dwell[state](draw)
-        if next_state is CATEGORY:
-            category = catalog.categories.pick(draw)
-            sequence += 1
-            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id, sequence,
-                  CATEGORY, None, None, None, category_pages[category]))  # fmt: skip
-        elif next_state is SEARCH:
-            product = catalog.any_product.pick(draw)
-            query = product.search_term + SEARCH_SUFFIXES[int(draw() * len(SEARCH_SUFFIXES))]
-            emit((next_id(), SEARCHED, now, now, session_id, visitor_id, customer_id,
-                  sequence + 1, SEARCH, None, None, None, {"query": query}))  # fmt: skip
-            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
-                  sequence + 2, SEARCH, None, None, None, None))  # fmt: skip
-            sequence += 2
-        elif next_state is PRODUCT:
-            if state is CATEGORY:
-                product = catalog.in_category[category].pick(draw)
-            elif state is SEARCH and product is not None:
-                product = catalog.in_category[product.category].pick(draw)
-            else:
-                product = catalog.any_product.pick(draw)
-            product_id = product.product_id
-            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
-                  sequence + 1, PRODUCT, product_id, None, None, None))  # fmt: skip
-            emit((next_id(), PRODUCT_VIEWED, now, now, session_id, visitor_id, customer_id,
-                  sequence + 2, PRODUCT, product_id, None, None, product.viewed))  # fmt: skip
-            sequence += 2
-        elif next_state is CART:
-            if state is PRODUCT and product is not None:
-                if cart is None:
-                    sim.last_cart_id += 1
-                    cart = visitor.cart = Cart(sim.last_cart_id, session_id)
-                quantity = max(1, round(behaviour.add_quantity(draw)))
-                line = cart.live_line(product.product_id)
-                if line is None:
-                    sim.last_cart_item_id += 1
-                    line = CartLine(
-                        sim.last_cart_item_id, product.product_id, quantity, product.price_cents
-                    )
-                    cart.add(line)
-                else:
-                    line.quantity += quantity
-                sequence += 1
-                emit((next_id(), ADDED_TO_CART, now, now, session_id, visitor_id, customer_id,
-                      sequence, PRODUCT, product.product_id, quantity, None,
-                      {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
-                       "unit_price_cents": line.unit_price_cents,
-                       "line_quantity": line.quantity}))  # fmt: skip
-            sequence += 1
-            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id, sequence,
-                  CART, None, None, None, RECOVERED if state is LANDING else None))  # fmt: skip
-            if cart is not None:
-                sequence = _cart_actions(
-                    sim, draw, cart, now, session_id, visitor_id, customer_id, sequence
-                )
-        elif next_state is CHECKOUT:
-            if customer_id is None:
-                if visitor.customer_id is not None:
-                    customer_id = visitor.customer_id
-                    sequence += 1
-                    emit((next_id(), LOGGED_IN, now, now, session_id, visitor_id, customer_id,
-                          sequence, CHECKOUT, None, None, None, None))  # fmt: skip
-                else:
-                    sequence += 1
-                    customer_id = sim.new_customer(visitor, now, session_id, "checkout", sequence)
-            lines = cart.live_lines() if cart is not None else []
-            # Checkout shows the current prices: lines added before a price change move to it.
-            repriced = cart.reprice(catalog.by_id) if cart is not None else None
-            summary: dict[str, Any] = {
-                "cart_id": cart.cart_id if cart is not None else None,
-                "items_count": sum(line.quantity for line in lines),
-                "subtotal_cents": sum(line.quantity * line.unit_price_cents for line in lines),
-            }
-            if repriced is not None:
-                summary["repriced"] = repriced
-            emit((next_id(), CHECKOUT_STARTED, now, now, session_id, visitor_id, customer_id,
-                  sequence + 1, CHECKOUT, None, None, None, summary))  # fmt: skip
-            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
-                  sequence + 2, CHECKOUT, None, None, None, None))  # fmt: skip
-            sequence += 2
-        elif next_state is PAYMENT:
-            method = sim.payment_methods.pick(draw)
-            emit((next_id(), PAYMENT_INFO_ADDED, now, now, session_id, visitor_id, customer_id,
-                  sequence + 1, PAYMENT, None, None, None, {"method": method}))  # fmt: skip
-            emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
-                  sequence + 2, PAYMENT, None, None, None, None))  # fmt: skip
-            sequence += 2
-        elif next_state is CONFIRMATION:
-            # Submitting the payment: it may fail and be retried; `else` runs on success.
-            orders = scenario.orders
-            attempt = 1
-            while draw() < orders.payment_failure_probability:
-                sequence += 1
-                emit((next_id(), PAYMENT_FAILED, now, now, session_id, visitor_id, customer_id,
-                      sequence, PAYMENT, None, None, None,
-                      {"attempt": attempt, "reason": sim.failure_reasons.pick(draw)}))  # fmt: skip
-                if draw() >= orders.payment_retry_probability:
-                    break
-                attempt += 1
-                now = yield dwell[PAYMENT](draw)
-            else:
-                if cart is not None and customer_id is not None:
-                    sequence = place_order(
-                        sim, draw, cart, now, session_id, visitor, customer_id, sequence,
-                        coupon_probability=behaviour.coupon_probability,
-                    )  # fmt: skip
-                    cart = None
-                    sequence += 1
-                    emit((next_id(), PAGE_VIEWED, now, now, session_id, visitor_id, customer_id,
-                          sequence, CONFIRMATION, None, None, None, None))  # fmt: skip
-                    state, next_state = CONFIRMATION, None
-                    continue
-            break  # the payment failed for good: the visitor leaves
-        state, next_state = next_state, None
-
-    # A session ends by inactivity: nothing happens for the timeout after the last page.
-    now = yield sim.session_timeout
-    emit((next_id(), SESSION_ENDED, now, now, session_id, visitor_id, customer_id, sequence + 1,
-          None, None, None, None, None))  # fmt: skip
-    sim.return_later(visitor, now, draw)
+            came_from = page
+        visit.now = yield dwell[page](draw)
+        if next_page is CONFIRMATION:
+            if not (yield from _confirm(visit)):
+                break  # the payment failed for good: the visitor leaves
+        else:
+            steps.get(next_page, view_page)(visit, next_page, came_from)
+        page, next_page = next_page, None
+    visit.now = yield sim.session_timeout
+    visit.emit(SESSION_ENDED, None)
+    sim.return_later(visit.visitor, visit.now, draw)
 
 
-def _cart_actions(
-    sim: Simulation,
-    draw: Uniform,
-    cart: Cart,
-    now: int,
-    session_id: int,
-    visitor_id: int,
-    customer_id: int | None,
-    sequence: int,
-) -> int:
+# The steps: what reaching a page does. Each is step(visit, page, came_from), came_from
+# the page before (None: reached from outside the shop, the entry page; or straight to a
+# recovered cart).
+
+
+def _view_page(visit: Visit, page: str, _came_from: str | None) -> None:
+    """A page with nothing of its own: its view."""
+    visit.emit(PAGE_VIEWED, page)
+
+
+def _view_category(visit: Visit, _page: str, _came_from: str | None) -> None:
+    """A category page, drawn by the categories' weights."""
+    sim = visit.sim
+    visit.category = category = sim.catalog.categories.pick(visit.draw)
+    visit.emit(PAGE_VIEWED, CATEGORY, properties=sim.category_pages[category])
+
+
+def _search(visit: Visit, _page: str, _came_from: str | None) -> None:
+    """A search for a product drawn by popularity: one of the queries that find it."""
+    draw = visit.draw
+    product = visit.product = visit.sim.catalog.any_product.pick(draw)
+    queries = product.search_queries
+    query = queries[int(draw() * len(queries))]
+    visit.emit(SEARCHED, SEARCH, properties={"query": query})
+    visit.emit(PAGE_VIEWED, SEARCH)
+
+
+def _view_product(visit: Visit, _page: str, came_from: str | None) -> None:
+    """A product page: of the category just seen, of the product searched for, or any."""
+    catalog, draw = visit.sim.catalog, visit.draw
+    if came_from is CATEGORY:
+        product = catalog.in_category[visit.category].pick(draw)
+    elif came_from is SEARCH and visit.product is not None:
+        product = catalog.in_category[visit.product.category].pick(draw)
+    else:
+        product = catalog.any_product.pick(draw)
+    visit.product = product
+    visit.emit(PAGE_VIEWED, PRODUCT, product.product_id)
+    visit.emit(PRODUCT_VIEWED, PRODUCT, product.product_id, properties=product.viewed)
+
+
+def _view_cart(visit: Visit, _page: str, came_from: str | None) -> None:
+    """The cart: the product just seen added (from its page), then changes made in it."""
+    product = visit.product
+    if came_from is PRODUCT and product is not None:
+        _add_to_cart(visit, product)
+    visit.emit(PAGE_VIEWED, CART, properties=RECOVERED if came_from is None else None)
+    if visit.cart is not None:
+        _cart_actions(visit, visit.cart)
+
+
+def _add_to_cart(visit: Visit, product: Product) -> None:
+    """Add ``product`` to the visitor's cart (a new cart, or a new line, if need be)."""
+    sim = visit.sim
+    cart = visit.cart
+    if cart is None:
+        sim.last_cart_id += 1
+        cart = visit.cart = visit.visitor.cart = Cart(sim.last_cart_id, visit.session_id)
+    quantity = max(1, round(visit.behaviour.add_quantity(visit.draw)))
+    line = cart.live_line(product.product_id)
+    if line is None:
+        sim.last_cart_item_id += 1
+        line = CartLine(sim.last_cart_item_id, product.product_id, quantity, product.price_cents)
+        cart.add(line)
+    else:
+        line.quantity += quantity
+    visit.emit(ADDED_TO_CART, PRODUCT, product.product_id, quantity, {
+        "cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
+        "unit_price_cents": line.unit_price_cents, "line_quantity": line.quantity,
+    })  # fmt: skip
+
+
+def _cart_actions(visit: Visit, cart: Cart) -> None:
     """On the cart page: maybe remove a line (never the last) or change a quantity."""
-    rules = sim.scenario.behaviour.cart
+    rules, draw = visit.sim.scenario.behaviour.cart, visit.draw
     lines = cart.live_lines()
     if len(lines) > 1 and draw() < rules.remove_probability:
         line = lines[int(draw() * len(lines))]
         line.removed = True
-        sequence += 1
-        sim.emit(REMOVED_FROM_CART, now, session_id, visitor_id, customer_id, sequence,
-                 CART, line.product_id, line.quantity, None,
-                 {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id})  # fmt: skip
+        visit.emit(REMOVED_FROM_CART, CART, line.product_id, line.quantity,
+                   {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id})  # fmt: skip
         lines.remove(line)
     if draw() < rules.change_quantity_probability:
         line = lines[int(draw() * len(lines))]
         previous = line.quantity
         more = previous == 1 or draw() < 0.5  # noqa: PLR2004 - a coin flip
         line.quantity = previous + 1 if more else previous - 1
-        sequence += 1
-        sim.emit(CART_QUANTITY_CHANGED, now, session_id, visitor_id, customer_id,
-                 sequence, CART, line.product_id, line.quantity, None,
-                 {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
-                  "previous_quantity": previous})  # fmt: skip
-    return sequence
+        visit.emit(CART_QUANTITY_CHANGED, CART, line.product_id, line.quantity,
+                   {"cart_id": cart.cart_id, "cart_item_id": line.cart_item_id,
+                    "previous_quantity": previous})  # fmt: skip
+
+
+def _check_out(visit: Visit, _page: str, _came_from: str | None) -> None:
+    """Checkout: the visitor logs in or signs up if anonymous; the cart's summary."""
+    if visit.customer_id is None:  # no draw: whoever checks out is known from here on
+        known = visit.visitor.customer_id
+        if known is not None:
+            visit.customer_id = known
+            visit.emit(LOGGED_IN, CHECKOUT)
+        else:
+            visit.sequence += 1
+            visit.customer_id = visit.sim.new_customer(
+                visit.visitor, visit.now, visit.session_id, "checkout", visit.sequence
+            )
+    cart = visit.cart
+    lines = cart.live_lines() if cart is not None else []
+    # Checkout shows the current prices: lines added before a price change move to it.
+    repriced = cart.reprice(visit.sim.catalog.by_id) if cart is not None else None
+    summary: dict[str, Any] = {
+        "cart_id": cart.cart_id if cart is not None else None,
+        "items_count": sum(line.quantity for line in lines),
+        "subtotal_cents": sum(line.quantity * line.unit_price_cents for line in lines),
+    }
+    if repriced is not None:
+        summary["repriced"] = repriced
+    visit.emit(CHECKOUT_STARTED, CHECKOUT, properties=summary)
+    visit.emit(PAGE_VIEWED, CHECKOUT)
+
+
+def _add_payment(visit: Visit, _page: str, _came_from: str | None) -> None:
+    """The payment page: a method drawn by the scenario's mix."""
+    method = visit.sim.payment_methods.pick(visit.draw)
+    visit.emit(PAYMENT_INFO_ADDED, PAYMENT, properties={"method": method})
+    visit.emit(PAGE_VIEWED, PAYMENT)
+
+
+def _confirm(visit: Visit) -> Generator[int, int, bool]:
+    """Submitting the payment: it may fail and be retried (after a payment page's dwell).
+
+    True once the order is placed and its confirmation viewed; False if the visitor
+    leaves (the payment failed for good, or there was nothing to order).
+    """
+    sim, draw = visit.sim, visit.draw
+    orders = sim.scenario.orders
+    attempt = 1
+    while draw() < orders.payment_failure_probability:
+        reason = sim.failure_reasons.pick(draw)
+        visit.emit(PAYMENT_FAILED, PAYMENT, properties={"attempt": attempt, "reason": reason})
+        if draw() >= orders.payment_retry_probability:
+            return False
+        attempt += 1
+        visit.now = yield sim.dwell[PAYMENT](draw)
+    cart, customer_id = visit.cart, visit.customer_id
+    if cart is None or customer_id is None:
+        return False
+    visit.sequence = place_order(
+        sim, draw, cart, visit.now, visit.session_id, visit.visitor, customer_id,
+        visit.sequence, coupon_probability=visit.behaviour.coupon_probability,
+    )  # fmt: skip
+    visit.cart = None
+    visit.emit(PAGE_VIEWED, CONFIRMATION)
+    return True
+
+
+# What reaching each page does (the confirmation, which may wait, is the walk's own).
+STEPS: dict[str, Callable[[Visit, str, str | None], None]] = {
+    CATEGORY: _view_category,
+    SEARCH: _search,
+    PRODUCT: _view_product,
+    CART: _view_cart,
+    CHECKOUT: _check_out,
+    PAYMENT: _add_payment,
+}

@@ -177,4 +177,7 @@ CATEGORY_ALIASES = {
     "smarthome": "smart_home", "camping": "tents", "bags": "packs", "backpacks": "packs",
 }  # fmt: skip
 
-SEARCH_SUFFIXES = ("", "", "", " sale", " gift", " cheap", " best", " black", " large")
+# What a visitor types to find a product, drawn alike: {term} is the thing it is ("mug"),
+# {name} its name without brackets ("vintage mug"). See catalog.search_queries.
+SEARCH_FORMS = ("{term}", "{term}", "{term}", "{name}", "{name}", "{term} sale", "best {term}",
+                "cheap {term}", "{term} gift")  # fmt: skip

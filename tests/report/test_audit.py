@@ -104,9 +104,13 @@ def test_the_audit_reads_duplicated_events_once(flash_sale_folder):
             "audience.devices={mobile: 0.56, desktop: 0.38, tablet: 0.06}",
             {"device mobile", "device desktop"},
         ),
+        (
+            "audience.channels.direct.entry_pages={landing: 0.6, category: 0.2, search: 0.2}",
+            {f"direct sessions entering on {page}" for page in ("landing", "category", "search")},
+        ),
         ("orders.payment_failure_probability=0.08", {"payment attempts that fail"}),
         ("orders.shipping.free_over=50", {"orders whose shipping follows the rule"}),
-        ("behaviour.accounts.login_probability=0.5", {"customers who log in at landing"}),
+        ("behaviour.accounts.login_probability=0.5", {"customers who log in on arriving"}),
         (
             "behaviour.dwell_seconds.product={type: lognormal, median: 40, sigma: 0.9}",
             {"median seconds on product"},

@@ -75,7 +75,7 @@ def test_descriptions_do_not_change_the_scenario_digest():
         for name in ("black_friday", "steady_state", "flash_sale")
     }
     assert digests == {
-        "black_friday": "41ecf12701a023d6207ccce0bf3ae3b26918e4135aa4b1290e694a2ab6f2da1b",
-        "steady_state": "296ace26e00c7e65afbed5f4ffc1cd9916b6524aa90610ef522251ca18060f8e",
-        "flash_sale": "8d23e06993c25ce011f9c3badfb7a20e7d80e34a45e4f76b256937503f6a24d9",
+        "black_friday": "518da71ff9d046dcf6364c6ac60450ab679bfde45f71fb6ff4f6973134e07fb5",
+        "steady_state": "1e04b97a36d7f83dddef8d80faf62e93197988ebacd0c67699552f0b87228676",
+        "flash_sale": "41cb34b80da0cd04ef8aa05980f75cedb837266b71303abe359aca0c5ed2b017",
     }

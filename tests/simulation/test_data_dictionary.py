@@ -66,7 +66,7 @@ def everything() -> Output:
             "lifecycle": {
                 "cancel_probability": 0.3,
                 "cancel_delay_hours": _constant(0.1),
-                "ship_delay_hours": _constant(1),
+                "ship_delay_hours": _constant(3),  # orders of the last hours stay paid
                 "deliver_delay_days": _constant(0.1),
                 "return_probability": 0.5,
                 "return_delay_days": _constant(0.1),

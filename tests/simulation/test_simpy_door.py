@@ -14,7 +14,7 @@ import simpy
 from simpy.core import StopSimulation
 from simpy.events import NORMAL, URGENT
 
-from fauxsim.simulation.processes import SimClock, queue_and_ids
+from fauxsim.simulation.processes import SimClock
 
 PACKAGE = Path(__file__).resolve().parents[2] / "fauxsim"
 
@@ -69,9 +69,6 @@ def test_run_until_an_event_stops_with_stop_simulation():
     assert issubclass(StopSimulation, Exception), "simpy.core.StopSimulation"
     env = SimClock(initial_time=0)
     assert env.run(until=env.timeout(3, value="done")) == "done"
-    queue, ids = queue_and_ids(env)
-    assert queue is env._queue
-    assert ids is env._eid
 
 
 def test_no_other_module_imports_simpy():

@@ -1,5 +1,6 @@
-"""A visit's compiled hot path (``fauxsim/simulation/_visit.c``) against its Python twins:
-the browsing walk (``session._walk``) and the lognormal whole sampler (``sampling``)."""
+"""A visit's compiled parts (``fauxsim/simulation/_visit.c``) against their Python twins:
+the arrivals and a visit's draws (``engine``, ``randomness``), the lognormal whole sampler
+(``sampling``) and the returning queue (``audience``)."""
 
 from __future__ import annotations
 
@@ -39,121 +40,50 @@ def test_the_compiled_visit_is_built_where_there_is_a_c_compiler():
 
 @needs_compiled
 @pytest.mark.parametrize(
-    ("browse", "sampler"), [(True, False), (False, True), (True, True)], ids=str
+    ("arrivals", "sampler"), [(True, False), (False, True), (True, True)], ids=str
 )
-def test_a_run_gives_the_same_output_with_either_walk_and_sampler(monkeypatch, browse, sampler):
+def test_a_run_gives_the_same_output_with_either_arrivals_and_sampler(
+    monkeypatch, arrivals, sampler
+):
     """The whole engine, a few days of a small shop, with quirks: event for event, row for row."""
     scenario = small_scenario(quirks={"keep_removed_cart_items": True, "null_fields": 0.01})
     monkeypatch.setattr(session, "COMPILED", False)
     monkeypatch.setattr(sampling, "COMPILED", False)
     expected = collect(scenario)
-    monkeypatch.setattr(session, "COMPILED", browse)
+    monkeypatch.setattr(session, "COMPILED", arrivals)
     monkeypatch.setattr(sampling, "COMPILED", sampler)
     assert collect(scenario) == expected
-    # Browsing visits reached the cart and beyond, so the hand-over to Python was taken.
+    # Visits browsed and reached the cart and beyond.
     kinds = {event[1] for event in expected.events}
     assert {"added_to_cart", "order_placed", "searched", "product_viewed"} <= kinds
 
 
 @needs_compiled
-def test_compiled_visits_browse_in_c_and_finish_without_the_cyclic_collector():
-    """Every visit waits in the queue as a Browse, its own event (but for those that go
-    straight to a recovered cart: a Steps around _walk); once over, nothing is left for the
-    collector to find."""
-    from fauxsim.simulation.processes import RESUME_OWN, Steps  # noqa: PLC0415
-
+def test_visits_finish_without_the_cyclic_collector():
+    """A visit (a Steps around its walk, and its Visit) holds no reference cycle: once
+    over, nothing is left for the collector to find."""
     simulation = Simulation(small_scenario(end="2024-03-02"))
     gc.collect()
     gc.disable()
-    browsing = recovering = 0
     try:
-        for hour in range(1, 24):
-            simulation.advance(simulation.start + hour * DAY // 24)
-            for *_, event in simulation.env._queue:
-                if isinstance(event, session.Browse):
-                    assert event.callbacks is RESUME_OWN
-                    browsing += 1
-                elif (
-                    isinstance(event, Steps)
-                    and getattr(event._send.__self__, "__name__", "") == "_walk"
-                ):
-                    recovering += 1
         simulation.advance(simulation.end)
         unreachable = gc.collect()
     finally:
         gc.enable()
-    assert browsing > 0.9 * (browsing + recovering)
     assert unreachable == 0
 
 
-@needs_compiled
-def test_simpy_own_loop_resumes_a_browse_as_the_scheduler_does():
-    """run(until=event) is SimPy's own loop: its step() resumes a Browse through the callbacks
-    it carries (processes.RESUME_OWN), to the same events."""
+def test_simpy_own_loop_resumes_visits_as_the_scheduler_does():
+    """run(until=event) is SimPy's own loop: its step() resumes each Steps through its
+    callbacks, to the same events."""
     scenario = small_scenario()
     by_scheduler = Simulation(scenario)
     expected = by_scheduler.advance(by_scheduler.start + DAY // 2)
     by_simpy = Simulation(scenario)
     env = by_simpy.env
     env.run(until=env.timeout(DAY // 2))
-    assert len(expected) > 1_000
+    assert len(expected) > 500
     assert by_simpy.events == expected
-    assert any(isinstance(event, session.Browse) for *_, event in env._queue)
-
-
-def _browse(draws: Any, moves: dict[str, Any], **shared: Any) -> Any:
-    """A Browse over a fresh simulation's shared state, drawing ``draws`` in order (a list,
-    or a function), with some shared items replaced (``next_id=...``)."""
-    from fauxsim.simulation.labels import LANDING  # noqa: PLC0415
-
-    simulation = Simulation(small_scenario())
-    draw = iter(draws).__next__ if isinstance(draws, list) else draws
-    context = (simulation, 1, None, draw, None, None, None)
-    names = {"events": "events", "next_id": "next_event_id", "category_pages": "category_pages"}
-    items = simulation.visit_shared._replace(**{names[name]: v for name, v in shared.items()})
-    assert session.Browse is not None
-    return session.Browse(items, context, moves, 7, 2, 0, LANDING)
-
-
-@needs_compiled
-def test_a_browse_ends_as_a_generator_does():
-    """It yields the dwell, then the timeout; then StopIteration, and again after."""
-    from fauxsim.simulation.labels import LANDING, PAGE_VIEWED  # noqa: PLC0415
-
-    # From the landing page: leave at once (every draw lands past the only bound).
-    walk = _browse([0.9], {LANDING: ([0.5], [PAGE_VIEWED, None])})
-    with pytest.raises(TypeError, match="non-None"):
-        walk.send(5)
-    walk = _browse([0.9, 0.5, 0.5], {LANDING: ([0.5], [PAGE_VIEWED, None])})
-    timeout = next(walk)
-    assert timeout > 0
-    with pytest.raises(AttributeError):  # return_later meets the visitor None given here
-        walk.send(10)
-    with pytest.raises(StopIteration):
-        walk.send(11)
-
-
-@needs_compiled
-def test_errors_inside_a_browse_end_it_with_that_error():
-    from fauxsim.simulation.labels import CATEGORY, LANDING  # noqa: PLC0415
-
-    walk = _browse([], {LANDING: ([1.0], [CATEGORY, None])})  # no draw left
-    with pytest.raises(RuntimeError, match="raised StopIteration"):
-        next(walk)  # the draw's StopIteration is an error, as in a generator
-    walk = _browse([0.1], {})
-    with pytest.raises(KeyError, match="landing"):
-        next(walk)  # no moves from the landing page
-    walk = _browse([0.1, 0.5, 0.5], {LANDING: ([1.0], [CATEGORY, None])})
-    next(walk)
-    with pytest.raises(ValueError, match="thrown in"):
-        walk.throw(ValueError("thrown in"))
-    with pytest.raises(StopIteration):
-        next(walk)
-    walk = _browse([0.1, 0.5, 0.5], {LANDING: ([1.0], [CATEGORY, None])})
-    next(walk)
-    walk.close()
-    with pytest.raises(StopIteration):
-        next(walk)
 
 
 @needs_compiled
@@ -240,79 +170,13 @@ def test_the_compiled_queue_returns_the_visitors_the_python_heap_returns(steps):
 @needs_compiled
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
 def test_session_started_properties_keep_one_key_order(monkeypatch, compiled):
-    """JSON keeps a dict's order: the compiled start writes the keys as run_session does."""
+    """JSON keeps a dict's order: session_started's keys are STARTED_KEYS, visits started
+    by the compiled arrivals or by their twin."""
     monkeypatch.setattr(session, "COMPILED", compiled)
     events = collect(small_scenario(end="2024-03-02")).events
     started = [event[12] for event in events if event[1] == "session_started"]
     assert started
     assert {tuple(properties) for properties in started} == {session.STARTED_KEYS}
-
-
-# Found by a review under AddressSanitizer: each of these crashed or read freed memory.
-
-
-@needs_compiled
-def test_a_browse_refuses_to_be_resumed_from_inside_itself():
-    """As a generator does: a draw that resumes the walk it draws for is refused."""
-    from fauxsim.simulation.labels import CATEGORY, LANDING  # noqa: PLC0415
-
-    refused: list[str] = []
-    draws = iter([0.1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
-
-    def draw() -> float:
-        try:
-            walk.send(100)
-        except ValueError as error:
-            refused.append(str(error))
-        return next(draws)
-
-    moves = {LANDING: ([1.0], [CATEGORY, None]), CATEGORY: ([0.0], [CATEGORY, None])}
-    walk = _browse(draw, moves)
-    assert next(walk) > 0  # the dwell on the landing page
-    assert walk.send(10) > 0  # the category page reached; it leaves: the timeout
-    assert refused
-    assert set(refused) == {"generator already executing"}
-
-
-@needs_compiled
-def test_a_search_suffix_drawn_out_of_range_fails_as_python_does():
-    from fauxsim.simulation.labels import LANDING, SEARCH  # noqa: PLC0415
-
-    walk = _browse([0.1, 0.5, 0.5, 0.5, 1.5], {LANDING: ([1.0], [SEARCH, None])})
-    next(walk)
-    with pytest.raises(IndexError):  # SEARCH_SUFFIXES[int(1.5 * 9)]
-        walk.send(10)
-
-
-@needs_compiled
-def test_a_category_page_keeps_its_properties_when_next_id_replaces_them():
-    """The page's properties are held while the event id is drawn (Python code)."""
-    from fauxsim.simulation.labels import CATEGORY, LANDING  # noqa: PLC0415
-
-    pages: dict[str, Any] = {}
-    counter = iter(range(1, 100))
-
-    def next_id() -> int:
-        for category in list(pages):
-            pages[category] = {"category": category}  # the old dicts are freed here
-        global junk  # noqa: PLW0603 - to reuse the freed memory
-        junk = [{"x": number} for number in range(100)]
-        return next(counter)
-
-    simulation = Simulation(small_scenario())
-    pages.update({name: {"category": name} for name in simulation.category_pages})
-    events: list[Any] = []
-    moves = {LANDING: ([1.0], [CATEGORY, None]), CATEGORY: ([0.0], [CATEGORY, None])}
-    walk = _browse([0.1, 0.5, 0.5, 0.5, 0.5, 0.5], moves,
-                   events=events, next_id=next_id, category_pages=pages)  # fmt: skip
-    next(walk)
-    walk.send(10)
-    (viewed,) = events
-    assert viewed[12] == {"category": viewed[12]["category"]}
-    assert viewed[12]["category"] in pages
-
-
-junk: list[Any] = []
 
 
 @needs_compiled
@@ -347,24 +211,6 @@ def test_the_compiled_lognormal_meets_bad_draws_as_the_closure_does(draws):
         except ValueError as error:
             outcomes.append(type(error))
     assert outcomes[0] == outcomes[1]
-
-
-@needs_compiled
-def test_a_visit_started_in_c_keeps_the_returning_flag_as_given():
-    """From the second review: the flag was made a bool before anything else ran."""
-    from fauxsim.simulation.audience import Visitor  # noqa: PLC0415
-
-    outcomes = []
-    for compiled in (True, False):
-        with compiled_as(session, compiled):
-            simulation = Simulation(small_scenario())
-            visitor = Visitor(1, 0, simulation.visitor_kinds)
-            draws = iter([0.5] * 8).__next__
-            session.visit_starter(simulation)(1, visitor, draws, simulation.start, 1)  # type: ignore[arg-type]
-        (started, viewed) = simulation.events
-        outcomes.append((started[12]["is_returning"], viewed[1], list(simulation.session_kinds)))
-    assert outcomes[0] == outcomes[1]
-    assert type(outcomes[0][0]) is int
 
 
 @needs_compiled
@@ -536,20 +382,6 @@ def test_compiled_arrivals_refuse_a_plan_of_another_shape():
 
 
 @needs_compiled
-def test_an_event_id_counter_that_is_no_iterator_fails_cleanly():
-    """From the third review: the visit's start called it unchecked."""
-    from fauxsim.simulation.audience import Visitor  # noqa: PLC0415
-
-    simulation = Simulation(small_scenario())
-    shared = simulation.visit_shared._replace(event_ids=5)  # not an iterator
-    visitor = Visitor(1, 0, simulation.visitor_kinds)
-    assert session.visit is not None
-    with pytest.raises(TypeError, match="iterator"):
-        session.visit(shared, simulation, 1, visitor, iter([0.5] * 9).__next__,
-                      simulation.start, False)  # noqa: FBT003  # fmt: skip
-
-
-@needs_compiled
 def test_a_throw_a_generator_refuses_leaves_the_body_as_it_was():
     """From the fourth review: throw(5) ended the arrivals (and a walk) before refusing it."""
     simulation = Simulation(small_scenario())
@@ -569,7 +401,7 @@ def test_a_throw_a_generator_refuses_leaves_the_body_as_it_was():
 @needs_compiled
 def test_a_run_keeps_the_parts_it_was_built_with_when_a_flag_changes(monkeypatch):
     """The compiled parts are chosen once, when the Simulation is built: a flag turned off
-    mid-run gives no hybrid (its visits still browse in C, its events are the same)."""
+    mid-run gives no hybrid (its visits still arrive from C, its events are the same)."""
     from fauxsim.simulation.compiled_parts import CompiledParts  # noqa: PLC0415
 
     scenario = small_scenario(end="2024-03-02")
@@ -582,7 +414,9 @@ def test_a_run_keeps_the_parts_it_was_built_with_when_a_flag_changes(monkeypatch
     events = list(simulation.advance(middle))
     for module in (session, sampling, audience):
         monkeypatch.setattr(module, "COMPILED", False)
-    assert any(isinstance(entry[-1], session.Browse) for entry in simulation.env._queue)
+    waiting = [*simulation.env._queue, *simulation.env._later]
+    bodies = [getattr(getattr(entry[-1], "_send", None), "__self__", None) for entry in waiting]
+    assert any(isinstance(body, session.Arrivals) for body in bodies)
     events += simulation.advance(simulation.end)
     assert events == expected_events
     assert Simulation(scenario).parts == CompiledParts(
@@ -593,15 +427,14 @@ def test_a_run_keeps_the_parts_it_was_built_with_when_a_flag_changes(monkeypatch
 @needs_compiled
 def test_the_shared_interface_is_declared_once_by_name():
     """session.VisitShared names every item _visit.c reads, in its order; Arrivals refuses a
-    plain tuple, or one whose fields are not _visit.SHARED_FIELDS (two swapped items)."""
+    plain tuple, or one whose fields are not _visit.SHARED_FIELDS (a renamed item)."""
     from fauxsim.simulation import _visit  # noqa: PLC0415
     from fauxsim.simulation.session import VisitShared  # noqa: PLC0415
 
     assert VisitShared._fields == _visit.SHARED_FIELDS
     simulation = Simulation(small_scenario())
-    swapped = list(VisitShared._fields)
-    swapped[0], swapped[1] = swapped[1], swapped[0]
-    Swapped = NamedTuple("Swapped", [(name, Any) for name in swapped])
-    for shared in (tuple(simulation.visit_shared), Swapped(*simulation.visit_shared)):
+    renamed = ["start" + name for name in VisitShared._fields]
+    Renamed = NamedTuple("Renamed", [(name, Any) for name in renamed])
+    for shared in (tuple(simulation.visit_shared), Renamed(*simulation.visit_shared)):
         with pytest.raises(TypeError, match="SHARED_FIELDS"):
             _arrivals(simulation, shared=shared)
