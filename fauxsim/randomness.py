@@ -44,6 +44,7 @@ class Purpose(IntEnum):
     QUIRKS = 8
     CUSTOMER = 9
     SESSION_DRAWS = 10
+    SHARD = 11
 
 
 def _mix(value: int) -> int:
@@ -62,6 +63,17 @@ def _purpose_key(seed: int, purpose: int) -> int:
 def derive(seed: int, purpose: Purpose, entity: int = 0) -> int:
     """A 64-bit seed for the stream of ``purpose`` and ``entity`` under ``seed``."""
     return _mix(_purpose_key(seed, int(purpose)) ^ (entity & _MASK64))
+
+
+def shard_seed(seed: int, shard: int, shards: int) -> int:
+    """The seed of the audience of shard ``shard`` of ``shards`` (see ``simulation.shards``).
+
+    One shard is the whole shop: its seed is the scenario's, so a run of one shard is the
+    run of today. Of several, each has a seed of its own, derived from (seed, shard).
+    """
+    if shards == 1:
+        return seed
+    return derive(seed, Purpose.SHARD, shard)
 
 
 def stream(seed: int, purpose: Purpose, entity: int = 0) -> random.Random:

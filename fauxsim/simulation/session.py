@@ -307,12 +307,12 @@ def _walk(  # noqa: C901, PLR0912, PLR0915 - one walk through the funnel reads b
         elif next_state is CART:
             if state is PRODUCT and product is not None:
                 if cart is None:
-                    sim.last_cart_id += 1
+                    sim.last_cart_id += sim.id_stride
                     cart = visitor.cart = Cart(sim.last_cart_id, session_id)
                 quantity = max(1, round(behaviour.add_quantity(draw)))
                 line = cart.live_line(product.product_id)
                 if line is None:
-                    sim.last_cart_item_id += 1
+                    sim.last_cart_item_id += sim.id_stride
                     line = CartLine(
                         sim.last_cart_item_id, product.product_id, quantity, product.price_cents
                     )
