@@ -20,6 +20,7 @@ from cli.console import (
 )
 from cli.run_outputs import Outputs, open_outputs
 from cli.run_progress import RunProgress
+from cli.shard_runs import check_shard_options, run_shards
 from fauxsim import wall_clock
 from fauxsim.clock import SECOND, run_end, to_datetime, to_micros
 from fauxsim.currency import exponent
@@ -64,6 +65,8 @@ def run(
     commit_every: float | None = None,
     stream: str | None = None,
     stream_exchange: str = "fauxsim.events",
+    workers: int | None = None,
+    dask: str | None = None,
 ) -> int:
     """Simulate a scenario and write its events and tables.
 
@@ -108,6 +111,13 @@ def run(
         alone, Postgres is written only when --db or $DATABASE_URL names one.
     stream_exchange
         The topic exchange the events go to (routing key: the event type).
+    workers
+        A scenario of several shards (--set shards=K): how many local processes run
+        them (default: this machine's cores, at most K). Never changes the output.
+    dask
+        A scenario of several shards: run them on a Dask cluster, tcp://host:8786, or
+        "local" for a LocalCluster here (--workers of them). Needs the dask extra:
+        pip install 'fauxsim[dask]'. The output folder must be one every worker sees.
     """
     if batch_rows < 1:
         raise UsageError(f"--batch-rows must be at least 1, got {batch_rows}")
@@ -121,6 +131,12 @@ def run(
         raise UsageError(
             "--db and --replace are for database output; drop --out/--format to use them"
         )
+    check_shard_options(
+        loaded, workers=workers, dask=dask, to_files=to_files, live=live, stream=stream
+    )
+    if loaded.shards > 1:
+        return _run_sharded(loaded, out or Path("data"), format or "parquet", stop, batch_rows,
+                            workers, dask)  # fmt: skip
     handle_stops()  # a stopped run cleans up and says what it kept
     target = out or Path("data")
     outputs = Outputs()
@@ -147,6 +163,31 @@ def run(
             raise
         outputs.abort()  # stopped before run_into took charge of them (a no-op after)
         raise type(stopped)(outputs.what_was_kept(target)) from None
+
+
+def _run_sharded(
+    scenario: Scenario,
+    out: Path,
+    format_name: str,
+    until: dt.datetime | dt.date | None,
+    batch_rows: int,
+    workers: int | None,
+    dask: str | None,
+) -> int:
+    handle_stops()
+    try:
+        return run_shards(scenario, out=out, format_name=format_name, until=until,
+                          batch_rows=batch_rows, workers=workers, dask=dask,
+                          print_summary=_print_summary)  # fmt: skip
+    except BaseException as error:
+        stopped = error if isinstance(error, KeyboardInterrupt) else stop_received()
+        if stopped is None:
+            raise
+        kept = (
+            f"every shard's months written so far are kept in {out}/: run the same command "
+            "again to resume"
+        )
+        raise type(stopped)(kept) from None
 
 
 def _check_live_options(

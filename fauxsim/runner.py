@@ -203,11 +203,14 @@ def run_into(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_batch: Callable[[RunStats], None] | None = None,
     live: LiveClock | None = None,
+    shard: Shard | None = None,
+    cut_at: Callable[[int], int] | None = None,
 ) -> RunStats:
     """Write a run into ``sink`` and close it; return what was written.
 
     If anything fails half-way (an error, Ctrl-C) the sink is aborted: a database keeps
-    exactly the batches it committed, file sinks keep earlier complete files.
+    exactly the batches it committed, file sinks keep earlier complete files. ``shard``
+    and ``cut_at`` are :func:`generate`'s.
     """
     stats = RunStats()
     try:
@@ -218,6 +221,8 @@ def run_into(
             batch_rows=batch_rows,
             stats=stats,
             live=live,
+            shard=shard,
+            cut_at=cut_at,
         )
         for batch in batches:
             sink.write(batch)
