@@ -277,3 +277,16 @@ def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(scenario, one
     total = combine((result.stats for result in results), 0)
     assert total.events == len(_table(out, "events"))
     assert total.watermark == to_micros(scenario.end_utc)
+
+
+def test_fauxsim_run_dask_local_writes_the_same_files(one_worker, tmp_path, capsys, monkeypatch):
+    shop = _scenario_file(tmp_path)
+    out = tmp_path / "data"
+    args = ["run", str(shop), "--out", str(out), "--dask", "local", "--workers", "2"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert "3 shards" in result.stdout
+    written = {path: digest for path, digest in _files(out).items() if not path.startswith(META)}
+    assert written == {
+        path: digest for path, digest in _files(one_worker).items() if not path.startswith(META)
+    }

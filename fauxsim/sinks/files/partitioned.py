@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+import fauxsim
 from fauxsim.clock import to_datetime, to_micros
 from fauxsim.errors import SinkError
 from fauxsim.sinks.files.folder import (
@@ -157,12 +158,13 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
     """The dataset in ``out``, created if new; refused if it holds another one."""
     _writer(format_name)  # an unknown format fails before anything is created
     prepare_folder(out)
-    identity = {
+    identity = {  # as a database's ledger: the same code version too, or other data
         "scenario": scenario.name,
         "digest": digest,
         "seed": scenario.seed,
         "shards": scenario.shards,
         "format": format_name,
+        "code_version": fauxsim.__version__,
     }
     described = out / META / "dataset.json"
     if described.exists():
@@ -174,9 +176,11 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
         if found != identity:
             msg = (
                 f"{out}/ holds another dataset ({found.get('scenario')!r}, seed "
-                f"{found.get('seed')}, {found.get('shards')} shards, {found.get('format')}); "
-                f"this run is {scenario.name!r}, seed {scenario.seed}, {scenario.shards} "
-                f"shards, {format_name}. Write it to another folder, or delete that one."
+                f"{found.get('seed')}, {found.get('shards')} shards, {found.get('format')}, "
+                f"fauxsim {found.get('code_version')}); this run is {scenario.name!r}, seed "
+                f"{scenario.seed}, {scenario.shards} shards, {format_name}, fauxsim "
+                f"{fauxsim.__version__} (or another digest). Write it to another folder, or "
+                "delete that one."
             )
             raise SinkError(msg)
     else:
