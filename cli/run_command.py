@@ -20,7 +20,7 @@ from cli.console import (
 )
 from cli.run_outputs import Outputs, open_outputs
 from cli.run_progress import RunProgress
-from cli.shard_runs import check_shard_options, run_shards
+from cli.shard_runs import check_shard_options, run_shards, run_shards_into_database
 from fauxsim import wall_clock
 from fauxsim.clock import SECOND, run_end, to_datetime, to_micros
 from fauxsim.currency import exponent
@@ -131,9 +131,12 @@ def run(
         raise UsageError(
             "--db and --replace are for database output; drop --out/--format to use them"
         )
-    check_shard_options(
-        loaded, workers=workers, dask=dask, to_files=to_files, live=live, stream=stream
-    )
+    check_shard_options(loaded, workers=workers, dask=dask, live=live, stream=stream)
+    if loaded.shards > 1 and not to_files:
+        handle_stops()
+        return run_shards_into_database(loaded, db=db, replace=replace, until=stop,
+                                        batch_rows=batch_rows, workers=workers, dask=dask,
+                                        print_summary=_print_summary)  # fmt: skip
     if loaded.shards > 1:
         return _run_sharded(loaded, out or Path("data"), format or "parquet", stop, batch_rows,
                             workers, dask)  # fmt: skip

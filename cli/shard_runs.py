@@ -14,17 +14,17 @@ from cli.console import console, raise_if_stopped
 from cli.run_progress import RunProgress
 from fauxsim.clock import run_end, to_datetime, to_micros
 from fauxsim.errors import UsageError
-from fauxsim.scale.jobs import ShardJob
+from fauxsim.scale.jobs import DatabaseShardJob, ShardJob
 from fauxsim.scale.local import combine, default_workers, run_locally
 from fauxsim.sinks.files.partitioned import open_dataset
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from fauxsim.runner import RunStats
-    from fauxsim.scale.jobs import ShardResult
+    from fauxsim.scale.jobs import Job, ShardResult
     from fauxsim.scenario.model import Scenario
 
 
@@ -33,7 +33,6 @@ def check_shard_options(
     *,
     workers: int | None,
     dask: str | None,
-    to_files: bool,
     live: bool,
     stream: str | None,
 ) -> None:
@@ -50,12 +49,48 @@ def check_shard_options(
                     "--set shards=K (e.g. 8), or drop the option"
                 )
         return
-    if live or stream is not None or not to_files:
+    if live or stream is not None:
         raise UsageError(
-            f"a scenario of {scenario.shards} shards is written to files for now (--out "
-            "DIR): loading Postgres, a live run or a stream shard by shard is not built "
-            "yet. Add --out, or use --set shards=1."
+            f"a scenario of {scenario.shards} shards is written to files (--out DIR) or "
+            "Postgres for now: a live run or a stream shard by shard is not built yet. "
+            "Drop --live/--stream, or use --set shards=1."
         )
+
+
+def run_shards_into_database(
+    scenario: Scenario,
+    *,
+    db: str | None,
+    replace: bool,
+    until: dt.datetime | dt.date | None,
+    batch_rows: int,
+    workers: int | None,
+    dask: str | None,
+    print_summary: Callable[..., None],
+) -> int:
+    """Load every shard of ``scenario`` into Postgres, each over its own connection."""
+    from fauxsim.sinks.postgres import ledger  # noqa: PLC0415 - database runs only
+    from fauxsim.sinks.postgres.connection import mask_password  # noqa: PLC0415
+    from fauxsim.sinks.postgres.sink import open_sharded_dataset  # noqa: PLC0415
+
+    url, connection = open_sharded_dataset(db, scenario, replace=replace)
+    try:
+        with connection.cursor() as cursor:
+            committed = ledger.committed_by_shard(cursor)
+            connection.commit()
+        jobs = [
+            DatabaseShardJob(scenario, index, url, until, batch_rows)
+            for index in range(scenario.shards)
+        ]
+        where = f"Postgres {mask_password(url)} ({scenario.shards} shards)"
+        end = run_end(scenario, until)
+        done = [committed.get(job.shard) for job in jobs]
+        if all(watermark is not None and watermark >= end for watermark in done):
+            return _nothing_to_do(scenario, end, where)
+        resumed = any(watermark is not None for watermark in done)
+        return _run_jobs(scenario, jobs, until, workers, dask, where, resumed, print_summary)
+    finally:
+        connection.close()  # the writer lock with it
 
 
 def run_shards(
@@ -77,13 +112,31 @@ def run_shards(
         ShardJob(scenario, index, out, format_name, until, batch_rows)
         for index in range(scenario.shards)
     ]
-    start, end = to_micros(scenario.start_utc), run_end(scenario, until)
+    end = run_end(scenario, until)
     where = f"{out}/ ({format_name}, {scenario.shards} shards)"
     resumed = any(dataset.committed(job.shard) is not None for job in jobs)
     if all(job.done() for job in jobs):
-        last = to_datetime(end).astimezone(scenario.zone).strftime("%Y-%m-%d %H:%M %Z")
-        console.print(f"Nothing to do: {where} already holds everything up to {last}.")
-        return 0
+        return _nothing_to_do(scenario, end, where)
+    return _run_jobs(scenario, jobs, until, workers, dask, where, resumed, print_summary)
+
+
+def _nothing_to_do(scenario: Scenario, end: int, where: str) -> int:
+    last = to_datetime(end).astimezone(scenario.zone).strftime("%Y-%m-%d %H:%M %Z")
+    console.print(f"Nothing to do: {where} already holds everything up to {last}.")
+    return 0
+
+
+def _run_jobs(
+    scenario: Scenario,
+    jobs: Sequence[Job],
+    until: dt.datetime | dt.date | None,
+    workers: int | None,
+    dask: str | None,
+    where: str,
+    resumed: bool,
+    print_summary: Callable[..., None],
+) -> int:
+    start, end = to_micros(scenario.start_utc), run_end(scenario, until)
     began = time.perf_counter()
     progress = RunProgress(scenario, start, end, None)
     try:

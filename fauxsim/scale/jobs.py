@@ -49,14 +49,33 @@ class ShardJob:
 
 
 @dataclass(frozen=True)
+class DatabaseShardJob:
+    """Shard ``shard`` of ``scenario`` into the Postgres database at ``url`` (resolved: no
+    embedded server is started for it), over a connection of its own, up to ``until``."""
+
+    scenario: Scenario
+    shard: int
+    url: str
+    until: dt.datetime | dt.date | None = None
+    batch_rows: int = DEFAULT_BATCH_ROWS
+
+
+# Any shard's job (what workers take).
+Job = ShardJob | DatabaseShardJob
+
+
+@dataclass(frozen=True)
 class ShardResult:
     shard: int
     stats: RunStats
     resumed: bool
 
 
-def run_shard(job: ShardJob, on_batch: Callable[[RunStats], None] | None = None) -> ShardResult:
-    """Run one shard's job: its files, after removing any a dead run left uncommitted."""
+def run_shard(job: Job, on_batch: Callable[[RunStats], None] | None = None) -> ShardResult:
+    """Run one shard's job: its files (after removing any a dead run left uncommitted), or
+    its rows into Postgres, each batch committed with the shard's watermark."""
+    if isinstance(job, DatabaseShardJob):
+        return _into_database(job, on_batch)
     dataset = job.dataset
     dataset.remove_uncommitted(job.shard)
     resume_after = dataset.committed(job.shard)
@@ -74,5 +93,28 @@ def run_shard(job: ShardJob, on_batch: Callable[[RunStats], None] | None = None)
         on_batch=on_batch,
         shard=shard,
         cut_at=period_end,
+    )
+    return ShardResult(job.shard, stats, resumed=resume_after is not None)
+
+
+def _into_database(
+    job: DatabaseShardJob, on_batch: Callable[[RunStats], None] | None
+) -> ShardResult:
+    from fauxsim.sinks.postgres.sink import open_database_sink  # noqa: PLC0415 - db runs only
+
+    shard = Shard(job.shard, job.scenario.shards)
+    sink = open_database_sink(job.url, job.scenario, until=job.until, shard=shard)
+    resume_after = sink.resume_after
+    if resume_after is not None and resume_after >= run_end(job.scenario, job.until):
+        sink.close()
+        return ShardResult(job.shard, RunStats(watermark=resume_after), resumed=True)
+    stats = run_into(
+        sink,
+        job.scenario,
+        until=job.until,
+        resume_after=resume_after,
+        batch_rows=job.batch_rows,
+        on_batch=on_batch,
+        shard=shard,
     )
     return ShardResult(job.shard, stats, resumed=resume_after is not None)

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from fauxsim.errors import FauxError
 from fauxsim.runner import RunStats
-from fauxsim.scale.jobs import ShardJob, ShardResult, run_shard
+from fauxsim.scale.jobs import Job, ShardResult, run_shard
+from fauxsim.sinks.child_process import end_with_parent
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -79,7 +80,7 @@ class WorkerFailedError(RuntimeError):
 
 
 def run_locally(
-    jobs: Sequence[ShardJob],
+    jobs: Sequence[Job],
     workers: int,
     *,
     start: int,
@@ -92,16 +93,21 @@ def run_locally(
     return _in_processes(jobs, min(workers, len(jobs)), progress)
 
 
-def _in_processes(jobs: Sequence[ShardJob], workers: int, progress: Progress) -> list[ShardResult]:
+def _in_processes(jobs: Sequence[Job], workers: int, progress: Progress) -> list[ShardResult]:
     context = multiprocessing.get_context("spawn")
-    tasks: Queue[ShardJob | None] = context.Queue()
+    tasks: Queue[Job | None] = context.Queue()
     messages: Queue[tuple[str, int, Any]] = context.Queue()
     for job in jobs:
         tasks.put(job)
     for _ in range(workers):
         tasks.put(None)  # one stop for each worker, after the jobs
     processes = [
-        context.Process(target=_work, args=(tasks, messages), name=f"fauxsim-worker-{number}")
+        context.Process(
+            target=_work,
+            args=(tasks, messages, os.getpid()),
+            name=f"fauxsim-worker-{number}",
+            daemon=True,  # never outlives the command
+        )
         for number in range(workers)
     ]
     results: dict[int, ShardResult] = {}
@@ -169,10 +175,11 @@ def _on_term(_number: int, _frame: FrameType | None) -> None:
     raise _Stopped
 
 
-def _work(tasks: Queue[ShardJob | None], messages: Queue[tuple[str, int, Any]]) -> None:
+def _work(tasks: Queue[Job | None], messages: Queue[tuple[str, int, Any]], parent: int) -> None:
     """A worker process: run jobs until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides (see module docstring)
     signal.signal(signal.SIGTERM, _on_term)
+    end_with_parent(parent)  # kill -9 of the command ends its workers too
     try:
         while (job := tasks.get()) is not None:
             shard = job.shard
@@ -194,3 +201,7 @@ def _work(tasks: Queue[ShardJob | None], messages: Queue[tuple[str, int, Any]]) 
         # Exit at once: what this worker queued may never be read now (the parent stops
         # reading when it stops the workers), and waiting to flush it would hang the exit.
         messages.cancel_join_thread()
+    finally:
+        # Past its jobs, a worker stopped while it exits just ends (no _Stopped traceback
+        # from the queue's flush at exit).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

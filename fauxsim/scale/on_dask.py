@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from fauxsim.runner import RunStats
-    from fauxsim.scale.jobs import ShardJob
+    from fauxsim.scale.jobs import Job
 
 
 def run_on_dask(
-    jobs: Sequence[ShardJob],
+    jobs: Sequence[Job],
     address: str,
     *,
     workers: int | None,
@@ -51,8 +51,12 @@ def run_on_dask(
             msg = f"--dask {address}: cannot reach the scheduler ({error})"
             raise UsageError(msg) from None
     results: dict[int, ShardResult] = {}
-    futures = client.map(run_shard, list(jobs), key=[f"fauxsim-shard-{job.shard}" for job in jobs],
-                         pure=False)  # fmt: skip
+    # Shard 0 first: in a database, the other shards wait for its catalog (the products).
+    futures = [
+        client.submit(run_shard, job, key=f"fauxsim-shard-{job.shard}", pure=False,
+                      priority=len(jobs) - job.shard)
+        for job in jobs
+    ]  # fmt: skip
     try:
         for future in as_completed(futures):
             result: ShardResult = future.result()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
+from fauxsim.sinks.postgres.ledger import DATASET_WATERMARK
 from fauxsim.tables import ColumnType
 from genie_litestar.resources.catalog import RESOURCES, Resource
 from genie_litestar.timestamps import SQL_RFC3339, micros_from_text, micros_of, moment_of
@@ -89,7 +90,7 @@ async def fix_horizon(connection: AsyncConnection, filters: Filters, settle_seco
     before = None if filters.updated_before is None else moment_of(filters.updated_before)
     cursor = await connection.execute(
         "SELECT least(%(before)s::timestamptz, greatest("
-        "now() - make_interval(secs => %(settle)s), (SELECT max(watermark) FROM runs)))",
+        f"now() - make_interval(secs => %(settle)s), {DATASET_WATERMARK}))",
         {"before": before, "settle": settle_seconds},
     )
     row = await cursor.fetchone()

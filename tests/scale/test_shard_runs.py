@@ -191,7 +191,7 @@ def test_another_dataset_in_the_folder_is_refused(tmp_path, capsys, monkeypatch)
 def test_options_a_run_of_several_shards_cannot_take_are_refused(tmp_path, capsys, monkeypatch):
     shop = _scenario_file(tmp_path)
     cases = {
-        ("--db", "postgresql://nobody@127.0.0.1:1/x"): "written to files for now",
+        ("--live", "--db", "postgresql://nobody@127.0.0.1:1/x"): "live run or a stream",
         ("--out", str(tmp_path / "d"), "--workers", "0"): "--workers must be at least 1",
     }
     for args, message in cases.items():
