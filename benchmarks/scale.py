@@ -15,6 +15,8 @@ Prints, each against a baseline measured in the same run:
    sink): CPU at K against K = 1 (target: at most 1.10 at K = 64).
 3. Peak memory per worker: the largest resident set of the worker processes of (1)
    (``RUSAGE_CHILDREN``), target <= 300 MB.
+4. With ``--db-server postgresql://...`` (a server where the benchmark may create and
+   drop databases): the same shards loaded into Postgres in 1 worker against 2.
 """
 
 from __future__ import annotations
@@ -77,6 +79,29 @@ def _wall(scenario: Scenario, until: dt.date | None, workers: int, dask: bool) -
         return wall
 
 
+def _into_postgres(scenario: Scenario, until: dt.date | None, server: str, workers: int) -> float:
+    """Wall seconds to load every shard into a new database on ``server`` (then dropped)."""
+    import psycopg  # noqa: PLC0415 - only with --db-server
+
+    from fauxsim.scale.jobs import DatabaseShardJob  # noqa: PLC0415
+    from fauxsim.sinks.postgres.sink import open_sharded_dataset  # noqa: PLC0415
+
+    name = f"fauxsim_scale_bench_{os.getpid()}_{workers}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        began = time.perf_counter()
+        url, lock = open_sharded_dataset(url, scenario)
+        jobs = [DatabaseShardJob(scenario, index, url, until) for index in range(scenario.shards)]
+        run_locally(jobs, workers, start=to_micros(scenario.start_utc))
+        lock.close()
+        return time.perf_counter() - began
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _cpu(scenario: Scenario, until: dt.date | None) -> tuple[float, int]:
     """CPU seconds to generate every shard in turn in this process, and the events."""
     began, events = time.process_time(), 0
@@ -92,6 +117,7 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=8, help="shards of the parallel runs")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-flatness", action="store_true")
+    parser.add_argument("--db-server", default=None, help="(4): a Postgres server URL")
     parser.add_argument("--flatness", default="1,4,16,64", help="shard counts for (2)")
     parser.add_argument("--sessions-per-day", type=int, default=None, help="(2) at another traffic")
     options = parser.parse_args()
@@ -110,6 +136,11 @@ def main() -> None:
         on_dask = _wall(sharded, until, workers=2, dask=True)
         print(f"Dask LocalCluster of 2 workers {on_dask:.1f} s: {one / on_dask:.2f}x against "
               f"1 local worker (target >= 1.6); {_load()}")  # fmt: skip
+    if options.db_server is not None:
+        one = _into_postgres(sharded, until, options.db_server, workers=1)
+        two = _into_postgres(sharded, until, options.db_server, workers=2)
+        print(f"into Postgres: 1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x; "
+              f"{_load()}")  # fmt: skip
     if not options.skip_flatness:
         counts = [int(text) for text in options.flatness.split(",")]
         if options.sessions_per_day is not None:
