@@ -52,6 +52,15 @@ DATASET_WATERMARK = (
     "SELECT shard, max(shards) AS shards, max(watermark) AS last FROM runs GROUP BY shard"
     ") AS per_shard)"
 )
+# What a reader may see as final at most, as SQL: for a dataset of several shards, its
+# watermark (before every shard has committed, nothing: the year 1); NULL for one shard,
+# whose batches commit in time order (``least`` ignores a NULL). Shards load in
+# parallel, so a shard behind may still commit rows older than another's: a reader
+# paging by time past the dataset's watermark would skip them.
+SHARDED_HORIZON = (
+    "(SELECT CASE WHEN max(shards) > 1 THEN coalesce("  # noqa: S608 - constants
+    f"{DATASET_WATERMARK}, '0001-01-01 00:00:00+00'::timestamptz) END FROM runs)"
+)
 
 
 class DatasetMismatchError(FauxError):
