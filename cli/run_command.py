@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -31,7 +32,7 @@ from fauxsim.scenario.loading import load_scenario
 from fauxsim.tables import ALL_TABLES, EVENTS
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from cyclopts import Token
 
@@ -133,13 +134,21 @@ def run(
         )
     check_shard_options(loaded, workers=workers, dask=dask, live=live, stream=stream)
     if loaded.shards > 1 and not to_files:
-        handle_stops()
-        return run_shards_into_database(loaded, db=db, replace=replace, until=stop,
-                                        batch_rows=batch_rows, workers=workers, dask=dask,
-                                        print_summary=_print_summary)  # fmt: skip
+        return _run_sharded(
+            partial(run_shards_into_database, loaded, db=db, replace=replace, until=stop,
+                    batch_rows=batch_rows, workers=workers, dask=dask,
+                    print_summary=_print_summary),
+            "every batch each shard committed is kept: run the same command again to resume",
+        )  # fmt: skip
     if loaded.shards > 1:
-        return _run_sharded(loaded, out or Path("data"), format or "parquet", stop, batch_rows,
-                            workers, dask)  # fmt: skip
+        folder = out or Path("data")
+        return _run_sharded(
+            partial(run_shards, loaded, out=folder, format_name=format or "parquet", until=stop,
+                    batch_rows=batch_rows, workers=workers, dask=dask,
+                    print_summary=_print_summary),
+            f"every shard's months written so far are kept in {folder}/: run the same "
+            "command again to resume",
+        )  # fmt: skip
     handle_stops()  # a stopped run cleans up and says what it kept
     target = out or Path("data")
     outputs = Outputs()
@@ -168,28 +177,15 @@ def run(
         raise type(stopped)(outputs.what_was_kept(target)) from None
 
 
-def _run_sharded(
-    scenario: Scenario,
-    out: Path,
-    format_name: str,
-    until: dt.datetime | dt.date | None,
-    batch_rows: int,
-    workers: int | None,
-    dask: str | None,
-) -> int:
+def _run_sharded(run_shards: Callable[[], int], kept: str) -> int:
+    """Run the shards of a scenario; a stop says what was ``kept``."""
     handle_stops()
     try:
-        return run_shards(scenario, out=out, format_name=format_name, until=until,
-                          batch_rows=batch_rows, workers=workers, dask=dask,
-                          print_summary=_print_summary)  # fmt: skip
+        return run_shards()
     except BaseException as error:
         stopped = error if isinstance(error, KeyboardInterrupt) else stop_received()
         if stopped is None:
             raise
-        kept = (
-            f"every shard's months written so far are kept in {out}/: run the same command "
-            "again to resume"
-        )
         raise type(stopped)(kept) from None
 
 
