@@ -55,11 +55,16 @@ class Progress:
             self.on_progress(self.total())
 
     def total(self) -> RunStats:
-        """Everything written so far; the watermark is the slowest shard's."""
-        return combine(self.latest.values(), self.start, complete=len(self.latest) == self.shards)
+        """Everything written so far. For the bar, the watermark is the shards' mean (a
+        shard not started yet stands at the start): with fewer workers than shards, the
+        lowest would stay at the start until the last shards begin."""
+        total = combine(self.latest.values(), self.start)
+        moved = sum((stats.watermark or self.start) - self.start for stats in self.latest.values())
+        total.watermark = self.start + moved // max(1, self.shards)
+        return total
 
 
-def combine(stats: Iterable[RunStats], start: int, *, complete: bool = True) -> RunStats:
+def combine(stats: Iterable[RunStats], start: int) -> RunStats:
     """Shards' stats added up; the watermark is the lowest (``start`` if one has none)."""
     total = RunStats()
     watermarks = []
@@ -71,7 +76,7 @@ def combine(stats: Iterable[RunStats], start: int, *, complete: bool = True) -> 
         total.orders += one.orders
         total.revenue_cents += one.revenue_cents
         watermarks.append(one.watermark or start)
-    total.watermark = min(watermarks) if watermarks and complete else start
+    total.watermark = min(watermarks) if watermarks else start
     return total
 
 

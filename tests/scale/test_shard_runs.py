@@ -290,3 +290,18 @@ def test_fauxsim_run_dask_local_writes_the_same_files(one_worker, tmp_path, caps
     assert written == {
         path: digest for path, digest in _files(one_worker).items() if not path.startswith(META)
     }
+
+
+def test_progress_adds_the_shards_up_and_moves_before_every_shard_has_started():
+    from fauxsim.runner import RunStats  # noqa: PLC0415
+    from fauxsim.scale.local import Progress  # noqa: PLC0415
+
+    seen: list[RunStats] = []
+    progress = Progress(start=100, on_progress=seen.append, shards=4)
+    progress.update(0, RunStats(rows={"events": 5}, events=5, sessions=1, watermark=300))
+    progress.update(1, RunStats(rows={"events": 7}, events=7, sessions=2, watermark=200))
+    assert seen[-1].events == 12
+    assert seen[-1].sessions == 3
+    assert seen[-1].rows == {"events": 12}
+    assert seen[-1].watermark == 100 + (200 + 100) // 4  # shards 2 and 3 stand at the start
+    assert combine(progress.latest.values(), 100).watermark == 200  # the summary's: lowest
