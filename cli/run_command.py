@@ -118,7 +118,7 @@ def run(
     dask
         A scenario of several shards: run them on a Dask cluster, tcp://host:8786, or
         "local" for a LocalCluster here (--workers of them). Needs the dask extra:
-        pip install 'fauxsim[dask]'. The output folder must be one every worker sees.
+        pip install 'fauxgenie[dask]'. The output folder must be one every worker sees.
     """
     if batch_rows < 1:
         raise UsageError(f"--batch-rows must be at least 1, got {batch_rows}")

@@ -1,8 +1,11 @@
-"""``fauxsim run`` of a scenario of several shards: in local workers or on Dask, to files.
+"""``fauxsim run`` of a scenario of several shards: in local workers or on Dask, into
+files or Postgres.
 
 Every shard is a job (``fauxsim.scale``) writing its own part of a partitioned dataset
-(``fauxsim.sinks.files.partitioned``); the same command again resumes each shard after
-its last commit, and ``--until`` later extends the dataset with new files.
+(``fauxsim.sinks.files.partitioned``), or loading Postgres over its own connection with
+its own watermark (this command holds the database's writer lock meanwhile); the same
+command again resumes each shard after its last commit, and ``--until`` later extends
+the dataset.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Shard jobs on a Dask cluster: ``--dask tcp://host:8786``, or ``--dask local``.
 
-Dask is an optional extra (``pip install 'fauxsim[dask]'``). Each shard is one task; its
+Dask is an optional extra (``pip install 'fauxgenie[dask]'``). Each shard is one task; its
 files go to the output folder from the worker that runs it, so on a cluster that folder
 must be one every worker sees (a shared file system). A task reports no progress while it
 runs: the bar moves as shards complete. Stopping the command cancels the tasks; a shard
@@ -34,7 +34,7 @@ def run_on_dask(
     try:
         from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
     except ImportError:
-        msg = "--dask needs Dask: pip install 'fauxsim[dask]' (dask and distributed)"
+        msg = "--dask needs Dask: pip install 'fauxgenie[dask]' (dask and distributed)"
         raise UsageError(msg) from None
     progress = Progress(start, on_progress, shards=len(jobs))
     cluster = None
