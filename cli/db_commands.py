@@ -64,10 +64,17 @@ def _print_dataset(found: DatabaseStatus) -> None:
     console.print(
         f"scenario   {identity.scenario_name} (digest {identity.scenario_digest[:12]})\n"
         f"seed       {identity.seed}\n"
-        f"written by fauxsim {identity.code_version}\n"
-        f"watermark  {to_rfc3339(found.committed.watermark)} (everything before it is committed)",
+        f"written by fauxsim {identity.code_version}",
         highlight=False,
     )
+    if found.shards is None:
+        console.print(
+            f"watermark  {to_rfc3339(found.committed.watermark)} (everything before it is "
+            "committed)",
+            highlight=False,
+        )
+    else:
+        _print_shards(found)
     last = found.last_run
     if last is not None:
         target = "" if last.until is None else f", target {to_rfc3339(last.until)}"
@@ -82,6 +89,25 @@ def _print_dataset(found: DatabaseStatus) -> None:
                 "           it stopped before its target: run the same command again to resume",
                 highlight=False,
             )
+
+
+def _print_shards(found: DatabaseStatus) -> None:
+    """A dataset of several shards: where each stands (they load in parallel)."""
+    from fauxsim.clock import to_rfc3339  # noqa: PLC0415
+
+    standing = found.dataset_watermark
+    overall = "not every shard has committed yet" if standing is None else (
+        f"{to_rfc3339(standing)} (everything before it is committed, in every shard)"
+    )  # fmt: skip
+    console.print(f"watermark  {overall}", highlight=False)
+    console.print(f"shards     {found.shard_count}, each loaded with its own watermark:")
+    shards = found.shards or {}
+    for index in range(found.shard_count):
+        mark = shards.get(index)
+        console.print(
+            f"  shard {index:>3}  {'nothing committed' if mark is None else to_rfc3339(mark)}",
+            highlight=False,
+        )
 
 
 @db_app.command

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -20,6 +21,7 @@ from cli.console import (
 )
 from cli.run_outputs import Outputs, open_outputs
 from cli.run_progress import RunProgress
+from cli.shard_runs import check_shard_options, run_shards, run_shards_into_database
 from fauxsim import wall_clock
 from fauxsim.clock import SECOND, run_end, to_datetime, to_micros
 from fauxsim.currency import exponent
@@ -30,7 +32,7 @@ from fauxsim.scenario.loading import load_scenario
 from fauxsim.tables import ALL_TABLES, EVENTS
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from cyclopts import Token
 
@@ -64,6 +66,8 @@ def run(
     commit_every: float | None = None,
     stream: str | None = None,
     stream_exchange: str = "fauxsim.events",
+    workers: int | None = None,
+    dask: str | None = None,
 ) -> int:
     """Simulate a scenario and write its events and tables.
 
@@ -108,6 +112,13 @@ def run(
         alone, Postgres is written only when --db or $DATABASE_URL names one.
     stream_exchange
         The topic exchange the events go to (routing key: the event type).
+    workers
+        A scenario of several shards (--set shards=K): how many local processes run
+        them (default: this machine's cores, at most K). Never changes the output.
+    dask
+        A scenario of several shards: run them on a Dask cluster, tcp://host:8786, or
+        "local" for a LocalCluster here (--workers of them). Needs the dask extra:
+        pip install 'fauxgenie[dask]'. The output folder must be one every worker sees.
     """
     if batch_rows < 1:
         raise UsageError(f"--batch-rows must be at least 1, got {batch_rows}")
@@ -121,6 +132,23 @@ def run(
         raise UsageError(
             "--db and --replace are for database output; drop --out/--format to use them"
         )
+    check_shard_options(loaded, workers=workers, dask=dask, live=live, stream=stream)
+    if loaded.shards > 1 and not to_files:
+        return _run_sharded(
+            partial(run_shards_into_database, loaded, db=db, replace=replace, until=stop,
+                    batch_rows=batch_rows, workers=workers, dask=dask,
+                    print_summary=_print_summary),
+            "every batch each shard committed is kept: run the same command again to resume",
+        )  # fmt: skip
+    if loaded.shards > 1:
+        folder = out or Path("data")
+        return _run_sharded(
+            partial(run_shards, loaded, out=folder, format_name=format or "parquet", until=stop,
+                    batch_rows=batch_rows, workers=workers, dask=dask,
+                    print_summary=_print_summary),
+            f"every shard's months written so far are kept in {folder}/: run the same "
+            "command again to resume",
+        )  # fmt: skip
     handle_stops()  # a stopped run cleans up and says what it kept
     target = out or Path("data")
     outputs = Outputs()
@@ -147,6 +175,18 @@ def run(
             raise
         outputs.abort()  # stopped before run_into took charge of them (a no-op after)
         raise type(stopped)(outputs.what_was_kept(target)) from None
+
+
+def _run_sharded(run_shards: Callable[[], int], kept: str) -> int:
+    """Run the shards of a scenario; a stop says what was ``kept``."""
+    handle_stops()
+    try:
+        return run_shards()
+    except BaseException as error:
+        stopped = error if isinstance(error, KeyboardInterrupt) else stop_received()
+        if stopped is None:
+            raise
+        raise type(stopped)(kept) from None
 
 
 def _check_live_options(

@@ -34,6 +34,7 @@ from fauxsim.events import (
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.labels import ORDER_PLACED
 from fauxsim.simulation.sampling import whole_sampler
+from fauxsim.simulation.shards import Shard
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -96,12 +97,15 @@ class _Hits:
 class QuirkInjector:
     """Turns the true event stream into the delivered one, recording what it changed."""
 
-    def __init__(self, quirks: Quirks, seed: int) -> None:
+    def __init__(self, quirks: Quirks, seed: int, shard: Shard | None = None) -> None:
+        """Quirks of the events of ``shard`` (by default the whole shop) under ``seed``."""
+        shard = Shard() if shard is None else shard
         self._quirks = quirks
-        self._seed = seed
+        self._seed = shard.seed(seed)
         self._held: list[tuple[int, int, Event]] = []  # late events: (received_at, order, event)
         self._held_count = 0
-        self._last_quirk_id = 0
+        self._last_quirk_id = shard.before_first_id  # the next adds the stride
+        self._id_stride = shard.stride
         self._late_delay = whole_sampler(quirks.late_arrivals.delay_hours, HOUR, 1)
         # The hour being delivered, the events of it seen so far, and its streams.
         self._hour = -1
@@ -207,7 +211,7 @@ class QuirkInjector:
         self, quirk: str, event: Event, column: str | None, detail: dict[str, Any] | None
     ) -> tuple[Any, ...]:
         """A ``quirks`` row, stamped with the moment the event happened."""
-        self._last_quirk_id += 1
+        self._last_quirk_id += self._id_stride
         happened = event[OCCURRED_AT]
         return (self._last_quirk_id, quirk, event[ID], column, detail, happened, happened)
 

@@ -46,6 +46,7 @@ class Purpose(IntEnum):
     SESSION_DRAWS = 10
     NAMES = 11  # the name pools' Faker seeds (simulation/identities.py)
     TRACKING = 12  # tracking numbers (simulation/tracking.py)
+    SHARD = 13  # a shard's seed, from (seed, shard), when a run has several (shards: K)
 
 
 def _mix(value: int) -> int:
@@ -64,6 +65,17 @@ def _purpose_key(seed: int, purpose: int) -> int:
 def derive(seed: int, purpose: Purpose, entity: int = 0) -> int:
     """A 64-bit seed for the stream of ``purpose`` and ``entity`` under ``seed``."""
     return _mix(_purpose_key(seed, int(purpose)) ^ (entity & _MASK64))
+
+
+def shard_seed(seed: int, shard: int, shards: int) -> int:
+    """The seed of the audience of shard ``shard`` of ``shards`` (see ``simulation.shards``).
+
+    One shard is the whole shop: its seed is the scenario's, so a run of one shard is the
+    run of today. Of several, each has a seed of its own, derived from (seed, shard).
+    """
+    if shards == 1:
+        return seed
+    return derive(seed, Purpose.SHARD, shard)
 
 
 def stream(seed: int, purpose: Purpose, entity: int = 0) -> random.Random:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from fauxsim.live import LiveClock
     from fauxsim.scenario.model import Scenario
+    from fauxsim.simulation.shards import Shard
     from fauxsim.sinks.base import Row, Sink
 
 # Entity rows are written as of each checkpoint: a row that changed several times
@@ -89,6 +90,8 @@ def generate(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     stats: RunStats | None = None,
     live: LiveClock | None = None,
+    shard: Shard | None = None,
+    cut_at: Callable[[int], int] | None = None,
 ) -> Iterator[Batch]:
     """Batches of events and changed rows, in time order, up to ``until``.
 
@@ -103,9 +106,14 @@ def generate(
     With ``stats``, each batch is counted into it before it is yielded: the shop's events
     checkpoint by checkpoint, while they are still in the CPU's cache (counted when the
     batch is written, 50,000 events later, each pass over them cost a cache miss per event).
+
+    With ``shard``, the batches of one shard of the scenario's audience
+    (``fauxsim.simulation.shards``); by default the whole shop. With ``cut_at``, a batch
+    also closes at each checkpoint that reaches ``cut_at(start of the batch)`` (a file
+    period's end, say), so that no batch spans two periods.
     """
     with tuned_collector():
-        yield from _batches(scenario, until, resume_after, batch_rows, stats, live)
+        yield from _batches(scenario, until, resume_after, batch_rows, stats, live, shard, cut_at)
 
 
 def _batches(
@@ -115,14 +123,18 @@ def _batches(
     batch_rows: int,
     stats: RunStats | None,
     live: LiveClock | None,
+    shard: Shard | None,
+    cut_at: Callable[[int], int] | None,
 ) -> Iterator[Batch]:
-    simulation = Simulation(scenario)
+    _check_shard(scenario, shard)
+    simulation = Simulation(scenario, shard=shard)
     projector = Projector()
-    quirks = QuirkInjector(scenario.quirks, scenario.seed)
+    quirks = QuirkInjector(scenario.quirks, scenario.seed, shard)
     end = run_end(scenario, until)
     pending: dict[str, list[Any]] = {}
     pending_count = 0
     boundary: int = simulation.start
+    cuts = _Cuts(cut_at, boundary, end)
     while boundary < end:
         checkpoint = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
         # A live run may stop short of the checkpoint, where the wall clock stands.
@@ -134,6 +146,7 @@ def _batches(
         happened = events
         events, injected = quirks.deliver(events, boundary)  # ...the events table gets quirks
         if resume_after is not None and boundary <= resume_after:
+            cuts.reached(boundary)
             continue  # already committed by an earlier run: fold it, write nothing
         if resume_after is not None:
             happened = [event for event in happened if event[OCCURRED_AT] >= resume_after]
@@ -145,13 +158,40 @@ def _batches(
             if rows:
                 pending.setdefault(name, []).extend(rows)
                 pending_count += len(rows)
-        if pending_count >= batch_rows or boundary == end or (live and live.caught_up(boundary)):
+        cut = cuts.reached(boundary)
+        if pending_count >= batch_rows or cut or (live and live.caught_up(boundary)):
             batch = Batch(boundary, pending, release_rows=True)  # only the sink reads them
             if stats is not None:
                 stats.count_rows(batch)
             yield batch
             del batch  # not held while the next one is built
             pending, pending_count = {}, 0
+
+
+def _check_shard(scenario: Scenario, shard: Shard | None) -> None:
+    """A run of several shards is run shard by shard (see ``fauxsim.scale``)."""
+    if shard is None and scenario.shards > 1:
+        msg = f"the scenario has {scenario.shards} shards: generate them one shard at a time"
+        raise ValueError(msg)
+    if shard is not None and shard.count != scenario.shards:
+        msg = f"shard {shard.index} of {shard.count}, but the scenario has {scenario.shards}"
+        raise ValueError(msg)
+
+
+class _Cuts:
+    """Where batches close whatever their size: the run's end, and periods' ends."""
+
+    def __init__(self, cut_at: Callable[[int], int] | None, start: int, end: int) -> None:
+        self._cut_at, self._end = cut_at, end
+        self._next = end if cut_at is None else min(end, cut_at(start))
+
+    def reached(self, boundary: int) -> bool:
+        """Whether a batch closes at ``boundary`` (then the next cut is found)."""
+        if boundary < self._next:
+            return False
+        if self._cut_at is not None:
+            self._next = min(self._end, self._cut_at(boundary))
+        return True
 
 
 def run_into(
@@ -163,11 +203,14 @@ def run_into(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_batch: Callable[[RunStats], None] | None = None,
     live: LiveClock | None = None,
+    shard: Shard | None = None,
+    cut_at: Callable[[int], int] | None = None,
 ) -> RunStats:
     """Write a run into ``sink`` and close it; return what was written.
 
     If anything fails half-way (an error, Ctrl-C) the sink is aborted: a database keeps
-    exactly the batches it committed, file sinks keep earlier complete files.
+    exactly the batches it committed, file sinks keep earlier complete files. ``shard``
+    and ``cut_at`` are :func:`generate`'s.
     """
     stats = RunStats()
     try:
@@ -178,6 +221,8 @@ def run_into(
             batch_rows=batch_rows,
             stats=stats,
             live=live,
+            shard=shard,
+            cut_at=cut_at,
         )
         for batch in batches:
             sink.write(batch)

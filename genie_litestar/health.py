@@ -17,7 +17,7 @@ from litestar import get, head
 from litestar.datastructures import State  # noqa: TC002 - Litestar reads handler signatures
 from psycopg import AsyncConnection  # noqa: TC002 - used at run time by the query helper
 
-from fauxsim.sinks.postgres.ledger import WRITER_LOCK_PARTS, WRITER_LOCK_TAKEN
+from fauxsim.sinks.postgres.ledger import DATASET_WATERMARK, WRITER_LOCK_PARTS, WRITER_LOCK_TAKEN
 from genie_litestar.database import pool_of
 from genie_litestar.settings import GenieSettings  # noqa: TC001 - read from state
 
@@ -73,6 +73,6 @@ def _connection(state: State) -> AbstractAsyncContextManager[AsyncConnection]:
 async def _generator(connection: AsyncConnection) -> Generator:
     cursor = await connection.execute(WRITER_LOCK_TAKEN, WRITER_LOCK_PARTS)
     taken = await cursor.fetchone()
-    cursor = await connection.execute("SELECT max(watermark) FROM runs")
+    cursor = await connection.execute(f"SELECT {DATASET_WATERMARK}")
     standing = await cursor.fetchone()
     return Generator(writing=bool(taken and taken[0]), watermark=standing[0] if standing else None)

@@ -934,6 +934,19 @@ class Scenario(Model):
         lt=2**63,
         description="Seed of every random draw, e.g. 7: same scenario and seed, same data.",
     )
+    # Left out of dumps at 1, so that the digest of a scenario written before shards
+    # existed did not change when they came.
+    shards: int = Field(
+        default=1,
+        ge=1,
+        le=4096,
+        description=(
+            "Parts the audience is split into, each simulated on its own (in parallel with"
+            " --workers or --dask), e.g. 16. Part of the dataset: a different count is"
+            " different data; 1 is the whole shop in one."
+        ),
+        exclude_if=lambda value: value == 1,
+    )
     timezone: str = Field(
         default="UTC",
         description=(

@@ -8,7 +8,6 @@ events, from which ``fauxsim.projection`` folds the tables.
 
 from __future__ import annotations
 
-from itertools import count
 from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
@@ -27,6 +26,7 @@ from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
 from fauxsim.simulation.session import visit_shared
+from fauxsim.simulation.shards import Shard
 from fauxsim.simulation.tracking import TrackingNumbers
 from fauxsim.simulation.traffic import TrafficModel
 
@@ -61,24 +61,34 @@ class Finished(NamedTuple):
 
 
 class Simulation:
-    """One shop, simulated from ``scenario.start`` on, as far as it is advanced."""
+    """One shop, simulated from ``scenario.start`` on, as far as it is advanced.
 
-    def __init__(self, scenario: Scenario, parts: CompiledParts | None = None) -> None:
+    With ``shard``, one shard of its audience (``fauxsim.simulation.shards``): its own
+    seed, a share of the traffic and existing customers, strided ids.
+    """
+
+    def __init__(
+        self, scenario: Scenario, parts: CompiledParts | None = None, shard: Shard | None = None
+    ) -> None:
         # Which compiled parts this run uses: chosen here, once (by default, all built).
         self.parts = parts = CompiledParts.chosen() if parts is None else parts
         self.scenario = scenario
-        self.seed = scenario.seed
+        self.shard = shard = Shard() if shard is None else shard
+        # The audience's seed; what all shards share (catalog, noise) reads scenario.seed.
+        self.seed = shard.seed(scenario.seed)
+        # What an id counter adds for the next id: 1 for a whole shop (see shards.py).
+        self.id_stride = shard.stride
         self.start = to_micros(scenario.start_utc)
         self.end = to_micros(scenario.end_utc)
         self.env = SimClock(initial_time=self.start)
         # One list for the whole run (sessions keep its bound ``append``), emptied by
         # ``advance``; event ids count up from 1 in the order events are appended.
         self.events: list[Event] = []
-        self.next_event_id = count(1).__next__
+        self.next_event_id = shard.ids()
 
         self.windows = resolve_windows(scenario)
         self.catalog = build_catalog(scenario)
-        self.traffic = TrafficModel(scenario, self.windows)
+        self.traffic = TrafficModel(scenario, self.windows, shard=shard)
         self.behaviour = BehaviourBook(scenario)
         audience = scenario.audience
         self.channels: WeightedChoice[tuple[str, Channel]] = WeightedChoice(
@@ -129,12 +139,9 @@ class Simulation:
         ] = {}
 
         # Counters for deterministic ids; each is the last id handed out.
-        self.last_visitor_id = 0
-        self.last_customer_id = 0
-        self.last_cart_id = 0
-        self.last_cart_item_id = 0
-        self.last_order_id = 0
-        self.last_line_item_id = 0
+        # (The next is the last plus ``id_stride``; a whole shop's first id is 1.)
+        self.last_visitor_id = self.last_customer_id = self.last_cart_id = shard.before_first_id
+        self.last_cart_item_id = self.last_order_id = self.last_line_item_id = self.last_cart_id
         self.finished_orders: list[int] = []  # delivered and kept, since ``finished()``
         # Orders of each customer not yet delivered and kept nor refunded: a refund
         # changes the customer's total_spent_cents, so a churned customer with one is
@@ -222,7 +229,7 @@ class Simulation:
 
     def new_visitor(self, draw: Uniform) -> Visitor:
         """A first-time visitor, described by draws of their first session."""
-        self.last_visitor_id += 1
+        self.last_visitor_id += self.id_stride
         visitor_id = self.last_visitor_id
         return Visitor(visitor_id, self.visitor_kinds.pick(draw), self.visitor_kinds)
 
@@ -235,7 +242,7 @@ class Simulation:
         sequence: int | None = None,
     ) -> int:
         """Sign a visitor up and return the new customer's id: they exist from this moment."""
-        self.last_customer_id += 1
+        self.last_customer_id += self.id_stride
         customer_id = self.last_customer_id
         customer = self.identities.customer(
             customer_id, derive(self.seed, Purpose.CUSTOMER, customer_id), visitor.country
@@ -269,11 +276,12 @@ class Simulation:
         before a listing at the same moment), so that event ids follow time from the first.
         """
         now: int = self.start
-        count = self.scenario.audience.existing_customers
+        count = self.shard.share(self.scenario.audience.existing_customers)
         draw = stream(self.seed, Purpose.EXISTING_CUSTOMERS).random
         signups = sorted(now - 1 - int(draw() * _HISTORY) for _ in range(count))
         currency = self.scenario.currency
-        products = self.catalog.products  # in id order, which is listing order
+        # In id order, which is listing order; the catalog is listed by one shard of several.
+        products = self.catalog.products if self.shard.emits_catalog else []
         listed = 0
         for signed_up_at in [*signups, None]:
             while listed < len(products) and (
@@ -310,7 +318,9 @@ class Simulation:
         returning_share = self.scenario.audience.returning_share
         # A visit's draws: its slice of the hour's block, then a stream of its own.
         session_draws = entity_draws(self.seed, Purpose.SESSION)
-        if self.parts.visits and session.Arrivals is not None:
+        # The compiled Arrivals numbers sessions 1, 2, 3...: a shard of several starts its
+        # visits from the twin, which strides them (see shards.py).
+        if self.parts.visits and session.Arrivals is not None and self.shard.count == 1:
             return session.Arrivals(
                 self.visit_shared, self, self._hour_plan, self.start, self.end, hour_start,
                 HOUR, returning_share, _DRAWS_PER_SESSION, session_draws, self.pool.take,
@@ -331,7 +341,7 @@ class Simulation:
         now: int = self.start
         width = _DRAWS_PER_SESSION
         start_visit = self.visit_shared.start_visit
-        session_id = 0
+        session_id, stride = self.shard.before_first_id, self.shard.stride
         while hour_start < self.end:
             moments, block = self._hour_plan(hour_start)
             for number, moment in enumerate(moments):
@@ -339,7 +349,7 @@ class Simulation:
                     continue
                 if moment > now:
                     now = yield moment - now
-                session_id += 1
+                session_id += stride
                 draw = topped_up(block, number * width, (number + 1) * width, session_draws,
                                  session_id)  # fmt: skip
                 visitor = self.pool.take(moment) if draw() < returning_share else None
@@ -354,6 +364,7 @@ class Simulation:
     def _prices(self) -> Steps.Body:
         """Apply scheduled price changes (promotions, calendar sales) when they fall due."""
         now: int = self.start
+        emits = self.shard.emits_catalog  # every shard reprices its catalog; one says so
         for step in price_schedule(self.scenario, self.catalog, self.windows):
             if step.at >= self.end:
                 break
@@ -363,6 +374,8 @@ class Simulation:
                 product = self.catalog.by_id[product_id]
                 previous = product.price_cents
                 price = product.reprice(step.factor)
+                if not emits:
+                    continue
                 self.emit(
                     PRODUCT_PRICE_CHANGED,
                     now,

@@ -94,7 +94,7 @@ def place_order(
     orders, currency = sim.scenario.orders, sim.scenario.currency
     keep_removed = sim.scenario.quirks.keep_removed_cart_items
     cart_lines = [line for line in cart.lines if keep_removed or not line.removed]
-    sim.last_order_id += 1
+    sim.last_order_id += sim.id_stride
     order_id = sim.last_order_id
     # The order charges the list prices in force now (a price may have changed since
     # checkout started); the cart's lines follow them (``repriced``).
@@ -102,7 +102,7 @@ def place_order(
     repriced = cart.reprice(products)
     lines = []  # named as the order_line_items columns they become
     for line in cart_lines:
-        sim.last_line_item_id += 1
+        sim.last_line_item_id += sim.id_stride
         lines.append({
             "line_item_id": sim.last_line_item_id,
             "product_id": line.product_id,

@@ -303,12 +303,12 @@ def _add_to_cart(visit: Visit, product: Product) -> None:
     sim = visit.sim
     cart = visit.cart
     if cart is None:
-        sim.last_cart_id += 1
+        sim.last_cart_id += sim.id_stride
         cart = visit.cart = visit.visitor.cart = Cart(sim.last_cart_id, visit.session_id)
     quantity = max(1, round(visit.behaviour.add_quantity(visit.draw)))
     line = cart.live_line(product.product_id)
     if line is None:
-        sim.last_cart_item_id += 1
+        sim.last_cart_item_id += sim.id_stride
         line = CartLine(sim.last_cart_item_id, product.product_id, quantity, product.price_cents)
         cart.add(line)
     else:

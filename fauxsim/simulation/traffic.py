@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from fauxsim.scenario.model import Scenario
     from fauxsim.simulation.calendar import Window
+    from fauxsim.simulation.shards import Shard
 
 _DAYS_PER_YEAR = 365.25
 
@@ -26,9 +27,14 @@ _DAYS_PER_YEAR = 365.25
 class TrafficModel:
     """Expected sessions per hour, and the arrival times drawn from it."""
 
-    def __init__(self, scenario: Scenario, windows: list[Window]) -> None:
+    def __init__(
+        self, scenario: Scenario, windows: list[Window], shard: Shard | None = None
+    ) -> None:
         traffic = scenario.traffic
-        self._seed = scenario.seed
+        self._seed = scenario.seed  # the curves' noise: the whole shop's, in every shard
+        # A shard's arrivals: a K-th of the rate, drawn from its own seed (see shards.py).
+        self._arrivals_seed = self._seed if shard is None else shard.seed(self._seed)
+        self._shards = 1 if shard is None else shard.count
         self._zone = scenario.zone
         self._start = to_micros(scenario.start_utc)
         hourly_total = sum(traffic.hourly_weights)
@@ -74,8 +80,8 @@ class TrafficModel:
 
     def arrivals(self, hour_start: int) -> list[int]:
         """Sorted session start times (micros) within the hour beginning at ``hour_start``."""
-        rng = numpy_stream(self._seed, Purpose.ARRIVALS, hour_start // HOUR)
-        count = int(rng.poisson(self.hourly_rate(hour_start)))
+        rng = numpy_stream(self._arrivals_seed, Purpose.ARRIVALS, hour_start // HOUR)
+        count = int(rng.poisson(self.hourly_rate(hour_start) / self._shards))
         offsets = (rng.random(count) * HOUR).astype("int64")
         offsets.sort()
         return (offsets + hour_start).tolist()  # type: ignore[no-any-return]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
+from fauxsim.sinks.postgres.ledger import DATASET_WATERMARK, SHARDED_HORIZON
 from fauxsim.tables import ColumnType
 from genie_litestar.resources.catalog import RESOURCES, Resource
 from genie_litestar.timestamps import SQL_RFC3339, micros_from_text, micros_of, moment_of
@@ -85,11 +86,13 @@ async def fix_horizon(connection: AsyncConnection, filters: Filters, settle_seco
     is ever skipped, and a fixed end means a run finishes even while data keeps coming.
     Everything before the watermark ``fauxsim run`` committed is final, however far in
     the future its simulated times lie (a scenario set in 2030): it is served at once.
+    A dataset of several shards, loaded in parallel, is served up to its watermark only
+    (``ledger.SHARDED_HORIZON``): a shard behind may still commit older rows.
     """
     before = None if filters.updated_before is None else moment_of(filters.updated_before)
     cursor = await connection.execute(
         "SELECT least(%(before)s::timestamptz, greatest("
-        "now() - make_interval(secs => %(settle)s), (SELECT max(watermark) FROM runs)))",
+        f"now() - make_interval(secs => %(settle)s), {DATASET_WATERMARK}), {SHARDED_HORIZON})",
         {"before": before, "settle": settle_seconds},
     )
     row = await cursor.fetchone()

@@ -21,7 +21,7 @@ from fauxsim.scenario.model import Scenario
 from fauxsim.sinks.base import Batch
 from fauxsim.sinks.postgres.connection import DatabaseError, connect, mask_password
 from fauxsim.sinks.postgres.ledger import DatasetMismatchError
-from fauxsim.sinks.postgres.migrate import upgrade
+from fauxsim.sinks.postgres.migrate import HEAD_REVISION, upgrade
 from fauxsim.sinks.postgres.sink import open_database_sink
 from tests.conftest import with_database
 from tests.integration.helpers import event_row, table_counts
@@ -146,7 +146,7 @@ def test_a_database_with_tables_of_another_application_is_left_alone(postgres_ur
         pytest.param(
             "UPDATE fauxsim_schema_version SET version_num = '9999'",
             "was set up by a newer fauxsim (schema revision '9999'; this fauxsim knows up to "
-            "'0004'). Upgrade fauxsim, or use another database.",
+            f"'{HEAD_REVISION}'). Upgrade fauxsim, or use another database.",
             id="migrated by a newer fauxsim",
         ),
         pytest.param(

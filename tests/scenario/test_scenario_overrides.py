@@ -236,7 +236,8 @@ def test_every_broken_override_is_reported_with_the_files_own_problems():
             "and below 9223372036854775808)"
         ),
         (
-            "--set nope=1: nope: unknown key 'nope' (allowed: name, description, seed, timezone, "
-            "start, end, currency, catalog, traffic, audience, behaviour, orders, quirks)"
+            "--set nope=1: nope: unknown key 'nope' (allowed: name, description, seed, shards, "
+            "timezone, start, end, currency, catalog, traffic, audience, behaviour, orders, "
+            "quirks)"
         ),
     ]

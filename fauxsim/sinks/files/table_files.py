@@ -72,6 +72,8 @@ class TableWriter(Protocol):
 
 # A writer for a table's file, gathering chunks of the given number of rows.
 OpenWriter = Callable[["TableSpec", "Path", int], TableWriter]
+# Where a table's file goes, in a dataset of several files per table (see ``fauxsim.scale``).
+PathOf = Callable[["TableSpec"], "Path"]
 
 
 @dataclass(slots=True)
@@ -80,6 +82,7 @@ class _TableOutput:
     final: Path
     partial: Path
     writer: TableWriter
+    rows: int = 0  # rows added so far
 
 
 class TableFilesSink:
@@ -96,7 +99,12 @@ class TableFilesSink:
         extension: str,
         open_writer: OpenWriter,
         chunk_rows: int = CHUNK_ROWS,
+        path_of: PathOf | None = None,
+        skip_empty: bool = False,
     ) -> None:
+        """With ``path_of``, each table's file goes where it says (its folder is created)
+        instead of ``<out>/<table>.<extension>``; with ``skip_empty``, a table that got no
+        rows leaves no file."""
         if chunk_rows < 1:
             msg = f"chunk_rows must be positive, got {chunk_rows}"
             raise ValueError(msg)
@@ -104,12 +112,14 @@ class TableFilesSink:
         self._chunk_rows = chunk_rows
         self._outputs: dict[str, _TableOutput] = {}
         self._finished = False
+        self._skip_empty = skip_empty
         self._created_folders = prepare_folder(out)
         opening: Path | None = None  # the partial file being opened
         # All of the opening is guarded, not only open_writer: a Ctrl-C may land anywhere.
         try:
             for spec in ALL_TABLES:
-                final = out / f"{spec.name}.{extension}"
+                final = out / f"{spec.name}.{extension}" if path_of is None else path_of(spec)
+                final.parent.mkdir(parents=True, exist_ok=True)
                 opening = partial_path(final)
                 writer = open_writer(spec, opening, chunk_rows)
                 self._outputs[spec.name] = _TableOutput(spec, final, opening, writer)
@@ -124,8 +134,12 @@ class TableFilesSink:
 
     @property
     def paths(self) -> dict[str, Path]:
-        """The final path of each table's file."""
-        return {name: output.final for name, output in self._outputs.items()}
+        """The final path of each table's file (that has one: see ``skip_empty``)."""
+        return {
+            name: output.final
+            for name, output in self._outputs.items()
+            if output.rows or not self._skip_empty
+        }
 
     def write(self, batch: Batch) -> None:
         if self._finished:
@@ -154,6 +168,10 @@ class TableFilesSink:
             return
         try:
             for output in self._outputs.values():
+                if self._skip_empty and not output.rows:
+                    output.writer.discard()
+                    remove_quietly(output.partial)
+                    continue
                 try:
                     if output.writer.pending_rows:
                         output.writer.write_chunk()
@@ -167,6 +185,8 @@ class TableFilesSink:
         self._finished = True
         with signals_held():
             for output in self._outputs.values():
+                if self._skip_empty and not output.rows:
+                    continue
                 try:
                     output.partial.replace(output.final)
                 except OSError as error:
@@ -208,6 +228,7 @@ class TableFilesSink:
             while start < len(listed):
                 stop = min(len(listed), start + chunk_rows - writer.pending_rows)
                 writer.add(listed, start, stop)
+                output.rows += stop - start
                 start = stop
                 if writer.pending_rows == chunk_rows:
                     writer.write_chunk()

@@ -23,6 +23,7 @@ from fauxsim.tables import ALL_TABLES
 
 if TYPE_CHECKING:
     from fauxsim.scenario.model import Scenario
+    from fauxsim.simulation.shards import Shard
 
 # pg_advisory_lock key held by the one run writing to a database.
 WRITER_LOCK = 0x6661_7578_7275_6E  # "fauxrun"
@@ -43,6 +44,23 @@ _WRITER_LOCK_HOLDER = (
     f"ON a.pid = l.pid WHERE {_OUR_WRITER_LOCK} LIMIT 1"
 )
 DATA_TABLES = tuple(spec.name for spec in ALL_TABLES)
+# The dataset's watermark, as a SQL expression: every shard's rows are in the database up
+# to it. A dataset of several shards loads them in parallel, each committing its own
+# watermark; it is the lowest, and NULL until every shard has committed.
+DATASET_WATERMARK = (
+    "(SELECT CASE WHEN count(last) = max(shards) THEN min(last) END FROM ("
+    "SELECT shard, max(shards) AS shards, max(watermark) AS last FROM runs GROUP BY shard"
+    ") AS per_shard)"
+)
+# What a reader may see as final at most, as SQL: for a dataset of several shards, its
+# watermark (before every shard has committed, nothing: the year 1); NULL for one shard,
+# whose batches commit in time order (``least`` ignores a NULL). Shards load in
+# parallel, so a shard behind may still commit rows older than another's: a reader
+# paging by time past the dataset's watermark would skip them.
+SHARDED_HORIZON = (
+    "(SELECT CASE WHEN max(shards) > 1 THEN coalesce("  # noqa: S608 - constants
+    f"{DATASET_WATERMARK}, '0001-01-01 00:00:00+00'::timestamptz) END FROM runs)"
+)
 
 
 class DatasetMismatchError(FauxError):
@@ -102,17 +120,31 @@ def scenario_digest(scenario: Scenario) -> str:
     return str(shared(scenario))
 
 
-def read_committed(cursor: psycopg.Cursor[Any]) -> Committed | None:
-    """The dataset and its committed watermark, or None if no batch was ever committed."""
+def read_committed(cursor: psycopg.Cursor[Any], shard: int | None = None) -> Committed | None:
+    """The dataset and its committed watermark, or None if no batch was ever committed.
+
+    With ``shard``, that shard's watermark (a dataset of several shards loads each with
+    its own); without, the highest of any.
+    """
+    only = "" if shard is None else "AND shard = %(shard)s "
     row = cursor.execute(
-        "SELECT scenario_name, scenario_digest, seed, code_version, watermark FROM runs "
-        "WHERE watermark IS NOT NULL ORDER BY watermark DESC, run_id DESC LIMIT 1"
+        "SELECT scenario_name, scenario_digest, seed, code_version, watermark FROM runs "  # noqa: S608 - constants
+        f"WHERE watermark IS NOT NULL {only}ORDER BY watermark DESC, run_id DESC LIMIT 1",
+        {"shard": shard},
     ).fetchone()
     if row is None:
         return None
     name, digest, seed, version, watermark = row
     identity = DatasetIdentity(str(name), str(digest), int(seed), str(version))
     return Committed(identity=identity, watermark=to_micros(watermark))
+
+
+def committed_by_shard(cursor: psycopg.Cursor[Any]) -> dict[int, int | None]:
+    """Each shard's committed watermark (None: started, nothing committed yet)."""
+    rows = cursor.execute(
+        "SELECT shard, max(watermark) FROM runs GROUP BY shard ORDER BY shard"
+    ).fetchall()
+    return {int(shard): None if last is None else to_micros(last) for shard, last in rows}
 
 
 def has_data_rows(cursor: psycopg.Cursor[Any]) -> list[str]:
@@ -201,16 +233,20 @@ def empty_dataset(cursor: psycopg.Cursor[Any]) -> None:
     cursor.execute(f"TRUNCATE {', '.join(DATA_TABLES)}, runs RESTART IDENTITY")
 
 
-def start_run(cursor: psycopg.Cursor[Any], identity: DatasetIdentity, until: int) -> int:
+def start_run(
+    cursor: psycopg.Cursor[Any], identity: DatasetIdentity, until: int, shard: Shard | None = None
+) -> int:
     row = cursor.execute(
-        "INSERT INTO runs (scenario_name, scenario_digest, seed, code_version, status, until_at) "
-        "VALUES (%s, %s, %s, %s, 'running', %s) RETURNING run_id",
+        "INSERT INTO runs (scenario_name, scenario_digest, seed, code_version, status, until_at, "
+        "shard, shards) VALUES (%s, %s, %s, %s, 'running', %s, %s, %s) RETURNING run_id",
         (
             identity.scenario_name,
             identity.scenario_digest,
             identity.seed,
             identity.code_version,
             to_datetime(until),
+            0 if shard is None else shard.index,
+            1 if shard is None else shard.count,
         ),
     ).fetchone()
     if row is None:  # pragma: no cover - INSERT ... RETURNING always returns the row

@@ -142,6 +142,9 @@ runs = Table(
     Column("rows_written", BigInteger, nullable=False, server_default="0"),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The shard this run loads, of how many (a dataset of one shard: 0 of 1).
+    Column("shard", Integer, nullable=False, server_default="0"),
+    Column("shards", Integer, nullable=False, server_default="1"),
     CheckConstraint(
         "status IN ({})".format(", ".join(f"'{status}'" for status in RUN_STATUSES)),
         name="status",

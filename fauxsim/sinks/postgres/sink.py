@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Self
 
 import psycopg
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from fauxsim.scenario.model import Scenario
+    from fauxsim.simulation.shards import Shard
     from fauxsim.sinks.base import Batch
 
 _STOP = None  # queue sentinel
@@ -51,13 +53,20 @@ def open_database_sink(
     *,
     replace: bool = False,
     until: dt.datetime | dt.date | None = None,
+    shard: Shard | None = None,
 ) -> PostgresSink:
     """A sink writing ``scenario`` into the database at ``url`` (None: DATABASE_URL or embedded).
 
     Creates or upgrades the schema, takes the database's writer lock, and checks the
     ledger: the same dataset resumes after its committed watermark; another one is
     refused unless ``replace`` (which deletes it in the first batch's transaction).
+
+    With ``shard``, one shard of a dataset of several, loaded beside the others: the
+    run that loads them holds the writer lock and checked the ledger
+    (:func:`open_sharded_dataset`); the shard resumes after its own watermark.
     """
+    if shard is not None:
+        return _open_shard_sink(url, scenario, until, shard)
     resolved = resolve_database_url(url)
     upgrade(resolved)
     connection = connect(resolved)
@@ -82,6 +91,73 @@ def open_database_sink(
     )
 
 
+def open_sharded_dataset(
+    url: str | None, scenario: Scenario, *, replace: bool = False
+) -> tuple[str, psycopg.Connection[Any]]:
+    """Open a database for a run of several shards: its URL, and a connection that holds
+    the writer lock until the run ends (close it then).
+
+    The ledger is checked as for one shard; with ``replace`` the dataset is deleted now,
+    before any shard loads.
+    """
+    resolved = resolve_database_url(url)
+    upgrade(resolved)
+    connection = connect(resolved)
+    try:
+        ledger.take_writer_lock(connection, resolved)
+        identity = ledger.DatasetIdentity.of(scenario)
+        with translate_errors(resolved, "read the runs ledger of"), connection.cursor() as cursor:
+            ledger.mark_interrupted(cursor)
+            ledger.check_writable(cursor, identity, resolved, replace=replace)
+            if replace:
+                ledger.empty_dataset(cursor)
+            connection.commit()
+    except BaseException:
+        connection.close()
+        raise
+    return resolved, connection
+
+
+def _open_shard_sink(
+    url: str | None, scenario: Scenario, until: dt.datetime | dt.date | None, shard: Shard
+) -> PostgresSink:
+    resolved = resolve_database_url(url)
+    connection = connect(resolved)
+    try:
+        with translate_errors(resolved, "read the runs ledger of"), connection.cursor() as cursor:
+            committed = ledger.read_committed(cursor, shard.index)
+            connection.commit()
+            if committed is None and not shard.emits_catalog:
+                _wait_for_the_catalog(connection, cursor)
+    except BaseException:
+        connection.close()
+        raise
+    return PostgresSink(
+        url=resolved,
+        connection=connection,
+        identity=ledger.DatasetIdentity.of(scenario),
+        resume_after=None if committed is None else committed.watermark,
+        replace=False,
+        until=run_end(scenario, until),
+        events_may_repeat=scenario.quirks.duplicate_events > 0,
+        shard=shard,
+    )
+
+
+# How often a shard waiting for shard 0's catalog looks again (see below).
+_CATALOG_POLL_SECONDS = 0.1
+
+
+def _wait_for_the_catalog(connection: psycopg.Connection[Any], cursor: psycopg.Cursor[Any]) -> None:
+    """Wait until shard 0 has committed its first batch: the products, which the rows of
+    every shard refer to (foreign keys). Shard 0's job starts first (local workers take
+    jobs in shard order; on Dask it has the highest priority)."""
+    while ledger.read_committed(cursor, 0) is None:
+        connection.commit()
+        time.sleep(_CATALOG_POLL_SECONDS)
+    connection.commit()
+
+
 class PostgresSink:
     """Writes batches into Postgres; satisfies :class:`fauxsim.sinks.base.Sink`.
 
@@ -99,8 +175,10 @@ class PostgresSink:
         replace: bool,
         until: int,
         events_may_repeat: bool,
+        shard: Shard | None = None,
     ) -> None:
         self.url = url
+        self._shard = shard
         self._connection = connection
         self._identity = identity
         self._resume_after = resume_after
@@ -235,7 +313,7 @@ class PostgresSink:
             if run_id is None:
                 if self._replace:
                     ledger.empty_dataset(cursor)
-                run_id = ledger.start_run(cursor, self._identity, self._until)
+                run_id = ledger.start_run(cursor, self._identity, self._until, self._shard)
             # Right after a resume the engine may repeat events; so may the quirk.
             events_may_repeat = self._events_may_repeat or (
                 first_batch and self._resume_after is not None

@@ -31,6 +31,18 @@ class DatabaseStatus:
     committed: ledger.Committed | None
     last_run: LastRun | None
     rows: dict[str, int]
+    # A dataset of several shards: how many, and each one's committed watermark (None:
+    # nothing yet); loaded in parallel, each shard stands at its own.
+    shard_count: int = 1
+    shards: dict[int, int | None] | None = None
+
+    @property
+    def dataset_watermark(self) -> int | None:
+        """Everything before it is in the database, in every shard."""
+        if self.shards is None:
+            return None if self.committed is None else self.committed.watermark
+        marks = [self.shards.get(index) for index in range(self.shard_count)]
+        return None if None in marks else min(mark for mark in marks if mark is not None)
 
 
 def database_status(url: str) -> DatabaseStatus:
@@ -65,11 +77,20 @@ def database_status(url: str) -> DatabaseStatus:
                 started_at=started,
                 updated_at=updated,
             )
+        counted_shards = cursor.execute("SELECT max(shards) FROM runs").fetchone()
+        shard_count = int(counted_shards[0]) if counted_shards and counted_shards[0] else 1
+        shards = ledger.committed_by_shard(cursor) if shard_count > 1 else None
         rows = {}
         for table in ledger.DATA_TABLES:
             counted = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
             rows[table] = int(counted[0]) if counted else 0
-    return DatabaseStatus(committed=committed, last_run=last_run, rows=rows)
+    return DatabaseStatus(
+        committed=committed,
+        last_run=last_run,
+        rows=rows,
+        shard_count=shard_count,
+        shards=shards,
+    )
 
 
 def reset_database(url: str) -> None:

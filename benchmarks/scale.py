@@ -1,0 +1,158 @@
+"""Scale out (#20): shards in parallel, and what a shard costs, as ratios measured in one run.
+
+    .venv/bin/python benchmarks/scale.py                    # everything below, black_friday
+    .venv/bin/python benchmarks/scale.py --until 2024-11-15 # a shorter window (quicker)
+    .venv/bin/python benchmarks/scale.py --skip-dask --skip-flatness
+
+Prints, each against a baseline measured in the same run:
+
+1. black_friday with ``shards=8`` to Parquet: wall time in 1 worker process against 2
+   (target on a 2-core machine: >= 1.8x), and on a Dask LocalCluster of 2 worker
+   processes against 1 local worker (target >= 1.6x). Wall time, so the machine must be
+   otherwise idle for the ratio to mean anything: the load average is printed beside it.
+2. CPU flatness: the same total traffic as K = 1, 4, 16, 64 shards, every shard run one
+   after the other in this process (``time.process_time``, engine and projector, no
+   sink): CPU at K against K = 1 (target: at most 1.10 at K = 64).
+3. Peak memory per worker: the largest resident set of the worker processes of (1)
+   (``RUSAGE_CHILDREN``), target <= 300 MB.
+4. With ``--db-server postgresql://...`` (a server where the benchmark may create and
+   drop databases): the same shards loaded into Postgres in 1 worker against 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from fauxsim.clock import to_micros
+from fauxsim.runner import generate
+from fauxsim.scale.jobs import ShardJob
+from fauxsim.scale.local import run_locally
+from fauxsim.scenario.loading import load_scenario
+from fauxsim.scenario.model import Scenario
+from fauxsim.simulation.shards import all_shards
+from fauxsim.sinks.files.partitioned import open_dataset
+
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.yaml"
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def _with_shards(scenario: Scenario, shards: int) -> Scenario:
+    return Scenario.model_validate({**scenario.model_dump(), "shards": shards})
+
+
+def _cpu_now() -> float:
+    """CPU seconds of this process and of its children that have ended."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def _wall(scenario: Scenario, until: dt.date | None, workers: int, dask: bool) -> float:
+    """Wall seconds to write every shard of ``scenario`` to Parquet (CPU printed too)."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "data"
+        open_dataset(out, scenario, "parquet", "benchmark")
+        jobs = [ShardJob(scenario, index, out, "parquet", until)
+                for index in range(scenario.shards)]  # fmt: skip
+        start = to_micros(scenario.start_utc)
+        began, cpu = time.perf_counter(), _cpu_now()
+        if dask:
+            from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415 - optional
+
+            run_on_dask(jobs, "local", workers=workers, start=start)
+        else:
+            run_locally(jobs, workers, start=start)
+        wall = time.perf_counter() - began
+        where = "Dask" if dask else "local"
+        # (Dask's workers are the LocalCluster's nannies' children: not counted here.)
+        print(f"  {where}, {workers} worker(s): {wall:.1f} s wall, "
+              f"{_cpu_now() - cpu:.1f} s CPU of this process and its ended children")  # fmt: skip
+        return wall
+
+
+def _into_postgres(scenario: Scenario, until: dt.date | None, server: str, workers: int) -> float:
+    """Wall seconds to load every shard into a new database on ``server`` (then dropped)."""
+    import psycopg  # noqa: PLC0415 - only with --db-server
+
+    from fauxsim.scale.jobs import DatabaseShardJob  # noqa: PLC0415
+    from fauxsim.sinks.postgres.sink import open_sharded_dataset  # noqa: PLC0415
+
+    name = f"fauxsim_scale_bench_{os.getpid()}_{workers}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        began = time.perf_counter()
+        url, lock = open_sharded_dataset(url, scenario)
+        jobs = [DatabaseShardJob(scenario, index, url, until) for index in range(scenario.shards)]
+        run_locally(jobs, workers, start=to_micros(scenario.start_utc))
+        lock.close()
+        return time.perf_counter() - began
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _cpu(scenario: Scenario, until: dt.date | None) -> tuple[float, int]:
+    """CPU seconds to generate every shard in turn in this process, and the events."""
+    began, events = time.process_time(), 0
+    for shard in all_shards(scenario.shards):
+        for batch in generate(scenario, until=until, shard=shard):
+            events += len(batch.rows.get("events", ()))
+    return time.process_time() - began, events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--until", type=dt.date.fromisoformat, default=None)
+    parser.add_argument("--shards", type=int, default=8, help="shards of the parallel runs")
+    parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--skip-flatness", action="store_true")
+    parser.add_argument("--db-server", default=None, help="(4): a Postgres server URL")
+    parser.add_argument("--flatness", default="1,4,16,64", help="shard counts for (2)")
+    parser.add_argument("--sessions-per-day", type=int, default=None, help="(2) at another traffic")
+    options = parser.parse_args()
+    base = load_scenario(SCENARIO, ())
+    until = options.until
+    sharded = _with_shards(base, options.shards)
+    print(f"black_friday, shards={options.shards}, until {until or 'the end'}; {_load()}")
+
+    one = _wall(sharded, until, workers=1, dask=False)
+    two = _wall(sharded, until, workers=2, dask=False)
+    print(f"1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x (target >= 1.8); "
+          f"{_load()}")  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory of a worker process: {peak:.0f} MB (target <= 300)")
+    if not options.skip_dask:
+        on_dask = _wall(sharded, until, workers=2, dask=True)
+        print(f"Dask LocalCluster of 2 workers {on_dask:.1f} s: {one / on_dask:.2f}x against "
+              f"1 local worker (target >= 1.6); {_load()}")  # fmt: skip
+    if options.db_server is not None:
+        one = _into_postgres(sharded, until, options.db_server, workers=1)
+        two = _into_postgres(sharded, until, options.db_server, workers=2)
+        print(f"into Postgres: 1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x; "
+              f"{_load()}")  # fmt: skip
+    if not options.skip_flatness:
+        counts = [int(text) for text in options.flatness.split(",")]
+        if options.sessions_per_day is not None:
+            traffic = {**base.traffic.model_dump(), "sessions_per_day": options.sessions_per_day}
+            base = Scenario.model_validate({**base.model_dump(), "traffic": traffic})
+        first: float | None = None
+        for count in counts:
+            cpu, events = _cpu(_with_shards(base, count), until)
+            first = cpu if first is None else first
+            print(f"K={count:>3}: {events:,} events, {cpu:.2f} s CPU, {cpu / first:.3f} of "
+                  f"K={counts[0]} (target at 64: <= 1.10); {_load()}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Shard jobs in worker processes of this machine.
+
+Workers are spawned (a fresh interpreter each: no state forked from the parent, as on
+Dask) and take jobs from a queue, one shard at a time, in shard order; each reports its
+progress after every batch and its result at the end. The parent alone handles Ctrl-C:
+workers ignore SIGINT (a terminal sends it to every process of the group), and the
+parent stops them with SIGTERM, on which a worker aborts its shard's open files (its
+committed months stay) and exits. With one worker, the jobs run in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import traceback
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from fauxsim.errors import FauxError
+from fauxsim.runner import RunStats
+from fauxsim.scale.jobs import Job, ShardResult, run_shard
+from fauxsim.sinks.child_process import end_with_parent
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from multiprocessing.queues import Queue
+    from types import FrameType
+
+# How long the parent waits for a message before checking that its workers still live.
+_POLL_SECONDS = 0.5
+# How long a stopped worker may take to clean up before it is killed.
+_STOP_SECONDS = 30.0
+
+
+def default_workers(shards: int) -> int:
+    """The machine's cores, at most one per shard."""
+    return max(1, min(shards, os.cpu_count() or 1))
+
+
+@dataclass
+class Progress:
+    """The shards' latest stats, added up into one ``RunStats`` for the progress bar."""
+
+    start: int
+    on_progress: Callable[[RunStats], None] | None
+    latest: dict[int, RunStats] = field(default_factory=dict)
+    shards: int = 1
+
+    def update(self, shard: int, stats: RunStats) -> None:
+        self.latest[shard] = stats
+        if self.on_progress is not None:
+            self.on_progress(self.total())
+
+    def total(self) -> RunStats:
+        """Everything written so far. For the bar, the watermark is the shards' mean (a
+        shard not started yet stands at the start): with fewer workers than shards, the
+        lowest would stay at the start until the last shards begin."""
+        total = combine(self.latest.values(), self.start)
+        moved = sum((stats.watermark or self.start) - self.start for stats in self.latest.values())
+        total.watermark = self.start + moved // max(1, self.shards)
+        return total
+
+
+def combine(stats: Iterable[RunStats], start: int) -> RunStats:
+    """Shards' stats added up; the watermark is the lowest (``start`` if one has none)."""
+    total = RunStats()
+    watermarks = []
+    for one in stats:
+        for name, count in one.rows.items():
+            total.rows[name] = total.rows.get(name, 0) + count
+        total.events += one.events
+        total.sessions += one.sessions
+        total.orders += one.orders
+        total.revenue_cents += one.revenue_cents
+        watermarks.append(one.watermark or start)
+    total.watermark = min(watermarks) if watermarks else start
+    return total
+
+
+class WorkerFailedError(RuntimeError):
+    """A worker process failed with an error that is not the user's (a bug): its traceback."""
+
+
+def run_locally(
+    jobs: Sequence[Job],
+    workers: int,
+    *,
+    start: int,
+    on_progress: Callable[[RunStats], None] | None = None,
+) -> list[ShardResult]:
+    """Run ``jobs`` in ``workers`` processes; the results in shard order."""
+    progress = Progress(start, on_progress, shards=len(jobs))
+    if workers <= 1:
+        return [run_shard(job, on_batch=partial(progress.update, job.shard)) for job in jobs]
+    return _in_processes(jobs, min(workers, len(jobs)), progress)
+
+
+def _in_processes(jobs: Sequence[Job], workers: int, progress: Progress) -> list[ShardResult]:
+    context = multiprocessing.get_context("spawn")
+    tasks: Queue[Job | None] = context.Queue()
+    messages: Queue[tuple[str, int, Any]] = context.Queue()
+    for job in jobs:
+        tasks.put(job)
+    for _ in range(workers):
+        tasks.put(None)  # one stop for each worker, after the jobs
+    processes = [
+        context.Process(
+            target=_work,
+            args=(tasks, messages, os.getpid()),
+            name=f"fauxsim-worker-{number}",
+            daemon=True,  # never outlives the command
+        )
+        for number in range(workers)
+    ]
+    results: dict[int, ShardResult] = {}
+    try:
+        for process in processes:
+            process.start()
+        while len(results) < len(jobs):
+            _take_message(messages, processes, progress, results)
+    except BaseException:
+        _stop(processes)
+        raise
+    finally:
+        for process in processes:
+            process.join(_STOP_SECONDS)
+        for channel in (tasks, messages):
+            channel.cancel_join_thread()
+            channel.close()
+    return [results[job.shard] for job in jobs]
+
+
+def _take_message(
+    messages: Queue[tuple[str, int, Any]],
+    processes: list[Any],
+    progress: Progress,
+    results: dict[int, ShardResult],
+) -> None:
+    """Handle a worker's next message: progress, a result, or a failure (raised here)."""
+    try:
+        kind, shard, body = messages.get(timeout=_POLL_SECONDS)
+    except queue.Empty:
+        _check_alive(processes)
+        return
+    if kind == "progress":
+        progress.update(shard, body)
+    elif kind == "done":
+        results[shard] = body
+        progress.update(shard, body.stats)
+    else:
+        raise body
+
+
+def _check_alive(processes: list[Any]) -> None:
+    for process in processes:
+        if process.exitcode not in (None, 0):
+            msg = f"worker {process.name} died (exit code {process.exitcode})"
+            raise WorkerFailedError(msg)
+
+
+def _stop(processes: list[Any]) -> None:
+    """SIGTERM every live worker; kill any that has not cleaned up in time."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(_STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+
+
+class _Stopped(BaseException):
+    """SIGTERM in a worker: the parent stops it."""
+
+
+def _on_term(_number: int, _frame: FrameType | None) -> None:
+    raise _Stopped
+
+
+def _work(tasks: Queue[Job | None], messages: Queue[tuple[str, int, Any]], parent: int) -> None:
+    """A worker process: run jobs until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides (see module docstring)
+    signal.signal(signal.SIGTERM, _on_term)
+    end_with_parent(parent)  # kill -9 of the command ends its workers too
+    try:
+        while (job := tasks.get()) is not None:
+            shard = job.shard
+
+            def report(stats: RunStats, shard: int = shard) -> None:
+                messages.put(("progress", shard, stats))
+
+            try:
+                result = run_shard(job, on_batch=report)
+            except FauxError as error:
+                messages.put(("failed", shard, error))
+                return
+            except Exception:  # noqa: BLE001 - a bug: its traceback goes to the parent
+                text = traceback.format_exc()
+                messages.put(("failed", shard, WorkerFailedError(f"shard {shard} failed:\n{text}")))
+                return
+            messages.put(("done", shard, result))
+    except _Stopped:
+        # Exit at once: what this worker queued may never be read now (the parent stops
+        # reading when it stops the workers), and waiting to flush it would hang the exit.
+        messages.cancel_join_thread()
+    finally:
+        # Past its jobs, a worker stopped while it exits just ends (no _Stopped traceback
+        # from the queue's flush at exit).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

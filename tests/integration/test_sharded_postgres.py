@@ -1,0 +1,108 @@
+"""A scenario of several shards loaded into Postgres in parallel (#20).
+
+Each shard loads over its own connection and commits with its own watermark; kill -9
+of the command at any moment, and the same command again ends with the database a
+clean run gives; ``db status`` shows where each shard stands.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psutil
+import psycopg
+import pytest
+
+from tests.cli.cli_support import run_cli
+from tests.conftest import fresh_database
+from tests.integration.helpers import table_digests
+
+if TYPE_CHECKING:
+    from typing import Any
+
+_SHOP = """\
+name: sharded_db
+seed: 5
+start: 2024-01-01
+end: 2024-01-06
+shards: 3
+traffic: {sessions_per_day: 1200}
+audience: {existing_customers: 30}
+catalog: {generate: {count: 20}}
+quirks: {duplicate_events: 0.01, late_arrivals: {probability: 0.02}}
+"""
+
+
+def _command(shop: Path, url: str, workers: int) -> list[str]:
+    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
+    return [fauxsim, "run", str(shop), "--db", url, "--workers", str(workers), "--batch-rows",
+            "2000"]  # fmt: skip
+
+
+def _committed_batches(monitor: psycopg.Connection[Any]) -> int:
+    try:
+        row = monitor.execute("SELECT coalesce(sum(batches), 0) FROM runs").fetchone()
+    except psycopg.errors.UndefinedTable:  # not migrated yet
+        return 0
+    return int(row[0]) if row else 0
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    path = tmp_path / "shop.yaml"
+    path.write_text(_SHOP)
+    return path
+
+
+@pytest.mark.slow
+def test_killed_parallel_loads_resume_to_the_database_of_a_clean_run(
+    postgres_url, postgres_server_url, shop
+):
+    with fresh_database(postgres_server_url) as clean:
+        subprocess.run(_command(shop, clean, workers=1), check=True, capture_output=True)  # noqa: S603
+        expected = table_digests(clean)
+    kills = 0
+    for batches in (2, 5, 9):
+        process = subprocess.Popen(_command(shop, postgres_url, workers=2),  # noqa: S603
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        deadline = time.monotonic() + 120  # only ends a hung test
+        with psycopg.connect(postgres_url, autocommit=True) as monitor:
+            while process.poll() is None and _committed_batches(monitor) < batches:
+                assert time.monotonic() < deadline, "the run made no progress"
+                time.sleep(0.02)
+        if process.poll() is None:
+            workers = psutil.Process(process.pid).children(recursive=True)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
+            _, alive = psutil.wait_procs(workers, timeout=30)
+            assert not alive, "a worker outlived the killed command"
+    assert kills == 3, "the run finished before a kill point: make it longer"
+    finisher = subprocess.run(_command(shop, postgres_url, workers=2), capture_output=True,  # noqa: S603
+                              check=False)  # fmt: skip
+    assert finisher.returncode == 0, finisher.stderr.decode()
+    assert table_digests(postgres_url) == expected
+    with psycopg.connect(postgres_url) as connection:
+        shards = connection.execute(
+            "SELECT DISTINCT shard, shards FROM runs ORDER BY shard"
+        ).fetchall()
+    assert shards == [(0, 3), (1, 3), (2, 3)]
+
+
+def test_db_status_shows_each_shard(postgres_url, shop, capsys, monkeypatch):
+    ran = run_cli(["run", str(shop), "--db", postgres_url, "--workers", "1", "--until",
+                   "2024-01-02"], capsys, monkeypatch)  # fmt: skip
+    assert ran.exit_code == 0, ran.stderr
+    shown = run_cli(["db", "status", "--db", postgres_url], capsys, monkeypatch)
+    assert shown.exit_code == 0, shown.stderr
+    assert "shards     3, each loaded with its own watermark" in shown.stdout
+    for index in range(3):
+        assert f"shard   {index}  2024-01-02T00:00:00.000000Z" in shown.stdout
+    again = run_cli(["run", str(shop), "--db", postgres_url, "--until", "2024-01-02"], capsys,
+                    monkeypatch)  # fmt: skip
+    assert "Nothing to do" in again.stdout

@@ -1,0 +1,307 @@
+"""Runs of several shards (#20): workers, the partitioned dataset, resuming and extending.
+
+The output is the same, byte for byte, whatever runs the shards (one process, several,
+a Dask cluster); readers see each table as one; a later --until only adds files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import psutil
+import pyarrow.dataset as ds
+import pytest
+
+from fauxsim.clock import to_micros
+from fauxsim.scale.jobs import ShardJob
+from fauxsim.scale.local import combine, run_locally
+from fauxsim.scenario.loading import load_scenario
+from fauxsim.simulation.shards import Shard
+from fauxsim.sinks.files.partitioned import META, open_dataset
+from fauxsim.tables import ALL_TABLES, EVENTS, TABLES_BY_NAME
+from tests.cli.cli_support import run_cli
+from tests.simulation.helpers import collect
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from fauxsim.scenario.model import Scenario
+
+# Two months and a bit, so that every shard writes two periods; small and quick.
+_SHOP = """\
+name: sharded
+seed: 11
+start: 2024-02-27
+end: 2024-03-03
+shards: 3
+traffic: {sessions_per_day: 600}
+audience: {existing_customers: 30}
+catalog: {generate: {count: 20}}
+quirks: {duplicate_events: 0.01, late_arrivals: {probability: 0.02}}
+"""
+
+
+def _scenario_file(folder: Path, text: str = _SHOP) -> Path:
+    path = folder / "shop.yaml"
+    path.write_text(text)
+    return path
+
+
+def _run(
+    scenario: Scenario,
+    out: Path,
+    workers: int,
+    until: dt.date | None = None,
+    format_name: str = "parquet",
+) -> None:
+    open_dataset(out, scenario, format_name, "digest")
+    jobs = [
+        ShardJob(scenario, index, out, format_name, until, batch_rows=500)
+        for index in range(scenario.shards)
+    ]
+    run_locally(jobs, workers, start=to_micros(scenario.start_utc))
+
+
+def _files(out: Path) -> dict[str, str]:
+    """Every file of a dataset, by path within it: its sha256."""
+    return {
+        str(path.relative_to(out)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(out.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _table(out: Path, name: str) -> list[tuple[Any, ...]]:
+    """A table read as one by DuckDB, without the partition columns, in a fixed order."""
+    query = (
+        "SELECT * EXCLUDE (shard, period) FROM read_parquet($files, hive_partitioning = true)"
+        " ORDER BY ALL"
+    )
+    return duckdb.execute(query, {"files": f"{out}/{name}/**/*.parquet"}).fetchall()
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    return load_scenario(_scenario_file(tmp_path_factory.mktemp("shop")), ())
+
+
+@pytest.fixture(scope="module")
+def one_worker(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("one") / "data"
+    _run(scenario, out, workers=1)
+    return out
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_the_files_are_the_same_whatever_the_number_of_workers(
+    scenario, one_worker, tmp_path, workers
+):
+    out = tmp_path / "data"
+    _run(scenario, out, workers=workers)
+    assert _files(out) == _files(one_worker)
+
+
+def test_each_table_is_one_partitioned_dataset_for_duckdb_and_pyarrow(scenario, one_worker):
+    files = _files(one_worker)
+    assert "events/shard=002/period=2024-03/part-20240301T000000.parquet" in files
+    assert "events/shard=000/period=2024-02/part-20240227T000000.parquet" in files
+    shard_runs = [collect(scenario, shard=Shard(index, 3)) for index in range(3)]
+    for spec in ALL_TABLES:
+        expected = sum(
+            len(run.events if spec is EVENTS else run.versions[spec.name]) for run in shard_runs
+        )
+        by_duckdb = _table(one_worker, spec.name)
+        dataset = ds.dataset(one_worker / spec.name, format="parquet", partitioning="hive")
+        assert len(by_duckdb) == dataset.count_rows() == expected, spec.name
+        assert {"shard", "period"} <= set(dataset.schema.names)
+
+
+def test_the_current_state_of_a_table_is_its_latest_version_of_each_row(scenario, one_worker):
+    """What the README tells readers: the row of each id with the latest updated_at."""
+    spec = TABLES_BY_NAME["orders"]
+    expected: dict[int, dict[str, Any]] = {}
+    for index in range(3):
+        expected.update(collect(scenario, shard=Shard(index, 3)).final("orders"))
+    query = (
+        "SELECT * EXCLUDE (shard, period) FROM read_parquet($files, hive_partitioning = true)"
+        " QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY updated_at DESC) = 1"
+    )
+    found = duckdb.execute(query, {"files": f"{one_worker}/orders/**/*.parquet"})
+    columns = [column[0] for column in found.description]
+    current = {row[0]: dict(zip(columns, row, strict=True)) for row in found.fetchall()}
+    assert set(current) == set(expected)
+    assert len(current) > 20
+    for order_id, row in expected.items():
+        assert current[order_id]["status"] == row["status"]
+        assert to_micros(current[order_id]["updated_at"]) == row["updated_at"], spec.name
+
+
+def test_until_later_adds_files_and_rewrites_none(scenario, one_worker, tmp_path):
+    import datetime as dt  # noqa: PLC0415
+
+    out = tmp_path / "data"
+    _run(scenario, out, workers=2, until=dt.date(2024, 2, 29))
+    before = {path: ((out / path).stat().st_ino, digest) for path, digest in _files(out).items()}
+    _run(scenario, out, workers=2)
+    after = _files(out)
+    for path, (inode, digest) in before.items():
+        assert after[path] == digest, path
+        assert (out / path).stat().st_ino == inode, f"{path} was rewritten"
+    assert set(after) > set(before)
+    assert "orders/shard=001/period=2024-02/part-20240229T000000.parquet" in after
+    for spec in ALL_TABLES:  # the same rows as a run to the end at once
+        assert _table(out, spec.name) == _table(one_worker, spec.name), spec.name
+
+
+def test_a_shard_resumes_after_its_last_commit_and_drops_what_came_after(
+    scenario, one_worker, tmp_path
+):
+    """A run that died after publishing a month's files but before committing them left
+    files that no commit covers: the next run deletes them and writes them again."""
+    out = tmp_path / "data"
+    _run(scenario, out, workers=1)
+    markers = sorted((out / META / "shard=001").glob("upto-*.json"))
+    assert len(markers) == 2
+    markers[-1].unlink()  # the March commit never happened
+    stray = out / "events/shard=001/period=2024-03/part-20240302T000000.parquet.partial"
+    stray.write_bytes(b"half a file")
+    _run(scenario, out, workers=1)
+    assert _files(out) == _files(one_worker)
+
+
+def test_another_dataset_in_the_folder_is_refused(tmp_path, capsys, monkeypatch):
+    shop = _scenario_file(tmp_path)
+    out = tmp_path / "data"
+    first = run_cli(["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys,
+                    monkeypatch)  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    again = run_cli(["run", str(shop), "--out", str(out), "--set", "seed=12"], capsys, monkeypatch)
+    assert again.exit_code != 0
+    assert "holds another dataset" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def test_options_a_run_of_several_shards_cannot_take_are_refused(tmp_path, capsys, monkeypatch):
+    shop = _scenario_file(tmp_path)
+    cases = {
+        ("--live", "--db", "postgresql://nobody@127.0.0.1:1/x"): "live run or a stream",
+        ("--out", str(tmp_path / "d"), "--workers", "0"): "--workers must be at least 1",
+    }
+    for args, message in cases.items():
+        result = run_cli(["run", str(shop), *args], capsys, monkeypatch)
+        assert result.exit_code == 2, result.stderr
+        assert message in result.stderr
+    one_shard = run_cli(["run", str(shop), "--set", "shards=1", "--workers", "2", "--out",
+                         str(tmp_path / "e")], capsys, monkeypatch)  # fmt: skip
+    assert one_shard.exit_code == 2
+    assert "--set shards=K" in one_shard.stderr
+
+
+def test_the_summary_adds_up_the_shards(scenario, tmp_path, capsys, monkeypatch):
+    shop = _scenario_file(tmp_path)
+    result = run_cli(["run", str(shop), "--out", str(tmp_path / "d"), "--workers", "1"], capsys,
+                     monkeypatch)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    shard_runs = [collect(scenario, shard=Shard(index, 3)) for index in range(3)]
+    events = sum(len(run.events) for run in shard_runs)
+    assert f"{events:,} events" in result.stdout
+    assert "3 shards" in result.stdout
+
+
+def _wait_for(check: Any, what: str, timeout: float = 60.0) -> None:
+    """Poll until ``check()`` holds (not a timed test: the limit only stops a hang)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path):
+    """A real run in two worker processes, SIGINT to the command once a month is
+    committed: it exits 130, its workers are gone, no partial file is left; the same
+    command again finishes a dataset identical to a run in one process."""
+    long_shop = _SHOP.replace("start: 2024-02-27", "start: 2023-01-01").replace(
+        "end: 2024-03-03", "end: 2023-05-01").replace("shards: 3", "shards: 2").replace(
+        "sessions_per_day: 600", "sessions_per_day: 150")  # fmt: skip
+    shop = _scenario_file(tmp_path, long_shop)
+    out = tmp_path / "data"
+    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
+    command = [fauxsim, "run", str(shop), "--out", str(out), "--workers", "2"]
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
+        workers = psutil.Process(process.pid).children(recursive=True)
+        assert len([w for w in workers if "spawn" in " ".join(w.cmdline())]) == 2
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive
+    assert not list(out.rglob("*.partial"))
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0  # noqa: S603
+    clean = tmp_path / "clean"
+    subprocess.run(  # noqa: S603 - our own command
+        [*command[:-4], "--out", str(clean), "--workers", "1"], check=True, capture_output=True
+    )
+    assert _files(out) == _files(clean)
+
+
+def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(scenario, one_worker, tmp_path):
+    from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415 - the optional extra
+
+    out = tmp_path / "data"
+    open_dataset(out, scenario, "parquet", "digest")
+    jobs = [ShardJob(scenario, index, out, "parquet", None, batch_rows=500) for index in range(3)]
+    results = run_on_dask(jobs, "local", workers=2, start=to_micros(scenario.start_utc))
+    assert [result.shard for result in results] == [0, 1, 2]
+    assert _files(out) == _files(one_worker)
+    total = combine((result.stats for result in results), 0)
+    assert total.events == len(_table(out, "events"))
+    assert total.watermark == to_micros(scenario.end_utc)
+
+
+def test_fauxsim_run_dask_local_writes_the_same_files(one_worker, tmp_path, capsys, monkeypatch):
+    shop = _scenario_file(tmp_path)
+    out = tmp_path / "data"
+    args = ["run", str(shop), "--out", str(out), "--dask", "local", "--workers", "2"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert "3 shards" in result.stdout
+    written = {path: digest for path, digest in _files(out).items() if not path.startswith(META)}
+    assert written == {
+        path: digest for path, digest in _files(one_worker).items() if not path.startswith(META)
+    }
+
+
+def test_progress_adds_the_shards_up_and_moves_before_every_shard_has_started():
+    from fauxsim.runner import RunStats  # noqa: PLC0415
+    from fauxsim.scale.local import Progress  # noqa: PLC0415
+
+    seen: list[RunStats] = []
+    progress = Progress(start=100, on_progress=seen.append, shards=4)
+    progress.update(0, RunStats(rows={"events": 5}, events=5, sessions=1, watermark=300))
+    progress.update(1, RunStats(rows={"events": 7}, events=7, sessions=2, watermark=200))
+    assert seen[-1].events == 12
+    assert seen[-1].sessions == 3
+    assert seen[-1].rows == {"events": 12}
+    assert seen[-1].watermark == 100 + (200 + 100) // 4  # shards 2 and 3 stand at the start
+    assert combine(progress.latest.values(), 100).watermark == 200  # the summary's: lowest

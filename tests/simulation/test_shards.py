@@ -1,0 +1,147 @@
+"""Shards (#20): the audience split K ways, each shard simulated alone from (seed, shard).
+
+One shard is today's run (the golden snapshots hold that); several keep the shop's
+traffic and rates, hand out ids that never collide, and share the catalog.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from fauxsim.events import ID, PROPERTIES, TYPE
+from fauxsim.simulation import sampling, session
+from fauxsim.simulation.labels import ORDER_PLACED, PRODUCT_CREATED, SESSION_STARTED, SIGNED_UP
+from fauxsim.simulation.shards import Shard, all_shards
+from fauxsim.tables import ALL_TABLES, EVENTS, PRODUCTS
+from tests.simulation.helpers import collect, small_scenario
+
+if TYPE_CHECKING:
+    from fauxsim.scenario.model import Scenario
+    from tests.simulation.helpers import Output
+
+
+def _shards(scenario: Scenario) -> list[Output]:
+    return [collect(scenario, shard=shard) for shard in all_shards(scenario.shards)]
+
+
+def _with_quirks(**changes: Any) -> Scenario:
+    quirks = {"duplicate_events": 0.01, "late_arrivals": {"probability": 0.01}}
+    return small_scenario(quirks=quirks, **changes)
+
+
+def test_one_shard_is_the_whole_shop():
+    scenario = small_scenario()
+    assert collect(scenario, shard=Shard(0, 1)) == collect(scenario)
+
+
+def test_the_shard_count_is_part_of_the_scenario_and_of_its_digest():
+    one, four = small_scenario(), small_scenario(shards=4)
+    # A scenario of one shard dumps as before shards existed: its digest did not change.
+    assert "shards" not in one.model_dump()
+    assert four.model_dump()["shards"] == 4
+    assert one.model_dump_json() != four.model_dump_json()
+
+
+def test_ids_are_unique_across_shards_and_strided_by_shard():
+    scenario = _with_quirks(shards=3)
+    outputs = _shards(scenario)
+    seen_events: set[int] = set()
+    for spec in ALL_TABLES:
+        if spec in (PRODUCTS, EVENTS):
+            continue  # the catalog is shared: shard 0 lists it; events below
+        seen: set[int] = set()
+        for index, output in enumerate(outputs):
+            keys = set(output.final(spec.name))
+            assert keys, f"shard {index} has no {spec.name}"
+            assert {key % 3 for key in keys} == {(index + 1) % 3}, spec.name
+            assert not keys & seen, f"{spec.name}: ids repeat across shards"
+            seen |= keys
+    for index, output in enumerate(outputs):
+        # Event ids follow the stride too.
+        ids = {event[ID] for event in output.events}
+        assert {event_id % 3 for event_id in ids} == {(index + 1) % 3}
+        assert not ids & seen_events
+        seen_events |= ids
+
+
+def test_shard_zero_lists_the_catalog_and_every_shard_sells_from_it():
+    scenario = small_scenario(shards=3)
+    whole = collect(small_scenario())
+    outputs = _shards(scenario)
+    assert outputs[0].final(PRODUCTS.name) == whole.final(PRODUCTS.name)
+    for output in outputs[1:]:
+        assert not output.final(PRODUCTS.name)
+        assert not any(event[TYPE] == PRODUCT_CREATED for event in output.events)
+    products = set(whole.final(PRODUCTS.name))
+    for output in outputs:
+        sold = {line["product_id"] for line in output.final("order_line_items").values()}
+        assert sold, "no order in a shard"
+        assert sold <= products
+
+
+def test_existing_customers_are_split_between_shards():
+    scenario = small_scenario(shards=3, audience={"existing_customers": 40})
+    imported = [
+        sum(
+            1
+            for event in output.events
+            if event[TYPE] == SIGNED_UP and event[PROPERTIES]["source"] == "import"
+        )
+        for output in _shards(scenario)
+    ]
+    assert imported == [14, 13, 13]
+
+
+def test_a_shard_differs_from_the_whole_shop_and_from_its_siblings():
+    shard_events = [output.events for output in _shards(small_scenario(shards=2))]
+    assert shard_events[0] != shard_events[1]
+    assert shard_events[0] != collect(small_scenario()).events
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_shard_is_the_same_with_compiled_visits_or_their_twins(monkeypatch, compiled):
+    """A shard of several starts its visits in Python (its session ids are strided);
+    its visits themselves may still walk in C."""
+    scenario = _with_quirks(shards=2, end="2024-03-02")
+    monkeypatch.setattr(session, "COMPILED", False)
+    monkeypatch.setattr(sampling, "COMPILED", False)
+    expected = collect(scenario, shard=Shard(1, 2))
+    monkeypatch.setattr(session, "COMPILED", compiled)
+    monkeypatch.setattr(sampling, "COMPILED", compiled)
+    assert collect(scenario, shard=Shard(1, 2)) == expected
+
+
+def _counts(outputs: list[Output]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for output in outputs:
+        for event in output.events:
+            if event[TYPE] in (SESSION_STARTED, ORDER_PLACED):
+                counts[event[TYPE]] += 1
+            elif event[TYPE] == SIGNED_UP and event[PROPERTIES]["source"] != "import":
+                counts[SIGNED_UP] += 1
+        counts["orders"] += len(output.final("orders"))
+    return counts
+
+
+def test_traffic_and_rates_stay_as_configured_across_shards():
+    """Four shards make the traffic and orders of one shop, within Poisson noise: each
+    total is within four standard deviations of the whole shop's (a difference of two
+    independent counts of about n has a deviation of about sqrt(2 n))."""
+    changes: dict[str, Any] = {
+        "end": "2024-03-06",
+        "traffic": {"sessions_per_day": 3000, "daily_noise": 0.0},
+    }
+    whole = _counts([collect(small_scenario(**changes))])
+    split = _counts(_shards(small_scenario(shards=4, **changes)))
+    assert whole[SESSION_STARTED] > 10_000
+    assert whole[ORDER_PLACED] > 200
+    for what in (SESSION_STARTED, ORDER_PLACED, SIGNED_UP):
+        tolerance = 4 * math.sqrt(2 * whole[what])
+        assert abs(split[what] - whole[what]) <= tolerance, (what, split[what], whole[what])
+    conversion = (whole[ORDER_PLACED] / whole[SESSION_STARTED],
+                  split[ORDER_PLACED] / split[SESSION_STARTED])  # fmt: skip
+    assert conversion[1] == pytest.approx(conversion[0], rel=0.15)
