@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 # Street lines, house numbers and places drawn per country. Places repeat as towns do
-# (a thousand a country); streets are many more, and take a number each.
+# (512 a country); street lines are more, and each takes one of the house numbers.
 STREETS = 1024
 NUMBERS = 256
 PLACES = 512
@@ -41,17 +41,20 @@ _NAMES = 1024
 # Where the house number goes in a pooled street line.
 _NUMBER = "\x00"
 
-# How a country's addresses name its region, as Faker's method of the locale calls it;
-# a country not listed writes none (most of Europe: the town and postal code say enough).
-_REGIONS: dict[str, str] = {
-    "US": "state_abbr",
-    "CA": "province_abbr",
-    "AU": "state_abbr",
-    "MX": "state",
-    "IT": "state_abbr",
-    "BR": "estado_sigla",
-    "IN": "state",
-    "JP": "prefecture",
+# How a country's addresses name its region, as Faker's locale calls it; a country not
+# listed writes none (most of Europe: the town and postal code say enough). The US: the
+# states and DC (Faker would add territories and the freely associated states).
+_REGIONS: dict[str, Callable[[Faker], str]] = {
+    "US": lambda fake: fake.state_abbr(
+        include_territories=False, include_freely_associated_states=False
+    ),
+    "CA": lambda fake: fake.province_abbr(),
+    "AU": lambda fake: fake.state_abbr(),
+    "MX": lambda fake: fake.state(),
+    "IT": lambda fake: fake.state_abbr(),
+    "BR": lambda fake: fake.estado_sigla(),
+    "IN": lambda fake: fake.state(),
+    "JP": lambda fake: fake.prefecture(),
 }
 # The postal code in the region, where Faker knows the ranges (a Texas ZIP in TX).
 _POSTCODE_IN_REGION: dict[str, str] = {
@@ -123,7 +126,7 @@ class AddressPool:
 
     def _place(self, fake: Faker) -> tuple[str, str | None, str]:
         region_of = _REGIONS.get(self.country)
-        region = getattr(fake, region_of)() if region_of and hasattr(fake, region_of) else None
+        region = region_of(fake) if region_of is not None else None
         in_region = _POSTCODE_IN_REGION.get(self.country)
         code = (
             getattr(fake, in_region)(region)
