@@ -194,7 +194,7 @@ def address_pool(country: str, seed: int) -> AddressPool:
 
 class Addresses:
     """The customers' addresses of one run, from per-country pools built when first needed
-    (about 0.1 s CPU a country, once per process for a seed and country)."""
+    (0.03-0.07 s CPU a country, once per process for a seed and country)."""
 
     def __init__(self, seed: int) -> None:
         self._seed = seed
