@@ -198,8 +198,12 @@ class Addresses:
 
     def __init__(self, seed: int) -> None:
         self._seed = seed
+        self._pools: dict[str, AddressPool] = {}
 
     def of(self, bits: int, country: str) -> Address:
         """The address of ``country`` named by ``bits``, 64 random bits of a customer's own
         (``derive(seed, Purpose.ADDRESS, customer_id)``): the same in every call."""
-        return address_pool(country.upper(), self._seed).address(bits)
+        pool = self._pools.get(country)
+        if pool is None:
+            pool = self._pools[country] = address_pool(country.upper(), self._seed)
+        return pool.address(bits)
