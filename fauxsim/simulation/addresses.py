@@ -41,13 +41,25 @@ _NAMES = 1024
 # Where the house number goes in a pooled street line.
 _NUMBER = "\x00"
 
+# How many people live in each US state (2020 census, in hundred thousands): Faker draws
+# states evenly, which would put as many customers in Wyoming as in California.
+_US_PEOPLE: dict[str, int] = {
+    "CA": 395, "TX": 291, "FL": 215, "NY": 202, "PA": 130, "IL": 128, "OH": 118, "GA": 107,
+    "NC": 104, "MI": 101, "NJ": 93, "VA": 86, "WA": 77, "AZ": 72, "MA": 70, "TN": 69,
+    "IN": 68, "MD": 62, "MO": 62, "WI": 59, "CO": 58, "MN": 57, "SC": 51, "AL": 50, "LA": 47,
+    "KY": 45, "OR": 42, "OK": 40, "CT": 36, "UT": 33, "IA": 32, "NV": 31, "AR": 30, "MS": 30,
+    "KS": 29, "NM": 21, "NE": 20, "ID": 18, "WV": 18, "HI": 15, "NH": 14, "ME": 14, "RI": 11,
+    "MT": 11, "DE": 10, "SD": 9, "ND": 8, "AK": 7, "DC": 7, "VT": 6, "WY": 6,
+}  # fmt: skip
+_US_STATES: list[str] = list(_US_PEOPLE)
+_US_WEIGHTS: list[int] = list(_US_PEOPLE.values())
+
 # How a country's addresses name its region, as Faker's locale calls it; a country not
 # listed writes none (most of Europe: the town and postal code say enough). The US: the
-# states and DC (Faker would add territories and the freely associated states).
+# states and DC as often as people live there (Faker's state_abbr would draw them evenly,
+# with territories and the freely associated states).
 _REGIONS: dict[str, Callable[[Faker], str]] = {
-    "US": lambda fake: fake.state_abbr(
-        include_territories=False, include_freely_associated_states=False
-    ),
+    "US": lambda fake: fake.random.choices(_US_STATES, _US_WEIGHTS)[0],
     "CA": lambda fake: fake.province_abbr(),
     "AU": lambda fake: fake.state_abbr(),
     "MX": lambda fake: fake.state(),

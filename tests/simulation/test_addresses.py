@@ -77,6 +77,18 @@ def test_us_zip_codes_fall_in_their_states_range():
         assert low <= int(row["postal_code"]) <= high, row
 
 
+def test_us_customers_live_in_states_as_often_as_people_do():
+    """Not Wyoming as often as California: a country's places (where its customers live)
+    follow the states' populations, about 12% California, under 1% Wyoming."""
+    places = Counter(region for _, region, _, _ in AddressPool("US", 7).places)
+    total = sum(places.values())
+    assert 0.07 < places["CA"] / total < 0.18, places
+    assert places["TX"] > places["WY"] + places["VT"] + places["AK"], places
+    assert places["WY"] / total < 0.01, places
+    territories = {"PR", "GU", "VI", "AS", "MP", "FM", "MH", "PW"}
+    assert set(places) <= set(UsAddresses.states_postcode) - territories
+
+
 def test_addresses_are_many_and_a_street_line_seldom_repeats():
     """Not a template: nearly every customer has an address of their own (a household may
     share one), and a street line seldom repeats."""
