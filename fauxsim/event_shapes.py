@@ -17,7 +17,7 @@ class Property:
     """One key of an event's ``properties``, with its JSON type."""
 
     name: str
-    type: str  # a JSON type: integer, number, string, boolean, array
+    type: str  # a JSON type: integer, number, string, boolean, array, object
     description: str
     nullable: bool = False  # the key is there, its value may be null
     optional: bool = False  # the key is there only sometimes (the description says when)
@@ -146,6 +146,10 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
             _p("first_name", "string", "Given name."),
             _p("last_name", "string", "Family name."),
             _p("country", "string", "Their country code."),
+            _p("street", "string", "Their street line (customers.street)."),
+            _p("city", "string", "Their town or city."),
+            _p("region", "string", "Their state, province or prefecture.", nullable=True),
+            _p("postal_code", "string", "Their postal code."),
             _p("source", "string", "import, browse or checkout (customers.signup_source)."),
         ),
     ),
@@ -223,6 +227,12 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
             _p("total_cents", "integer", "subtotal - discount + shipping + tax."),
             _p("coupon_code", "string", "The coupon used.", nullable=True),
             _p("recovered_cart", "boolean", "Whether the cart was filled in an earlier visit."),
+            _p(
+                "shipping_address",
+                "object",
+                "Where it ships: a copy of the customer's address when it was placed, {street,"
+                " city, region, postal_code, country} (the orders.shipping_* columns).",
+            ),
             _REPRICED,
             _p(
                 "quirk",

@@ -356,7 +356,8 @@ class Projector:
         assert customer_id is not None  # noqa: S101
         self._customers.add(customer_id, [
             customer_id, event[VISITOR_ID], props["email"], props["first_name"], props["last_name"],
-            props["country"], props["source"], 0, 0, None, now, now,
+            props["country"], props["street"], props["city"], props["region"],
+            props["postal_code"], props["source"], 0, 0, None, now, now,
         ])  # fmt: skip
         self._in_session(event)
 
@@ -475,13 +476,14 @@ class Projector:
         order_id, customer_id, now = event[ORDER_ID], event[CUSTOMER_ID], event[OCCURRED_AT]
         assert order_id is not None  # noqa: S101
         assert customer_id is not None  # noqa: S101
-        lines = props["lines"]
+        lines, ship_to = props["lines"], props["shipping_address"]
         self._orders.add(order_id, [
             order_id, customer_id, event[SESSION_ID], props["cart_id"], OrderStatus.PLACED.value,
             props["currency"], sum(line["quantity"] for line in lines), props["subtotal_cents"],
             props["discount_cents"], props["shipping_cents"], props["tax_cents"],
-            props["total_cents"], props["coupon_code"], now, None, None, None, None, None, None,
-            now, now,
+            props["total_cents"], props["coupon_code"], ship_to["street"], ship_to["city"],
+            ship_to["region"], ship_to["postal_code"], ship_to["country"], now, None, None, None,
+            None, None, None, now, now,
         ])  # fmt: skip
         for line in lines:
             line_id, quantity, price = (

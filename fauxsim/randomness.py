@@ -47,6 +47,8 @@ class Purpose(IntEnum):
     NAMES = 11  # the name pools' Faker seeds (simulation/identities.py)
     TRACKING = 12  # tracking numbers (simulation/tracking.py)
     SHARD = 13  # a shard's seed, from (seed, shard), when a run has several (shards: K)
+    ADDRESSES = 14  # the address pools' Faker seeds (simulation/addresses.py)
+    ADDRESS = 15  # a customer's picks from the address pools, by customer id
 
 
 def _mix(value: int) -> int:

@@ -97,6 +97,32 @@ def _stamps(created: str, updated: str) -> tuple[Column, Column]:
     )
 
 
+def _address_columns(prefix: str, where: str) -> tuple[Column, ...]:
+    """The parts of a postal address, the first saying whose it is (``where``)."""
+    return (
+        _col(
+            f"{prefix}street",
+            _T,
+            f"{where} Street line: house number and street as the country writes them, maybe"
+            " a flat or suite (9197 Kelly Island Suite 988, Sophialaan 432).",
+        ),
+        _col(f"{prefix}city", _T, "Town or city (Faker's, of the country's locale)."),
+        _col(
+            f"{prefix}region",
+            _T,
+            "State, province or prefecture, where the country's addresses name one (US: NJ,"
+            " CA: NB, MX: Puebla); null elsewhere (most of Europe).",
+            nullable=True,
+        ),
+        _col(
+            f"{prefix}postal_code",
+            _T,
+            "Postal code in the country's shape: 08024 (US, in the state's range), K1A 0B1"
+            " (CA), CT17 3WX (GB), 14915 (DE), 1393 CU (NL), 3349 (BE), L-2579 (LU).",
+        ),
+    )
+
+
 # The scenario's page states (``scenario.model.PageState``, kept out of this light module's
 # imports: the Postgres loader reads it; a test holds the two equal).
 PAGES = ("landing", "category", "search", "product", "cart", "checkout", "payment", "confirmation")
@@ -152,6 +178,11 @@ CUSTOMERS = _table(
     _col("first_name", _T, "Given name, of the customer's country (Faker's locale data)."),
     _col("last_name", _T, "Family name.", nullable=True),
     _col("country", _T, "Country code of the visitor (from audience.countries).", nullable=True),
+    *_address_columns(
+        "",
+        "Where they live: a postal address of their country from Faker's locale data, given"
+        " at sign-up (signed_up); it never changes in a run.",
+    ),
     _col(
         "signup_source",
         _T,
@@ -273,6 +304,17 @@ ORDERS = _table(
     _col("tax_cents", _B, "orders.tax_rate times (subtotal minus discount), rounded."),
     _col("total_cents", _B, "subtotal - discount + shipping + tax: what the customer paid."),
     _col("coupon_code", _T, "The coupon used; null if none.", nullable=True),
+    *_address_columns(
+        "shipping_",
+        "Where it ships: a copy of the customer's address taken when the order was placed"
+        " (the shipping_address property of order_placed), as shops keep one with each order.",
+    ),
+    _col(
+        "shipping_country",
+        _T,
+        "The country shipped to: the customer's, as customers.country.",
+        nullable=True,
+    ),
     _col("placed_at", _TS, "When it was placed (order_placed)."),
     _col("paid_at", _TS, "When the payment was taken (order_paid).", nullable=True),
     _col("shipped_at", _TS, "When it shipped (order_shipped).", nullable=True),

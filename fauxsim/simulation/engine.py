@@ -14,6 +14,7 @@ from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
 from fauxsim.events import event
 from fauxsim.randomness import Purpose, derive, entity_draws, stream, topped_up, uniform_block
 from fauxsim.simulation import labels, session
+from fauxsim.simulation.addresses import Address, Addresses
 from fauxsim.simulation.audience import ReturningPool, Visitor, VisitorKinds
 from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
@@ -105,6 +106,7 @@ class Simulation:
         self.pool = ReturningPool(self.visitor_kinds, compiled=parts.returning_queue)
         # Customers' names and addresses, from per-country pools built when first needed.
         self.identities = Identities(scenario.seed)
+        self.addresses = Addresses(scenario.seed)
         orders = scenario.orders
         self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)
         self.carriers = WeightedChoice.from_mapping(orders.lifecycle.carriers)
@@ -247,6 +249,7 @@ class Simulation:
         customer = self.identities.customer(
             customer_id, derive(self.seed, Purpose.CUSTOMER, customer_id), visitor.country
         )
+        address = self.address_of(customer_id, visitor.country)
         visitor.customer_id = customer_id
         self.emit(
             SIGNED_UP,
@@ -260,10 +263,19 @@ class Simulation:
                 "first_name": customer.first_name,
                 "last_name": customer.last_name,
                 "country": customer.country,
+                "street": address.street,
+                "city": address.city,
+                "region": address.region,
+                "postal_code": address.postal_code,
                 "source": source,
             },
         )
         return customer_id
+
+    def address_of(self, customer_id: int, country: str) -> Address:
+        """Where the customer lives: the same in every call (no one moves in a run), so an
+        order's shipping address is the customer's at order time."""
+        return self.addresses.of(derive(self.seed, Purpose.ADDRESS, customer_id), country)
 
     # ------------------------------------------------------------------ processes
 

@@ -106,9 +106,7 @@ class NamePool:
 
     def __init__(self, country: str, seed: int) -> None:
         country = country.upper()
-        shares = _LOCALE_SHARES.get(country) or tuple(
-            (locale, 1) for locale in _locales_of(country)
-        )
+        shares = locale_shares(country)
         total = sum(share for _, share in shares)
         self.first: list[str] = []
         self.last: list[str] = []
@@ -117,7 +115,7 @@ class NamePool:
             fake = Faker(locale)
             fake.seed_instance(derive(seed, Purpose.NAMES, stable_hash(f"{country}:{locale}")))
             size = POOL_SIZE * share // total
-            first, last = _names(fake, "first_name", size), _names(fake, "last_name", size)
+            first, last = names(fake, "first_name", size), names(fake, "last_name", size)
             self.first += first
             self.last += last
             if not all(map(ascii_name, set(first) | set(last))):  # names in another script
@@ -130,7 +128,12 @@ class NamePool:
         self.domains = _by_byte(dict(_DOMAINS) | dict(_LOCAL_DOMAINS.get(country, ())))
 
 
-def _names(fake: Faker, kind: str, size: int) -> list[str]:
+def locale_shares(country: str) -> tuple[tuple[str, int], ...]:
+    """The Faker locales of ``country`` (upper case) and the share of each in its pools."""
+    return _LOCALE_SHARES.get(country) or tuple((locale, 1) for locale in _locales_of(country))
+
+
+def names(fake: Faker, kind: str, size: int) -> list[str]:
     """``size`` draws of ``fake.first_name()`` (``kind``) or ``last_name()``.
 
     Where the locale's names are weighted (en_US: a dict of ~7,000 names and their

@@ -132,6 +132,8 @@ def place_order(
         "total_cents": total,
         "coupon_code": coupon.code if coupon is not None else None,
         "recovered_cart": cart.session_id != session_id,
+        # A copy of the customer's address, as shops keep one with each order.
+        "shipping_address": sim.address_of(customer_id, visitor.country)._asdict(),
     }
     if repriced is not None:
         properties["repriced"] = repriced

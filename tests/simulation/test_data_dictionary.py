@@ -23,6 +23,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "boolean": (bool,),
     "array": (list,),
+    "object": (dict,),
 }
 
 

@@ -28,7 +28,7 @@ VERSION_TABLE = "fauxsim_schema_version"
 # The newest revision in MIGRATIONS. A database already there needs neither Alembic nor
 # SQLAlchemy, which take ~0.3 s to import: every `fauxsim run --db` and its loader
 # process start faster. A test checks it against Alembic's own head.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 # pg_advisory_xact_lock key: two commands starting together migrate one after the other.
 _MIGRATION_LOCK = 0x6661_7578_6D69_67  # "fauxmig"
 

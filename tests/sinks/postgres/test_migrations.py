@@ -60,6 +60,23 @@ def test_upgrading_from_the_first_revision_keeps_existing_rows(postgres_url):
     assert schema_differences(postgres_url) == []
 
 
+def test_rows_loaded_before_addresses_get_empty_ones_on_upgrade(postgres_url):
+    """0006 adds NOT NULL address columns to tables that may hold rows already."""
+    upgrade(postgres_url, "0005")
+    with psycopg.connect(postgres_url) as early:
+        early.execute(
+            "INSERT INTO customers VALUES (1, 1, 'a@b.c', 'A', NULL, 'US', 'import', 0, 0, "
+            "NULL, '2025-01-01Z', '2025-01-01Z')"
+        )
+    upgrade(postgres_url)
+    with psycopg.connect(postgres_url) as upgraded:
+        address = upgraded.execute(
+            "SELECT street, city, region, postal_code FROM customers"
+        ).fetchall()
+    assert address == [("", "", None, "")]
+    assert schema_differences(postgres_url) == []
+
+
 def test_upgrading_twice_changes_nothing(postgres_url):
     upgrade(postgres_url)
     upgrade(postgres_url)
@@ -85,14 +102,17 @@ def test_foreign_keys_are_checked_when_a_batch_commits_not_row_by_row(postgres_u
             "'2025-01-01Z')"
         )
         connection.execute(
-            "INSERT INTO customers VALUES (1, 1, 'a@b.c', 'A', NULL, NULL, 'web', 1, 900, NULL, "
-            "'2025-01-01Z', '2025-01-01Z')"
+            "INSERT INTO customers (customer_id, visitor_id, email, first_name, signup_source, "
+            "street, city, postal_code, orders_count, total_spent_cents, created_at, "
+            "updated_at) VALUES (1, 1, 'a@b.c', 'A', 'web', '1 Main St', 'Town', '12345', 1, "
+            "900, '2025-01-01Z', '2025-01-01Z')"
         )
         connection.execute(
             "INSERT INTO orders (order_id, customer_id, session_id, cart_id, status, currency, "
             "items_count, subtotal_cents, discount_cents, shipping_cents, tax_cents, total_cents, "
-            "placed_at, created_at, updated_at) VALUES (1, 1, 1, 1, 'placed', 'USD', 1, 900, 0, "
-            "0, 0, 900, '2025-01-01Z', '2025-01-01Z', '2025-01-01Z')"
+            "shipping_street, shipping_city, shipping_postal_code, placed_at, created_at, "
+            "updated_at) VALUES (1, 1, 1, 1, 'placed', 'USD', 1, 900, 0, 0, 0, 900, '1 Main St', "
+            "'Town', '12345', '2025-01-01Z', '2025-01-01Z', '2025-01-01Z')"
         )
         connection.execute(
             "INSERT INTO sessions (session_id, visitor_id, started_at, is_returning, channel, "
