@@ -76,6 +76,6 @@ def test_descriptions_do_not_change_the_scenario_digest():
     }
     assert digests == {
         "black_friday": "9c3b08274813408f5f9973f4ed7fcf44e37d073b38b7a030473b88a9f691c243",
-        "steady_state": "ca1bab3eb5b4f0ba8cd98cf00bd8588a5aa6aa09dc54a20d2b72cd5b066a0727",
+        "steady_state": "01091bf6ba68ed64b39fb272d622d1c14b2eae1725d2627857ef8e05461e8e73",
         "flash_sale": "e2b21c960ae975613f231f59d5b7c20da087ae4e28d173a89a16d49e493a944a",
     }
