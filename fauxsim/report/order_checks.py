@@ -12,25 +12,33 @@ import datetime as dt
 import functools
 import math
 import statistics
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fauxsim.report.checks import Check, Unit, mix_checks
 from fauxsim.report.stats import (
     SIGMAS,
     cdf,
-    chance_first,
     median,
     median_error,
     quantile,
     share_tolerance,
 )
+from fauxsim.report.working_checks import (
+    Waits,
+    configured_waits,
+    in_hours_checks,
+    longest_deferral_hours,
+    median_check,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from zoneinfo import ZoneInfo
 
     from fauxsim.report.reading import Dataset
     from fauxsim.scenario.distributions import Distribution
-    from fauxsim.scenario.model import Scenario
+    from fauxsim.scenario.model import Scenario, WorkingHours
 
 _SETTLED = 0.999
 _GRID = 200  # quantiles of the shipping delay, for the chance a cancellation comes first
@@ -130,23 +138,15 @@ def _shipping_check(scenario: Scenario, dataset: Dataset) -> Check:
 def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
     life = scenario.orders.lifecycle
     end = dataset.end
-    # Cancellations take slightly more of the slow shipments; 3% covers it at 3% cancelled.
-    ship_note = "paid → shipped; allowance 3% (cancellations remove some slow shipments)"
+    ship = _working_step(scenario, dataset, "paid_at", "shipped_at")
+    deliver = _working_step(scenario, dataset, "shipped_at", "delivered_at")
     checks = [
         _delay_check(dataset, "placed_at", "paid_at", life.pay_delay_minutes, Unit.MINUTES, end),
-        _delay_check(
-            dataset,
-            "paid_at",
-            "shipped_at",
-            life.ship_delay_hours,
-            Unit.HOURS,
-            end,
-            0.03,
-            ship_note,
-        ),
-        _delay_check(
-            dataset, "shipped_at", "delivered_at", life.deliver_delay_days, Unit.DAYS, end
-        ),
+        # Cancellations take slightly more of the slow shipments; 3% covers it at 3% cancelled.
+        ship.median_check(0.03, "(cancellations remove some slow shipments) allowance 3%"),
+        *ship.in_hours_checks(),
+        deliver.median_check(0.01, "allowance 1%"),
+        *deliver.in_hours_checks(),
         _delay_check(
             dataset, "delivered_at", "returned_at", life.return_delay_days, Unit.DAYS, end
         ),
@@ -154,8 +154,12 @@ def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
     ]
     # A cancellation request only cancels an order that has not shipped yet, and one asked
     # for after the end of the data is not seen: each order's chance counts the time it had.
-    cancel, ship = life.cancel_delay_hours, life.ship_delay_hours
-    steps = [quantile(ship, (k + 0.5) / _GRID) for k in range(_GRID)]
+    # When an order ships is its delay taken to the warehouse's hours (every paid order's).
+    cancel = life.cancel_delay_hours
+    every_paid = _starts(dataset, "paid_at", end)
+    ship_waits = configured_waits(every_paid, life.ship_delay_hours, 1.0, life.ship_hours,
+                                  scenario.zone)  # fmt: skip
+    steps = [ship_waits.quantile((k + 0.5) / _GRID) for k in range(_GRID)]
 
     @functools.cache
     def seen_by(hours_left: float) -> float:
@@ -165,7 +169,7 @@ def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         # Past the slowest shipment every request that beats shipping is seen: one value.
         return life.cancel_probability * seen_by(min(hours_left, steps[-1]))
 
-    before_shipping = chance_first(cancel, ship)
+    before_shipping = seen_by(steps[-1])
     checks.append(
         _chance_check(
             dataset,
@@ -191,6 +195,69 @@ def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         )
     )
     return checks
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkingStep:
+    """A step done in working hours (shipping, delivery): the orders old enough for it to
+    have shown, when their wait began and ended, and what the configuration means."""
+
+    label: str  # "paid → shipped"
+    done: str  # "shipped", "delivered"
+    key: str  # its hours in the scenario
+    unit_hours: float
+    hours: WorkingHours
+    zone: ZoneInfo
+    waits: Waits
+    measured: list[float]  # in hours
+    moments: list[dt.datetime]  # when the step happened
+
+    def median_check(self, slack: float, note: str) -> Check:
+        note = f"{self.label}: the delay, then the next {self.key}; {note}"
+        return median_check(
+            f"median {self.label}", self.waits, self.measured, self.unit_hours, slack, note
+        )
+
+    def in_hours_checks(self) -> list[Check]:
+        return in_hours_checks(self.done, self.key, self.moments, self.waits, self.hours, self.zone)
+
+
+def _working_step(scenario: Scenario, dataset: Dataset, since: str, until: str) -> _WorkingStep:
+    life = scenario.orders.lifecycle
+    shipping = until == "shipped_at"
+    delay = life.ship_delay_hours if shipping else life.deliver_delay_days
+    hours = life.ship_hours if shipping else life.deliver_hours
+    unit_hours = 1.0 if shipping else 24.0
+    wait = quantile(delay, _SETTLED) * unit_hours + longest_deferral_hours(hours)
+    settled = dataset.end - dt.timedelta(hours=wait)
+    rows = dataset.connection.execute(
+        f"SELECT {since}, {until} FROM orders "  # noqa: S608 - fixed names
+        f"WHERE {since} IS NOT NULL AND {since} < $settled ORDER BY {since}",
+        {"settled": settled},
+    ).fetchall()
+    done = [(start, end) for start, end in rows if end is not None]
+    return _WorkingStep(
+        label=f"{since.removesuffix('_at')} → {until.removesuffix('_at')}",
+        done=until.removesuffix("_at"),
+        key="ship_hours" if shipping else "deliver_hours",
+        unit_hours=unit_hours,
+        hours=hours,
+        zone=scenario.zone,
+        waits=configured_waits(
+            [start for start, _ in rows], delay, unit_hours, hours, scenario.zone
+        ),
+        measured=[(end - start) / dt.timedelta(hours=1) for start, end in done],
+        moments=[end for _, end in done],
+    )
+
+
+def _starts(dataset: Dataset, column: str, end: dt.datetime) -> list[dt.datetime]:
+    rows = dataset.connection.execute(
+        f"SELECT {column} FROM orders WHERE {column} IS NOT NULL AND {column} < $end "  # noqa: S608 - fixed names
+        f"ORDER BY {column}",
+        {"end": end},
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def _settled_by(end: dt.datetime, delay: Distribution, unit: Unit) -> dt.datetime:

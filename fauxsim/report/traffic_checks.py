@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from fauxsim.clock import to_micros
 from fauxsim.report.checks import Check, Unit, mix_checks
+from fauxsim.report.hour_boundary import boundary_check
 from fauxsim.report.stats import SIGMAS, share_tolerance
 from fauxsim.simulation.calendar import Window, resolve_windows
 
@@ -105,6 +106,7 @@ def traffic_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
     ]
     checks += [_calendar_check(traffic, window) for window in traffic.windows]
     checks.append(_growth_check(scenario, traffic, plain))
+    checks.append(boundary_check(scenario, dataset, traffic))
     return [check for check in checks if check is not None]
 
 

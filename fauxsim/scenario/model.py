@@ -777,6 +777,60 @@ class Shipping(Model):
     )
 
 
+_HOURS_A_DAY = 24
+
+
+class WorkingHours(Model):
+    """When a step of an order's life can happen: local hours, and how much each weekday works.
+
+    A step is due when its delay has passed; it happens then if that is within the hours of
+    a day that works for it, else at a moment drawn evenly within the next such hours.
+    """
+
+    opens: float = Field(
+        default=8,
+        ge=0,
+        lt=24,
+        description="Local hour the day's work starts (the scenario's timezone), e.g. 8 or 7.5.",
+    )
+    closes: float = Field(
+        default=18,
+        gt=0,
+        le=24,
+        description="Local hour it stops, after opens, e.g. 18; 24 is midnight.",
+    )
+    weekdays: list[Probability] = Field(
+        default_factory=lambda: [1.0, 1.0, 1.0, 1.0, 1.0, 0.2, 0.0],
+        min_length=7,
+        max_length=7,
+        description=(
+            "Monday..Sunday: the chance that the day works for a step waiting for it (1: every"
+            " such day, 0: never), e.g. [1, 1, 1, 1, 1, 0.3, 0]."
+        ),
+    )
+
+    @field_validator("weekdays")
+    @classmethod
+    def _some_day(cls, weekdays: list[float]) -> list[float]:
+        if not any(weekdays):
+            msg = "at least one weekday must be above 0"
+            raise ValueError(msg)
+        return weekdays
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> Self:
+        if self.closes <= self.opens:
+            message = f"closes ({self.closes:g}) must be after opens ({self.opens:g})"
+            raise rule_error([Violation(("closes",), message, "an hour after opens, up to 24")])
+        return self
+
+    @property
+    def always(self) -> bool:
+        """Round the clock, every day: a step happens as soon as it is due."""
+        whole_day = self.opens == 0 and self.closes == _HOURS_A_DAY
+        return whole_day and all(weekday == 1 for weekday in self.weekdays)
+
+
 class Lifecycle(Model):
     """What happens after an order is placed, and how long each step takes."""
 
@@ -798,13 +852,31 @@ class Lifecycle(Model):
     ship_delay_hours: Distribution = Field(
         default=LogNormal(median=26, sigma=0.5, max=240),
         description=(
-            "Hours from payment to order_shipped, e.g. {type: lognormal, median: 26, sigma: 0.5}."
+            "Hours from payment until the order can ship, e.g. {type: lognormal, median: 26,"
+            " sigma: 0.5}; it ships then, or later within the warehouse's hours (ship_hours)."
+        ),
+    )
+    ship_hours: WorkingHours = Field(
+        default=WorkingHours(),
+        description=(
+            "When the warehouse ships (order_shipped), e.g. {opens: 8, closes: 18, weekdays:"
+            " [1, 1, 1, 1, 1, 0.2, 0]}; {opens: 0, closes: 24, weekdays: [1, 1, 1, 1, 1, 1, 1]}"
+            " ships as soon as due."
         ),
     )
     deliver_delay_days: Distribution = Field(
         default=LogNormal(median=3, sigma=0.4, max=30),
         description=(
-            "Days from shipping to order_delivered, e.g. {type: lognormal, median: 3, sigma: 0.4}."
+            "Days from shipping until the order can be delivered, e.g. {type: lognormal,"
+            " median: 3, sigma: 0.4}; it is delivered then, or later within the carrier's hours"
+            " (deliver_hours)."
+        ),
+    )
+    deliver_hours: WorkingHours = Field(
+        default=WorkingHours(closes=21, weekdays=[1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.02]),
+        description=(
+            "When carriers deliver (order_delivered), e.g. {opens: 8, closes: 21, weekdays:"
+            " [1, 1, 1, 1, 1, 0.5, 0.02]}."
         ),
     )
     return_probability: Probability = Field(

@@ -111,7 +111,7 @@ class Simulation:
         self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)
         self.carriers = WeightedChoice.from_mapping(orders.lifecycle.carriers)
         self.tracking_numbers = TrackingNumbers(scenario.seed)
-        self.order_life = OrderLife.compile(orders.lifecycle, compiled=parts.sampler)
+        self.order_life = OrderLife.compile(orders.lifecycle, scenario.zone, compiled=parts.sampler)
         self.coupons = (
             WeightedChoice(orders.coupons, [c.weight for c in orders.coupons])
             if orders.coupons

@@ -20,40 +20,50 @@ from fauxsim.simulation.labels import (
 )
 from fauxsim.simulation.processes import Steps
 from fauxsim.simulation.sampling import whole_sampler
+from fauxsim.simulation.working_hours import WorkingClock
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from fauxsim.randomness import Uniform
     from fauxsim.scenario.model import Lifecycle
     from fauxsim.simulation.audience import Cart, Visitor
     from fauxsim.simulation.engine import Simulation
     from fauxsim.simulation.sampling import WholeSampler
 
-# Uniform draws an order's life takes at most with lognormal delays (two per delay).
-_LIFECYCLE_DRAWS = 16
+# Uniform draws an order's life takes with lognormal delays (two per delay) and a step
+# deferred to working hours (two each); more are drawn when needed.
+_LIFECYCLE_DRAWS = 20
 
 
 @dataclass(frozen=True, slots=True)
 class OrderLife:
-    """The lifecycle settings, compiled once: delays in microseconds, at least one."""
+    """The lifecycle settings, compiled once: delays in microseconds, at least one, and
+    the hours in which orders ship and are delivered."""
 
     pay_delay: WholeSampler
     ship_delay: WholeSampler
+    ship_clock: WorkingClock
     cancel_probability: float
     cancel_delay: WholeSampler
     deliver_delay: WholeSampler
+    deliver_clock: WorkingClock
     return_probability: float
     return_delay: WholeSampler
     refund_delay: WholeSampler
 
     @classmethod
-    def compile(cls, life: Lifecycle, *, compiled: bool | None = None) -> OrderLife:
-        """The samplers, in C where ``compiled`` (see ``sampling.whole_sampler``)."""
+    def compile(cls, life: Lifecycle, zone: ZoneInfo, *, compiled: bool | None = None) -> OrderLife:
+        """The samplers, in C where ``compiled`` (see ``sampling.whole_sampler``); working
+        hours in the shop's time ``zone``."""
         return cls(
             pay_delay=whole_sampler(life.pay_delay_minutes, MINUTE, 1, compiled=compiled),
             ship_delay=whole_sampler(life.ship_delay_hours, HOUR, 1, compiled=compiled),
+            ship_clock=WorkingClock(life.ship_hours, zone),
             cancel_probability=life.cancel_probability,
             cancel_delay=whole_sampler(life.cancel_delay_hours, HOUR, 1, compiled=compiled),
             deliver_delay=whole_sampler(life.deliver_delay_days, DAY, 1, compiled=compiled),
+            deliver_clock=WorkingClock(life.deliver_hours, zone),
             return_probability=life.return_probability,
             return_delay=whole_sampler(life.return_delay_days, DAY, 1, compiled=compiled),
             refund_delay=whole_sampler(life.refund_delay_days, DAY, 1, compiled=compiled),
@@ -159,7 +169,8 @@ def order_lifecycle(
     emit(ORDER_PAID, now, None, None, customer_id, None, None, None, None, order_id,
          {"amount_cents": total_cents})  # fmt: skip
 
-    ship_delay = life.ship_delay(draw)
+    # The order can ship once its delay has passed; it ships in the warehouse's hours.
+    ship_delay = life.ship_clock.next_moment(now + life.ship_delay(draw), draw) - now
     if draw() < life.cancel_probability:
         cancel_delay = life.cancel_delay(draw)
         if cancel_delay < ship_delay:  # only an order not yet shipped can be cancelled
@@ -177,7 +188,7 @@ def order_lifecycle(
     emit(ORDER_SHIPPED, now, None, None, customer_id, None, None, None, None,
          order_id, {"carrier": carrier, "tracking_number": tracking})  # fmt: skip
 
-    now = yield life.deliver_delay(draw)
+    now = yield life.deliver_clock.next_moment(now + life.deliver_delay(draw), draw) - now
     emit(ORDER_DELIVERED, now, None, None, customer_id, None, None, None, None,
          order_id, None)  # fmt: skip
 

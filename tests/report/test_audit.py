@@ -121,6 +121,12 @@ def test_the_audit_reads_duplicated_events_once(flash_sale_folder):
         ),
         ("orders.lifecycle.return_probability=0.05", {"delivered orders returned"}),
         (
+            "orders.lifecycle.deliver_hours.weekdays=[1, 1, 1, 1, 1, 1, 1]",
+            {"median shipped → delivered", "delivered on Saturdays", "delivered on Sundays"},
+        ),
+        ("orders.lifecycle.ship_hours={opens: 9, closes: 17}", {"shipped within 9:00-17:00 local"}),
+        ("orders.lifecycle.ship_hours.weekdays=[1, 1, 1, 1, 1, 0.5, 0]", {"shipped on Saturdays"}),
+        (
             "traffic.calendar.0.traffic_multiplier=2",
             {"Black Friday 2024-11-29 traffic multiplier", "sessions started"},
         ),

@@ -58,6 +58,12 @@ EXPECTED_PROBLEMS = {
     "end_before_start.yaml": [
         "end_before_start.yaml:2:6: end: must be after start, 2025-03-01 (got 2025-02-01)",
     ],
+    "hours_closing_before_opening.yaml": [
+        (
+            "hours_closing_before_opening.yaml:5:40: orders.lifecycle.deliver_hours.closes: "
+            "closes (9) must be after opens (18) (got 9; allowed: an hour after opens, up to 24)"
+        ),
+    ],
     "unknown_timezone.yaml": [
         (
             "unknown_timezone.yaml:1:11: timezone: unknown timezone; did you mean "

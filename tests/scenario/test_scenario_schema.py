@@ -75,7 +75,7 @@ def test_descriptions_do_not_change_the_scenario_digest():
         for name in ("black_friday", "steady_state", "flash_sale")
     }
     assert digests == {
-        "black_friday": "518da71ff9d046dcf6364c6ac60450ab679bfde45f71fb6ff4f6973134e07fb5",
-        "steady_state": "1e04b97a36d7f83dddef8d80faf62e93197988ebacd0c67699552f0b87228676",
-        "flash_sale": "41cb34b80da0cd04ef8aa05980f75cedb837266b71303abe359aca0c5ed2b017",
+        "black_friday": "9c3b08274813408f5f9973f4ed7fcf44e37d073b38b7a030473b88a9f691c243",
+        "steady_state": "01091bf6ba68ed64b39fb272d622d1c14b2eae1725d2627857ef8e05461e8e73",
+        "flash_sale": "e2b21c960ae975613f231f59d5b7c20da087ae4e28d173a89a16d49e493a944a",
     }
