@@ -134,7 +134,8 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         (_p("query", "string", "What they typed."),),
     ),
     EventType.SESSION_ENDED: EventShape(
-        "The visit ended: a session timeout after its last activity.",
+        "The visit ended, at its last activity (the visitor left). A later visit of the"
+        " same visitor, at least a session timeout after it, is a new session.",
         ("session_id", "visitor_id", "customer_id", "sequence"),
     ),
     EventType.SIGNED_UP: EventShape(

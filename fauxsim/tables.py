@@ -169,8 +169,9 @@ CUSTOMERS = _table(
 
 SESSIONS = _table(
     "sessions",
-    "Visits: from session_started to session_ended, which comes a session timeout after the"
-    " last activity.",
+    "Visits: from session_started to session_ended, the visit's last activity. A visit of"
+    " the same visitor after the session timeout (behaviour.session_timeout_minutes) is"
+    " a new session.",
     _col("session_id", _B, "The session's id, in start order."),
     _col("visitor_id", _B, "The visitor, anonymous or not; returning visitors keep theirs."),
     _col(
@@ -180,7 +181,12 @@ SESSIONS = _table(
         nullable=True,
     ),
     _col("started_at", _TS, "When the visit began (session_started)."),
-    _col("ended_at", _TS, "When it ended (session_ended); null while it lasts.", nullable=True),
+    _col(
+        "ended_at",
+        _TS,
+        "When it ended: its last activity (session_ended); null while it lasts.",
+        nullable=True,
+    ),
     _col("is_returning", _BOOL, "Whether the visitor had come before."),
     _col("channel", _T, "Where the visit came from: a name in the scenario's audience.channels."),
     _col("utm_source", _T, "The channel's utm_source; null if it has none.", nullable=True),

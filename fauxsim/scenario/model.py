@@ -718,7 +718,10 @@ class Behaviour(Model):
         default=30,
         gt=0,
         le=24 * 60,
-        description="Minutes of inactivity that end a session, e.g. 30.",
+        description=(
+            "Minutes of inactivity after which a visitor's next visit is a new session"
+            " (a session ends at its last activity), e.g. 30."
+        ),
     )
     cart: CartBehaviour = Field(
         default=CartBehaviour(),

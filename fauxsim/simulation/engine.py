@@ -388,5 +388,9 @@ class Simulation:
                 )
 
     def return_later(self, visitor: Visitor, ended_at: int, draw: Uniform) -> None:
-        """Put a visitor whose session ended back in the pool of possible returners."""
-        self.pool.add(visitor, ended_at + self.return_gap(draw))
+        """Put a visitor whose session ended back in the pool of possible returners.
+
+        A visit within the session timeout of the last one would be the same session: the
+        gap is at least the timeout.
+        """
+        self.pool.add(visitor, ended_at + max(self.return_gap(draw), self.session_timeout))
