@@ -40,7 +40,12 @@ def golden_shop():
             "coupon_probability": 0.3,
             "coupons": [{"code": "TEN", "percent_off": 10}, {"code": "HALF", "percent_off": 50}],
             "payment_failure_probability": 0.1,
-            "lifecycle": {"cancel_probability": 0.15, "return_probability": 0.3},
+            "lifecycle": {
+                "cancel_probability": 0.25,
+                "return_probability": 0.3,
+                # Slow refunds: some cancellations and returns end the run not yet refunded.
+                "refund_delay_days": {"type": "lognormal", "median": 5, "sigma": 0.5},
+            },
         },
         behaviour={"cart": {"add_quantity": {"type": "uniform", "low": 1, "high": 3}}},
     )
