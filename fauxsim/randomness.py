@@ -47,6 +47,7 @@ class Purpose(IntEnum):
     NAMES = 11  # the name pools' Faker seeds (simulation/identities.py)
     TRACKING = 12  # tracking numbers (simulation/tracking.py)
     SHARD = 13  # a shard's seed, from (seed, shard), when a run has several (shards: K)
+    RETURNING = 14  # returning visitors: gaps (entity 0: sample, 1: returns), past visits (2)
 
 
 def _mix(value: int) -> int:

@@ -187,7 +187,11 @@ SESSIONS = _table(
         "When it ended: its last activity (session_ended); null while it lasts.",
         nullable=True,
     ),
-    _col("is_returning", _BOOL, "Whether the visitor had come before."),
+    _col(
+        "is_returning",
+        _BOOL,
+        "Whether the visitor had come before: in the data, or in the weeks before its start.",
+    ),
     _col("channel", _T, "Where the visit came from: a name in the scenario's audience.channels."),
     _col("utm_source", _T, "The channel's utm_source; null if it has none.", nullable=True),
     _col("utm_medium", _T, "The channel's utm_medium; null if it has none.", nullable=True),

@@ -519,8 +519,8 @@ class Audience(Model):
     return_gap_days: Distribution = Field(
         default=LogNormal(median=6.0, sigma=1.0, max=120.0),
         description=(
-            "Days from a visit's end until that visitor may come back, e.g. {type: lognormal,"
-            " median: 6, sigma: 1, max: 120}."
+            "Days from a visit's end to the same visitor's next visit, drawn when they come"
+            " back, e.g. {type: lognormal, median: 6, sigma: 1, max: 120}."
         ),
     )
     channels: dict[str, Channel] = Field(

@@ -244,7 +244,7 @@ def _walk(visit: Visit, page: str, straight_to: str | None = None) -> Steps.Body
             steps.get(next_page, view_page)(visit, next_page, came_from)
         page, next_page = next_page, None
     visit.emit(SESSION_ENDED, None)
-    sim.return_later(visit.visitor, visit.now, draw)
+    sim.return_later(visit.visitor, visit.now)
 
 
 # The steps: what reaching a page does. Each is step(visit, page, came_from), came_from
