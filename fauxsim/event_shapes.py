@@ -148,6 +148,20 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
             _p("last_name", "string", "Family name."),
             _p("country", "string", "Their country code."),
             _p("source", "string", "import, browse or checkout (customers.signup_source)."),
+            _p(
+                "orders_before",
+                "integer",
+                "Import only: orders they had placed before the start (not in the data;"
+                " counted in customers.orders_count).",
+                optional=True,
+            ),
+            _p(
+                "spent_before_cents",
+                "integer",
+                "Import only: what those orders came to, in minor units (counted in"
+                " customers.total_spent_cents).",
+                optional=True,
+            ),
         ),
     ),
     EventType.LOGGED_IN: EventShape(

@@ -356,7 +356,8 @@ class Projector:
         assert customer_id is not None  # noqa: S101
         self._customers.add(customer_id, [
             customer_id, event[VISITOR_ID], props["email"], props["first_name"], props["last_name"],
-            props["country"], props["source"], 0, 0, None, now, now,
+            props["country"], props["source"], props.get("orders_before", 0),
+            props.get("spent_before_cents", 0), None, now, now,
         ])  # fmt: skip
         self._in_session(event)
 

@@ -156,11 +156,22 @@ CUSTOMERS = _table(
         "signup_source",
         _T,
         "Where the account began: import (a customer before the start, dated over the year"
-        " before it), browse (signed up while browsing) or checkout (signed up to order).",
+        " before it in the shop's busy hours, with the orders they had placed), browse"
+        " (signed up while browsing) or checkout (signed up to order).",
         values=SIGNUP_SOURCES,
     ),
-    _col("orders_count", _I, "Orders placed, cancelled and returned ones included."),
-    _col("total_spent_cents", _B, "Sum of their orders' total_cents, less the refunds issued."),
+    _col(
+        "orders_count",
+        _I,
+        "Orders placed, cancelled and returned ones included; for an imported customer, the"
+        " orders before the start too (signed_up's orders_before).",
+    ),
+    _col(
+        "total_spent_cents",
+        _B,
+        "Sum of their orders' total_cents, less the refunds issued; for an imported customer,"
+        " plus what they spent before the start (signed_up's spent_before_cents).",
+    ),
     _col(
         "last_login_at", _TS, "Their last logged_in; null if they never logged in.", nullable=True
     ),

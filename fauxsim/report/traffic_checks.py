@@ -263,6 +263,7 @@ def audience_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
             total,
         ),
         *return_gap_checks(scenario, dataset),
+        *imported_history_checks(scenario, dataset),
     ]
     mixes = {
         "channel": {name: channel.weight for name, channel in audience.channels.items()},
@@ -334,6 +335,37 @@ def return_gap_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
                 f"returning visits whose visitor's previous visit is in the data; back within"
                 f" {middle:.3g} days (the median), of those possible so long after the start"
             ),
+        )
+    ]
+
+
+# The imported customers' orders before the start, and their accounts' ages then (µs).
+_IMPORTED = """
+SELECT count(*), sum(orders), sum($start - epoch_us(occurred_at)) FROM (
+    SELECT occurred_at, CAST(json_extract(properties, '$.orders_before') AS BIGINT) AS orders
+    FROM events WHERE event_type = 'signed_up'
+        AND json_extract_string(properties, '$.source') = 'import'
+) WHERE orders IS NOT NULL
+"""
+
+
+def imported_history_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
+    """The imported customers' orders before the start, per year of their accounts' age
+    (audience.existing_orders_per_year): a Poisson count over the years summed."""
+    rate = scenario.audience.existing_orders_per_year
+    row = dataset.connection.execute(_IMPORTED, {"start": to_micros(scenario.start_utc)}).fetchone()
+    customers, orders, age = (int(row[0]), int(row[1] or 0), int(row[2] or 0)) if row else (0, 0, 0)
+    years = age / (365.25 * 86_400_000_000)
+    return [
+        Check(
+            "audience",
+            "imported customers' orders per year before the start",
+            rate,
+            orders / years if years > 0 else None,
+            SIGMAS * math.sqrt(max(orders, 1)) / years if years > 0 else math.inf,
+            customers,
+            Unit.RATE,
+            note="signed_up's orders_before over the accounts' ages at the start",
         )
     ]
 

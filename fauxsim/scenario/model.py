@@ -509,7 +509,17 @@ class Audience(Model):
         le=10_000_000,
         description=(
             "Customers who signed up before the start: their signed_up events (source "
-            "'import') are dated over the year before it."
+            "'import') are dated over the year before it, in the shop's busy hours."
+        ),
+    )
+    existing_orders_per_year: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description=(
+            "Orders an existing customer placed per year of account age before the start,"
+            " on average (their history: signed_up's orders_before and spent_before_cents,"
+            " counted in customers.orders_count and total_spent_cents), e.g. 2; 0: none."
         ),
     )
     returning_share: Probability = Field(

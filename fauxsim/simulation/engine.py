@@ -21,6 +21,7 @@ from fauxsim.simulation.catalog import build_catalog, price_schedule
 from fauxsim.simulation.choice import WeightedChoice
 from fauxsim.simulation.compiled_parts import CompiledParts
 from fauxsim.simulation.identities import Identities
+from fauxsim.simulation.imported import Histories, History, signup_moments
 from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     from fauxsim.scenario.model import Channel, Scenario
     from fauxsim.simulation.behaviour import SessionBehaviour
 
-# How far back the existing customers' sign-ups reach before the scenario starts.
-_HISTORY = 365 * DAY
 # Uniform draws set aside for each visit (see randomness.topped_up). A visit uses about
 # twenty; fewer than one in a thousand needs more and seeds a stream of its own.
 _DRAWS_PER_SESSION = 64
@@ -245,14 +244,28 @@ class Simulation:
         session_id: int | None,
         source: str,
         sequence: int | None = None,
+        history: History | None = None,
     ) -> int:
-        """Sign a visitor up and return the new customer's id: they exist from this moment."""
+        """Sign a visitor up and return the new customer's id: they exist from this moment.
+
+        ``history``: an imported customer's orders before the start (``imported.py``).
+        """
         self.last_customer_id += self.id_stride
         customer_id = self.last_customer_id
         customer = self.identities.customer(
             customer_id, derive(self.seed, Purpose.CUSTOMER, customer_id), visitor.country
         )
         visitor.customer_id = customer_id
+        properties: dict[str, str | int] = {
+            "email": customer.email,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "country": customer.country,
+            "source": source,
+        }
+        if history is not None:
+            properties["orders_before"] = history.orders
+            properties["spent_before_cents"] = history.spent_cents
         self.emit(
             SIGNED_UP,
             occurred_at,
@@ -260,13 +273,7 @@ class Simulation:
             visitor_id=visitor.visitor_id,
             customer_id=customer_id,
             sequence=sequence,
-            properties={
-                "email": customer.email,
-                "first_name": customer.first_name,
-                "last_name": customer.last_name,
-                "country": customer.country,
-                "source": source,
-            },
+            properties=properties,
         )
         return customer_id
 
@@ -277,14 +284,16 @@ class Simulation:
         remember the visitors of the weeks before (who may come back from the first day).
 
         The imported customers' sign-ups are dated over the year before the start (their
-        accounts' real ages), the products' listings over the two years before it
+        accounts' real ages) as its traffic runs, with their order history
+        (``imported.py``), the products' listings over the two years before it
         (``catalog.listing_times``); both come first, merged in time order (a sign-up
         before a listing at the same moment), so that event ids follow time from the first.
         """
         now: int = self.start
         count = self.shard.share(self.scenario.audience.existing_customers)
         draw = stream(self.seed, Purpose.EXISTING_CUSTOMERS).random
-        signups = sorted(now - 1 - int(draw() * _HISTORY) for _ in range(count))
+        signups = signup_moments(self.traffic.expected_sessions, now, count, draw)
+        histories = Histories(self.scenario, self.catalog)
         currency = self.scenario.currency
         # In id order, which is listing order; the catalog is listed by one shard of several.
         products = self.catalog.products if self.shard.emits_catalog else []
@@ -312,7 +321,8 @@ class Simulation:
             if signed_up_at is None:
                 break
             visitor = self.new_visitor(draw)
-            self.new_customer(visitor, signed_up_at, None, "import")
+            history = histories.of(signed_up_at, now, draw)
+            self.new_customer(visitor, signed_up_at, None, "import", history=history)
             imported.append((signed_up_at, visitor))
         self._remember_past_visitors(imported)
         yield from ()  # a process of one step: nothing to wait for

@@ -124,6 +124,10 @@ def test_the_audit_reads_duplicated_events_once(flash_sale_folder):
             {"return gaps within the configured median"},
         ),
         (
+            "audience.existing_orders_per_year=2.5",
+            {"imported customers' orders per year before the start"},
+        ),
+        (
             "traffic.calendar.0.traffic_multiplier=2",
             {"Black Friday 2024-11-29 traffic multiplier", "sessions started"},
         ),

@@ -75,7 +75,7 @@ def test_descriptions_do_not_change_the_scenario_digest():
         for name in ("black_friday", "steady_state", "flash_sale")
     }
     assert digests == {
-        "black_friday": "518da71ff9d046dcf6364c6ac60450ab679bfde45f71fb6ff4f6973134e07fb5",
-        "steady_state": "1e04b97a36d7f83dddef8d80faf62e93197988ebacd0c67699552f0b87228676",
-        "flash_sale": "41cb34b80da0cd04ef8aa05980f75cedb837266b71303abe359aca0c5ed2b017",
+        "black_friday": "054048be3c7865f9088116bdeecd76c337faa6031f3d4d3ac8e0f4ad2ea687d0",
+        "steady_state": "966cf6134010007676607db7ef73836c36894ab0bf0356f7de76b8e4c7cf7cf3",
+        "flash_sale": "61e864447c331b9588939db0fc3511262812d21da6bd6d7c5d7a32561bd98b63",
     }
