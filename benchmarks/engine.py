@@ -37,7 +37,7 @@ from engine_profile import (
 
 from fauxsim.runner import run_into
 from fauxsim.scenario.loading import load_scenario
-from fauxsim.simulation import audience, sampling, session
+from fauxsim.simulation import sampling, session
 from fauxsim.sinks.base import open_sink
 from fauxsim.sinks.files import arrow_columns
 
@@ -48,7 +48,7 @@ SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.
 # The compiled parts, each switched to its Python twin by a flag: what it does, its modules.
 TWINS: dict[str, tuple[str, list[ModuleType]]] = {
     "--python-rows": ("rows to Arrow", [arrow_columns]),
-    "--python-visit": ("visits", [session, sampling, audience]),
+    "--python-visit": ("visits", [session, sampling]),
 }
 TARGET = 200_000  # events/s end to end, at the reference speed
 

@@ -134,7 +134,8 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
         (_p("query", "string", "What they typed."),),
     ),
     EventType.SESSION_ENDED: EventShape(
-        "The visit ended: a session timeout after its last activity.",
+        "The visit ended, at its last activity (the visitor left). A later visit of the"
+        " same visitor, at least a session timeout after it, is a new session.",
         ("session_id", "visitor_id", "customer_id", "sequence"),
     ),
     EventType.SIGNED_UP: EventShape(
@@ -151,6 +152,20 @@ EVENT_SHAPES: dict[EventType, EventShape] = {
             _p("region", "string", "Their state, province or prefecture.", nullable=True),
             _p("postal_code", "string", "Their postal code."),
             _p("source", "string", "import, browse or checkout (customers.signup_source)."),
+            _p(
+                "orders_before",
+                "integer",
+                "Import only: orders they had placed before the start (not in the data;"
+                " counted in customers.orders_count).",
+                optional=True,
+            ),
+            _p(
+                "spent_before_cents",
+                "integer",
+                "Import only: what those orders came to, in minor units (counted in"
+                " customers.total_spent_cents).",
+                optional=True,
+            ),
         ),
     ),
     EventType.LOGGED_IN: EventShape(

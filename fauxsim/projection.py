@@ -357,7 +357,8 @@ class Projector:
         self._customers.add(customer_id, [
             customer_id, event[VISITOR_ID], props["email"], props["first_name"], props["last_name"],
             props["country"], props["street"], props["city"], props["region"],
-            props["postal_code"], props["source"], 0, 0, None, now, now,
+            props["postal_code"], props["source"], props.get("orders_before", 0),
+            props.get("spent_before_cents", 0), None, now, now,
         ])  # fmt: skip
         self._in_session(event)
 

@@ -187,11 +187,22 @@ CUSTOMERS = _table(
         "signup_source",
         _T,
         "Where the account began: import (a customer before the start, dated over the year"
-        " before it), browse (signed up while browsing) or checkout (signed up to order).",
+        " before it in the shop's busy hours, with the orders they had placed), browse"
+        " (signed up while browsing) or checkout (signed up to order).",
         values=SIGNUP_SOURCES,
     ),
-    _col("orders_count", _I, "Orders placed, cancelled and returned ones included."),
-    _col("total_spent_cents", _B, "Sum of their orders' total_cents, less the refunds issued."),
+    _col(
+        "orders_count",
+        _I,
+        "Orders placed, cancelled and returned ones included; for an imported customer, the"
+        " orders before the start too (signed_up's orders_before).",
+    ),
+    _col(
+        "total_spent_cents",
+        _B,
+        "Sum of their orders' total_cents, less the refunds issued; for an imported customer,"
+        " plus what they spent before the start (signed_up's spent_before_cents).",
+    ),
     _col(
         "last_login_at", _TS, "Their last logged_in; null if they never logged in.", nullable=True
     ),
@@ -200,8 +211,9 @@ CUSTOMERS = _table(
 
 SESSIONS = _table(
     "sessions",
-    "Visits: from session_started to session_ended, which comes a session timeout after the"
-    " last activity.",
+    "Visits: from session_started to session_ended, the visit's last activity. A visit of"
+    " the same visitor after the session timeout (behaviour.session_timeout_minutes) is"
+    " a new session.",
     _col("session_id", _B, "The session's id, in start order."),
     _col("visitor_id", _B, "The visitor, anonymous or not; returning visitors keep theirs."),
     _col(
@@ -211,8 +223,17 @@ SESSIONS = _table(
         nullable=True,
     ),
     _col("started_at", _TS, "When the visit began (session_started)."),
-    _col("ended_at", _TS, "When it ended (session_ended); null while it lasts.", nullable=True),
-    _col("is_returning", _BOOL, "Whether the visitor had come before."),
+    _col(
+        "ended_at",
+        _TS,
+        "When it ended: its last activity (session_ended); null while it lasts.",
+        nullable=True,
+    ),
+    _col(
+        "is_returning",
+        _BOOL,
+        "Whether the visitor had come before: in the data, or in the weeks before its start.",
+    ),
     _col("channel", _T, "Where the visit came from: a name in the scenario's audience.channels."),
     _col("utm_source", _T, "The channel's utm_source; null if it has none.", nullable=True),
     _col("utm_medium", _T, "The channel's utm_medium; null if it has none.", nullable=True),

@@ -11,8 +11,8 @@
 # - tests/simulation/test_twins_on_random_scenarios.py with N examples each: random
 #   scenarios with every optional feature on, the compiled parts against their twins
 #   (events, row versions, Arrow columns);
-# - the tests of the C parts themselves (test_visit.py, test_audience.py,
-#   test_row_converters.py), whose hostile inputs the reviews found.
+# - the tests of the C parts themselves (test_visit.py, test_row_converters.py), whose
+#   hostile inputs the reviews found.
 # Any sanitizer report fails the run (halt_on_error). Leak checking is off: CPython's own
 # allocations at exit would drown it.
 set -euo pipefail
@@ -59,7 +59,7 @@ for module in (_visit, _rows_to_arrow):
 EOF
 "$python" -m pytest -q -p no:cacheprovider \
     tests/simulation/test_twins_on_random_scenarios.py \
-    tests/simulation/test_visit.py tests/simulation/test_audience.py \
+    tests/simulation/test_visit.py \
     tests/sinks/test_row_converters.py \
     -k "not without_a_c_compiler"  # a wheel build, not the C: slow under the sanitizers
 echo "== no sanitizer report, twins equal on $examples scenarios"

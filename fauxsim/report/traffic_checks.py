@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from fauxsim.clock import to_micros
 from fauxsim.report.checks import Check, Unit, mix_checks
 from fauxsim.report.hour_boundary import boundary_check
-from fauxsim.report.stats import SIGMAS, share_tolerance
+from fauxsim.report.stats import SIGMAS, cdf, median, share_tolerance
+from fauxsim.scenario.distributions import Constant
 from fauxsim.simulation.calendar import Window, resolve_windows
 
 if TYPE_CHECKING:
@@ -254,17 +255,17 @@ def audience_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         "SELECT count(*), count(*) FILTER (is_returning) FROM sessions"
     ).fetchone()
     total, returning = (int(row[0]), int(row[1])) if row else (0, 0)
-    note = "allowance 0.03: early in a dataset few visitors are due back yet"
     checks = [
         Check(
             "audience",
             "returning share of sessions",
             audience.returning_share,
             returning / total if total else None,
-            share_tolerance(audience.returning_share, total, slack=0.03),
+            share_tolerance(audience.returning_share, total),
             total,
-            note=note,
-        )
+        ),
+        *return_gap_checks(scenario, dataset),
+        *imported_history_checks(scenario, dataset),
     ]
     mixes = {
         "channel": {name: channel.weight for name, channel in audience.channels.items()},
@@ -280,6 +281,95 @@ def audience_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         )
         checks += mix_checks("audience", column, weights, counts, total)
     return checks + entry_page_checks(scenario, dataset)
+
+
+# Returning sessions whose visitor's last visit is in the data, by the whole hours from
+# the start to theirs, and how many came back within the configured median gap.
+_RETURN_GAPS = """
+SELECT (started - $start) // 3600000000 AS hour, count(*), count(*) FILTER (gap <= $median)
+FROM (
+    SELECT is_returning, epoch_us(started_at) AS started,
+        epoch_us(started_at) - epoch_us(lag(ended_at) OVER (
+            PARTITION BY visitor_id ORDER BY started_at)) AS gap
+    FROM sessions
+) WHERE is_returning AND gap IS NOT NULL
+GROUP BY hour
+"""
+
+
+def return_gap_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
+    """Returning visits back within the configured median gap (return_gap_days).
+
+    Only visits whose visitor's previous one is in the data show a gap, and a visit ``T``
+    after the start can only show a gap up to ``T``: of those, a share F(min(median, T)) /
+    F(T) is expected within the median (F: the configured distribution). A constant gap
+    has no spread to check this way.
+    """
+    gaps = scenario.audience.return_gap_days
+    if isinstance(gaps, Constant):
+        return []
+    day = 86_400_000_000
+    middle = median(gaps)
+    rows = dataset.connection.execute(
+        _RETURN_GAPS,
+        {"start": to_micros(scenario.start_utc), "median": round(middle * day)},
+    ).fetchall()
+    n = within = 0
+    expected = 0.0
+    for hour, count, short in rows:
+        reach = (int(hour) + 0.5) / 24  # days from the start to the hour's middle
+        possible = cdf(gaps, reach)
+        if possible <= 0:
+            continue
+        n += int(count)
+        within += int(short)
+        expected += int(count) * cdf(gaps, min(middle, reach)) / possible
+    share = expected / n if n else 0.5
+    return [
+        Check(
+            "audience",
+            "return gaps within the configured median",
+            share,
+            within / n if n else None,
+            share_tolerance(share, n),
+            n,
+            note=(
+                f"returning visits whose visitor's previous visit is in the data; back within"
+                f" {middle:.3g} days (the median), of those possible so long after the start"
+            ),
+        )
+    ]
+
+
+# The imported customers' orders before the start, and their accounts' ages then (µs).
+_IMPORTED = """
+SELECT count(*), sum(orders), sum($start - epoch_us(occurred_at)) FROM (
+    SELECT occurred_at, CAST(json_extract(properties, '$.orders_before') AS BIGINT) AS orders
+    FROM events WHERE event_type = 'signed_up'
+        AND json_extract_string(properties, '$.source') = 'import'
+) WHERE orders IS NOT NULL
+"""
+
+
+def imported_history_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
+    """The imported customers' orders before the start, per year of their accounts' age
+    (audience.existing_orders_per_year): a Poisson count over the years summed."""
+    rate = scenario.audience.existing_orders_per_year
+    row = dataset.connection.execute(_IMPORTED, {"start": to_micros(scenario.start_utc)}).fetchone()
+    customers, orders, age = (int(row[0]), int(row[1] or 0), int(row[2] or 0)) if row else (0, 0, 0)
+    years = age / (365.25 * 86_400_000_000)
+    return [
+        Check(
+            "audience",
+            "imported customers' orders per year before the start",
+            rate,
+            orders / years if years > 0 else None,
+            SIGMAS * math.sqrt(max(orders, 1)) / years if years > 0 else math.inf,
+            customers,
+            Unit.RATE,
+            note="signed_up's orders_before over the accounts' ages at the start",
+        )
+    ]
 
 
 def entry_page_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:

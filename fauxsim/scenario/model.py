@@ -509,7 +509,17 @@ class Audience(Model):
         le=10_000_000,
         description=(
             "Customers who signed up before the start: their signed_up events (source "
-            "'import') are dated over the year before it."
+            "'import') are dated over the year before it, in the shop's busy hours."
+        ),
+    )
+    existing_orders_per_year: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description=(
+            "Orders an existing customer placed per year of account age before the start,"
+            " on average (their history: signed_up's orders_before and spent_before_cents,"
+            " counted in customers.orders_count and total_spent_cents), e.g. 2; 0: none."
         ),
     )
     returning_share: Probability = Field(
@@ -519,8 +529,8 @@ class Audience(Model):
     return_gap_days: Distribution = Field(
         default=LogNormal(median=6.0, sigma=1.0, max=120.0),
         description=(
-            "Days from a visit's end until that visitor may come back, e.g. {type: lognormal,"
-            " median: 6, sigma: 1, max: 120}."
+            "Days from a visit's end to the same visitor's next visit, drawn when they come"
+            " back, e.g. {type: lognormal, median: 6, sigma: 1, max: 120}."
         ),
     )
     channels: dict[str, Channel] = Field(
@@ -718,7 +728,10 @@ class Behaviour(Model):
         default=30,
         gt=0,
         le=24 * 60,
-        description="Minutes of inactivity that end a session, e.g. 30.",
+        description=(
+            "Minutes of inactivity after which a visitor's next visit is a new session"
+            " (a session ends at its last activity), e.g. 30."
+        ),
     )
     cart: CartBehaviour = Field(
         default=CartBehaviour(),

@@ -1,9 +1,8 @@
 /* The compiled parts of a visit (fauxsim.simulation): the process that starts the visits
  * (engine), a visit's draws (randomness), the lognormal sampler its dwell times are drawn
- * from (sampling), and the queue of returning visitors it ends in (audience). The walk
- * through the funnel itself is Python (session.py): measured, a compiled walk was worth
- * about 5% of a black_friday run (benchmarks/README.md, "The walk back in Python"), below
- * the 10% a C part must buy to stay (#19).
+ * from (sampling). The walk through the funnel itself is Python (session.py): measured,
+ * a compiled walk was worth about 5% of a black_friday run (benchmarks/README.md, "The
+ * walk back in Python"), below the 10% a C part must buy to stay (#19).
  *
  * Arrivals
  * --------
@@ -26,12 +25,8 @@
  * functions Python's math module calls, the same errors), so the two draw the same
  * integers: tests/simulation/test_visit.py holds them equal.
  *
- * DueQueue
- * --------
- *
- * The waiting heap and the due deque of audience.ReturningPool, as C structs rather
- * than packed Python ints: a pop compares fields in one array instead of ints spread
- * over the heap. Same order, so the same visitors come back (test_visit.py).
+ * (The pool of returning visitors was a C DueQueue too, until #18 item 8 made it a
+ * time-ordered index in Python: audience.ReturningPool.)
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -475,253 +470,6 @@ static PyTypeObject WholeLogNormalType = {
 };
 
 
-/* ------------------------------------------------------------------ DueQueue */
-
-/* A returning visitor in the pool, ordered as audience.ReturningPool orders its packed
- * entries: by due time, then visitor id, customer (+1, 0 for none) and kind. */
-typedef struct {
-    long long due, visitor, customer, kind;
-} PoolEntry;
-
-/* Children per node of the waiting heap: four entries are two cache lines, and the heap
- * of a busy shop (hundreds of thousands) is half as deep as a binary one. */
-#define HEAP_ARITY 4
-
-typedef struct {
-    PyObject_HEAD
-    PoolEntry *heap;  /* not due yet: a 4-ary heap, smallest first */
-    Py_ssize_t heap_size, heap_capacity;
-    PoolEntry *ring;  /* due, in the order they became due: a ring buffer */
-    Py_ssize_t ring_start, ring_size, ring_capacity;
-} DueQueue;
-
-static int
-entry_before(const PoolEntry *a, const PoolEntry *b)
-{
-    if (a->due != b->due) {
-        return a->due < b->due;
-    }
-    if (a->visitor != b->visitor) {
-        return a->visitor < b->visitor;
-    }
-    if (a->customer != b->customer) {
-        return a->customer < b->customer;
-    }
-    return a->kind < b->kind;
-}
-
-static int
-grow(PoolEntry **items, Py_ssize_t *capacity)
-{
-    Py_ssize_t larger = *capacity ? *capacity * 2 : 64;
-    PoolEntry *moved = PyMem_Realloc(*items, (size_t)larger * sizeof(PoolEntry));
-    if (moved == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    *items = moved;
-    *capacity = larger;
-    return 0;
-}
-
-static int
-read_long_long(PyObject *value, long long *out)
-{
-    long long read;
-    if (small_int(value, &read)) {
-        *out = read;
-        return 0;
-    }
-    read = PyLong_AsLongLong(value);
-    if (read == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    *out = read;
-    return 0;
-}
-
-/* An int as a C integer, clamped to what one holds: a time beyond ~292,000 years (a
- * return gap a scenario may draw) never comes, and orders after every other. */
-static int
-read_saturated(PyObject *value, long long *out)
-{
-    if (small_int(value, out)) {
-        return 0;
-    }
-    int overflow;
-    long long read = PyLong_AsLongLongAndOverflow(value, &overflow);
-    if (read == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    *out = overflow > 0 ? LLONG_MAX : overflow < 0 ? LLONG_MIN : read;
-    return 0;
-}
-
-/* push(due, visitor_id, customer, kind): customer is the customer id + 1, 0 for none. */
-static PyObject *
-queue_push(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
-{
-    DueQueue *self = (DueQueue *)op;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "push(due, visitor_id, customer, kind) takes 4 ints");
-        return NULL;
-    }
-    PoolEntry entry;
-    if (read_saturated(args[0], &entry.due) < 0 || read_long_long(args[1], &entry.visitor) < 0
-        || read_long_long(args[2], &entry.customer) < 0
-        || read_long_long(args[3], &entry.kind) < 0) {
-        return NULL;
-    }
-    if (self->heap_size == self->heap_capacity && grow(&self->heap, &self->heap_capacity) < 0) {
-        return NULL;
-    }
-    Py_ssize_t position = self->heap_size++;
-    while (position > 0) {  /* sift the new entry up to its place */
-        Py_ssize_t parent = (position - 1) / HEAP_ARITY;
-        if (!entry_before(&entry, &self->heap[parent])) {
-            break;
-        }
-        self->heap[position] = self->heap[parent];
-        position = parent;
-    }
-    self->heap[position] = entry;
-    Py_RETURN_NONE;
-}
-
-static PoolEntry
-heap_pop(DueQueue *self)
-{
-    PoolEntry top = self->heap[0], last = self->heap[--self->heap_size];
-    Py_ssize_t position = 0, size = self->heap_size;
-    for (;;) {  /* sift the last entry down from the top, along the smallest children */
-        Py_ssize_t first = HEAP_ARITY * position + 1, child = first;
-        if (first >= size) {
-            break;
-        }
-        for (Py_ssize_t other = first + 1; other < first + HEAP_ARITY && other < size; other++) {
-            if (entry_before(&self->heap[other], &self->heap[child])) {
-                child = other;
-            }
-        }
-        if (!entry_before(&self->heap[child], &last)) {
-            break;
-        }
-        self->heap[position] = self->heap[child];
-        position = child;
-    }
-    if (size > 0) {
-        self->heap[position] = last;
-    }
-    return top;
-}
-
-static int
-ring_push(DueQueue *self, PoolEntry entry)
-{
-    if (self->ring_size == self->ring_capacity) {  /* unroll into a larger ring */
-        Py_ssize_t larger = self->ring_capacity ? self->ring_capacity * 2 : 64;
-        PoolEntry *moved = PyMem_Malloc((size_t)larger * sizeof(PoolEntry));
-        if (moved == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        for (Py_ssize_t i = 0; i < self->ring_size; i++) {
-            moved[i] = self->ring[(self->ring_start + i) % self->ring_capacity];
-        }
-        PyMem_Free(self->ring);
-        self->ring = moved;
-        self->ring_start = 0;
-        self->ring_capacity = larger;
-    }
-    self->ring[(self->ring_start + self->ring_size++) % self->ring_capacity] = entry;
-    return 0;
-}
-
-/* take(now, patience, forget): the visitor who most recently became due, as
- * (visitor_id, customer, kind), or None; forget(visitor_id, customer) is called for each
- * visitor due longer than `patience` (churned), oldest first. */
-static PyObject *
-queue_take(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
-{
-    DueQueue *self = (DueQueue *)op;
-    long long now, patience;
-    if (nargs != 3 || read_saturated(args[0], &now) < 0 || read_saturated(args[1], &patience) < 0) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_TypeError, "take(now, patience, forget) takes 3 arguments");
-        }
-        return NULL;
-    }
-    while (self->heap_size > 0 && self->heap[0].due <= now) {
-        if (ring_push(self, heap_pop(self)) < 0) {
-            return NULL;
-        }
-    }
-    long long churned;  /* now - patience, clamped */
-    if (patience > 0 && now < LLONG_MIN + patience) {
-        churned = LLONG_MIN;
-    }
-    else if (patience < 0 && now > LLONG_MAX + patience) {
-        churned = LLONG_MAX;
-    }
-    else {
-        churned = now - patience;
-    }
-    while (self->ring_size > 0 && self->ring[self->ring_start].due < churned) {
-        PoolEntry gone = self->ring[self->ring_start];
-        self->ring_start = (self->ring_start + 1) % self->ring_capacity;
-        self->ring_size--;
-        PyObject *done = PyObject_CallFunction(args[2], "LL", gone.visitor, gone.customer);
-        if (done == NULL) {
-            return NULL;
-        }
-        Py_DECREF(done);
-    }
-    if (self->ring_size == 0) {
-        Py_RETURN_NONE;
-    }
-    PoolEntry taken = self->ring[(self->ring_start + --self->ring_size) % self->ring_capacity];
-    return Py_BuildValue("(LLL)", taken.visitor, taken.customer, taken.kind);
-}
-
-static Py_ssize_t
-queue_length(PyObject *op)
-{
-    DueQueue *self = (DueQueue *)op;
-    return self->heap_size + self->ring_size;
-}
-
-static void
-queue_dealloc(DueQueue *self)
-{
-    PyMem_Free(self->heap);
-    PyMem_Free(self->ring);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static PyMethodDef queue_methods[] = {
-    {"push", (PyCFunction)(void (*)(void))queue_push, METH_FASTCALL,
-     "push(due, visitor_id, customer, kind): a visitor who may come back from `due`."},
-    {"take", (PyCFunction)(void (*)(void))queue_take, METH_FASTCALL,
-     "take(now, patience, forget): the latest due visitor as (visitor_id, customer, kind), "
-     "or None; forget(visitor_id, customer) for each churned one."},
-    {NULL, NULL, 0, NULL},
-};
-
-static PySequenceMethods queue_sequence = {.sq_length = queue_length};
-
-static PyTypeObject DueQueueType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "fauxsim.simulation._visit.DueQueue",
-    .tp_basicsize = sizeof(DueQueue),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "DueQueue(): audience.ReturningPool's visitors, waiting and due, as C structs.",
-    .tp_new = PyType_GenericNew,
-    .tp_dealloc = (destructor)queue_dealloc,
-    .tp_methods = queue_methods,
-    .tp_as_sequence = &queue_sequence,
-};
-
-
 /* ------------------------------------------------------------------ Arrivals */
 
 /* Arrivals(*, shared, plan, start, end, hour_start, hour, returning_share, width, then,
@@ -1158,7 +906,7 @@ static PyTypeObject ArrivalsType = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_visit",
-    "A visit's compiled parts: the arrivals, its draws, the dwell sampler, the returning queue.",
+    "A visit's compiled parts: the arrivals, its draws, the dwell sampler.",
     -1, NULL, NULL, NULL, NULL, NULL,
 };
 
@@ -1180,7 +928,7 @@ PyInit__visit(void)
     }
     two_pi = 2.0 * 3.141592653589793;  /* 2.0 * math.pi, as sampling._TWO_PI */
     if (PyType_Ready(&WholeLogNormalType) < 0
-        || PyType_Ready(&DueQueueType) < 0 || PyType_Ready(&DrawsType) < 0
+        || PyType_Ready(&DrawsType) < 0
         || PyType_Ready(&ArrivalsType) < 0) {
         return NULL;
     }
@@ -1189,7 +937,6 @@ PyInit__visit(void)
         return NULL;
     }
     if (PyModule_AddObjectRef(m, "WholeLogNormal", (PyObject *)&WholeLogNormalType) < 0
-        || PyModule_AddObjectRef(m, "DueQueue", (PyObject *)&DueQueueType) < 0
         || PyModule_AddObjectRef(m, "Draws", (PyObject *)&DrawsType) < 0
         || PyModule_AddObjectRef(m, "Arrivals", (PyObject *)&ArrivalsType) < 0
         || PyModule_AddObjectRef(m, "SHARED_FIELDS", shared_fields_tuple) < 0) {

@@ -1,14 +1,11 @@
-"""Who visits: new visitors, returning ones, and their carts (customers' names and
-addresses: ``identities``)."""
+"""Who visits: visitors, their kinds and their carts (who comes back: ``returning``;
+customers' names and addresses: ``identities``)."""
 
 from __future__ import annotations
 
 import marshal
-from collections import deque
-from heapq import heappop, heappush
 from typing import TYPE_CHECKING
 
-from fauxsim.clock import DAY
 from fauxsim.errors import ScenarioError
 from fauxsim.simulation.choice import WeightedChoice
 
@@ -16,18 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from fauxsim.randomness import Uniform
-    from fauxsim.simulation import _visit
     from fauxsim.simulation.catalog import Product
-
-DueQueue: type[_visit.DueQueue] | None
-try:  # the pool's queue of visitors in C (_visit.c), built at install
-    from fauxsim.simulation._visit import DueQueue
-except ImportError:  # installed without a C compiler: a heap of packed ints, in Python
-    DueQueue = None
-
-# Whether ReturningPool keeps its visitors in the compiled queue; both return the same
-# visitors in the same order (tests hold them equal).
-COMPILED = DueQueue is not None
 
 
 class CartLine:
@@ -126,8 +112,8 @@ class Visitor:
         self.cart: Cart | None = None
 
 
-# Kinds of visitor numbered in a pool entry's low bits (see below).
-_KIND_BITS = 16
+# Kinds of visitor fit in this many bits (a pool entry keeps one beside the visitor id).
+KIND_BITS = 16
 
 
 class VisitorKinds:
@@ -149,11 +135,11 @@ class VisitorKinds:
             for country, c in countries.items()
             if d * b * c > 0
         ]
-        if len(weighted) > 1 << _KIND_BITS:
+        if len(weighted) > 1 << KIND_BITS:
             msg = (
                 f"audience: {len(devices)} devices x {len(browsers)} browsers x "
                 f"{len(countries)} countries make {len(weighted)} kinds of visitor; at most "
-                f"{1 << _KIND_BITS} are supported. Remove some browsers or countries."
+                f"{1 << KIND_BITS} are supported. Remove some browsers or countries."
             )
             raise ScenarioError(msg)
         self.described = [kind for kind, _ in weighted]
@@ -161,107 +147,3 @@ class VisitorKinds:
 
     def pick(self, draw: Uniform) -> int:
         return self._choice.pick(draw)
-
-
-# Pool entries are plain integers that order like (due, visitor_id) tuples and that the
-# garbage collector never has to look at. From the most significant bits down:
-# due | visitor_id | customer_id + 1 (0: none) | kind of visitor.
-_ID_BITS = 40
-_CUSTOMER_SHIFT = _KIND_BITS
-_ID_SHIFT = _CUSTOMER_SHIFT + _ID_BITS
-_DUE_SHIFT = _ID_SHIFT + _ID_BITS
-_KIND_MASK = (1 << _KIND_BITS) - 1
-_ID_MASK = (1 << _ID_BITS) - 1
-
-
-class ReturningPool:
-    """Visitors who may come back, each from a moment drawn from the return-gap curve.
-
-    A returning arrival takes the visitor who most recently became due, so the observed
-    gaps follow the configured distribution; visitors left waiting longer than
-    ``patience`` have churned and are forgotten. Taking the latest first, a visitor
-    due for days is in practice never taken (in the bundled scenarios, no visitor was
-    taken more than three days after becoming due), so a week loses nothing.
-
-    A visitor is kept as one number, and rebuilt from it when they come back; a
-    visitor's cart, packed into one ``bytes`` beside it (``Cart.packed``). Hundreds of
-    thousands of visitors then cost a few dozen bytes each, and the tens of thousands
-    of abandoned carts about a hundred (as objects: ~450).
-    """
-
-    def __init__(
-        self, kinds: VisitorKinds, patience: int = 7 * DAY, *, compiled: bool | None = None
-    ) -> None:
-        # The same entries, as C structs where the extension was built (and ``compiled``,
-        # by default :data:`COMPILED` now), else as packed ints:
-        if compiled is None:
-            compiled = COMPILED
-        self._queue = DueQueue() if compiled and DueQueue is not None else None
-        self._waiting: list[int] = []  # heap of entries not due yet
-        self._due: deque[int] = deque()  # entries due, in the order they became due
-        self._carts: dict[int, bytes] = {}  # packed carts, by visitor id
-        self._kinds = kinds
-        self._patience = patience
-        # What churned visitors leave behind that can never change again, to tell the
-        # projector (see Simulation.finished): their customer accounts and carts.
-        self.churned_customers: list[int] = []
-        self.churned_carts: list[int] = []
-
-    def __len__(self) -> int:
-        if self._queue is not None:
-            return len(self._queue)
-        return len(self._waiting) + len(self._due)
-
-    def add(self, visitor: Visitor, due: int) -> None:
-        visitor_id, customer_id = visitor.visitor_id, visitor.customer_id
-        customer = 0 if customer_id is None else customer_id + 1
-        if visitor_id > _ID_MASK or customer > _ID_MASK:
-            msg = f"visitor and customer ids above {_ID_MASK - 1} do not fit in a pool entry"
-            raise OverflowError(msg)
-        if visitor.cart is not None:
-            self._carts[visitor_id] = visitor.cart.packed()
-        if self._queue is not None:
-            self._queue.push(due, visitor_id, customer, visitor.kind)
-            return
-        entry = due << _DUE_SHIFT | visitor_id << _ID_SHIFT | customer << _CUSTOMER_SHIFT
-        heappush(self._waiting, entry | visitor.kind)
-
-    def take(self, now: int) -> Visitor | None:
-        """The visitor who most recently became due, or None if nobody is due."""
-        if self._queue is not None:
-            taken = self._queue.take(now, self._patience, self._forget)
-            if taken is None:
-                return None
-            visitor_id, customer, kind = taken
-        else:
-            waiting, due = self._waiting, self._due
-            limit = (now + 1) << _DUE_SHIFT  # entries due at or before now are below
-            while waiting and waiting[0] < limit:
-                due.append(heappop(waiting))
-            churned = (now - self._patience) << _DUE_SHIFT  # entries due before that are below
-            while due and due[0] < churned:
-                entry = due.popleft()
-                self._forget(entry >> _ID_SHIFT & _ID_MASK, entry >> _CUSTOMER_SHIFT & _ID_MASK)
-            if not due:
-                return None
-            entry = due.pop()
-            visitor_id = entry >> _ID_SHIFT & _ID_MASK
-            customer, kind = entry >> _CUSTOMER_SHIFT & _ID_MASK, entry & _KIND_MASK
-        visitor = Visitor(visitor_id, kind, self._kinds)
-        if customer:
-            visitor.customer_id = customer - 1
-        cart = self._carts.pop(visitor_id, None)
-        if cart is not None:
-            visitor.cart = Cart.unpacked(cart)
-        return visitor
-
-    def _forget(self, visitor_id: int, customer: int) -> None:
-        """A visitor has churned: they will never come back, nor their account or cart.
-
-        ``customer`` is the customer id + 1, as in a pool entry (0: none).
-        """
-        cart = self._carts.pop(visitor_id, None)
-        if cart is not None:
-            self.churned_carts.append(marshal.loads(cart)[0])  # noqa: S302 - see Cart.unpacked
-        if customer:
-            self.churned_customers.append(customer - 1)

@@ -2,7 +2,7 @@
 
 Each part is used where the extension was built and its module's ``COMPILED`` flag is on
 (tests and benchmarks turn a flag off to run the Python twin). A :class:`Simulation` reads
-the flags once, into a :class:`CompiledParts`, and its samplers, returning pool and visits
+the flags once, into a :class:`CompiledParts`, and its samplers and visits
 are made from that: a flag changed while a run goes on changes nothing in it, so no run is
 ever half compiled, half Python.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fauxsim.simulation import audience, sampling, session
+from fauxsim.simulation import sampling, session
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,6 @@ class CompiledParts:
 
     visits: bool  # _visit.Arrivals and Draws (twins in engine.py, randomness.py)
     sampler: bool  # _visit.WholeLogNormal (twin: the closure in sampling.whole_sampler)
-    returning_queue: bool  # _visit.DueQueue (twin: the packed-int heap of ReturningPool)
 
     @classmethod
     def chosen(cls) -> CompiledParts:
@@ -28,5 +27,4 @@ class CompiledParts:
         return cls(
             visits=session.COMPILED and session.Arrivals is not None,
             sampler=sampling.COMPILED and sampling.WholeLogNormal is not None,
-            returning_queue=audience.COMPILED and audience.DueQueue is not None,
         )

@@ -15,16 +15,18 @@ from fauxsim.events import event
 from fauxsim.randomness import Purpose, derive, entity_draws, stream, topped_up, uniform_block
 from fauxsim.simulation import labels, session
 from fauxsim.simulation.addresses import Address, Addresses
-from fauxsim.simulation.audience import ReturningPool, Visitor, VisitorKinds
+from fauxsim.simulation.audience import Visitor, VisitorKinds
 from fauxsim.simulation.behaviour import BehaviourBook
 from fauxsim.simulation.calendar import CalendarNow, resolve_windows
 from fauxsim.simulation.catalog import build_catalog, price_schedule
 from fauxsim.simulation.choice import WeightedChoice
 from fauxsim.simulation.compiled_parts import CompiledParts
 from fauxsim.simulation.identities import Identities
+from fauxsim.simulation.imported import Histories, History, signup_moments
 from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.processes import SimClock, Steps
+from fauxsim.simulation.returning import ReturningGaps, ReturningPool, past_visits
 from fauxsim.simulation.sampling import whole_sampler
 from fauxsim.simulation.session import visit_shared
 from fauxsim.simulation.shards import Shard
@@ -39,8 +41,6 @@ if TYPE_CHECKING:
     from fauxsim.scenario.model import Channel, Scenario
     from fauxsim.simulation.behaviour import SessionBehaviour
 
-# How far back the existing customers' sign-ups reach before the scenario starts.
-_HISTORY = 365 * DAY
 # Uniform draws set aside for each visit (see randomness.topped_up). A visit uses about
 # twenty; fewer than one in a thousand needs more and seeds a stream of its own.
 _DRAWS_PER_SESSION = 64
@@ -103,7 +103,6 @@ class Simulation:
                 next(iter(pages)) if len(pages) == 1 else WeightedChoice.from_mapping(pages)
             )
         self.visitor_kinds = VisitorKinds(audience.devices, audience.browsers, audience.countries)
-        self.pool = ReturningPool(self.visitor_kinds, compiled=parts.returning_queue)
         # Customers' names and addresses, from per-country pools built when first needed.
         self.identities = Identities(scenario.seed)
         self.addresses = Addresses(scenario.seed)
@@ -126,8 +125,13 @@ class Simulation:
             for state in dwell
         }
         self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
-        self.return_gap = whole_sampler(
-            scenario.audience.return_gap_days, DAY, SECOND, compiled=parts.sampler
+        # Who comes back: gaps drawn when they do (returning.py), from the first day.
+        gap = whole_sampler(scenario.audience.return_gap_days, DAY, SECOND, compiled=parts.sampler)
+        self.return_gaps = ReturningGaps(
+            gap, stream(self.seed, Purpose.RETURNING, 0).random, self.session_timeout
+        )
+        self.pool = ReturningPool(
+            self.visitor_kinds, self.return_gaps, stream(self.seed, Purpose.RETURNING, 1).random
         )
         self.calendar = CalendarNow(self.windows)
         # Shared event properties (emitted properties are never changed): the page_viewed
@@ -242,8 +246,12 @@ class Simulation:
         session_id: int | None,
         source: str,
         sequence: int | None = None,
+        history: History | None = None,
     ) -> int:
-        """Sign a visitor up and return the new customer's id: they exist from this moment."""
+        """Sign a visitor up and return the new customer's id: they exist from this moment.
+
+        ``history``: an imported customer's orders before the start (``imported.py``).
+        """
         self.last_customer_id += self.id_stride
         customer_id = self.last_customer_id
         customer = self.identities.customer(
@@ -251,6 +259,20 @@ class Simulation:
         )
         address = self.address_of(customer_id, visitor.country)
         visitor.customer_id = customer_id
+        properties: dict[str, str | int | None] = {
+            "email": customer.email,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "country": customer.country,
+            "street": address.street,
+            "city": address.city,
+            "region": address.region,
+            "postal_code": address.postal_code,
+            "source": source,
+        }
+        if history is not None:
+            properties["orders_before"] = history.orders
+            properties["spent_before_cents"] = history.spent_cents
         self.emit(
             SIGNED_UP,
             occurred_at,
@@ -258,17 +280,7 @@ class Simulation:
             visitor_id=visitor.visitor_id,
             customer_id=customer_id,
             sequence=sequence,
-            properties={
-                "email": customer.email,
-                "first_name": customer.first_name,
-                "last_name": customer.last_name,
-                "country": customer.country,
-                "street": address.street,
-                "city": address.city,
-                "region": address.region,
-                "postal_code": address.postal_code,
-                "source": source,
-            },
+            properties=properties,
         )
         return customer_id
 
@@ -280,21 +292,25 @@ class Simulation:
     # ------------------------------------------------------------------ processes
 
     def _open_shop(self) -> Steps.Body:
-        """At the start: import the customers who signed up before, and list the catalog.
+        """At the start: import the customers who signed up before, list the catalog, and
+        remember the visitors of the weeks before (who may come back from the first day).
 
         The imported customers' sign-ups are dated over the year before the start (their
-        accounts' real ages), the products' listings over the two years before it
+        accounts' real ages) as its traffic runs, with their order history
+        (``imported.py``), the products' listings over the two years before it
         (``catalog.listing_times``); both come first, merged in time order (a sign-up
         before a listing at the same moment), so that event ids follow time from the first.
         """
         now: int = self.start
         count = self.shard.share(self.scenario.audience.existing_customers)
         draw = stream(self.seed, Purpose.EXISTING_CUSTOMERS).random
-        signups = sorted(now - 1 - int(draw() * _HISTORY) for _ in range(count))
+        signups = signup_moments(self.traffic.expected_sessions, now, count, draw)
+        histories = Histories(self.scenario, self.catalog)
         currency = self.scenario.currency
         # In id order, which is listing order; the catalog is listed by one shard of several.
         products = self.catalog.products if self.shard.emits_catalog else []
         listed = 0
+        imported: list[tuple[int, Visitor]] = []
         for signed_up_at in [*signups, None]:
             while listed < len(products) and (
                 signed_up_at is None or products[listed].listed_at < signed_up_at
@@ -317,9 +333,30 @@ class Simulation:
             if signed_up_at is None:
                 break
             visitor = self.new_visitor(draw)
-            self.new_customer(visitor, signed_up_at, None, "import")
-            self.pool.add(visitor, now + self.return_gap(draw))
+            history = histories.of(signed_up_at, now, draw)
+            self.new_customer(visitor, signed_up_at, None, "import", history=history)
+            imported.append((signed_up_at, visitor))
+        self._remember_past_visitors(imported)
         yield from ()  # a process of one step: nothing to wait for
+
+    def _remember_past_visitors(self, imported: list[tuple[int, Visitor]]) -> None:
+        """Fill the returning pool with the visitors who came in the weeks before the start.
+
+        Anonymous visitors (``returning.past_visits``: the sessions expected then, less
+        those whose visitor came back before the start) and the imported customers, each
+        ``imported`` (signed up at, visitor) given a last visit among those moments, not
+        before their sign-up; all in the order their last visit ended.
+        """
+        draw = stream(self.seed, Purpose.RETURNING, 2).random
+        moments = past_visits(self.traffic.expected_sessions, self.start, self.return_gaps,
+                              self.scenario.audience.returning_share, draw)  # fmt: skip
+        visitors = [(moment, self.new_visitor(draw)) for moment in moments]
+        for signed_up_at, visitor in imported:
+            last = moments[int(draw() * len(moments))] if moments else signed_up_at
+            visitors.append((max(last, signed_up_at), visitor))
+        visitors.sort(key=lambda pair: (pair[0], pair[1].visitor_id))
+        for ended_at, visitor in visitors:
+            self.pool.add(visitor, ended_at)
 
     def _arrivals(self) -> Steps.Body:
         """The process that starts sessions hour by hour along the traffic curve.
@@ -399,6 +436,8 @@ class Simulation:
                     },
                 )
 
-    def return_later(self, visitor: Visitor, ended_at: int, draw: Uniform) -> None:
-        """Put a visitor whose session ended back in the pool of possible returners."""
-        self.pool.add(visitor, ended_at + self.return_gap(draw))
+    def return_later(self, visitor: Visitor, ended_at: int) -> None:
+        """Put a visitor whose session ended at ``ended_at`` in the pool of possible returners
+        (the gap after which they come back is drawn when one does: ``ReturningPool.take``).
+        """
+        self.pool.add(visitor, ended_at)

@@ -221,7 +221,8 @@ def _walk(visit: Visit, page: str, straight_to: str | None = None) -> Steps.Body
     At each page: draw the next one from the behaviour's moves (None: leave), dwell, and
     take the step of the page reached (:data:`STEPS`). ``straight_to`` is a first page
     reached without a move drawn, as if from no page (a recovered cart). The session
-    ends by inactivity: a session timeout after the last page.
+    ends at its last activity: session_ended is emitted then, at once (the session
+    timeout only decides when the visitor's next visit is a session of its own).
     """
     sim, draw = visit.sim, visit.draw
     moves, dwell = visit.behaviour.moves, sim.dwell
@@ -242,9 +243,8 @@ def _walk(visit: Visit, page: str, straight_to: str | None = None) -> Steps.Body
         else:
             steps.get(next_page, view_page)(visit, next_page, came_from)
         page, next_page = next_page, None
-    visit.now = yield sim.session_timeout
     visit.emit(SESSION_ENDED, None)
-    sim.return_later(visit.visitor, visit.now, draw)
+    sim.return_later(visit.visitor, visit.now)
 
 
 # The steps: what reaching a page does. Each is step(visit, page, came_from), came_from

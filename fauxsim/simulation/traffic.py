@@ -103,6 +103,10 @@ class TrafficModel:
         after = self._rate(hour_start + HOUR)
         return continuous_shape(before, rate, after)
 
+    def expected_sessions(self, hour_start: int) -> float:
+        """Expected session starts of this shard in the UTC hour from ``hour_start``."""
+        return self.hourly_rate(hour_start) / self._shards
+
     def arrivals(self, hour_start: int) -> list[int]:
         """Sorted session start times (micros) within the hour beginning at ``hour_start``.
 

@@ -75,7 +75,7 @@ def test_descriptions_do_not_change_the_scenario_digest():
         for name in ("black_friday", "steady_state", "flash_sale")
     }
     assert digests == {
-        "black_friday": "9c3b08274813408f5f9973f4ed7fcf44e37d073b38b7a030473b88a9f691c243",
-        "steady_state": "01091bf6ba68ed64b39fb272d622d1c14b2eae1725d2627857ef8e05461e8e73",
-        "flash_sale": "e2b21c960ae975613f231f59d5b7c20da087ae4e28d173a89a16d49e493a944a",
+        "black_friday": "6292249aa6ec9d1ceddcc300c949f0f3d6c686b101846d317cbee0a54967cba4",
+        "steady_state": "d55547851c9cbca35018fc48fabd5eccd30c9e57b7dbaf9bed7adcc4c2d6d707",
+        "flash_sale": "879610d4a5b8f35b587cbf5dced1725b21a6a182e0539f7bfae3ecda52689326",
     }

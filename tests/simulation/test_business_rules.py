@@ -174,10 +174,18 @@ def test_items_count_counts_units_not_lines():
 
 def test_customer_counts_follow_their_orders():
     """customers.orders_count counts every order placed; total_spent_cents sums their
-    totals less what was refunded."""
+    totals less what was refunded; an imported customer's start from the history their
+    signed_up event carries (orders_before, spent_before_cents)."""
     run = shop_run()
     counts: dict[int, int] = defaultdict(int)
     spent: dict[int, int] = defaultdict(int)
+    histories = 0
+    for event in run.events:
+        if event[1] == "signed_up" and event[12]["source"] == "import":
+            counts[event[6]] += event[12]["orders_before"]
+            spent[event[6]] += event[12]["spent_before_cents"]
+            histories += event[12]["orders_before"] > 0
+    assert histories > 0
     for order in orders():
         counts[order["customer_id"]] += 1
         refunded = order["refunded_at"] is not None

@@ -71,9 +71,7 @@ def everything() -> Output:
                 "deliver_delay_days": _constant(0.1),
                 "return_probability": 0.5,
                 "return_delay_days": _constant(0.1),
-                "refund_delay_days": _constant(
-                    0.5
-                ),  # cancellations of the last 12 hours stay cancelled
+                "refund_delay_days": _constant(0.5),  # the last half day stays cancelled
             },
         },
         quirks={"keep_removed_cart_items": True},

@@ -41,11 +41,12 @@ def golden_shop():
             "coupons": [{"code": "TEN", "percent_off": 10}, {"code": "HALF", "percent_off": 50}],
             "payment_failure_probability": 0.1,
             "lifecycle": {
-                "cancel_probability": 0.15,
+                "cancel_probability": 0.25,
                 "return_probability": 0.3,
-                # Returns within two weeks of a shop that delivers in working hours.
+                # Returns within two weeks of a shop that delivers in working hours; slow
+                # refunds: some cancellations and returns end the run not yet refunded.
                 "return_delay_days": {"type": "lognormal", "median": 3, "sigma": 0.5},
-                "refund_delay_days": {"type": "lognormal", "median": 3, "sigma": 0.5},
+                "refund_delay_days": {"type": "lognormal", "median": 5, "sigma": 0.5},
             },
         },
         behaviour={"cart": {"add_quantity": {"type": "uniform", "low": 1, "high": 3}}},

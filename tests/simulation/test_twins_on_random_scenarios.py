@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fauxsim.simulation import audience, sampling, session
+from fauxsim.simulation import sampling, session
 from fauxsim.simulation.compiled_parts import CompiledParts
 from fauxsim.simulation.shards import Shard
 from fauxsim.sinks.files import arrow_columns
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 # The simulation's compiled parts (read when a Simulation is built: CompiledParts).
-SIMULATION_TWINS = (session, sampling, audience)
+SIMULATION_TWINS = (session, sampling)
 
 pytestmark = pytest.mark.skipif(
     not all(module.COMPILED for module in (*SIMULATION_TWINS, arrow_columns)),
@@ -138,13 +138,11 @@ def scenarios(draw: st.DrawFn) -> Any:
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.integers(min_value=0, max_value=2))
 def test_compiled_and_python_simulations_give_the_same_data(scenario, index):
-    assert CompiledParts.chosen() == CompiledParts(visits=True, sampler=True, returning_queue=True)
+    assert CompiledParts.chosen() == CompiledParts(visits=True, sampler=True)
     shard = Shard(index % scenario.shards, scenario.shards)
     compiled = collect(scenario, shard=shard)
     with python_twins():
-        assert CompiledParts.chosen() == CompiledParts(
-            visits=False, sampler=False, returning_queue=False
-        )
+        assert CompiledParts.chosen() == CompiledParts(visits=False, sampler=False)
         python = collect(scenario, shard=shard)
     assert compiled.events == python.events
     assert compiled.versions == python.versions

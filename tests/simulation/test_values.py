@@ -104,15 +104,17 @@ def customers() -> list[dict[str, Any]]:
 
 
 def test_emails_are_unique_and_not_one_template():
-    """Not 98.6% first.last.<customer_id>: no address carries its customer's id, the most
-    common shape (first.last) is about a third, and there are many shapes."""
+    """Not 98.6% first.last.<customer_id>: no address carries its customer's id but by
+    chance, the most common shape (first.last) is about a third, and there are many shapes."""
     rows = customers()
     emails = [row["email"] for row in rows]
     assert len(set(emails)) == len(emails)
-    assert not any(
+    # By chance only: digits drawn for an address may end like its id (osamu3238, 238).
+    carrying = sum(
         email.split("@")[0].endswith(str(row["customer_id"])) and row["customer_id"] > 99
         for email, row in zip(emails, rows, strict=True)
     )
+    assert carrying <= len(rows) // 200
     shapes = Counter(re.sub(r"[a-z]+", "w", email.split("@")[0]) for email in emails)
     assert 0.2 < shapes["w.w"] / len(emails) < 0.45, shapes
     assert shapes["w"] > 0.2 * len(emails), shapes

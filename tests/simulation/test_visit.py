@@ -1,6 +1,6 @@
 """A visit's compiled parts (``fauxsim/simulation/_visit.c``) against their Python twins:
-the arrivals and a visit's draws (``engine``, ``randomness``), the lognormal whole sampler
-(``sampling``) and the returning queue (``audience``)."""
+the arrivals and a visit's draws (``engine``, ``randomness``) and the lognormal whole
+sampler (``sampling``)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 
 from fauxsim.clock import DAY, SECOND
 from fauxsim.scenario.distributions import LogNormal
-from fauxsim.simulation import audience, sampling, session
+from fauxsim.simulation import sampling, session
 from fauxsim.simulation.engine import Simulation
 from tests.simulation.helpers import collect, compiled_as, small_scenario
 
 needs_compiled = pytest.mark.skipif(
-    not (session.COMPILED and sampling.COMPILED and audience.COMPILED),
+    not (session.COMPILED and sampling.COMPILED),
     reason="_visit is not built in this install",
 )
 
@@ -35,7 +35,6 @@ def test_the_compiled_visit_is_built_where_there_is_a_c_compiler():
         pytest.skip(f"no C compiler ({compiler}): the Python twins are the ones in use")
     assert session.COMPILED
     assert sampling.COMPILED
-    assert audience.COMPILED
 
 
 @needs_compiled
@@ -128,46 +127,6 @@ def test_the_compiled_lognormal_fails_as_python_does_at_the_edges():
 
 
 @needs_compiled
-@given(
-    st.lists(
-        st.tuples(
-            st.booleans(),  # add a visitor, or take one
-            st.integers(min_value=0, max_value=30),  # due (add) or now (take), in days
-            st.integers(min_value=0, max_value=50),  # visitor id (add)
-            st.one_of(st.none(), st.integers(min_value=0, max_value=2**39)),  # customer id
-        ),
-        max_size=80,
-    )
-)
-def test_the_compiled_queue_returns_the_visitors_the_python_heap_returns(steps):
-    """Same visitors back, in the same order, and the same ones churned."""
-    from fauxsim.simulation.audience import ReturningPool, Visitor  # noqa: PLC0415
-    from tests.simulation.test_audience import KINDS  # noqa: PLC0415
-
-    outcomes = []
-    for compiled in (True, False):
-        with compiled_as(audience, compiled):
-            pool = ReturningPool(KINDS, patience=5 * DAY)
-        seen, now, waiting = [], 0, set()
-        for adding, days, visitor_id, customer_id in steps:
-            if adding and visitor_id not in waiting:  # a visitor waits in the pool once
-                visitor = Visitor(visitor_id, visitor_id % len(KINDS.described), KINDS)
-                visitor.customer_id = customer_id
-                pool.add(visitor, days * DAY)  # ties in time: the order falls to the ids
-                waiting.add(visitor_id)
-            elif not adding:
-                now = max(now, days * DAY)  # time only moves on
-                back = pool.take(now)
-                if back is not None:
-                    waiting.discard(back.visitor_id)
-                    seen.append((back.visitor_id, back.customer_id, back.kind))
-                else:
-                    seen.append(None)
-        outcomes.append((seen, pool.churned_customers, len(pool)))
-    assert outcomes[0] == outcomes[1]
-
-
-@needs_compiled
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
 def test_session_started_properties_keep_one_key_order(monkeypatch, compiled):
     """JSON keeps a dict's order: session_started's keys are STARTED_KEYS, visits started
@@ -177,23 +136,6 @@ def test_session_started_properties_keep_one_key_order(monkeypatch, compiled):
     started = [event[12] for event in events if event[1] == "session_started"]
     assert started
     assert {tuple(properties) for properties in started} == {session.STARTED_KEYS}
-
-
-@needs_compiled
-def test_the_queue_keeps_visitors_due_beyond_64_bits_waiting():
-    """A valid scenario may draw a return gap of ~1e9 days: such a visitor never returns."""
-    from fauxsim.simulation.audience import ReturningPool, Visitor  # noqa: PLC0415
-    from tests.simulation.test_audience import KINDS  # noqa: PLC0415
-
-    outcomes = []
-    for compiled in (True, False):
-        with compiled_as(audience, compiled):
-            pool = ReturningPool(KINDS)
-        pool.add(Visitor(1, 0, KINDS), 10**9 * DAY * 10**6)
-        pool.add(Visitor(2, 0, KINDS), DAY)
-        back = pool.take(2 * DAY)
-        outcomes.append((back.visitor_id if back else None, pool.take(2 * DAY), len(pool)))
-    assert outcomes[0] == outcomes[1] == (2, None, 1)
 
 
 @needs_compiled
@@ -429,22 +371,20 @@ def test_a_run_keeps_the_parts_it_was_built_with_when_a_flag_changes(monkeypatch
 
     scenario = small_scenario(end="2024-03-02")
     expected = Simulation(scenario)
-    assert expected.parts == CompiledParts(visits=True, sampler=True, returning_queue=True)
+    assert expected.parts == CompiledParts(visits=True, sampler=True)
     middle = expected.start + DAY // 2
     expected_events = [*expected.advance(middle), *expected.advance(expected.end)]
 
     simulation = Simulation(scenario)
     events = list(simulation.advance(middle))
-    for module in (session, sampling, audience):
+    for module in (session, sampling):
         monkeypatch.setattr(module, "COMPILED", False)
     waiting = [*simulation.env._queue, *simulation.env._later]
     bodies = [getattr(getattr(entry[-1], "_send", None), "__self__", None) for entry in waiting]
     assert any(isinstance(body, session.Arrivals) for body in bodies)
     events += simulation.advance(simulation.end)
     assert events == expected_events
-    assert Simulation(scenario).parts == CompiledParts(
-        visits=False, sampler=False, returning_queue=False
-    )
+    assert Simulation(scenario).parts == CompiledParts(visits=False, sampler=False)
 
 
 @needs_compiled
