@@ -23,6 +23,7 @@ from fauxsim.simulation.compiled_parts import CompiledParts
 from fauxsim.simulation.identities import Identities
 from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP
 from fauxsim.simulation.orders import OrderLife
+from fauxsim.simulation.price_response import price_response
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.sampling import whole_sampler
 from fauxsim.simulation.session import visit_shared
@@ -88,6 +89,7 @@ class Simulation:
 
         self.windows = resolve_windows(scenario)
         self.catalog = build_catalog(scenario)
+        price_response(self.catalog, scenario.behaviour.cart)
         self.traffic = TrafficModel(scenario, self.windows, shard=shard)
         self.behaviour = BehaviourBook(scenario)
         audience = scenario.audience
@@ -124,6 +126,7 @@ class Simulation:
             for state in dwell
         }
         self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
+        self.anonymous_return = scenario.audience.anonymous_return_probability
         self.return_gap = whole_sampler(
             scenario.audience.return_gap_days, DAY, SECOND, compiled=parts.sampler
         )
@@ -388,5 +391,11 @@ class Simulation:
                 )
 
     def return_later(self, visitor: Visitor, ended_at: int, draw: Uniform) -> None:
-        """Put a visitor whose session ended back in the pool of possible returners."""
+        """Put a visitor whose session ended back in the pool of possible returners: a
+        customer always, an anonymous visitor with ``anonymous_return_probability`` (one
+        who does not come back leaves their cart abandoned for good)."""
+        if visitor.customer_id is None and draw() >= self.anonymous_return:
+            if visitor.cart is not None:
+                self.pool.churned_carts.append(visitor.cart.cart_id)
+            return
         self.pool.add(visitor, ended_at + self.return_gap(draw))
