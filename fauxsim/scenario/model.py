@@ -588,7 +588,7 @@ def _default_funnel() -> dict[PageState, dict[PageState, float]]:
         _S.CATEGORY: {_S.PRODUCT: 0.55, _S.CATEGORY: 0.08, _S.SEARCH: 0.05},
         _S.SEARCH: {_S.PRODUCT: 0.6, _S.SEARCH: 0.1},
         _S.PRODUCT: {_S.CART: 0.065, _S.PRODUCT: 0.33, _S.CATEGORY: 0.14, _S.SEARCH: 0.05},
-        _S.CART: {_S.CHECKOUT: 0.45, _S.PRODUCT: 0.38, _S.CATEGORY: 0.1},
+        _S.CART: {_S.CHECKOUT: 0.45, _S.PRODUCT: 0.3, _S.CATEGORY: 0.08},
         _S.CHECKOUT: {_S.PAYMENT: 0.75},
         _S.PAYMENT: {_S.CONFIRMATION: 0.85},
         _S.CONFIRMATION: {},
