@@ -31,7 +31,7 @@ def golden_shop():
     return small_scenario(
         name="golden_shop",
         end="2024-03-15",
-        traffic={"sessions_per_day": 90},
+        traffic={"sessions_per_day": 130},
         audience={"existing_customers": 20},
         catalog={"generate": {"count": 12}},
         orders={
@@ -40,7 +40,7 @@ def golden_shop():
             "coupon_probability": 0.3,
             "coupons": [{"code": "TEN", "percent_off": 10}, {"code": "HALF", "percent_off": 50}],
             "payment_failure_probability": 0.1,
-            "lifecycle": {"cancel_probability": 0.15, "return_probability": 0.3},
+            "lifecycle": {"cancel_probability": 0.3, "return_probability": 0.3},
         },
         behaviour={"cart": {"add_quantity": {"type": "uniform", "low": 1, "high": 3}}},
     )
