@@ -75,7 +75,7 @@ def test_descriptions_do_not_change_the_scenario_digest():
         for name in ("black_friday", "steady_state", "flash_sale")
     }
     assert digests == {
-        "black_friday": "518da71ff9d046dcf6364c6ac60450ab679bfde45f71fb6ff4f6973134e07fb5",
-        "steady_state": "1e04b97a36d7f83dddef8d80faf62e93197988ebacd0c67699552f0b87228676",
-        "flash_sale": "41cb34b80da0cd04ef8aa05980f75cedb837266b71303abe359aca0c5ed2b017",
+        "black_friday": "ea118aee3d218fe5e71029098eb39b3c67c5f9f91a6ab677f667859d8e9cdc30",
+        "steady_state": "094e2ab3410cd9aa882ce9e23b3fe3e418fd9631bcdc1e2252d3486f17e69a20",
+        "flash_sale": "2528c98be0b43d25715719384d8a059f1979a63c793252c123d6710bd4548717",
     }
