@@ -712,7 +712,7 @@ class CartBehaviour(Model):
         description=(
             "Once a visit has added to its cart, product → cart is this many times the"
             " funnel's chance, whatever the price (at most what the page's other moves"
-            " leave): shoppers who started a basket add more, e.g. 2.5; 1: no change."
+            " leave): shoppers who started a basket add more, e.g. 8; 1: no change."
         ),
     )
     remove_probability: Probability = Field(

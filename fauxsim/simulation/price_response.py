@@ -32,13 +32,14 @@ def price_response(catalog: Catalog, cart: CartBehaviour) -> None:
     for products in by_category.values():
         weights = [product.popularity or _TINY for product in products]
         total = sum(weights)
+        # A price that rounds to 0 minor units (0.001 USD) counts as 1.
+        prices = [max(1, product.base_price_cents) for product in products]
         typical = math.exp(
-            sum(w * math.log(p.base_price_cents) for w, p in zip(weights, products, strict=True))
-            / total
+            sum(w * math.log(price) for w, price in zip(weights, prices, strict=True)) / total
         )
-        raw = [(p.base_price_cents / typical) ** -cart.price_sensitivity for p in products]
+        raw = [(price / typical) ** -cart.price_sensitivity for price in prices]
         mean = sum(w * f for w, f in zip(weights, raw, strict=True)) / total
-        for product, factor in zip(products, raw, strict=True):
+        for product, price, factor in zip(products, prices, raw, strict=True):
             product.cart_factor = factor / mean
-            units = (typical / product.base_price_cents) ** cart.quantity_price_sensitivity
+            units = (typical / price) ** cart.quantity_price_sensitivity
             product.units_factor = min(MAX_UNITS_FACTOR, max(1.0, units))
