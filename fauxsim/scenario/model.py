@@ -516,12 +516,13 @@ class Audience(Model):
         default=0.3,
         description="Share of sessions by visitors who came before (0 to 1), e.g. 0.3.",
     )
-    anonymous_return_probability: Probability = Field(
-        default=0.35,
+    customer_return_share: Probability = Field(
+        default=0.45,
         description=(
-            "Chance a visitor without an account may come back after a visit; customers"
-            " (with an account) always may, so they make more of the returning visits,"
-            " e.g. 0.35; 1: everyone alike."
+            "Share of the returning visits that go to a customer (a visitor with an"
+            " account) while one is due back, the rest to anonymous visitors (each falls"
+            " back on the other): customers come back, and buy again, more than their"
+            " numbers, e.g. 0.45."
         ),
     )
     return_gap_days: Distribution = Field(

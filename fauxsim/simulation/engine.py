@@ -104,7 +104,13 @@ class Simulation:
                 next(iter(pages)) if len(pages) == 1 else WeightedChoice.from_mapping(pages)
             )
         self.visitor_kinds = VisitorKinds(audience.devices, audience.browsers, audience.countries)
+        # Visitors who may come back: anonymous ones, and customers (with an account), in
+        # pools of their own so that customers get customer_return_share of the returning
+        # visits (``take_returning``).
         self.pool = ReturningPool(self.visitor_kinds, compiled=parts.returning_queue)
+        self.customer_pool = ReturningPool(self.visitor_kinds, compiled=parts.returning_queue)
+        # customer_return_share, and its running sum over the returning visits
+        self.customer_return_share, self._customer_turns = audience.customer_return_share, 0.0
         # Customers' names and addresses, from per-country pools built when first needed.
         self.identities = Identities(scenario.seed)
         orders = scenario.orders
@@ -126,7 +132,6 @@ class Simulation:
             for state in dwell
         }
         self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
-        self.anonymous_return = scenario.audience.anonymous_return_probability
         self.return_gap = whole_sampler(
             scenario.audience.return_gap_days, DAY, SECOND, compiled=parts.sampler
         )
@@ -178,15 +183,19 @@ class Simulation:
         customer) none of their orders can still be refunded; an order, once delivered
         and kept (refunds are final already).
         """
-        pool, open_orders = self.pool, self.open_orders
+        open_orders = self.open_orders
         customers = self._released_customers
-        for customer_id in pool.churned_customers:
-            if customer_id in open_orders:
-                self._held_customers.add(customer_id)
-            else:
-                customers.append(customer_id)
-        finished = Finished(customers, pool.churned_carts, self.finished_orders)
-        pool.churned_customers, pool.churned_carts, self.finished_orders = [], [], []
+        carts: list[int] = []
+        for pool in (self.pool, self.customer_pool):
+            for customer_id in pool.churned_customers:
+                if customer_id in open_orders:
+                    self._held_customers.add(customer_id)
+                else:
+                    customers.append(customer_id)
+            carts += pool.churned_carts
+            pool.churned_customers, pool.churned_carts = [], []
+        finished = Finished(customers, carts, self.finished_orders)
+        self.finished_orders = []
         self._released_customers = []
         return finished
 
@@ -309,7 +318,7 @@ class Simulation:
                 break
             visitor = self.new_visitor(draw)
             self.new_customer(visitor, signed_up_at, None, "import")
-            self.pool.add(visitor, now + self.return_gap(draw))
+            self.customer_pool.add(visitor, now + self.return_gap(draw))
         yield from ()  # a process of one step: nothing to wait for
 
     def _arrivals(self) -> Steps.Body:
@@ -326,7 +335,7 @@ class Simulation:
         if self.parts.visits and session.Arrivals is not None and self.shard.count == 1:
             return session.Arrivals(
                 self.visit_shared, self, self._hour_plan, self.start, self.end, hour_start,
-                HOUR, returning_share, _DRAWS_PER_SESSION, session_draws, self.pool.take,
+                HOUR, returning_share, _DRAWS_PER_SESSION, session_draws, self.take_returning,
                 self.new_visitor,
             )  # fmt: skip
         return self._arrivals_in_python(hour_start, returning_share, session_draws)
@@ -355,7 +364,7 @@ class Simulation:
                 session_id += stride
                 draw = topped_up(block, number * width, (number + 1) * width, session_draws,
                                  session_id)  # fmt: skip
-                visitor = self.pool.take(moment) if draw() < returning_share else None
+                visitor = self.take_returning(moment) if draw() < returning_share else None
                 returning = visitor is not None
                 if visitor is None:
                     visitor = self.new_visitor(draw)
@@ -390,12 +399,25 @@ class Simulation:
                     },
                 )
 
+    def take_returning(self, now: int) -> Visitor | None:
+        """The visitor of a returning visit at ``now``, None if nobody is due.
+
+        ``customer_return_share`` of the returning visits, spread evenly (its running
+        sum passing a whole number; no draw), take a customer first, the others an
+        anonymous visitor first; each falls back on the other pool when its own has
+        nobody due.
+        """
+        self._customer_turns += self.customer_return_share
+        if self._customer_turns >= 1.0:
+            self._customer_turns -= 1.0
+            first, then = self.customer_pool, self.pool
+        else:
+            first, then = self.pool, self.customer_pool
+        visitor = first.take(now)
+        return visitor if visitor is not None else then.take(now)
+
     def return_later(self, visitor: Visitor, ended_at: int, draw: Uniform) -> None:
-        """Put a visitor whose session ended back in the pool of possible returners: a
-        customer always, an anonymous visitor with ``anonymous_return_probability`` (one
-        who does not come back leaves their cart abandoned for good)."""
-        if visitor.customer_id is None and draw() >= self.anonymous_return:
-            if visitor.cart is not None:
-                self.pool.churned_carts.append(visitor.cart.cart_id)
-            return
-        self.pool.add(visitor, ended_at + self.return_gap(draw))
+        """Put a visitor whose session ended back among the possible returners: in the
+        customers' pool once they have an account, else the anonymous visitors'."""
+        pool = self.pool if visitor.customer_id is None else self.customer_pool
+        pool.add(visitor, ended_at + self.return_gap(draw))

@@ -23,10 +23,7 @@ WINDOWS = {
     "black_friday": (),  # whole: Black Friday, Cyber Monday and December's deliveries
     "flash_sale": (),  # whole: 14 days with duplicated and late events
     "live_shop": ("--until", "2026-01-15"),
-    # Five months: customers come back more than anonymous visitors, so fewer of these
-    # are in the pool, and the first month's shortfall (test_returning_share_holds_from_
-    # the_start: about 27% of January's sessions against 40%) needs more months to fade.
-    "steady_state": ("--until", "2025-06-01"),
+    "steady_state": ("--until", "2025-03-01"),
 }
 
 

@@ -36,14 +36,9 @@ def test_price_plays_no_part_at_sensitivity_zero():
     assert {(p.cart_factor, p.units_factor) for p in catalog.products} == {(1.0, 1.0)}
 
 
-def _returning_sessions(probability: float) -> Counter[bool]:
+def _returning_sessions(share: float) -> Counter[bool]:
     """Returning sessions, by whether their visitor had an account when the visit began."""
-    output = collect(
-        small_scenario(
-            end="2024-03-15",
-            audience={"existing_customers": 0, "anonymous_return_probability": probability},
-        )
-    )
+    output = collect(small_scenario(end="2024-03-15", audience={"customer_return_share": share}))
     signed_up = {row["visitor_id"]: row["created_at"] for row in output.final("customers").values()}
     return Counter(
         row["visitor_id"] in signed_up and signed_up[row["visitor_id"]] < row["started_at"]
@@ -52,10 +47,14 @@ def _returning_sessions(probability: float) -> Counter[bool]:
     )
 
 
-def test_anonymous_visitors_never_come_back_at_probability_zero():
-    """Only customers come back; with 1 anonymous visitors come back as much."""
-    never = _returning_sessions(0.0)
-    assert never[True] > 0
-    assert never[False] == 0
-    always = _returning_sessions(1.0)
-    assert always[False] > always[True]
+def test_customers_get_their_share_of_the_returning_visits():
+    """At share 0 customers come back only when no anonymous visitor is due (10% here);
+    at 0.5 they have about half the returning visits; at 1 every one while any is due
+    (71% here: in two weeks few customers are due at a time)."""
+    counts = {share: _returning_sessions(share) for share in (0.0, 0.5, 1.0)}
+    customers = {share: c[True] / c.total() for share, c in counts.items()}
+    assert customers[0.0] < 0.15
+    assert 0.45 < customers[0.5] < 0.6
+    assert customers[1.0] > 0.65
+    # As many returning visits whichever way they are shared: returning_share holds.
+    assert len({c.total() for c in counts.values()}) == 1
