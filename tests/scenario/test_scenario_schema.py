@@ -75,7 +75,7 @@ def test_descriptions_do_not_change_the_scenario_digest():
         for name in ("black_friday", "steady_state", "flash_sale")
     }
     assert digests == {
-        "black_friday": "ea118aee3d218fe5e71029098eb39b3c67c5f9f91a6ab677f667859d8e9cdc30",
-        "steady_state": "094e2ab3410cd9aa882ce9e23b3fe3e418fd9631bcdc1e2252d3486f17e69a20",
-        "flash_sale": "2528c98be0b43d25715719384d8a059f1979a63c793252c123d6710bd4548717",
+        "black_friday": "e4b995745dd94aaca28a9a55a2347aae3981608fedd67e61c8b429c2403072d4",
+        "steady_state": "d0069c4508f6dea69d017cca7f011fc7cb20cf43dadac88d70f850e189ecac2e",
+        "flash_sale": "4b36d3feddf0193ff765fccf16373e012535a30bc09551073000065231b582d1",
     }
