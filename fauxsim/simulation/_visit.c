@@ -724,12 +724,14 @@ static PyTypeObject DueQueueType = {
 
 /* ------------------------------------------------------------------ Arrivals */
 
-/* Arrivals(shared, sim, plan, start, end, hour_start, hour, returning_share, width, then,
- *          take, new_visitor): the body of the process that starts the visits, what
- * engine.Simulation._arrivals does step for step:
+/* Arrivals(*, shared, plan, start, end, hour_start, hour, returning_share, width, then,
+ *          take, new_visitor, session_id, stride): the body of the process that starts
+ * the visits, what engine.Simulation._arrivals_in_python does step for step. Arguments
+ * by keyword only, so that a call names each one:
  *
  *     hour by hour from hour_start while before end: (moments, block) = plan(hour);
- *         for each moment in [start, end): wait until it; a new session id; its draws,
+ *         for each moment in [start, end): wait until it; the next session id (session_id
+ *             is the one before the first; each adds stride: see shards.py); its draws,
  *             Draws(block, n * width, (n + 1) * width, then, session id); a returning
  *             visitor, take(moment), if the first draw is below returning_share, else
  *             (or if none is due) new_visitor(draws); the visit started (start_visit);
@@ -739,11 +741,11 @@ typedef enum { ARRIVING_HOUR, ARRIVING_MOMENT, ARRIVING_NEXT_HOUR, ARRIVED } Arr
 
 typedef struct {
     PyObject_HEAD
-    PyObject *shared, *sim, *plan, *then, *take, *new_visitor;
+    PyObject *shared, *plan, *then, *take, *new_visitor;
     PyObject *moments;   /* this hour's session start times (a list), NULL between hours */
     PyObject *block;     /* this hour's draws */
     PyObject *now;       /* the time last sent */
-    long long start, end, hour_start, hour, session_id;
+    long long start, end, hour_start, hour, session_id, stride;
     long long moment;    /* the moment waited for (ARRIVING_MOMENT), as the twin's local */
     double returning_share;
     Py_ssize_t width, next; /* next: the position in moments */
@@ -794,7 +796,10 @@ now_before(Arrivals *self, long long at)
 static int
 start_session(Arrivals *self, long long moment)
 {
-    self->session_id += 1;
+    if (__builtin_add_overflow(self->session_id, self->stride, &self->session_id)) {
+        PyErr_SetString(PyExc_OverflowError, "Arrivals: session ids past 2**63");
+        return -1;
+    }
     PyObject *session_id = PyLong_FromLongLong(self->session_id);
     PyObject *from = PyLong_FromSsize_t(self->next * self->width);
     PyObject *to = PyLong_FromSsize_t((self->next + 1) * self->width);
@@ -982,22 +987,37 @@ arrivals_next(PyObject *self)
 static PyObject *
 arrivals_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *shared, *sim, *plan, *then, *take, *new_visitor;
-    long long start, end, hour_start, hour;
+    static char *keywords[] = {
+        "shared", "plan", "start", "end", "hour_start", "hour", "returning_share", "width",
+        "then", "take", "new_visitor", "session_id", "stride", NULL,
+    };
+    PyObject *shared, *plan, *then, *take, *new_visitor;
+    long long start, end, hour_start, hour, session_id, stride;
     double returning_share;
     Py_ssize_t width;
-    if ((kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)
-        || !PyArg_ParseTuple(args, "O!OOLLLLdnOOO:Arrivals", &PyTuple_Type, &shared, &sim,
-                             &plan, &start, &end, &hour_start, &hour, &returning_share, &width,
-                             &then, &take, &new_visitor)) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_TypeError, "Arrivals takes positional arguments only");
-        }
+    /* "|$": every argument by keyword, none left out (checked below: the format
+     * language has no "required keyword-only"). */
+    shared = plan = then = take = new_visitor = NULL;
+    start = end = hour_start = hour = session_id = stride = LLONG_MIN;
+    returning_share = -1.0;
+    width = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$O!OLLLLdnOOOLL:Arrivals", keywords,
+                                     &PyTuple_Type, &shared, &plan, &start, &end, &hour_start,
+                                     &hour, &returning_share, &width, &then, &take,
+                                     &new_visitor, &session_id, &stride)) {
         return NULL;
     }
-    if (PyTuple_GET_SIZE(shared) != SHARED_SIZE || hour <= 0 || width < 0) {
+    if (shared == NULL || plan == NULL || then == NULL || take == NULL || new_visitor == NULL
+        || start == LLONG_MIN || end == LLONG_MIN || hour_start == LLONG_MIN
+        || hour == LLONG_MIN || session_id == LLONG_MIN || stride == LLONG_MIN
+        || returning_share < 0.0 || width < 0) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Arrivals: every argument is required, by keyword (see _visit.pyi)");
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(shared) != SHARED_SIZE || hour <= 0 || stride <= 0) {
         PyErr_SetString(PyExc_ValueError,
-                        "Arrivals: shared is session.visit_shared()'s, hour > 0, width >= 0");
+                        "Arrivals: shared is session.visit_shared()'s, hour > 0, stride > 0");
         return NULL;
     }
     /* Once a run: the shared tuple is a session.VisitShared, its fields this module's. */
@@ -1020,7 +1040,6 @@ arrivals_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     self->shared = Py_NewRef(shared);
-    self->sim = Py_NewRef(sim);
     self->plan = Py_NewRef(plan);
     self->then = Py_NewRef(then);
     self->take = Py_NewRef(take);
@@ -1031,6 +1050,8 @@ arrivals_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->hour = hour;
     self->returning_share = returning_share;
     self->width = width;
+    self->session_id = session_id;
+    self->stride = stride;
     self->phase = ARRIVING_HOUR;
     return (PyObject *)self;
 }
@@ -1039,7 +1060,6 @@ static int
 arrivals_traverse(Arrivals *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->shared);
-    Py_VISIT(self->sim);
     Py_VISIT(self->plan);
     Py_VISIT(self->then);
     Py_VISIT(self->take);
@@ -1054,7 +1074,6 @@ static int
 arrivals_clear(Arrivals *self)
 {
     Py_CLEAR(self->shared);
-    Py_CLEAR(self->sim);
     Py_CLEAR(self->plan);
     Py_CLEAR(self->then);
     Py_CLEAR(self->take);
@@ -1124,9 +1143,9 @@ static PyTypeObject ArrivalsType = {
     .tp_name = "fauxsim.simulation._visit.Arrivals",
     .tp_basicsize = sizeof(Arrivals),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Arrivals(shared, sim, plan, start, end, hour_start, hour, returning_share, "
-              "width, then, take, new_visitor): the body that starts the visits (see "
-              "engine.Simulation._arrivals).",
+    .tp_doc = "Arrivals(*, shared, plan, start, end, hour_start, hour, returning_share, "
+              "width, then, take, new_visitor, session_id, stride): the body that starts "
+              "the visits (see engine.Simulation._arrivals_in_python).",
     .tp_new = arrivals_new,
     .tp_dealloc = (destructor)arrivals_dealloc,
     .tp_traverse = (traverseproc)arrivals_traverse,

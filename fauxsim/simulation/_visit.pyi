@@ -26,8 +26,8 @@ class Draws:
 class Arrivals(Generator[int, int]):
     def __init__(
         self,
+        *,
         shared: tuple[Any, ...],
-        sim: Any,  # noqa: ANN401 - an engine.Simulation (not imported: no cycle)
         plan: Callable[[int], tuple[list[int], Any]],
         start: int,
         end: int,
@@ -38,7 +38,8 @@ class Arrivals(Generator[int, int]):
         then: Callable[[int], Callable[[], float]],
         take: Callable[[int], Any],
         new_visitor: Callable[[Callable[[], float]], Any],
-        /,
+        session_id: int,
+        stride: int,
     ) -> None: ...
     def send(self, value: int | None, /) -> int: ...
     def throw(self, *args: object) -> int: ...

@@ -330,13 +330,13 @@ class Simulation:
         returning_share = self.scenario.audience.returning_share
         # A visit's draws: its slice of the hour's block, then a stream of its own.
         session_draws = entity_draws(self.seed, Purpose.SESSION)
-        # The compiled Arrivals numbers sessions 1, 2, 3...: a shard of several starts its
-        # visits from the twin, which strides them (see shards.py).
-        if self.parts.visits and session.Arrivals is not None and self.shard.count == 1:
+        if self.parts.visits and session.Arrivals is not None:
             return session.Arrivals(
-                self.visit_shared, self, self._hour_plan, self.start, self.end, hour_start,
-                HOUR, returning_share, _DRAWS_PER_SESSION, session_draws, self.take_returning,
-                self.new_visitor,
+                shared=self.visit_shared, plan=self._hour_plan, start=self.start,
+                end=self.end, hour_start=hour_start, hour=HOUR,
+                returning_share=returning_share, width=_DRAWS_PER_SESSION,
+                then=session_draws, take=self.take_returning, new_visitor=self.new_visitor,
+                session_id=self.shard.before_first_id, stride=self.shard.stride,
             )  # fmt: skip
         return self._arrivals_in_python(hour_start, returning_share, session_draws)
 

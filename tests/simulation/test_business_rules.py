@@ -7,6 +7,7 @@ quietly dropped fails here even where the golden snapshots would be regenerated.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -46,6 +47,23 @@ def shop_run() -> Output:
             },
         )
     )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_shop_run_per_module() -> None:
+    """Simulate the shop again in each run of this module, not once per interpreter.
+
+    A mutation tester (mutmut, see the README) maps tests to the functions they call
+    and runs each mutant in a forked copy of one interpreter: a run cached before the
+    fork would hide the mutant from every test but the first that simulated."""
+    shop_run.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shop_run_while_mutmut_maps_tests() -> None:
+    # While mutmut records which functions each test calls, every test must simulate.
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        shop_run.cache_clear()
 
 
 def orders() -> list[dict[str, Any]]:

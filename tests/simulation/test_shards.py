@@ -104,8 +104,8 @@ def test_a_shard_differs_from_the_whole_shop_and_from_its_siblings():
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_a_shard_is_the_same_with_compiled_visits_or_their_twins(monkeypatch, compiled):
-    """A shard of several starts its visits in Python (its session ids are strided);
-    its visits themselves may still walk in C."""
+    """A shard of several starts its visits in C (``_visit.Arrivals``, its session ids
+    strided) or in the twin, alike."""
     scenario = _with_quirks(shards=2, end="2024-03-02")
     monkeypatch.setattr(session, "COMPILED", False)
     monkeypatch.setattr(sampling, "COMPILED", False)

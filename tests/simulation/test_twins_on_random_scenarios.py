@@ -1,7 +1,8 @@
 """The compiled parts and their Python twins give the same data on random scenarios that
 switch every optional feature on (price changes, calendar sales, segments, coupons, payment
-failures, cart edits, recovered carts, cancellations, returns, every kind of dwell time and
-every quirk): events and every row version, and the Arrow columns of every table.
+failures, cart edits, recovered carts, cancellations, returns, every kind of dwell time,
+every quirk, a shard of several): events and every row version, and the Arrow columns
+of every table.
 
 A twin test on the default scenario alone cannot see a feature that is off by default.
 ``FAUXSIM_FUZZ_EXAMPLES`` sets how many scenarios each test draws: ``tools/sanitized_fuzz.sh``
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from fauxsim.simulation import audience, sampling, session
 from fauxsim.simulation.compiled_parts import CompiledParts
+from fauxsim.simulation.shards import Shard
 from fauxsim.sinks.files import arrow_columns
 from fauxsim.tables import TABLES_BY_NAME
 from tests.simulation.helpers import collect, small_scenario
@@ -77,6 +79,7 @@ def scenarios(draw: st.DrawFn) -> Any:
     dwell = {page: draw(distributions(30)) for page in draw(st.sets(st.sampled_from(pages)))}
     return small_scenario(
         seed=draw(st.integers(min_value=0, max_value=2**32)),
+        shards=draw(st.integers(min_value=1, max_value=3)),  # strided ids in a shard of several
         end="2024-03-03",
         catalog={
             "generate": {"count": draw(st.integers(min_value=3, max_value=30))},
@@ -133,15 +136,16 @@ def scenarios(draw: st.DrawFn) -> Any:
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios())
-def test_compiled_and_python_simulations_give_the_same_data(scenario):
+@given(scenarios(), st.integers(min_value=0, max_value=2))
+def test_compiled_and_python_simulations_give_the_same_data(scenario, index):
     assert CompiledParts.chosen() == CompiledParts(visits=True, sampler=True, returning_queue=True)
-    compiled = collect(scenario)
+    shard = Shard(index % scenario.shards, scenario.shards)
+    compiled = collect(scenario, shard=shard)
     with python_twins():
         assert CompiledParts.chosen() == CompiledParts(
             visits=False, sampler=False, returning_queue=False
         )
-        python = collect(scenario)
+        python = collect(scenario, shard=shard)
     assert compiled.events == python.events
     assert compiled.versions == python.versions
     assert len(compiled.events) > 0
@@ -152,7 +156,7 @@ def test_compiled_and_python_simulations_give_the_same_data(scenario):
 )
 @given(scenarios())
 def test_compiled_and_python_row_converters_give_the_same_columns(scenario):
-    output = collect(scenario)
+    output = collect(scenario, shard=Shard(0, scenario.shards))
     for name, rows in output.versions.items():
         if not rows:
             continue

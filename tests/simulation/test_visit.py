@@ -313,17 +313,40 @@ def test_compiled_arrivals_start_what_the_python_ones_start_in_a_window_cut_mid_
     assert max(starts) < simulation.end
 
 
-def _arrivals(simulation: Simulation, plan: Any = None, shared: Any = None) -> Any:
-    assert session.Arrivals is not None
+def _arrivals_arguments(
+    simulation: Simulation, plan: Any = None, shared: Any = None
+) -> dict[str, Any]:
     from fauxsim.clock import HOUR  # noqa: PLC0415
     from fauxsim.randomness import Purpose, entity_draws  # noqa: PLC0415
 
-    return session.Arrivals(
-        simulation.visit_shared if shared is None else shared, simulation,
-        plan or simulation._hour_plan, simulation.start,
-        simulation.start + 2 * HOUR, simulation.start, HOUR, 0.5, 64,
-        entity_draws(1, Purpose.SESSION), simulation.pool.take, simulation.new_visitor,
-    )  # fmt: skip
+    return {
+        "shared": simulation.visit_shared if shared is None else shared,
+        "plan": plan or simulation._hour_plan, "start": simulation.start,
+        "end": simulation.start + 2 * HOUR, "hour_start": simulation.start, "hour": HOUR,
+        "returning_share": 0.5, "width": 64, "then": entity_draws(1, Purpose.SESSION),
+        "take": simulation.pool.take, "new_visitor": simulation.new_visitor,
+        "session_id": 0, "stride": 1,
+    }  # fmt: skip
+
+
+def _arrivals(simulation: Simulation, plan: Any = None, shared: Any = None) -> Any:
+    assert session.Arrivals is not None
+    return session.Arrivals(**_arrivals_arguments(simulation, plan, shared))
+
+
+@needs_compiled
+def test_compiled_arrivals_take_every_argument_by_name():
+    """The boundary names its arguments: a positional call or one left out is refused."""
+    simulation = Simulation(small_scenario())
+    assert session.Arrivals is not None
+    with pytest.raises(TypeError, match="positional"):
+        session.Arrivals(simulation.visit_shared)
+    arguments = _arrivals_arguments(simulation)
+    del arguments["stride"]
+    with pytest.raises(TypeError, match="every argument is required, by keyword"):
+        session.Arrivals(**arguments)
+    with pytest.raises(ValueError, match="stride > 0"):
+        session.Arrivals(**{**_arrivals_arguments(simulation), "stride": 0})
 
 
 @needs_compiled
