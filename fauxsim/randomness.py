@@ -49,7 +49,7 @@ class Purpose(IntEnum):
     SHARD = 13  # a shard's seed, from (seed, shard), when a run has several (shards: K)
     ADDRESSES = 14  # the address pools' Faker seeds (simulation/addresses.py)
     ADDRESS = 15  # a customer's picks from the address pools, by customer id
-    RETURNING = 16  # returning visitors: gaps (entity 0: sample, 1: returns), past visits (2)
+    RETURNING = 16  # who comes back: gaps (entity 0: sample; 1, 3: returns), past visits (2)
 
 
 def _mix(value: int) -> int:

@@ -26,24 +26,28 @@ if TYPE_CHECKING:
 # is a move to confirmation, as the engine draws it: the confirmation page shows only once a
 # payment succeeds. A saved cart opened right after the first page is not a funnel move.
 _MOVES = """
-WITH steps AS (
-    SELECT session_id, sequence,
+WITH added AS (
+    SELECT session_id, sequence, event_type,
+        count(*) FILTER (event_type = 'added_to_cart') OVER (
+            PARTITION BY session_id ORDER BY sequence ROWS UNBOUNDED PRECEDING) > 0 AS basket,
         CASE
             WHEN event_type <> 'page_viewed' THEN 'submit'
             WHEN json_extract_string(properties, '$.recovered_cart') = 'true' THEN 'recovered'
             ELSE page
         END AS step
     FROM events
-    WHERE event_type IN ('page_viewed', 'payment_failed', 'order_placed')
+    WHERE event_type IN ('page_viewed', 'payment_failed', 'order_placed', 'added_to_cart')
         AND session_id IS NOT NULL
+), steps AS (
+    SELECT session_id, sequence, step, basket FROM added WHERE event_type <> 'added_to_cart'
 ), marked AS (
-    SELECT session_id, sequence,
+    SELECT session_id, sequence, basket,
         CASE WHEN step <> 'submit' THEN step
              WHEN lag(step) OVER (PARTITION BY session_id ORDER BY sequence) = 'payment'
              THEN 'confirmation' END AS step
     FROM steps
 ), walk AS (
-    SELECT session_id, step AS here,
+    SELECT session_id, step AS here, basket,
         coalesce(lead(step) OVER (PARTITION BY session_id ORDER BY sequence), 'exit') AS there
     FROM marked WHERE step IS NOT NULL
 ), kinds AS (
@@ -53,7 +57,7 @@ WITH steps AS (
         AND e.event_type = 'session_started'
     WHERE s.ended_at IS NOT NULL
 )
-SELECT device, channel, is_returning, calendar_events, here, there, count(*)
+SELECT device, channel, is_returning, calendar_events, here, basket, there, count(*)
 FROM walk JOIN kinds USING (session_id)
 WHERE here NOT IN ('recovered', 'confirmation') AND there <> 'recovered'
 GROUP BY ALL
@@ -245,9 +249,9 @@ def funnel_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
     visits: Counter[tuple[str, str]] = Counter()
     moves: Counter[tuple[str, str, str]] = Counter()
     rows: dict[tuple[str, str], dict[PageState, float]] = {}
-    for device, channel, returning, events, here, there, count in dataset.connection.execute(
-        _MOVES
-    ).fetchall():
+    basket_factor = scenario.behaviour.cart.basket_factor
+    for row in dataset.connection.execute(_MOVES).fetchall():
+        device, channel, returning, events, here, basket, there, count = row
         page = PageState(here)
         overrides = [
             override
@@ -258,7 +262,12 @@ def funnel_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         for override in overrides:
             funnel = merge_funnel(funnel, override.behaviour.funnel)
         label = " + ".join(override.label for override in overrides) or "base"
-        rows[label, here] = funnel.get(page, {})
+        targets = funnel.get(page, {})
+        if page is PageState.PRODUCT and basket and basket_factor != 1:
+            # Once a visit has added to its cart, it adds more readily (cart.basket_factor).
+            label += f", after an add to cart (x{basket_factor:g})"
+            targets = _with_basket(targets, basket_factor)
+        rows[label, here] = targets
         visits[label, here] += count
         moves[label, here, there] += count
     checks: list[Check] = []
@@ -276,6 +285,14 @@ def funnel_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
                 name = f"{here} → {there} ({label})"
                 checks.append(Check("funnel", name, p, measured, share_tolerance(p, n), n))
     return checks
+
+
+def _with_basket(targets: dict[PageState, float], factor: float) -> dict[PageState, float]:
+    """A product page's moves once the visit has added to its cart: the cart's chance
+    times ``factor``, at most what the other moves leave."""
+    cart = targets.get(PageState.CART, 0.0)
+    room = 1.0 - (sum(targets.values()) - cart)
+    return {**targets, PageState.CART: min(room, cart * factor)}
 
 
 def _base_first(label: str) -> tuple[bool, str]:

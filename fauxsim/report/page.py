@@ -183,7 +183,7 @@ def _delays(scenario: Scenario, dataset: Dataset, checks: list[Check]) -> str:
 
 def _statuses(dataset: Dataset) -> str:
     rows = dataset.connection.execute(
-        "SELECT status, count(*) FROM orders GROUP BY status ORDER BY count(*) DESC"
+        "SELECT status, count(*) FROM orders GROUP BY status ORDER BY count(*) DESC, status"
     ).fetchall()
     if not rows:
         return "<p>No orders.</p>"

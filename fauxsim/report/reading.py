@@ -29,6 +29,7 @@ FORMATS = ("parquet", "jsonl", "csv")
 READ_EVENT_TYPES = (
     "session_started",
     "page_viewed",
+    "added_to_cart",
     "logged_in",
     "signed_up",
     "payment_info_added",

@@ -274,12 +274,16 @@ def audience_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         "country": audience.countries,
     }
     for column, weights in mixes.items():
+        # A device, browser and country are drawn for a new visitor, who keeps them: they
+        # are measured on first visits, since customers (who come back more) convert
+        # differently by device. A channel is drawn for every session.
+        first_visits = "" if column == "channel" else "WHERE NOT is_returning"
         counts = dict(
             connection.execute(
-                f"SELECT {column}, count(*) FROM sessions GROUP BY {column}"  # noqa: S608 - fixed names
+                f"SELECT {column}, count(*) FROM sessions {first_visits} GROUP BY {column}"  # noqa: S608 - fixed names
             ).fetchall()
         )
-        checks += mix_checks("audience", column, weights, counts, total)
+        checks += mix_checks("audience", column, weights, counts, sum(counts.values()))
     return checks + entry_page_checks(scenario, dataset)
 
 

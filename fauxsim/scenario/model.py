@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from fauxsim.scenario.distributions import Constant, Distribution, Exponential, LogNormal
+from fauxsim.scenario.distributions import Distribution, Exponential, LogNormal
 from fauxsim.scenario.rules import Loc, Violation, rule_error
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -526,6 +526,15 @@ class Audience(Model):
         default=0.3,
         description="Share of sessions by visitors who came before (0 to 1), e.g. 0.3.",
     )
+    customer_return_share: Probability = Field(
+        default=0.45,
+        description=(
+            "Share of the returning visits that go to a customer (a visitor with an"
+            " account) while one is due back, the rest to anonymous visitors (each falls"
+            " back on the other): customers come back, and buy again, more than their"
+            " numbers, e.g. 0.45."
+        ),
+    )
     return_gap_days: Distribution = Field(
         default=LogNormal(median=6.0, sigma=1.0, max=120.0),
         description=(
@@ -583,12 +592,14 @@ _S = PageState
 
 
 def _default_funnel() -> dict[PageState, dict[PageState, float]]:
+    # Tuned so that a shop converts ~3% of its sessions, ~9% add to cart and ~37% leave
+    # after one page (README, "How realistic is the data?").
     return {
-        _S.LANDING: {_S.CATEGORY: 0.35, _S.SEARCH: 0.15, _S.PRODUCT: 0.25},
-        _S.CATEGORY: {_S.PRODUCT: 0.55, _S.CATEGORY: 0.1, _S.SEARCH: 0.08},
-        _S.SEARCH: {_S.PRODUCT: 0.6, _S.SEARCH: 0.12},
-        _S.PRODUCT: {_S.CART: 0.14, _S.PRODUCT: 0.3, _S.CATEGORY: 0.15, _S.SEARCH: 0.06},
-        _S.CART: {_S.CHECKOUT: 0.5, _S.PRODUCT: 0.2},
+        _S.LANDING: {_S.CATEGORY: 0.3, _S.SEARCH: 0.12, _S.PRODUCT: 0.2},
+        _S.CATEGORY: {_S.PRODUCT: 0.55, _S.CATEGORY: 0.08, _S.SEARCH: 0.05},
+        _S.SEARCH: {_S.PRODUCT: 0.6, _S.SEARCH: 0.1},
+        _S.PRODUCT: {_S.CART: 0.065, _S.PRODUCT: 0.33, _S.CATEGORY: 0.14, _S.SEARCH: 0.05},
+        _S.CART: {_S.CHECKOUT: 0.45, _S.PRODUCT: 0.3, _S.CATEGORY: 0.08},
         _S.CHECKOUT: {_S.PAYMENT: 0.75},
         _S.PAYMENT: {_S.CONFIRMATION: 0.85},
         _S.CONFIRMATION: {},
@@ -597,13 +608,13 @@ def _default_funnel() -> dict[PageState, dict[PageState, float]]:
 
 def _default_dwell() -> dict[PageState, Distribution]:
     return {
-        _S.LANDING: LogNormal(median=15, sigma=0.8, max=900),
-        _S.CATEGORY: LogNormal(median=25, sigma=0.8, max=900),
-        _S.SEARCH: LogNormal(median=12, sigma=0.7, max=600),
-        _S.PRODUCT: LogNormal(median=45, sigma=0.9, max=1500),
-        _S.CART: LogNormal(median=30, sigma=0.8, max=900),
-        _S.CHECKOUT: LogNormal(median=60, sigma=0.6, max=1200),
-        _S.PAYMENT: LogNormal(median=50, sigma=0.6, max=1200),
+        _S.LANDING: LogNormal(median=30, sigma=0.8, max=900),
+        _S.CATEGORY: LogNormal(median=40, sigma=0.8, max=900),
+        _S.SEARCH: LogNormal(median=20, sigma=0.7, max=600),
+        _S.PRODUCT: LogNormal(median=80, sigma=0.9, max=1500),
+        _S.CART: LogNormal(median=45, sigma=0.8, max=900),
+        _S.CHECKOUT: LogNormal(median=75, sigma=0.6, max=1200),
+        _S.PAYMENT: LogNormal(median=60, sigma=0.6, max=1200),
         _S.CONFIRMATION: LogNormal(median=20, sigma=0.5, max=600),
     }
 
@@ -678,8 +689,42 @@ class SegmentRule(Model):
 
 class CartBehaviour(Model):
     add_quantity: Distribution = Field(
-        default=Constant(value=1),
-        description="Units added at once (rounded, at least 1), e.g. {type: constant, value: 1}.",
+        default=LogNormal(median=1.0, sigma=0.45, max=10),
+        description=(
+            "Units added at once (rounded, at least 1; more for cheap products, see"
+            " quantity_price_sensitivity), e.g. {type: constant, value: 1}."
+        ),
+    )
+    price_sensitivity: float = Field(
+        default=0.6,
+        ge=0,
+        le=3,
+        description=(
+            "How much more often cheap products are added to the cart than dear ones: a"
+            " product's product → cart chance is the funnel's times (price / its category's"
+            " typical price)^-s, scaled so that the category's views keep the funnel's"
+            " chance on average; 0: price plays no part, e.g. 0.6."
+        ),
+    )
+    quantity_price_sensitivity: float = Field(
+        default=0.5,
+        ge=0,
+        le=3,
+        description=(
+            "How many more units of a cheap product are added at once: add_quantity times"
+            " (its category's typical price / price)^s, at least 1 and at most 4 times;"
+            " 0: the same for every price, e.g. 0.5."
+        ),
+    )
+    basket_factor: float = Field(
+        default=8,
+        ge=1,
+        le=20,
+        description=(
+            "Once a visit has added to its cart, product → cart is this many times the"
+            " funnel's chance, whatever the price (at most what the page's other moves"
+            " leave): shoppers who started a basket add more, e.g. 8; 1: no change."
+        ),
     )
     remove_probability: Probability = Field(
         default=0.08,

@@ -26,13 +26,30 @@ def moves(probabilities: dict[PageState, float]) -> Moves:
     return list(accumulate(probabilities.values())), [*map(page, probabilities), None]
 
 
+def product_moves(probabilities: dict[PageState, float]) -> Moves:
+    """The moves from a product page, the cart first: the walk scales its chance by the
+    product's price and the visit's basket, and reads it as ``cumulative[0]``."""
+    cart = (
+        {PageState.CART: probabilities[PageState.CART]} if PageState.CART in probabilities else {}
+    )
+    return moves({**cart, **probabilities})
+
+
 @dataclass(frozen=True, slots=True)
 class SessionBehaviour:
-    """What one session does at each page; shared by every session of the same kind."""
+    """What one session does at each page; shared by every session of the same kind.
+
+    On a product page the chance to go to the cart is ``cart`` times the product's
+    ``cart_factor``, at most ``product_room`` (what the page's other moves leave); once
+    the visit has added to its cart, ``basket_cart``.
+    """
 
     moves: dict[str, Moves]  # by page (``labels``)
     add_quantity: Sampler
     coupon_probability: float
+    cart: float
+    basket_cart: float
+    product_room: float
 
 
 class BehaviourBook:
@@ -80,4 +97,15 @@ class BehaviourBook:
             if override.coupon_probability is not None:
                 coupon_probability = override.coupon_probability
         compiled = {page(state): moves(funnel.get(state, {})) for state in PageState}
-        return SessionBehaviour(compiled, sampler(add_quantity), coupon_probability)
+        from_product = funnel.get(PageState.PRODUCT, {})
+        compiled[page(PageState.PRODUCT)] = product_moves(from_product)
+        cart = from_product.get(PageState.CART, 0.0)
+        room = 1.0 - (sum(from_product.values()) - cart)
+        return SessionBehaviour(
+            compiled,
+            sampler(add_quantity),
+            coupon_probability,
+            cart=cart,
+            basket_cart=min(room, cart * base.cart.basket_factor),
+            product_room=room,
+        )

@@ -67,6 +67,7 @@ class Product:
 
     __slots__ = (
         "base_price_cents",
+        "cart_factor",
         "category",
         "ending",
         "ending_step",
@@ -78,6 +79,7 @@ class Product:
         "product_id",
         "search_queries",
         "sku",
+        "units_factor",
         "viewed",
     )
 
@@ -104,6 +106,10 @@ class Product:
         self.ending_step = ending_step
         self.ending = ending_of(price_cents, ending_step)
         self.popularity = popularity
+        # How its price changes the chance it is added to a cart, and the units added at
+        # once (``price_response``; 1 where price plays no part).
+        self.cart_factor = 1.0
+        self.units_factor = 1.0
         self.listed_at = 0  # when it was created (product_created), set by build_catalog
         self.search_queries = search_queries(name)  # what a visitor types to find it
         # The properties of its product_viewed events, shared until the price changes:

@@ -25,6 +25,7 @@ from fauxsim.simulation.identities import Identities
 from fauxsim.simulation.imported import Histories, History, signup_moments
 from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP
 from fauxsim.simulation.orders import OrderLife
+from fauxsim.simulation.price_response import price_response
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.returning import ReturningGaps, ReturningPool, past_visits
 from fauxsim.simulation.sampling import whole_sampler
@@ -89,6 +90,7 @@ class Simulation:
 
         self.windows = resolve_windows(scenario)
         self.catalog = build_catalog(scenario)
+        price_response(self.catalog, scenario.behaviour.cart)
         self.traffic = TrafficModel(scenario, self.windows, shard=shard)
         self.behaviour = BehaviourBook(scenario)
         audience = scenario.audience
@@ -125,14 +127,7 @@ class Simulation:
             for state in dwell
         }
         self.session_timeout = round(scenario.behaviour.session_timeout_minutes * MINUTE)
-        # Who comes back: gaps drawn when they do (returning.py), from the first day.
-        gap = whole_sampler(scenario.audience.return_gap_days, DAY, SECOND, compiled=parts.sampler)
-        self.return_gaps = ReturningGaps(
-            gap, stream(self.seed, Purpose.RETURNING, 0).random, self.session_timeout
-        )
-        self.pool = ReturningPool(
-            self.visitor_kinds, self.return_gaps, stream(self.seed, Purpose.RETURNING, 1).random
-        )
+        self._open_returning_pools(scenario, parts)
         self.calendar = CalendarNow(self.windows)
         # Shared event properties (emitted properties are never changed): the page_viewed
         # properties of each category, the session_started ones of each kind of session.
@@ -181,15 +176,19 @@ class Simulation:
         customer) none of their orders can still be refunded; an order, once delivered
         and kept (refunds are final already).
         """
-        pool, open_orders = self.pool, self.open_orders
+        open_orders = self.open_orders
         customers = self._released_customers
-        for customer_id in pool.churned_customers:
-            if customer_id in open_orders:
-                self._held_customers.add(customer_id)
-            else:
-                customers.append(customer_id)
-        finished = Finished(customers, pool.churned_carts, self.finished_orders)
-        pool.churned_customers, pool.churned_carts, self.finished_orders = [], [], []
+        carts: list[int] = []
+        for pool in (self.pool, self.customer_pool):
+            for customer_id in pool.churned_customers:
+                if customer_id in open_orders:
+                    self._held_customers.add(customer_id)
+                else:
+                    customers.append(customer_id)
+            carts += pool.churned_carts
+            pool.churned_customers, pool.churned_carts = [], []
+        finished = Finished(customers, carts, self.finished_orders)
+        self.finished_orders = []
         self._released_customers = []
         return finished
 
@@ -339,24 +338,50 @@ class Simulation:
         self._remember_past_visitors(imported)
         yield from ()  # a process of one step: nothing to wait for
 
+    def _open_returning_pools(self, scenario: Scenario, parts: CompiledParts) -> None:
+        """Who comes back: gaps drawn when they do (returning.py), from the first day.
+
+        Visitors who may come back: anonymous ones, and customers (with an account), in
+        pools of their own so that customers get customer_return_share of the returning
+        visits (``take_returning``); each pool draws its gaps from a stream of its own.
+        """
+        gap = whole_sampler(scenario.audience.return_gap_days, DAY, SECOND, compiled=parts.sampler)
+        self.return_gaps = ReturningGaps(
+            gap, stream(self.seed, Purpose.RETURNING, 0).random, self.session_timeout
+        )
+        self.pool = ReturningPool(
+            self.visitor_kinds, self.return_gaps, stream(self.seed, Purpose.RETURNING, 1).random
+        )
+        self.customer_pool = ReturningPool(
+            self.visitor_kinds, self.return_gaps, stream(self.seed, Purpose.RETURNING, 3).random
+        )
+        # customer_return_share, and its running sum over the returning visits
+        self.customer_return_share, self._customer_turns = (
+            scenario.audience.customer_return_share,
+            0.0,
+        )
+
     def _remember_past_visitors(self, imported: list[tuple[int, Visitor]]) -> None:
-        """Fill the returning pool with the visitors who came in the weeks before the start.
+        """Fill the returning pools with the visitors who came in the weeks before the start.
 
         Anonymous visitors (``returning.past_visits``: the sessions expected then, less
-        those whose visitor came back before the start) and the imported customers, each
-        ``imported`` (signed up at, visitor) given a last visit among those moments, not
-        before their sign-up; all in the order their last visit ended.
+        those whose visitor came back before the start) in the anonymous pool, and the
+        imported customers in the customers' pool, each ``imported`` (signed up at,
+        visitor) given a last visit among those moments, not before their sign-up; each
+        pool in the order its visitors' last visits ended.
         """
         draw = stream(self.seed, Purpose.RETURNING, 2).random
         moments = past_visits(self.traffic.expected_sessions, self.start, self.return_gaps,
                               self.scenario.audience.returning_share, draw)  # fmt: skip
         visitors = [(moment, self.new_visitor(draw)) for moment in moments]
+        customers = []
         for signed_up_at, visitor in imported:
             last = moments[int(draw() * len(moments))] if moments else signed_up_at
-            visitors.append((max(last, signed_up_at), visitor))
-        visitors.sort(key=lambda pair: (pair[0], pair[1].visitor_id))
-        for ended_at, visitor in visitors:
-            self.pool.add(visitor, ended_at)
+            customers.append((max(last, signed_up_at), visitor))
+        for pool, entries in ((self.pool, visitors), (self.customer_pool, customers)):
+            entries.sort(key=lambda pair: (pair[0], pair[1].visitor_id))
+            for ended_at, visitor in entries:
+                pool.add(visitor, ended_at)
 
     def _arrivals(self) -> Steps.Body:
         """The process that starts sessions hour by hour along the traffic curve.
@@ -372,7 +397,7 @@ class Simulation:
                 shared=self.visit_shared, plan=self._hour_plan, start=self.start,
                 end=self.end, hour_start=hour_start, hour=HOUR,
                 returning_share=returning_share, width=_DRAWS_PER_SESSION,
-                then=session_draws, take=self.pool.take, new_visitor=self.new_visitor,
+                then=session_draws, take=self.take_returning, new_visitor=self.new_visitor,
                 session_id=self.shard.before_first_id, stride=self.shard.stride,
             )  # fmt: skip
         return self._arrivals_in_python(hour_start, returning_share, session_draws)
@@ -401,7 +426,7 @@ class Simulation:
                 session_id += stride
                 draw = topped_up(block, number * width, (number + 1) * width, session_draws,
                                  session_id)  # fmt: skip
-                visitor = self.pool.take(moment) if draw() < returning_share else None
+                visitor = self.take_returning(moment) if draw() < returning_share else None
                 returning = visitor is not None
                 if visitor is None:
                     visitor = self.new_visitor(draw)
@@ -436,8 +461,28 @@ class Simulation:
                     },
                 )
 
+    def take_returning(self, now: int) -> Visitor | None:
+        """The visitor of a returning visit at ``now``, None if nobody can come back.
+
+        ``customer_return_share`` of the returning visits, spread evenly (its running
+        sum passing a whole number; no draw), take a customer first, the others an
+        anonymous visitor first; each falls back on the other pool when its own has
+        nobody to give. Each pool draws the gap of its take (``ReturningPool.take``); a
+        customer comes back only if one left about that long ago (``strict``), so that
+        customers' gaps stay the configured ones however few of them are due.
+        """
+        self._customer_turns += self.customer_return_share
+        if self._customer_turns >= 1.0:
+            self._customer_turns -= 1.0
+            customer = self.customer_pool.take(now, strict=True)
+            return customer if customer is not None else self.pool.take(now)
+        visitor = self.pool.take(now)
+        return visitor if visitor is not None else self.customer_pool.take(now, strict=True)
+
     def return_later(self, visitor: Visitor, ended_at: int) -> None:
-        """Put a visitor whose session ended at ``ended_at`` in the pool of possible returners
+        """Put a visitor whose session ended at ``ended_at`` among the possible returners:
+        in the customers' pool once they have an account, else the anonymous visitors'
         (the gap after which they come back is drawn when one does: ``ReturningPool.take``).
         """
-        self.pool.add(visitor, ended_at)
+        pool = self.pool if visitor.customer_id is None else self.customer_pool
+        pool.add(visitor, ended_at)

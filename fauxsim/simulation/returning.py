@@ -91,6 +91,10 @@ def past_visits(
     return moments
 
 
+# How much longer than the drawn gap a strict take may reach back (see ReturningPool.take).
+STRICT_SLACK = 1.25
+
+
 class ReturningPool:
     """Visitors who may come back, in the order their last visit ended.
 
@@ -139,19 +143,27 @@ class ReturningPool:
         self._customers.append(0 if customer_id is None else customer_id + 1)
         self._live += 1
 
-    def take(self, now: int) -> Visitor | None:
-        """A visitor back at ``now`` after a gap drawn now, or None if nobody can be."""
+    def take(self, now: int, *, strict: bool = False) -> Visitor | None:
+        """A visitor back at ``now`` after a gap drawn now, or None if nobody can be.
+
+        ``strict``: only a visitor whose last visit ended within ``STRICT_SLACK`` times the
+        gap (else None, and nobody is taken), never the one remembered longest instead: for
+        a pool that shares the returning visits with another (the customers'), so that
+        its gaps stay the configured ones when few of its visitors are due.
+        """
         gaps = self._gaps
-        gap = gaps.gap(self._draw)
-        timeout = gaps.timeout
+        gap = max(gaps.gap(self._draw), gaps.timeout)
         self._churn(now - gaps.horizon)
         ends, head = self._ends, self._head
         if head == len(ends):
             return None
-        at = self._untaken_from(bisect_right(ends, now - max(gap, timeout), head) - 1)
-        if at < head:  # nobody left that long ago: the one remembered longest
+        at = self._untaken_from(bisect_right(ends, now - gap, head) - 1)
+        if strict:
+            if at < head or ends[at] < now - round(gap * STRICT_SLACK):
+                return None
+        elif at < head:  # nobody left that long ago: the one remembered longest
             at = head
-            if ends[at] > now - timeout:
+            if ends[at] > now - gaps.timeout:
                 return None
         return self._taken(at)
 

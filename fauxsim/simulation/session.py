@@ -105,8 +105,8 @@ class Visit:
     """
 
     __slots__ = (
-        "append", "behaviour", "cart", "category", "customer_id", "draw", "next_id", "now",
-        "product", "sequence", "session_id", "sim", "visitor", "visitor_id",
+        "append", "basket", "behaviour", "cart", "category", "customer_id", "draw", "next_id",
+        "now", "product", "sequence", "session_id", "sim", "visitor", "visitor_id",
     )  # fmt: skip
 
     def __init__(
@@ -132,6 +132,7 @@ class Visit:
         self.sequence = 0  # of the last event emitted
         self.category = ""  # the last category page's name
         self.product: Product | None = None  # the last product searched for or seen
+        self.basket = False  # whether it has added to its cart: it then adds more readily
 
     def emit(
         self,
@@ -232,7 +233,10 @@ def _walk(visit: Visit, page: str, straight_to: str | None = None) -> Steps.Body
     while True:
         if next_page is None:
             cumulative, targets = moves[page]
-            next_page = targets[bisect_right(cumulative, draw())]
+            chance = draw()
+            if page is PRODUCT:  # the cart first: its chance scaled (_product_move)
+                chance = _product_move(visit, chance)
+            next_page = targets[bisect_right(cumulative, chance)]
             if next_page is None:
                 break  # the visitor leaves: the last page is the last activity
             came_from = page
@@ -245,6 +249,24 @@ def _walk(visit: Visit, page: str, straight_to: str | None = None) -> Steps.Body
         page, next_page = next_page, None
     visit.emit(SESSION_ENDED, None)
     sim.return_later(visit.visitor, visit.now)
+
+
+def _product_move(visit: Visit, draw: float) -> float:
+    """The uniform ``draw`` of a move from a product page, mapped onto its moves (cart
+    first, see ``behaviour.product_moves``) so that the cart's chance is the product's:
+    the funnel's times the product's ``cart_factor`` (its price) for a first add; once
+    the visit has added to its cart, the funnel's times ``basket_factor`` whatever the
+    price (so that the cap, what the other moves leave, keeps the average as configured).
+    The other moves keep their chances; leaving the site takes the rest."""
+    behaviour, product = visit.behaviour, visit.product
+    if visit.basket:
+        chance = behaviour.basket_cart
+    else:
+        chance = behaviour.cart * (product.cart_factor if product is not None else 1.0)
+        chance = min(chance, behaviour.product_room)
+    if draw < chance:
+        return 0.0  # the cart
+    return draw - chance + behaviour.cart  # past the cart: the others, then leaving
 
 
 # The steps: what reaching a page does. Each is step(visit, page, came_from), came_from
@@ -305,7 +327,8 @@ def _add_to_cart(visit: Visit, product: Product) -> None:
     if cart is None:
         sim.last_cart_id += sim.id_stride
         cart = visit.cart = visit.visitor.cart = Cart(sim.last_cart_id, visit.session_id)
-    quantity = max(1, round(visit.behaviour.add_quantity(visit.draw)))
+    visit.basket = True
+    quantity = max(1, round(visit.behaviour.add_quantity(visit.draw) * product.units_factor))
     line = cart.live_line(product.product_id)
     if line is None:
         sim.last_cart_item_id += sim.id_stride

@@ -83,8 +83,8 @@ def test_the_audit_reads_duplicated_events_once(flash_sale_folder):
 @pytest.mark.parametrize(
     ("override", "failing"),
     [
-        (
-            "behaviour.funnel.cart.checkout=0.4",
+        (  # only tablets keep the base cart moves (segments set mobile's and desktop's)
+            "behaviour.funnel.cart.checkout=0.3",
             {"cart → checkout (base)", "cart → exit (base)"},
         ),
         (
@@ -193,3 +193,16 @@ def test_growth_is_measured_over_a_year(tmp_path):
     assert abs((growth[0].measured or 0) - 0.25) < growth[0].tolerance
     failing = _failing(_audit(dataset, "steady_state", "traffic.growth_per_year=0"))
     assert failing == {"growth per year", "sessions started"}
+
+
+@pytest.mark.slow
+def test_a_planted_basket_factor_fails_the_moves_after_an_add_to_cart(black_friday_dataset):
+    """black_friday adds 8 times as readily once a visit has added to its cart: the audit
+    given 4 fails product moves after an add (the cart's and leaving's), and no other."""
+    planted = "behaviour.cart.basket_factor=4"
+    failing = _failing(_audit(black_friday_dataset, "black_friday", planted))
+    assert failing
+    assert all(
+        name.startswith(("product → cart (", "product → exit (")) and "after an add to cart" in name
+        for name in failing
+    )

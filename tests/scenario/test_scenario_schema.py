@@ -75,7 +75,7 @@ def test_descriptions_do_not_change_the_scenario_digest():
         for name in ("black_friday", "steady_state", "flash_sale")
     }
     assert digests == {
-        "black_friday": "6292249aa6ec9d1ceddcc300c949f0f3d6c686b101846d317cbee0a54967cba4",
-        "steady_state": "d55547851c9cbca35018fc48fabd5eccd30c9e57b7dbaf9bed7adcc4c2d6d707",
-        "flash_sale": "879610d4a5b8f35b587cbf5dced1725b21a6a182e0539f7bfae3ecda52689326",
+        "black_friday": "563ad9c16dff0d1644d216d1578799557aa80cd1756a3509ffca6286e3c03d34",
+        "steady_state": "ec64a2edcc6cc297117b0d65658f3a7e0b134f76f765d2b0c06b5f6a645df0b8",
+        "flash_sale": "22e56f8b1fe9313e537d481ff46ec88fd2f9fe2a980aac51570476fce96441b2",
     }

@@ -34,7 +34,7 @@ def shop_run() -> Output:
     that some orders reach and some do not; cancellations and returns frequent."""
     return collect(
         small_scenario(
-            end="2024-03-22",
+            end="2024-03-25",
             orders={
                 "shipping": {"flat_fee": FLAT_FEE, "free_over": FREE_OVER},
                 "tax_rate": TAX_RATE,

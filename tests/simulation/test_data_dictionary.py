@@ -53,7 +53,7 @@ def everything() -> Output:
             ],
         },
         traffic={
-            "sessions_per_day": 600,
+            "sessions_per_day": 1500,
             "calendar": [
                 {"name": "Sale", "date": "2024-03-02", "days": 0.5, "price_change_percent": -20}
             ],

@@ -31,7 +31,7 @@ def golden_shop():
     return small_scenario(
         name="golden_shop",
         end="2024-03-15",
-        traffic={"sessions_per_day": 90},
+        traffic={"sessions_per_day": 130},
         audience={"existing_customers": 20},
         catalog={"generate": {"count": 12}},
         orders={
@@ -41,7 +41,7 @@ def golden_shop():
             "coupons": [{"code": "TEN", "percent_off": 10}, {"code": "HALF", "percent_off": 50}],
             "payment_failure_probability": 0.1,
             "lifecycle": {
-                "cancel_probability": 0.25,
+                "cancel_probability": 0.3,
                 "return_probability": 0.3,
                 # Returns within two weeks of a shop that delivers in working hours; slow
                 # refunds: some cancellations and returns end the run not yet refunded.

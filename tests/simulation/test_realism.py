@@ -106,12 +106,19 @@ def _transitions(output: Output) -> tuple[Counter[tuple[str, str]], Counter[str]
 
     A payment page followed by an order or a payment failure counts as a move to
     confirmation (the confirmation page is only shown once the payment succeeds), and
-    the jump from landing to a recovered cart is not a funnel move.
+    the jump from landing to a recovered cart is not a funnel move. Moves from a product
+    page after the session's first add to cart follow cart.basket_factor: left out.
     """
     pages: dict[int, list[str]] = defaultdict(list)
+    basket: dict[int, set[int]] = defaultdict(set)  # positions of product pages after an add
+    added: set[int] = set()
     for e in output.events:
         session, kind = e[4], e[1]
+        if kind == "added_to_cart":
+            added.add(session)
         if kind == "page_viewed" and not (e[12] or {}).get("recovered_cart"):
+            if e[8] == "product" and session in added:
+                basket[session].add(len(pages[session]))
             pages[session].append(e[8])
         elif kind == "page_viewed":
             pages[session].append("recovered")
@@ -119,9 +126,9 @@ def _transitions(output: Output) -> tuple[Counter[tuple[str, str]], Counter[str]
             pages[session].append("confirmation")
     moves: Counter[tuple[str, str]] = Counter()
     visits: Counter[str] = Counter()
-    for walk in pages.values():
-        for here, there in zip(walk, [*walk[1:], "exit"], strict=True):
-            if "recovered" in (here, there) or here == "confirmation":
+    for session, walk in pages.items():
+        for at, (here, there) in enumerate(zip(walk, [*walk[1:], "exit"], strict=True)):
+            if "recovered" in (here, there) or here == "confirmation" or at in basket[session]:
                 continue
             visits[here] += 1
             moves[here, there] += 1

@@ -164,7 +164,7 @@ def shipped_run() -> Output:
     return collect(
         small_scenario(
             end="2024-03-06",
-            traffic={"sessions_per_day": 900},
+            traffic={"sessions_per_day": 2000},
             orders={"lifecycle": {"carriers": {"UPS": 1, "usps": 1, "FedEx": 1, "DHL Express": 1}}},
         )
     )
