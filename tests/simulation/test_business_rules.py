@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 
 from fauxsim.currency import PRICE_ENDINGS, to_minor, with_ending
-from fauxsim.events import ORDER_ID, PAGE, PROPERTIES, SESSION_ID, TYPE, EventType, OrderStatus
+from fauxsim.events import (
+    CUSTOMER_ID,
+    OCCURRED_AT,
+    ORDER_ID,
+    PAGE,
+    PROPERTIES,
+    SESSION_ID,
+    TYPE,
+    EventType,
+    OrderStatus,
+)
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.scenario.model import Behaviour
 from fauxsim.simulation.orders import order_totals
@@ -231,6 +241,33 @@ def test_status_says_the_last_step_of_the_orders_life():
             assert order["delivered_at"] is not None
         if order["refunded_at"] is not None:
             assert (order["cancelled_at"] is None) != (order["returned_at"] is None), order
+
+
+# The steps of an order's life, each after the one before it where both happened.
+_LIFE = [EventType.ORDER_PLACED, EventType.ORDER_PAID, EventType.ORDER_SHIPPED,
+         EventType.ORDER_DELIVERED, EventType.ORDER_RETURNED]  # fmt: skip
+_SIDE_STEPS = {EventType.ORDER_CANCELLED, EventType.REFUND_ISSUED}
+
+
+def test_every_orders_events_come_in_lifecycle_order_and_name_its_customer():
+    """The events say what the tables say: an order's steps in order, each with the
+    order's customer, a paid step for every order that went further, a refund amount."""
+    by_order: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for event in shop_run().events:
+        if event[ORDER_ID] is not None and event[TYPE] in {*_LIFE, *_SIDE_STEPS}:
+            by_order[event[ORDER_ID]].append(event)
+    customers = {order["order_id"]: order["customer_id"] for order in orders()}
+    assert set(by_order) == set(customers)
+    for order_id, events in by_order.items():
+        assert {event[CUSTOMER_ID] for event in events} == {customers[order_id]}, order_id
+        steps = {event[TYPE]: event[OCCURRED_AT] for event in events}
+        reached = [step for step in _LIFE if step in steps]
+        assert reached == _LIFE[: len(reached)], (order_id, reached)  # no step skipped
+        times = [steps[step] for step in reached]
+        assert times == sorted(times), order_id
+        if EventType.REFUND_ISSUED in steps:
+            refund = next(e for e in events if e[TYPE] == EventType.REFUND_ISSUED)
+            assert refund[PROPERTIES]["amount_cents"] > 0
 
 
 def test_refunds_can_be_counted_by_status():
