@@ -106,7 +106,7 @@ class Simulation:
             )
         self.visitor_kinds = VisitorKinds(audience.devices, audience.browsers, audience.countries)
         # Customers' names and addresses, from per-country pools built when first needed.
-        self.identities = Identities(scenario.seed)
+        self.identities = Identities(scenario.seed, shard.index, shard.count)
         self.addresses = Addresses(scenario.seed)
         orders = scenario.orders
         self.payment_methods = WeightedChoice.from_mapping(orders.payment_methods)

@@ -193,10 +193,16 @@ class Identities:
     given is kept (8 bytes of it), and an address already given gets a number appended,
     the first free one; customers sign up in id order, so the same customers get the same
     addresses in every run.
+
+    In a shard of several (``shard`` index of ``shards``), an address is given only if
+    its digest falls to this shard (digest mod ``shards`` is ``shard``), else the next
+    number is tried: shards never give the same address, without talking to each other.
+    One shard gives every address it meets first, as a run without shards does.
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, shard: int = 0, shards: int = 1) -> None:
         self._seed = seed
+        self._shard, self._shards = shard, shards
         self._shapes = _by_byte(dict(_SHAPES))
         self._digits = _by_byte(dict(_DIGITS))
         self._given: set[bytes] = set()
@@ -240,8 +246,14 @@ class Identities:
     def _unique(self, local: str, domain: str) -> str:
         email = f"{local}@{domain}"
         number = 1
-        while (digest := blake2b(email.encode(), digest_size=8).digest()) in self._given:
+        while not self._free(digest := blake2b(email.encode(), digest_size=8).digest()):
             number += 1
             email = f"{local}{number}@{domain}"
         self._given.add(digest)
         return email
+
+    def _free(self, digest: bytes) -> bool:
+        """Whether an address of this digest may be given here (and was not yet)."""
+        if self._shards > 1 and int.from_bytes(digest, "big") % self._shards != self._shard:
+            return False  # another shard's to give
+        return digest not in self._given

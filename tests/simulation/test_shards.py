@@ -14,6 +14,7 @@ import pytest
 
 from fauxsim.events import ID, PROPERTIES, TYPE
 from fauxsim.simulation import sampling, session
+from fauxsim.simulation.identities import Identities
 from fauxsim.simulation.labels import ORDER_PLACED, PRODUCT_CREATED, SESSION_STARTED, SIGNED_UP
 from fauxsim.simulation.shards import Shard, all_shards
 from fauxsim.tables import ALL_TABLES, EVENTS, PRODUCTS
@@ -66,6 +67,21 @@ def test_ids_are_unique_across_shards_and_strided_by_shard():
         assert {event_id % 3 for event_id in ids} == {(index + 1) % 3}
         assert not ids & seen_events
         seen_events |= ids
+
+
+def test_email_addresses_are_unique_across_shards():
+    """Each shard gives only the addresses whose digest falls to it (identities.py)."""
+    scenario = _with_quirks(shards=3)
+    emails = [
+        row["email"] for output in _shards(scenario) for row in output.final("customers").values()
+    ]
+    assert len(emails) > 100
+    assert len(set(emails)) == len(emails)
+    # The same names drawn in two shards (the worst case) still make different addresses.
+    shards = [Identities(7, index, 2) for index in range(2)]
+    given = [{shard.customer(n, n * 7919, "US").email for n in range(200)} for shard in shards]
+    assert not given[0] & given[1]
+    assert Identities(7).customer(1, 7919, "US").email in given[0] | given[1]
 
 
 def test_shard_zero_lists_the_catalog_and_every_shard_sells_from_it():
