@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from fauxsim import events
 from fauxsim.clock import MINUTE
 from fauxsim.scenario.bundled import bundled_folder
 from fauxsim.scenario.loading import load_scenario
@@ -31,8 +32,11 @@ WINDOWS = {
     "live_shop": ("2026-01-05", "2026-01-26"),
 }
 
-# Event tuple positions (fauxsim.events.event)
-TYPE, OCCURRED, SESSION, PAGE, PRODUCT, QUANTITY, PROPERTIES = 1, 2, 4, 8, 9, 10, 12
+# The event columns read here, by their names in fauxsim.events.
+TYPE, OCCURRED, SESSION, PAGE, PRODUCT, QUANTITY, PROPERTIES = (
+    events.TYPE, events.OCCURRED_AT, events.SESSION_ID, events.PAGE, events.PRODUCT_ID,
+    events.QUANTITY, events.PROPERTIES,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
