@@ -84,6 +84,10 @@ def read_folder(folder: Path) -> Dataset:
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise DatasetError(f"{folder} {what}; give the folder `fauxsim run --out` wrote")
+    partitioned = _partitioned_format(folder)
+    if partitioned is not None:  # `--set shards=K` (or appendable) files: a folder a table
+        connection = _views(folder, partitioned, partitioned=True)
+        return Dataset(connection, str(folder), _data_end(connection, folder))
     found = [kind for kind in FORMATS if (folder / f"{EVENTS.name}.{kind}").is_file()]
     if not found:
         expected = ", ".join(f"{EVENTS.name}.{kind}" for kind in FORMATS)
@@ -146,17 +150,43 @@ def _pg_column(name: str, kind: ColumnType) -> str:
     return f"{name}::text AS {name}" if kind is ColumnType.JSON else name
 
 
-def _views(folder: Path, kind: str) -> duckdb.DuckDBPyConnection:
+def _partitioned_format(folder: Path) -> str | None:
+    """The format of a partitioned dataset in ``folder`` (``<table>/shard=…/period=…/
+    part-….<format>``, see ``sinks/files/partitioned.py``), None if it is not one."""
+    events = folder / EVENTS.name
+    if not events.is_dir():
+        return None
+    for kind in FORMATS:
+        if next(events.glob(f"shard=*/period=*/part-*.{kind}"), None) is not None:
+            return kind
+    return None
+
+
+def _views(folder: Path, kind: str, *, partitioned: bool = False) -> duckdb.DuckDBPyConnection:
     """Tables of each row's latest state (each event once), loaded once: every check reads
-    them again, and a view would deduplicate the whole log for each."""
+    them again, and a view would deduplicate the whole log for each.
+
+    ``partitioned``: each table is the files of its folder, every shard and period (a
+    table without rows in any has no files: an empty table of its columns)."""
     import duckdb  # noqa: PLC0415
 
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
     for spec in TABLES:
-        source = _scan(folder / f"{spec.name}.{kind}", kind, spec)
         raw = f"raw_{spec.name}"
-        connection.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608 - our names
+        if partitioned:
+            parts = folder / spec.name / "shard=*" / "period=*" / f"part-*.{kind}"
+            if next((folder / spec.name).glob(f"shard=*/period=*/part-*.{kind}"), None) is None:
+                columns = ", ".join(
+                    f'"{column.name}" {_DUCKDB_TYPES[column.type]}' for column in spec.columns
+                )
+                connection.execute(f"CREATE TABLE {raw} ({columns})")
+            else:
+                source = _scan(parts, kind, spec)
+                connection.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608 - our names
+        else:
+            source = _scan(folder / f"{spec.name}.{kind}", kind, spec)
+            connection.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608 - our names
         order = "received_at" if spec.append_only else "updated_at DESC"
         # Only the events the report reads; the last event of any type marks the data's end.
         wanted = f"WHERE event_type IN {READ_EVENT_TYPES}" if spec is EVENTS else ""
@@ -169,14 +199,16 @@ def _views(folder: Path, kind: str) -> duckdb.DuckDBPyConnection:
 
 def _scan(path: Path, kind: str, spec: TableSpec) -> str:
     quoted = "'" + str(path).replace("'", "''") + "'"
+    # The table's own columns only: not shard and period from a partitioned path's names.
+    hive = "hive_partitioning = false"
     if kind == "parquet":
-        return f"read_parquet({quoted})"
+        return f"read_parquet({quoted}, {hive})"
     types = ", ".join(
         f"'{column.name}': '{_file_type(column.type, kind)}'" for column in spec.columns
     )
     if kind == "jsonl":
-        return f"read_json({quoted}, format = 'newline_delimited', columns = {{{types}}})"
-    return f"read_csv({quoted}, header = true, columns = {{{types}}})"
+        return f"read_json({quoted}, format = 'newline_delimited', columns = {{{types}}}, {hive})"
+    return f"read_csv({quoted}, header = true, columns = {{{types}}}, {hive})"
 
 
 def _file_type(kind: ColumnType, file_format: str) -> str:

@@ -51,6 +51,10 @@ class Waits:
     weekdays: np.ndarray
 
     def quantile(self, q: float) -> float:
+        """The wait at quantile ``q``; 0 where no step started early enough to count (its
+        checks then say "no data": nothing measured)."""
+        if len(self.hours) == 0:
+            return 0.0
         cumulative = np.cumsum(self.weights)
         index = int(np.searchsorted(cumulative, min(max(q, 0.0), 1.0)))
         return float(self.hours[min(index, len(self.hours) - 1)])
@@ -64,6 +68,8 @@ def configured_waits(
     zone: ZoneInfo,
 ) -> Waits:  # fmt: skip
     """The waits of a step that started at ``starts`` (UTC), as the configuration means."""
+    if not starts:  # a window too short for any step to have settled
+        return Waits(np.zeros(0), np.zeros(0), np.zeros(0, dtype=int))
     if len(starts) > _MAX_ORDERS:
         starts = [starts[k * len(starts) // _MAX_ORDERS] for k in range(_MAX_ORDERS)]
     local = np.array([_local_hours(start, zone) for start in starts])[:, None]

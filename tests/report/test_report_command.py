@@ -12,6 +12,7 @@ import pytest
 from cli.report_command import report
 from fauxsim.scenario.bundled import find_bundled
 from tests.cli.cli_support import run_cli
+from tests.report.report_support import run_into_folder
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,23 @@ def test_report_writes_the_page_and_says_how_the_audit_went(
         rf"{re.escape(str(out))}: \d+ checks pass, 0 fail, \d+ without data\n", result.stdout
     )
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+def test_a_sharded_dataset_is_read_and_audited_as_one(tmp_path, capsys, monkeypatch, file_format):
+    """`--set shards=K` writes a folder a table (shard and period partitions): the report
+    reads every part and the audit passes on the whole, as on one file a table."""
+    folder = run_into_folder(
+        tmp_path / "data", "flash_sale", "--set", "shards=2", "--workers", "1",
+        "--format", file_format,
+    )  # fmt: skip
+    assert (folder / "events").is_dir()
+    out = tmp_path / "report.html"
+    args = ["report", str(folder), "--scenario", "flash_sale", "--out", str(out)]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert re.search(r": \d{3} checks pass, 0 fail", result.stdout)
 
 
 def test_the_page_is_self_contained(page):
