@@ -128,10 +128,13 @@ def _funnel(checks: list[Check]) -> str:
 
 
 def _mix(checks: list[Check]) -> str:
+    # The returning share and the channel and device mix: entry pages, return gaps and
+    # imported histories have rows of their own in the table (dozens of labels, and not
+    # all of them shares of sessions, would crush the chart).
     picked = [
         c
         for c in checks
-        if c.section == "audience" and not c.name.startswith(("browser", "country"))
+        if c.section == "audience" and c.name.startswith(("returning share", "channel ", "device "))
     ]
     labels = [c.name.replace(" share of sessions", "") for c in picked]
     measured = [c.measured or 0.0 for c in picked]
