@@ -191,10 +191,10 @@ def test_customer_counts_follow_their_orders():
     spent: dict[int, int] = defaultdict(int)
     histories = 0
     for event in run.events:
-        if event[1] == "signed_up" and event[12]["source"] == "import":
-            counts[event[6]] += event[12]["orders_before"]
-            spent[event[6]] += event[12]["spent_before_cents"]
-            histories += event[12]["orders_before"] > 0
+        if event[TYPE] == "signed_up" and event[PROPERTIES]["source"] == "import":
+            counts[event[CUSTOMER_ID]] += event[PROPERTIES]["orders_before"]
+            spent[event[CUSTOMER_ID]] += event[PROPERTIES]["spent_before_cents"]
+            histories += event[PROPERTIES]["orders_before"] > 0
     assert histories > 0
     for order in orders():
         counts[order["customer_id"]] += 1

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from fauxsim.event_shapes import EVENT_SHAPES
-from fauxsim.events import EVENT_COLUMNS, EventType
+from fauxsim.events import EVENT_COLUMNS, PAGE, PROPERTIES, TYPE, EventType
 from fauxsim.scenario.model import PageState
 from fauxsim.tables import ALL_TABLES, EVENTS, PAGES, QUIRKS
 from tests.simulation.helpers import Output, collect, small_scenario
@@ -84,7 +84,7 @@ def _named(event: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def test_the_run_makes_every_event_type(everything):
-    seen = {event[1] for event in everything.events}
+    seen = {event[TYPE] for event in everything.events}
     assert seen == {kind.value for kind in EventType}
     assert set(EVENT_SHAPES) == set(EventType)
 
@@ -119,9 +119,9 @@ def _shape_problems(kind: EventType, properties: dict[str, Any] | None) -> set[s
 
 def test_each_event_has_the_properties_its_type_declares(everything):
     problems = {
-        (event[1], problem)
+        (event[TYPE], problem)
         for event in everything.events
-        for problem in _shape_problems(EventType(event[1]), event[12])
+        for problem in _shape_problems(EventType(event[TYPE]), event[PROPERTIES])
     }
     assert problems == set()
 
@@ -130,8 +130,8 @@ def test_every_declared_property_is_seen_in_the_run(everything):
     """The shapes declare no key the run never writes."""
     seen: set[tuple[str, str, bool]] = set()
     for event in everything.events:
-        for key, value in (event[12] or {}).items():
-            seen.add((event[1], key, value is None))
+        for key, value in (event[PROPERTIES] or {}).items():
+            seen.add((event[TYPE], key, value is None))
     for kind, shape in EVENT_SHAPES.items():
         for prop in shape.properties:
             assert (kind.value, prop.name, False) in seen, (kind.value, prop.name)
@@ -146,7 +146,7 @@ def test_closed_sets_of_values_hold_what_the_run_wrote(everything):
             if column.values:
                 written = {row[column.name] for row in rows} - {None}
                 assert written <= set(column.values), (spec.name, column.name, written)
-    pages = {event[8] for event in everything.events} - {None}
+    pages = {event[PAGE] for event in everything.events} - {None}
     assert pages <= set(PAGES)
 
 

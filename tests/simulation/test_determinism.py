@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fauxsim.clock import to_micros
+from fauxsim.events import ID, PROPERTIES, RECEIVED_AT
 from fauxsim.projection import Projector
 from fauxsim.runner import CHECKPOINT
 from fauxsim.simulation.engine import Simulation
@@ -59,9 +60,9 @@ def test_runs_are_prefix_stable(seed, cut_minutes):
     short = collect(scenario, until=cut)
     full = collect(scenario)
     limit = to_micros(cut)
-    assert short.events == [event for event in full.events if event[3] < limit]
+    assert short.events == [event for event in full.events if event[RECEIVED_AT] < limit]
     # The short run's tables are the full run's tables as they stood at the cut.
-    as_of_cut = fold([event for event in full.events if event[3] < limit])
+    as_of_cut = fold([event for event in full.events if event[RECEIVED_AT] < limit])
     for table in as_of_cut.versions:
         assert short.final(table) == as_of_cut.final(table), table
 
@@ -69,7 +70,7 @@ def test_runs_are_prefix_stable(seed, cut_minutes):
 def test_ids_are_deterministic_and_unique():
     """Event ids count up from 1 without gaps or repeats."""
     events = collect(small_scenario()).events
-    assert [event[0] for event in events] == list(range(1, len(events) + 1))
+    assert [event[ID] for event in events] == list(range(1, len(events) + 1))
 
 
 def test_tables_equal_the_fold_of_the_events():
@@ -77,7 +78,9 @@ def test_tables_equal_the_fold_of_the_events():
     by a fresh projector, gives back every table exactly."""
     output = collect(small_scenario())
     # Round-trip through JSON, as a learner reading the events table would see them.
-    replayed = [(*event[:12], orjson.loads(orjson.dumps(event[12]))) for event in output.events]
+    replayed = [
+        (*event[:12], orjson.loads(orjson.dumps(event[PROPERTIES]))) for event in output.events
+    ]
     folded = fold(replayed)
     for table in output.versions:
         assert folded.final(table) == output.final(table), table

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from fauxsim.clock import DAY
+from fauxsim.events import CUSTOMER_ID, OCCURRED_AT, PROPERTIES, TYPE
 from tests.simulation.helpers import collect, small_scenario
 
 if TYPE_CHECKING:
@@ -45,9 +46,9 @@ def imports() -> list[tuple[dt.datetime, dict[str, Any]]]:
     """(local sign-up time, properties) of each imported customer's signed_up."""
     zone = ZoneInfo(ZONE)
     return [
-        (dt.datetime.fromtimestamp(event[2] / 1e6, zone), event[12])
+        (dt.datetime.fromtimestamp(event[OCCURRED_AT] / 1e6, zone), event[PROPERTIES])
         for event in shop().events
-        if event[1] == "signed_up" and event[12]["source"] == "import"
+        if event[TYPE] == "signed_up" and event[PROPERTIES]["source"] == "import"
     ]
 
 
@@ -91,18 +92,18 @@ def test_imported_customers_carry_orders_by_the_age_of_their_account():
 def test_the_customer_table_counts_the_imported_history():
     customers = shop().final("customers")
     for event in shop().events:
-        if event[1] == "signed_up" and event[12]["source"] == "import":
-            customer = customers[event[6]]
-            assert customer["orders_count"] >= event[12]["orders_before"]
-            assert customer["total_spent_cents"] >= event[12]["spent_before_cents"]
+        if event[TYPE] == "signed_up" and event[PROPERTIES]["source"] == "import":
+            customer = customers[event[CUSTOMER_ID]]
+            assert customer["orders_count"] >= event[PROPERTIES]["orders_before"]
+            assert customer["total_spent_cents"] >= event[PROPERTIES]["spent_before_cents"]
 
 
 def test_no_history_when_the_scenario_says_none():
     output = collect(small_scenario(end="2024-03-01T06:00", audience={
         "existing_customers": 300, "existing_orders_per_year": 0}))  # fmt: skip
     histories = {
-        (event[12]["orders_before"], event[12]["spent_before_cents"])
+        (event[PROPERTIES]["orders_before"], event[PROPERTIES]["spent_before_cents"])
         for event in output.events
-        if event[1] == "signed_up" and event[12]["source"] == "import"
+        if event[TYPE] == "signed_up" and event[PROPERTIES]["source"] == "import"
     }
     assert histories == {(0, 0)}

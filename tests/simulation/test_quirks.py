@@ -7,6 +7,7 @@ import itertools
 from collections import Counter
 
 from fauxsim.clock import to_micros
+from fauxsim.events import ID, OCCURRED_AT, RECEIVED_AT
 from fauxsim.quirks import _Hits
 from fauxsim.randomness import Purpose, stream
 from tests.simulation.helpers import collect, fold, small_scenario
@@ -23,18 +24,22 @@ def test_quirks_are_off_by_default():
     """A default scenario records no quirk and delivers every event once, on time."""
     output = collect(small_scenario())
     assert output.versions["quirks"] == []
-    assert all(event[2] == event[3] for event in output.events)
-    assert len({event[0] for event in output.events}) == len(output.events)
+    assert all(event[OCCURRED_AT] == event[RECEIVED_AT] for event in output.events)
+    assert len({event[ID] for event in output.events}) == len(output.events)
 
 
 def test_every_injected_quirk_is_recorded():
     """Duplicates, late arrivals and nulls in the events match the quirks table exactly."""
     output = collect(small_scenario(quirks=ALL_ON))
     recorded = Counter(row[1] for row in output.versions["quirks"])
-    counts = Counter(event[0] for event in output.events)
+    counts = Counter(event[ID] for event in output.events)
     assert recorded["duplicate_event"] == sum(n - 1 for n in counts.values()) > 0
     five_hours = 5 * 3600 * 1_000_000
-    late_ids = {event[0] for event in output.events if event[3] - event[2] >= five_hours}
+    late_ids = {
+        event[ID]
+        for event in output.events
+        if event[RECEIVED_AT] - event[OCCURRED_AT] >= five_hours
+    }
     end = to_micros(dt.datetime(2024, 3, 4, tzinfo=dt.UTC))
     recorded_late = {
         row[2]
@@ -45,7 +50,7 @@ def test_every_injected_quirk_is_recorded():
     columns = {"visitor_id": 5, "customer_id": 6, "page": 8, "product_id": 9}
     nulls = [row for row in output.versions["quirks"] if row[1] == "null_field"]
     assert nulls
-    by_id = {event[0]: event for event in output.events}
+    by_id = {event[ID]: event for event in output.events}
     for row in nulls:
         assert by_id[row[2]][columns[row[3]]] is None
         assert row[4]["was"] is not None
@@ -54,9 +59,9 @@ def test_every_injected_quirk_is_recorded():
 def test_late_events_arrive_in_the_batch_of_their_arrival():
     """A late event shows up in received order, after events that happened later."""
     events = collect(small_scenario(quirks=ALL_ON)).events
-    received = [event[3] for event in events]
+    received = [event[RECEIVED_AT] for event in events]
     assert received == sorted(received)
-    assert any(event[3] - event[2] == 5 * 3600 * 1_000_000 for event in events)
+    assert any(event[RECEIVED_AT] - event[OCCURRED_AT] == 5 * 3600 * 1_000_000 for event in events)
 
 
 def test_tables_fold_the_true_stream_despite_quirks():
@@ -74,7 +79,7 @@ def test_quirks_are_prefix_stable():
     cut = to_micros(dt.datetime(2024, 3, 2, 13, 30, tzinfo=dt.UTC))
     short = collect(scenario, until=dt.datetime(2024, 3, 2, 13, 30, tzinfo=dt.UTC))
     full = collect(scenario)
-    assert short.events == [event for event in full.events if event[3] < cut]
+    assert short.events == [event for event in full.events if event[RECEIVED_AT] < cut]
     assert short.versions["quirks"] == [row for row in full.versions["quirks"] if row[-1] < cut]
 
 

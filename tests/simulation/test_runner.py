@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from typing import TYPE_CHECKING
 
+from fauxsim.events import ID, PAGE, PROPERTIES, TYPE
 from fauxsim.gc_tuning import YOUNG_GENERATION, tuned_collector
 from fauxsim.runner import RunStats, generate
 from tests.simulation.helpers import Output, small_scenario
@@ -51,9 +52,9 @@ def test_event_tuples_hold_plain_values():
     events = [
         e for batch in generate(small_scenario(end="2024-03-02")) for e in batch.rows["events"]
     ]
-    assert {type(event[1]) for event in events} == {str}
-    assert {type(event[8]) for event in events} <= {str, type(None)}
-    plain = [event for event in events if event[12] is None]
+    assert {type(event[TYPE]) for event in events} == {str}
+    assert {type(event[PAGE]) for event in events} <= {str, type(None)}
+    plain = [event for event in events if event[PROPERTIES] is None]
     gc.collect()
     assert plain
     assert not any(gc.is_tracked(event) for event in plain)
@@ -79,7 +80,7 @@ def test_run_stats_count_the_shop_as_its_tables_hold_it():
     the run's end too), not the events delivered."""
     quirks = {"duplicate_events": 0.2, "late_arrivals": {"probability": 0.1}}
     stats, events, tables = counted(small_scenario(quirks=quirks), 2_000)
-    assert len({event[0] for event in events}) < len(events)  # some delivered twice
+    assert len({event[ID] for event in events}) < len(events)  # some delivered twice
     orders = tables.final("orders")
     assert stats.events == len(events)
     assert stats.sessions == len(tables.final("sessions"))
@@ -90,8 +91,8 @@ def test_run_stats_count_the_shop_as_its_tables_hold_it():
 def test_run_stats_count_what_the_batches_hold():
     """Without quirks, sessions, orders and revenue are those of the events written."""
     stats, events, _ = counted(small_scenario(), 5_000)
-    placed = [event for event in events if event[1] == "order_placed"]
+    placed = [event for event in events if event[TYPE] == "order_placed"]
     assert stats.events == len(events)
-    assert stats.sessions == sum(event[1] == "session_started" for event in events)
+    assert stats.sessions == sum(event[TYPE] == "session_started" for event in events)
     assert stats.orders == len(placed) > 0
-    assert stats.revenue_cents == sum(event[12]["total_cents"] for event in placed)
+    assert stats.revenue_cents == sum(event[PROPERTIES]["total_cents"] for event in placed)

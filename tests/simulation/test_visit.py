@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fauxsim.clock import DAY, SECOND
+from fauxsim.events import OCCURRED_AT, PROPERTIES, TYPE
 from fauxsim.scenario.distributions import LogNormal
 from fauxsim.simulation import sampling, session
 from fauxsim.simulation.engine import Simulation
@@ -53,7 +54,7 @@ def test_a_run_gives_the_same_output_with_either_arrivals_and_sampler(
     monkeypatch.setattr(sampling, "COMPILED", sampler)
     assert collect(scenario) == expected
     # Visits browsed and reached the cart and beyond.
-    kinds = {event[1] for event in expected.events}
+    kinds = {event[TYPE] for event in expected.events}
     assert {"added_to_cart", "order_placed", "searched", "product_viewed"} <= kinds
 
 
@@ -133,7 +134,7 @@ def test_session_started_properties_keep_one_key_order(monkeypatch, compiled):
     by the compiled arrivals or by their twin."""
     monkeypatch.setattr(session, "COMPILED", compiled)
     events = collect(small_scenario(end="2024-03-02")).events
-    started = [event[12] for event in events if event[1] == "session_started"]
+    started = [event[PROPERTIES] for event in events if event[TYPE] == "session_started"]
     assert started
     assert {tuple(properties) for properties in started} == {session.STARTED_KEYS}
 
@@ -249,7 +250,7 @@ def test_compiled_arrivals_start_what_the_python_ones_start_in_a_window_cut_mid_
         expected = collect(scenario)
     output = collect(scenario)
     assert output == expected
-    starts = [event[2] for event in expected.events if event[1] == "session_started"]
+    starts = [event[OCCURRED_AT] for event in expected.events if event[TYPE] == "session_started"]
     simulation = Simulation(scenario)
     assert simulation.start <= min(starts)
     assert max(starts) < simulation.end
