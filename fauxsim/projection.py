@@ -289,6 +289,8 @@ class Projector:
         """Fold events, in the order they happened."""
         if not isinstance(events, list):
             events = list(events)
+        if not events:
+            return
         # Session rows are never frozen: always lists. ``dirty`` and ``finished`` are
         # replaced only by checkpoint(), never during a fold.
         sessions = cast("dict[int, Row]", self._sessions.rows)
@@ -316,8 +318,15 @@ class Projector:
             self._items.finished.extend(items)
 
     def checkpoint(self) -> dict[str, list[tuple[Any, ...]]]:
-        """The rows that changed since the last checkpoint, per table name."""
-        return {name: table.flush() for name, table in self.tables.items()}
+        """The rows that changed since the last checkpoint, per table name: only tables
+        with some (a shard of a small shop has many quiet hours)."""
+        changed = {}
+        for name, table in self.tables.items():
+            if table.dirty or table.finished:
+                rows = table.flush()
+                if rows:
+                    changed[name] = rows
+        return changed
 
     # ------------------------------------------------------------------ catalog
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 # Uniform draws set aside for each visit (see randomness.topped_up). A visit uses about
 # twenty; fewer than one in a thousand needs more and seeds a stream of its own.
 _DRAWS_PER_SESSION = 64
+_NO_DRAWS: Sequence[float] = memoryview(b"").cast("d")  # a block of no visits: none drawn
 _PAYMENT_FAILURES = {"card_declined": 0.6, "insufficient_funds": 0.25, "expired_card": 0.15}
 _RETURN_REASONS = {
     "wrong_size": 0.35,
@@ -152,6 +153,8 @@ class Simulation:
         self._released_customers: list[int] = []
         # What the arrivals in C read (``session.visit_shared``).
         self.visit_shared = visit_shared(self)
+        # The block of uniforms of the traffic's block of hours drawn last (_hour_plan).
+        self._draws_block, self._draws = -1, _NO_DRAWS
 
         Steps(self.env, self._open_shop(), delay=0)
         Steps(self.env, self._arrivals(), delay=0)
@@ -403,11 +406,22 @@ class Simulation:
         return self._arrivals_in_python(hour_start, returning_share, session_draws)
 
     def _hour_plan(self, hour_start: int) -> tuple[list[int], Sequence[float]]:
-        """The session start times of the hour from ``hour_start``, and their draws."""
-        moments = self.traffic.arrivals(hour_start)
-        block = uniform_block(self.seed, Purpose.SESSION_DRAWS, hour_start // HOUR,
-                              len(moments) * _DRAWS_PER_SESSION)  # fmt: skip
-        return moments, block
+        """The session start times of the hour from ``hour_start``, and their draws.
+
+        Drawn with the traffic's block of hours (``traffic.TrafficModel``): the block's
+        visits draw from one block of uniforms, numbered as the block, each visit from
+        its slice (an hour's visits from a slice of the whole).
+        """
+        hour, width = self.traffic.hour_in_block(hour_start), _DRAWS_PER_SESSION
+        if hour.block != self._draws_block:
+            self._draws_block, starts = hour.block, len(hour.block_starts)
+            self._draws = (
+                uniform_block(self.seed, Purpose.SESSION_DRAWS, hour.block, starts * width)
+                if starts
+                else _NO_DRAWS
+            )
+        first, stop = hour.first, hour.stop
+        return hour.block_starts[first:stop], self._draws[first * width : stop * width]
 
     def _arrivals_in_python(
         self, hour_start: int, returning_share: float, session_draws: Callable[[int], Uniform]

@@ -18,6 +18,7 @@ from fauxsim.events import ID, PROPERTIES, RECEIVED_AT
 from fauxsim.projection import Projector
 from fauxsim.runner import CHECKPOINT
 from fauxsim.simulation.engine import Simulation
+from fauxsim.simulation.shards import Shard
 from tests.simulation.helpers import collect, fold, small_scenario
 
 if TYPE_CHECKING:
@@ -48,17 +49,20 @@ def test_batch_size_does_not_change_output(batch_rows):
     assert batched.versions == reference.versions
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(min_value=0, max_value=2**40),
     cut_minutes=st.integers(min_value=1, max_value=3 * 24 * 60 - 1),
+    sharded=st.booleans(),
 )
-def test_runs_are_prefix_stable(seed, cut_minutes):
-    """Events of a run cut at T1 are exactly the events of the full run before T1."""
-    scenario = small_scenario(seed=seed)
+def test_runs_are_prefix_stable(seed, cut_minutes, sharded):
+    """Events of a run cut at T1 are exactly the events of the full run before T1; so are
+    a shard's (whose arrivals are drawn a day at a time: a cut within the day keeps them)."""
+    scenario = small_scenario(seed=seed, shards=3 if sharded else 1)
+    shard = Shard(1, 3) if sharded else None
     cut = dt.datetime(2024, 3, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=cut_minutes)
-    short = collect(scenario, until=cut)
-    full = collect(scenario)
+    short = collect(scenario, until=cut, shard=shard)
+    full = collect(scenario, shard=shard)
     limit = to_micros(cut)
     assert short.events == [event for event in full.events if event[RECEIVED_AT] < limit]
     # The short run's tables are the full run's tables as they stood at the cut.

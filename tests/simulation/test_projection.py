@@ -32,7 +32,7 @@ def test_rows_that_wait_are_kept_packed_and_sessions_are_many():
     """Frozen rows (customers) are packed between changes; session rows flow by the thousand."""
     checkpoints, state = _fold_checkpoints(small_scenario(quirks={"keep_removed_cart_items": True}))
     assert any(isinstance(row, bytes) for row in state["customers"].values())
-    assert sum(len(changed["sessions"]) for changed in checkpoints) > 1000
+    assert sum(len(changed.get("sessions", ())) for changed in checkpoints) > 1000
 
 
 def _session_row(session_id: int, page_views: int = 0) -> list[Any]:
@@ -118,7 +118,7 @@ def test_order_lifecycles_reach_every_status():
         behaviour={"cart": {"remove_probability": 0.3, "change_quantity_probability": 0.3}},
     )
     checkpoints, _ = _fold_checkpoints(scenario)
-    statuses = {row[4] for changed in checkpoints for row in changed["orders"]}
+    statuses = {row[4] for changed in checkpoints for row in changed.get("orders", ())}
     assert {"cancelled", "returned", "refunded", "delivered"} <= statuses
 
 

@@ -103,3 +103,45 @@ def test_shards_share_the_shape_and_split_the_count():
     start, middle, end = whole.rate_shape(hour)
     share = (start + middle) / (start + 2 * middle + end)
     assert first_half / len(moments) == pytest.approx(share, abs=5 * math.sqrt(0.25 / len(moments)))
+
+
+def test_a_whole_shop_draws_an_hour_at_a_time_and_a_shard_of_several_a_day():
+    """A shard's hours are small, so it draws its starts a UTC day at a time (one stream a
+    day, not one an hour); each hour's starts are its slice of the day's, in order."""
+    scenario = small_scenario(traffic={"sessions_per_day": 2400})
+    windows = resolve_windows(scenario)
+    assert TrafficModel(scenario, windows).hours_per_block == 1
+    shard = TrafficModel(scenario, windows, all_shards(4)[1])
+    assert shard.hours_per_block == 24
+    day_start = to_micros(scenario.start_utc) // (24 * HOUR) * (24 * HOUR) + 24 * HOUR
+    hours = [shard.hour_in_block(day_start + number * HOUR) for number in range(24)]
+    assert len({hour.block for hour in hours}) == 1
+    assert shard.hour_in_block(day_start - HOUR).block == hours[0].block - 1
+    day = shard.hour_in_block(day_start).block_starts
+    assert [moment for hour in hours for moment in day[hour.first : hour.stop]] == day
+    assert day == sorted(day)
+    for number, hour in enumerate(hours):
+        assert all(day_start + number * HOUR <= m < day_start + (number + 1) * HOUR
+                   for m in day[hour.first : hour.stop])  # fmt: skip
+
+
+def test_shards_drawn_by_day_keep_every_hours_expected_starts():
+    """Four shards over twenty days: each local hour of the day gets its configured share
+    of the starts (within five standard deviations of its count)."""
+    scenario = small_scenario(
+        end="2024-03-21", traffic={"sessions_per_day": 960, "daily_noise": 0.0,
+                                   "hourly_weights": STEP_WEIGHTS, "growth_per_year": 0.0},
+    )  # fmt: skip
+    windows = resolve_windows(scenario)
+    start, end = to_micros(scenario.start_utc), to_micros(scenario.end_utc)
+    by_hour: Counter[int] = Counter()
+    for shard in all_shards(4):
+        model = TrafficModel(scenario, windows, shard)
+        for hour_start in range(start, end, HOUR):
+            for moment in model.arrivals(hour_start):
+                by_hour[to_datetime(moment).astimezone(scenario.zone).hour] += 1
+    assert sum(by_hour.values()) == pytest.approx(960 * 20, rel=0.1)  # weekdays move it a little
+    per_weight = sum(by_hour.values()) / sum(STEP_WEIGHTS)
+    for hour, weight in enumerate(STEP_WEIGHTS):
+        expected = per_weight * weight
+        assert abs(by_hour[hour] - expected) < 5 * math.sqrt(expected), (hour, by_hour[hour])
