@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from fauxsim.clock import to_micros
+from fauxsim.gc_tuning import tuned_collector
 from fauxsim.runner import generate
 from fauxsim.scale.jobs import ShardJob
 from fauxsim.scale.local import run_locally
@@ -105,9 +106,10 @@ def _into_postgres(scenario: Scenario, until: dt.date | None, server: str, worke
 def _cpu(scenario: Scenario, until: dt.date | None) -> tuple[float, int]:
     """CPU seconds to generate every shard in turn in this process, and the events."""
     began, events = time.process_time(), 0
-    for shard in all_shards(scenario.shards):
-        for batch in generate(scenario, until=until, shard=shard):
-            events += len(batch.rows.get("events", ()))
+    with tuned_collector():  # as a worker process runs its shards (scale/local.py)
+        for shard in all_shards(scenario.shards):
+            for batch in generate(scenario, until=until, shard=shard):
+                events += len(batch.rows.get("events", ()))
     return time.process_time() - began, events
 
 

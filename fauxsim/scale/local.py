@@ -20,6 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from fauxsim.errors import FauxError
+from fauxsim.gc_tuning import tuned_collector
 from fauxsim.runner import RunStats
 from fauxsim.scale.jobs import Job, ShardResult, run_shard
 from fauxsim.sinks.child_process import end_with_parent
@@ -94,7 +95,8 @@ def run_locally(
     """Run ``jobs`` in ``workers`` processes; the results in shard order."""
     progress = Progress(start, on_progress, shards=len(jobs))
     if workers <= 1:
-        return [run_shard(job, on_batch=partial(progress.update, job.shard)) for job in jobs]
+        with tuned_collector():  # kept tuned from shard to shard (see _work)
+            return [run_shard(job, on_batch=partial(progress.update, job.shard)) for job in jobs]
     return _in_processes(jobs, min(workers, len(jobs)), progress)
 
 
@@ -186,22 +188,10 @@ def _work(tasks: Queue[Job | None], messages: Queue[tuple[str, int, Any]], paren
     signal.signal(signal.SIGTERM, _on_term)
     end_with_parent(parent)  # kill -9 of the command ends its workers too
     try:
-        while (job := tasks.get()) is not None:
-            shard = job.shard
-
-            def report(stats: RunStats, shard: int = shard) -> None:
-                messages.put(("progress", shard, stats))
-
-            try:
-                result = run_shard(job, on_batch=report)
-            except FauxError as error:
-                messages.put(("failed", shard, error))
-                return
-            except Exception:  # noqa: BLE001 - a bug: its traceback goes to the parent
-                text = traceback.format_exc()
-                messages.put(("failed", shard, WorkerFailedError(f"shard {shard} failed:\n{text}")))
-                return
-            messages.put(("done", shard, result))
+        # The collector stays tuned from one shard to the next: restored in between, it
+        # would collect the whole heap after each (64 shards of a small shop: ~5% more CPU).
+        with tuned_collector():
+            _run_jobs(tasks, messages)
     except _Stopped:
         # Exit at once: what this worker queued may never be read now (the parent stops
         # reading when it stops the workers), and waiting to flush it would hang the exit.
@@ -210,3 +200,23 @@ def _work(tasks: Queue[Job | None], messages: Queue[tuple[str, int, Any]], paren
         # Past its jobs, a worker stopped while it exits just ends (no _Stopped traceback
         # from the queue's flush at exit).
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run_jobs(tasks: Queue[Job | None], messages: Queue[tuple[str, int, Any]]) -> None:
+    """Run jobs until a stop (None) or the first that fails, each reported to the parent."""
+    while (job := tasks.get()) is not None:
+        shard = job.shard
+
+        def report(stats: RunStats, shard: int = shard) -> None:
+            messages.put(("progress", shard, stats))
+
+        try:
+            result = run_shard(job, on_batch=report)
+        except FauxError as error:
+            messages.put(("failed", shard, error))
+            return
+        except Exception:  # noqa: BLE001 - a bug: its traceback goes to the parent
+            text = traceback.format_exc()
+            messages.put(("failed", shard, WorkerFailedError(f"shard {shard} failed:\n{text}")))
+            return
+        messages.put(("done", shard, result))

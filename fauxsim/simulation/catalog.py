@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from fauxsim.clock import to_micros
@@ -45,6 +46,7 @@ _BRACKETED = re.compile(r"[(\[{][^)\]}]*[)\]}]?")
 _NOT_A_WORD = re.compile(r"[^\w'-]+")
 
 
+@cache  # every shard a process runs builds the same catalog: each name is read once
 def search_queries(name: str) -> tuple[str, ...]:
     """The searches that find a product named ``name``, one for each of ``SEARCH_FORMS``.
 

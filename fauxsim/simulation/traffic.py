@@ -146,7 +146,10 @@ class TrafficModel:
 
     def expected_sessions(self, hour_start: int) -> float:
         """Expected session starts of this shard in the UTC hour from ``hour_start``."""
-        return self._rate(hour_start) / self._shards
+        rate = self._rates.get(hour_start)  # (``_rate`` inlined: called for a year of hours)
+        if rate is None:
+            rate = self._rate(hour_start)
+        return rate / self._shards
 
     def arrivals(self, hour_start: int) -> list[int]:
         """Sorted session start times (micros) within the hour beginning at ``hour_start``."""
