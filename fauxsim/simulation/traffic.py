@@ -215,7 +215,7 @@ def linear_offsets(uniforms: np.ndarray, start: Shape, middle: Shape, end: Shape
     """
     first = (start + middle) / 4  # the first half's mass (in expected starts)
     total = first + (middle + end) / 4
-    if not np.any(total > 0.0):
+    if not np.asarray(total > 0.0).any():
         return uniforms
     mass = uniforms * total
     second = mass >= first
