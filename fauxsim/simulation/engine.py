@@ -308,7 +308,7 @@ class Simulation:
         now: int = self.start
         count = self.shard.share(self.scenario.audience.existing_customers)
         draw = stream(self.seed, Purpose.EXISTING_CUSTOMERS).random
-        signups = signup_moments(self.traffic.expected_sessions, now, count, draw)
+        signups = signup_moments(self.traffic.hours_by_expected, now, count, draw)
         histories = Histories(self.scenario, self.catalog)
         currency = self.scenario.currency
         # In id order, which is listing order; the catalog is listed by one shard of several.

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import DAY, HOUR
 from fauxsim.currency import to_minor
-from fauxsim.simulation.choice import WeightedChoice
 from fauxsim.simulation.orders import order_totals
 
 if TYPE_CHECKING:
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from fauxsim.randomness import Uniform
     from fauxsim.scenario.model import Scenario
     from fauxsim.simulation.catalog import Catalog
+    from fauxsim.simulation.choice import WeightedChoice
 
 # How far back the existing customers' sign-ups reach before the scenario starts.
 HISTORY = 365 * DAY
@@ -37,18 +37,15 @@ _YEAR = 365.25 * DAY
 
 
 def signup_moments(
-    expected: Callable[[int], float], start: int, count: int, draw: Uniform
+    hours: Callable[[int, int], WeightedChoice[int]], start: int, count: int, draw: Uniform
 ) -> list[int]:
     """``count`` sign-up moments in the year before ``start``, in order: an hour drawn by
-    its expected sessions (``expected(hour_start)``), a moment uniform within it."""
+    its expected sessions (``hours(first, stop)``: the hours from ``first`` to ``stop``
+    weighted so, ``TrafficModel.hours_by_expected``), a moment uniform within it."""
     if count == 0:
         return []
     first = start - HISTORY
-    hours = list(range(first - first % HOUR, start, HOUR))
-    weights = [expected(hour) for hour in hours]
-    if sum(weights) <= 0:
-        weights = [1.0] * len(hours)
-    choice = WeightedChoice(hours, weights)
+    choice = hours(first - first % HOUR, start)
     return sorted(
         min(start - 1, max(first, choice.pick(draw) + int(draw() * HOUR))) for _ in range(count)
     )

@@ -18,12 +18,14 @@ much as its visits. Drawn a day at a time, a shard costs about its share of the 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 import numpy as np
 
 from fauxsim.clock import DAY, HOUR, to_datetime, to_micros
 from fauxsim.randomness import Purpose, numpy_stream, stream
+from fauxsim.simulation.choice import WeightedChoice
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -38,20 +40,28 @@ _HOURS_PER_BLOCK_OF_A_SHARD = 24  # a shard of several draws its arrivals a UTC 
 # An hour's rate at its start, middle or end: a float, or an array of one per start.
 Shape: TypeAlias = "float | np.ndarray"
 
+
 # The whole shop's hourly rates, kept for the scenario last asked about: every shard a
 # worker process runs needs the same ones (a year before the start for imported sign-ups
 # and the returning pool's past visits, then the run's), and they cost ~0.05 s a shard.
 # A live run adds 24 a day (under 1 MB a year).
-_shop_rates: tuple[tuple[object, ...], dict[int, float]] = ((), {})
+# So are the hours of the year before, weighted for the imported customers' sign-ups.
+@dataclass
+class _SharedCurves:
+    curves: tuple[object, ...]  # what the rates depend on
+    rates: dict[int, float] = field(default_factory=dict)  # by hour start
+    hours: dict[tuple[int, int, int], WeightedChoice[int]] = field(default_factory=dict)
 
 
-def _shared_rates(curves: tuple[object, ...]) -> dict[int, float]:
-    """The process's cache of hourly rates for ``curves`` (emptied for other curves)."""
-    global _shop_rates  # noqa: PLW0603 - a cache of pure values, see above
-    kept_for, rates = _shop_rates
-    if kept_for != curves:
-        _shop_rates = curves, (rates := {})
-    return rates
+_shared = _SharedCurves(())
+
+
+def _shared_for(curves: tuple[object, ...]) -> _SharedCurves:
+    """The process's cache for ``curves`` (a new one for other curves)."""
+    global _shared  # noqa: PLW0603 - a cache of pure values, see above
+    if _shared.curves != curves:
+        _shared = _SharedCurves(curves)
+    return _shared
 
 
 class HourInBlock(NamedTuple):
@@ -89,7 +99,8 @@ class TrafficModel:
         # a process's shards of one scenario share them.
         end = to_micros(scenario.end_utc)
         curves = (self._seed, self._start, end, str(self._zone), traffic.model_dump_json())
-        self._rates = _shared_rates(curves)
+        shared = _shared_for(curves)
+        self._rates, self._hours_by_expected = shared.rates, shared.hours
         # Hours per block of arrivals: an hour for a whole shop (its data as before blocks
         # existed), a day for a shard of several (see the module's docstring).
         self.hours_per_block = 1 if self._shards == 1 else _HOURS_PER_BLOCK_OF_A_SHARD
@@ -131,7 +142,7 @@ class TrafficModel:
         return rate
 
     def _rate(self, hour_start: int) -> float:
-        """``hourly_rate``, computed once per process (see ``_shared_rates``)."""
+        """``hourly_rate``, computed once per process (see ``_shared_for``)."""
         rate = self._rates.get(hour_start)
         if rate is None:
             rate = self._rates[hour_start] = self.hourly_rate(hour_start)
@@ -150,6 +161,19 @@ class TrafficModel:
         if rate is None:
             rate = self._rate(hour_start)
         return rate / self._shards
+
+    def hours_by_expected(self, first: int, stop: int) -> WeightedChoice[int]:
+        """The hour starts from ``first`` to ``stop``, weighted by this shard's expected
+        starts (evenly if none are expected): computed once per process."""
+        key = (first, stop, self._shards)
+        choice = self._hours_by_expected.get(key)
+        if choice is None:
+            hours = list(range(first, stop, HOUR))
+            weights = [self.expected_sessions(hour) for hour in hours]
+            if sum(weights) <= 0:
+                weights = [1.0] * len(hours)
+            choice = self._hours_by_expected[key] = WeightedChoice(hours, weights)
+        return choice
 
     def arrivals(self, hour_start: int) -> list[int]:
         """Sorted session start times (micros) within the hour beginning at ``hour_start``."""
