@@ -126,7 +126,8 @@ class QuirkInjector:
         if not self.enabled:
             return events, []
         hour = (boundary - 1) // HOUR
-        if hour != self._hour:
+        # A quiet hour (a shard of a small shop has many) has no hits: none drawn for it.
+        if events and hour != self._hour:
             self._start_hour(hour)
         start = self._seen_in_hour
         self._seen_in_hour += len(events)

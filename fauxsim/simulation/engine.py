@@ -65,6 +65,10 @@ class Finished(NamedTuple):
     orders: list[int]
 
 
+# What ``Simulation.finished`` returns when nothing finished (read only: never added to).
+_NOTHING_FINISHED = Finished([], [], [])
+
+
 class Simulation:
     """One shop, simulated from ``scenario.start`` on, as far as it is advanced.
 
@@ -181,10 +185,15 @@ class Simulation:
         customer) none of their orders can still be refunded; an order, once delivered
         and kept (refunds are final already).
         """
+        pools = (self.pool, self.customer_pool)
+        if not (self.finished_orders or self._released_customers) and not any(
+            pool.churned_customers or pool.churned_carts for pool in pools
+        ):
+            return _NOTHING_FINISHED  # most checkpoints of a shard of a small shop
         open_orders = self.open_orders
         customers = self._released_customers
         carts: list[int] = []
-        for pool in (self.pool, self.customer_pool):
+        for pool in pools:
             for customer_id in pool.churned_customers:
                 if customer_id in open_orders:
                     self._held_customers.add(customer_id)
