@@ -93,9 +93,17 @@ _SPELLED_OUT = str.maketrans({
 
 def ascii_name(name: str) -> str:
     """A name as an address writes it: lower case ASCII letters and digits (Müller: mueller,
-    O'Brien: obrien, de Vries: devries); empty for a name in another script (佐藤)."""
+    O'Brien: obrien, de Vries: devries); empty for a name in another script (佐藤) and for
+    one without a letter, which would make no name of an address either.
+
+    So every name in an address has a letter, and no address built from names ends in
+    ``_`` and digits alone: the form a shard of several gives (``Identities``). No name
+    of Faker's pinned word lists, over all its locales, folds to digits alone; the rule
+    keeps that true whatever the word lists.
+    """
     spelled = unicodedata.normalize("NFKD", name.lower().translate(_SPELLED_OUT))
-    return "".join(c for c in spelled if c.isascii() and c.isalnum())
+    folded = "".join(c for c in spelled if c.isascii() and c.isalnum())
+    return folded if any(map(str.isalpha, folded)) else ""
 
 
 class NamePool:
