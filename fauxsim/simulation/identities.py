@@ -93,9 +93,17 @@ _SPELLED_OUT = str.maketrans({
 
 def ascii_name(name: str) -> str:
     """A name as an address writes it: lower case ASCII letters and digits (Müller: mueller,
-    O'Brien: obrien, de Vries: devries); empty for a name in another script (佐藤)."""
+    O'Brien: obrien, de Vries: devries); empty for a name in another script (佐藤) and for
+    one without a letter, which would make no name of an address either.
+
+    So every name in an address has a letter, and no address built from names ends in
+    ``_`` and digits alone: the form a shard of several gives (``Identities``). No name
+    of Faker's pinned word lists, over all its locales, folds to digits alone; the rule
+    keeps that true whatever the word lists.
+    """
     spelled = unicodedata.normalize("NFKD", name.lower().translate(_SPELLED_OUT))
-    return "".join(c for c in spelled if c.isascii() and c.isalnum())
+    folded = "".join(c for c in spelled if c.isascii() and c.isalnum())
+    return folded if any(map(str.isalpha, folded)) else ""
 
 
 class NamePool:
@@ -189,15 +197,23 @@ class Identities:
 
     A pool is built the first time a customer of its country signs up (0.02-0.05 s CPU),
     so a run pays only for the countries it meets, and once per process for a seed and
-    country (``name_pool``). Addresses stay unique over the run: the digest of each one
-    given is kept (8 bytes of it), and an address already given gets a number appended,
-    the first free one; customers sign up in id order, so the same customers get the same
-    addresses in every run.
+    country (``name_pool``). The address a customer's name makes (its base:
+    ``anna.devries@gmail.example``) is theirs unless it was given: in a run of one shard,
+    the digest of each address given is kept (8 bytes of it), and a base already given
+    gets the first free number appended (``anna.devries2``); customers sign up in id
+    order, so the same customers get the same addresses in every run.
 
-    In a shard of several (``shard`` index of ``shards``), an address is given only if
-    its digest falls to this shard (digest mod ``shards`` is ``shard``), else the next
-    number is tried: shards never give the same address, without talking to each other.
-    One shard gives every address it meets first, as a run without shards does.
+    In a shard of several (``shard`` index of ``shards``: K), a base is given by one
+    shard only, the one its digest mod K names, and there once. Any other customer of
+    that base gets ``anna.devries_<n>@gmail.example``, n the next of the shard's own
+    numbers: its index + 2, then K more each time (shard 0 of 4: _2, _6, _10; shard 1:
+    _3, _7, ...), from 2 as one shard numbers. Shards never give the same address,
+    without talking to each other: a base has one owner; a numbered address ends in ``_``
+    and digits, which no base does (``_`` comes only from the shape ``{f}_{l}``, and every
+    name has a letter: ``ascii_name``), and reads back to one base and one n (the digits
+    after its last ``_``), so to the one shard of n's residue. That costs one digest a
+    customer at any K, not the ~K of renumbering until an address fell to the shard;
+    as then, (K - 1) / K of the addresses carry a number.
     """
 
     def __init__(self, seed: int, shard: int = 0, shards: int = 1) -> None:
@@ -205,7 +221,9 @@ class Identities:
         self._shard, self._shards = shard, shards
         self._shapes = _by_byte(dict(_SHAPES))
         self._digits = _by_byte(dict(_DIGITS))
-        self._given: set[bytes] = set()
+        self._given: set[bytes] = set()  # in one shard: the digest of each address given
+        # In a shard of several: how many addresses this shard gave of each base (digest).
+        self._from_base: dict[bytes, int] = {}
 
     def pool(self, country: str) -> NamePool:
         return name_pool(country, self._seed)
@@ -244,16 +262,25 @@ class Identities:
         return local
 
     def _unique(self, local: str, domain: str) -> str:
+        if self._shards > 1:
+            return self._unique_in_shard(local, domain)
         email = f"{local}@{domain}"
         number = 1
-        while not self._free(digest := blake2b(email.encode(), digest_size=8).digest()):
+        while (digest := blake2b(email.encode(), digest_size=8).digest()) in self._given:
             number += 1
             email = f"{local}{number}@{domain}"
         self._given.add(digest)
         return email
 
-    def _free(self, digest: bytes) -> bool:
-        """Whether an address of this digest may be given here (and was not yet)."""
-        if self._shards > 1 and int.from_bytes(digest, "big") % self._shards != self._shard:
-            return False  # another shard's to give
-        return digest not in self._given
+    def _unique_in_shard(self, local: str, domain: str) -> str:
+        """The base address if it is this shard's and not yet given, else the next of this
+        shard's numbered forms of it (``_<n>``): one digest a customer."""
+        base = f"{local}@{domain}"
+        digest = blake2b(base.encode(), digest_size=8).digest()
+        given = self._from_base.get(digest, 0)  # addresses this shard made of the base
+        self._from_base[digest] = given + 1
+        if int.from_bytes(digest, "big") % self._shards == self._shard:  # its owner
+            if not given:
+                return base
+            given -= 1  # the base itself was the first
+        return f"{local}_{self._shard + 2 + given * self._shards}@{domain}"

@@ -9,7 +9,7 @@ import pytest
 from fauxsim.errors import ScenarioError
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.audience import Cart, CartLine, VisitorKinds
-from fauxsim.simulation.identities import Identities
+from fauxsim.simulation.identities import Identities, ascii_name
 
 KINDS = VisitorKinds(
     {"mobile": 2, "desktop": 1, "tablet": 1},
@@ -31,6 +31,14 @@ def test_customers_get_names_and_a_unique_email_from_their_bits():
     local, domain = first.email.split("@")
     assert second.email == f"{local}2@{domain}"
     assert domain.endswith(".example")
+
+
+def test_every_name_in_an_address_has_a_letter():
+    """A name of digits alone would make `anna_1990` of the shape first_last, the form of a
+    shard's numbers (test_shards.py): none does."""
+    assert ascii_name("1990") == ascii_name("佐藤") == ""
+    assert ascii_name("Müller") == "mueller"
+    assert ascii_name("Anna-Lena2") == "annalena2"
 
 
 def test_visitor_kinds_follow_the_three_mixes():

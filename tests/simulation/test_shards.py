@@ -7,13 +7,15 @@ traffic and rates, hand out ids that never collide, and share the catalog.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
+from hashlib import blake2b
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from fauxsim.events import ID, PROPERTIES, TYPE
-from fauxsim.simulation import sampling, session
+from fauxsim.simulation import identities, sampling, session
 from fauxsim.simulation.identities import Identities
 from fauxsim.simulation.labels import ORDER_PLACED, PRODUCT_CREATED, SESSION_STARTED, SIGNED_UP
 from fauxsim.simulation.shards import Shard, all_shards
@@ -70,7 +72,8 @@ def test_ids_are_unique_across_shards_and_strided_by_shard():
 
 
 def test_email_addresses_are_unique_across_shards():
-    """Each shard gives only the addresses whose digest falls to it (identities.py)."""
+    """A shard gives the address a name makes only if its digest falls to it, else numbers of
+    its own (identities.py)."""
     scenario = _with_quirks(shards=3)
     emails = [
         row["email"] for output in _shards(scenario) for row in output.final("customers").values()
@@ -82,6 +85,68 @@ def test_email_addresses_are_unique_across_shards():
     given = [{shard.customer(n, n * 7919, "US").email for n in range(200)} for shard in shards]
     assert not given[0] & given[1]
     assert Identities(7).customer(1, 7919, "US").email in given[0] | given[1]
+
+
+# An address as RFC 5322 allows it unquoted (a dot-atom local part), of what names make.
+_ADDRESS = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*@[a-z0-9-]+(\.[a-z0-9-]+)+")
+
+
+def _colliding_addresses(shard: Identities) -> list[str]:
+    """A shard's addresses for customers whose names come up again and again: 7 draws of
+    bits for 140 customers, and one address of every shape 30 times over."""
+    drawn = [shard.customer(n, n % 7 * 7919, "US").email for n in range(140)]
+    locals_ = ("anna.devries", "anna_devries", "anna_devries85", "adevries1990", "anna")
+    return drawn + [shard._unique(local, "gmail.example") for local in locals_ for _ in range(30)]
+
+
+@pytest.mark.parametrize("count", [2, 3, 64])
+def test_no_two_shards_ever_give_the_same_address(count: int):
+    """Every shard meets the same names again and again: each address is still given once,
+    in one shard, and stays a plain dot-atom address."""
+    given = [_colliding_addresses(Identities(7, index, count)) for index in range(count)]
+    every = [email for emails in given for email in emails]
+    assert len(set(every)) == len(every) == count * 290
+    assert all(_ADDRESS.fullmatch(email) for email in every)
+
+
+def test_a_shard_numbers_addresses_from_its_own_residue_class():
+    """One shard, the one the digest names, gives a base, once; a shard gives the base with
+    `_` and its own numbers otherwise: index + 2, then K more each time."""
+    owners = 0
+    for index in range(4):
+        shard = Identities(7, index, 4)
+        emails = [shard._unique("anna.devries", "gmail.example") for _ in range(3)]
+        numbered = [f"anna.devries_{n}@gmail.example" for n in (index + 2, index + 6, index + 10)]
+        owner = emails[0] == "anna.devries@gmail.example"
+        owners += owner
+        assert emails == (["anna.devries@gmail.example", *numbered[:2]] if owner else numbered)
+    assert owners == 1
+
+
+def test_a_customer_costs_one_digest_at_any_shard_count(monkeypatch: pytest.MonkeyPatch):
+    """Not about K digests a customer (renumbering until an address fell to the shard)."""
+    digested: list[bytes] = []
+
+    def counted(data: bytes, *, digest_size: int) -> Any:
+        digested.append(data)
+        return blake2b(data, digest_size=digest_size)
+
+    monkeypatch.setattr(identities, "blake2b", counted)
+    for count in (2, 64):
+        shard = Identities(7, count - 1, count)
+        digested.clear()
+        for n in range(500):
+            shard.customer(n, n % 50 * 7919, "US")  # 50 names, each 10 times
+        assert len(digested) == 500
+
+
+@pytest.mark.parametrize("country", ["US", "DE", "JP"])
+def test_no_address_from_a_name_ends_like_a_shards_numbered_one(country: str):
+    """`_` and digits at the end are a shard's numbers only (Japanese customers: romanised
+    user names)."""
+    one = Identities(11)
+    emails = [one.customer(n, n * 2_654_435_761, country).email for n in range(3000)]
+    assert not [email for email in emails if re.search(r"_\d+@", email)]
 
 
 def test_shard_zero_lists_the_catalog_and_every_shard_sells_from_it():
