@@ -78,8 +78,10 @@ def _print_dataset(found: DatabaseStatus) -> None:
     last = found.last_run
     if last is not None:
         target = "" if last.until is None else f", target {to_rfc3339(last.until)}"
+        # Of several shards, each loads in a run of its own: say whose this is.
+        whose = "" if found.shards is None else f" (shard {last.shard})"
         console.print(
-            f"last run   #{last.run_id} {last.status}{target}, {last.batches:,} batches, "
+            f"last run   #{last.run_id}{whose} {last.status}{target}, {last.batches:,} batches, "
             f"{last.rows_written:,} rows written, started {last.started_at:%Y-%m-%d %H:%M:%S %Z}",
             highlight=False,
         )

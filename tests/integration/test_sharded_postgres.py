@@ -7,6 +7,7 @@ clean run gives; ``db status`` shows where each shard stands.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -103,6 +104,8 @@ def test_db_status_shows_each_shard(postgres_url, shop, capsys, monkeypatch):
     assert "shards     3, each loaded with its own watermark" in shown.stdout
     for index in range(3):
         assert f"shard   {index}  2024-01-02T00:00:00.000000Z" in shown.stdout
+    # Each shard loads in a run of its own: the last run's line says whose it was.
+    assert re.search(r"last run   #\d+ \(shard [0-2]\) complete", shown.stdout), shown.stdout
     again = run_cli(["run", str(shop), "--db", postgres_url, "--until", "2024-01-02"], capsys,
                     monkeypatch)  # fmt: skip
     assert "Nothing to do" in again.stdout

@@ -24,6 +24,7 @@ class LastRun:
     rows_written: int
     started_at: dt.datetime
     updated_at: dt.datetime
+    shard: int = 0  # the shard it loaded (a dataset of several has a run per shard)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,11 @@ def database_status(url: str) -> DatabaseStatus:
         writing = ledger.writer_lock_held(cursor)
         row = cursor.execute(
             "SELECT run_id, status, until_at, watermark, batches, rows_written, started_at, "
-            "updated_at FROM runs ORDER BY run_id DESC LIMIT 1"
+            "updated_at, shard FROM runs ORDER BY run_id DESC LIMIT 1"
         ).fetchone()
         last_run = None
         if row is not None:
-            run_id, status, until, watermark, batches, rows_written, started, updated = row
+            run_id, status, until, watermark, batches, rows_written, started, updated, shard = row
             if status == "running" and not writing:
                 # Its process is gone (killed, or its machine went down): the next run
                 # marks it so, and resumes after the watermark.
@@ -76,6 +77,7 @@ def database_status(url: str) -> DatabaseStatus:
                 rows_written=int(rows_written),
                 started_at=started,
                 updated_at=updated,
+                shard=int(shard),
             )
         counted_shards = cursor.execute("SELECT max(shards) FROM runs").fetchone()
         shard_count = int(counted_shards[0]) if counted_shards and counted_shards[0] else 1
