@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from enum import IntEnum
 from functools import cache
 from itertools import chain
+from typing import cast
 
 import numpy as np
 
@@ -100,6 +101,33 @@ def uniform_block(seed: int, purpose: Purpose, entity: int, size: int) -> Sequen
     visit's slice out of it cost 4% of an event's cache misses.)
     """
     return numpy_stream(seed, purpose, entity).random(size).data
+
+
+class UniformRun:
+    """The uniforms of the NumPy stream of ``purpose`` and ``entity``, read by position.
+
+    ``read(start, stop)`` is what ``uniform_block(seed, purpose, entity, stop)[start:stop]``
+    holds, without drawing or holding what comes before ``start``: the generator is moved
+    on (``PCG64.advance``: each double is one step) and only read forward from there, so
+    reads in order cost only their own draws, and a read out of order starts the stream
+    again. A day of a big shop's visits draws in hourly parts of one stream this way.
+    """
+
+    __slots__ = ("_entity", "_next", "_purpose", "_rng", "_seed")
+
+    def __init__(self, seed: int, purpose: Purpose, entity: int) -> None:
+        self._seed, self._purpose, self._entity = seed, purpose, entity
+        self._rng = numpy_stream(seed, purpose, entity)
+        self._next = 0  # the position of the next uniform the generator gives
+
+    def read(self, start: int, stop: int) -> Sequence[float]:
+        """Uniforms ``start`` to ``stop`` (positions from 0), as ``uniform_block`` gives."""
+        if start < self._next:
+            self._rng, self._next = numpy_stream(self._seed, self._purpose, self._entity), 0
+        if start > self._next:
+            cast("np.random.PCG64", self._rng.bit_generator).advance(start - self._next)
+        self._next = stop
+        return self._rng.random(stop - start).data
 
 
 def topped_up(

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
 from fauxsim.events import event
-from fauxsim.randomness import Purpose, derive, entity_draws, stream, topped_up, uniform_block
+from fauxsim.randomness import (
+    Purpose,
+    UniformRun,
+    derive,
+    entity_draws,
+    stream,
+    topped_up,
+)
 from fauxsim.simulation import labels, session
 from fauxsim.simulation.addresses import Address, Addresses
 from fauxsim.simulation.audience import Visitor, VisitorKinds
@@ -159,8 +166,10 @@ class Simulation:
         self._released_customers: list[int] = []
         # What the arrivals in C read (``session.visit_shared``).
         self.visit_shared = visit_shared(self)
-        # The block of uniforms of the traffic's block of hours drawn last (_hour_plan).
-        self._draws_block, self._draws = -1, _NO_DRAWS
+        # The visits' draws of the traffic's block of hours being planned (_hour_plan): its
+        # stream, and how many starts of the block it has drawn for.
+        self._draws_block = -1
+        self._draws: UniformRun | None = None
 
         Steps(self.env, self._open_shop(), delay=0)
         Steps(self.env, self._arrivals(), delay=0)
@@ -418,20 +427,22 @@ class Simulation:
     def _hour_plan(self, hour_start: int) -> tuple[list[int], Sequence[float]]:
         """The session start times of the hour from ``hour_start``, and their draws.
 
-        Drawn with the traffic's block of hours (``traffic.TrafficModel``): the block's
-        visits draw from one block of uniforms, numbered as the block, each visit from
-        its slice (an hour's visits from a slice of the whole).
+        Drawn with the traffic's block of hours (``traffic.TrafficModel``): the visits of a
+        block draw from one NumPy stream, numbered as the block, ``_DRAWS_PER_SESSION``
+        uniforms for each start in order, read an hour at a time (a day of a big shop's
+        draws at once would take hundreds of MB): ``randomness.UniformRun``, so an hour's
+        draws are the same whatever was planned before it.
         """
         hour, width = self.traffic.hour_in_block(hour_start), _DRAWS_PER_SESSION
-        if hour.block != self._draws_block:
-            self._draws_block, starts = hour.block, len(hour.block_starts)
-            self._draws = (
-                uniform_block(self.seed, Purpose.SESSION_DRAWS, hour.block, starts * width)
-                if starts
-                else _NO_DRAWS
-            )
         first, stop = hour.first, hour.stop
-        return hour.block_starts[first:stop], self._draws[first * width : stop * width]
+        if first == stop:
+            return [], _NO_DRAWS
+        draws = self._draws
+        if draws is None or hour.block != self._draws_block:
+            draws = self._draws = UniformRun(self.seed, Purpose.SESSION_DRAWS, hour.block)
+            self._draws_block = hour.block
+        block = draws.read(first * width, stop * width)
+        return hour.block_starts[first:stop], block
 
     def _arrivals_in_python(
         self, hour_start: int, returning_share: float, session_draws: Callable[[int], Uniform]

@@ -10,6 +10,7 @@ import pytest
 
 from fauxsim.randomness import (
     Purpose,
+    UniformRun,
     entity_draws,
     prefetched,
     stream,
@@ -115,3 +116,12 @@ def test_prefetched_draws_are_the_stream_draws():
     draw = prefetched(11, Purpose.ORDER, 5, 4)
     reference = stream(11, Purpose.ORDER, 5).random
     assert [draw() for _ in range(10)] == [reference() for _ in range(10)]
+
+
+def test_a_run_of_uniforms_reads_any_part_as_the_whole_block_holds_it():
+    """UniformRun.read(start, stop) is uniform_block(...)[start:stop], read in order (the
+    generator moved on past what is skipped) or not (started again)."""
+    whole = list(uniform_block(5, Purpose.SESSION_DRAWS, 9, 1000))
+    run = UniformRun(5, Purpose.SESSION_DRAWS, 9)
+    for start, stop in ((0, 64), (64, 128), (300, 364), (364, 400), (100, 164), (999, 1000)):
+        assert list(run.read(start, stop)) == whole[start:stop]
