@@ -12,7 +12,8 @@ Prints, each against a baseline measured in the same run:
    otherwise idle for the ratio to mean anything: the load average is printed beside it.
 2. CPU flatness: the same total traffic as K = 1, 4, 16, 64 shards, every shard run one
    after the other in this process (``time.process_time``, engine and projector, no
-   sink): CPU at K against K = 1 (target: at most 1.10 at K = 64).
+   sink): CPU at K against K = 1 (target: at most 1.10 at K = 64); with ``--rounds N``,
+   N interleaved rounds and the median of each K.
 3. Peak memory per worker: the largest resident set of the worker processes of (1)
    (``RUSAGE_CHILDREN``), target <= 300 MB.
 4. With ``--db-server postgresql://...`` (a server where the benchmark may create and
@@ -25,6 +26,7 @@ import argparse
 import datetime as dt
 import os
 import resource
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -121,6 +123,7 @@ def main() -> None:
     parser.add_argument("--skip-flatness", action="store_true")
     parser.add_argument("--db-server", default=None, help="(4): a Postgres server URL")
     parser.add_argument("--flatness", default="1,4,16,64", help="shard counts for (2)")
+    parser.add_argument("--rounds", type=int, default=1, help="(2) interleaved, medians printed")
     parser.add_argument("--sessions-per-day", type=int, default=None, help="(2) at another traffic")
     options = parser.parse_args()
     base = load_scenario(SCENARIO, ())
@@ -148,12 +151,20 @@ def main() -> None:
         if options.sessions_per_day is not None:
             traffic = {**base.traffic.model_dump(), "sessions_per_day": options.sessions_per_day}
             base = Scenario.model_validate({**base.model_dump(), "traffic": traffic})
-        first: float | None = None
+        # Interleaved rounds: on a shared machine a run's CPU time moves by 10-20%, and
+        # the median of each K over the rounds is steadier than any one run.
+        seconds: dict[int, list[float]] = {count: [] for count in counts}
+        for round_number in range(1, options.rounds + 1):
+            for count in counts:
+                cpu, events = _cpu(_with_shards(base, count), until)
+                seconds[count].append(cpu)
+                print(f"  round {round_number}, K={count:>3}: {events:,} events, {cpu:.2f} s CPU; "
+                      f"{_load()}")  # fmt: skip
+        first = statistics.median(seconds[counts[0]])
         for count in counts:
-            cpu, events = _cpu(_with_shards(base, count), until)
-            first = cpu if first is None else first
-            print(f"K={count:>3}: {events:,} events, {cpu:.2f} s CPU, {cpu / first:.3f} of "
-                  f"K={counts[0]} (target at 64: <= 1.10); {_load()}")  # fmt: skip
+            cpu = statistics.median(seconds[count])
+            print(f"K={count:>3}: median {cpu:.2f} s CPU, {cpu / first:.3f} of K={counts[0]} "
+                  f"(target at 64: <= 1.10)")  # fmt: skip
 
 
 if __name__ == "__main__":
