@@ -41,13 +41,14 @@ _HOURS_PER_BLOCK_OF_A_SHARD = 24  # a shard of several draws its arrivals a UTC 
 Shape: TypeAlias = "float | np.ndarray"
 
 
-# The whole shop's hourly rates, kept for the scenario last asked about: every shard a
-# worker process runs needs the same ones (a year before the start for imported sign-ups
-# and the returning pool's past visits, then the run's), and they cost ~0.05 s a shard.
-# A live run adds 24 a day (under 1 MB a year).
-# So are the hours of the year before, weighted for the imported customers' sign-ups.
 @dataclass
 class _SharedCurves:
+    """What every shard a worker process runs needs the same of, kept for the scenario
+    last asked about: the whole shop's hourly rates (a year before the start for imported
+    sign-ups and the returning pool's past visits, then the run's: ~0.05 s a shard to
+    compute; a live run adds 24 a day, under 1 MB a year), and the hours of the year
+    before weighted for the imported customers' sign-ups."""
+
     curves: tuple[object, ...]  # what the rates depend on
     rates: dict[int, float] = field(default_factory=dict)  # by hour start
     hours: dict[tuple[int, int, int], WeightedChoice[int]] = field(default_factory=dict)
@@ -104,8 +105,8 @@ class TrafficModel:
         # Hours per block of arrivals: an hour for a whole shop (its data as before blocks
         # existed), a day for a shard of several (see the module's docstring).
         self.hours_per_block = 1 if self._shards == 1 else _HOURS_PER_BLOCK_OF_A_SHARD
-        # The block drawn last: its index, first hour, starts, and per hour their count
-        # and the index of the first.
+        # The block drawn last: its index, its first hour, its starts, and the index of
+        # each hour's first start among them (and one past the last).
         self._block, self._block_start = -1, 0
         self._moments: list[int] = []
         self._firsts: list[int] = [0]
