@@ -35,7 +35,12 @@ from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SI
 from fauxsim.simulation.orders import OrderLife
 from fauxsim.simulation.price_response import price_response
 from fauxsim.simulation.processes import SimClock, Steps
-from fauxsim.simulation.returning import ReturningGaps, ReturningPool, past_visits
+from fauxsim.simulation.returning import (
+    ReturningGaps,
+    ReturningPool,
+    past_visit_counts,
+    past_visits,
+)
 from fauxsim.simulation.sampling import whole_sampler
 from fauxsim.simulation.session import visit_shared
 from fauxsim.simulation.shards import Shard
@@ -393,8 +398,15 @@ class Simulation:
         pool in the order its visitors' last visits ended.
         """
         draw = stream(self.seed, Purpose.RETURNING, 2).random
-        moments = past_visits(self.traffic.expected_sessions, self.start, self.return_gaps,
-                              self.scenario.audience.returning_share, draw)  # fmt: skip
+        gaps, share = self.return_gaps, self.scenario.audience.returning_share
+        # What the counts depend on beyond the curves: the gaps (the sample is the whole
+        # shop's, from these) and the returning share.
+        depends = (self.scenario.audience.return_gap_days, self.session_timeout, share)
+        counts = self.traffic.shared(
+            ("past visits", *depends),
+            lambda: past_visit_counts(self.traffic.expected_sessions, self.start, gaps, share),
+        )
+        moments = past_visits(counts, self.start, gaps, draw)
         visitors = [(moment, self.new_visitor(draw)) for moment in moments]
         customers = []
         for signed_up_at, visitor in imported:

@@ -62,32 +62,42 @@ class ReturningGaps:
         return bisect_right(self._sorted, gap) / _GAP_SAMPLE
 
 
-def past_visits(
-    expected: Callable[[int], float],
-    start: int,
-    gaps: ReturningGaps,
-    returning_share: float,
-    draw: Uniform,
-) -> list[int]:
-    """When the last visits of the visitors who came before ``start`` ended, in order.
+def past_visit_counts(
+    expected: Callable[[int], float], start: int, gaps: ReturningGaps, returning_share: float
+) -> list[tuple[int, int]]:
+    """How many visitors who came before ``start`` had their last visit end in each hour
+    of the pool's horizon before it: (hour start, count), hours of none left out.
 
-    Over the pool's horizon before the start: each hour's expected sessions
-    (``expected(hour_start)``), less those whose visitor came back before the start (a
-    visit at ``s`` is the visitor's last with chance ``1 - share * F(start - s)``). Whole
-    visits per hour, the fraction carried to the next; moments uniform in the hour.
+    Each hour's expected sessions (``expected(hour_start)``), less those whose visitor came
+    back before the start (a visit at ``s`` is the visitor's last with chance ``1 - share *
+    F(start - s)``): whole visits per hour, the fraction carried to the next. No draws: the
+    shards a process runs share the counts (``TrafficModel.shared``).
     """
     first = start - gaps.horizon
     hour_start = first - first % HOUR
     carried = 0.0
-    moments: list[int] = []
+    counts: list[tuple[int, int]] = []
     while hour_start < start:
         middle = hour_start + HOUR // 2
         carried += expected(hour_start) * (1.0 - returning_share * gaps.below(start - middle))
         count = int(carried)
         carried -= count
+        if count:
+            counts.append((hour_start, count))
+        hour_start += HOUR
+    return counts
+
+
+def past_visits(
+    counts: list[tuple[int, int]], start: int, gaps: ReturningGaps, draw: Uniform
+) -> list[int]:
+    """When the last visits of the visitors who came before ``start`` ended, in order:
+    ``counts`` of each hour (``past_visit_counts``), at moments uniform in the hour."""
+    first = start - gaps.horizon
+    moments: list[int] = []
+    for hour_start, count in counts:
         hour = sorted(hour_start + int(draw() * HOUR) for _ in range(count))
         moments += [moment for moment in hour if first <= moment < start]
-        hour_start += HOUR
     return moments
 
 

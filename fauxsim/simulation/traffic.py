@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypeVar, cast
 
 import numpy as np
 
@@ -29,12 +29,14 @@ from fauxsim.simulation.choice import WeightedChoice
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Callable
 
     from fauxsim.scenario.model import Scenario
     from fauxsim.simulation.calendar import Window
     from fauxsim.simulation.shards import Shard
 
 _DAYS_PER_YEAR = 365.25
+T = TypeVar("T")
 _HOURS_PER_BLOCK_OF_A_SHARD = 24  # a shard of several draws its arrivals a UTC day at a time
 
 # An hour's rate at its start, middle or end: a float, or an array of one per start.
@@ -46,12 +48,13 @@ class _SharedCurves:
     """What every shard a worker process runs needs the same of, kept for the scenario
     last asked about: the whole shop's hourly rates (a year before the start for imported
     sign-ups and the returning pool's past visits, then the run's: ~0.05 s a shard to
-    compute; a live run adds 24 a day, under 1 MB a year), and the hours of the year
-    before weighted for the imported customers' sign-ups."""
+    compute; a live run adds 24 a day, under 1 MB a year), and what is computed from them
+    alone (``TrafficModel.shared``): the hours of the year before weighted for the
+    imported customers' sign-ups, the returning pool's past visits per hour."""
 
     curves: tuple[object, ...]  # what the rates depend on
     rates: dict[int, float] = field(default_factory=dict)  # by hour start
-    hours: dict[tuple[int, int, int], WeightedChoice[int]] = field(default_factory=dict)
+    kept: dict[tuple[object, ...], object] = field(default_factory=dict)  # TrafficModel.shared
 
 
 _shared = _SharedCurves(())
@@ -101,7 +104,7 @@ class TrafficModel:
         end = to_micros(scenario.end_utc)
         curves = (self._seed, self._start, end, str(self._zone), traffic.model_dump_json())
         shared = _shared_for(curves)
-        self._rates, self._hours_by_expected = shared.rates, shared.hours
+        self._rates, self._kept = shared.rates, shared.kept
         # Hours per block of arrivals: an hour for a whole shop (its data as before blocks
         # existed), a day for a shard of several (see the module's docstring).
         self.hours_per_block = 1 if self._shards == 1 else _HOURS_PER_BLOCK_OF_A_SHARD
@@ -163,18 +166,27 @@ class TrafficModel:
             rate = self._rate(hour_start)
         return rate / self._shards
 
+    def shared(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        """``make()``, computed once per process for these curves, this shard count and
+        ``key``: what every shard of a scenario needs the same of (a pure value, read only).
+        """
+        key = (*key, self._shards)
+        if key not in self._kept:
+            self._kept[key] = make()
+        return cast("T", self._kept[key])
+
     def hours_by_expected(self, first: int, stop: int) -> WeightedChoice[int]:
         """The hour starts from ``first`` to ``stop``, weighted by this shard's expected
         starts (evenly if none are expected): computed once per process."""
-        key = (first, stop, self._shards)
-        choice = self._hours_by_expected.get(key)
-        if choice is None:
+
+        def weighted() -> WeightedChoice[int]:
             hours = list(range(first, stop, HOUR))
             weights = [self.expected_sessions(hour) for hour in hours]
             if sum(weights) <= 0:
                 weights = [1.0] * len(hours)
-            choice = self._hours_by_expected[key] = WeightedChoice(hours, weights)
-        return choice
+            return WeightedChoice(hours, weights)
+
+        return self.shared(("hours by expected", first, stop), weighted)
 
     def arrivals(self, hour_start: int) -> list[int]:
         """Sorted session start times (micros) within the hour beginning at ``hour_start``."""
