@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import to_micros
 from fauxsim.currency import (
@@ -164,7 +164,48 @@ class Catalog:
         }
 
 
+class Listing(NamedTuple):
+    """A product as the catalog lists it at the start (what ``listings`` draws)."""
+
+    product_id: int
+    sku: str
+    name: str
+    category: str
+    price_cents: int
+    popularity: float
+    ending_step: int
+    listed_at: int
+
+
+# The listings of the scenario last built, by what they depend on: every shard a worker
+# process runs builds the same catalog (~3 ms), and its products are its own (prices change).
+_listed: tuple[tuple[object, ...], list[Listing]] = ((), [])
+
+
 def build_catalog(scenario: Scenario) -> Catalog:
+    """The scenario's products (``listings``), as objects of this run's own."""
+    global _listed  # noqa: PLW0603 - a cache of pure values, see above
+    depends = (scenario.seed, scenario.currency, scenario.start, str(scenario.zone),
+               scenario.catalog.model_dump_json())  # fmt: skip
+    if _listed[0] != depends:
+        _listed = depends, listings(scenario)
+    products = []
+    for listing in _listed[1]:
+        product = Product(
+            product_id=listing.product_id,
+            sku=listing.sku,
+            name=listing.name,
+            category=listing.category,
+            price_cents=listing.price_cents,
+            popularity=listing.popularity,
+            ending_step=listing.ending_step,
+        )
+        product.listed_at = listing.listed_at
+        products.append(product)
+    return Catalog(products)
+
+
+def listings(scenario: Scenario) -> list[Listing]:
     """Explicit products first, then generated ones; ids count from 1 in that order.
 
     An explicit product keeps the price the scenario gives it; a generated one's price is
@@ -208,9 +249,12 @@ def build_catalog(scenario: Scenario) -> Catalog:
                 ending_step=step,
             )
         )
-    for product, listed_at in zip(products, listing_times(scenario, len(products)), strict=True):
-        product.listed_at = listed_at
-    return Catalog(products)
+    times = listing_times(scenario, len(products))
+    return [
+        Listing(p.product_id, p.sku, p.name, p.category, p.price_cents, p.popularity,
+                p.ending_step, listed_at)
+        for p, listed_at in zip(products, times, strict=True)
+    ]  # fmt: skip
 
 
 def listing_times(scenario: Scenario, count: int) -> list[int]:

@@ -226,3 +226,20 @@ def test_traffic_and_rates_stay_as_configured_across_shards():
     conversion = (whole[ORDER_PLACED] / whole[SESSION_STARTED],
                   split[ORDER_PLACED] / split[SESSION_STARTED])  # fmt: skip
     assert conversion[1] == pytest.approx(conversion[0], rel=0.15)
+
+
+def test_shards_of_a_process_share_the_listings_not_the_products():
+    """The catalog's draws are made once per process; each run gets products of its own,
+    whose prices its price changes move (a shard's sale is not another's)."""
+    from fauxsim.simulation.catalog import build_catalog  # noqa: PLC0415
+
+    scenario = small_scenario(shards=2)
+    first, second = build_catalog(scenario), build_catalog(scenario)
+    assert [vars_of(p) for p in first.products] == [vars_of(p) for p in second.products]
+    first.products[0].reprice(0.5)
+    assert second.products[0].price_cents == second.products[0].base_price_cents
+    assert first.products[0].price_cents != second.products[0].price_cents
+
+
+def vars_of(product: object) -> dict[str, object]:
+    return {name: getattr(product, name) for name in type(product).__slots__}  # type: ignore[attr-defined]
