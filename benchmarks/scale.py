@@ -137,13 +137,15 @@ def _cluster_cpu(process: subprocess.Popen[str]) -> float:
     return total
 
 
-def _on_dask(scenario: Scenario, until: dt.date | None, one: float) -> None:
+def _on_dask(scenario: Scenario, until: dt.date | None, one: float, two: float) -> None:
     """(1) on Dask with 2 workers: ``--dask local`` (start and close included), then a
-    cluster already running, first run and second, each against ``one`` (1 local worker)."""
+    cluster already running, first run and second, each against ``one`` (1 local worker)
+    and beside what ``two`` (2 local workers) made of the same cores: Dask's ceiling."""
+    ceiling = f"2 local workers: {one / two:.2f}x"
     local = _wall(scenario, until, workers=2, dask="local")
     print(f"--dask local, a LocalCluster of 2 workers started and closed by the run "
-          f"{local:.1f} s: {one / local:.2f}x against 1 local worker (target >= 1.6); "
-          f"{_load()}")  # fmt: skip
+          f"{local:.1f} s: {one / local:.2f}x against 1 local worker (target >= 1.6; "
+          f"{ceiling}); {_load()}")  # fmt: skip
     with _running_cluster(workers=2) as (address, process):
         time.sleep(1.0)  # the workers' start-up CPU settles
         for run in ("first run on it (its workers import fauxsim)", "second run on it"):
@@ -151,8 +153,8 @@ def _on_dask(scenario: Scenario, until: dt.date | None, one: float) -> None:
             wall = _wall(scenario, until, workers=2, dask=address)
             print(f"--dask {address}, a running LocalCluster of 2 worker processes, {run}: "
                   f"{wall:.1f} s ({_cluster_cpu(process) - cpu:.1f} s CPU of the cluster's "
-                  f"processes): {one / wall:.2f}x against 1 local worker (target >= 1.6); "
-                  f"{_load()}")  # fmt: skip
+                  f"processes): {one / wall:.2f}x against 1 local worker (target >= 1.6; "
+                  f"{ceiling}); {_load()}")  # fmt: skip
 
 
 def _into_postgres(scenario: Scenario, until: dt.date | None, server: str, workers: int) -> float:
@@ -209,7 +211,7 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory of a worker process: {peak:.0f} MB (target <= 300)")
     if not options.skip_dask:
-        _on_dask(sharded, until, one)
+        _on_dask(sharded, until, one, two)
     if options.db_server is not None:
         one = _into_postgres(sharded, until, options.db_server, workers=1)
         two = _into_postgres(sharded, until, options.db_server, workers=2)
