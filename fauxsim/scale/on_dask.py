@@ -21,6 +21,19 @@ if TYPE_CHECKING:
     from fauxsim.runner import RunStats
     from fauxsim.scale.jobs import Job
 
+# A LocalCluster of ``--dask local`` lives for one command, without a dashboard, on the
+# cores its workers need: Dask's watching is turned down for it (a cluster of your own keeps
+# its settings). Each setting below measured as paying on 2 cores (benchmarks/README.md,
+# "Dask overhead"): the workers' statistical profiler samples the task's stack every 10 ms,
+# and every process of the cluster wakes 50 times a second to time its event loop; together
+# ~1.5 s of CPU in a black_friday run of 8 shards, taken from the two workers.
+_LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",  # (its warning limit stays 3 s)
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
 
 def run_on_dask(
     jobs: Sequence[Job],
@@ -32,6 +45,7 @@ def run_on_dask(
 ) -> list[ShardResult]:
     """Run ``jobs`` on the cluster at ``address`` (``local``: a LocalCluster of ``workers``)."""
     try:
+        import dask  # noqa: PLC0415
         from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
     except ImportError:
         msg = "--dask needs Dask: pip install 'fauxgenie[dask]' (dask and distributed)"
@@ -40,9 +54,11 @@ def run_on_dask(
     cluster = None
     if address == "local":
         count = default_workers(len(jobs)) if workers is None else workers
-        cluster = LocalCluster(
-            n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        # The nannies hand this configuration to the worker processes they start.
+        with dask.config.set(_LOCAL_CLUSTER_CONFIG):
+            cluster = LocalCluster(
+                n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster)
     else:
         try:
