@@ -19,6 +19,7 @@ from fauxsim.currency import (
 )
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.choice import WeightedChoice
+from fauxsim.simulation.per_process import once_per_process
 from fauxsim.simulation.product_names import ProductNamer
 from fauxsim.simulation.wordlists import GENERIC_NOUNS, NOUNS_BY_CATEGORY, SEARCH_FORMS
 
@@ -177,20 +178,13 @@ class Listing(NamedTuple):
     listed_at: int
 
 
-# The listings of the scenario last built, by what they depend on: every shard a worker
-# process runs builds the same catalog (~3 ms), and its products are its own (prices change).
-_listed: tuple[tuple[object, ...], list[Listing]] = ((), [])
-
-
 def build_catalog(scenario: Scenario) -> Catalog:
-    """The scenario's products (``listings``), as objects of this run's own."""
-    global _listed  # noqa: PLW0603 - a cache of pure values, see above
+    """The scenario's products (``listings``, drawn once per process: every shard builds
+    the same catalog, ~3 ms), as objects of this run's own (their prices change)."""
     depends = (scenario.seed, scenario.currency, scenario.start, str(scenario.zone),
                scenario.catalog.model_dump_json())  # fmt: skip
-    if _listed[0] != depends:
-        _listed = depends, listings(scenario)
     products = []
-    for listing in _listed[1]:
+    for listing in once_per_process(("listings", *depends), lambda: listings(scenario)):
         product = Product(
             product_id=listing.product_id,
             sku=listing.sku,

@@ -8,7 +8,6 @@ events, from which ``fauxsim.projection`` folds the tables.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
@@ -33,6 +32,7 @@ from fauxsim.simulation.identities import Identities
 from fauxsim.simulation.imported import Histories, History, signup_moments
 from fauxsim.simulation.labels import PRODUCT_CREATED, PRODUCT_PRICE_CHANGED, SIGNED_UP
 from fauxsim.simulation.orders import OrderLife
+from fauxsim.simulation.per_process import once_per_process
 from fauxsim.simulation.price_response import price_response
 from fauxsim.simulation.processes import SimClock, Steps
 from fauxsim.simulation.returning import (
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
     from fauxsim.events import Event, Properties
     from fauxsim.randomness import Uniform
-    from fauxsim.scenario.distributions import Distribution
     from fauxsim.scenario.model import Channel, Scenario
     from fauxsim.simulation.behaviour import SessionBehaviour
 
@@ -373,8 +372,16 @@ class Simulation:
         pools of their own so that customers get customer_return_share of the returning
         visits (``take_returning``); each pool draws its gaps from a stream of its own.
         """
-        self.return_gaps = _returning_gaps(
-            scenario.seed, scenario.audience.return_gap_days, parts.sampler, self.session_timeout
+        # The gaps' sample is the whole shop's (drawn from the scenario's seed): the shards a
+        # process runs share one (~2.5 ms each).
+        gap_days, timeout = scenario.audience.return_gap_days, self.session_timeout
+        self.return_gaps = once_per_process(
+            ("returning gaps", scenario.seed, gap_days, parts.sampler, timeout),
+            lambda: ReturningGaps(
+                whole_sampler(gap_days, DAY, SECOND, compiled=parts.sampler),
+                stream(scenario.seed, Purpose.RETURNING, 0).random,
+                timeout,
+            ),
         )
         self.pool = ReturningPool(
             self.visitor_kinds, self.return_gaps, stream(self.seed, Purpose.RETURNING, 1).random
@@ -533,13 +540,3 @@ class Simulation:
         """
         pool = self.pool if visitor.customer_id is None else self.customer_pool
         pool.add(visitor, ended_at)
-
-
-@lru_cache(maxsize=4)
-def _returning_gaps(
-    seed: int, gap_days: Distribution, compiled: bool, timeout: int
-) -> ReturningGaps:
-    """The return gaps' sampler and sample (``returning.ReturningGaps``): the whole shop's,
-    drawn from the scenario's seed, so the shards a process runs share one (~2.5 ms each)."""
-    gap = whole_sampler(gap_days, DAY, SECOND, compiled=compiled)
-    return ReturningGaps(gap, stream(seed, Purpose.RETURNING, 0).random, timeout)

@@ -18,14 +18,14 @@ much as its visits. Drawn a day at a time, a shard costs about its share of the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypeVar
 
 import numpy as np
 
 from fauxsim.clock import DAY, HOUR, to_datetime, to_micros
 from fauxsim.randomness import Purpose, numpy_stream, stream
 from fauxsim.simulation.choice import WeightedChoice
+from fauxsim.simulation.per_process import once_per_process
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -41,31 +41,6 @@ _HOURS_PER_BLOCK_OF_A_SHARD = 24  # a shard of several draws its arrivals a UTC 
 
 # An hour's rate at its start, middle or end: a float, or an array of one per start.
 Shape: TypeAlias = "float | np.ndarray"
-
-
-@dataclass
-class _SharedCurves:
-    """What every shard a worker process runs needs the same of, kept for the scenario
-    last asked about: the whole shop's hourly rates (a year before the start for imported
-    sign-ups and the returning pool's past visits, then the run's: ~0.05 s a shard to
-    compute; a live run adds 24 a day, under 1 MB a year), and what is computed from them
-    alone (``TrafficModel.shared``): the hours of the year before weighted for the
-    imported customers' sign-ups, the returning pool's past visits per hour."""
-
-    curves: tuple[object, ...]  # what the rates depend on
-    rates: dict[int, float] = field(default_factory=dict)  # by hour start
-    kept: dict[tuple[object, ...], object] = field(default_factory=dict)  # TrafficModel.shared
-
-
-_shared = _SharedCurves(())
-
-
-def _shared_for(curves: tuple[object, ...]) -> _SharedCurves:
-    """The process's cache for ``curves`` (a new one for other curves)."""
-    global _shared  # noqa: PLW0603 - a cache of pure values, see above
-    if _shared.curves != curves:
-        _shared = _SharedCurves(curves)
-    return _shared
 
 
 class HourInBlock(NamedTuple):
@@ -103,8 +78,11 @@ class TrafficModel:
         # a process's shards of one scenario share them.
         end = to_micros(scenario.end_utc)
         curves = (self._seed, self._start, end, str(self._zone), traffic.model_dump_json())
-        shared = _shared_for(curves)
-        self._rates, self._kept = shared.rates, shared.kept
+        self._shared_key = (*curves, self._shards)  # what it shares with other shards
+        # The whole shop's hourly rates, a memo filled as they are asked for: a year before
+        # the start (imported sign-ups, the returning pool's past visits), then the run's.
+        # (A live run adds 24 a day: under 1 MB a year.)
+        self._rates: dict[int, float] = once_per_process(("hourly rates", *curves), dict)
         # Hours per block of arrivals: an hour for a whole shop (its data as before blocks
         # existed), a day for a shard of several (see the module's docstring).
         self.hours_per_block = 1 if self._shards == 1 else _HOURS_PER_BLOCK_OF_A_SHARD
@@ -146,7 +124,7 @@ class TrafficModel:
         return rate
 
     def _rate(self, hour_start: int) -> float:
-        """``hourly_rate``, computed once per process (see ``_shared_for``)."""
+        """``hourly_rate``, computed once per process (``per_process``)."""
         rate = self._rates.get(hour_start)
         if rate is None:
             rate = self._rates[hour_start] = self.hourly_rate(hour_start)
@@ -168,12 +146,8 @@ class TrafficModel:
 
     def shared(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         """``make()``, computed once per process for these curves, this shard count and
-        ``key``: what every shard of a scenario needs the same of (a pure value, read only).
-        """
-        key = (*key, self._shards)
-        if key not in self._kept:
-            self._kept[key] = make()
-        return cast("T", self._kept[key])
+        ``key`` (``per_process``): what every shard of a scenario needs the same of."""
+        return once_per_process(("traffic", *self._shared_key, *key), make)
 
     def hours_by_expected(self, first: int, stop: int) -> WeightedChoice[int]:
         """The hour starts from ``first`` to ``stop``, weighted by this shard's expected
