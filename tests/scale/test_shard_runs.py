@@ -21,11 +21,12 @@ import pyarrow.dataset as ds
 import pytest
 
 from fauxsim.clock import to_micros
-from fauxsim.scale.jobs import ShardJob
+from fauxsim.scale.jobs import DatabaseShardJob, ShardJob
 from fauxsim.scale.local import combine, run_locally
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.shards import Shard
 from fauxsim.sinks.files.partitioned import META, open_dataset
+from fauxsim.sinks.postgres.connection import DatabaseError
 from fauxsim.tables import ALL_TABLES, EVENTS, TABLES_BY_NAME
 from tests.cli.cli_support import run_cli
 from tests.simulation.helpers import collect
@@ -251,7 +252,8 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner
     try:
         _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
         workers = psutil.Process(process.pid).children(recursive=True)
-        assert len([w for w in workers if "spawn" in " ".join(w.cmdline())]) >= 2
+        # (local workers: this one and one spawned; Dask: two spawned by its nannies)
+        assert [w for w in workers if "spawn" in " ".join(w.cmdline())]
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     finally:
@@ -270,6 +272,28 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner
         [*command[:3], "--out", str(clean), "--workers", "1"], check=True, capture_output=True
     )
     assert _files(out) == _files(clean)
+
+
+def test_a_worker_that_fails_stops_the_run_while_this_process_runs_a_shard(tmp_path):
+    """Shard 0 runs in this process (it takes the first job), shard 1 fails at once in the
+    spawned worker (a database nobody listens at): the failure is raised here at this
+    process's next batch, its own shard stopped and its unfinished files removed."""
+    long_shop = _SHOP.replace("end: 2024-03-03", "end: 2024-09-01").replace(
+        "shards: 3", "shards: 2")  # fmt: skip
+    scenario = load_scenario(_scenario_file(tmp_path, long_shop), ())
+    out = tmp_path / "data"
+    open_dataset(out, scenario, "parquet", "digest")
+    jobs = [
+        ShardJob(scenario, 0, out, "parquet", None, batch_rows=200),
+        DatabaseShardJob(scenario, 1, "postgresql://nobody@127.0.0.1:1/nothing"),
+    ]
+    began = time.monotonic()
+    with pytest.raises(DatabaseError, match="could not connect"):
+        run_locally(jobs, 2, start=to_micros(scenario.start_utc))
+    assert time.monotonic() - began < 60
+    assert not list(out.rglob("*.partial"))
+    committed = {path.parent.name for path in (out / META).glob("shard=*/upto-*.json")}
+    assert committed <= {"shard=000"}  # what shard 0 committed before it stopped stays
 
 
 def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(scenario, one_worker, tmp_path):
