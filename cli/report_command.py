@@ -8,9 +8,16 @@ opens offline. Exit 0 when every check passes, 1 when some fail (the page says w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from cyclopts import Parameter
 
 from cli.console import console
 from fauxsim.errors import UsageError
+
+if TYPE_CHECKING:
+    from fauxsim.report.reading import Dataset
+    from fauxsim.scenario.model import Scenario
 
 
 def report(
@@ -19,6 +26,7 @@ def report(
     *,
     db: str | None = None,
     scenario: Path | None = None,
+    set_: Annotated[tuple[str, ...], Parameter(name="--set", negative=(), show_default=False)] = (),
     out: Path = Path("report.html"),
 ) -> int:
     """Audit a dataset against its scenario and draw it: one HTML page that opens offline.
@@ -34,6 +42,9 @@ def report(
     scenario
         The scenario file (or bundled name) the data was generated from. Required for a
         folder; for a database, it replaces the one named in the ledger.
+    set_
+        Override a scenario value, as the run did, e.g. --set traffic.sessions_per_day=20000
+        (repeatable). The shard count is taken from the dataset where it records one.
     out
         Where to write the page.
     """
@@ -62,11 +73,13 @@ def report(
 
         dataset = read_database(resolve_database_url(db))
     chosen = _scenario_path(scenario, dataset.scenario_name)
-    loaded = load_scenario(chosen)
+    loaded = _as_run(load_scenario(chosen, set_), dataset, set_)
     if dataset.scenario_digest is not None and scenario_digest(loaded) != dataset.scenario_digest:
+        given = " ".join((str(chosen), *(f"--set {override}" for override in set_)))
         console.print(
-            f"note: {chosen} differs from the scenario that wrote this dataset "
-            f"({dataset.scenario_name}); the audit compares against {chosen}",
+            f"note: {given} differs from the scenario that wrote this dataset "
+            f"({dataset.scenario_name}): give the --set options the run had; the audit "
+            f"compares against {given}",
             highlight=False,
             soft_wrap=True,
         )
@@ -89,6 +102,17 @@ def report(
     for check in failed:
         console.print(f"  fail  {check.section}: {check.name}", highlight=False, soft_wrap=True)
     return 1 if failed else 0
+
+
+def _as_run(loaded: Scenario, dataset: Dataset, overrides: tuple[str, ...]) -> Scenario:
+    """``loaded`` with the dataset's shard count, where it records one and no ``--set``
+    gives it: how many shards made a dataset is not a thing the audit checks."""
+    recorded = dataset.shards
+    if recorded is None or recorded == loaded.shards:
+        return loaded
+    if any(override.split("=", 1)[0].strip() == "shards" for override in overrides):
+        return loaded
+    return loaded.model_copy(update={"shards": recorded})
 
 
 def _scenario_path(given: Path | None, recorded: str | None) -> Path:

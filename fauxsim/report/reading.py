@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fauxsim.errors import FauxError, UsageError
 from fauxsim.tables import CARTS, CUSTOMERS, EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
@@ -64,6 +65,7 @@ class Dataset:
     end: dt.datetime  # data is complete before this moment (UTC)
     scenario_name: str | None = None
     scenario_digest: str | None = None
+    shards: int | None = None  # as the dataset records it (one shard's files record nothing)
 
 
 def check_report_extra() -> None:
@@ -87,7 +89,15 @@ def read_folder(folder: Path) -> Dataset:
     partitioned = _partitioned_format(folder)
     if partitioned is not None:  # `--set shards=K` (or appendable) files: a folder a table
         connection = _views(folder, partitioned, partitioned=True)
-        return Dataset(connection, str(folder), _data_end(connection, folder))
+        described = _described(folder)
+        return Dataset(
+            connection,
+            str(folder),
+            _data_end(connection, folder),
+            described.get("scenario"),
+            described.get("digest"),
+            described.get("shards"),
+        )
     found = [kind for kind in FORMATS if (folder / f"{EVENTS.name}.{kind}").is_file()]
     if not found:
         expected = ", ".join(f"{EVENTS.name}.{kind}" for kind in FORMATS)
@@ -101,6 +111,17 @@ def read_folder(folder: Path) -> Dataset:
     return Dataset(connection, str(folder), _data_end(connection, folder))
 
 
+def _described(folder: Path) -> dict[str, Any]:
+    """What a partitioned dataset says it is (``_fauxsim/dataset.json``), {} if unreadable."""
+    from fauxsim.sinks.files.partitioned import META  # noqa: PLC0415 - pyarrow: folders only
+
+    try:
+        found = json.loads((folder / META / "dataset.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def read_database(url: str) -> Dataset:
     """The dataset in the Postgres database at ``url``, as of its committed watermark."""
     with tempfile.TemporaryDirectory(prefix="fauxsim-report-") as copied:
@@ -109,7 +130,7 @@ def read_database(url: str) -> Dataset:
 
 def _copy_database(url: str, folder: Path) -> Dataset:
     """Each table the report reads, copied out as CSV into ``folder`` and loaded into DuckDB."""
-    from fauxsim.clock import to_datetime  # noqa: PLC0415
+    from fauxsim.clock import to_datetime, to_micros  # noqa: PLC0415
     from fauxsim.sinks.postgres import ledger  # noqa: PLC0415
     from fauxsim.sinks.postgres.connection import (  # noqa: PLC0415
         connect,
@@ -126,7 +147,12 @@ def _copy_database(url: str, folder: Path) -> Dataset:
             message = f"{mask_password(url)} holds no fauxsim dataset: `fauxsim run` writes one"
             raise DatasetError(message)
         committed = ledger.read_committed(cursor)
-        if committed is None:
+        # Of several shards, the dataset holds every shard's rows up to the lowest watermark.
+        found = cursor.execute(
+            f"SELECT max(shards), {ledger.DATASET_WATERMARK} FROM runs"  # noqa: S608 - constants
+        ).fetchone()
+        shards, complete_to = found if found is not None else (None, None)
+        if committed is None or complete_to is None:
             message = f"{mask_password(url)} holds no committed data yet: `fauxsim run` writes it"
             raise DatasetError(message)
         cursor.execute("SET TIME ZONE 'UTC'")
@@ -140,9 +166,10 @@ def _copy_database(url: str, folder: Path) -> Dataset:
     return Dataset(
         _views(folder, "csv"),
         mask_password(url),
-        to_datetime(committed.watermark),
+        to_datetime(to_micros(complete_to)),
         identity.scenario_name,
         identity.scenario_digest,
+        None if shards is None else int(shards),
     )
 
 

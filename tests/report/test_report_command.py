@@ -51,6 +51,14 @@ def test_a_sharded_dataset_is_read_and_audited_as_one(tmp_path, capsys, monkeypa
     result = run_cli(args, capsys, monkeypatch)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert re.search(r": \d{3} checks pass, 0 fail", result.stdout)
+    assert "note:" not in result.stdout  # the shard count is the dataset's own
+    # Another scenario than the run's is named, with what to pass: the run's --set options.
+    other = [*args, "--set", "traffic.sessions_per_day=100"]
+    result = run_cli(other, capsys, monkeypatch)
+    assert result.stdout.startswith(
+        "note: flash_sale --set traffic.sessions_per_day=100 differs from the scenario that "
+        "wrote this dataset (flash_sale): give the --set options the run had"
+    )
 
 
 def test_the_page_is_self_contained(page):

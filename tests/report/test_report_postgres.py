@@ -67,6 +67,28 @@ def test_another_scenario_than_the_ledgers_is_named_in_a_note(
     )
 
 
+def test_a_sharded_database_is_audited_with_its_shard_count_up_to_every_shards_rows(
+    postgres_url, tmp_path, capsys, monkeypatch
+):
+    """A run of several shards into Postgres: the report takes the shard count from the
+    ledger (no note that the scenario differs), reads up to the lowest shard's watermark
+    (before it, every shard's rows are in), and the audit passes."""
+    command = [sys.executable, "-m", "cli.app", "run", "flash_sale", "--db", postgres_url,
+               "--set", "shards=2", "--workers", "2"]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)  # noqa: S603 - our own command
+    out = tmp_path / "report.html"
+    result = run_cli(["report", "--db", postgres_url, "--out", str(out)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "note:" not in result.stdout
+    assert ", 0 fail," in result.stdout
+    # One shard's rows later than the other's are not read: the dataset ends at the lowest.
+    later = "UPDATE runs SET watermark = watermark + interval '1 day' WHERE shard = 1"
+    subprocess.run(["psql", postgres_url, "-qc", later], check=True, capture_output=True)  # noqa: S603, S607
+    dataset = read_database(postgres_url)
+    assert dataset.shards == 2
+    assert dataset.end == load_scenario(Path("flash_sale")).end_utc
+
+
 def test_an_empty_database_is_one_line_exit_3(postgres_url, capsys, monkeypatch):
     result = run_cli(["report", "--db", postgres_url], capsys, monkeypatch)
     assert result.exit_code == 3
