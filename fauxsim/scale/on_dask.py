@@ -3,19 +3,21 @@
 Dask is an optional extra (``pip install 'fauxgenie[dask]'``). Each shard is one task; its
 files go to the output folder from the worker that runs it, so on a cluster that folder
 must be one every worker sees (a shared file system). A task reports no progress while it
-runs: the bar moves as shards complete. Stopping the command (Ctrl-C) sets a cluster-wide flag (a
-``distributed.Event``) that each task reads before it starts and after every batch: a shard
+runs: the bar moves as shards complete.
+
+Stopping the command (Ctrl-C, or a shard that failed) sets a cluster-wide flag, a
+``distributed.Event``, that each task reads before it starts and after every batch: a shard
 running stops there, removes its unfinished files as a local worker does on SIGTERM, and
 keeps the months it committed; one not started does not start. The same command resumes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import uuid
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from fauxsim.errors import UsageError
@@ -100,9 +102,11 @@ def run_on_dask(
         if cluster is not None:
             # Its workers are this command's: their shutdown warnings say nothing to the user.
             logging.getLogger("distributed").setLevel(logging.CRITICAL)
-        stop.set()
-        wait(futures, timeout=_STOP_SECONDS, return_when="ALL_COMPLETED")
-        client.cancel(futures)  # any still running after the wait
+        # (A cluster that is gone cannot be told: the error being raised says why.)
+        with contextlib.suppress(Exception):
+            stop.set()
+            wait(futures, timeout=_STOP_SECONDS, return_when="ALL_COMPLETED")
+            client.cancel(futures)  # any still running after the wait
         raise
     finally:
         client.close()
@@ -111,7 +115,7 @@ def run_on_dask(
     return [results[job.shard] for job in jobs]
 
 
-@contextmanager
+@contextlib.contextmanager
 def _processes_ignore_ctrl_c() -> Iterator[None]:
     """SIGINT ignored while a LocalCluster starts its worker processes, which keep that (an
     ignored signal stays ignored in a child): a terminal's Ctrl-C, sent to every process of
