@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fauxsim.clock import to_datetime
 from fauxsim.errors import FauxError, UsageError
 from fauxsim.tables import CARTS, CUSTOMERS, EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
 
@@ -88,15 +89,19 @@ def read_folder(folder: Path) -> Dataset:
         raise DatasetError(f"{folder} {what}; give the folder `fauxsim run --out` wrote")
     partitioned = _partitioned_format(folder)
     if partitioned is not None:  # `--set shards=K` (or appendable) files: a folder a table
-        connection = _views(folder, partitioned, partitioned=True)
         described = _described(folder)
+        shards = described.get("shards")
+        end = None
+        if isinstance(shards, int):  # its shards, each committed up to the same moment
+            end = _complete_to(_committed_files(folder, partitioned, shards), shards, str(folder))
+        connection = _views(folder, partitioned, partitioned=True)
         return Dataset(
             connection,
             str(folder),
-            _data_end(connection, folder),
+            _data_end(connection, folder) if end is None else to_datetime(end),
             described.get("scenario"),
             described.get("digest"),
-            described.get("shards"),
+            shards,
         )
     found = [kind for kind in FORMATS if (folder / f"{EVENTS.name}.{kind}").is_file()]
     if not found:
@@ -109,6 +114,49 @@ def read_folder(folder: Path) -> Dataset:
             raise DatasetError(f"{folder} has {EVENTS.name}.{kind} but no {spec.name}.{kind}")
     connection = _views(folder, kind)
     return Dataset(connection, str(folder), _data_end(connection, folder))
+
+
+def _committed_files(folder: Path, file_format: str, shards: int) -> dict[int, int | None]:
+    """Each shard's committed watermark in a partitioned folder (None: nothing yet).
+
+    Raises DatasetError for files that no commit covers: a run stopped between writing
+    them and committing them (the same ``fauxsim run`` removes them, and writes them again).
+    """
+    from fauxsim.sinks.files.partitioned import DatasetFolder  # noqa: PLC0415 - pyarrow
+
+    dataset = DatasetFolder(folder, file_format)
+    for shard in range(shards):
+        if dataset.uncommitted(shard):
+            message = (
+                f"{folder} holds files of shard {shard} that no commit covers (a run stopped "
+                "while writing them): run the same fauxsim run command again to finish it, "
+                "then the report"
+            )
+            raise DatasetError(message)
+    return {shard: dataset.committed(shard) for shard in range(shards)}
+
+
+def _complete_to(committed: dict[int, int | None], shards: int, source: str) -> int:
+    """The moment every shard of a dataset of several is complete up to, which must be the
+    same for all: else the tables mix shards cut at different moments, and the audit would
+    measure more of some than of others."""
+    reached = {committed.get(shard) for shard in range(shards)}
+    if len(reached) == 1 and None not in reached:
+        return reached.pop()  # type: ignore[return-value]  # an int: None is not in it
+
+    def said(moment: int | None) -> str:
+        return (
+            "nothing committed"
+            if moment is None
+            else f"up to {to_datetime(moment):%Y-%m-%d %H:%M} UTC"
+        )
+
+    where = ", ".join(f"shard {shard} {said(committed.get(shard))}" for shard in range(shards))
+    message = (
+        f"{source} is not complete: its shards stop at different moments ({where}); run the "
+        "same fauxsim run command again to finish it, then the report"
+    )
+    raise DatasetError(message)
 
 
 def _described(folder: Path) -> dict[str, Any]:
@@ -130,7 +178,6 @@ def read_database(url: str) -> Dataset:
 
 def _copy_database(url: str, folder: Path) -> Dataset:
     """Each table the report reads, copied out as CSV into ``folder`` and loaded into DuckDB."""
-    from fauxsim.clock import to_datetime, to_micros  # noqa: PLC0415
     from fauxsim.sinks.postgres import ledger  # noqa: PLC0415
     from fauxsim.sinks.postgres.connection import (  # noqa: PLC0415
         connect,
@@ -147,14 +194,14 @@ def _copy_database(url: str, folder: Path) -> Dataset:
             message = f"{mask_password(url)} holds no fauxsim dataset: `fauxsim run` writes one"
             raise DatasetError(message)
         committed = ledger.read_committed(cursor)
-        # Of several shards, the dataset holds every shard's rows up to the lowest watermark.
-        found = cursor.execute(
-            f"SELECT max(shards), {ledger.DATASET_WATERMARK} FROM runs"  # noqa: S608 - constants
-        ).fetchone()
-        shards, complete_to = found if found is not None else (None, None)
-        if committed is None or complete_to is None:
+        if committed is None:
             message = f"{mask_password(url)} holds no committed data yet: `fauxsim run` writes it"
             raise DatasetError(message)
+        found = cursor.execute("SELECT max(shards) FROM runs").fetchone()
+        shards = int(found[0]) if found is not None and found[0] is not None else 1
+        end = committed.watermark
+        if shards > 1:
+            end = _complete_to(ledger.committed_by_shard(cursor), shards, mask_password(url))
         cursor.execute("SET TIME ZONE 'UTC'")
         for spec in TABLES:
             names = ", ".join(_pg_column(column.name, column.type) for column in spec.columns)
@@ -166,10 +213,10 @@ def _copy_database(url: str, folder: Path) -> Dataset:
     return Dataset(
         _views(folder, "csv"),
         mask_password(url),
-        to_datetime(to_micros(complete_to)),
+        to_datetime(end),
         identity.scenario_name,
         identity.scenario_digest,
-        None if shards is None else int(shards),
+        shards,
     )
 
 

@@ -71,11 +71,17 @@ class ShardResult:
     resumed: bool
 
 
-def run_shard(job: Job, on_batch: Callable[[RunStats], None] | None = None) -> ShardResult:
+def run_shard(
+    job: Job,
+    on_batch: Callable[[RunStats], None] | None = None,
+    while_waiting: Callable[[], None] | None = None,
+) -> ShardResult:
     """Run one shard's job: its files (after removing any a dead run left uncommitted), or
-    its rows into Postgres, each batch committed with the shard's watermark."""
+    its rows into Postgres, each batch committed with the shard's watermark (a shard
+    other than 0 first waits for shard 0's catalog, calling ``while_waiting`` between
+    looks: see ``open_database_sink``)."""
     if isinstance(job, DatabaseShardJob):
-        return _into_database(job, on_batch)
+        return _into_database(job, on_batch, while_waiting)
     dataset = job.dataset
     dataset.remove_uncommitted(job.shard)
     resume_after = dataset.committed(job.shard)
@@ -98,12 +104,16 @@ def run_shard(job: Job, on_batch: Callable[[RunStats], None] | None = None) -> S
 
 
 def _into_database(
-    job: DatabaseShardJob, on_batch: Callable[[RunStats], None] | None
+    job: DatabaseShardJob,
+    on_batch: Callable[[RunStats], None] | None,
+    while_waiting: Callable[[], None] | None,
 ) -> ShardResult:
     from fauxsim.sinks.postgres.sink import open_database_sink  # noqa: PLC0415 - db runs only
 
     shard = Shard(job.shard, job.scenario.shards)
-    sink = open_database_sink(job.url, job.scenario, until=job.until, shard=shard)
+    sink = open_database_sink(
+        job.url, job.scenario, until=job.until, shard=shard, while_waiting=while_waiting
+    )
     resume_after = sink.resume_after
     if resume_after is not None and resume_after >= run_end(job.scenario, job.until):
         sink.close()

@@ -12,10 +12,12 @@ one worker, the jobs run in this process only.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
 import signal
+import threading
 import traceback
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,7 +30,7 @@ from fauxsim.scale.jobs import Job, ShardResult, run_shard
 from fauxsim.sinks.child_process import end_with_parent
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from multiprocessing.queues import Queue
     from types import FrameType
 
@@ -121,8 +123,9 @@ def _in_processes(jobs: Sequence[Job], workers: int, progress: Progress) -> list
     ]
     results: dict[int, ShardResult] = {}
     try:
-        for process in processes:
-            process.start()
+        with children_ignore_ctrl_c():  # from their first instruction (see _work)
+            for process in processes:
+                process.start()
         _work_here(tasks, messages, processes, progress, results)
         while len(results) < len(jobs):
             _take_message(messages, processes, progress, results)
@@ -155,10 +158,20 @@ def _work_here(
             pass
 
     with tuned_collector():  # kept tuned from shard to shard (see _work)
-        while (job := tasks.get()) is not None:
+        while (job := _next_job(tasks, processes)) is not None:
             result = run_shard(job, on_batch=partial(after_batch, job.shard))
             results[result.shard] = result
             progress.update(result.shard, result.stats)
+
+
+def _next_job(tasks: Queue[Job | None], processes: list[Any]) -> Job | None:
+    """The next job (None: stop), checking between waits that the workers still live (one
+    killed while it read the queue would hold its lock)."""
+    while True:
+        try:
+            return tasks.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            _check_alive(processes)
 
 
 def _take_message(
@@ -201,6 +214,22 @@ def _stop(processes: list[Any]) -> None:
         process.join(_STOP_SECONDS)
         if process.is_alive():
             process.kill()
+
+
+@contextlib.contextmanager
+def children_ignore_ctrl_c() -> Iterator[None]:
+    """SIGINT ignored while processes are started, which keep it ignored (an ignored signal
+    stays ignored in a child, spawned or not): a terminal's Ctrl-C, sent to every process of
+    the group, then reaches only this command, which stops them itself (SIGTERM here, a
+    flag on Dask). A Ctrl-C in those moments is lost (a LocalCluster takes about a second)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # (signal handlers can only be set from the main thread)
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Stopped(BaseException):

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
-import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fauxsim.errors import UsageError
+from fauxsim.errors import FauxError, UsageError
 from fauxsim.scale.jobs import ShardResult, run_shard
-from fauxsim.scale.local import Progress, default_workers
+from fauxsim.scale.local import Progress, children_ignore_ctrl_c, default_workers
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Sequence
 
     from fauxsim.runner import RunStats
     from fauxsim.scale.jobs import Job
@@ -59,32 +57,45 @@ def run_on_dask(
     """Run ``jobs`` on the cluster at ``address`` (``local``: a LocalCluster of ``workers``)."""
     try:
         import dask  # noqa: PLC0415
-        from dask.distributed import (  # noqa: PLC0415
-            Client,
-            Event,
-            LocalCluster,
-            as_completed,
-            wait,
-        )
+        from dask.distributed import Client, LocalCluster  # noqa: PLC0415
     except ImportError:
         msg = "--dask needs Dask: pip install 'fauxgenie[dask]' (dask and distributed)"
         raise UsageError(msg) from None
     progress = Progress(start, on_progress, shards=len(jobs))
-    cluster = None
-    if address == "local":
-        count = default_workers(len(jobs)) if workers is None else workers
-        # The nannies hand this configuration to the worker processes they start.
-        with dask.config.set(_LOCAL_CLUSTER_CONFIG), _processes_ignore_ctrl_c():
-            cluster = LocalCluster(
-                n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-        client = Client(cluster)
-    else:
+    if address != "local":
         try:
             client = Client(address, timeout="10s")
         except OSError as error:
             msg = f"--dask {address}: cannot reach the scheduler ({error})"
             raise UsageError(msg) from None
+        try:
+            return _as_tasks(client, jobs, progress)
+        finally:
+            client.close()
+    count = default_workers(len(jobs)) if workers is None else workers
+    # The nannies hand this configuration to the worker processes they start.
+    with dask.config.set(_LOCAL_CLUSTER_CONFIG), children_ignore_ctrl_c():
+        cluster = LocalCluster(
+            n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    logs = logging.getLogger("distributed")
+    level = logs.level
+    try:
+        with Client(cluster) as client:
+            return _as_tasks(client, jobs, progress)
+    except BaseException:
+        # Its processes are this command's: their shutdown warnings say nothing to the user.
+        logs.setLevel(logging.CRITICAL)
+        raise
+    finally:
+        cluster.close()
+        logs.setLevel(level)
+
+
+def _as_tasks(client: Any, jobs: Sequence[Job], progress: Progress) -> list[ShardResult]:  # noqa: ANN401 - a distributed.Client
+    """Run ``jobs`` as tasks through ``client``; stop them all on any error or a stop."""
+    from dask.distributed import Event, as_completed, wait  # noqa: PLC0415
+
     results: dict[int, ShardResult] = {}
     stop = Event(f"fauxsim-stop-{uuid.uuid4().hex}", client=client)
     # Shard 0 first: in a database, the other shards wait for its catalog (the products).
@@ -95,40 +106,27 @@ def run_on_dask(
     ]  # fmt: skip
     try:
         for future in as_completed(futures):
-            result: ShardResult = future.result()
+            result = _shard_result(future.result())
             results[result.shard] = result
             progress.update(result.shard, result.stats)
     except BaseException:
-        if cluster is not None:
-            # Its workers are this command's: their shutdown warnings say nothing to the user.
-            logging.getLogger("distributed").setLevel(logging.CRITICAL)
         # (A cluster that is gone cannot be told: the error being raised says why.)
         with contextlib.suppress(Exception):
             stop.set()
+        with contextlib.suppress(Exception):  # TimeoutError: some did not stop in time
             wait(futures, timeout=_STOP_SECONDS, return_when="ALL_COMPLETED")
+        with contextlib.suppress(Exception):
             client.cancel(futures)  # any still running after the wait
         raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     return [results[job.shard] for job in jobs]
 
 
-@contextlib.contextmanager
-def _processes_ignore_ctrl_c() -> Iterator[None]:
-    """SIGINT ignored while a LocalCluster starts its worker processes, which keep that (an
-    ignored signal stays ignored in a child): a terminal's Ctrl-C, sent to every process of
-    the group, then reaches only this command, which stops the shards through the flag (see
-    the module docstring). A Ctrl-C within the second the cluster takes to start is lost."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # (signal handlers can only be set from the main thread)
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _shard_result(returned: ShardResult | FauxError) -> ShardResult:
+    """What a task returned (``_until_stopped``): its shard's result, or the user's error
+    it met, raised here."""
+    if isinstance(returned, FauxError):
+        raise returned
+    return returned
 
 
 class _Stopped(BaseException):
@@ -136,9 +134,12 @@ class _Stopped(BaseException):
     aborts its sink (what was committed stays) as on Ctrl-C."""
 
 
-def _until_stopped(job: Job, stop: Any) -> ShardResult | None:  # noqa: ANN401 - a distributed.Event
+def _until_stopped(job: Job, stop: Any) -> ShardResult | FauxError | None:  # noqa: ANN401 - a distributed.Event
     """``run_shard`` on a Dask worker, until the command is stopped (``stop`` is set): then
-    None, before it starts or after its next batch, its unfinished files removed."""
+    None, before it starts, after its next batch (its unfinished files removed) or while it
+    waits for shard 0's catalog in a database. A user's error (a database that refuses,
+    say) is returned, for the command to say in one line: raised, it would be a failed
+    task, which every worker logs with its traceback."""
 
     def check(_stats: RunStats | None = None) -> None:
         if stop.is_set():
@@ -146,6 +147,8 @@ def _until_stopped(job: Job, stop: Any) -> ShardResult | None:  # noqa: ANN401 -
 
     try:
         check()
-        return run_shard(job, on_batch=check)
+        return run_shard(job, on_batch=check, while_waiting=check)
     except _Stopped:
         return None
+    except FauxError as error:
+        return error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 from pathlib import Path
@@ -10,7 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from cli.report_command import report
+from fauxsim.clock import to_micros
+from fauxsim.scale.jobs import ShardJob
+from fauxsim.scale.local import run_locally
 from fauxsim.scenario.bundled import find_bundled
+from fauxsim.scenario.loading import load_scenario
+from fauxsim.sinks.files.partitioned import open_dataset
 from tests.cli.cli_support import run_cli
 from tests.report.report_support import run_into_folder
 
@@ -59,6 +65,34 @@ def test_a_sharded_dataset_is_read_and_audited_as_one(tmp_path, capsys, monkeypa
         "note: flash_sale --set traffic.sessions_per_day=100 differs from the scenario that "
         "wrote this dataset (flash_sale): give the --set options the run had"
     )
+
+
+@pytest.mark.slow
+def test_a_folder_whose_shards_stop_at_different_moments_is_one_line_exit_3(
+    tmp_path, capsys, monkeypatch
+):
+    """Shard 1 written only to 2025-03-10 (as after Ctrl-C), shard 0 to the end; then a
+    file of shard 0 that no commit covers (a run killed between a file and its commit)."""
+    scenario = load_scenario(Path("flash_sale"), ["shards=2"])
+    out = tmp_path / "data"
+    open_dataset(out, scenario, "parquet", "digest")
+    jobs = [ShardJob(scenario, 0, out, "parquet"),
+            ShardJob(scenario, 1, out, "parquet", until=dt.date(2025, 3, 10))]  # fmt: skip
+    run_locally(jobs, 1, start=to_micros(scenario.start_utc))
+    args = ["report", str(out), "--scenario", "flash_sale", "--out", str(tmp_path / "r.html")]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 3
+    assert "shard 1 up to 2025-03-10 00:00 UTC); run the same fauxsim run command again" in (
+        result.stderr
+    )
+    ShardJob(scenario, 1, out, "parquet").dataset.remove_uncommitted(1)
+    run_locally([ShardJob(scenario, 1, out, "parquet")], 1, start=to_micros(scenario.start_utc))
+    assert run_cli(args, capsys, monkeypatch).exit_code == 0
+    events = next((out / "events" / "shard=000").glob("period=*/part-*.parquet"))
+    events.with_name("part-20300101T000000.parquet").write_bytes(events.read_bytes())
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 3
+    assert "holds files of shard 0 that no commit covers" in result.stderr
 
 
 def test_the_page_is_self_contained(page):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from fauxsim.clock import to_micros
 from fauxsim.report.audit import run_audit
 from fauxsim.report.reading import read_database, read_folder
+from fauxsim.scale.jobs import DatabaseShardJob
+from fauxsim.scale.local import run_locally
 from fauxsim.scenario.loading import load_scenario
+from fauxsim.sinks.postgres.sink import open_sharded_dataset
 from tests.cli.cli_support import run_cli
 
 pytestmark = pytest.mark.slow
@@ -81,12 +86,34 @@ def test_a_sharded_database_is_audited_with_its_shard_count_up_to_every_shards_r
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "note:" not in result.stdout
     assert ", 0 fail," in result.stdout
-    # One shard's rows later than the other's are not read: the dataset ends at the lowest.
-    later = "UPDATE runs SET watermark = watermark + interval '1 day' WHERE shard = 1"
-    subprocess.run(["psql", postgres_url, "-qc", later], check=True, capture_output=True)  # noqa: S603, S607
     dataset = read_database(postgres_url)
     assert dataset.shards == 2
     assert dataset.end == load_scenario(Path("flash_sale")).end_utc
+
+
+def test_a_database_whose_shards_stop_at_different_moments_is_one_line_exit_3(
+    postgres_url, tmp_path, capsys, monkeypatch
+):
+    """Shard 1 loaded only to 2025-03-10 (as after Ctrl-C), shard 0 to the end: the
+    tables mix shards cut at different moments, which no audit can read right."""
+    scenario = load_scenario(Path("flash_sale"), ["shards=2"])
+    _, connection = open_sharded_dataset(postgres_url, scenario)
+    try:
+        cut = dt.date(2025, 3, 10)
+        jobs = [DatabaseShardJob(scenario, 0, postgres_url),
+                DatabaseShardJob(scenario, 1, postgres_url, until=cut)]  # fmt: skip
+        run_locally(jobs, 1, start=to_micros(scenario.start_utc))
+    finally:
+        connection.close()
+    args = ["report", "--db", postgres_url, "--out", str(tmp_path / "report.html")]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 3
+    assert "is not complete: its shards stop at different moments (shard 0 up to 2025-03-17 " in (
+        result.stderr
+    )
+    assert "shard 1 up to 2025-03-10 00:00 UTC); run the same fauxsim run command again" in (
+        result.stderr
+    )
 
 
 def test_an_empty_database_is_one_line_exit_3(postgres_url, capsys, monkeypatch):

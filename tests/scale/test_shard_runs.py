@@ -25,8 +25,9 @@ from fauxsim.scale.jobs import DatabaseShardJob, ShardJob
 from fauxsim.scale.local import combine, run_locally
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.shards import Shard
-from fauxsim.sinks.files.partitioned import META, open_dataset
+from fauxsim.sinks.files.partitioned import META, DatasetFolder, open_dataset
 from fauxsim.sinks.postgres.connection import DatabaseError
+from fauxsim.sinks.postgres.sink import open_sharded_dataset
 from fauxsim.tables import ALL_TABLES, EVENTS, TABLES_BY_NAME
 from tests.cli.cli_support import run_cli
 from tests.simulation.helpers import collect
@@ -252,8 +253,8 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner
     try:
         _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
         workers = psutil.Process(process.pid).children(recursive=True)
-        # (local workers: this one and one spawned; Dask: two spawned by its nannies)
-        assert [w for w in workers if "spawn" in " ".join(w.cmdline())]
+        spawned = [w for w in workers if "spawn" in " ".join(w.cmdline())]
+        assert len(spawned) == (1 if "--dask" not in runner else 2)  # (locally: this one too)
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     finally:
@@ -294,6 +295,8 @@ def test_a_worker_that_fails_stops_the_run_while_this_process_runs_a_shard(tmp_p
     assert not list(out.rglob("*.partial"))
     committed = {path.parent.name for path in (out / META).glob("shard=*/upto-*.json")}
     assert committed <= {"shard=000"}  # what shard 0 committed before it stopped stays
+    reached = DatasetFolder(out, "parquet").committed(0)
+    assert reached is None or reached < to_micros(scenario.end_utc)  # stopped mid-shard
 
 
 def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(scenario, one_worker, tmp_path):
@@ -308,6 +311,26 @@ def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(scenario, one
     total = combine((result.stats for result in results), 0)
     assert total.events == len(_table(out, "events"))
     assert total.watermark == to_micros(scenario.end_utc)
+
+
+@pytest.mark.slow
+def test_on_dask_a_failed_shard_stops_one_waiting_for_the_catalog(tmp_path, postgres_url):
+    """Shard 0 fails at once (a database nobody listens at); shard 1 waits for shard 0's
+    catalog in a real one: the stop flag reaches it there, and the run ends with shard 0's
+    error, not after the 30 s the command gives running shards."""
+    from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415 - the optional extra
+
+    scenario = load_scenario(_scenario_file(tmp_path), ())
+    _, connection = open_sharded_dataset(postgres_url, scenario)
+    connection.close()
+    jobs = [
+        DatabaseShardJob(scenario, 0, "postgresql://nobody@127.0.0.1:1/nothing"),
+        DatabaseShardJob(scenario, 1, postgres_url),
+    ]
+    began = time.monotonic()
+    with pytest.raises(DatabaseError, match="could not connect"):
+        run_on_dask(jobs, "local", workers=2, start=to_micros(scenario.start_utc))
+    assert time.monotonic() - began < 20
 
 
 def test_fauxsim_run_dask_local_writes_the_same_files(one_worker, tmp_path, capsys, monkeypatch):

@@ -137,13 +137,20 @@ class DatasetFolder:
 
     def remove_uncommitted(self, shard: int) -> None:
         """Delete ``shard``'s files that no commit covers: left by a run that died."""
-        committed = self.committed(shard)
-        extension, _ = _writer(self.format_name)
         for path in (self.meta / shard_folder(shard)).glob("*.partial"):
             remove_quietly(path)  # a marker a machine's crash cut short
+        for path in self.uncommitted(shard):
+            remove_quietly(path)
+
+    def uncommitted(self, shard: int) -> list[Path]:
+        """``shard``'s files that no commit covers: unfinished (``.partial``), or begun at or
+        after its last commit (a run that died between a file and its commit)."""
+        committed = self.committed(shard)
+        extension, _ = _writer(self.format_name)
+        found = []
         for path in self.out.glob(f"*/{shard_folder(shard)}/period=*/part-*"):
             if path.name.endswith(".partial"):
-                remove_quietly(path)
+                found.append(path)
                 continue
             stem = path.name.removeprefix("part-").removesuffix(f".{extension}")
             try:
@@ -151,7 +158,8 @@ class DatasetFolder:
             except ValueError:
                 continue  # not ours: leave it
             if committed is None or began >= committed:
-                remove_quietly(path)
+                found.append(path)
+        return found
 
 
 def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -> DatasetFolder:

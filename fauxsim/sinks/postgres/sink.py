@@ -38,6 +38,7 @@ from fauxsim.sinks.postgres.migrate import upgrade
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Callable
     from types import TracebackType
 
     from fauxsim.scenario.model import Scenario
@@ -54,6 +55,7 @@ def open_database_sink(
     replace: bool = False,
     until: dt.datetime | dt.date | None = None,
     shard: Shard | None = None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> PostgresSink:
     """A sink writing ``scenario`` into the database at ``url`` (None: DATABASE_URL or embedded).
 
@@ -63,10 +65,13 @@ def open_database_sink(
 
     With ``shard``, one shard of a dataset of several, loaded beside the others: the
     run that loads them holds the writer lock and checked the ledger
-    (:func:`open_sharded_dataset`); the shard resumes after its own watermark.
+    (:func:`open_sharded_dataset`); the shard resumes after its own watermark. A shard
+    other than 0 first waits for shard 0's catalog, calling ``while_waiting`` (if given)
+    between looks: it raises to stop waiting (a stopped run on Dask, whose tasks get no
+    signal).
     """
     if shard is not None:
-        return _open_shard_sink(url, scenario, until, shard)
+        return _open_shard_sink(url, scenario, until, shard, while_waiting)
     resolved = resolve_database_url(url)
     upgrade(resolved)
     connection = connect(resolved)
@@ -119,7 +124,11 @@ def open_sharded_dataset(
 
 
 def _open_shard_sink(
-    url: str | None, scenario: Scenario, until: dt.datetime | dt.date | None, shard: Shard
+    url: str | None,
+    scenario: Scenario,
+    until: dt.datetime | dt.date | None,
+    shard: Shard,
+    while_waiting: Callable[[], None] | None,
 ) -> PostgresSink:
     resolved = resolve_database_url(url)
     connection = connect(resolved)
@@ -128,7 +137,7 @@ def _open_shard_sink(
             committed = ledger.read_committed(cursor, shard.index)
             connection.commit()
             if committed is None and not shard.emits_catalog:
-                _wait_for_the_catalog(connection, cursor)
+                _wait_for_the_catalog(connection, cursor, while_waiting)
     except BaseException:
         connection.close()
         raise
@@ -148,12 +157,19 @@ def _open_shard_sink(
 _CATALOG_POLL_SECONDS = 0.1
 
 
-def _wait_for_the_catalog(connection: psycopg.Connection[Any], cursor: psycopg.Cursor[Any]) -> None:
+def _wait_for_the_catalog(
+    connection: psycopg.Connection[Any],
+    cursor: psycopg.Cursor[Any],
+    while_waiting: Callable[[], None] | None,
+) -> None:
     """Wait until shard 0 has committed its first batch: the products, which the rows of
     every shard refer to (foreign keys). Shard 0's job starts first (local workers take
-    jobs in shard order; on Dask it has the highest priority)."""
+    jobs in shard order; on Dask it has the highest priority). ``while_waiting`` is called
+    between looks (it raises to stop)."""
     while ledger.read_committed(cursor, 0) is None:
         connection.commit()
+        if while_waiting is not None:
+            while_waiting()
         time.sleep(_CATALOG_POLL_SECONDS)
     connection.commit()
 
