@@ -114,7 +114,16 @@ class Simulation:
         self.catalog = build_catalog(scenario)
         price_response(self.catalog, scenario.behaviour.cart)
         self.traffic = TrafficModel(scenario, self.windows, shard=shard)
-        self.behaviour = BehaviourBook(scenario)
+        # Sessions of a kind share their behaviour and session_started properties
+        # (``session.run_session``): functions of the scenario alone, so the shards of a
+        # process share them too (at 64 shards of black_friday: ~20,000 kinds built, not 921).
+        scenario_key = scenario.model_dump_json()
+        self.behaviour = once_per_process(
+            ("behaviours", scenario_key), lambda: BehaviourBook(scenario)
+        )
+        self.session_kinds: dict[
+            tuple[str, int, bool, tuple[int, ...]], tuple[SessionBehaviour, Properties]
+        ] = once_per_process(("session kinds", scenario_key), dict)
         audience = scenario.audience
         self.channels: WeightedChoice[tuple[str, Channel]] = WeightedChoice(
             list(audience.channels.items()), [c.weight for c in audience.channels.values()]
@@ -156,10 +165,6 @@ class Simulation:
         self.category_pages: dict[str, Properties] = {
             category: {"category": category} for category in self.catalog.categories.values
         }
-        # Sessions of a kind share their behaviour and session_started properties.
-        self.session_kinds: dict[
-            tuple[str, int, bool, tuple[int, ...]], tuple[SessionBehaviour, Properties]
-        ] = {}
 
         # Counters for deterministic ids; each is the last id handed out.
         # (The next is the last plus ``id_stride``; a whole shop's first id is 1.)
