@@ -191,10 +191,13 @@ class Simulation:
     def advance(self, until: int) -> list[Event]:
         """Simulate up to (not including) ``until`` and return the new events."""
         if until > self.env.now:
-            self.env.run(until=until)
-        events = self.events[:]
-        self.events.clear()
-        return events
+            self.env.run(until)
+        events = self.events
+        if not events:  # (a shard of a small shop has many quiet hours)
+            return []
+        copied = events[:]  # (visits append to this very list: emptied, not replaced)
+        events.clear()
+        return copied
 
     def finished(self) -> Finished:
         """Customers, carts and orders that can no longer change, since the last call.
@@ -205,9 +208,14 @@ class Simulation:
         customer) none of their orders can still be refunded; an order, once delivered
         and kept (refunds are final already).
         """
-        pools = (self.pool, self.customer_pool)
-        if not (self.finished_orders or self._released_customers) and not any(
-            pool.churned_customers or pool.churned_carts for pool in pools
+        pools = pool, customers_pool = self.pool, self.customer_pool
+        if not (
+            self.finished_orders
+            or self._released_customers
+            or pool.churned_customers
+            or pool.churned_carts
+            or customers_pool.churned_customers
+            or customers_pool.churned_carts
         ):
             return _NOTHING_FINISHED  # most checkpoints of a shard of a small shop
         open_orders = self.open_orders
