@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/scale.py                    # everything below, black_friday
     .venv/bin/python benchmarks/scale.py --until 2024-11-15 # a shorter window (quicker)
     .venv/bin/python benchmarks/scale.py --skip-dask --skip-flatness
+    .venv/bin/python benchmarks/scale.py --skip-dask --skip-workers --flatness 1,64 --rounds 3
 
 Prints, each against a baseline measured in the same run:
 
@@ -18,7 +19,9 @@ Prints, each against a baseline measured in the same run:
 2. CPU flatness: the same total traffic as K = 1, 4, 16, 64 shards, every shard run one
    after the other in this process (``time.process_time``, engine and projector, no
    sink): CPU at K against K = 1 (target: at most 1.10 at K = 64); with ``--rounds N``,
-   N interleaved rounds and the median of each K.
+   N interleaved rounds and the median of each K. ``--checkpoint-hours 24``: the same with
+   checkpoints a day apart, an experiment (it changes the data) that shows what a shard's
+   hourly checkpoints cost it.
 3. Peak memory per worker: the largest resident set of the worker processes of (1)
    (``RUSAGE_CHILDREN``), target <= 300 MB.
 4. With ``--db-server postgresql://...`` (a server where the benchmark may create and
@@ -40,7 +43,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fauxsim.clock import to_micros
+from fauxsim import runner
+from fauxsim.clock import HOUR, to_micros
 from fauxsim.gc_tuning import tuned_collector
 from fauxsim.runner import generate
 from fauxsim.scale.jobs import ShardJob
@@ -210,6 +214,20 @@ def _two_cores() -> float:
     return 2 * alone / (time.perf_counter() - began)
 
 
+def _workers(sharded: Scenario, until: dt.date | None) -> tuple[float, float]:
+    """(1) without Dask, and (3): the wall times of 1 worker and of 2."""
+    before = _two_cores()
+    one = _wall(sharded, until, workers=1)
+    two = _wall(sharded, until, workers=2)
+    print(f"1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x (target >= 1.8); "
+          f"{_load()}")  # fmt: skip
+    print(f"what two cores gave bare Python just before and after: {before:.2f}x, "
+          f"{_two_cores():.2f}x (the most 2 workers can reach then)")  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory of a worker process: {peak:.0f} MB (target <= 300)")
+    return one, two
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--until", type=dt.date.fromisoformat, default=None)
@@ -220,29 +238,33 @@ def main() -> None:
     parser.add_argument("--flatness", default="1,4,16,64", help="shard counts for (2)")
     parser.add_argument("--rounds", type=int, default=1, help="(2) interleaved, medians printed")
     parser.add_argument("--sessions-per-day", type=int, default=None, help="(2) at another traffic")
+    parser.add_argument(
+        "--skip-workers", action="store_true", help="skip (1) and (3) (with --skip-dask)"
+    )
+    parser.add_argument(
+        "--checkpoint-hours", type=int, default=1,
+        help="(2) with checkpoints this many hours apart: an experiment (it changes the data) "
+        "that shows what the hourly checkpoints cost a shard",
+    )  # fmt: skip
     options = parser.parse_args()
     base = load_scenario(SCENARIO, ())
     until = options.until
     sharded = _with_shards(base, options.shards)
     print(f"black_friday, shards={options.shards}, until {until or 'the end'}; {_load()}")
 
-    before = _two_cores()
-    one = _wall(sharded, until, workers=1)
-    two = _wall(sharded, until, workers=2)
-    print(f"1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x (target >= 1.8); "
-          f"{_load()}")  # fmt: skip
-    print(f"what two cores gave bare Python just before and after: {before:.2f}x, "
-          f"{_two_cores():.2f}x (the most 2 workers can reach then)")  # fmt: skip
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"peak memory of a worker process: {peak:.0f} MB (target <= 300)")
-    if not options.skip_dask:
-        _on_dask(sharded, until, one, two)
+    if not (options.skip_workers and options.skip_dask):  # Dask is compared against them
+        one, two = _workers(sharded, until)
+        if not options.skip_dask:
+            _on_dask(sharded, until, one, two)
     if options.db_server is not None:
         one = _into_postgres(sharded, until, options.db_server, workers=1)
         two = _into_postgres(sharded, until, options.db_server, workers=2)
         print(f"into Postgres: 1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x; "
               f"{_load()}")  # fmt: skip
     if not options.skip_flatness:
+        if options.checkpoint_hours != 1:  # set once, before any run
+            runner.CHECKPOINT = options.checkpoint_hours * HOUR
+            print(f"(2) with checkpoints {options.checkpoint_hours} hours apart: not the data")
         counts = [int(text) for text in options.flatness.split(",")]
         if options.sessions_per_day is not None:
             traffic = {**base.traffic.model_dump(), "sessions_per_day": options.sessions_per_day}

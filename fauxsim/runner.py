@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable, Iterator, Sequence
 
+    from fauxsim.events import Event
     from fauxsim.live import LiveClock
     from fauxsim.scenario.model import Scenario
     from fauxsim.simulation.shards import Shard
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 # within one checkpoint interval appears once, in its state at the checkpoint.
 CHECKPOINT = HOUR
 DEFAULT_BATCH_ROWS = 50_000
+# A quiet hour's checkpoint (read only: never added to).
+_NOTHING_CHANGED: dict[str, list[tuple[Any, ...]]] = {}
 
 
 @dataclass
@@ -140,10 +143,7 @@ def _batches(
         # A live run may stop short of the checkpoint, where the wall clock stands.
         boundary = checkpoint if live is None else live.next_boundary(boundary, checkpoint)
         events = simulation.advance(boundary)
-        if events:  # (a shard of a small shop has many quiet hours)
-            projector.apply(events)  # the tables fold the true stream...
-        projector.forget(*simulation.finished())  # (memory only: the same rows either way)
-        changed = projector.checkpoint()
+        changed = _checkpoint(simulation, projector, events)  # the tables fold the true stream...
         happened = events
         events, injected = quirks.deliver(events, boundary)  # ...the events table gets quirks
         if resume_after is not None and boundary <= resume_after:
@@ -167,6 +167,20 @@ def _batches(
             yield batch
             del batch  # not held while the next one is built
             pending, pending_count = {}, 0
+
+
+def _checkpoint(
+    simulation: Simulation, projector: Projector, events: list[Event]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Fold an hour's events into the tables; the rows that changed, per table name."""
+    if events:  # (a shard of a small shop has many quiet hours)
+        projector.apply(events)
+    finished = simulation.finished()
+    forgets = any(finished)
+    if forgets:
+        projector.forget(*finished)  # (memory only: the same rows either way)
+    # The tables change only by apply and forget: else the checkpoint would find nothing.
+    return projector.checkpoint() if events or forgets else _NOTHING_CHANGED
 
 
 def _check_shard(scenario: Scenario, shard: Shard | None) -> None:

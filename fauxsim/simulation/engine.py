@@ -8,6 +8,7 @@ events, from which ``fauxsim.projection`` folds the tables.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import TYPE_CHECKING, NamedTuple
 
 from fauxsim.clock import DAY, HOUR, MINUTE, SECOND, to_micros
@@ -45,7 +46,7 @@ from fauxsim.simulation.sampling import whole_sampler
 from fauxsim.simulation.session import visit_shared
 from fauxsim.simulation.shards import Shard
 from fauxsim.simulation.tracking import TrackingNumbers
-from fauxsim.simulation.traffic import TrafficModel
+from fauxsim.simulation.traffic import Block, TrafficModel
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -59,6 +60,9 @@ if TYPE_CHECKING:
 # twenty; fewer than one in a thousand needs more and seeds a stream of its own.
 _DRAWS_PER_SESSION = 64
 _NO_DRAWS: Sequence[float] = memoryview(b"").cast("d")  # a block of no visits: none drawn
+# The most draws of a block of hours read at once (8 MB): a shard's day, a big shop's hour.
+_DRAWS_AT_ONCE = 1 << 20
+_NO_BLOCK = Block(-1, 0, [], [0])
 _PAYMENT_FAILURES = {"card_declined": 0.6, "insufficient_funds": 0.25, "expired_card": 0.15}
 _RETURN_REASONS = {
     "wrong_size": 0.35,
@@ -110,7 +114,16 @@ class Simulation:
         self.catalog = build_catalog(scenario)
         price_response(self.catalog, scenario.behaviour.cart)
         self.traffic = TrafficModel(scenario, self.windows, shard=shard)
-        self.behaviour = BehaviourBook(scenario)
+        # Sessions of a kind share their behaviour and session_started properties
+        # (``session.run_session``): functions of the scenario alone, so the shards of a
+        # process share them too (at 64 shards of black_friday: ~20,000 kinds built, not 921).
+        scenario_key = scenario.model_dump_json()
+        self.behaviour = once_per_process(
+            ("behaviours", scenario_key), lambda: BehaviourBook(scenario)
+        )
+        self.session_kinds: dict[
+            tuple[str, int, bool, tuple[int, ...]], tuple[SessionBehaviour, Properties]
+        ] = once_per_process(("session kinds", scenario_key), dict)
         audience = scenario.audience
         self.channels: WeightedChoice[tuple[str, Channel]] = WeightedChoice(
             list(audience.channels.items()), [c.weight for c in audience.channels.values()]
@@ -152,10 +165,6 @@ class Simulation:
         self.category_pages: dict[str, Properties] = {
             category: {"category": category} for category in self.catalog.categories.values
         }
-        # Sessions of a kind share their behaviour and session_started properties.
-        self.session_kinds: dict[
-            tuple[str, int, bool, tuple[int, ...]], tuple[SessionBehaviour, Properties]
-        ] = {}
 
         # Counters for deterministic ids; each is the last id handed out.
         # (The next is the last plus ``id_stride``; a whole shop's first id is 1.)
@@ -170,10 +179,8 @@ class Simulation:
         self._released_customers: list[int] = []
         # What the arrivals in C read (``session.visit_shared``).
         self.visit_shared = visit_shared(self)
-        # The visits' draws of the traffic's block of hours being planned (_hour_plan): its
-        # stream, and how many starts of the block it has drawn for.
-        self._draws_block = -1
-        self._draws: UniformRun | None = None
+        # Each hour's session starts and their draws, for the arrivals (C or Python).
+        self._hour_plan = HourPlans(self.traffic, self.seed)
 
         Steps(self.env, self._open_shop(), delay=0)
         Steps(self.env, self._arrivals(), delay=0)
@@ -184,10 +191,13 @@ class Simulation:
     def advance(self, until: int) -> list[Event]:
         """Simulate up to (not including) ``until`` and return the new events."""
         if until > self.env.now:
-            self.env.run(until=until)
-        events = self.events[:]
-        self.events.clear()
-        return events
+            self.env.run(until)
+        events = self.events
+        if not events:  # (a shard of a small shop has many quiet hours)
+            return []
+        copied = events[:]  # (visits append to this very list: emptied, not replaced)
+        events.clear()
+        return copied
 
     def finished(self) -> Finished:
         """Customers, carts and orders that can no longer change, since the last call.
@@ -198,9 +208,14 @@ class Simulation:
         customer) none of their orders can still be refunded; an order, once delivered
         and kept (refunds are final already).
         """
-        pools = (self.pool, self.customer_pool)
-        if not (self.finished_orders or self._released_customers) and not any(
-            pool.churned_customers or pool.churned_carts for pool in pools
+        pools = pool, customers_pool = self.pool, self.customer_pool
+        if not (
+            self.finished_orders
+            or self._released_customers
+            or pool.churned_customers
+            or pool.churned_carts
+            or customers_pool.churned_customers
+            or customers_pool.churned_carts
         ):
             return _NOTHING_FINISHED  # most checkpoints of a shard of a small shop
         open_orders = self.open_orders
@@ -443,26 +458,6 @@ class Simulation:
             )  # fmt: skip
         return self._arrivals_in_python(hour_start, returning_share, session_draws)
 
-    def _hour_plan(self, hour_start: int) -> tuple[list[int], Sequence[float]]:
-        """The session start times of the hour from ``hour_start``, and their draws.
-
-        Drawn with the traffic's block of hours (``traffic.TrafficModel``): the visits of a
-        block draw from one NumPy stream, numbered as the block, ``_DRAWS_PER_SESSION``
-        uniforms for each start in order, read an hour at a time (a day of a big shop's
-        draws at once would take hundreds of MB): ``randomness.UniformRun``, so an hour's
-        draws are the same whatever was planned before it.
-        """
-        hour, width = self.traffic.hour_in_block(hour_start), _DRAWS_PER_SESSION
-        first, stop = hour.first, hour.stop
-        if first == stop:
-            return [], _NO_DRAWS
-        draws = self._draws
-        if draws is None or hour.block != self._draws_block:
-            draws = self._draws = UniformRun(self.seed, Purpose.SESSION_DRAWS, hour.block)
-            self._draws_block = hour.block
-        block = draws.read(first * width, stop * width)
-        return hour.block_starts[first:stop], block
-
     def _arrivals_in_python(
         self, hour_start: int, returning_share: float, session_draws: Callable[[int], Uniform]
     ) -> Steps.Body:
@@ -540,3 +535,57 @@ class Simulation:
         """
         pool = self.pool if visitor.customer_id is None else self.customer_pool
         pool.add(visitor, ended_at)
+
+
+class HourPlans:
+    """The session start times of each hour, and their draws: ``plan(hour_start)``.
+
+    Drawn with the traffic's block of hours (``traffic.TrafficModel``): the visits of a
+    block draw from one NumPy stream, numbered as the block, ``_DRAWS_PER_SESSION``
+    uniforms for each start in order (``randomness.UniformRun``, so an hour's draws are the
+    same however they are read). A block's draws are read at once where they are few (a
+    shard's day, an hour of a shop), else an hour at a time (a day of a big shop's draws
+    at once would take hundreds of MB). Called for every hour: at 64 shards of
+    black_friday ~57,000 times, most for an hour of a few starts or none, so an hour's
+    plan is a lookup and two slices.
+    """
+
+    __slots__ = ("_block", "_draws", "_from", "_run", "_seed", "_spans", "_to", "_traffic")
+
+    def __init__(self, traffic: TrafficModel, seed: int) -> None:
+        self._traffic, self._seed = traffic, seed
+        self._from = self._to = 0  # the hours of the block being planned: [from, to)
+        self._block = _NO_BLOCK
+        self._spans: dict[int, tuple[int, int]] = {}  # an hour's first and last start + 1
+        self._draws: Sequence[float] = _NO_DRAWS  # the block's draws, if read at once
+        self._run: UniformRun | None = None  # else their stream, read an hour at a time
+
+    def __call__(self, hour_start: int) -> tuple[list[int], Sequence[float]]:
+        if not self._from <= hour_start < self._to:
+            self._plan_block(hour_start)
+        span = self._spans.get(hour_start)
+        if span is None:
+            return [], _NO_DRAWS
+        first, stop = span
+        width, run = _DRAWS_PER_SESSION, self._run
+        if run is None:
+            return self._block.starts[first:stop], self._draws[first * width : stop * width]
+        return self._block.starts[first:stop], run.read(first * width, stop * width)
+
+    def _plan_block(self, hour_start: int) -> None:
+        """Make the block of hours of ``hour_start`` the one being planned."""
+        block = self._block = self._traffic.block(hour_start)
+        self._from, self._to = block.start, block.start + (len(block.firsts) - 1) * HOUR
+        self._spans = {
+            block.start + number * HOUR: (first, stop)
+            for number, (first, stop) in enumerate(pairwise(block.firsts))
+            if first < stop
+        }
+        draws = block.firsts[-1] * _DRAWS_PER_SESSION
+        self._draws, self._run = _NO_DRAWS, None
+        if draws:
+            run = UniformRun(self._seed, Purpose.SESSION_DRAWS, block.number)
+            if draws <= _DRAWS_AT_ONCE:
+                self._draws = run.read(0, draws)
+            else:
+                self._run = run

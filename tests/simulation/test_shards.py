@@ -243,3 +243,23 @@ def test_shards_of_a_process_share_the_listings_not_the_products():
 
 def vars_of(product: object) -> dict[str, object]:
     return {name: getattr(product, name) for name in type(product).__slots__}  # type: ignore[attr-defined]
+
+
+def test_shards_of_a_process_share_their_kinds_of_session():
+    """Sessions of a kind share a compiled behaviour and session_started properties, which
+    the scenario alone defines: the shards a process runs share them (built per shard, at
+    64 shards they cost as much as a visit), and a shard's output is the same either way."""
+    from fauxsim.simulation import per_process  # noqa: PLC0415
+    from fauxsim.simulation.engine import Simulation  # noqa: PLC0415
+
+    scenario = small_scenario(shards=2)
+    first, second = (Simulation(scenario, shard=shard) for shard in all_shards(2))
+    assert first.behaviour is second.behaviour
+    assert first.session_kinds is second.session_kinds
+    other = Simulation(small_scenario(shards=2, seed=8), shard=all_shards(2)[1])
+    assert other.session_kinds is not first.session_kinds
+    per_process._kept.clear()  # a process that has run no shard yet
+    alone = collect(scenario, shard=all_shards(2)[1])
+    assert first.session_kinds is not Simulation(scenario, shard=all_shards(2)[1]).session_kinds
+    collect(scenario, shard=all_shards(2)[0])
+    assert collect(scenario, shard=all_shards(2)[1]).events == alone.events

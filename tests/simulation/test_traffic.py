@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from fauxsim.clock import HOUR, to_datetime, to_micros
-from fauxsim.randomness import Purpose, numpy_stream
+from fauxsim.randomness import Purpose, numpy_stream, uniform_block
+from fauxsim.simulation import engine
 from fauxsim.simulation.calendar import resolve_windows
+from fauxsim.simulation.engine import _DRAWS_PER_SESSION, Simulation
 from fauxsim.simulation.shards import all_shards
 from fauxsim.simulation.traffic import TrafficModel, continuous_shape, linear_offsets
 from tests.simulation.helpers import collect, small_scenario
@@ -145,3 +147,28 @@ def test_shards_drawn_by_day_keep_every_hours_expected_starts():
     for hour, weight in enumerate(STEP_WEIGHTS):
         expected = per_weight * weight
         assert abs(by_hour[hour] - expected) < 5 * math.sqrt(expected), (hour, by_hour[hour])
+
+
+@pytest.mark.parametrize("shards", [1, 4])
+def test_an_hours_plan_is_its_starts_and_their_slice_of_the_blocks_draws(shards, monkeypatch):
+    """Each hour's plan (``Simulation._hour_plan``) is the hour's starts and, for each, its
+    64 draws of the block's stream, whether the block's draws are read at once (a shard's
+    day) or an hour at a time (a big block): the same draws either way."""
+    scenario = small_scenario(shards=shards, traffic={"sessions_per_day": 2400})
+    shard = all_shards(shards)[-1]
+    start, end = to_micros(scenario.start_utc), to_micros(scenario.end_utc)
+    hours = range(start - start % HOUR, end, HOUR)
+    expected = []
+    traffic = TrafficModel(scenario, resolve_windows(scenario), shard)
+    for hour_start in hours:
+        hour = traffic.hour_in_block(hour_start)
+        draws = uniform_block(shard.seed(scenario.seed), Purpose.SESSION_DRAWS, hour.block,
+                              hour.stop * _DRAWS_PER_SESSION)  # fmt: skip
+        expected.append((hour.block_starts[hour.first : hour.stop],
+                         list(draws[hour.first * _DRAWS_PER_SESSION :])))  # fmt: skip
+    assert sum(len(starts) for starts, _ in expected) > 100
+    for at_once in (engine._DRAWS_AT_ONCE, 0):
+        monkeypatch.setattr(engine, "_DRAWS_AT_ONCE", at_once)
+        plan = Simulation(scenario, shard=shard)._hour_plan
+        planned = [(starts, list(draws)) for starts, draws in map(plan, hours)]
+        assert planned == expected
