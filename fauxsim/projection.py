@@ -126,8 +126,16 @@ _LIFECYCLE: dict[str, tuple[str, OrderStatus]] = {
 }
 
 
+# What a flush without finished rows forgets (read only: never added to).
+_NONE_FORGOTTEN: frozenset[int] = frozenset()
+
+
 def _flush(
-    rows: dict[int, Row | bytes], dirty: dict[int, None], *, freeze: bool, forgotten: set[int]
+    rows: dict[int, Row | bytes],
+    dirty: dict[int, None],
+    *,
+    freeze: bool,
+    forgotten: set[int] | frozenset[int],
 ) -> list[tuple[Any, ...]]:
     """The changed rows as tuples; with ``freeze``, each kept as its tuple ``marshal``-packed
     (but for the ``forgotten``, about to be dropped: packing them is work for nothing).
@@ -176,14 +184,16 @@ class _Table:
         return row  # type: ignore[return-value]  # a list, by now
 
     def flush(self) -> list[tuple[Any, ...]]:
-        forgotten = set(self.finished) if self.freeze else set()
+        finished = self.finished
+        forgotten = set(finished) if finished and self.freeze else _NONE_FORGOTTEN
         out = _flush(self.rows, self.dirty, freeze=self.freeze, forgotten=forgotten)
         # Emptied in place: the fold holds these very dict and list.
         self.dirty.clear()
-        pop = self.rows.pop
-        for row_id in self.finished:
-            pop(row_id, None)
-        self.finished.clear()
+        if finished:
+            pop = self.rows.pop
+            for row_id in finished:
+                pop(row_id, None)
+            finished.clear()
         return out
 
 

@@ -123,11 +123,10 @@ class QuirkInjector:
         self, events: list[Event], boundary: int
     ) -> tuple[list[Event], list[tuple[Any, ...]]]:
         """The events received before ``boundary``, and the quirk rows injected with them."""
-        if not self.enabled:
-            return events, []
+        if not (self.enabled and events):  # off, or a quiet checkpoint: no hits; late ones due
+            return self._merge(events, boundary), []  # (off, none are ever held)
         hour = (boundary - 1) // HOUR
-        # A quiet hour (a shard of a small shop has many) has no hits: none drawn for it.
-        if events and hour != self._hour:
+        if hour != self._hour:
             self._start_hour(hour)
         start = self._seen_in_hour
         self._seen_in_hour += len(events)
