@@ -43,15 +43,6 @@ _HOURS_PER_BLOCK_OF_A_SHARD = 24  # a shard of several draws its arrivals a UTC 
 Shape: TypeAlias = "float | np.ndarray"
 
 
-class HourInBlock(NamedTuple):
-    """An hour's session starts, as a slice of its block's: ``block_starts[first:stop]``."""
-
-    block: int  # the block's index: its visits' draws are numbered by it
-    block_starts: list[int]  # every start of the block, sorted (micros)
-    first: int  # the index of the hour's first start in ``block_starts``
-    stop: int  # one past the index of its last
-
-
 class Block(NamedTuple):
     """A block of hours' session starts: hour ``n`` of it (from ``start + n * HOUR``) has
     ``starts[firsts[n] : firsts[n + 1]]``."""
@@ -60,6 +51,11 @@ class Block(NamedTuple):
     start: int  # its first hour's start (micros)
     starts: list[int]  # every start of the block, sorted (micros)
     firsts: list[int]  # the index of each hour's first start in ``starts``, and one past the last
+
+    def hour(self, hour_start: int) -> list[int]:
+        """The starts of the hour from ``hour_start`` (one of the block's)."""
+        number = (hour_start - self.start) // HOUR
+        return self.starts[self.firsts[number] : self.firsts[number + 1]]
 
 
 class TrafficModel:
@@ -179,25 +175,15 @@ class TrafficModel:
 
     def arrivals(self, hour_start: int) -> list[int]:
         """Sorted session start times (micros) within the hour beginning at ``hour_start``."""
-        hour = self.hour_in_block(hour_start)
-        return hour.block_starts[hour.first : hour.stop]
+        return self.block(hour_start).hour(hour_start)
 
-    def hour_in_block(self, hour_start: int) -> HourInBlock:
-        """The hour from ``hour_start`` within its block of hours, drawn if not yet.
+    def block(self, hour_start: int) -> Block:
+        """The block of hours that holds the hour from ``hour_start``, drawn if not yet.
 
         A block's counts are Poisson with each hour's expected starts (a K-th in a shard
         of K); each start is one uniform draw put through the inverse of its hour's
         cumulative rate. The block is kept until an hour of another is asked for.
         """
-        block = hour_start // HOUR // self.hours_per_block
-        if block != self._block:
-            self._draw_block(block)
-        hour = (hour_start - self._block_start) // HOUR
-        firsts = self._firsts
-        return HourInBlock(block, self._moments, firsts[hour], firsts[hour + 1])
-
-    def block(self, hour_start: int) -> Block:
-        """The block of hours that holds the hour from ``hour_start``, drawn if not yet."""
         block = hour_start // HOUR // self.hours_per_block
         if block != self._block:
             self._draw_block(block)

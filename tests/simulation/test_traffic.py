@@ -116,15 +116,16 @@ def test_a_whole_shop_draws_an_hour_at_a_time_and_a_shard_of_several_a_day():
     shard = TrafficModel(scenario, windows, all_shards(4)[1])
     assert shard.hours_per_block == 24
     day_start = to_micros(scenario.start_utc) // (24 * HOUR) * (24 * HOUR) + 24 * HOUR
-    hours = [shard.hour_in_block(day_start + number * HOUR) for number in range(24)]
-    assert len({hour.block for hour in hours}) == 1
-    assert shard.hour_in_block(day_start - HOUR).block == hours[0].block - 1
-    day = shard.hour_in_block(day_start).block_starts
-    assert [moment for hour in hours for moment in day[hour.first : hour.stop]] == day
-    assert day == sorted(day)
+    blocks = [shard.block(day_start + number * HOUR) for number in range(24)]
+    assert len({block.number for block in blocks}) == 1
+    assert shard.block(day_start - HOUR).number == blocks[0].number - 1
+    day = shard.block(day_start)
+    hours = [day.hour(day_start + number * HOUR) for number in range(24)]
+    assert [moment for hour in hours for moment in hour] == day.starts
+    assert day.starts == sorted(day.starts)
     for number, hour in enumerate(hours):
         assert all(day_start + number * HOUR <= m < day_start + (number + 1) * HOUR
-                   for m in day[hour.first : hour.stop])  # fmt: skip
+                   for m in hour)  # fmt: skip
 
 
 def test_shards_drawn_by_day_keep_every_hours_expected_starts():
@@ -161,11 +162,13 @@ def test_an_hours_plan_is_its_starts_and_their_slice_of_the_blocks_draws(shards,
     expected = []
     traffic = TrafficModel(scenario, resolve_windows(scenario), shard)
     for hour_start in hours:
-        hour = traffic.hour_in_block(hour_start)
-        draws = uniform_block(shard.seed(scenario.seed), Purpose.SESSION_DRAWS, hour.block,
-                              hour.stop * _DRAWS_PER_SESSION)  # fmt: skip
-        expected.append((hour.block_starts[hour.first : hour.stop],
-                         list(draws[hour.first * _DRAWS_PER_SESSION :])))  # fmt: skip
+        block = traffic.block(hour_start)
+        number = (hour_start - block.start) // HOUR
+        first, stop = block.firsts[number], block.firsts[number + 1]
+        draws = uniform_block(shard.seed(scenario.seed), Purpose.SESSION_DRAWS, block.number,
+                              stop * _DRAWS_PER_SESSION)  # fmt: skip
+        expected.append((block.hour(hour_start),
+                         list(draws[first * _DRAWS_PER_SESSION :])))  # fmt: skip
     assert sum(len(starts) for starts, _ in expected) > 100
     for at_once in (engine._DRAWS_AT_ONCE, 0):
         monkeypatch.setattr(engine, "_DRAWS_AT_ONCE", at_once)
