@@ -108,10 +108,14 @@ def open_outputs(
             )
         if files is not None:
             from fauxsim.sinks.base import open_sink  # noqa: PLC0415 - only file runs need it
+            from fauxsim.sinks.files.folder import signals_held  # noqa: PLC0415
 
             format_name, target = files
-            sink = open_sink(format_name, target)
-            outputs.opened.append(Output("files", sink, None, f"{target}/ ({format_name})"))
+            # A stop waits until the sink is opened and known: it then removes the files the
+            # sink began (a stop half-way through opening it left them behind, unnamed).
+            with signals_held():
+                sink = open_sink(format_name, target)
+                outputs.opened.append(Output("files", sink, None, f"{target}/ ({format_name})"))
     except BaseException:
         outputs.abort()
         raise
