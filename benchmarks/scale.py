@@ -8,12 +8,14 @@
 Prints, each against a baseline measured in the same run:
 
 1. black_friday with ``shards=8`` to Parquet: wall time in 1 worker process against 2
-   (target on a 2-core machine: >= 1.8x), and on Dask with 2 worker processes against 1
-   local worker (target >= 1.6x), two ways: ``--dask local`` as a user's command runs it
-   (the LocalCluster's start and close included), and a cluster already running
-   (``--dask tcp://...``: a LocalCluster of 2 worker processes started in another process
-   before the timing, so its workers import fauxsim on their first task, as a real
-   cluster's do; timed on a first run, cold, and a second, warm). Wall time, so the
+   (target on a 2-core machine: >= 1.8x), in this process with the workers forked (as a
+   run starts them on Linux) and spawned (as elsewhere), then as the command a user runs
+   (``fauxsim run``, its start included, every process cold); and on Dask with 2 worker
+   processes against 1 local worker (target >= 1.6x), two ways: ``--dask local`` as a
+   user's command runs it (the LocalCluster's start and close included), and a cluster
+   already running (``--dask tcp://...``: a LocalCluster of 2 worker processes started in
+   another process before the timing, so its workers import fauxsim on their first task,
+   as a real cluster's do; timed on a first run, cold, and a second, warm). Wall time, so the
    machine must be otherwise idle for the ratio to mean anything: the load average is
    printed beside it.
 2. CPU flatness: the same total traffic as K = 1, 4, 16, 64 shards, every shard run one
@@ -48,7 +50,7 @@ from fauxsim.clock import HOUR, to_micros
 from fauxsim.gc_tuning import tuned_collector
 from fauxsim.runner import generate
 from fauxsim.scale.jobs import ShardJob
-from fauxsim.scale.local import run_locally
+from fauxsim.scale.local import StartMethod, run_locally
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.scenario.model import Scenario
 from fauxsim.simulation.shards import all_shards
@@ -88,10 +90,15 @@ def _cpu_now() -> float:
 
 
 def _wall(
-    scenario: Scenario, until: dt.date | None, workers: int, dask: str | None = None
+    scenario: Scenario,
+    until: dt.date | None,
+    workers: int,
+    dask: str | None = None,
+    start_method: StartMethod | None = None,
 ) -> float:
     """Wall seconds to write every shard of ``scenario`` to Parquet (CPU printed too), in
-    ``workers`` local processes or on Dask at ``dask`` (``local``: a LocalCluster of them)."""
+    ``workers`` local processes (started by ``start_method``, else as a run starts them) or
+    on Dask at ``dask`` (``local``: a LocalCluster of them)."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "data"
         open_dataset(out, scenario, "parquet", "benchmark")
@@ -104,9 +111,11 @@ def _wall(
 
             run_on_dask(jobs, dask, workers=workers, start=start)
         else:
-            run_locally(jobs, workers, start=start)
+            run_locally(jobs, workers, start=start, start_method=start_method)
         wall = time.perf_counter() - began
         where = "local" if dask is None else "Dask" if dask == "local" else "Dask cluster"
+        if start_method is not None:
+            where += f" ({start_method})"
         # (A LocalCluster's workers are children of this process, its nannies' processes:
         # counted once they end. A running cluster's processes are not: see _cluster_cpu.)
         print(f"  {where}, {workers} worker(s): {wall:.1f} s wall, "
@@ -214,13 +223,36 @@ def _two_cores() -> float:
     return 2 * alone / (time.perf_counter() - began)
 
 
+def _command(shards: int, until: dt.date | None, workers: int) -> float:
+    """Wall seconds of ``fauxsim run black_friday --set shards=K --workers N`` to Parquet,
+    as a user runs it: the command's start and imports included, every process cold."""
+    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
+    with tempfile.TemporaryDirectory() as folder:
+        command = [fauxsim, "run", str(SCENARIO), "--set", f"shards={shards}",
+                   "--workers", str(workers), "--out", str(Path(folder) / "data")]  # fmt: skip
+        if until is not None:
+            command += ["--until", until.isoformat()]
+        began = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)  # noqa: S603 - our command
+        wall = time.perf_counter() - began
+    print(f"  the command, {workers} worker(s): {wall:.1f} s wall")
+    return wall
+
+
 def _workers(sharded: Scenario, until: dt.date | None) -> tuple[float, float]:
-    """(1) without Dask, and (3): the wall times of 1 worker and of 2."""
+    """(1) without Dask, and (3): the wall times of 1 worker and of 2, in this process
+    (workers forked as a run on Linux starts them, then spawned as elsewhere), and as the
+    command a user runs."""
     before = _two_cores()
     one = _wall(sharded, until, workers=1)
     two = _wall(sharded, until, workers=2)
+    spawned = _wall(sharded, until, workers=2, start_method="spawn")
     print(f"1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x (target >= 1.8); "
-          f"{_load()}")  # fmt: skip
+          f"spawned, not forked: {spawned:.1f} s, {one / spawned:.2f}x; {_load()}")  # fmt: skip
+    command_one = _command(sharded.shards, until, workers=1)
+    command_two = _command(sharded.shards, until, workers=2)
+    print(f"the command: 1 worker {command_one:.1f} s, 2 workers {command_two:.1f} s: "
+          f"{command_one / command_two:.2f}x; {_load()}")  # fmt: skip
     print(f"what two cores gave bare Python just before and after: {before:.2f}x, "
           f"{_two_cores():.2f}x (the most 2 workers can reach then)")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

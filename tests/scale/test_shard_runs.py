@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ import pytest
 
 from fauxsim.clock import to_micros
 from fauxsim.scale.jobs import DatabaseShardJob, ShardJob
-from fauxsim.scale.local import combine, run_locally
+from fauxsim.scale.local import combine, default_start_method, run_locally
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.shards import Shard
 from fauxsim.sinks.files.partitioned import META, DatasetFolder, open_dataset
@@ -63,13 +64,14 @@ def _run(
     workers: int,
     until: dt.date | None = None,
     format_name: str = "parquet",
+    start_method: str | None = None,
 ) -> None:
     open_dataset(out, scenario, format_name, "digest")
     jobs = [
         ShardJob(scenario, index, out, format_name, until, batch_rows=500)
         for index in range(scenario.shards)
     ]
-    run_locally(jobs, workers, start=to_micros(scenario.start_utc))
+    run_locally(jobs, workers, start=to_micros(scenario.start_utc), start_method=start_method)
 
 
 def _files(out: Path) -> dict[str, str]:
@@ -102,13 +104,29 @@ def one_worker(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> 
     return out
 
 
-@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize(("workers", "start_method"), [(2, None), (3, None), (2, "spawn")])
 def test_the_files_are_the_same_whatever_the_number_of_workers(
-    scenario, one_worker, tmp_path, workers
+    scenario, one_worker, tmp_path, workers, start_method
 ):
+    """Workers forked from this process (Linux's default) or spawned (elsewhere, or when
+    this process runs threads) write what one process writes, byte for byte."""
     out = tmp_path / "data"
-    _run(scenario, out, workers=workers)
+    _run(scenario, out, workers=workers, start_method=start_method)
     assert _files(out) == _files(one_worker)
+
+
+def test_workers_are_forked_on_linux_unless_this_process_runs_threads(monkeypatch):
+    with monkeypatch.context() as alone:
+        alone.setattr(threading, "active_count", lambda: 1)
+        assert default_start_method() == ("fork" if sys.platform == "linux" else "spawn")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert default_start_method() == "spawn"
+    finally:
+        stop.set()
+        thread.join()
 
 
 def test_each_table_is_one_partitioned_dataset_for_duckdb_and_pyarrow(scenario, one_worker):
@@ -252,9 +270,12 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner
     )
     try:
         _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
-        workers = psutil.Process(process.pid).children(recursive=True)
-        spawned = [w for w in workers if "spawn" in " ".join(w.cmdline())]
-        assert len(spawned) == (1 if "--dask" not in runner else 2)  # (locally: this one too)
+        command_process = psutil.Process(process.pid)
+        workers = command_process.children(recursive=True)
+        # Local workers are forked (the command's own command line), a LocalCluster's spawned.
+        own = command_process.cmdline()
+        started = [w for w in workers if "spawn" in " ".join(w.cmdline()) or w.cmdline() == own]
+        assert len(started) == (1 if "--dask" not in runner else 2)  # (locally: this one too)
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     finally:
