@@ -115,10 +115,20 @@ def _as_tasks(client: Any, jobs: Sequence[Job], progress: Progress) -> list[Shar
             stop.set()
         with contextlib.suppress(Exception):  # TimeoutError: some did not stop in time
             wait(futures, timeout=_STOP_SECONDS, return_when="ALL_COMPLETED")
+            _forget(stop)  # (not before: a shard still running must still see the flag)
         with contextlib.suppress(Exception):
             client.cancel(futures)  # any still running after the wait
         raise
+    _forget(stop)
     return [results[job.shard] for job in jobs]
+
+
+def _forget(stop: Any) -> None:  # noqa: ANN401 - a distributed.Event
+    """Remove the run's flag from the scheduler, once no shard reads it: a cluster of your
+    own outlives the command, and would keep one flag for each run (Dask deletes an Event
+    that is cleared while nobody waits on it)."""
+    with contextlib.suppress(Exception):  # (a cluster that is gone keeps nothing)
+        stop.clear()
 
 
 def _shard_result(returned: ShardResult | FauxError) -> ShardResult:

@@ -334,6 +334,27 @@ def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(scenario, one
     assert total.watermark == to_micros(scenario.end_utc)
 
 
+def test_a_cluster_of_your_own_keeps_no_flag_of_a_finished_run(scenario, one_worker, tmp_path):
+    """Each run on Dask makes a stop flag (a ``distributed.Event``) that every task reads; a
+    cluster that outlives the command must not keep one for each run, finished or stopped."""
+    from dask.distributed import LocalCluster  # noqa: PLC0415 - the optional extra
+
+    from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415
+
+    out = tmp_path / "data"
+    open_dataset(out, scenario, "parquet", "digest")
+    jobs = [ShardJob(scenario, index, out, "parquet", None, batch_rows=500) for index in range(3)]
+    broken = [*jobs[:1], DatabaseShardJob(scenario, 1, "postgresql://nobody@127.0.0.1:1/nothing")]
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        flags = cluster.scheduler.extensions["events"]._events  # noqa: SLF001 - what it holds
+        run_on_dask(jobs, cluster.scheduler_address, workers=None, start=0)
+        assert not flags
+        with pytest.raises(DatabaseError, match="could not connect"):
+            run_on_dask(broken, cluster.scheduler_address, workers=None, start=0)
+        assert not flags
+    assert _files(out) == _files(one_worker)
+
+
 @pytest.mark.slow
 def test_on_dask_a_failed_shard_stops_one_waiting_for_the_catalog(tmp_path, postgres_url):
     """Shard 0 fails at once (a database nobody listens at); shard 1 waits for shard 0's
