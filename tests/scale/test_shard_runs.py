@@ -346,7 +346,7 @@ def test_a_cluster_of_your_own_keeps_no_flag_of_a_finished_run(scenario, one_wor
     jobs = [ShardJob(scenario, index, out, "parquet", None, batch_rows=500) for index in range(3)]
     broken = [*jobs[:1], DatabaseShardJob(scenario, 1, "postgresql://nobody@127.0.0.1:1/nothing")]
     with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
-        flags = cluster.scheduler.extensions["events"]._events  # noqa: SLF001 - what it holds
+        flags = cluster.scheduler.extensions["events"]._events  # (private: what it holds)
         run_on_dask(jobs, cluster.scheduler_address, workers=None, start=0)
         assert not flags
         with pytest.raises(DatabaseError, match="could not connect"):
