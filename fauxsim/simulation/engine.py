@@ -516,17 +516,22 @@ class Simulation:
         ``customer_return_share`` of the returning visits, spread evenly (its running
         sum passing a whole number; no draw), take a customer first, the others an
         anonymous visitor first; each falls back on the other pool when its own has
-        nobody to give. Each pool draws the gap of its take (``ReturningPool.take``); a
-        customer comes back only if one left about that long ago (``strict``), so that
-        customers' gaps stay the configured ones however few of them are due.
+        nobody to give. The pool tried first draws the visit's gap, and the other takes
+        the visit with the same gap: a customer comes back only if one left about that long
+        ago (``strict``), and customers are fewer than the visits that turn to them, so
+        they are found more often after short gaps. Were the fallback to draw a gap of its
+        own, the long gaps customers could not fill would be replaced by gaps of any
+        length, and returning visits would come back sooner than configured.
         """
         self._customer_turns += self.customer_return_share
         if self._customer_turns >= 1.0:
             self._customer_turns -= 1.0
-            customer = self.customer_pool.take(now, strict=True)
-            return customer if customer is not None else self.pool.take(now)
-        visitor = self.pool.take(now)
-        return visitor if visitor is not None else self.customer_pool.take(now, strict=True)
+            gap = self.customer_pool.draw_gap()
+            customer = self.customer_pool.take(now, gap, strict=True)
+            return customer if customer is not None else self.pool.take(now, gap)
+        gap = self.pool.draw_gap()
+        visitor = self.pool.take(now, gap)
+        return visitor if visitor is not None else self.customer_pool.take(now, gap, strict=True)
 
     def return_later(self, visitor: Visitor, ended_at: int) -> None:
         """Put a visitor whose session ended at ``ended_at`` among the possible returners:

@@ -107,8 +107,8 @@ STRICT_SLACK = 1.25
 class ReturningPool:
     """Visitors who may come back, in the order their last visit ended.
 
-    ``take(now)`` draws a gap and returns the visitor whose last visit ended latest at or
-    before ``now - gap`` (never within the session timeout: that would be the same
+    ``take(now, gap)`` returns the visitor whose last visit ended latest at or before
+    ``now - gap`` (never within the session timeout: that would be the same
     session). If every such visitor was taken already, or the gap is longer than anyone
     is remembered, the visitor remembered longest comes back. Visitors whose last visit
     is older than ``gaps.horizon`` have churned and are forgotten.
@@ -152,16 +152,21 @@ class ReturningPool:
         self._customers.append(0 if customer_id is None else customer_id + 1)
         self._live += 1
 
-    def take(self, now: int, *, strict: bool = False) -> Visitor | None:
-        """A visitor back at ``now`` after a gap drawn now, or None if nobody can be.
+    def draw_gap(self) -> int:
+        """A return gap from the configured distribution (at least the session timeout),
+        drawn from this pool's stream."""
+        gaps = self._gaps
+        return max(gaps.gap(self._draw), gaps.timeout)
+
+    def take(self, now: int, gap: int, *, strict: bool = False) -> Visitor | None:
+        """A visitor back at ``now`` after ``gap`` (``draw_gap``), or None if nobody can be.
 
         ``strict``: only a visitor whose last visit ended within ``STRICT_SLACK`` times the
         gap (else None, and nobody is taken), never the one remembered longest instead: for
-        a pool that shares the returning visits with another (the customers'), so that
-        its gaps stay the configured ones when few of its visitors are due.
+        a pool that shares the returning visits with another (the customers'), which then
+        takes the visit with the same gap.
         """
         gaps = self._gaps
-        gap = max(gaps.gap(self._draw), gaps.timeout)
         self._churn(now - gaps.horizon)
         ends, head = self._ends, self._head
         if head == len(ends):

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import statistics
 from collections import defaultdict
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from fauxsim.clock import DAY, HOUR, MINUTE, to_micros
 from fauxsim.randomness import Purpose, stream
 from fauxsim.simulation.audience import Cart, CartLine, Visitor
+from fauxsim.simulation.engine import Simulation
 from fauxsim.simulation.returning import ReturningGaps, ReturningPool
 from tests.simulation.helpers import collect, small_scenario
 from tests.simulation.test_audience import KINDS
@@ -36,6 +38,11 @@ def pool_with(gaps: Iterator[int] | int, horizon: int = 10 * DAY) -> ReturningPo
     return ReturningPool(KINDS, returning, stream(1, Purpose.RETURNING, 1).random)
 
 
+def back_at(pool: ReturningPool, now: int) -> Visitor | None:
+    """Who comes back at ``now`` after a gap the pool draws, as the engine asks."""
+    return pool.take(now, pool.draw_gap())
+
+
 def visitor(
     visitor_id: int,
     kind: tuple[str, str, str] = ("mobile", "chrome", "US"),
@@ -51,11 +58,11 @@ def test_the_visitor_back_left_at_least_the_gap_drawn_ago():
     pool = pool_with(5 * HOUR)
     pool.add(visitor(1), 1 * HOUR)
     pool.add(visitor(2), 10 * HOUR)
-    back = pool.take(15 * HOUR - 1)
+    back = back_at(pool, 15 * HOUR - 1)
     assert back is not None
     assert back.visitor_id == 1
     pool.add(visitor(3), 15 * HOUR)
-    back = pool.take(15 * HOUR)
+    back = back_at(pool, 15 * HOUR)
     assert back is not None
     assert back.visitor_id == 2
 
@@ -63,8 +70,8 @@ def test_the_visitor_back_left_at_least_the_gap_drawn_ago():
 def test_nobody_comes_back_within_the_session_timeout_however_short_the_gap():
     pool = pool_with(1)
     pool.add(visitor(1), HOUR)
-    assert pool.take(HOUR + TIMEOUT - 1) is None
-    assert pool.take(HOUR + TIMEOUT) is not None
+    assert back_at(pool, HOUR + TIMEOUT - 1) is None
+    assert back_at(pool, HOUR + TIMEOUT) is not None
 
 
 def test_the_visitor_back_is_the_one_who_left_latest_a_gap_ago():
@@ -73,11 +80,11 @@ def test_the_visitor_back_is_the_one_who_left_latest_a_gap_ago():
     pool = pool_with(2 * HOUR)
     for visitor_id, ended in ((1, 1 * HOUR), (2, 2 * HOUR), (3, 3 * HOUR), (4, 5 * HOUR)):
         pool.add(visitor(visitor_id), ended)
-    taken = [pool.take(6 * HOUR) for _ in range(4)]
+    taken = [back_at(pool, 6 * HOUR) for _ in range(4)]
     # 4 left at 5:00, under the gap; then the latest of the rest, 3, 2, 1; then 4 (the one
     # remembered longest: nobody left two hours before), since it left over a timeout ago.
     assert [v.visitor_id for v in taken if v is not None] == [3, 2, 1, 4]
-    assert pool.take(6 * HOUR) is None
+    assert back_at(pool, 6 * HOUR) is None
     assert len(pool) == 0
 
 
@@ -85,10 +92,10 @@ def test_a_gap_longer_than_the_horizon_takes_the_visitor_remembered_longest():
     pool = pool_with(iter([30 * DAY, 2 * HOUR]), horizon=10 * DAY)
     for visitor_id, ended in ((1, 2 * DAY), (2, 3 * DAY)):
         pool.add(visitor(visitor_id), ended)
-    first = pool.take(4 * DAY)
+    first = back_at(pool, 4 * DAY)
     assert first is not None
     assert first.visitor_id == 1
-    second = pool.take(4 * DAY)
+    second = back_at(pool, 4 * DAY)
     assert second is not None
     assert second.visitor_id == 2
 
@@ -99,7 +106,7 @@ def test_visitors_without_a_cart_come_back_as_they_left():
     pool.add(visitor(7, ("tablet", "safari", "CA")), HOUR)
     pool.add(visitor(8, ("mobile", "chrome", "US"), customer_id=0), 2 * HOUR)
     pool.add(visitor(9, ("desktop", "edge", "MX"), customer_id=2**39), 3 * HOUR)
-    back = [pool.take(4 * HOUR) for _ in range(3)]
+    back = [back_at(pool, 4 * HOUR) for _ in range(3)]
     assert [
         (v.visitor_id, v.device, v.browser, v.country, v.customer_id, v.cart)
         for v in back
@@ -129,7 +136,7 @@ def test_visitors_with_a_cart_come_back_with_it_line_for_line():
     cart.lines[0].removed = True
     expected = lines_of(cart)
     pool.add(with_cart, 2 * HOUR)
-    back = pool.take(3 * HOUR)
+    back = back_at(pool, 3 * HOUR)
     assert back is not None
     assert back.cart is not None
     assert (back.visitor_id, back.device, back.browser, back.country, back.customer_id) == (
@@ -148,7 +155,7 @@ def test_visitors_who_left_longer_ago_than_the_horizon_have_churned():
     kept.cart = Cart(1, session_id=1)
     pool.add(kept, DAY)
     pool.add(visitor(2, customer_id=5), DAY)
-    assert pool.take(8 * DAY + 1) is None
+    assert back_at(pool, 8 * DAY + 1) is None
     assert len(pool) == 0
     assert pool._carts == {}
     assert (pool.churned_carts, pool.churned_customers) == ([1], [5])
@@ -217,7 +224,7 @@ def test_the_pool_takes_whom_its_rule_says_through_churn_and_compaction(steps):
                 pool.add(visitor(added), ended)
                 continue
             now = max(now, ended) + hours * HOUR
-            back = pool.take(now)
+            back = back_at(pool, now)
             out.append(None if back is None else back.visitor_id)
     finally:
         returning._COMPACT_AFTER = saved
@@ -293,3 +300,19 @@ def test_return_gaps_follow_the_configuration_through_a_traffic_spike():
     # The median of n lognormal gaps: standard error about 1.25 * sigma / sqrt(n) in logs.
     allowance = 4 * 1.25 * 0.5 / len(around) ** 0.5
     assert abs(statistics.median(around) / median - 1) < allowance
+
+
+def test_a_customer_turn_no_customer_fills_takes_a_visitor_after_the_same_gap():
+    """The customers' pool draws 5 hours and has nobody who left that long ago; the visitors'
+    pool then takes the visit with those 5 hours (its own draw would be 1 hour): the gaps
+    customers cannot fill are not replaced by shorter ones."""
+    customers, visitors = pool_with(5 * HOUR), pool_with(HOUR)
+    customers.add(visitor(1, customer_id=0), 9 * HOUR)
+    visitors.add(visitor(2), 5 * HOUR)
+    visitors.add(visitor(3), 9 * HOUR)
+    simulation = SimpleNamespace(
+        customer_pool=customers, pool=visitors, customer_return_share=1.0, _customer_turns=0.0
+    )
+    back = Simulation.take_returning(simulation, 10 * HOUR)  # type: ignore[arg-type]
+    assert back is not None
+    assert back.visitor_id == 2

@@ -267,7 +267,7 @@ def _arrivals_arguments(
         "plan": plan or simulation._hour_plan, "start": simulation.start,
         "end": simulation.start + 2 * HOUR, "hour_start": simulation.start, "hour": HOUR,
         "returning_share": 0.5, "width": 64, "then": entity_draws(1, Purpose.SESSION),
-        "take": simulation.pool.take, "new_visitor": simulation.new_visitor,
+        "take": simulation.take_returning, "new_visitor": simulation.new_visitor,
         "session_id": 0, "stride": 1,
     }  # fmt: skip
 
