@@ -15,9 +15,10 @@ Prints, each against a baseline measured in the same run:
    user's command runs it (the LocalCluster's start and close included), and a cluster
    already running (``--dask tcp://...``: a LocalCluster of 2 worker processes started in
    another process before the timing, so its workers import fauxsim on their first task,
-   as a real cluster's do; timed on a first run, cold, and a second, warm). Wall time, so the
-   machine must be otherwise idle for the ratio to mean anything: the load average is
-   printed beside it.
+   as a real cluster's do; timed on a first run, cold, and a second, warm; then a first run
+   on a cluster whose workers import the engine as they start, ``--preload
+   fauxsim.scale.jobs``). Wall time, so the machine must be otherwise idle for the ratio
+   to mean anything: the load average is printed beside it.
 2. CPU flatness: the same total traffic as K = 1, 4, 16, 64 shards, every shard run one
    after the other in this process (``time.process_time``, engine and projector, no
    sink): CPU at K against K = 1 (target: at most 1.10 at K = 64); with ``--rounds N``,
@@ -65,8 +66,11 @@ SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "black_friday.
 # `python -c`, so its spawned workers import nothing of this script (nor fauxsim) at start.
 _CLUSTER = """
 import sys
+import dask
 from dask.distributed import LocalCluster
 
+if sys.argv[2:]:  # as `dask worker --preload MODULE` would
+    dask.config.set({"distributed.worker.preload": sys.argv[2:]})
 with LocalCluster(n_workers=int(sys.argv[1]), threads_per_worker=1, processes=True,
                   dashboard_address=None) as cluster:
     print(cluster.scheduler_address, flush=True)
@@ -124,10 +128,13 @@ def _wall(
 
 
 @contextmanager
-def _running_cluster(workers: int) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A LocalCluster of ``workers`` worker processes in another process: its address."""
+def _running_cluster(
+    workers: int, preload: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A LocalCluster of ``workers`` worker processes in another process, which import
+    the ``preload`` modules as they start: its address."""
     process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed code
-        [sys.executable, "-c", _CLUSTER, str(workers)],
+        [sys.executable, "-c", _CLUSTER, str(workers), *preload],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -171,6 +178,17 @@ def _on_dask(scenario: Scenario, until: dt.date | None, one: float, two: float) 
                   f"{wall:.1f} s ({_cluster_cpu(process) - cpu:.1f} s CPU of the cluster's "
                   f"processes): {one / wall:.2f}x against 1 local worker (target >= 1.6; "
                   f"{ceiling}); {_load()}")  # fmt: skip
+    # As the README advises for a cluster of your own: its workers import the engine as they
+    # start, not on a run's first task.
+    with _running_cluster(workers=2, preload=("fauxsim.scale.jobs",)) as (address, process):
+        time.sleep(3.0)  # the workers' start-up (and import) CPU settles
+        cpu = _cluster_cpu(process)
+        wall = _wall(scenario, until, workers=2, dask=address)
+        print(f"--dask {address}, a running LocalCluster of 2 worker processes started with "
+              f"--preload fauxsim.scale.jobs, first run on it: {wall:.1f} s "
+              f"({_cluster_cpu(process) - cpu:.1f} s CPU of the cluster's processes): "
+              f"{one / wall:.2f}x against 1 local worker (target >= 1.6; {ceiling}); "
+              f"{_load()}")  # fmt: skip
 
 
 def _into_postgres(scenario: Scenario, until: dt.date | None, server: str, workers: int) -> float:

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -44,6 +45,8 @@ StartMethod = Literal["fork", "spawn"]
 _POLL_SECONDS = 0.5
 # How long a stopped worker may take to clean up before it is killed.
 _STOP_SECONDS = 30.0
+# A worker's exit code once stopped by SIGTERM, as a shell reports a process it ended.
+_STOPPED_EXIT = 128 + signal.SIGTERM
 
 
 def default_workers(shards: int) -> int:
@@ -95,6 +98,11 @@ class WorkerFailedError(RuntimeError):
     """A worker process failed with an error that is not the user's (a bug): its traceback."""
 
 
+class WorkerEndedError(FauxError):
+    """A worker process ended before its shards were done: killed (out of memory, say) or
+    stopped by someone else than this command."""
+
+
 def run_locally(
     jobs: Sequence[Job],
     workers: int,
@@ -114,15 +122,18 @@ def run_locally(
 
 
 def default_start_method() -> StartMethod:
-    """How workers start: forked on Linux when this process runs no other thread, else
-    spawned.
+    """How workers start: forked on Linux when this process runs no other Python thread,
+    else spawned.
 
     Forked, a worker skips the interpreter's start and the engine's imports: on 2 cores,
-    black_friday in 8 shards ran 1.86-2.05x faster on 2 workers than on 1, against
-    1.32-1.47x spawned (benchmarks/README.md, "Workers forked"). A fork copies only the
-    thread that forks, and a lock another thread held stays held in the child for good, so
-    with other threads running (Python 3.12 warns of it) the workers are spawned. macOS
-    spawns too: its system libraries are not safe to use after a fork.
+    black_friday in 8 shards ran a median 1.93x faster on 2 workers than on 1, against
+    1.60x spawned in the same runs (benchmarks/README.md, "Workers forked"). A fork copies
+    only the thread that forks, and a lock another thread held stays held in the child for
+    good: with a Python thread running (the progress bar's, a Dask client's), the workers
+    are spawned. The native threads NumPy's OpenBLAS and pyarrow's allocator start at
+    import are always there; both libraries reset themselves in a forked child
+    (``pthread_atfork``), and a worker uses neither before it has. macOS spawns: its system
+    libraries are not safe to use after a fork.
     """
     if sys.platform == "linux" and threading.active_count() == 1:
         return "fork"
@@ -150,7 +161,9 @@ def _in_processes(
     ]
     results: dict[int, ShardResult] = {}
     try:
-        with children_ignore_ctrl_c(), _term_held():  # from their first instruction (see _work)
+        # From their first instruction (see _work): Ctrl-C ignored, and a forked worker holds
+        # SIGTERM until it has its own handler (this command's would run in it before).
+        with children_ignore_ctrl_c(), _term_held(method == "fork"), _fork_quietly():
             for process in processes:
                 process.start()
         # Only now: the first put starts the queue's feeder thread, which a fork must not see.
@@ -166,7 +179,8 @@ def _in_processes(
         raise
     finally:
         for process in processes:
-            process.join(_STOP_SECONDS)
+            if process.pid is not None:  # (started)
+                process.join(_STOP_SECONDS)
         for channel in (tasks, messages):
             channel.cancel_join_thread()
             channel.close()
@@ -219,6 +233,11 @@ def _take_message(
         kind, shard, body = messages.get(timeout=wait)
     except queue.Empty:
         _check_alive(processes)
+        if wait and all(process.exitcode is not None for process in processes):
+            # All ended well with shards not reported (a worker queues its results before
+            # it exits): nothing will come.
+            msg = "every worker ended, and some shards were never reported done"
+            raise WorkerFailedError(msg) from None
         return False
     if kind == "progress":
         progress.update(shard, body)
@@ -231,10 +250,23 @@ def _take_message(
 
 
 def _check_alive(processes: list[Any]) -> None:
+    """Raise if a worker ended badly. (One that failed has said why first: this is one that
+    could not, killed or stopped from outside.)"""
     for process in processes:
-        if process.exitcode not in (None, 0):
-            msg = f"worker {process.name} died (exit code {process.exitcode})"
-            raise WorkerFailedError(msg)
+        code = process.exitcode
+        if code in (None, 0):
+            continue
+        if code == _STOPPED_EXIT:
+            how = "was stopped (SIGTERM)"
+        elif code < 0:
+            how = f"was killed (signal {-code})"
+        else:
+            how = f"ended with exit code {code}"
+        msg = (
+            f"worker {process.name} {how} before its shards were done; what was committed "
+            "stays: run the same command again to resume"
+        )
+        raise WorkerEndedError(msg)
 
 
 def _stop(processes: list[Any]) -> None:
@@ -265,48 +297,69 @@ def children_ignore_ctrl_c() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _term_held() -> Iterator[None]:
-    """SIGTERM blocked while workers start: a forked worker would otherwise run this
-    command's handler if stopped before it sets its own. It inherits the block and lifts it
-    once its handler is set (:func:`_work`); here, a SIGTERM that came meanwhile is
-    delivered when the block ends."""
-    if threading.current_thread() is not threading.main_thread():
+def _term_held(held: bool) -> Iterator[None]:
+    """With ``held``, SIGTERM blocked in this thread while workers are forked: a forked
+    worker would otherwise run this command's handler if stopped before it sets its own. It
+    inherits the block and lifts it once its handler is set (:func:`_work`); here, a SIGTERM
+    that came meanwhile is delivered when the block ends. (A spawned worker starts with the
+    default action, which ends it quietly: its start is not held.)"""
+    if not held or not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def _fork_quietly() -> Iterator[None]:
+    """Python 3.12+ warns at every fork of a process with native threads running, which
+    this one always has (see :func:`default_start_method`)."""
+    with warnings.catch_warnings():
+        deadlocks = r".*use of fork\(\) may lead to deadlocks"
+        warnings.filterwarnings("ignore", message=deadlocks, category=DeprecationWarning)
+        yield
 
 
 class _Stopped(BaseException):
     """SIGTERM in a worker: the parent stops it."""
 
 
+_stopping = False  # a worker's first SIGTERM raises _Stopped; any later one, nothing
+
+
 def _on_term(_number: int, _frame: FrameType | None) -> None:
-    raise _Stopped
+    global _stopping  # noqa: PLW0603 - the one flag a signal handler may leave
+    if not _stopping:
+        _stopping = True
+        raise _Stopped
 
 
 def _work(tasks: Queue[Job | None], messages: Queue[tuple[str, int, Any]], parent: int) -> None:
-    """A worker process: run jobs until told to stop."""
+    """A worker process: run jobs until told to stop. Stopped (SIGTERM), it exits with
+    ``_STOPPED_EXIT``, so that a parent that did not stop it knows it ended early."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides (see module docstring)
     signal.signal(signal.SIGTERM, _on_term)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # held while it started
-    end_with_parent(parent)  # kill -9 of the command ends its workers too
     try:
-        # The collector stays tuned from one shard to the next: restored in between, it
-        # would collect the whole heap after each (64 shards of a small shop: ~5% more CPU).
-        with tuned_collector():
-            _run_jobs(tasks, messages)
+        try:
+            if hasattr(signal, "pthread_sigmask"):  # a stop held while it started: raised now
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+            end_with_parent(parent)  # kill -9 of the command ends its workers too
+            # The collector stays tuned from one shard to the next: restored in between, it
+            # would collect the whole heap after each (64 shards of a small shop: ~5% more).
+            with tuned_collector():
+                _run_jobs(tasks, messages)
+        finally:
+            # Past its jobs, a worker stopped while it exits just ends (no _Stopped
+            # traceback from the queue's flush at exit).
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
     except _Stopped:
         # Exit at once: what this worker queued may never be read now (the parent stops
         # reading when it stops the workers), and waiting to flush it would hang the exit.
         messages.cancel_join_thread()
-    finally:
-        # Past its jobs, a worker stopped while it exits just ends (no _Stopped traceback
-        # from the queue's flush at exit).
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sys.exit(_STOPPED_EXIT)
 
 
 def _run_jobs(tasks: Queue[Job | None], messages: Queue[tuple[str, int, Any]]) -> None:

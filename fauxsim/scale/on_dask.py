@@ -115,7 +115,9 @@ def _as_tasks(client: Any, jobs: Sequence[Job], progress: Progress) -> list[Shar
             stop.set()
         with contextlib.suppress(Exception):  # TimeoutError: some did not stop in time
             wait(futures, timeout=_STOP_SECONDS, return_when="ALL_COMPLETED")
-            _forget(stop)  # (not before: a shard still running must still see the flag)
+            # Not before, and not if some did not stop: a shard still running must still
+            # see the flag (then the cluster keeps it: one small entry).
+            _forget(stop)
         with contextlib.suppress(Exception):
             client.cancel(futures)  # any still running after the wait
         raise

@@ -536,7 +536,7 @@ class Simulation:
     def return_later(self, visitor: Visitor, ended_at: int) -> None:
         """Put a visitor whose session ended at ``ended_at`` among the possible returners:
         in the customers' pool once they have an account, else the anonymous visitors'
-        (the gap after which they come back is drawn when one does: ``ReturningPool.take``).
+        (the gap after which they come back is drawn when one does: ``take_returning``).
         """
         pool = self.pool if visitor.customer_id is None else self.customer_pool
         pool.add(visitor, ended_at)

@@ -104,12 +104,17 @@ def one_worker(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> 
     return out
 
 
-@pytest.mark.parametrize(("workers", "start_method"), [(2, None), (3, None), (2, "spawn")])
+_FORK = pytest.param("fork", marks=pytest.mark.skipif(sys.platform != "linux", reason="Linux"))
+
+
+@pytest.mark.parametrize(("workers", "start_method"), [(2, _FORK), (3, _FORK), (2, "spawn")])
 def test_the_files_are_the_same_whatever_the_number_of_workers(
     scenario, one_worker, tmp_path, workers, start_method
 ):
     """Workers forked from this process (Linux's default) or spawned (elsewhere, or when
-    this process runs threads) write what one process writes, byte for byte."""
+    this process runs threads) write what one process writes, byte for byte. (Named, not
+    left to the default: a test that used Dask before leaves a thread, and the default
+    would then spawn.)"""
     out = tmp_path / "data"
     _run(scenario, out, workers=workers, start_method=start_method)
     assert _files(out) == _files(one_worker)
@@ -296,9 +301,49 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner
     assert _files(out) == _files(clean)
 
 
+@pytest.mark.parametrize("start_method", [_FORK, "spawn"])
+def test_workers_stopped_as_they_start_end_quietly(tmp_path, capfd, start_method):
+    """This process's own shard fails at once, so it stops the other workers while they
+    start: they end without a word (no traceback of the stop) and the failure is raised."""
+    scenario = load_scenario(_scenario_file(tmp_path), ())
+    nowhere = "postgresql://nobody@127.0.0.1:1/nothing"
+    jobs = [DatabaseShardJob(scenario, index, nowhere) for index in range(3)]
+    with pytest.raises(DatabaseError, match="could not connect"):
+        run_locally(jobs, 3, start=to_micros(scenario.start_utc), start_method=start_method)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_worker_stopped_by_someone_else_ends_the_run_with_a_message(tmp_path):
+    """SIGTERM to one worker (not to the command): the command does not wait for the shard
+    it will never finish; it says which worker ended and exits 1, with no traceback."""
+    long_shop = _SHOP.replace("start: 2024-02-27", "start: 2023-01-01").replace(
+        "end: 2024-03-03", "end: 2023-05-01").replace("shards: 3", "shards: 4").replace(
+        "sessions_per_day: 600", "sessions_per_day: 150")  # fmt: skip
+    shop = _scenario_file(tmp_path, long_shop)
+    out = tmp_path / "data"
+    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
+    command = [fauxsim, "run", str(shop), "--out", str(out), "--workers", "2"]
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
+        worker = psutil.Process(process.pid).children()[0]
+        worker.terminate()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, stderr
+    assert "fauxsim-worker-1 was stopped (SIGTERM) before its shards were done" in stderr
+    assert "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+
+
 def test_a_worker_that_fails_stops_the_run_while_this_process_runs_a_shard(tmp_path):
     """Shard 0 runs in this process (it takes the first job), shard 1 fails at once in the
-    spawned worker (a database nobody listens at): the failure is raised here at this
+    other worker (a database nobody listens at): the failure is raised here at this
     process's next batch, its own shard stopped and its unfinished files removed."""
     long_shop = _SHOP.replace("end: 2024-03-03", "end: 2024-09-01").replace(
         "shards: 3", "shards: 2")  # fmt: skip

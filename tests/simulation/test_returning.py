@@ -302,17 +302,25 @@ def test_return_gaps_follow_the_configuration_through_a_traffic_spike():
     assert abs(statistics.median(around) / median - 1) < allowance
 
 
-def test_a_customer_turn_no_customer_fills_takes_a_visitor_after_the_same_gap():
-    """The customers' pool draws 5 hours and has nobody who left that long ago; the visitors'
-    pool then takes the visit with those 5 hours (its own draw would be 1 hour): the gaps
-    customers cannot fill are not replaced by shorter ones."""
-    customers, visitors = pool_with(5 * HOUR), pool_with(HOUR)
-    customers.add(visitor(1, customer_id=0), 9 * HOUR)
-    visitors.add(visitor(2), 5 * HOUR)
-    visitors.add(visitor(3), 9 * HOUR)
+@pytest.mark.parametrize("customer_turn", [True, False], ids=["customer turn", "visitor turn"])
+def test_the_pool_tried_second_takes_the_visit_after_the_gap_the_first_drew(customer_turn):
+    """The pool tried first draws 5 hours and has nobody who left that long ago (customers:
+    none within 1.25 times it; anonymous visitors: nobody at all); the other pool then takes
+    the visit after those 5 hours, not after a gap of its own (1 hour, or the first pool's
+    next, 7 hours): the gaps one pool cannot fill are not replaced by others."""
+    first, second = pool_with(iter([5 * HOUR, 7 * HOUR])), pool_with(HOUR)
+    if customer_turn:
+        first.add(visitor(1, customer_id=0), 9 * HOUR)  # back after 1 hour only
+    for visitor_id, ended in ((2, 3 * HOUR), (3, 5 * HOUR), (4, 9 * HOUR)):
+        second.add(visitor(visitor_id, customer_id=visitor_id if not customer_turn else None),
+                   ended)  # fmt: skip
+    customers, visitors = (first, second) if customer_turn else (second, first)
     simulation = SimpleNamespace(
-        customer_pool=customers, pool=visitors, customer_return_share=1.0, _customer_turns=0.0
+        customer_pool=customers,
+        pool=visitors,
+        customer_return_share=1.0 if customer_turn else 0.0,
+        _customer_turns=0.0,
     )
     back = Simulation.take_returning(simulation, 10 * HOUR)  # type: ignore[arg-type]
     assert back is not None
-    assert back.visitor_id == 2
+    assert back.visitor_id == 3
