@@ -250,6 +250,27 @@ def _wait_for(check: Any, what: str, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def _long_run(
+    folder: Path, shards: int, options: list[str], *, start_new_session: bool = False
+) -> tuple[list[str], subprocess.Popen[str]]:
+    """``fauxsim run`` of four months of a small shop in ``shards`` into ``folder/data``,
+    started: its command and its process."""
+    long_shop = _SHOP.replace("start: 2024-02-27", "start: 2023-01-01").replace(
+        "end: 2024-03-03", "end: 2023-05-01").replace("shards: 3", f"shards: {shards}").replace(
+        "sessions_per_day: 600", "sessions_per_day: 150")  # fmt: skip
+    shop = _scenario_file(folder, long_shop)
+    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
+    command = [fauxsim, "run", str(shop), "--out", str(folder / "data"), *options]
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=start_new_session,
+    )
+    return command, process
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("runner", [["--workers", "2"], ["--dask", "local", "--workers", "2"]],
                          ids=["local workers", "dask local"])  # fmt: skip
@@ -259,20 +280,9 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner
     exits 130 with one line and no traceback or Dask warning, its workers are gone, no
     partial file is left; the same command again finishes a dataset identical to a run in
     one process."""
-    long_shop = _SHOP.replace("start: 2024-02-27", "start: 2023-01-01").replace(
-        "end: 2024-03-03", "end: 2023-05-01").replace("shards: 3", "shards: 2").replace(
-        "sessions_per_day: 600", "sessions_per_day: 150")  # fmt: skip
-    shop = _scenario_file(tmp_path, long_shop)
     out = tmp_path / "data"
-    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
-    command = [fauxsim, "run", str(shop), "--out", str(out), *runner]
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # a process group of its own, as a terminal's job
-    )
+    # A process group of its own, as a terminal's job.
+    command, process = _long_run(tmp_path, shards=2, options=runner, start_new_session=True)
     try:
         _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
         command_process = psutil.Process(process.pid)
@@ -317,16 +327,8 @@ def test_workers_stopped_as_they_start_end_quietly(tmp_path, capfd, start_method
 def test_a_worker_stopped_by_someone_else_ends_the_run_with_a_message(tmp_path):
     """SIGTERM to one worker (not to the command): the command does not wait for the shard
     it will never finish; it says which worker ended and exits 1, with no traceback."""
-    long_shop = _SHOP.replace("start: 2024-02-27", "start: 2023-01-01").replace(
-        "end: 2024-03-03", "end: 2023-05-01").replace("shards: 3", "shards: 4").replace(
-        "sessions_per_day: 600", "sessions_per_day: 150")  # fmt: skip
-    shop = _scenario_file(tmp_path, long_shop)
     out = tmp_path / "data"
-    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
-    command = [fauxsim, "run", str(shop), "--out", str(out), "--workers", "2"]
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    _, process = _long_run(tmp_path, shards=4, options=["--workers", "2"])
     try:
         _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
         worker = psutil.Process(process.pid).children()[0]
