@@ -140,6 +140,7 @@ def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
     end = dataset.end
     ship = _working_step(scenario, dataset, "paid_at", "shipped_at")
     deliver = _working_step(scenario, dataset, "shipped_at", "delivered_at")
+    refund = _working_step(scenario, dataset, "returned_at", "refunded_at")
     checks = [
         _delay_check(dataset, "placed_at", "paid_at", life.pay_delay_minutes, Unit.MINUTES, end),
         # Cancellations take slightly more of the slow shipments; 3% covers it at 3% cancelled.
@@ -150,7 +151,8 @@ def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         _delay_check(
             dataset, "delivered_at", "returned_at", life.return_delay_days, Unit.DAYS, end
         ),
-        _delay_check(dataset, "returned_at", "refunded_at", life.refund_delay_days, Unit.DAYS, end),
+        refund.median_check(0.01, "allowance 1%"),
+        *refund.in_hours_checks(),
     ]
     # A cancellation request only cancels an order that has not shipped yet, and one asked
     # for after the end of the data is not seen: each order's chance counts the time it had.
@@ -199,11 +201,12 @@ def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
 
 @dataclass(frozen=True, slots=True)
 class _WorkingStep:
-    """A step done in working hours (shipping, delivery): the orders old enough for it to
-    have shown, when their wait began and ended, and what the configuration means."""
+    """A step done in working hours (shipping, delivery, a return's refund): the orders old
+    enough for it to have shown, when their wait began and ended, and what the configuration
+    means."""
 
     label: str  # "paid → shipped"
-    done: str  # "shipped", "delivered"
+    done: str  # "shipped", "delivered", "refunded"
     key: str  # its hours in the scenario
     unit_hours: float
     hours: WorkingHours
@@ -222,12 +225,18 @@ class _WorkingStep:
         return in_hours_checks(self.done, self.key, self.moments, self.waits, self.hours, self.zone)
 
 
+# The steps done in working hours: (the delay, the hours it counts in), their hours' key.
+_WORKING_STEPS = {
+    "shipped_at": ("ship_delay_hours", 1.0, "ship_hours"),
+    "delivered_at": ("deliver_delay_days", 24.0, "deliver_hours"),
+    "refunded_at": ("refund_delay_days", 24.0, "refund_hours"),
+}
+
+
 def _working_step(scenario: Scenario, dataset: Dataset, since: str, until: str) -> _WorkingStep:
     life = scenario.orders.lifecycle
-    shipping = until == "shipped_at"
-    delay = life.ship_delay_hours if shipping else life.deliver_delay_days
-    hours = life.ship_hours if shipping else life.deliver_hours
-    unit_hours = 1.0 if shipping else 24.0
+    delay_key, unit_hours, hours_key = _WORKING_STEPS[until]
+    delay, hours = getattr(life, delay_key), getattr(life, hours_key)
     wait = quantile(delay, _SETTLED) * unit_hours + longest_deferral_hours(hours)
     settled = dataset.end - dt.timedelta(hours=wait)
     rows = dataset.connection.execute(
@@ -239,7 +248,7 @@ def _working_step(scenario: Scenario, dataset: Dataset, since: str, until: str) 
     return _WorkingStep(
         label=f"{since.removesuffix('_at')} → {until.removesuffix('_at')}",
         done=until.removesuffix("_at"),
-        key="ship_hours" if shipping else "deliver_hours",
+        key=hours_key,
         unit_hours=unit_hours,
         hours=hours,
         zone=scenario.zone,

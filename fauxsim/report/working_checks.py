@@ -1,6 +1,6 @@
-"""Shipping and delivery in working hours: what the configured delays and hours mean.
+"""Shipping, delivery and refunds in working hours: what the configured delays and hours mean.
 
-A step (shipping, delivery) is due when its delay has passed since the step before; it
+A step (shipping, delivery, a refund) is due when its delay has passed since the step before; it
 happens then if that falls within the local hours of a day that works for it, else at a
 moment spread evenly over the hours of the next day that does; a weekday works for a step
 with its configured chance (README, "Orders"). Written out here again from that rule, so

@@ -949,7 +949,17 @@ class Lifecycle(Model):
     refund_delay_days: Distribution = Field(
         default=LogNormal(median=2, sigma=0.5, max=21),
         description=(
-            "Days from return to refund_issued, e.g. {type: lognormal, median: 2, sigma: 0.5}."
+            "Days from return (or cancellation) until the refund can be issued, e.g. {type:"
+            " lognormal, median: 2, sigma: 0.5}; it is issued then, or later within the"
+            " finance team's hours (refund_hours)."
+        ),
+    )
+    refund_hours: WorkingHours = Field(
+        default=WorkingHours(opens=9, closes=17, weekdays=[1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]),
+        description=(
+            "When refunds are issued (refund_issued), e.g. {opens: 9, closes: 17, weekdays:"
+            " [1, 1, 1, 1, 1, 0, 0]}; {opens: 0, closes: 24, weekdays: [1, 1, 1, 1, 1, 1, 1]}"
+            " refunds as soon as due."
         ),
     )
     carriers: dict[str, Weight] = Field(

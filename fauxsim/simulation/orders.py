@@ -39,7 +39,7 @@ _LIFECYCLE_DRAWS = 20
 @dataclass(frozen=True, slots=True)
 class OrderLife:
     """The lifecycle settings, compiled once: delays in microseconds, at least one, and
-    the hours in which orders ship and are delivered."""
+    the hours in which orders ship, are delivered and are refunded."""
 
     pay_delay: WholeSampler
     ship_delay: WholeSampler
@@ -51,6 +51,7 @@ class OrderLife:
     return_probability: float
     return_delay: WholeSampler
     refund_delay: WholeSampler
+    refund_clock: WorkingClock
 
     @classmethod
     def compile(cls, life: Lifecycle, zone: ZoneInfo, *, compiled: bool | None = None) -> OrderLife:
@@ -67,6 +68,7 @@ class OrderLife:
             return_probability=life.return_probability,
             return_delay=whole_sampler(life.return_delay_days, DAY, 1, compiled=compiled),
             refund_delay=whole_sampler(life.refund_delay_days, DAY, 1, compiled=compiled),
+            refund_clock=WorkingClock(life.refund_hours, zone),
         )
 
 
@@ -177,7 +179,7 @@ def order_lifecycle(
             now = yield cancel_delay
             emit(ORDER_CANCELLED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"reason": "customer_request"})  # fmt: skip
-            now = yield life.refund_delay(draw)
+            now = yield life.refund_clock.next_moment(now + life.refund_delay(draw), draw) - now
             emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"amount_cents": total_cents})  # fmt: skip
             sim.order_ended(customer_id)
@@ -199,7 +201,7 @@ def order_lifecycle(
         now = yield life.return_delay(draw)
         emit(ORDER_RETURNED, now, None, None, customer_id, None, None, None, None,
              order_id, {"reason": sim.return_reasons.pick(draw)})  # fmt: skip
-        now = yield life.refund_delay(draw)
+        now = yield life.refund_clock.next_moment(now + life.refund_delay(draw), draw) - now
         emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None, None,
              order_id, {"amount_cents": total_cents})  # fmt: skip
         sim.order_ended(customer_id)

@@ -134,6 +134,14 @@ def test_the_audit_reads_duplicated_events_once(flash_sale_folder):
         ("orders.lifecycle.ship_hours={opens: 9, closes: 17}", {"shipped within 9:00-17:00 local"}),
         ("orders.lifecycle.ship_hours.weekdays=[1, 1, 1, 1, 1, 0.5, 0]", {"shipped on Saturdays"}),
         (
+            "orders.lifecycle.refund_hours={opens: 0, closes: 24, weekdays: [1, 1, 1, 1, 1, 1, 1]}",
+            {"median returned → refunded"},  # (~100 refunds: too few for the weekend rows)
+        ),
+        (
+            "orders.lifecycle.refund_hours={opens: 10, closes: 16}",
+            {"refunded within 10:00-16:00 local"},
+        ),
+        (
             "traffic.calendar.0.traffic_multiplier=2",
             {"Black Friday 2024-11-29 traffic multiplier", "sessions started"},
         ),

@@ -75,7 +75,7 @@ def test_descriptions_do_not_change_the_scenario_digest():
         for name in ("black_friday", "steady_state", "flash_sale")
     }
     assert digests == {
-        "black_friday": "563ad9c16dff0d1644d216d1578799557aa80cd1756a3509ffca6286e3c03d34",
-        "steady_state": "ec64a2edcc6cc297117b0d65658f3a7e0b134f76f765d2b0c06b5f6a645df0b8",
-        "flash_sale": "22e56f8b1fe9313e537d481ff46ec88fd2f9fe2a980aac51570476fce96441b2",
+        "black_friday": "84dfc3446028c00c7f3eadc09764a72545b1b07b82c62353ef6bf8a8bf6b5e29",
+        "steady_state": "b68e04418db6f9f3ca536da28ff71446090aa6a70b0e2253335e211bb3df1547",
+        "flash_sale": "5404510e872fd600d66205be5f4d79c72561e52e14da407c8c7bc559d355fa00",
     }
