@@ -229,13 +229,15 @@ def _take_message(
 ) -> bool:
     """Handle a worker's next message, if one comes within ``wait`` seconds: progress, a
     result, or a failure (raised here). Whether there was one."""
+    # Read before the wait: a worker may send its last result and end during it.
+    ended = wait > 0 and all(process.exitcode is not None for process in processes)
     try:
         kind, shard, body = messages.get(timeout=wait)
     except queue.Empty:
         _check_alive(processes)
-        if wait and all(process.exitcode is not None for process in processes):
-            # All ended well with shards not reported (a worker queues its results before
-            # it exits): nothing will come.
+        if ended:
+            # All had ended well before the wait, with shards not reported (a worker's
+            # messages are in the pipe before it exits): nothing more will come.
             msg = "every worker ended, and some shards were never reported done"
             raise WorkerFailedError(msg) from None
         return False
@@ -256,7 +258,7 @@ def _check_alive(processes: list[Any]) -> None:
         code = process.exitcode
         if code in (None, 0):
             continue
-        if code == _STOPPED_EXIT:
+        if code in (_STOPPED_EXIT, -signal.SIGTERM):  # (-15: before or after its handler)
             how = "was stopped (SIGTERM)"
         elif code < 0:
             how = f"was killed (signal {-code})"

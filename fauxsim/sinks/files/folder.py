@@ -82,24 +82,30 @@ def signals_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set handlers; it is the one that gets the stop
         return
-    noted: list[tuple[int, FrameType | None]] = []
+    noted: dict[int, FrameType | None] = {}
 
     def note(number: int, frame: FrameType | None) -> None:
-        noted.append((number, frame))
+        noted.setdefault(number, frame)
 
-    previous = {number: signal.signal(number, note) for number in _STOPS}
+    # A stop this process ignores stays ignored (a worker's Ctrl-C): noted, it would hide
+    # the SIGTERM its parent sends next.
+    previous = {
+        number: signal.signal(number, note)
+        for number in _STOPS
+        if signal.getsignal(number) != signal.SIG_IGN
+    }
     try:
         yield
     finally:
-        for stop, handler in previous.items():
-            signal.signal(stop, handler)
-        if noted:
-            first, frame = noted[0]
-            handler = previous[signal.Signals(first)]
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if noted:  # SIGTERM if both came (the stronger word), else the one that came
+            stop = signal.SIGTERM if signal.SIGTERM in noted else signal.Signals(next(iter(noted)))
+            handler = previous[stop]
             if callable(handler):
-                handler(first, frame)  # e.g. KeyboardInterrupt, now that the block is done
+                handler(stop, noted[stop])  # e.g. KeyboardInterrupt, now that it is done
             elif handler == signal.SIG_DFL:
-                signal.raise_signal(first)
+                signal.raise_signal(stop)
 
 
 def remove_quietly(path: Path) -> None:
