@@ -141,6 +141,7 @@ def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
     ship = _working_step(scenario, dataset, "paid_at", "shipped_at")
     deliver = _working_step(scenario, dataset, "shipped_at", "delivered_at")
     refund = _working_step(scenario, dataset, "returned_at", "refunded_at")
+    cancelled_refund = _working_step(scenario, dataset, "cancelled_at", "refunded_at")
     checks = [
         _delay_check(dataset, "placed_at", "paid_at", life.pay_delay_minutes, Unit.MINUTES, end),
         # Cancellations take slightly more of the slow shipments; 3% covers it at 3% cancelled.
@@ -153,6 +154,7 @@ def lifecycle_checks(scenario: Scenario, dataset: Dataset) -> list[Check]:
         ),
         refund.median_check(0.01, "allowance 1%"),
         *refund.in_hours_checks(),
+        cancelled_refund.median_check(0.01, "allowance 1%"),
     ]
     # A cancellation request only cancels an order that has not shipped yet, and one asked
     # for after the end of the data is not seen: each order's chance counts the time it had.
@@ -225,7 +227,8 @@ class _WorkingStep:
         return in_hours_checks(self.done, self.key, self.moments, self.waits, self.hours, self.zone)
 
 
-# The steps done in working hours: (the delay, the hours it counts in), their hours' key.
+# The steps done in working hours, by their end: (the delay, the hours it counts in),
+# their hours' key. (A refund follows a return or a cancellation: the same delay and hours.)
 _WORKING_STEPS = {
     "shipped_at": ("ship_delay_hours", 1.0, "ship_hours"),
     "delivered_at": ("deliver_delay_days", 24.0, "deliver_hours"),

@@ -954,8 +954,10 @@ class Lifecycle(Model):
             " finance team's hours (refund_hours)."
         ),
     )
+    # The default is WorkingHours' own, as ship_hours': a partial setting ({opens: 9})
+    # then keeps the other keys a reader sees in the defaults.
     refund_hours: WorkingHours = Field(
-        default=WorkingHours(opens=9, closes=17, weekdays=[1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]),
+        default=WorkingHours(),
         description=(
             "When refunds are issued (refund_issued), e.g. {opens: 9, closes: 17, weekdays:"
             " [1, 1, 1, 1, 1, 0, 0]}; {opens: 0, closes: 24, weekdays: [1, 1, 1, 1, 1, 1, 1]}"

@@ -75,7 +75,7 @@ def test_descriptions_do_not_change_the_scenario_digest():
         for name in ("black_friday", "steady_state", "flash_sale")
     }
     assert digests == {
-        "black_friday": "84dfc3446028c00c7f3eadc09764a72545b1b07b82c62353ef6bf8a8bf6b5e29",
-        "steady_state": "b68e04418db6f9f3ca536da28ff71446090aa6a70b0e2253335e211bb3df1547",
-        "flash_sale": "5404510e872fd600d66205be5f4d79c72561e52e14da407c8c7bc559d355fa00",
+        "black_friday": "d1434018a02805f46c1bb5e28ffc23db8a5a79ed8eb7a0082b41a12c903f9f9c",
+        "steady_state": "f8618f8c1c4d5b76a3df87725866c0375e780d97c7935d65e781caf917ddbfdc",
+        "flash_sale": "0be9c2c008cbf1a21c12ffa00cf4fe3b74ccc98b1731fbe1eb3ece353d068bae",
     }
