@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ from tests.simulation.helpers import collect
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Iterator
 
     from fauxsim.scenario.model import Scenario
 
@@ -250,11 +252,13 @@ def _wait_for(check: Any, what: str, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+@contextmanager
 def _long_run(
     folder: Path, shards: int, options: list[str], *, start_new_session: bool = False
-) -> tuple[list[str], subprocess.Popen[str]]:
+) -> Iterator[tuple[list[str], subprocess.Popen[str]]]:
     """``fauxsim run`` of four months of a small shop in ``shards`` into ``folder/data``,
-    started: its command and its process."""
+    once it has committed a first month: its command and its process (killed at the end
+    of the block if it still runs)."""
     long_shop = _SHOP.replace("start: 2024-02-27", "start: 2023-01-01").replace(
         "end: 2024-03-03", "end: 2023-05-01").replace("shards: 3", f"shards: {shards}").replace(
         "sessions_per_day: 600", "sessions_per_day: 150")  # fmt: skip
@@ -268,7 +272,13 @@ def _long_run(
         text=True,
         start_new_session=start_new_session,
     )
-    return command, process
+    try:
+        out = folder / "data"
+        _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
+        yield command, process
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 @pytest.mark.slow
@@ -282,9 +292,10 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner
     one process."""
     out = tmp_path / "data"
     # A process group of its own, as a terminal's job.
-    command, process = _long_run(tmp_path, shards=2, options=runner, start_new_session=True)
-    try:
-        _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
+    with _long_run(tmp_path, shards=2, options=runner, start_new_session=True) as (
+        command,
+        process,
+    ):
         command_process = psutil.Process(process.pid)
         workers = command_process.children(recursive=True)
         # Local workers are forked (the command's own command line), a LocalCluster's spawned.
@@ -293,9 +304,6 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner
         assert len(started) == (1 if "--dask" not in runner else 2)  # (locally: this one too)
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 130, stderr
     assert "run the same command again to resume" in stderr
     assert "Traceback" not in stderr
@@ -327,16 +335,9 @@ def test_workers_stopped_as_they_start_end_quietly(tmp_path, capfd, start_method
 def test_a_worker_stopped_by_someone_else_ends_the_run_with_a_message(tmp_path):
     """SIGTERM to one worker (not to the command): the command does not wait for the shard
     it will never finish; it says which worker ended and exits 1, with no traceback."""
-    out = tmp_path / "data"
-    _, process = _long_run(tmp_path, shards=4, options=["--workers", "2"])
-    try:
-        _wait_for(lambda: any((out / META).glob("shard=*/upto-*.json")), "a first commit")
-        worker = psutil.Process(process.pid).children()[0]
-        worker.terminate()
+    with _long_run(tmp_path, shards=4, options=["--workers", "2"]) as (_, process):
+        psutil.Process(process.pid).children()[0].terminate()
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 1, stderr
     assert "fauxsim-worker-1 was stopped (SIGTERM) before its shards were done" in stderr
     assert "run the same command again to resume" in stderr
