@@ -9,10 +9,13 @@ hour. Arrivals are drawn a block of hours at a time, each block from a stream of
 and depend only on the expected starts of its hours and the two beside it, so any block
 can be generated alone: that is what makes runs prefix-stable and shardable.
 
-A block is an hour for a whole shop (one shard), and a UTC day for a shard of several:
-a shard's hours are small (black_friday in 64 shards: ~2 starts an hour), and seeding the
-block's generators and the continuous rate's NumPy maths cost a fixed ~100 µs a block, as
-much as its visits. Drawn a day at a time, a shard costs about its share of the work.
+A block is an hour for a whole shop (one shard), and whole UTC days for a shard of
+several: a shard's hours are small (black_friday in 64 shards: ~2 starts an hour), and
+seeding the block's generators and the continuous rate's NumPy maths cost a fixed ~100 µs
+a block, as much as its visits. A shard's block is a day, or as many days (at most a week)
+as hold ``_STARTS_PER_BLOCK`` of its expected starts at the scenario's ``sessions_per_day``:
+a day of black_friday in 64 shards holds ~57, so its blocks are weeks. Drawn so, a shard
+costs about its share of the work. (The block length is part of a sharded run's data.)
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ if TYPE_CHECKING:
 
 _DAYS_PER_YEAR = 365.25
 T = TypeVar("T")
-_HOURS_PER_BLOCK_OF_A_SHARD = 24  # a shard of several draws its arrivals a UTC day at a time
+# A shard of several draws its arrivals whole UTC days at a time: enough days to expect this
+# many starts (at the scenario's sessions_per_day), at most a week.
+_STARTS_PER_BLOCK = 400
+_MOST_DAYS_PER_BLOCK = 7
 
 # An hour's rate at its start, middle or end: a float, or an array of one per start.
 Shape: TypeAlias = "float | np.ndarray"
@@ -90,8 +96,10 @@ class TrafficModel:
         # (A live run adds 24 a day: under 1 MB a year.)
         self._rates: dict[int, float] = once_per_process(("hourly rates", *curves), dict)
         # Hours per block of arrivals: an hour for a whole shop (its data as before blocks
-        # existed), a day for a shard of several (see the module's docstring).
-        self.hours_per_block = 1 if self._shards == 1 else _HOURS_PER_BLOCK_OF_A_SHARD
+        # existed), whole days for a shard of several (see the module's docstring).
+        self.hours_per_block = (
+            1 if self._shards == 1 else 24 * _days_per_block(self._per_day / self._shards)
+        )
         # Each block's expected starts per hour (this shard's) and its hours' shapes, as the
         # arrays its draws need: a memo shared by the process's shards (~20 µs a block).
         self._block_rates: dict[int, tuple[np.ndarray, np.ndarray]] = self.shared(
@@ -222,6 +230,14 @@ class TrafficModel:
         offsets += np.repeat(np.arange(first_hour, first_hour + hours * HOUR, HOUR), counts)
         offsets.sort()  # hours do not overlap: sorted within each hour, and in hour order
         self._moments = offsets.tolist()
+
+
+def _days_per_block(starts_per_day: float) -> int:
+    """Whole days of a shard's arrivals drawn at once: a day, or enough to expect
+    ``_STARTS_PER_BLOCK`` starts, at most a week."""
+    if starts_per_day <= 0:
+        return _MOST_DAYS_PER_BLOCK
+    return max(1, min(_MOST_DAYS_PER_BLOCK, math.ceil(_STARTS_PER_BLOCK / starts_per_day)))
 
 
 def continuous_shape(before: float, rate: float, after: float) -> tuple[float, float, float]:

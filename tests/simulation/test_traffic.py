@@ -12,7 +12,7 @@ import pytest
 
 from fauxsim.clock import HOUR, to_datetime, to_micros
 from fauxsim.randomness import Purpose, numpy_stream, uniform_block
-from fauxsim.simulation import engine
+from fauxsim.simulation import engine, traffic
 from fauxsim.simulation.calendar import resolve_windows
 from fauxsim.simulation.engine import _DRAWS_PER_SESSION, Simulation
 from fauxsim.simulation.shards import all_shards
@@ -126,6 +126,27 @@ def test_a_whole_shop_draws_an_hour_at_a_time_and_a_shard_of_several_a_day():
     for number, hour in enumerate(hours):
         assert all(day_start + number * HOUR <= m < day_start + (number + 1) * HOUR
                    for m in hour)  # fmt: skip
+
+
+def test_a_small_shard_draws_as_many_days_as_hold_its_share_of_a_block():
+    """A shard expecting few starts a day draws several days at once (at most a week), so
+    its blocks' fixed cost stays a small share of its visits; its hours are still sliced
+    in order from the block's starts."""
+    assert [traffic._days_per_block(per_day) for per_day in (600, 400, 399, 200, 57, 1, 0)] == [
+        1, 1, 2, 2, 7, 7, 7,
+    ]  # fmt: skip
+    scenario = small_scenario(end="2024-03-20", traffic={"sessions_per_day": 640})
+    windows = resolve_windows(scenario)
+    shard = TrafficModel(scenario, windows, all_shards(16)[3])  # 40 starts a day: 10 days
+    assert shard.hours_per_block == 7 * 24
+    week = 7 * 24 * HOUR
+    week_start = to_micros(scenario.start_utc) // week * week + week
+    block = shard.block(week_start)
+    assert shard.block(week_start + week - HOUR).number == block.number
+    assert shard.block(week_start + week).number == block.number + 1
+    hours = [block.hour(week_start + number * HOUR) for number in range(7 * 24)]
+    assert [moment for hour in hours for moment in hour] == block.starts == sorted(block.starts)
+    assert 7 * 40 * 0.6 < len(block.starts) < 7 * 40 * 1.4
 
 
 def test_shards_drawn_by_day_keep_every_hours_expected_starts():
