@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from fauxsim.scenario.model import Scenario
     from fauxsim.simulation.engine import Finished
     from fauxsim.simulation.shards import Shard
+    from fauxsim.simulation.traffic import TrafficModel
     from fauxsim.sinks.base import Row, Sink
 
 # Entity rows are written as of each checkpoint: a row that changed several times
@@ -174,8 +175,8 @@ def _checkpoints(
     one, and whether the simulation has run no further (its ``finished`` hint is then
     about what has been folded: else a row could be forgotten before its last change).
 
-    The simulation runs a stretch of hours at a time, its traffic's block (a shard's
-    day, a whole shop's hour), and the stretch's events are cut at each checkpoint by
+    The simulation runs a stretch of hours at a time (``_stretch``: a small shard's block
+    of days, a whole shop's hour), and the stretch's events are cut at each checkpoint by
     when they happened: the same cut as a run stopped at every checkpoint, as events
     are appended in time order (but for the shop's opening ones, all before its start).
     A shard of a small shop runs a few visits an hour: stopped every hour, its stops and
@@ -183,8 +184,7 @@ def _checkpoints(
     them), and each evicted the visits' code and data from the CPU's caches.
     """
     boundary: int = simulation.start
-    stretch = CHECKPOINT if live is not None else simulation.traffic.hours_per_block * HOUR
-    stretch = max(stretch, CHECKPOINT)  # (a benchmark may set checkpoints further apart)
+    stretch = CHECKPOINT if live is not None else _stretch(simulation.traffic)
     while boundary < end:
         checkpoint = min(end, boundary - boundary % CHECKPOINT + CHECKPOINT)
         if live is not None:  # it may stop short of the checkpoint, where the clock stands
@@ -203,6 +203,22 @@ def _checkpoints(
 
 
 _occurred_at = itemgetter(OCCURRED_AT)
+
+# The most visits (expected at the scenario's sessions_per_day) the simulation runs before
+# their hours are folded: ~4 MB of events (a calendar event's multiplier holds that many
+# times more). A whole shop's block is an hour anyway; a small shard's, up to a week.
+_VISITS_PER_STRETCH = 2_000
+
+
+def _stretch(traffic: TrafficModel) -> int:
+    """How long the simulation runs between folds: its block of arrivals, or as many hours
+    as hold ``_VISITS_PER_STRETCH`` visits of a big shard; whole checkpoints, at least one.
+    (Any stretch gives the same batches: only memory and speed depend on it.)"""
+    per_hour = traffic.starts_per_day / 24
+    hours = traffic.hours_per_block
+    if per_hour > 0:
+        hours = max(1, min(hours, int(_VISITS_PER_STRETCH / per_hour)))
+    return max(1, hours * HOUR // CHECKPOINT) * CHECKPOINT
 
 
 def _checkpoint(

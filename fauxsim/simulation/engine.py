@@ -429,15 +429,19 @@ class Simulation:
             lambda: past_visit_counts(self.traffic.expected_sessions, self.start, gaps, share),
         )
         moments = past_visits(counts, self.start, gaps, draw)
-        visitors = [(moment, self.new_visitor(draw)) for moment in moments]
+        # Added as they are made: the moments are in order and ids grow, so the pool's order
+        # (last visit ended, then id) is theirs. (A big shop's shard remembers millions:
+        # held all at once as Visitors, they cost gigabytes.)
+        pool_add, new_visitor = self.pool.add, self.new_visitor
+        for moment in moments:
+            pool_add(new_visitor(draw), moment)
         customers = []
         for signed_up_at, visitor in imported:
             last = moments[int(draw() * len(moments))] if moments else signed_up_at
             customers.append((max(last, signed_up_at), visitor))
-        for pool, entries in ((self.pool, visitors), (self.customer_pool, customers)):
-            entries.sort(key=lambda pair: (pair[0], pair[1].visitor_id))
-            for ended_at, visitor in entries:
-                pool.add(visitor, ended_at)
+        customers.sort(key=lambda pair: (pair[0], pair[1].visitor_id))
+        for ended_at, visitor in customers:
+            self.customer_pool.add(visitor, ended_at)
 
     def _arrivals(self) -> Steps.Body:
         """The process that starts sessions hour by hour along the traffic curve.

@@ -97,9 +97,10 @@ class TrafficModel:
         self._rates: dict[int, float] = once_per_process(("hourly rates", *curves), dict)
         # Hours per block of arrivals: an hour for a whole shop (its data as before blocks
         # existed), whole days for a shard of several (see the module's docstring).
-        self.hours_per_block = (
-            1 if self._shards == 1 else 24 * _days_per_block(self._per_day / self._shards)
-        )
+        # This shard's expected starts a day at the scenario's sessions_per_day (calendar
+        # events and the curves move each day's own).
+        self.starts_per_day = self._per_day / self._shards
+        self.hours_per_block = 1 if self._shards == 1 else 24 * _days_per_block(self.starts_per_day)
         # Each block's expected starts per hour (this shard's) and its hours' shapes, as the
         # arrays its draws need: a memo shared by the process's shards (~20 µs a block).
         self._block_rates: dict[int, tuple[np.ndarray, np.ndarray]] = self.shared(

@@ -4,6 +4,7 @@ simulation at every checkpoint, on random scenarios with every optional feature 
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -13,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fauxsim import runner
+from fauxsim.clock import HOUR, SECOND, to_micros
 from fauxsim.runner import CHECKPOINT
+from fauxsim.simulation.engine import Simulation
 from fauxsim.simulation.shards import Shard
 from tests.simulation.helpers import small_scenario
 from tests.simulation.test_twins_on_random_scenarios import EXAMPLES, scenarios
@@ -22,7 +25,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from fauxsim.events import Event
-    from fauxsim.simulation.engine import Simulation
 
 
 def _stopped_at_every_checkpoint(
@@ -42,25 +44,55 @@ def _stopping_every_hour() -> Iterator[None]:
         yield
 
 
-def _batches(scenario: Any, shard: Shard, batch_rows: int) -> list[tuple[int, dict[str, Any]]]:
+def _batches(scenario: Any, shard: Shard, **options: Any) -> list[tuple[int, dict[str, Any]]]:
     return [
         (batch.watermark, {name: list(rows) for name, rows in batch.rows.items()})
-        for batch in runner.generate(scenario, shard=shard, batch_rows=batch_rows)
+        for batch in runner.generate(scenario, shard=shard, **options)
     ]
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios(), st.integers(min_value=0, max_value=2), st.sampled_from([300, 50_000]))
+@given(
+    scenarios(),
+    st.integers(min_value=0, max_value=2),
+    st.sampled_from([300, 50_000]),
+    st.integers(min_value=1, max_value=2 * 24 * 3600 - 1),  # the run's end, seconds in
+    st.one_of(st.none(), st.integers(min_value=0, max_value=36 * 3600)),  # a resume, seconds in
+)
 def test_a_block_at_a_time_gives_the_batches_of_a_run_stopped_every_hour(
-    scenario: Any, index: int, batch_rows: int
+    scenario: Any, index: int, batch_rows: int, ends_after: int, resumes_after: int | None
 ) -> None:
+    """Whatever the run's end (mid-hour, mid-block) and where it resumes."""
+    start = scenario.start_utc
+    options: dict[str, Any] = {
+        "batch_rows": batch_rows,
+        "until": start + dt.timedelta(seconds=ends_after),
+        "resume_after": None
+        if resumes_after is None
+        else to_micros(start) + resumes_after * SECOND,
+    }
     shard = Shard(index % scenario.shards, scenario.shards)
-    in_blocks = _batches(scenario, shard, batch_rows)
+    in_blocks = _batches(scenario, shard, **options)
     with _stopping_every_hour():
-        stopped = _batches(scenario, shard, batch_rows)
+        stopped = _batches(scenario, shard, **options)
     assert [watermark for watermark, _ in in_blocks] == [watermark for watermark, _ in stopped]
     assert in_blocks == stopped
-    assert any(rows.get("events") for _, rows in in_blocks)
+
+
+def test_a_run_folds_a_small_shards_block_at_once_and_a_big_shards_hours() -> None:
+    """What bounds a stretch: a whole shop stops every hour (its block), a small shard runs
+    its block of days, a big shard as many hours as hold ~2,000 visits."""
+
+    def stretch_hours(sessions_per_day: int, shards: int) -> int:
+        scenario = small_scenario(shards=shards, traffic={"sessions_per_day": sessions_per_day})
+        traffic = Simulation(scenario, shard=Shard(0, shards)).traffic
+        return runner._stretch(traffic) // HOUR
+
+    assert stretch_hours(400_000, 1) == 1
+    assert stretch_hours(3_600, 64) == 7 * 24  # black_friday's shards: weeks
+    assert stretch_hours(3_600, 8) == 24
+    assert stretch_hours(96_000, 2) == 1  # 2,000 visits an hour
+    assert stretch_hours(24_000, 2) == 4
 
 
 def test_asking_finished_at_every_hour_of_a_block_forgets_too_early() -> None:
@@ -79,6 +111,6 @@ def test_asking_finished_at_every_hour_of_a_block_forgets_too_early() -> None:
         for boundary, events, _ in original(simulation, end, live):
             yield boundary, events, True
 
-    assert _batches(scenario, Shard(0, 2), 50_000)
+    assert _batches(scenario, Shard(0, 2))
     with mock.patch.object(runner, "_checkpoints", too_early), pytest.raises(KeyError):
-        _batches(scenario, Shard(0, 2), 50_000)  # a forgotten row changed
+        _batches(scenario, Shard(0, 2))  # a forgotten row changed
