@@ -84,6 +84,7 @@ _SHAPES: tuple[tuple[str, float], ...] = (
 # user name of their locale (Faker's, romanised: "ysato"), with the same digits rule.
 # Digits after the name: none, a two-digit number (a birth year's end), a year of birth.
 _NO_DIGITS, _TWO_DIGITS, _YEAR = 0, 1, 2
+_FIRST_YEAR, _LAST_YEAR = 1950, 2005  # the years of birth addresses end with
 # The resolution of a pick among shapes, digits or domains: 8 bits (shares to 0.4%).
 _SHARE = 256
 _DIGITS: tuple[tuple[int, float], ...] = ((_NO_DIGITS, 0.6), (_TWO_DIGITS, 0.25), (_YEAR, 0.15))
@@ -99,10 +100,8 @@ def ascii_name(name: str) -> str:
     O'Brien: obrien, de Vries: devries); empty for a name in another script (佐藤) and for
     one without a letter, which would make no name of an address either.
 
-    So every name in an address has a letter, and no address built from names ends in
-    ``_`` and digits alone: the form a shard of several gives (``Identities``). No name
-    of Faker's pinned word lists, over all its locales, folds to digits alone; the rule
-    keeps that true whatever the word lists.
+    So every name in an address has a letter. No name of Faker's pinned word lists, over
+    all its locales, folds to digits alone; the rule keeps that true whatever the word lists.
     """
     spelled = unicodedata.normalize("NFKD", name.lower().translate(_SPELLED_OUT))
     folded = "".join(c for c in spelled if c.isascii() and c.isalnum())
@@ -211,13 +210,14 @@ class Identities:
     it ends with (``anna.devries`` and none, ``adevries`` and ``1990``), the owner is
     (the stem's digest + the digits' value) mod K. A shard gives only addresses it owns,
     so shards never give the same address without talking to each other. A customer whose
-    address another shard owns gets the nearest number of this shard's: the digits they
-    had, moved down by less than K (``adevries1987``), or up where that would go below
-    zero (``anna.devries85`` -> ``anna.devries91``); a stem without digits gets one from 1
-    to K (``anna.devries3``). An address already given in the shard moves on by K. That
-    costs one digest a customer at any K (not the ~K of drawing until an address fell to
-    the shard) and reads as people's addresses do; but (K - 1) / K of the addresses whose
-    stem had no digits get some (at K = 4, ~86% of addresses carry digits against ~44%).
+    address another shard owns gets the nearest digits this shard owns of the same kind (a
+    year of birth stays one, 1950-2005: ``adevries1987``; two digits stay two:
+    ``anna.devries82``); where there is none (K above the years' 56) or all are given,
+    and for a stem without digits, the stem gets a number of the shard's from 1 to K, then
+    K more each time (``anna.devries3``). That costs one digest a customer at any K (not
+    the ~K of drawing until an address fell to the shard) and reads as people's addresses
+    do; but (K - 1) / K of the addresses whose stem had no digits get some (at K = 4, ~86%
+    of addresses carry digits against ~44%).
     """
 
     def __init__(self, seed: int, shard: int = 0, shards: int = 1) -> None:
@@ -262,7 +262,7 @@ class Identities:
         if kind == _TWO_DIGITS or (kind == _NO_DIGITS and len(local) < 5):  # noqa: PLR2004
             local += f"{bits % 100:02d}"
         elif kind == _YEAR:
-            local += str(1950 + bits % 56)  # born 1950-2005
+            local += str(_FIRST_YEAR + bits % (_LAST_YEAR - _FIRST_YEAR + 1))
         return local
 
     def _unique(self, local: str, domain: str) -> str:
@@ -283,15 +283,15 @@ class Identities:
         tail = local[len(stem) :]
         digest = blake2b(f"{stem}@{domain}".encode(), digest_size=8).digest()
         stem_key = int.from_bytes(digest, "big")
-        for number in _owned_numbers(tail, stem_key % self._shards, self._shard, self._shards):
+        for digits in _owned_numbers(tail, stem_key % self._shards, self._shard, self._shards):
             # What identifies the address in this shard: its stem and its digits as written
             # (a collision of keys only passes over an address: never gives one twice).
-            written = tail if number is None else str(number).zfill(len(tail))
+            written = tail if digits is None else str(digits[0]).zfill(digits[1])
             key = (stem_key + int(written or 0) * _VALUE_MIX + len(written) * _WIDTH_MIX) & _MASK64
             if key not in self._given_keys:
                 self._given_keys.add(key)
                 return f"{stem}{written}@{domain}"
-        raise AssertionError("unreachable: the numbers up never end")  # pragma: no cover
+        raise AssertionError("unreachable: the numbers from 1 never end")  # pragma: no cover
 
 
 # What an address's local part may end with that counts towards its owner shard.
@@ -301,20 +301,34 @@ _DIGIT_CHARACTERS = "0123456789"
 _VALUE_MIX, _WIDTH_MIX, _MASK64 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, (1 << 64) - 1
 
 
-def _owned_numbers(tail: str, stem_owner: int, shard: int, shards: int) -> Iterator[int | None]:
-    """The digits (None: the tail as it is) a shard may end an address's stem with, best
-    first: the tail itself if the shard owns it, then the tail's value moved down by less
-    than K to the shard's residue, and on by K, while not below zero; then up (from 1
-    for a stem without digits). A stem with digits ``d`` is owned by (stem_owner + d) mod K."""
+def _owned_numbers(
+    tail: str, stem_owner: int, shard: int, shards: int
+) -> Iterator[tuple[int, int] | None]:
+    """What a shard may end an address's stem with, best first, as (value, width: zeros
+    it is padded to), None for the tail as it is: the tail itself if the shard owns it;
+    the shard's values nearest the tail's of its kind (a year of birth, or as many digits);
+    then numbers from 1, the shard's own, on and on. A stem with digits of value ``d`` is
+    owned by (stem_owner + d) mod K."""
     value = int(tail) if tail else 0
     if (stem_owner + value) % shards == shard:
         yield None
     if tail:
-        down = value - (stem_owner + value - shard) % shards
-        while down >= 0:
-            yield down
-            down -= shards
-    up = max(value, 1) + (shard - stem_owner - max(value, 1)) % shards
+        width = len(tail)
+        low, high = 0, 10**width - 1
+        if width == len(str(_LAST_YEAR)) and _FIRST_YEAR <= value <= _LAST_YEAR:
+            low, high = _FIRST_YEAR, _LAST_YEAR
+        down = value - (stem_owner + value - shard) % shards  # the shard's, at or below
+        up = value + (shard - stem_owner - value) % shards  # at or above
+        if up == down:
+            up += shards
+        while down >= low or up <= high:  # nearest first, down first at equal distance
+            if up > high or (down >= low and value - down <= up - value):
+                yield down, width
+                down -= shards
+            else:
+                yield up, width
+                up += shards
+    number = 1 + (shard - stem_owner - 1) % shards
     while True:
-        yield up
-        up += shards
+        yield number, 0
+        number += shards

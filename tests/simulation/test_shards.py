@@ -146,17 +146,24 @@ def test_a_base_goes_to_its_owner_and_the_others_number_it_from_their_residue():
     assert bases == 1
 
 
+def _digits_given(shard: Identities, local: str, stem: str, times: int) -> list[str]:
+    return [shard._unique(local, "gmail.example").split("@")[0].removeprefix(stem)
+            for _ in range(times)]  # fmt: skip
+
+
 def test_sharded_addresses_read_as_peoples_do():
-    """No ``_<n>`` of a shard's own; a year moves down by less than K (born earlier, not
-    in the future), two digits stay two where they can."""
-    count = 64
-    for index in (0, 17, 63):
-        shard = Identities(7, index, count)
-        year = shard._unique("adevries1990", "gmail.example").split("@")[0]
-        assert year.startswith("adevries")
-        assert 1990 - count < int(year.removeprefix("adevries")) <= 1990
-        two = shard._unique("anna.devries07", "gmail.example").split("@")[0]
-        assert len(two.removeprefix("anna.devries")) == 2
+    """No ``_<n>`` of a shard's own; a year of birth stays one (1950-2005), nearest first,
+    two digits stay two; where a shard owns no such year (K above 56) a number from 1."""
+    for index in range(4):
+        years = _digits_given(Identities(7, index, 4), "adevries1990", "adevries", 3)
+        assert all(1990 - 12 <= int(year) <= 1990 + 12 and len(year) == 4 for year in years)
+        two = _digits_given(Identities(7, index, 4), "anna.devries07", "anna.devries", 3)
+        assert all(len(digits) == 2 for digits in two), two
+    for index in range(64):
+        for digits in _digits_given(Identities(7, index, 64), "adevries1990", "adevries", 2):
+            year = len(digits) == 4 and 1950 <= int(digits) <= 2005
+            assert year or (1 <= int(digits) <= 2 * 64 and not digits.startswith("0")), digits
+        assert len(_digits_given(Identities(7, index, 64), "anna07", "anna", 1)[0]) == 2
     emails = [Identities(11, 3, 4).customer(n, n * 2_654_435_761, "US").email for n in range(3000)]
     assert not [email for email in emails if re.search(r"_\d+@", email)]
     with_digits = sum(1 for email in emails if re.search(r"\d@", email)) / len(emails)
