@@ -286,7 +286,7 @@ class Identities:
         for digits in _owned_numbers(tail, stem_key % self._shards, self._shard, self._shards):
             # What identifies the address in this shard: its stem and its digits as written
             # (a collision of keys only passes over an address: never gives one twice).
-            written = tail if digits is None else str(digits[0]).zfill(digits[1])
+            written = "" if digits is None else str(digits[0]).zfill(digits[1])
             key = (stem_key + int(written or 0) * _VALUE_MIX + len(written) * _WIDTH_MIX) & _MASK64
             if key not in self._given_keys:
                 self._given_keys.add(key)
@@ -305,14 +305,15 @@ def _owned_numbers(
     tail: str, stem_owner: int, shard: int, shards: int
 ) -> Iterator[tuple[int, int] | None]:
     """What a shard may end an address's stem with, best first, as (value, width: zeros
-    it is padded to), None for the tail as it is: the tail itself if the shard owns it;
-    the shard's values nearest the tail's of its kind (a year of birth, or as many digits);
-    then numbers from 1, the shard's own, on and on. A stem with digits of value ``d`` is
-    owned by (stem_owner + d) mod K."""
-    value = int(tail) if tail else 0
-    if (stem_owner + value) % shards == shard:
+    it is padded to), None for nothing: the stem alone if it had no digits and the shard
+    owns it; else the shard's values nearest the tail's of its kind (a year of birth, or
+    as many digits), the tail itself first if the shard owns it; then numbers from 1, the
+    shard's own, on and on. A stem with digits of value ``d`` is owned by
+    (stem_owner + d) mod K."""
+    if not tail and stem_owner == shard:
         yield None
     if tail:
+        value = int(tail)
         width = len(tail)
         low, high = 0, 10**width - 1
         if width == len(str(_LAST_YEAR)) and _FIRST_YEAR <= value <= _LAST_YEAR:
