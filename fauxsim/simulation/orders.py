@@ -172,14 +172,14 @@ def order_lifecycle(
          {"amount_cents": total_cents})  # fmt: skip
 
     # The order can ship once its delay has passed; it ships in the warehouse's hours.
-    ship_delay = life.ship_clock.next_moment(now + life.ship_delay(draw), draw) - now
+    ship_delay = _working_wait(life.ship_clock, life.ship_delay(draw), now, draw)
     if draw() < life.cancel_probability:
         cancel_delay = life.cancel_delay(draw)
         if cancel_delay < ship_delay:  # only an order not yet shipped can be cancelled
             now = yield cancel_delay
             emit(ORDER_CANCELLED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"reason": "customer_request"})  # fmt: skip
-            now = yield life.refund_clock.next_moment(now + life.refund_delay(draw), draw) - now
+            now = yield _working_wait(life.refund_clock, life.refund_delay(draw), now, draw)
             emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None,
                  None, order_id, {"amount_cents": total_cents})  # fmt: skip
             sim.order_ended(customer_id)
@@ -190,7 +190,7 @@ def order_lifecycle(
     emit(ORDER_SHIPPED, now, None, None, customer_id, None, None, None, None,
          order_id, {"carrier": carrier, "tracking_number": tracking})  # fmt: skip
 
-    now = yield life.deliver_clock.next_moment(now + life.deliver_delay(draw), draw) - now
+    now = yield _working_wait(life.deliver_clock, life.deliver_delay(draw), now, draw)
     emit(ORDER_DELIVERED, now, None, None, customer_id, None, None, None, None,
          order_id, None)  # fmt: skip
 
@@ -201,7 +201,13 @@ def order_lifecycle(
         now = yield life.return_delay(draw)
         emit(ORDER_RETURNED, now, None, None, customer_id, None, None, None, None,
              order_id, {"reason": sim.return_reasons.pick(draw)})  # fmt: skip
-        now = yield life.refund_clock.next_moment(now + life.refund_delay(draw), draw) - now
+        now = yield _working_wait(life.refund_clock, life.refund_delay(draw), now, draw)
         emit(REFUND_ISSUED, now, None, None, customer_id, None, None, None, None,
              order_id, {"amount_cents": total_cents})  # fmt: skip
         sim.order_ended(customer_id)
+
+
+def _working_wait(clock: WorkingClock, delay: int, now: int, draw: Uniform) -> int:
+    """How long a step waits from ``now``: its ``delay`` (drawn first), then until the
+    clock's next working moment."""
+    return clock.next_moment(now + delay, draw) - now

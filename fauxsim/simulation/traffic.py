@@ -95,11 +95,11 @@ class TrafficModel:
         # the start (imported sign-ups, the returning pool's past visits), then the run's.
         # (A live run adds 24 a day: under 1 MB a year.)
         self._rates: dict[int, float] = once_per_process(("hourly rates", *curves), dict)
-        # Hours per block of arrivals: an hour for a whole shop (its data as before blocks
-        # existed), whole days for a shard of several (see the module's docstring).
         # This shard's expected starts a day at the scenario's sessions_per_day (calendar
         # events and the curves move each day's own).
         self.starts_per_day = self._per_day / self._shards
+        # Hours per block of arrivals: an hour for a whole shop (its data as before blocks
+        # existed), whole days for a shard of several (see the module's docstring).
         self.hours_per_block = 1 if self._shards == 1 else 24 * _days_per_block(self.starts_per_day)
         # Each block's expected starts per hour (this shard's) and its hours' shapes, as the
         # arrays its draws need: a memo shared by the process's shards (~20 µs a block).
