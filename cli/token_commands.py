@@ -41,8 +41,8 @@ def _when(moment: dt.datetime | None, missing: str = "-") -> str:
 
 @token_app.command
 def create(
-    *,
     name: str,
+    *,
     scopes: Annotated[tuple[str, ...], Parameter(consume_multiple=True, negative=())] = (
         "read:all",
     ),
@@ -54,9 +54,10 @@ def create(
     Parameters
     ----------
     name
-        A label you will recognise in `fauxsim token list`, e.g. laptop or ci.
+        A label you will recognise in `fauxsim token list`, e.g. laptop or ci; given
+        as `--name laptop` or as the first argument (`fauxsim token create laptop`).
     scopes
-        read:all, or read:<resource> for each resource (comma-separated or repeated),
+        `read:all`, or `read:<resource>` for each resource (comma-separated or repeated),
         e.g. --scopes read:orders,read:order_line_items.
     expires
         Lifetime: a number followed by m, h, d or w (90d, 12h), or never.

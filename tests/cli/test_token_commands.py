@@ -42,6 +42,13 @@ def test_create_prints_the_token_once_on_stdout_and_stores_only_its_hash(postgre
     assert _get_orders(postgres_url, token).status_code == 200
 
 
+def test_create_takes_the_name_as_its_first_argument_too(postgres_url, capsys):
+    out = _run(capsys, "create", "learner", "--db", postgres_url)
+    assert is_well_formed(out.out.strip())
+    assert "(learner)" in out.err
+    assert "learner" in _run(capsys, "list", "--db", postgres_url).out
+
+
 def test_create_accepts_several_scopes_and_an_expiry(postgres_url, capsys):
     out = _run(
         capsys,
