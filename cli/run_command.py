@@ -29,6 +29,7 @@ from fauxsim.errors import UsageError
 from fauxsim.live import LiveClock, choose_pace
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_into
 from fauxsim.scenario.loading import load_scenario
+from fauxsim.sinks.files.folder import holds_partitioned_dataset
 from fauxsim.tables import ALL_TABLES, EVENTS
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def run(
     *,
     out: Annotated[Path | None, Parameter(converter=_folder)] = None,
     format: FileFormat | None = None,  # noqa: A002 - the option users type is --format
+    partitioned: bool = False,
     db: str | None = None,
     until: str | None = None,
     set_: Annotated[tuple[str, ...], Parameter(name="--set", negative=(), show_default=False)] = (),
@@ -84,6 +86,12 @@ def run(
         and --format, the run goes to Postgres (see --db).
     format
         File format: parquet (default with --out), jsonl or csv.
+    partitioned
+        Write a partitioned dataset (a folder a table, files by shard and month) that a
+        later run with a later --until extends with new files, never rewriting one; a
+        scenario of several shards always does. Without it, one shard writes a file a
+        table, rewritten whole by each run. A folder that holds a partitioned dataset is
+        extended as one, with or without this option.
     db
         Postgres URL, e.g. postgresql://me@localhost/shop (default: $DATABASE_URL, else
         an embedded server that needs no setup).
@@ -133,6 +141,15 @@ def run(
             "--db and --replace are for database output; drop --out/--format to use them"
         )
     check_shard_options(loaded, workers=workers, dask=dask, live=live, stream=stream)
+    if partitioned and not to_files:
+        raise UsageError("--partitioned is for file output: add --out DIR")
+    # A folder holding a partitioned dataset is extended as one (a file a table would mix).
+    partitioned = partitioned or (to_files and holds_partitioned_dataset(out or Path("data")))
+    if partitioned and stream is not None:
+        raise UsageError(
+            "a partitioned dataset and --stream in one run are not built yet: write the "
+            "stream in a run of its own, or drop --partitioned"
+        )
     if loaded.shards > 1 and not to_files:
         return _run_sharded(
             partial(run_shards_into_database, loaded, db=db, replace=replace, until=stop,
@@ -140,7 +157,7 @@ def run(
                     print_summary=_print_summary),
             "every batch each shard committed is kept: run the same command again to resume",
         )  # fmt: skip
-    if loaded.shards > 1:
+    if loaded.shards > 1 or partitioned:
         folder = out or Path("data")
         return _run_sharded(
             partial(run_shards, loaded, out=folder, format_name=format or "parquet", until=stop,

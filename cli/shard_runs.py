@@ -85,7 +85,7 @@ def run_shards_into_database(
             DatabaseShardJob(scenario, index, url, until, batch_rows)
             for index in range(scenario.shards)
         ]
-        where = f"Postgres {mask_password(url)} ({scenario.shards} shards)"
+        where = f"Postgres {mask_password(url)} ({_shards(scenario.shards)})"
         end = run_end(scenario, until)
         done = [committed.get(job.shard) for job in jobs]
         if all(watermark is not None and watermark >= end for watermark in done):
@@ -116,7 +116,7 @@ def run_shards(
         for index in range(scenario.shards)
     ]
     end = run_end(scenario, until)
-    where = f"{out}/ ({format_name}, {scenario.shards} shards)"
+    where = f"{out}/ ({format_name}, {_shards(scenario.shards)})"
     resumed = any(dataset.committed(job.shard) is not None for job in jobs)
     if all(job.done() for job in jobs):
         return _nothing_to_do(scenario, end, where)
@@ -162,3 +162,7 @@ def _run_jobs(
 
 def _total(results: list[ShardResult], start: int) -> RunStats:
     return combine((result.stats for result in results), start)
+
+
+def _shards(count: int) -> str:
+    return "1 shard" if count == 1 else f"{count} shards"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from fauxsim.clock import to_datetime
 from fauxsim.errors import FauxError, UsageError
+from fauxsim.sinks.files.folder import META
 from fauxsim.tables import CARTS, CUSTOMERS, EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
 
 if TYPE_CHECKING:
@@ -161,8 +162,6 @@ def _complete_to(committed: dict[int, int | None], shards: int, source: str) -> 
 
 def _described(folder: Path) -> dict[str, Any]:
     """What a partitioned dataset says it is (``_fauxsim/dataset.json``), {} if unreadable."""
-    from fauxsim.sinks.files.partitioned import META  # noqa: PLC0415 - pyarrow: folders only
-
     try:
         found = json.loads((folder / META / "dataset.json").read_text())
     except (OSError, ValueError):

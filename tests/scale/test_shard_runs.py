@@ -23,11 +23,14 @@ import pyarrow.dataset as ds
 import pytest
 
 from fauxsim.clock import to_micros
+from fauxsim.errors import SinkError
 from fauxsim.scale.jobs import DatabaseShardJob, ShardJob
 from fauxsim.scale.local import combine, default_start_method, run_locally
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.shards import Shard
-from fauxsim.sinks.files.partitioned import META, DatasetFolder, open_dataset
+from fauxsim.sinks.base import open_sink
+from fauxsim.sinks.files.folder import META
+from fauxsim.sinks.files.partitioned import DatasetFolder, open_dataset
 from fauxsim.sinks.postgres.connection import DatabaseError
 from fauxsim.sinks.postgres.sink import open_sharded_dataset
 from fauxsim.tables import ALL_TABLES, EVENTS, TABLES_BY_NAME
@@ -216,12 +219,73 @@ def test_another_dataset_in_the_folder_is_refused(tmp_path, capsys, monkeypatch)
     assert "Traceback" not in again.stderr
 
 
+def test_one_shard_writes_a_partitioned_dataset_that_later_runs_extend(
+    tmp_path, capsys, monkeypatch
+):
+    """``--partitioned`` gives a scenario of one shard the dataset several shards get: a
+    later --until adds files and rewrites none (without the option: the folder says what
+    it holds), and the tables are those of a file a table written at once."""
+    shop = _scenario_file(tmp_path)
+    out, single = tmp_path / "data", tmp_path / "single"
+    first = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(out), "--partitioned",
+                     "--until", "2024-02-29"], capsys, monkeypatch)  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    assert "1 shard)" in first.stdout
+    before = _files(out)
+    assert "orders/shard=000/period=2024-02/part-20240227T000000.parquet" in before
+    rest = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(out)], capsys, monkeypatch)
+    assert rest.exit_code == 0, rest.stderr
+    after = _files(out)
+    written = {path: digest for path, digest in before.items() if not path.startswith(META)}
+    assert {path: after.get(path) for path in written} == written
+    assert "orders/shard=000/period=2024-03/part-20240301T000000.parquet" in after
+    whole = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(single)], capsys,
+                    monkeypatch)  # fmt: skip
+    assert whole.exit_code == 0, whole.stderr
+    read_whole = "SELECT * FROM read_parquet($file) ORDER BY ALL"
+    for spec in ALL_TABLES:
+        rows = duckdb.execute(read_whole, {"file": f"{single}/{spec.name}.parquet"}).fetchall()
+        assert rows, spec.name
+        assert _table(out, spec.name) == rows, spec.name
+
+
+def test_a_partitioned_dataset_and_a_file_a_table_never_mix(tmp_path, capsys, monkeypatch):
+    shop = _scenario_file(tmp_path)
+    out = tmp_path / "data"
+    sharded = run_cli(["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys,
+                      monkeypatch)  # fmt: skip
+    assert sharded.exit_code == 0, sharded.stderr
+    before = _files(out)
+    # One shard into the folder of three: extended as a partitioned dataset, so refused.
+    one = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(out)], capsys, monkeypatch)
+    assert one.exit_code == 3, one.stderr
+    assert "holds another dataset" in one.stderr
+    assert "shards: 3" in one.stderr
+    assert _files(out) == before
+    # The file sink itself refuses such a folder (a caller that is not the command).
+    with pytest.raises(SinkError, match="holds a partitioned dataset"):
+        open_sink("parquet", out)
+    assert _files(out) == before
+    # And a folder of files a table is no place for a partitioned dataset.
+    single = tmp_path / "single"
+    written = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(single)], capsys,
+                      monkeypatch)  # fmt: skip
+    assert written.exit_code == 0, written.stderr
+    partitioned = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(single),
+                           "--partitioned"], capsys, monkeypatch)  # fmt: skip
+    assert partitioned.exit_code == 3, partitioned.stderr
+    assert "holds no partitioned dataset" in partitioned.stderr
+
+
 def test_options_a_run_of_several_shards_cannot_take_are_refused(tmp_path, capsys, monkeypatch):
     shop = _scenario_file(tmp_path)
     cases = {
         ("--live", "--db", "postgresql://nobody@127.0.0.1:1/x"): "live run or a stream",
         ("--out", str(tmp_path / "d"), "--workers", "0"): "--workers must be at least 1",
-    }
+        ("--set", "shards=1", "--partitioned"): "--partitioned is for file output",
+        ("--set", "shards=1", "--out", str(tmp_path / "d"), "--partitioned", "--stream",
+         "amqp://nobody@127.0.0.1:1/"): "partitioned dataset and --stream",
+    }  # fmt: skip
     for args, message in cases.items():
         result = run_cli(["run", str(shop), *args], capsys, monkeypatch)
         assert result.exit_code == 2, result.stderr

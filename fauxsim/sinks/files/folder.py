@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import FrameType
 
+# The folder of a partitioned dataset (``fauxsim.sinks.files.partitioned``) that says what it
+# is and how far each shard is committed; a folder holding it holds such a dataset.
+META = "_fauxsim"
+
+
+def holds_partitioned_dataset(out: Path) -> bool:
+    """Whether ``out`` holds a partitioned dataset (of one shard or several)."""
+    return (out / META / "dataset.json").exists()
+
 
 def prepare_folder(out: Path) -> list[Path]:
     """Create ``out`` (and its parents) if needed, or explain why it cannot be used.

@@ -36,6 +36,7 @@ import fauxsim
 from fauxsim.clock import to_datetime, to_micros
 from fauxsim.errors import SinkError
 from fauxsim.sinks.files.folder import (
+    META,
     flush_to_disk,
     prepare_folder,
     remove_quietly,
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from fauxsim.sinks.files.table_files import OpenWriter
     from fauxsim.tables import TableSpec
 
-META = "_fauxsim"
 _NAME_TIME = "%Y%m%dT%H%M%S"
 
 
@@ -184,9 +184,9 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
         if found != identity:
             msg = (
                 f"{out}/ holds another dataset ({found.get('scenario')!r}, seed "
-                f"{found.get('seed')}, {found.get('shards')} shards, {found.get('format')}, "
+                f"{found.get('seed')}, shards: {found.get('shards')}, {found.get('format')}, "
                 f"fauxsim {found.get('code_version')}); this run is {scenario.name!r}, seed "
-                f"{scenario.seed}, {scenario.shards} shards, {format_name}, fauxsim "
+                f"{scenario.seed}, shards: {scenario.shards}, {format_name}, fauxsim "
                 f"{fauxsim.__version__} (or another digest). Write it to another folder, or "
                 "delete that one."
             )
@@ -194,8 +194,8 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
     else:
         if any(path.name != META for path in out.iterdir()):
             msg = (
-                f"{out}/ is not empty and holds no sharded dataset: write a run of "
-                "several shards to a new or empty folder"
+                f"{out}/ is not empty and holds no partitioned dataset: write one (a "
+                "scenario of several shards, or --partitioned) to a new or empty folder"
             )
             raise SinkError(msg)
         described.parent.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self
 
+from fauxsim.errors import SinkError
 from fauxsim.sinks.files.folder import (
+    META,
     flush_to_disk,
+    holds_partitioned_dataset,
     partial_path,
     prepare_folder,
     remove_created,
@@ -28,7 +31,6 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType
 
-    from fauxsim.errors import SinkError
     from fauxsim.sinks.base import Batch, Row
     from fauxsim.tables import TableSpec
 
@@ -113,6 +115,13 @@ class TableFilesSink:
         self._outputs: dict[str, _TableOutput] = {}
         self._finished = False
         self._skip_empty = skip_empty
+        if path_of is None and holds_partitioned_dataset(out):
+            msg = (
+                f"{out}/ holds a partitioned dataset ({out}/{META}/dataset.json): a file per "
+                "table would be mixed into it. Write to another folder, or run with "
+                "--partitioned to extend that dataset"
+            )
+            raise SinkError(msg)
         self._created_folders = prepare_folder(out)
         opening: Path | None = None  # the partial file being opened
         # All of the opening is guarded, not only open_writer: a Ctrl-C may land anywhere.
