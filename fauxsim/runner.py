@@ -140,6 +140,9 @@ def _batches(
     pending: dict[str, list[Any]] = {}
     pending_count = 0
     cuts = _Cuts(cut_at, simulation.start, end)
+    # The first checkpoint after ``resume_after`` holds the rows that changed in its whole
+    # hour: those last changed before ``resume_after``, the earlier run wrote already.
+    resuming_mid_hour = resume_after is not None
     for boundary, happened, settled in _checkpoints(simulation, end, live):
         # The tables fold the true stream, the events table gets quirks.
         changed = _checkpoint(projector, happened, simulation.finished() if settled else None)
@@ -152,6 +155,9 @@ def _batches(
             shop_events = [event for event in happened if event[OCCURRED_AT] >= resume_after]
             events = [event for event in events if event[RECEIVED_AT] >= resume_after]
             injected = [row for row in injected if row[-1] >= resume_after]
+            if resuming_mid_hour:
+                changed = _changed_since(changed, resume_after)
+                resuming_mid_hour = False
         if stats is not None:
             stats.count_shop(shop_events)
         for name, rows in ((EVENTS.name, events), (QUIRKS.name, injected), *changed.items()):
@@ -234,6 +240,15 @@ def _checkpoint(
         forgets = True
     # The tables change only by apply and forget: else the checkpoint would find nothing.
     return projector.checkpoint() if events or forgets else _NOTHING_CHANGED
+
+
+def _changed_since(
+    changed: dict[str, list[tuple[Any, ...]]], moment: int
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of ``changed`` last changed at or after ``moment``: each change of a row
+    stamps its ``updated_at`` (the last column) with the moment of the event that made it,
+    so a row stamped before had that very state at ``moment``."""
+    return {name: [row for row in rows if row[-1] >= moment] for name, rows in changed.items()}
 
 
 def _check_shard(scenario: Scenario, shard: Shard | None) -> None:

@@ -18,7 +18,8 @@ from fauxsim.clock import HOUR, SECOND, to_micros
 from fauxsim.runner import CHECKPOINT
 from fauxsim.simulation.engine import Simulation
 from fauxsim.simulation.shards import Shard
-from tests.simulation.helpers import small_scenario
+from fauxsim.tables import ALL_TABLES, EVENTS
+from tests.simulation.helpers import collect, small_scenario
 from tests.simulation.test_twins_on_random_scenarios import EXAMPLES, scenarios
 
 if TYPE_CHECKING:
@@ -114,3 +115,33 @@ def test_asking_finished_at_every_hour_of_a_block_forgets_too_early() -> None:
     assert _batches(scenario, Shard(0, 2))
     with mock.patch.object(runner, "_checkpoints", too_early), pytest.raises(KeyError):
         _batches(scenario, Shard(0, 2))  # a forgotten row changed
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenarios(),
+    st.integers(min_value=0, max_value=2),
+    st.integers(min_value=1, max_value=36 * 3600 - 1),  # the cut, seconds in
+)
+def test_a_run_cut_mid_hour_and_resumed_writes_no_row_version_twice(
+    scenario: Any, index: int, cut_after: int
+) -> None:
+    """Cut anywhere (``--until`` within an hour) and extended: together the two runs hold
+    the events of one run, the same latest rows, and no row version twice. (The resumed
+    run's first hour holds every row changed in it; those last changed before the cut,
+    the first run wrote: ``runner._changed_since``.)"""
+    shard = Shard(index % scenario.shards, scenario.shards)
+    start = scenario.start_utc
+    cut = to_micros(start) + cut_after * SECOND
+    until = start + dt.timedelta(hours=40)
+    first = collect(scenario, shard=shard, until=start + dt.timedelta(seconds=cut_after))
+    second = collect(scenario, shard=shard, until=until, resume_after=cut)
+    whole = collect(scenario, shard=shard, until=until)
+    assert first.events + second.events == whole.events
+    for spec in ALL_TABLES:
+        if spec.name == EVENTS.name:
+            continue
+        written = first.versions[spec.name] + second.versions[spec.name]
+        assert len(set(map(repr, written))) == len(written), spec.name  # (JSON values: dicts)
+        both = {**first.final(spec.name), **second.final(spec.name)}
+        assert both == whole.final(spec.name), spec.name
