@@ -19,6 +19,7 @@ from fauxsim.clock import run_end, to_datetime, to_micros
 from fauxsim.errors import UsageError
 from fauxsim.scale.jobs import DatabaseShardJob, ShardJob
 from fauxsim.scale.local import combine, default_workers, run_locally
+from fauxsim.sinks.files.folder import folder_held
 from fauxsim.sinks.files.partitioned import open_dataset
 
 if TYPE_CHECKING:
@@ -110,17 +111,18 @@ def run_shards(
     """Run every shard of ``scenario`` into the dataset at ``out``; print the summary."""
     from fauxsim.sinks.postgres.ledger import scenario_digest  # noqa: PLC0415 - one digest
 
-    dataset = open_dataset(out, scenario, format_name, scenario_digest(scenario))
-    jobs = [
-        ShardJob(scenario, index, out, format_name, until, batch_rows)
-        for index in range(scenario.shards)
-    ]
-    end = run_end(scenario, until)
-    where = f"{out}/ ({format_name}, {_shards(scenario.shards)})"
-    resumed = any(dataset.committed(job.shard) is not None for job in jobs)
-    if all(job.done() for job in jobs):
-        return _nothing_to_do(scenario, end, where)
-    return _run_jobs(scenario, jobs, until, workers, dask, where, resumed, print_summary)
+    with folder_held(out):  # one run at a time: a second would delete the first's files
+        dataset = open_dataset(out, scenario, format_name, scenario_digest(scenario))
+        jobs = [
+            ShardJob(scenario, index, out, format_name, until, batch_rows)
+            for index in range(scenario.shards)
+        ]
+        end = run_end(scenario, until)
+        where = f"{out}/ ({format_name}, {_shards(scenario.shards)})"
+        resumed = any(dataset.committed(job.shard) is not None for job in jobs)
+        if all(job.done() for job in jobs):
+            return _nothing_to_do(scenario, end, where)
+        return _run_jobs(scenario, jobs, until, workers, dask, where, resumed, print_summary)
 
 
 def _nothing_to_do(scenario: Scenario, end: int, where: str) -> int:

@@ -29,7 +29,7 @@ from fauxsim.scale.local import combine, default_start_method, run_locally
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.shards import Shard
 from fauxsim.sinks.base import open_sink
-from fauxsim.sinks.files.folder import META
+from fauxsim.sinks.files.folder import META, FolderLock
 from fauxsim.sinks.files.partitioned import DatasetFolder, open_dataset
 from fauxsim.sinks.postgres.connection import DatabaseError
 from fauxsim.sinks.postgres.sink import open_sharded_dataset
@@ -275,6 +275,30 @@ def test_a_partitioned_dataset_and_a_file_a_table_never_mix(tmp_path, capsys, mo
                            "--partitioned"], capsys, monkeypatch)  # fmt: skip
     assert partitioned.exit_code == 3, partitioned.stderr
     assert "holds no partitioned dataset" in partitioned.stderr
+
+
+@pytest.mark.parametrize("shards", [1, 3])
+def test_a_folder_another_run_is_writing_to_is_refused_and_left_alone(
+    tmp_path, capsys, monkeypatch, shards
+):
+    """Two runs into one folder would delete and overwrite each other's files (their
+    ``.partial`` names are the same): the second is refused before it touches any."""
+    shop = _scenario_file(tmp_path)
+    out = tmp_path / "data"
+    command = ["run", str(shop), "--set", f"shards={shards}", "--out", str(out)]
+    first = run_cli([*command, "--until", "2024-02-28"], capsys, monkeypatch)
+    assert first.exit_code == 0, first.stderr
+    before = _files(out)
+    running = FolderLock(out)  # what the other run holds while it writes
+    try:
+        second = run_cli(command, capsys, monkeypatch)
+        assert second.exit_code == 3, second.stderr
+        assert "another fauxsim run is writing to" in second.stderr
+        assert _files(out) == before
+    finally:
+        running.release()
+    after = run_cli(command, capsys, monkeypatch)
+    assert after.exit_code == 0, after.stderr
 
 
 def test_options_a_run_of_several_shards_cannot_take_are_refused(tmp_path, capsys, monkeypatch):

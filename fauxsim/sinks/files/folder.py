@@ -6,6 +6,7 @@ so a run that dies at any moment never leaves a truncated file under a final nam
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import threading
@@ -51,6 +52,48 @@ def prepare_folder(out: Path) -> list[Path]:
         )
         raise SinkError(msg) from error
     return created
+
+
+class FolderLock:
+    """One run's hold on its output folder, so that two runs never write one folder at once
+    (their ``.partial`` files have the same names, and each would delete or overwrite the
+    other's). An exclusive ``flock`` on the folder's own descriptor: it adds no file to the
+    folder, and ends with the process however it ends (kill -9 too). Workers forked from
+    the process share it; a worker spawned or on Dask writes under the command's hold."""
+
+    def __init__(self, out: Path) -> None:
+        descriptor = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            msg = (
+                f"another fauxsim run is writing to {out}/: two runs into one folder would "
+                "overwrite each other's files. Wait for it to end, or write to another folder"
+            )
+            raise SinkError(msg) from None
+        except OSError:
+            # A file system without locks (some network ones): the run goes on unguarded.
+            os.close(descriptor)
+            descriptor = -1
+        self._descriptor = descriptor
+
+    def release(self) -> None:
+        """Let the folder go (closing the descriptor ends the lock). Safe to repeat."""
+        if self._descriptor >= 0:
+            os.close(self._descriptor)
+            self._descriptor = -1
+
+
+@contextmanager
+def folder_held(out: Path) -> Iterator[None]:
+    """``out`` created if needed (``prepare_folder``) and held for this run (``FolderLock``)."""
+    prepare_folder(out)
+    lock = FolderLock(out)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def remove_created(folders: list[Path]) -> None:

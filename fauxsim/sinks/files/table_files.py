@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 from fauxsim.errors import SinkError
 from fauxsim.sinks.files.folder import (
     META,
+    FolderLock,
     flush_to_disk,
     holds_partitioned_dataset,
     partial_path,
@@ -123,6 +124,8 @@ class TableFilesSink:
             )
             raise SinkError(msg)
         self._created_folders = prepare_folder(out)
+        # A file a table is this run's alone; in a partitioned dataset the run holds it.
+        self._lock = FolderLock(out) if path_of is None else None
         opening: Path | None = None  # the partial file being opened
         # All of the opening is guarded, not only open_writer: a Ctrl-C may land anywhere.
         try:
@@ -201,6 +204,7 @@ class TableFilesSink:
                 except OSError as error:
                     raise self._fail(output, error) from error
             self.published = True
+        self._release()
 
     def abort(self) -> None:
         """Give up: close every file and delete the ``.partial`` ones, and the folders
@@ -209,7 +213,12 @@ class TableFilesSink:
         for output in self._outputs.values():
             output.writer.discard()
             remove_quietly(output.partial)
+        self._release()
         remove_created(self._created_folders)
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> Self:
         return self
