@@ -68,6 +68,12 @@ def run_on_dask(
         except OSError as error:
             msg = f"--dask {address}: cannot reach the scheduler ({error})"
             raise UsageError(msg) from None
+        except (ValueError, TypeError) as error:  # Dask's word on a malformed address
+            msg = (
+                f"--dask {address!r}: Dask cannot connect to it ({error}); a scheduler's "
+                "address is tcp://host:8786, or local for a LocalCluster here"
+            )
+            raise UsageError(msg) from None
         try:
             return _as_tasks(client, jobs, progress)
         finally:

@@ -301,6 +301,29 @@ def test_a_folder_another_run_is_writing_to_is_refused_and_left_alone(
     assert after.exit_code == 0, after.stderr
 
 
+def test_a_malformed_dask_address_is_a_usage_error_and_claims_no_folder(
+    tmp_path, capsys, monkeypatch
+):
+    """Said in one line (exit 2); the folder it described but never wrote to is taken by
+    the corrected command, though its shards differ."""
+    shop = _scenario_file(tmp_path)
+    out = tmp_path / "data"
+    for address in ("garbage", "tcp://127.0.0.1:abc", "foo://bar:1"):
+        failed = run_cli(["run", str(shop), "--out", str(out), "--dask", address], capsys,
+                         monkeypatch)  # fmt: skip
+        assert failed.exit_code == 2, failed.stderr
+        assert f"--dask {address!r}: Dask cannot connect to it" in failed.stderr
+        assert "Traceback" not in failed.stderr
+    assert [path.name for path in out.iterdir()] == [META]
+    fixed = run_cli(["run", str(shop), "--set", "shards=2", "--out", str(out), "--until",
+                     "2024-02-28"], capsys, monkeypatch)  # fmt: skip
+    assert fixed.exit_code == 0, fixed.stderr
+    # Once it holds files, it is that dataset's.
+    other = run_cli(["run", str(shop), "--out", str(out)], capsys, monkeypatch)
+    assert other.exit_code == 3
+    assert "holds another dataset" in other.stderr
+
+
 def test_options_a_run_of_several_shards_cannot_take_are_refused(tmp_path, capsys, monkeypatch):
     shop = _scenario_file(tmp_path)
     cases = {

@@ -181,7 +181,7 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
         except (OSError, ValueError) as error:
             msg = f"{described} cannot be read ({error}); remove the folder or pick another"
             raise SinkError(msg) from error
-        if found != identity:
+        if found != identity and not _holds_nothing_but(described, out):
             msg = (
                 f"{out}/ holds another dataset ({found.get('scenario')!r}, seed "
                 f"{found.get('seed')}, shards: {found.get('shards')}, {found.get('format')}, "
@@ -191,6 +191,8 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
                 "delete that one."
             )
             raise SinkError(msg)
+        if found != identity:  # a run that wrote nothing (a cluster it could not reach)
+            _describe(described, identity)
     else:
         if any(path.name != META for path in out.iterdir()):
             msg = (
@@ -198,11 +200,21 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
                 "scenario of several shards, or --partitioned) to a new or empty folder"
             )
             raise SinkError(msg)
-        described.parent.mkdir(parents=True, exist_ok=True)
-        partial_description = described.with_name(described.name + ".partial")
-        partial_description.write_text(json.dumps(identity, sort_keys=True) + "\n")
-        partial_description.replace(described)
+        _describe(described, identity)
     return DatasetFolder(out, format_name)
+
+
+def _describe(described: Path, identity: dict[str, object]) -> None:
+    described.parent.mkdir(parents=True, exist_ok=True)
+    partial_description = described.with_name(described.name + ".partial")
+    partial_description.write_text(json.dumps(identity, sort_keys=True) + "\n")
+    partial_description.replace(described)
+
+
+def _holds_nothing_but(described: Path, out: Path) -> bool:
+    """Whether the dataset in ``out`` is its description alone: a run that stopped before
+    it wrote a file (another may take the folder over)."""
+    return [*out.iterdir()] == [described.parent] and [*described.parent.iterdir()] == [described]
 
 
 class ShardFilesSink:
