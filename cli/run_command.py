@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
 from functools import partial
 from pathlib import Path
@@ -26,7 +25,7 @@ from fauxsim import wall_clock
 from fauxsim.clock import SECOND, run_end, to_datetime, to_micros
 from fauxsim.currency import exponent
 from fauxsim.errors import UsageError
-from fauxsim.live import LiveClock, choose_pace
+from fauxsim.live import COMMIT_INTERVALS, SPEEDS, LiveClock, check_pacing, choose_pace
 from fauxsim.runner import DEFAULT_BATCH_ROWS, RunStats, run_into
 from fauxsim.scenario.loading import load_scenario
 from fauxsim.sinks.files.folder import holds_partitioned_dataset
@@ -221,9 +220,8 @@ def _check_live_options(
             "whole when a run completes, so a live run has none to offer. For files, run "
             "without --live (--until to stop early)."
         )
-    for name, value in (("--speed", speed), ("--commit-every", commit_every)):
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise UsageError(f"{name} must be a positive number, got {value}")
+    check_pacing("--speed", speed, SPEEDS)
+    check_pacing("--commit-every", commit_every, COMMIT_INTERVALS)
 
 
 def _live_clock(

@@ -216,16 +216,14 @@ def print_what_is_served(url: str, base_url: str, live: str | None) -> None:
 
 def check_live_options(live: str | None, speed: float | None, *, replace: bool) -> None:
     """Refuse a broken scenario or speed before anything starts (the generator would)."""
-    import math  # noqa: PLC0415
-
+    from fauxsim.live import SPEEDS, check_pacing  # noqa: PLC0415
     from fauxsim.scenario.loading import load_scenario  # noqa: PLC0415
 
     if live is None:
         if speed is not None or replace:
             raise UsageError("--speed and --replace go with --live SCENARIO; add it, or drop them")
         return
-    if speed is not None and not (math.isfinite(speed) and speed > 0):
-        raise UsageError(f"--speed must be a positive number, got {speed}")
+    check_pacing("--speed", speed, SPEEDS)
     load_scenario(Path(live), ())
 
 

@@ -24,11 +24,25 @@ from typing import TYPE_CHECKING
 
 from fauxsim import wall_clock
 from fauxsim.clock import SECOND
+from fauxsim.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 DEFAULT_COMMIT_EVERY = SECOND
+
+# What ``--speed`` and ``--commit-every`` (seconds) accept. Faster than a million simulated
+# seconds a second (11 days), a run without --live fits better; beyond these bounds the
+# clock's arithmetic overflows (a pace of infinity, a sleep past what time_t holds).
+SPEEDS = (0.001, 1_000_000.0)
+COMMIT_INTERVALS = (0.01, 3600.0)
+
+
+def check_pacing(option: str, value: float | None, bounds: tuple[float, float]) -> None:
+    """Refuse a ``--speed`` or ``--commit-every`` outside ``bounds`` (or not a number)."""
+    low, high = bounds
+    if value is not None and not (math.isfinite(value) and low <= value <= high):
+        raise UsageError(f"{option} must be a number from {low:g} to {high:g}, got {value:g}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -418,3 +418,25 @@ def test_a_local_until_that_a_clock_change_skips_or_repeats_is_explained(
     result = run_cli(args, capsys, monkeypatch)
     assert result.exit_code == 0, result.stderr
     assert note in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--speed", "0"), ("--speed", "-5"), ("--speed", "nan"), ("--speed", "inf"),
+     ("--speed", "1e308"), ("--speed", "1e-300"), ("--commit-every", "1e10"),
+     ("--commit-every", "0")],
+)  # fmt: skip
+def test_live_pacing_out_of_bounds_is_a_usage_error(tmp_path, capsys, monkeypatch, option, value):
+    """Before anything starts: beyond the bounds the wall clock's arithmetic overflows."""
+    result = run_cli(
+        ["run", str(scenario_file(tmp_path)), "--live", "--db", "postgresql://nobody@127.0.0.1:1/x",
+         option, value],
+        capsys, monkeypatch,
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stderr
+    assert f"{option} must be a number from" in result.stderr
+    served = run_cli(["serve", "--live", str(scenario_file(tmp_path)), "--speed", value], capsys,
+                     monkeypatch)  # fmt: skip
+    assert served.exit_code == 2, served.stderr
+    if option == "--speed":
+        assert "--speed must be a number from" in served.stderr
