@@ -78,8 +78,11 @@ def run_on_dask(
             return _as_tasks(client, jobs, progress)
         finally:
             client.close()
-    count = default_workers(len(jobs)) if workers is None else workers
-    # The nannies hand this configuration to the worker processes they start.
+    # As local workers: no more than there are shards (a worker more would only start).
+    count = default_workers(len(jobs)) if workers is None else min(workers, len(jobs))
+    # The nannies hand this configuration to the worker processes they start. A Ctrl-C
+    # in the second it takes is lost: its workers must inherit SIGINT ignored (blocked,
+    # it is not inherited by a spawned worker, which then dies of the next Ctrl-C).
     with dask.config.set(_LOCAL_CLUSTER_CONFIG), children_ignore_ctrl_c():
         cluster = LocalCluster(
             n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None

@@ -493,6 +493,28 @@ def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(scenario, one
     assert total.watermark == to_micros(scenario.end_utc)
 
 
+def test_a_local_dask_cluster_starts_no_more_workers_than_shards(scenario, tmp_path, monkeypatch):
+    """As local workers: --workers 64 for 3 shards started 64 processes (47 s to start)."""
+    import dask.distributed  # noqa: PLC0415 - the optional extra
+
+    from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415
+
+    asked: dict[str, Any] = {}
+
+    class _StartedError(Exception):
+        pass
+
+    def cluster(**options: Any) -> None:
+        asked.update(options)
+        raise _StartedError
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", cluster)
+    jobs = [ShardJob(scenario, index, tmp_path, "parquet") for index in range(3)]
+    with pytest.raises(_StartedError):
+        run_on_dask(jobs, "local", workers=64, start=0)
+    assert asked["n_workers"] == 3
+
+
 def test_a_cluster_of_your_own_keeps_no_flag_of_a_finished_run(scenario, one_worker, tmp_path):
     """Each run on Dask makes a stop flag (a ``distributed.Event``) that every task reads; a
     cluster that outlives the command must not keep one for each run, finished or stopped."""
