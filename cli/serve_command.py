@@ -142,7 +142,7 @@ def serve(
         )
     # Read by the protocol in each worker (slowloris defence, see slow_clients.py).
     os.environ[DEADLINE_VARIABLE] = str(request_deadline_seconds)
-    print_what_is_served(url, environment["public_base_url"], live)
+    print_what_is_served(url, environment["public_base_url"], live, named=db is not None)
     generator = start_live_generator(live, speed, url, replace=replace)
     run_server(host, port, workers, generator, limit_concurrency=limit_concurrency)
 
@@ -185,26 +185,37 @@ def run_server(
         raise SinkError(f"{generator.failure}; Genie stopped with it")
 
 
-def print_what_is_served(url: str, base_url: str, live: str | None) -> None:
-    """The database, the dataset in it, where the docs are and how to get a token."""
-    from fauxsim.clock import to_rfc3339  # noqa: PLC0415
+def print_what_is_served(url: str, base_url: str, live: str | None, *, named: bool = False) -> None:
+    """The database, the dataset in it, where the docs are and how to get a token (with
+    ``named``, the database was given by --db: the token command needs it too)."""
+    from fauxsim.clock import to_micros, to_rfc3339  # noqa: PLC0415
     from fauxsim.sinks.postgres import ledger  # noqa: PLC0415
     from fauxsim.sinks.postgres.connection import connect, mask_password  # noqa: PLC0415
 
     with connect(url) as connection, connection.cursor() as cursor:
         committed = ledger.read_committed(cursor)
+        # Of several shards, the moment every shard has committed up to (None before).
+        standing = cursor.execute(f"SELECT {ledger.DATASET_WATERMARK}").fetchone()
     if committed is None:
-        dataset = "none yet: load one with `fauxsim run SCENARIO` (the API answers empty pages)"
+        dataset = (
+            "none yet: the live generator loads it (the API answers empty pages until then)"
+            if live is not None
+            else "none yet: load one with `fauxsim run SCENARIO` (the API answers empty pages)"
+        )
     else:
         identity = committed.identity
-        dataset = (
-            f"{identity.scenario_name} (seed {identity.seed}), complete up to "
-            f"{to_rfc3339(committed.watermark)[:19]}Z"
+        reached = None if standing is None or standing[0] is None else to_micros(standing[0])
+        dataset = f"{identity.scenario_name} (seed {identity.seed}), " + (
+            "not every shard has committed yet (the API answers empty pages until then)"
+            if reached is None
+            else f"complete up to {to_rfc3339(reached)[:19]}Z"
         )
     if live is not None:
         dataset += f"; live generator: fauxsim run {live} --live"
     base = base_url.rstrip("/")
     create_one = "fauxsim token create --name me --scopes read:all"
+    if named:
+        create_one += f" --db '{mask_password(url)}'"
     lines = [
         f"Genie serves {mask_password(url)}",
         f"  dataset  {dataset}",
@@ -224,7 +235,11 @@ def check_live_options(live: str | None, speed: float | None, *, replace: bool) 
             raise UsageError("--speed and --replace go with --live SCENARIO; add it, or drop them")
         return
     check_pacing("--speed", speed, SPEEDS)
-    load_scenario(Path(live), ())
+    shards = load_scenario(Path(live), ()).shards
+    if shards > 1:  # (the generator would refuse it, naming an option serve does not have)
+        raise UsageError(
+            f"{live} has {shards} shards, and a live run takes one for now: set shards: 1 in it"
+        )
 
 
 def start_live_generator(

@@ -6,11 +6,13 @@ import json
 import os
 import socket
 
+import psycopg
 import pytest
 import uvicorn
 
 from cli.serve_command import APP_FACTORY, default_public_url, serve
 from fauxsim.errors import FauxError
+from fauxsim.sinks.postgres.migrate import upgrade
 from genie_litestar.settings import GenieSettings
 
 
@@ -155,3 +157,37 @@ def test_serve_says_what_it_serves_and_how_to_get_a_token(postgres_url, capsys):
     assert "dataset  none yet: load one with `fauxsim run SCENARIO`" in out
     assert "docs http://127.0.0.1:8124/docs" in out
     assert "fauxsim token create --name me --scopes read:all" in out
+
+
+@pytest.mark.usefixtures("started")
+def test_serve_says_how_far_a_dataset_of_shards_is_served(postgres_url, capsys):
+    """Up to the moment every shard has committed (its lowest watermark), as the API
+    serves it; and the token command names the database serve was given."""
+    upgrade(postgres_url)
+
+    def committed(shard: int, watermark: str) -> None:
+        with psycopg.connect(postgres_url) as writer:
+            writer.execute(
+                "INSERT INTO runs (scenario_name, scenario_digest, seed, code_version, status,"
+                " watermark, shard, shards) VALUES ('sharded', 'digest', 1, 'test', 'running',"
+                " %s, %s, 3)",
+                (watermark, shard),
+            )
+
+    committed(0, "2024-11-20T00:00:00Z")
+    committed(1, "2024-11-10T00:00:00Z")
+    serve(db=postgres_url, port=8124)
+    out = capsys.readouterr().out
+    assert "sharded (seed 1), not every shard has committed yet" in out
+    assert "fauxsim token create --name me --scopes read:all --db 'postgresql://" in out
+    committed(2, "2024-11-15T00:00:00Z")
+    serve(db=postgres_url, port=8124)
+    assert "sharded (seed 1), complete up to 2024-11-10T00:00:00Z" in capsys.readouterr().out
+
+
+def test_serve_live_refuses_a_scenario_of_several_shards_before_starting(tmp_path, started):
+    scenario = tmp_path / "shop.yaml"
+    scenario.write_text("name: s\nstart: 2024-05-01\nend: 2024-05-02\nshards: 2\n")
+    with pytest.raises(FauxError, match="has 2 shards, and a live run takes one for now"):
+        serve(live=str(scenario))
+    assert started == []
