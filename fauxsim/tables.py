@@ -457,7 +457,12 @@ QUIRKS = _table(
         " whose lines keep removed cart items).",
         values=QUIRK_KINDS,
     ),
-    _col("event_id", _B, "The event it concerns."),
+    _col(
+        "event_id",
+        _B,
+        "The event it concerns. A late arrival or a duplicate received after the run's end"
+        " is not in events yet: a run that extends the dataset delivers it.",
+    ),
     _col(
         "column_name",
         _T,
