@@ -75,10 +75,14 @@ def report(
     loaded = load_scenario(chosen, (*recorded, *set_))
     if dataset.scenario_digest is not None and scenario_digest(loaded) != dataset.scenario_digest:
         given = " ".join((str(chosen), *(f"--set {override}" for override in set_)))
+        remedy = (
+            "give the --set options the run had"
+            if loaded.name == dataset.scenario_name
+            else f"this is scenario {loaded.name!r}: give the one the run used"
+        )
         console.print(
             f"note: {given} differs from the scenario that wrote this dataset "
-            f"({dataset.scenario_name}): give the --set options the run had; the audit "
-            f"compares against {given}",
+            f"({dataset.scenario_name}): {remedy}; the audit compares against {given}",
             highlight=False,
             soft_wrap=True,
         )

@@ -65,6 +65,12 @@ def test_a_sharded_dataset_is_read_and_audited_as_one(tmp_path, capsys, monkeypa
         "note: flash_sale --set traffic.sessions_per_day=100 differs from the scenario that "
         "wrote this dataset (flash_sale): give the --set options the run had"
     )
+    # Another scenario altogether: said so.
+    other = ["report", str(folder), "--scenario", "black_friday", "--out", str(out)]
+    result = run_cli(other, capsys, monkeypatch)
+    assert "(flash_sale): this is scenario 'black_friday': give the one the run used" in (
+        result.stdout
+    )
 
 
 @pytest.mark.slow
