@@ -161,12 +161,20 @@ def _complete_to(committed: dict[int, int | None], shards: int, source: str) -> 
 
 
 def _described(folder: Path) -> dict[str, Any]:
-    """What a partitioned dataset says it is (``_fauxsim/dataset.json``), {} if unreadable."""
-    try:
-        found = json.loads((folder / META / "dataset.json").read_text())
-    except (OSError, ValueError):
+    """What a partitioned dataset says it is (``_fauxsim/dataset.json``), {} if it has no
+    such file; one that cannot be read is a damaged dataset (its shards unknown, the
+    report could not tell whether they are complete)."""
+    described = folder / META / "dataset.json"
+    if not described.exists():
         return {}
-    return found if isinstance(found, dict) else {}
+    try:
+        found = json.loads(described.read_text())
+    except (OSError, ValueError) as error:
+        message = f"{described} cannot be read ({error}): the dataset is damaged"
+        raise DatasetError(message) from None
+    if not isinstance(found, dict):
+        raise DatasetError(f"{described} does not describe a dataset: the dataset is damaged")
+    return found
 
 
 def read_database(url: str) -> Dataset:

@@ -16,6 +16,7 @@ from fauxsim.scale.jobs import ShardJob
 from fauxsim.scale.local import run_locally
 from fauxsim.scenario.bundled import find_bundled
 from fauxsim.scenario.loading import load_scenario
+from fauxsim.sinks.files.folder import META
 from fauxsim.sinks.files.partitioned import open_dataset
 from tests.cli.cli_support import run_cli
 from tests.report.report_support import run_into_folder
@@ -174,6 +175,24 @@ def test_a_folder_without_tables_is_one_line_exit_3(tmp_path, capsys, monkeypatc
     assert message.startswith(
         f"error: {tmp_path} holds no fauxsim tables (looked for events.parquet"
     )
+
+
+def test_a_partitioned_dataset_whose_description_is_damaged_is_one_line_exit_3(
+    tmp_path, capsys, monkeypatch
+):
+    """Its shards unknown, whether they are complete cannot be told: not audited as if whole."""
+    folder = run_into_folder(
+        tmp_path / "data", "flash_sale", "--set", "shards=2", "--workers", "1", "--until",
+        "2025-03-05",
+    )  # fmt: skip
+    (folder / META / "dataset.json").write_text("{not json")
+    code, message = _error(
+        ["report", str(folder), "--scenario", "flash_sale", "--out", str(tmp_path / "r.html")],
+        capsys, monkeypatch,
+    )  # fmt: skip
+    assert code == 3
+    assert message.startswith(f"error: {folder / META / 'dataset.json'} cannot be read")
+    assert "the dataset is damaged" in message
 
 
 def test_a_dataset_without_events_is_one_line_exit_3(
