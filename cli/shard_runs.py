@@ -126,9 +126,12 @@ def run_shards(
 
 
 def _nothing_to_do(scenario: Scenario, end: int, where: str) -> int:
-    last = to_datetime(end).astimezone(scenario.zone).strftime("%Y-%m-%d %H:%M %Z")
-    console.print(f"Nothing to do: {where} already holds everything up to {last}.")
+    console.print(f"Nothing to do: {where} already holds everything up to {_when(scenario, end)}.")
     return 0
+
+
+def _when(scenario: Scenario, moment: int) -> str:
+    return to_datetime(moment).astimezone(scenario.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _run_jobs(
@@ -159,6 +162,16 @@ def _run_jobs(
     print_summary(
         stats, scenario, where, time.perf_counter() - began, resumed=resumed, events_only=False
     )
+    ahead = [result.shard for result in results if result.stats.watermark > end]
+    if ahead:  # an earlier run went further: those shards stay where they are
+        console.print(
+            f"note: {_shards(len(ahead))} ({', '.join(map(str, ahead))}) already "
+            f"{'reaches' if len(ahead) == 1 else 'reach'} past "
+            f"{_when(scenario, end)} from an earlier run; the dataset is whole only up to where "
+            "every shard stands: run as far (the same command without --until, or with theirs)",
+            highlight=False,
+            soft_wrap=True,
+        )
     return 0
 
 

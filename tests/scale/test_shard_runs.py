@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -322,6 +323,24 @@ def test_a_malformed_dask_address_is_a_usage_error_and_claims_no_folder(
     other = run_cli(["run", str(shop), "--out", str(out)], capsys, monkeypatch)
     assert other.exit_code == 3
     assert "holds another dataset" in other.stderr
+
+
+def test_shards_an_earlier_run_took_further_are_named(tmp_path, capsys, monkeypatch):
+    """As after a run to the end that only shard 0 finished: a run --until an earlier moment
+    brings the others there, and says the dataset is whole only that far."""
+    shop = _scenario_file(tmp_path)
+    out = tmp_path / "data"
+    whole = run_cli(["run", str(shop), "--out", str(out)], capsys, monkeypatch)
+    assert whole.exit_code == 0, whole.stderr
+    for shard in ("shard=001", "shard=002"):  # as if they never ran
+        for folder in out.glob(f"*/{shard}"):  # (_fauxsim/shard=... too)
+            shutil.rmtree(folder)
+    earlier = run_cli(["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys,
+                      monkeypatch)  # fmt: skip
+    assert earlier.exit_code == 0, earlier.stderr
+    assert "note: 1 shard (0) already reaches past 2024-02-28 00:00 UTC" in earlier.stdout
+    again = run_cli(["run", str(shop), "--out", str(out)], capsys, monkeypatch)
+    assert "already reach" not in again.stdout
 
 
 def test_options_a_run_of_several_shards_cannot_take_are_refused(tmp_path, capsys, monkeypatch):
