@@ -115,7 +115,7 @@ class CursorCodec:
         if not hmac.compare_digest(signature, self._sign(body)):
             raise CursorError("not a cursor this API issued")
         if not hmac.compare_digest(digest, filters.digest()):
-            raise CursorError("made for different filters")
+            raise CursorError("made for another resource or different filters")
         return Position(after_micros, after_id, horizon_micros)
 
 

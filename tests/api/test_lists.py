@@ -293,3 +293,10 @@ def _cursor_with(api, characters):
             return cursor
         params = {"limit": 1, "cursor": cursor}
     pytest.fail("no cursor with a base64url-only character and unused bits in 200 pages")
+
+
+def test_a_cursor_of_another_resource_is_refused_as_such(api):
+    cursor = api.get("/v1/orders", params={"limit": 5}).json()["next_cursor"]
+    response = api.get("/v1/events", params={"cursor": cursor})
+    assert response.status_code == 400
+    assert "made for another resource or different filters" in response.json()["detail"]
