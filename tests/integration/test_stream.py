@@ -32,6 +32,7 @@ from fauxsim.runner import generate, run_into
 from fauxsim.sinks.base import Batch, open_sink
 from fauxsim.sinks.fanout import FanOut
 from fauxsim.sinks.stream import open_stream_sink
+from tests.cli.cli_support import run_cli
 from tests.integration.scenario_fixtures import stream_scenario
 from tests.integration.tcp_proxy import TcpProxy
 from tests.service_support import unavailable
@@ -277,6 +278,46 @@ def test_a_broker_that_cannot_be_used_is_one_clear_line(amqp_url, tmp_path, url,
     assert "\n" not in message
     assert "Traceback" not in message
     assert ":wrong@" not in message
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("?heartbeat=abc", "Invalid heartbeat value 'abc'\n"),
+        ("?foo=1", "unknown query parameter 'foo'. Valid parameters are: blocked_connection"),
+        ("?heartbeat=1&heartbeat=2", "Expected exactly one value for URL parameter heartbeat"),
+    ],
+    ids=["bad-heartbeat", "unknown-parameter", "repeated-parameter"],
+)
+def test_a_url_pika_cannot_read_is_refused_before_the_publisher_starts(
+    tmp_path, capsys, monkeypatch, query, reason
+):
+    """No broker needed: the run's own process checks the URL as pika reads it, so the user
+    gets one line and exit 3 instead of the publisher process's traceback."""
+    url = f"amqp://guest:s3cret@127.0.0.1:5672/{query}"
+    expected = f"error: malformed broker URL 'amqp://guest:***@127.0.0.1:5672/{query}': {reason}"
+    out = tmp_path / "data"
+    result = run_cli(
+        ["run", "black_friday", "--until", "2024-11-03", "--stream", url, "--out", str(out)],
+        capsys,
+        monkeypatch,
+    )
+    assert result.exit_code == 3
+    assert result.stderr.startswith(expected)
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert "s3cret" not in result.stderr
+    assert not out.exists()  # refused before any output was opened
+
+
+def test_an_unclosed_ipv6_host_is_a_malformed_url(capsys, monkeypatch):
+    url = "amqp://guest:s3cret@[::1:5672/"
+    result = run_cli(["run", "black_friday", "--stream", url], capsys, monkeypatch)
+    assert result.exit_code == 3
+    assert (
+        result.stderr
+        == "error: malformed broker URL 'amqp://guest:***@[::1:5672/': Invalid IPv6 URL\n"
+    )
 
 
 def test_an_exchange_of_another_type_is_refused(broker: Broker, tmp_path):

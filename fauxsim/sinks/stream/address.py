@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import pika
 
 from fauxsim.errors import SinkError
 
 DEFAULT_PORT = {"amqp": 5672, "amqps": 5671}
 _MASK = "***"
+
+# The query parameters pika reads: it parses ``name`` with its method ``_set_url_<name>``.
+_QUERY_PARAMETERS = tuple(
+    sorted(
+        name.removeprefix("_set_url_")
+        for name in dir(pika.URLParameters)
+        if name.startswith("_set_url_")
+    )
+)
+# pika appends the error it caught: "Invalid heartbeat value 'abc': ValueError(...)".
+_NESTED_REPR = re.compile(r": \w+\(.*\)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +37,13 @@ class BrokerAddress:
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
-        """Raises :class:`SinkError` for anything that is not an amqp(s) URL with a host."""
-        parts = urlsplit(url)
+        """Raises :class:`SinkError` for anything that is not an amqp(s) URL with a host and
+        query parameters pika can use."""
+        try:
+            parts = urlsplit(url)
+        except ValueError as error:  # an unclosed "[" of an IPv6 host
+            msg = f"malformed broker URL {mask_password(url)!r}: {error}"
+            raise SinkError(msg) from None
         if parts.scheme not in DEFAULT_PORT:
             valid = ", ".join(f"{scheme}://" for scheme in DEFAULT_PORT)
             msg = f"malformed broker URL {mask_password(url)!r}: it must start with {valid}"
@@ -37,12 +56,35 @@ class BrokerAddress:
         if not parts.hostname:
             msg = f"malformed broker URL {mask_password(url)!r}: no host (amqp://host:5672/)"
             raise SinkError(msg)
+        _check_query(url, parts.query)
         # As pika and aiormq read it: no path or "/" is the default vhost "/".
         vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
         return cls(url, parts.hostname, port, vhost, unquote(parts.username or "guest"))
 
     def masked(self) -> str:
         return mask_password(self.url)
+
+
+def _check_query(url: str, query: str) -> None:
+    """Raise :class:`SinkError` for a query parameter pika would refuse: checked here, in the
+    run's process, rather than found by the publisher process it starts."""
+    for name, _ in parse_qsl(query, keep_blank_values=True):
+        if name not in _QUERY_PARAMETERS:
+            msg = (
+                f"malformed broker URL {mask_password(url)!r}: unknown query parameter "
+                f"{name!r}. Valid parameters are: {', '.join(_QUERY_PARAMETERS)}"
+            )
+            raise SinkError(msg)
+    try:
+        pika.URLParameters(url)
+    # What pika's parsers raise for a bad value (int(), float(), ast.literal_eval, the
+    # files ssl_options names); the reason quotes the parameter, never the password.
+    except (ValueError, TypeError, SyntaxError, AttributeError, OSError) as error:
+        reason = _NESTED_REPR.sub("", str(error)) or type(error).__name__
+        if isinstance(error, OSError):  # only ssl_options reads files (certificates)
+            reason = f"ssl_options names a file that cannot be used ({reason})"
+        msg = f"malformed broker URL {mask_password(url)!r}: {reason}"
+        raise SinkError(msg) from None
 
 
 def mask_password(url: str) -> str:
