@@ -15,6 +15,7 @@ from fauxsim.runner import run_into
 from fauxsim.sinks.postgres.ledger import WRITER_LOCK, scenario_digest
 from fauxsim.sinks.postgres.migrate import head_revision
 from fauxsim.sinks.postgres.sink import open_database_sink
+from tests.cli.cli_support import run_cli
 from tests.conftest import fresh_database
 from tests.integration.helpers import table_counts
 from tests.integration.scenario_fixtures import quirky_scenario
@@ -143,3 +144,78 @@ def test_an_unreachable_database_is_one_line_and_exit_code_3(capsys):
     assert err.startswith(f"error: could not connect to postgresql://me:***@127.0.0.1:{port}/shop")
     assert "Traceback" not in err
     assert "s3cret" not in err
+
+
+_DB = "postgresql://me:s3cret@127.0.0.1:5432/shop"
+_KEYWORDS = "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS"
+_VALID = f"Valid parameters are libpq's connection keywords: {_KEYWORDS}"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (f"{_DB}?foo=bar", f"unknown query parameter 'foo'. {_VALID}"),
+        (
+            f"{_DB}?ssl_mode=require",
+            f"unknown query parameter 'ssl_mode'; did you mean 'sslmode'? {_VALID}",
+        ),
+        (
+            f"{_DB}?connect_timeout=abc",
+            "connect_timeout must be a whole number of seconds, not 'abc'",
+        ),
+        (
+            f"{_DB}?sslmode",
+            'missing key/value separator "=" in URI query parameter: "sslmode"',
+        ),
+        (
+            "postgresql://me:s3%cret@127.0.0.1:5432/shop",
+            'invalid percent-encoded token: "***"',
+        ),
+        (
+            "postgresql://me:s3cret@[::1:5432/shop",
+            (
+                'end of string reached when looking for matching "]" in IPv6 host address in '
+                'URI: "postgresql://me:***@[::1:5432/shop"'
+            ),
+        ),
+    ],
+    ids=["unknown", "near-miss", "timeout", "no-value", "percent", "ipv6"],
+)
+def test_a_url_libpq_cannot_read_is_one_line_naming_the_problem(url, reason, capsys, monkeypatch):
+    """Checked before connecting: no server is needed, and psycopg's ProgrammingError (or
+    int()'s ValueError) never reaches the user as a traceback."""
+    result = run_cli(["db", "status", "--db", url], capsys, monkeypatch)
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error: database URL 'postgresql://me")
+    assert result.stderr.endswith(f"' is malformed: {reason}\n")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert "s3cret" not in result.stderr
+    assert "s3%cret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "black_friday", "--until", "2024-11-03"],
+        ["db", "migrate"],
+        ["db", "url"],
+        ["token", "list"],
+        ["report"],
+        ["serve"],
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_every_command_refuses_a_malformed_url_from_the_environment(
+    command, capsys, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)  # where a command could leave a file, and must not
+    monkeypatch.setenv("DATABASE_URL", f"{_DB}?foo=bar")
+    result = run_cli(command, capsys, monkeypatch)
+    assert result.exit_code == 3
+    assert result.stderr.startswith(
+        "error: database URL 'postgresql://me:***@127.0.0.1:5432/shop?foo=bar' is malformed: "
+        "unknown query parameter 'foo'."
+    )
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []

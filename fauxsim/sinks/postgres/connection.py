@@ -11,14 +11,17 @@ masked) and what to do, so the CLI can print one line instead of a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from contextlib import contextmanager
+from functools import cache
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
 from fauxsim.errors import FauxError
@@ -31,8 +34,9 @@ if TYPE_CHECKING:
 DATABASE_URL_ENV = "DATABASE_URL"
 _SCHEMES = ("postgresql", "postgres")
 _DRIVERS = ("", "psycopg", "psycopg2", "psycopg2cffi", "asyncpg")
-_CONNECT_TIMEOUT_SECONDS = "10"
+_CONNECT_TIMEOUT_SECONDS = 10
 _MASK = "***"
+_KEYWORDS_URL = "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS"
 
 
 class DatabaseError(FauxError):
@@ -55,7 +59,8 @@ def resolve_database_url(explicit: str | None) -> str:
 
 
 def validate_url(url: str) -> str:
-    """``url`` stripped of blanks, or a :class:`DatabaseError` if it is not a Postgres URL."""
+    """``url`` stripped of blanks, or a :class:`DatabaseError` if it is not a Postgres URL
+    libpq can read."""
     url = url.strip()
     scheme, _, rest = url.partition("://")
     base, _, driver = scheme.partition("+")
@@ -67,7 +72,64 @@ def validate_url(url: str) -> str:
             "Pass one with --db or DATABASE_URL, or pass neither to use the embedded Postgres."
         )
         raise DatabaseError(msg)
+    _check_parameters(url, f"{base}://{rest}")
     return url
+
+
+def _check_parameters(url: str, target: str) -> None:
+    """Raise :class:`DatabaseError` for what libpq cannot read in ``target`` (``url`` without
+    its driver): an unknown or malformed query parameter, a bad percent-encoding, an
+    unclosed IPv6 bracket, a connect_timeout that is not a number. Checked before any
+    connection, as psycopg would raise them as programming errors, with a traceback."""
+    query = target.partition("?")[2]
+    for name in (unquote(pair.partition("=")[0]) for pair in query.split("&") if pair):
+        if name not in _libpq_keywords():
+            close = difflib.get_close_matches(name, _libpq_keywords(), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            reason = (
+                f"unknown query parameter {name!r}{hint} Valid parameters are libpq's "
+                f"connection keywords: {_KEYWORDS_URL}"
+            )
+            raise DatabaseError(_malformed(url, reason))
+    try:
+        params = conninfo_to_dict(target)
+    except psycopg.ProgrammingError as error:
+        raise DatabaseError(_malformed(url, _without_secrets(_first_line(error), url))) from None
+    timeout = params.get("connect_timeout")
+    if timeout is not None and not re.fullmatch(r"\s*[-+]?\d+\s*", str(timeout)):
+        reason = f"connect_timeout must be a whole number of seconds, not {timeout!r}"
+        raise DatabaseError(_malformed(url, reason))
+
+
+@cache
+def _libpq_keywords() -> list[str]:
+    """The connection keywords this libpq knows (a URL's query parameters are these)."""
+    return sorted(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+
+
+def _malformed(url: str, reason: str) -> str:
+    return f"database URL {mask_password(url)!r} is malformed: {reason}"
+
+
+def _without_secrets(text: str, url: str) -> str:
+    """libpq's reason with the secrets it may quote masked: the whole URL, or the token it
+    could not decode (the password itself, for a bad percent-encoding)."""
+    passwords = {_raw_password(url), *re.findall(r"[?&]password=([^&#]*)", url)} - {""}
+
+    def masked(quoted: re.Match[str]) -> str:
+        token = quoted[1]
+        if "://" in token:
+            return f'"{mask_password(token)}"'
+        return f'"{_MASK}"' if token in passwords else quoted[0]
+
+    return re.sub(r'"([^"]*)"', masked, text)
+
+
+def _raw_password(url: str) -> str:
+    """The password in ``url``'s authority as typed (not decoded), "" if none."""
+    authority = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
+    userinfo, at, _ = authority.rpartition("@")
+    return userinfo.partition(":")[2] if at else ""
 
 
 def libpq_url(url: str) -> str:
@@ -86,7 +148,15 @@ def mask_password(url: str) -> str:
     """``url`` with any password replaced by ``***``, safe to print or log."""
     if "://" not in url:  # libpq "key=value" form
         return re.sub(r"(password\s*=\s*)(\S+)", rf"\g<1>{_MASK}", url)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed "[" of an IPv6 host: mask by position instead
+        password = _raw_password(url)
+        if password:
+            scheme, _, rest = url.partition("://")
+            user, _, after = rest.partition(f":{password}@")
+            url = f"{scheme}://{user}:{_MASK}@{after}"
+        return re.sub(r"([?&]password=)[^&#]*", rf"\g<1>{_MASK}", url)
     netloc = parts.netloc
     userinfo, at, hostinfo = netloc.rpartition("@")
     if at and ":" in userinfo:
@@ -103,20 +173,17 @@ def mask_password(url: str) -> str:
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[TupleRow]:
     """A psycopg connection to ``url``; failures raise a :class:`DatabaseError` that says why."""
-    target = libpq_url(url)
+    target = libpq_url(url)  # validated: connect_timeout, if given, is a number
+    # A URL may set its own timeout; otherwise do not hang for minutes on a dead host.
+    given = conninfo_to_dict(target).get("connect_timeout")
+    timeout = _CONNECT_TIMEOUT_SECONDS if given is None else int(given)
     with translate_errors(url, "connect to"):
         return psycopg.connect(
             target,
             autocommit=autocommit,
-            connect_timeout=int(_connect_timeout(target)),
+            connect_timeout=timeout,
             application_name="fauxsim",
         )
-
-
-def _connect_timeout(url: str) -> str:
-    # A URL may set its own timeout; otherwise do not hang for minutes on a dead host.
-    query = dict(parse_qsl(urlsplit(url).query))
-    return query.get("connect_timeout", _CONNECT_TIMEOUT_SECONDS)
 
 
 @contextmanager

@@ -30,6 +30,9 @@ from fauxsim.sinks.postgres.connection import (
             "postgres://me@db/shop?password=***&sslmode=require",
         ),
         ("host=db user=me password=s3cret dbname=shop", "host=db user=me password=*** dbname=shop"),
+        # urlsplit refuses an unclosed IPv6 bracket: masked all the same.
+        ("postgresql://me:s3cret@[::1:5432/shop", "postgresql://me:***@[::1:5432/shop"),
+        ("postgresql://me@[::1/shop?password=s3cret", "postgresql://me@[::1/shop?password=***"),
     ],
 )
 def test_passwords_are_masked_wherever_they_appear_in_a_url(url, masked):
