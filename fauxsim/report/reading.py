@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import re
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,8 @@ from fauxsim.sinks.files.folder import META
 from fauxsim.tables import CARTS, CUSTOMERS, EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import duckdb
 
 # The tables the report reads, and the file formats fauxsim writes them in.
@@ -53,7 +57,7 @@ _DUCKDB_TYPES = {
 
 
 class DatasetError(FauxError):
-    """The dataset cannot be read: no such folder, no tables in it, or no data."""
+    """The dataset cannot be read: no such folder, no tables in it, no data, or damaged files."""
 
     exit_code = 3
 
@@ -95,11 +99,11 @@ def read_folder(folder: Path) -> Dataset:
         end = None
         if isinstance(shards, int):  # its shards, each committed up to the same moment
             end = _complete_to(_committed_files(folder, partitioned, shards), shards, str(folder))
-        connection = _views(folder, partitioned, partitioned=True)
+        connection = _views(folder, partitioned, str(folder), partitioned=True)
         return Dataset(
             connection,
             str(folder),
-            _data_end(connection, folder) if end is None else to_datetime(end),
+            _data_end(connection, str(folder)) if end is None else to_datetime(end),
             described.get("scenario"),
             described.get("digest"),
             shards,
@@ -113,8 +117,8 @@ def read_folder(folder: Path) -> Dataset:
     for spec in TABLES:
         if not (folder / f"{spec.name}.{kind}").is_file():
             raise DatasetError(f"{folder} has {EVENTS.name}.{kind} but no {spec.name}.{kind}")
-    connection = _views(folder, kind)
-    return Dataset(connection, str(folder), _data_end(connection, folder))
+    connection = _views(folder, kind, str(folder))
+    return Dataset(connection, str(folder), _data_end(connection, str(folder)))
 
 
 def _committed_files(folder: Path, file_format: str, shards: int) -> dict[int, int | None]:
@@ -218,7 +222,7 @@ def _copy_database(url: str, folder: Path) -> Dataset:
                     out.write(data)
     identity = committed.identity
     return Dataset(
-        _views(folder, "csv"),
+        _views(folder, "csv", mask_password(url)),
         mask_password(url),
         to_datetime(end),
         identity.scenario_name,
@@ -243,39 +247,85 @@ def _partitioned_format(folder: Path) -> str | None:
     return None
 
 
-def _views(folder: Path, kind: str, *, partitioned: bool = False) -> duckdb.DuckDBPyConnection:
+def _views(
+    folder: Path, kind: str, source: str, *, partitioned: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Tables of each row's latest state (each event once), loaded once: every check reads
     them again, and a view would deduplicate the whole log for each.
 
     ``partitioned``: each table is the files of its folder, every shard and period (a
-    table without rows in any has no files: an empty table of its columns)."""
+    table without rows in any has no files: an empty table of its columns). Raises
+    :class:`DatasetError` naming ``source`` and the table whose files DuckDB cannot read."""
     import duckdb  # noqa: PLC0415
 
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
     for spec in TABLES:
-        raw = f"raw_{spec.name}"
-        if partitioned:
-            parts = folder / spec.name / "shard=*" / "period=*" / f"part-*.{kind}"
-            if next((folder / spec.name).glob(f"shard=*/period=*/part-*.{kind}"), None) is None:
-                columns = ", ".join(
-                    f'"{column.name}" {_DUCKDB_TYPES[column.type]}' for column in spec.columns
-                )
-                connection.execute(f"CREATE TABLE {raw} ({columns})")
-            else:
-                source = _scan(parts, kind, spec)
-                connection.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608 - our names
-        else:
-            source = _scan(folder / f"{spec.name}.{kind}", kind, spec)
-            connection.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608 - our names
-        order = "received_at" if spec.append_only else "updated_at DESC"
-        # Only the events the report reads; the last event of any type marks the data's end.
-        wanted = f"WHERE event_type IN {READ_EVENT_TYPES}" if spec is EVENTS else ""
-        connection.execute(
-            f"CREATE TABLE {spec.name} AS SELECT * FROM {raw} {wanted} "  # noqa: S608 - our names
-            f"QUALIFY row_number() OVER (PARTITION BY {spec.primary_key} ORDER BY {order}) = 1"
-        )
+        with _reading(source, spec.name):
+            _load(connection, folder, kind, spec, partitioned=partitioned)
     return connection
+
+
+def _load(
+    connection: duckdb.DuckDBPyConnection,
+    folder: Path,
+    kind: str,
+    spec: TableSpec,
+    *,
+    partitioned: bool,
+) -> None:
+    """``raw_<table>``, a view of its files, and ``<table>``, each row's latest state."""
+    raw = f"raw_{spec.name}"
+    if partitioned:
+        parts = folder / spec.name / "shard=*" / "period=*" / f"part-*.{kind}"
+        if next((folder / spec.name).glob(f"shard=*/period=*/part-*.{kind}"), None) is None:
+            columns = ", ".join(
+                f'"{column.name}" {_DUCKDB_TYPES[column.type]}' for column in spec.columns
+            )
+            connection.execute(f"CREATE TABLE {raw} ({columns})")
+        else:
+            scan = _scan(parts, kind, spec)
+            connection.execute(f"CREATE VIEW {raw} AS SELECT * FROM {scan}")  # noqa: S608 - our names
+    else:
+        scan = _scan(folder / f"{spec.name}.{kind}", kind, spec)
+        connection.execute(f"CREATE VIEW {raw} AS SELECT * FROM {scan}")  # noqa: S608 - our names
+    order = "received_at" if spec.append_only else "updated_at DESC"
+    # Only the events the report reads; the last event of any type marks the data's end.
+    wanted = f"WHERE event_type IN {READ_EVENT_TYPES}" if spec is EVENTS else ""
+    connection.execute(
+        f"CREATE TABLE {spec.name} AS SELECT * FROM {raw} {wanted} "  # noqa: S608 - our names
+        f"QUALIFY row_number() OVER (PARTITION BY {spec.primary_key} ORDER BY {order}) = 1"
+    )
+
+
+@contextmanager
+def _reading(source: str, table: str) -> Iterator[None]:
+    """Turn DuckDB's failure to read a table's files (cut short, not Parquet, a line that is
+    not JSON or CSV, a column of another type) into a :class:`DatasetError`; DuckDB reads
+    them lazily, so a damaged file may surface at any statement reading the table."""
+    import duckdb  # noqa: PLC0415
+
+    try:
+        yield
+    except (duckdb.ParserException, duckdb.CatalogException):
+        raise  # our SQL, not the files: a bug keeps its traceback
+    except duckdb.Error as error:
+        message = (
+            f"{source} is damaged: its {table} table cannot be read ({_duckdb_reason(error)}). "
+            "Write the dataset again with fauxsim run (into a new folder), or restore the file "
+            "from a copy"
+        )
+        raise DatasetError(message) from error
+
+
+def _duckdb_reason(error: Exception) -> str:
+    """DuckDB's reason in one line, and the file it names further down if the line does not."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    reason = re.sub(r"^[A-Za-z ]+ Error: ", "", lines[0]).strip().rstrip(".")
+    named = re.search(r"^\s*file = (.+)$", str(error), re.MULTILINE)  # a CSV error's details
+    if named and named[1] not in reason:
+        reason = f"{reason} in {named[1]}"
+    return reason
 
 
 def _scan(path: Path, kind: str, spec: TableSpec) -> str:
@@ -297,14 +347,15 @@ def _file_type(kind: ColumnType, file_format: str) -> str:
     return "JSON" if kind is ColumnType.JSON and file_format == "jsonl" else _DUCKDB_TYPES[kind]
 
 
-def _data_end(connection: duckdb.DuckDBPyConnection, folder: Path) -> dt.datetime:
+def _data_end(connection: duckdb.DuckDBPyConnection, source: str) -> dt.datetime:
     """The end of what a file dataset covers: the hour after its last event.
 
     Files do not record the watermark; a run (``--until`` or whole) simulates whole hours,
     so the hour after the last event is where the data stops.
     """
-    row = connection.execute("SELECT max(occurred_at) FROM raw_events").fetchone()
+    with _reading(source, EVENTS.name):  # raw_events reads the files again
+        row = connection.execute("SELECT max(occurred_at) FROM raw_events").fetchone()
     if row is None or row[0] is None:
-        raise DatasetError(f"{folder} holds no events: the dataset is empty")
+        raise DatasetError(f"{source} holds no events: the dataset is empty")
     last: dt.datetime = row[0].astimezone(dt.UTC)
     return last.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -206,6 +208,106 @@ def test_a_dataset_without_events_is_one_line_exit_3(
     )
     assert code == 3
     assert message == f"error: {tmp_path} holds no events: the dataset is empty\n"
+
+
+@pytest.fixture(scope="module")
+def small_datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """black_friday's first day in each layout, to copy and damage (~2 s each)."""
+    root = tmp_path_factory.mktemp("small")
+    until = ("black_friday", "--until", "2024-11-02")
+    return {
+        kind: run_into_folder(root / kind, *until, *options)
+        for kind, options in {
+            "parquet": ("--format", "parquet"),
+            "jsonl": ("--format", "jsonl"),
+            "csv": ("--format", "csv"),
+            "sharded": ("--format", "parquet", "--set", "shards=2"),
+        }.items()
+    }
+
+
+def _cut_short(path: Path) -> Path:
+    os.truncate(path, 100)
+    return path
+
+
+def _append(path: Path, line: str) -> Path:
+    with path.open("a", encoding="utf-8") as file:
+        file.write(line)
+    return path
+
+
+def _first_part(folder: Path, table: str) -> Path:
+    return next((folder / table / "shard=001").glob("period=*/part-*.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "damage", "table", "reason"),
+    [
+        (
+            "parquet",
+            lambda folder: _cut_short(folder / "orders.parquet"),
+            "orders",
+            "No magic bytes found at end of file '{file}'",
+        ),
+        (
+            "jsonl",
+            lambda folder: _append(folder / "events.jsonl", "garbage{\n"),
+            "events",
+            'Malformed JSON in file "{file}", at byte 1 in line ',
+        ),
+        (
+            "csv",
+            lambda folder: _append(folder / "sessions.csv", 'a,b,"c\n'),
+            "sessions",
+            "CSV Error on Line: ",
+        ),
+        (
+            "sharded",
+            lambda folder: _cut_short(_first_part(folder, "events")),
+            "events",
+            "No magic bytes found at end of file '{file}'",
+        ),
+        (
+            "sharded",
+            lambda folder: _append(
+                folder / "customers" / "shard=000" / "period=2024-11" / "part-x.parquet", "junk"
+            ),
+            "customers",
+            "File '{file}' too small to be a Parquet file",
+        ),
+    ],
+    ids=[
+        "parquet-cut-short",
+        "jsonl-garbage-line",
+        "csv-garbage-line",
+        "shard-cut-short",
+        "junk-part",
+    ],
+)
+def test_a_damaged_dataset_is_one_line_exit_3_naming_the_table_and_file(
+    small_datasets, tmp_path, capsys, monkeypatch, kind, damage, table, reason
+):
+    """DuckDB's error for a file it cannot read becomes the DatasetError the README
+    promises (exit 3), not its traceback; nothing is written."""
+    folder = tmp_path / "damaged"
+    shutil.copytree(small_datasets[kind], folder)
+    damaged = damage(folder)
+    out = tmp_path / "report.html"
+    args = ["report", str(folder), "--scenario", "black_friday", "--out", str(out)]
+    code, message = _error(args, capsys, monkeypatch)
+    assert code == 3
+    assert message.startswith(
+        f"error: {folder} is damaged: its {table} table cannot be read "
+        f"({reason.format(file=damaged)}"
+    )
+    assert str(damaged) in message  # the file, where DuckDB does not name it first
+    assert message.endswith(
+        "). Write the dataset again with fauxsim run (into a new folder), or restore the file "
+        "from a copy\n"
+    )
+    assert "Traceback" not in message
+    assert not out.exists()
 
 
 def test_files_without_a_scenario_is_one_line_exit_2(flash_sale_folder, capsys, monkeypatch):
