@@ -60,7 +60,8 @@ def create(
         `read:all`, or `read:<resource>` for each resource (comma-separated or repeated),
         e.g. --scopes read:orders,read:order_line_items.
     expires
-        Lifetime: a number followed by m, h, d or w (90d, 12h), or never.
+        Lifetime: a number followed by m, h, d or w (90d, 12h), up to 3650d (10 years),
+        or never.
     db
         Postgres URL (default: $DATABASE_URL, else the embedded database).
     """

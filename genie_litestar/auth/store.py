@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 _DURATION = re.compile(r"(\d+)([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 NEVER = "never"
+# The longest lifetime --expires takes (`never` is for no expiry): far longer ones overflowed
+# timedelta or Postgres' timestamps. Digits are counted first: 99999999w fits a timedelta.
+LONGEST_EXPIRY = dt.timedelta(days=3650)
+_MAX_DIGITS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +49,20 @@ class Principal:
 
 
 def parse_expiry(text: str) -> dt.timedelta | None:
-    """``90d``, ``12h``, ``30m``, ``2w`` or ``never``."""
+    """``90d``, ``12h``, ``30m``, ``2w`` (at most :data:`LONGEST_EXPIRY`) or ``never``."""
     if text == NEVER:
         return None
     match = _DURATION.fullmatch(text.strip())
-    if not match or int(match[1]) == 0:
-        msg = (
-            f"--expires got {text!r}. Valid values are a positive number followed by"
-            f" m, h, d or w (e.g. 90d, 12h), or {NEVER!r}"
-        )
-        raise GenieError(msg)
-    return dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
+    amount = match[1].lstrip("0") if match else ""
+    if match and 0 < len(amount) <= _MAX_DIGITS:
+        lifetime = dt.timedelta(**{_UNITS[match[2]]: int(amount)})
+        if lifetime <= LONGEST_EXPIRY:
+            return lifetime
+    msg = (
+        f"--expires got {text!r}. Valid values are a positive number followed by"
+        f" m, h, d or w (e.g. 90d, 12h), up to {LONGEST_EXPIRY.days}d (10 years), or {NEVER!r}"
+    )
+    raise GenieError(msg)
 
 
 # Every query returns the columns of TokenRecord, in its order.

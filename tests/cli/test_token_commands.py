@@ -16,6 +16,7 @@ from genie_litestar.auth.scopes import valid_scopes
 from genie_litestar.auth.tokens import is_well_formed
 from genie_litestar.errors import GenieError
 from genie_litestar.settings import GenieSettings
+from tests.cli.cli_support import run_cli
 
 
 def _run(capsys, *arguments):
@@ -99,6 +100,30 @@ def test_a_scope_close_to_none_gets_no_suggestion(postgres_url, capsys):
 def test_bad_expiry_says_what_is_accepted(postgres_url, capsys):
     with pytest.raises(GenieError, match=r"--expires got '3 months'.*90d, 12h.*'never'"):
         _run(capsys, "create", "--name", "x", "--expires", "3 months", "--db", postgres_url)
+
+
+@pytest.mark.parametrize("expires", ["99999999999w", "600000w", "100000000d", "3651d", "0m"])
+def test_an_expiry_too_long_is_refused_with_the_longest_allowed(expires, capsys, monkeypatch):
+    """Refused before connecting (the URL leads nowhere), by the validator that refuses 0m:
+    not timedelta's OverflowError nor Postgres' "timestamp too large"."""
+    args = ["token", "create", "--name", "e4", "--expires", expires]
+    result = run_cli([*args, "--db", "postgresql://nobody@127.0.0.1:1/none"], capsys, monkeypatch)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: --expires got {expires!r}. Valid values are a positive number followed by m, "
+        "h, d or w (e.g. 90d, 12h), up to 3650d (10 years), or 'never'\n"
+    )
+    assert result.stdout == ""
+
+
+def test_the_longest_expiry_is_ten_years(postgres_url, capsys):
+    token = _run(capsys, "create", "--name", "long", "--expires", "3650d", "--db", postgres_url)
+    with psycopg.connect(postgres_url) as connection:
+        row = connection.execute(
+            "SELECT expires_at - created_at FROM api_tokens WHERE token_id = %s",
+            (token.out.strip()[:16],),
+        ).fetchone()
+    assert row == (dt.timedelta(days=3650),)
 
 
 def test_revoking_an_unknown_id_lists_the_known_ones(postgres_url, capsys):
