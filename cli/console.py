@@ -24,6 +24,14 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, a container stopping), handled as Ctrl-C is: the command cleans
     up and says what it kept; the exit code is 143, as for a process the signal ended."""
 
+    exit_code = 143
+
+
+class HungUp(Terminated):
+    """SIGHUP (the terminal closed, an SSH session lost), handled as SIGTERM; exit code 129."""
+
+    exit_code = 129
+
 
 # The stops received since handle_stops(). Raising from a signal handler is not enough
 # alone: Python raises the exception wherever the main thread happens to be, and code
@@ -43,13 +51,19 @@ def handle_stops() -> None:
 
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGTERM, on_stop)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, on_stop)
 
 
 def stop_received() -> KeyboardInterrupt | None:
     """The stop received since :func:`handle_stops` (SIGTERM if both came), or None."""
     if not _stops_received:
         return None
-    return Terminated() if signal.SIGTERM in _stops_received else KeyboardInterrupt()
+    if signal.SIGTERM in _stops_received:
+        return Terminated()
+    if signal.SIGINT not in _stops_received:
+        return HungUp()
+    return KeyboardInterrupt()
 
 
 def raise_if_stopped() -> None:
@@ -77,4 +91,4 @@ def report_user_errors() -> Iterator[None]:
         kept = f"; {interrupted}" if str(interrupted) else ""
         stopped = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
         error_console.print(f"{stopped}{escape(kept)}", highlight=False, soft_wrap=True)
-        sys.exit(143 if isinstance(interrupted, Terminated) else 130)
+        sys.exit(interrupted.exit_code if isinstance(interrupted, Terminated) else 130)

@@ -20,7 +20,7 @@ from fauxsim.errors import UsageError
 from fauxsim.scale.jobs import DatabaseShardJob, ShardJob
 from fauxsim.scale.local import combine, default_workers, run_locally
 from fauxsim.sinks.files.folder import folder_held
-from fauxsim.sinks.files.partitioned import open_dataset
+from fauxsim.sinks.files.partitioned import forget_if_unwritten, open_dataset
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -122,7 +122,11 @@ def run_shards(
         resumed = any(dataset.committed(job.shard) is not None for job in jobs)
         if all(job.done() for job in jobs):
             return _nothing_to_do(scenario, end, where)
-        return _run_jobs(scenario, jobs, until, workers, dask, where, resumed, print_summary)
+        try:
+            return _run_jobs(scenario, jobs, until, workers, dask, where, resumed, print_summary)
+        except BaseException:
+            forget_if_unwritten(out)  # (a cluster it could not reach: as it found the folder)
+            raise
 
 
 def _nothing_to_do(scenario: Scenario, end: int, where: str) -> int:

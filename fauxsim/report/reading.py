@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from fauxsim.clock import to_datetime
 from fauxsim.errors import FauxError, UsageError
-from fauxsim.sinks.files.folder import META
+from fauxsim.sinks.files.folder import dataset_description
 from fauxsim.tables import CARTS, CUSTOMERS, EVENTS, ORDERS, SESSIONS, ColumnType, TableSpec
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ def _described(folder: Path) -> dict[str, Any]:
     """What a partitioned dataset says it is (``_fauxsim/dataset.json``), {} if it has no
     such file; one that cannot be read is a damaged dataset (its shards unknown, the
     report could not tell whether they are complete)."""
-    described = folder / META / "dataset.json"
+    described = dataset_description(folder)
     if not described.exists():
         return {}
     try:

@@ -83,23 +83,24 @@ def run_shard(
     if isinstance(job, DatabaseShardJob):
         return _into_database(job, on_batch, while_waiting)
     dataset = job.dataset
-    dataset.remove_uncommitted(job.shard)
-    resume_after = dataset.committed(job.shard)
-    if job.done():
-        return ShardResult(job.shard, RunStats(watermark=resume_after or 0), resumed=True)
-    shard = Shard(job.shard, job.scenario.shards)
-    began = to_micros(job.scenario.start_utc) if resume_after is None else resume_after
-    sink = ShardFilesSink(dataset, shard, began)
-    stats = run_into(
-        sink,
-        job.scenario,
-        until=job.until,
-        resume_after=resume_after,
-        batch_rows=job.batch_rows,
-        on_batch=on_batch,
-        shard=shard,
-        cut_at=period_end,
-    )
+    with dataset.shard_held(job.shard):  # before any file of the shard is touched
+        dataset.remove_uncommitted(job.shard)
+        resume_after = dataset.committed(job.shard)
+        if job.done():
+            return ShardResult(job.shard, RunStats(watermark=resume_after or 0), resumed=True)
+        shard = Shard(job.shard, job.scenario.shards)
+        began = to_micros(job.scenario.start_utc) if resume_after is None else resume_after
+        sink = ShardFilesSink(dataset, shard, began)
+        stats = run_into(
+            sink,
+            job.scenario,
+            until=job.until,
+            resume_after=resume_after,
+            batch_rows=job.batch_rows,
+            on_batch=on_batch,
+            shard=shard,
+            cut_at=period_end,
+        )
     return ShardResult(job.shard, stats, resumed=resume_after is not None)
 
 

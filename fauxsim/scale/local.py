@@ -343,6 +343,8 @@ def _work(tasks: Queue[Job | None], messages: Queue[tuple[str, int, Any]], paren
     """A worker process: run jobs until told to stop. Stopped (SIGTERM), it exits with
     ``_STOPPED_EXIT``, so that a parent that did not stop it knows it ended early."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides (see module docstring)
+    if hasattr(signal, "SIGHUP"):  # (a closed terminal hangs up the whole group)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_term)
     try:
         try:

@@ -106,11 +106,14 @@ def _as_tasks(client: Any, jobs: Sequence[Job], progress: Progress) -> list[Shar
     from dask.distributed import Event, as_completed, wait  # noqa: PLC0415
 
     results: dict[int, ShardResult] = {}
-    stop = Event(f"fauxsim-stop-{uuid.uuid4().hex}", client=client)
+    run = uuid.uuid4().hex
+    stop = Event(f"fauxsim-stop-{run}", client=client)
     # Shard 0 first: in a database, the other shards wait for its catalog (the products).
+    # Keys of this run's own: a cluster of your own runs other commands' tasks, and Dask
+    # hands the result of a key it holds to whoever asks for that key.
     futures = [
-        client.submit(_until_stopped, job, stop, key=f"fauxsim-shard-{job.shard}", pure=False,
-                      priority=len(jobs) - job.shard)
+        client.submit(_until_stopped, job, stop, key=f"fauxsim-shard-{job.shard}-{run}",
+                      pure=False, priority=len(jobs) - job.shard)
         for job in jobs
     ]  # fmt: skip
     try:

@@ -305,8 +305,8 @@ def test_a_folder_another_run_is_writing_to_is_refused_and_left_alone(
 def test_a_malformed_dask_address_is_a_usage_error_and_claims_no_folder(
     tmp_path, capsys, monkeypatch
 ):
-    """Said in one line (exit 2); the folder it described but never wrote to is taken by
-    the corrected command, though its shards differ."""
+    """Said in one line (exit 2); the folder is left as the run found it, so the corrected
+    command may have other shards."""
     shop = _scenario_file(tmp_path)
     out = tmp_path / "data"
     for address in ("garbage", "tcp://127.0.0.1:abc", "foo://bar:1"):
@@ -315,7 +315,7 @@ def test_a_malformed_dask_address_is_a_usage_error_and_claims_no_folder(
         assert failed.exit_code == 2, failed.stderr
         assert f"--dask {address!r}: Dask cannot connect to it" in failed.stderr
         assert "Traceback" not in failed.stderr
-    assert [path.name for path in out.iterdir()] == [META]
+    assert not out.exists()  # as the failed runs found it
     fixed = run_cli(["run", str(shop), "--set", "shards=2", "--out", str(out), "--until",
                      "2024-02-28"], capsys, monkeypatch)  # fmt: skip
     assert fixed.exit_code == 0, fixed.stderr
@@ -341,6 +341,31 @@ def test_shards_an_earlier_run_took_further_are_named(tmp_path, capsys, monkeypa
     assert "note: 1 shard (0) already reaches past 2024-02-28 00:00 UTC" in earlier.stdout
     again = run_cli(["run", str(shop), "--out", str(out)], capsys, monkeypatch)
     assert "already reach" not in again.stdout
+
+
+def test_a_shard_another_process_is_writing_is_refused_and_left_alone(
+    tmp_path, capsys, monkeypatch
+):
+    """As a task an earlier command left running on a Dask cluster: the folder's own lock
+    went with that command, the shard's stays with the task."""
+    shop = _scenario_file(tmp_path)
+    out = tmp_path / "data"
+    command = ["run", str(shop), "--out", str(out), "--workers", "1"]
+    first = run_cli([*command, "--until", "2024-02-28"], capsys, monkeypatch)
+    assert first.exit_code == 0, first.stderr
+    stray = out / "events/shard=001/period=2024-02/part-20240228T000000.parquet.partial"
+    stray.write_bytes(b"being written")
+    task = FolderLock(out / META / "shard=001")
+    try:
+        second = run_cli(command, capsys, monkeypatch)
+        assert second.exit_code == 3, second.stderr
+        assert f"shard 1 of {out}/ is being written by another process" in second.stderr
+        assert stray.read_bytes() == b"being written"
+    finally:
+        task.release()
+    third = run_cli(command, capsys, monkeypatch)
+    assert third.exit_code == 0, third.stderr
+    assert not stray.exists()
 
 
 def test_options_a_run_of_several_shards_cannot_take_are_refused(tmp_path, capsys, monkeypatch):
@@ -412,14 +437,19 @@ def _long_run(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("runner", [["--workers", "2"], ["--dask", "local", "--workers", "2"]],
-                         ids=["local workers", "dask local"])  # fmt: skip
-def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner):
+@pytest.mark.parametrize(
+    ("runner", "stop", "code"),
+    [(["--workers", "2"], signal.SIGINT, 130),
+     (["--dask", "local", "--workers", "2"], signal.SIGINT, 130),
+     (["--workers", "2"], signal.SIGHUP, 129)],
+    ids=["local workers", "dask local", "hang-up"],
+)  # fmt: skip
+def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner, stop, code):
     """A real run in two worker processes (local, or a LocalCluster's), Ctrl-C once a
-    month is committed (SIGINT to the whole process group, as a terminal sends it): it
-    exits 130 with one line and no traceback or Dask warning, its workers are gone, no
-    partial file is left; the same command again finishes a dataset identical to a run in
-    one process."""
+    month is committed (SIGINT to the whole process group, as a terminal sends it; or
+    SIGHUP, as a terminal that closes): it exits 130 (129) with one line and no traceback
+    or Dask warning, its workers are gone, no partial file is left; the same command again
+    finishes a dataset identical to a run in one process."""
     out = tmp_path / "data"
     # A process group of its own, as a terminal's job.
     with _long_run(tmp_path, shards=2, options=runner, start_new_session=True) as (
@@ -432,9 +462,9 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(tmp_path, runner
         own = command_process.cmdline()
         started = [w for w in workers if "spawn" in " ".join(w.cmdline()) or w.cmdline() == own]
         assert len(started) == (1 if "--dask" not in runner else 2)  # (locally: this one too)
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, stop)
         _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert "run the same command again to resume" in stderr
     assert "Traceback" not in stderr
     assert "WARNING" not in stderr

@@ -25,9 +25,14 @@ if TYPE_CHECKING:
 META = "_fauxsim"
 
 
+def dataset_description(out: Path) -> Path:
+    """Where a partitioned dataset in ``out`` says what it is."""
+    return out / META / "dataset.json"
+
+
 def holds_partitioned_dataset(out: Path) -> bool:
     """Whether ``out`` holds a partitioned dataset (of one shard or several)."""
-    return (out / META / "dataset.json").exists()
+    return dataset_description(out).exists()
 
 
 def prepare_folder(out: Path) -> list[Path]:
@@ -55,19 +60,22 @@ def prepare_folder(out: Path) -> list[Path]:
 
 
 class FolderLock:
-    """One run's hold on its output folder, so that two runs never write one folder at once
-    (their ``.partial`` files have the same names, and each would delete or overwrite the
-    other's). An exclusive ``flock`` on the folder's own descriptor: it adds no file to the
-    folder, and ends with the process however it ends (kill -9 too). Workers forked from
-    the process share it; a worker spawned or on Dask writes under the command's hold."""
+    """A hold on a folder, so that two runs never write one at once (their ``.partial``
+    files have the same names, and each would delete or overwrite the other's): the output
+    folder, held by the command; in a partitioned dataset, each shard's commit folder too,
+    held by whichever process writes the shard (a task on a Dask cluster may outlive the
+    command that started it). An exclusive ``flock`` on the folder's own descriptor: it
+    adds no file, and ends with the process however it ends (kill -9 too). Where the file
+    system has no locks (NFS refuses ``flock`` on a folder), runs go unguarded."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, busy: str | None = None) -> None:
+        """``busy``: what to tell the user if another process holds ``out``."""
         descriptor = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(descriptor)
-            msg = (
+            msg = busy or (
                 f"another fauxsim run is writing to {out}/: two runs into one folder would "
                 "overwrite each other's files. Wait for it to end, or write to another folder"
             )
@@ -87,13 +95,21 @@ class FolderLock:
 
 @contextmanager
 def folder_held(out: Path) -> Iterator[None]:
-    """``out`` created if needed (``prepare_folder``) and held for this run (``FolderLock``)."""
-    prepare_folder(out)
-    lock = FolderLock(out)
+    """``out`` created if needed (``prepare_folder``) and held for this run (``FolderLock``);
+    the folders created for it are removed again if the run fails having left them empty."""
+    created = prepare_folder(out)
+    try:
+        lock = FolderLock(out)
+    except BaseException:
+        remove_created(created)
+        raise
     try:
         yield
-    finally:
+    except BaseException:
         lock.release()
+        remove_created(created)
+        raise
+    lock.release()
 
 
 def remove_created(folders: list[Path]) -> None:

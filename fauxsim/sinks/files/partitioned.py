@@ -26,6 +26,7 @@ paths, and ``<table>/`` globs never reach ``_fauxsim/``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from fauxsim.clock import to_datetime, to_micros
 from fauxsim.errors import SinkError
 from fauxsim.sinks.files.folder import (
     META,
+    FolderLock,
+    dataset_description,
     flush_to_disk,
     prepare_folder,
     remove_quietly,
@@ -45,6 +48,7 @@ from fauxsim.sinks.files.folder import (
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from fauxsim.scenario.model import Scenario
@@ -135,6 +139,24 @@ class DatasetFolder:
             flush_to_disk(partial_marker)
             partial_marker.replace(final)
 
+    @contextlib.contextmanager
+    def shard_held(self, shard: int) -> Iterator[None]:
+        """``shard`` held by this process while it writes it (:class:`FolderLock` on its
+        commit folder): refused while another holds it, such as a task an earlier command
+        left running on a Dask cluster, whose files a new run would delete under it."""
+        folder = self.meta / shard_folder(shard)
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FolderLock(
+            folder,
+            busy=f"shard {shard} of {self.out}/ is being written by another process (a task "
+            "of an earlier run still running on a Dask cluster, say): wait for it to end, or "
+            "stop it, then run the same command again",
+        )
+        try:
+            yield
+        finally:
+            lock.release()
+
     def remove_uncommitted(self, shard: int) -> None:
         """Delete ``shard``'s files that no commit covers: left by a run that died."""
         for path in (self.meta / shard_folder(shard)).glob("*.partial"):
@@ -174,7 +196,7 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
         "format": format_name,
         "code_version": fauxsim.__version__,
     }
-    described = out / META / "dataset.json"
+    described = dataset_description(out)
     if described.exists():
         try:
             found = json.loads(described.read_text())
@@ -202,6 +224,17 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
             raise SinkError(msg)
         _describe(described, identity)
     return DatasetFolder(out, format_name)
+
+
+def forget_if_unwritten(out: Path) -> None:
+    """Remove the description of the dataset in ``out`` if it is all there is: a run that
+    wrote nothing (a cluster it could not reach, a stop at once) leaves the folder as it
+    found it, so a later run of another kind is not taken for its continuation."""
+    described = dataset_description(out)
+    if described.exists() and _holds_nothing_but(described, out):
+        remove_quietly(described)
+        with contextlib.suppress(OSError):
+            described.parent.rmdir()
 
 
 def _describe(described: Path, identity: dict[str, object]) -> None:

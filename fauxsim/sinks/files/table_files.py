@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 from fauxsim.errors import SinkError
 from fauxsim.sinks.files.folder import (
-    META,
     FolderLock,
+    dataset_description,
     flush_to_disk,
     holds_partitioned_dataset,
     partial_path,
@@ -118,14 +118,18 @@ class TableFilesSink:
         self._skip_empty = skip_empty
         if path_of is None and holds_partitioned_dataset(out):
             msg = (
-                f"{out}/ holds a partitioned dataset ({out}/{META}/dataset.json): a file per "
+                f"{out}/ holds a partitioned dataset ({dataset_description(out)}): a file per "
                 "table would be mixed into it. Write to another folder, or run with "
                 "--partitioned to extend that dataset"
             )
             raise SinkError(msg)
         self._created_folders = prepare_folder(out)
         # A file a table is this run's alone; in a partitioned dataset the run holds it.
-        self._lock = FolderLock(out) if path_of is None else None
+        try:
+            self._lock = FolderLock(out) if path_of is None else None
+        except SinkError:
+            remove_created(self._created_folders)
+            raise
         opening: Path | None = None  # the partial file being opened
         # All of the opening is guarded, not only open_writer: a Ctrl-C may land anywhere.
         try:
