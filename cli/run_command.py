@@ -56,7 +56,7 @@ def run(
     *,
     out: Annotated[Path | None, Parameter(converter=_folder)] = None,
     format: FileFormat | None = None,  # noqa: A002 - the option users type is --format
-    partitioned: bool = False,
+    partitioned: Annotated[bool, Parameter(negative=())] = False,
     db: str | None = None,
     until: str | None = None,
     set_: Annotated[tuple[str, ...], Parameter(name="--set", negative=(), show_default=False)] = (),
@@ -143,12 +143,15 @@ def run(
     if partitioned and not to_files:
         raise UsageError("--partitioned is for file output: add --out DIR")
     # A folder holding a partitioned dataset is extended as one (a file a table would mix).
-    partitioned = partitioned or (to_files and holds_partitioned_dataset(out or Path("data")))
-    if partitioned and stream is not None:
+    target = out or Path("data")
+    found = to_files and holds_partitioned_dataset(target)
+    if (partitioned or found) and stream is not None:
+        where = f"{target}/ holds a partitioned dataset" if found else "--partitioned"
         raise UsageError(
-            "a partitioned dataset and --stream in one run are not built yet: write the "
-            "stream in a run of its own, or drop --partitioned"
+            f"{where}: a partitioned dataset and --stream in one run are not built yet. "
+            "Write the stream in a run of its own"
         )
+    partitioned = partitioned or found
     if loaded.shards > 1 and not to_files:
         return _run_sharded(
             partial(run_shards_into_database, loaded, db=db, replace=replace, until=stop,
@@ -157,16 +160,14 @@ def run(
             "every batch each shard committed is kept: run the same command again to resume",
         )  # fmt: skip
     if loaded.shards > 1 or partitioned:
-        folder = out or Path("data")
         return _run_sharded(
-            partial(run_shards, loaded, out=folder, format_name=format or "parquet", until=stop,
+            partial(run_shards, loaded, out=target, format_name=format or "parquet", until=stop,
                     batch_rows=batch_rows, workers=workers, dask=dask,
                     print_summary=_print_summary),
-            f"every shard's months written so far are kept in {folder}/: run the same "
+            f"every shard's months written so far are kept in {target}/: run the same "
             "command again to resume",
         )  # fmt: skip
     handle_stops()  # a stopped run cleans up and says what it kept
-    target = out or Path("data")
     outputs = Outputs()
     try:
         open_outputs(

@@ -214,8 +214,9 @@ def print_what_is_served(url: str, base_url: str, live: str | None, *, named: bo
         dataset += f"; live generator: fauxsim run {live} --live"
     base = base_url.rstrip("/")
     create_one = "fauxsim token create --name me --scopes read:all"
-    if named:
-        create_one += f" --db '{mask_password(url)}'"
+    if named:  # (a masked password would not connect: then the URL is the user's to give)
+        shown = mask_password(url)
+        create_one += f" --db '{shown}'" if shown == url else " --db '<the URL given to --db>'"
     lines = [
         f"Genie serves {mask_password(url)}",
         f"  dataset  {dataset}",

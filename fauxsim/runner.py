@@ -142,7 +142,7 @@ def _batches(
     cuts = _Cuts(cut_at, simulation.start, end)
     # The first checkpoint after ``resume_after`` holds the rows that changed in its whole
     # hour: those last changed before ``resume_after``, the earlier run wrote already.
-    resuming_mid_hour = resume_after is not None
+    first_after_resume = resume_after is not None
     for boundary, happened, settled in _checkpoints(simulation, end, live):
         # The tables fold the true stream, the events table gets quirks.
         changed = _checkpoint(projector, happened, simulation.finished() if settled else None)
@@ -155,9 +155,9 @@ def _batches(
             shop_events = [event for event in happened if event[OCCURRED_AT] >= resume_after]
             events = [event for event in events if event[RECEIVED_AT] >= resume_after]
             injected = [row for row in injected if row[-1] >= resume_after]
-            if resuming_mid_hour:
+            if first_after_resume:
                 changed = _changed_since(changed, resume_after)
-                resuming_mid_hour = False
+                first_after_resume = False
         if stats is not None:
             stats.count_shop(shop_events)
         for name, rows in ((EVENTS.name, events), (QUIRKS.name, injected), *changed.items()):

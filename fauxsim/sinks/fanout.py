@@ -6,7 +6,8 @@ stream the last batch the broker confirmed, files none (they are written whole).
 resumes from the earliest, and each sink is handed only what it does not hold yet:
 :class:`ResumedSink` drops batches it already holds and, in the batch that straddles its
 resume point, the events received before it (entity rows are upserts, so a row repeated
-from the straddling checkpoint is harmless, as in an ordinary resume).
+from the straddling checkpoint is harmless: an ordinary resume repeats none, see
+``runner._changed_since``, but this one resumes from another sink's point).
 """
 
 from __future__ import annotations

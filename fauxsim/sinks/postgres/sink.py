@@ -4,8 +4,8 @@ the engine simulates the next one.
 Crash safety comes from the transaction boundary: a batch's rows and the ``runs``
 watermark commit together or not at all, so after ``kill -9`` the database holds
 exactly the batches up to the recorded watermark. Running the same command again
-resumes after it (:attr:`PostgresSink.resume_after`), and upserts make the rows the
-engine repeats around the watermark harmless.
+resumes after it (:attr:`PostgresSink.resume_after`); rows are upserts, so a row written
+twice (a run sharing its resume point with another sink's, ``fanout``) is harmless.
 
 Loading overlaps simulation: :meth:`PostgresSink.write` hands the batch to a writer
 thread and returns, so Postgres (usually on another core) works while the engine
