@@ -109,3 +109,22 @@ def test_db_status_shows_each_shard(postgres_url, shop, capsys, monkeypatch):
     again = run_cli(["run", str(shop), "--db", postgres_url, "--until", "2024-01-02"], capsys,
                     monkeypatch)  # fmt: skip
     assert "Nothing to do" in again.stdout
+
+
+def test_a_shard_another_process_is_loading_is_refused(postgres_url, shop, capsys, monkeypatch):
+    """As a task an earlier command left running on a Dask cluster: the writer lock went
+    with that command, the shard's lock stays with the task's connection."""
+    from fauxsim.sinks.postgres.ledger import SHARD_LOCKS  # noqa: PLC0415
+
+    command = ["run", str(shop), "--db", postgres_url, "--workers", "1"]
+    first = run_cli([*command, "--until", "2024-01-02"], capsys, monkeypatch)
+    assert first.exit_code == 0, first.stderr
+    with psycopg.connect(postgres_url, autocommit=True) as task:
+        task.execute("SELECT pg_advisory_lock(%s, %s)", (SHARD_LOCKS, 2))
+        second = run_cli(command, capsys, monkeypatch)
+        assert second.exit_code == 3, second.stderr
+        assert "shard 2 of postgresql://" in second.stderr
+        assert "is being loaded by another process" in second.stderr
+        assert "Traceback" not in second.stderr
+    third = run_cli(command, capsys, monkeypatch)
+    assert third.exit_code == 0, third.stderr

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 # pg_advisory_lock key held by the one run writing to a database.
 WRITER_LOCK = 0x6661_7578_7275_6E  # "fauxrun"
+# The first key of a shard's pg_advisory_lock (two int keys: this, and the shard), held by
+# the connection that loads the shard.
+SHARD_LOCKS = 0x6661_7578  # "faux"
 # How long a run waits for the lock before it says another run is writing.
 WRITER_LOCK_WAIT_MS = 3000
 # That lock, held in this database, as pg_locks shows it: the server's locks of every
@@ -190,20 +193,37 @@ def check_writable(
     return committed.watermark
 
 
-def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
-    """Hold the database's writer lock for this session, or say who holds it.
-
-    Waits a moment first: a run that was just stopped (Ctrl-C, a killed loader process)
-    holds the lock until its server process notices the connection is gone.
-    """
+def _hold(connection: psycopg.Connection[Any], lock: str, keys: tuple[int, ...]) -> bool:
+    """Take the session-level advisory lock ``lock`` (its SQL) on ``keys``, waiting a moment
+    first: a run that was just stopped (Ctrl-C, a killed process) holds it until its server
+    process notices the connection is gone. Whether it was taken."""
     try:
         connection.execute(f"SET lock_timeout = '{WRITER_LOCK_WAIT_MS}ms'")
-        connection.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
+        connection.execute(lock, keys)
     except psycopg.errors.LockNotAvailable:
         connection.rollback()  # and the SET with it
-    else:
-        connection.execute("RESET lock_timeout")
-        connection.commit()  # the lock is the session's: it outlives the transaction
+        return False
+    connection.execute("RESET lock_timeout")
+    connection.commit()  # the lock is the session's: it outlives the transaction
+    return True
+
+
+def take_shard_lock(connection: psycopg.Connection[Any], url: str, shard: int) -> None:
+    """Hold ``shard`` for this session (the connection that loads it), or refuse: the run's
+    writer lock goes with the command, but a task it left running on a Dask cluster goes
+    on loading the shard, and a second loader of it would interleave their batches."""
+    if not _hold(connection, "SELECT pg_advisory_lock(%s, %s)", (SHARD_LOCKS, shard)):
+        msg = (
+            f"shard {shard} of {mask_password(url)} is being loaded by another process (a "
+            "task of an earlier run still running on a Dask cluster, say): wait for it to "
+            "end, or stop it, then run the same command again"
+        )
+        raise DatasetMismatchError(msg)
+
+
+def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
+    """Hold the database's writer lock for this session, or say who holds it."""
+    if _hold(connection, "SELECT pg_advisory_lock(%s)", (WRITER_LOCK,)):
         return
     holder = connection.execute(_WRITER_LOCK_HOLDER, WRITER_LOCK_PARTS).fetchone()
     connection.rollback()

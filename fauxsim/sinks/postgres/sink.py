@@ -133,6 +133,7 @@ def _open_shard_sink(
     resolved = resolve_database_url(url)
     connection = connect(resolved)
     try:
+        ledger.take_shard_lock(connection, resolved, shard.index)
         with translate_errors(resolved, "read the runs ledger of"), connection.cursor() as cursor:
             committed = ledger.read_committed(cursor, shard.index)
             connection.commit()
