@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from fauxsim.scenario.model import Scenario
+    from fauxsim.sinks.base import Sink
 
 
 @dataclass(frozen=True)
@@ -91,17 +92,7 @@ def run_shard(
         shard = Shard(job.shard, job.scenario.shards)
         began = to_micros(job.scenario.start_utc) if resume_after is None else resume_after
         sink = ShardFilesSink(dataset, shard, began)
-        stats = run_into(
-            sink,
-            job.scenario,
-            until=job.until,
-            resume_after=resume_after,
-            batch_rows=job.batch_rows,
-            on_batch=on_batch,
-            shard=shard,
-            cut_at=period_end,
-        )
-    return ShardResult(job.shard, stats, resumed=resume_after is not None)
+        return _simulate_into(sink, job, shard, resume_after, on_batch, cut_at=period_end)
 
 
 def _into_database(
@@ -119,6 +110,18 @@ def _into_database(
     if resume_after is not None and resume_after >= run_end(job.scenario, job.until):
         sink.close()
         return ShardResult(job.shard, RunStats(watermark=resume_after), resumed=True)
+    return _simulate_into(sink, job, shard, resume_after, on_batch)
+
+
+def _simulate_into(
+    sink: Sink,
+    job: Job,
+    shard: Shard,
+    resume_after: int | None,
+    on_batch: Callable[[RunStats], None] | None,
+    cut_at: Callable[[int], int] | None = None,
+) -> ShardResult:
+    """The shard simulated into ``sink`` after ``resume_after``, up to the job's end."""
     stats = run_into(
         sink,
         job.scenario,
@@ -127,5 +130,6 @@ def _into_database(
         batch_rows=job.batch_rows,
         on_batch=on_batch,
         shard=shard,
+        cut_at=cut_at,
     )
     return ShardResult(job.shard, stats, resumed=resume_after is not None)

@@ -80,6 +80,13 @@ def _run(
     run_locally(jobs, workers, start=to_micros(scenario.start_utc), start_method=start_method)
 
 
+def _succeeds(arguments: list[str], capsys: Any, monkeypatch: Any) -> Any:
+    """``fauxsim`` run in-process with ``arguments``, which must succeed: its result."""
+    result = run_cli(arguments, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
 def _files(out: Path) -> dict[str, str]:
     """Every file of a dataset, by path within it: its sha256."""
     return {
@@ -211,9 +218,7 @@ def test_a_shard_resumes_after_its_last_commit_and_drops_what_came_after(
 def test_another_dataset_in_the_folder_is_refused(tmp_path, capsys, monkeypatch):
     shop = _scenario_file(tmp_path)
     out = tmp_path / "data"
-    first = run_cli(["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys,
-                    monkeypatch)  # fmt: skip
-    assert first.exit_code == 0, first.stderr
+    _succeeds(["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys, monkeypatch)
     again = run_cli(["run", str(shop), "--out", str(out), "--set", "seed=12"], capsys, monkeypatch)
     assert again.exit_code != 0
     assert "holds another dataset" in again.stderr
@@ -228,21 +233,30 @@ def test_one_shard_writes_a_partitioned_dataset_that_later_runs_extend(
     it holds), and the tables are those of a file a table written at once."""
     shop = _scenario_file(tmp_path)
     out, single = tmp_path / "data", tmp_path / "single"
-    first = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(out), "--partitioned",
-                     "--until", "2024-02-29"], capsys, monkeypatch)  # fmt: skip
-    assert first.exit_code == 0, first.stderr
+    first = _succeeds(
+        [
+            "run",
+            str(shop),
+            "--set",
+            "shards=1",
+            "--out",
+            str(out),
+            "--partitioned",
+            "--until",
+            "2024-02-29",
+        ],
+        capsys,
+        monkeypatch,
+    )
     assert "1 shard)" in first.stdout
     before = _files(out)
     assert "orders/shard=000/period=2024-02/part-20240227T000000.parquet" in before
-    rest = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(out)], capsys, monkeypatch)
-    assert rest.exit_code == 0, rest.stderr
+    _succeeds(["run", str(shop), "--set", "shards=1", "--out", str(out)], capsys, monkeypatch)
     after = _files(out)
     written = {path: digest for path, digest in before.items() if not path.startswith(META)}
     assert {path: after.get(path) for path in written} == written
     assert "orders/shard=000/period=2024-03/part-20240301T000000.parquet" in after
-    whole = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(single)], capsys,
-                    monkeypatch)  # fmt: skip
-    assert whole.exit_code == 0, whole.stderr
+    _succeeds(["run", str(shop), "--set", "shards=1", "--out", str(single)], capsys, monkeypatch)
     read_whole = "SELECT * FROM read_parquet($file) ORDER BY ALL"
     for spec in ALL_TABLES:
         rows = duckdb.execute(read_whole, {"file": f"{single}/{spec.name}.parquet"}).fetchall()
@@ -253,9 +267,7 @@ def test_one_shard_writes_a_partitioned_dataset_that_later_runs_extend(
 def test_a_partitioned_dataset_and_a_file_a_table_never_mix(tmp_path, capsys, monkeypatch):
     shop = _scenario_file(tmp_path)
     out = tmp_path / "data"
-    sharded = run_cli(["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys,
-                      monkeypatch)  # fmt: skip
-    assert sharded.exit_code == 0, sharded.stderr
+    _succeeds(["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys, monkeypatch)
     before = _files(out)
     # One shard into the folder of three: extended as a partitioned dataset, so refused.
     one = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(out)], capsys, monkeypatch)
@@ -269,9 +281,7 @@ def test_a_partitioned_dataset_and_a_file_a_table_never_mix(tmp_path, capsys, mo
     assert _files(out) == before
     # And a folder of files a table is no place for a partitioned dataset.
     single = tmp_path / "single"
-    written = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(single)], capsys,
-                      monkeypatch)  # fmt: skip
-    assert written.exit_code == 0, written.stderr
+    _succeeds(["run", str(shop), "--set", "shards=1", "--out", str(single)], capsys, monkeypatch)
     partitioned = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(single),
                            "--partitioned"], capsys, monkeypatch)  # fmt: skip
     assert partitioned.exit_code == 3, partitioned.stderr
@@ -287,8 +297,7 @@ def test_a_folder_another_run_is_writing_to_is_refused_and_left_alone(
     shop = _scenario_file(tmp_path)
     out = tmp_path / "data"
     command = ["run", str(shop), "--set", f"shards={shards}", "--out", str(out)]
-    first = run_cli([*command, "--until", "2024-02-28"], capsys, monkeypatch)
-    assert first.exit_code == 0, first.stderr
+    _succeeds([*command, "--until", "2024-02-28"], capsys, monkeypatch)
     before = _files(out)
     running = FolderLock(out)  # what the other run holds while it writes
     try:
@@ -298,8 +307,7 @@ def test_a_folder_another_run_is_writing_to_is_refused_and_left_alone(
         assert _files(out) == before
     finally:
         running.release()
-    after = run_cli(command, capsys, monkeypatch)
-    assert after.exit_code == 0, after.stderr
+    _succeeds(command, capsys, monkeypatch)
 
 
 def test_a_malformed_dask_address_is_a_usage_error_and_claims_no_folder(
@@ -316,9 +324,11 @@ def test_a_malformed_dask_address_is_a_usage_error_and_claims_no_folder(
         assert f"--dask {address!r}: Dask cannot connect to it" in failed.stderr
         assert "Traceback" not in failed.stderr
     assert not out.exists()  # as the failed runs found it
-    fixed = run_cli(["run", str(shop), "--set", "shards=2", "--out", str(out), "--until",
-                     "2024-02-28"], capsys, monkeypatch)  # fmt: skip
-    assert fixed.exit_code == 0, fixed.stderr
+    _succeeds(
+        ["run", str(shop), "--set", "shards=2", "--out", str(out), "--until", "2024-02-28"],
+        capsys,
+        monkeypatch,
+    )
     # Once it holds files, it is that dataset's.
     other = run_cli(["run", str(shop), "--out", str(out)], capsys, monkeypatch)
     assert other.exit_code == 3
@@ -330,14 +340,13 @@ def test_shards_an_earlier_run_took_further_are_named(tmp_path, capsys, monkeypa
     brings the others there, and says the dataset is whole only that far."""
     shop = _scenario_file(tmp_path)
     out = tmp_path / "data"
-    whole = run_cli(["run", str(shop), "--out", str(out)], capsys, monkeypatch)
-    assert whole.exit_code == 0, whole.stderr
+    _succeeds(["run", str(shop), "--out", str(out)], capsys, monkeypatch)
     for shard in ("shard=001", "shard=002"):  # as if they never ran
         for folder in out.glob(f"*/{shard}"):  # (_fauxsim/shard=... too)
             shutil.rmtree(folder)
-    earlier = run_cli(["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys,
-                      monkeypatch)  # fmt: skip
-    assert earlier.exit_code == 0, earlier.stderr
+    earlier = _succeeds(
+        ["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys, monkeypatch
+    )
     assert "note: 1 shard (0) already reaches past 2024-02-28 00:00 UTC" in earlier.stdout
     again = run_cli(["run", str(shop), "--out", str(out)], capsys, monkeypatch)
     assert "already reach" not in again.stdout
@@ -351,8 +360,7 @@ def test_a_shard_another_process_is_writing_is_refused_and_left_alone(
     shop = _scenario_file(tmp_path)
     out = tmp_path / "data"
     command = ["run", str(shop), "--out", str(out), "--workers", "1"]
-    first = run_cli([*command, "--until", "2024-02-28"], capsys, monkeypatch)
-    assert first.exit_code == 0, first.stderr
+    _succeeds([*command, "--until", "2024-02-28"], capsys, monkeypatch)
     stray = out / "events/shard=001/period=2024-02/part-20240228T000000.parquet.partial"
     stray.write_bytes(b"being written")
     task = FolderLock(out / META / "shard=001")
@@ -363,8 +371,7 @@ def test_a_shard_another_process_is_writing_is_refused_and_left_alone(
         assert stray.read_bytes() == b"being written"
     finally:
         task.release()
-    third = run_cli(command, capsys, monkeypatch)
-    assert third.exit_code == 0, third.stderr
+    _succeeds(command, capsys, monkeypatch)
     assert not stray.exists()
 
 
@@ -389,9 +396,9 @@ def test_options_a_run_of_several_shards_cannot_take_are_refused(tmp_path, capsy
 
 def test_the_summary_adds_up_the_shards(scenario, tmp_path, capsys, monkeypatch):
     shop = _scenario_file(tmp_path)
-    result = run_cli(["run", str(shop), "--out", str(tmp_path / "d"), "--workers", "1"], capsys,
-                     monkeypatch)  # fmt: skip
-    assert result.exit_code == 0, result.stderr
+    result = _succeeds(
+        ["run", str(shop), "--out", str(tmp_path / "d"), "--workers", "1"], capsys, monkeypatch
+    )
     shard_runs = [collect(scenario, shard=Shard(index, 3)) for index in range(3)]
     events = sum(len(run.events) for run in shard_runs)
     assert f"{events:,} events" in result.stdout
@@ -609,8 +616,7 @@ def test_fauxsim_run_dask_local_writes_the_same_files(one_worker, tmp_path, caps
     shop = _scenario_file(tmp_path)
     out = tmp_path / "data"
     args = ["run", str(shop), "--out", str(out), "--dask", "local", "--workers", "2"]
-    result = run_cli(args, capsys, monkeypatch)
-    assert result.exit_code == 0, result.stderr
+    result = _succeeds(args, capsys, monkeypatch)
     assert "3 shards" in result.stdout
     written = {path: digest for path, digest in _files(out).items() if not path.startswith(META)}
     assert written == {
