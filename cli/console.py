@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -51,7 +51,8 @@ def handle_stops() -> None:
 
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGTERM, on_stop)
-    if hasattr(signal, "SIGHUP"):
+    # A hang-up too, unless it is ignored: `nohup fauxsim run ...` is to outlive the terminal.
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
         signal.signal(signal.SIGHUP, on_stop)
 
 
@@ -89,6 +90,20 @@ def report_user_errors() -> Iterator[None]:
     except KeyboardInterrupt as interrupted:
         # A command may say what it kept (see run_command).
         kept = f"; {interrupted}" if str(interrupted) else ""
-        stopped = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
-        error_console.print(f"{stopped}{escape(kept)}", highlight=False, soft_wrap=True)
+        stopped = (
+            "hung up"
+            if isinstance(interrupted, HungUp)
+            else "terminated"
+            if isinstance(interrupted, Terminated)
+            else "interrupted"
+        )
+        with suppress(OSError):  # a terminal that hung up can no longer be written to
+            error_console.print(f"{stopped}{escape(kept)}", highlight=False, soft_wrap=True)
         sys.exit(interrupted.exit_code if isinstance(interrupted, Terminated) else 130)
+    except OSError:
+        # Writing to a terminal that hung up (EIO) while the command stopped: the stop is
+        # what happened, and its exit code says so.
+        received = stop_received()
+        if received is None:
+            raise
+        sys.exit(received.exit_code if isinstance(received, Terminated) else 130)

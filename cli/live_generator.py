@@ -34,8 +34,9 @@ from cli.console import error_console
 
 # The exit codes of user mistakes (fauxsim.errors): a restart would fail the same way.
 _USER_MISTAKES = {2, 3}
-# Ctrl-C in a terminal reaches serve and the generator alike: serve is stopping too.
-_STOPPED = {130, 143}
+# Ctrl-C (or a hang-up) in a terminal reaches serve and the generator alike: serve is
+# stopping too.
+_STOPPED = {129, 130, 143}
 _STOP_NOTICE_SECONDS = 2.0
 _MAX_DEATHS = 5
 _DEATH_WINDOW_SECONDS = 600.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -164,6 +165,9 @@ def run_server(
         # uvicorn raises the stop signal again once it has shut down: handled, it stops
         # the generator below (unhandled, it would end serve there and then).
         handle_stops()
+        if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            # uvicorn shuts down gracefully on SIGTERM, and knows nothing of a hang-up.
+            signal.signal(signal.SIGHUP, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
     try:
         uvicorn.run(
             APP_FACTORY,

@@ -292,10 +292,14 @@ def children_ignore_ctrl_c() -> Iterator[None]:
         yield  # (signal handlers can only be set from the main thread)
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A hang-up too (a closed terminal's goes to the whole group): the command stops them.
+    hang_up = signal.signal(signal.SIGHUP, signal.SIG_IGN) if hasattr(signal, "SIGHUP") else None
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        if hang_up is not None:
+            signal.signal(signal.SIGHUP, hang_up)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,14 @@ import orjson
 import pytest
 
 from cli import run_command
-from cli.console import Terminated, handle_stops, raise_if_stopped
+from cli.console import (
+    HungUp,
+    Terminated,
+    handle_stops,
+    raise_if_stopped,
+    report_user_errors,
+    stop_received,
+)
 from cli.run_outputs import Output, Outputs
 from fauxsim import runner
 from fauxsim.errors import SinkError
@@ -202,8 +209,9 @@ def test_stopping_a_file_run_says_nothing_was_written_and_leaves_no_folder(
 
 @pytest.fixture
 def stop_handlers_restored():
-    """The run command installs its own Ctrl-C and SIGTERM handlers in this process."""
-    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    """The run command installs its own Ctrl-C, SIGTERM and SIGHUP handlers in this process."""
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {number: signal.getsignal(number) for number in stops}
     yield
     for number, handler in before.items():
         signal.signal(number, handler)
@@ -311,6 +319,31 @@ def test_a_sigterm_after_a_swallowed_ctrl_c_is_a_sigterm():
         signal.raise_signal(signal.SIGTERM)
     with pytest.raises(Terminated):
         raise_if_stopped()
+
+
+@pytest.mark.usefixtures("stop_handlers_restored")
+def test_a_hang_up_stops_a_run_unless_it_is_ignored():
+    """A closed terminal's SIGHUP is a stop (exit 129); under ``nohup`` (SIGHUP ignored) the
+    run is to outlive the terminal, so it stays ignored."""
+    handle_stops()
+    with pytest.raises(HungUp):
+        signal.raise_signal(signal.SIGHUP)
+    assert stop_received().exit_code == 129
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    handle_stops()
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+
+
+@pytest.mark.usefixtures("stop_handlers_restored")
+def test_a_stop_whose_message_cannot_be_written_still_exits_with_its_code():
+    """A terminal that hung up fails every write (EIO): the exit code is the stop's, 129,
+    not the OSError's 1."""
+    handle_stops()
+    with contextlib.suppress(HungUp):
+        signal.raise_signal(signal.SIGHUP)
+    with pytest.raises(SystemExit) as exited, report_user_errors():
+        raise OSError(5, "Input/output error")
+    assert exited.value.code == 129
 
 
 @pytest.mark.usefixtures("stop_handlers_restored")

@@ -126,5 +126,9 @@ def test_a_shard_another_process_is_loading_is_refused(postgres_url, shop, capsy
         assert "shard 2 of postgresql://" in second.stderr
         assert "is being loaded by another process" in second.stderr
         assert "Traceback" not in second.stderr
+        # Nor may a reset or a replace empty the tables under it.
+        reset = run_cli(["db", "reset", "--yes", "--db", postgres_url], capsys, monkeypatch)
+        assert reset.exit_code == 3, reset.stderr
+        assert "shard 2 of postgresql://" in reset.stderr
     third = run_cli(command, capsys, monkeypatch)
     assert third.exit_code == 0, third.stderr

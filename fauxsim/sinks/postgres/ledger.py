@@ -213,18 +213,43 @@ def take_shard_lock(connection: psycopg.Connection[Any], url: str, shard: int) -
     writer lock goes with the command, but a task it left running on a Dask cluster goes
     on loading the shard, and a second loader of it would interleave their batches."""
     if not _hold(connection, "SELECT pg_advisory_lock(%s, %s)", (SHARD_LOCKS, shard)):
-        msg = (
-            f"shard {shard} of {mask_password(url)} is being loaded by another process (a "
-            "task of an earlier run still running on a Dask cluster, say): wait for it to "
-            "end, or stop it, then run the same command again"
-        )
-        raise DatasetMismatchError(msg)
+        raise DatasetMismatchError(_shards_busy([shard], url))
+
+
+def _shards_busy(shards: list[int], url: str) -> str:
+    listed = ", ".join(map(str, shards))
+    one = len(shards) == 1
+    return (
+        f"shard{'' if one else 's'} {listed} of {mask_password(url)} "
+        f"{'is' if one else 'are'} being loaded by another process (a task of an earlier run "
+        "still running on a Dask cluster, say): wait for it to end, or stop it, then run "
+        "the command again"
+    )
+
+
+# The shards loading in this database (``take_shard_lock``), as pg_locks shows them: two int
+# keys are classid and objid, with objsubid 2.
+_SHARDS_LOADING = (
+    "SELECT l.objid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+    "AND l.objsubid = 2 AND l.classid = %(key)s "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "ORDER BY l.objid"
+)
 
 
 def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
-    """Hold the database's writer lock for this session, or say who holds it."""
+    """Hold the database's writer lock for this session, or say who holds it. Refused too
+    while any shard is being loaded: the command that held the lock may be gone while its
+    tasks on a Dask cluster still load (a run would mark them interrupted, a replace or a
+    reset would empty the tables under them)."""
     if _hold(connection, "SELECT pg_advisory_lock(%s)", (WRITER_LOCK,)):
-        return
+        loading = [int(row[0]) for row in connection.execute(_SHARDS_LOADING, {"key": SHARD_LOCKS})]
+        connection.commit()
+        if not loading:
+            return
+        connection.execute("SELECT pg_advisory_unlock(%s)", (WRITER_LOCK,))
+        connection.commit()
+        raise DatasetMismatchError(_shards_busy(loading, url))
     holder = connection.execute(_WRITER_LOCK_HOLDER, WRITER_LOCK_PARTS).fetchone()
     connection.rollback()
     who = f" (server process {holder[0]}, {holder[1] or 'unknown client'})" if holder else ""
