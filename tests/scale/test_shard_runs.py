@@ -31,7 +31,7 @@ from fauxsim.scenario.loading import load_scenario
 from fauxsim.simulation.shards import Shard
 from fauxsim.sinks.base import open_sink
 from fauxsim.sinks.files.folder import META, FolderLock
-from fauxsim.sinks.files.partitioned import DatasetFolder, open_dataset
+from fauxsim.sinks.files.partitioned import SHARD_LOCK, DatasetFolder, open_dataset
 from fauxsim.sinks.postgres.connection import DatabaseError
 from fauxsim.sinks.postgres.sink import open_sharded_dataset
 from fauxsim.tables import ALL_TABLES, EVENTS, TABLES_BY_NAME
@@ -363,7 +363,7 @@ def test_a_shard_another_process_is_writing_is_refused_and_left_alone(
     _succeeds([*command, "--until", "2024-02-28"], capsys, monkeypatch)
     stray = out / "events/shard=001/period=2024-02/part-20240228T000000.parquet.partial"
     stray.write_bytes(b"being written")
-    task = FolderLock(out / META / "shard=001")
+    task = FolderLock(out / META / "shard=001", in_file=SHARD_LOCK)
     try:
         second = run_cli(command, capsys, monkeypatch)
         assert second.exit_code == 3, second.stderr

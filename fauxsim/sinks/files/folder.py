@@ -64,13 +64,18 @@ class FolderLock:
     files have the same names, and each would delete or overwrite the other's): the output
     folder, held by the command; in a partitioned dataset, each shard's commit folder too,
     held by whichever process writes the shard (a task on a Dask cluster may outlive the
-    command that started it). An exclusive ``flock`` on the folder's own descriptor: it
-    adds no file, and ends with the process however it ends (kill -9 too). Where the file
-    system has no locks (NFS refuses ``flock`` on a folder), runs go unguarded."""
+    command that started it). An exclusive ``flock`` on the folder's own descriptor (it
+    adds no file), or with ``in_file`` on that file in the folder, opened for writing, as NFS
+    needs (it refuses ``flock`` on a folder, and runs there go unguarded). It ends with the
+    process however it ends (kill -9 too)."""
 
-    def __init__(self, out: Path, busy: str | None = None) -> None:
+    def __init__(self, out: Path, busy: str | None = None, in_file: str | None = None) -> None:
         """``busy``: what to tell the user if another process holds ``out``."""
-        descriptor = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+        descriptor = (
+            os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+            if in_file is None
+            else os.open(out / in_file, os.O_RDWR | os.O_CREAT, 0o644)
+        )
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

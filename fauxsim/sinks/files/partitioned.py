@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from fauxsim.tables import TableSpec
 
 _NAME_TIME = "%Y%m%dT%H%M%S"
+# The file in a shard's commit folder that the process writing the shard holds locked.
+SHARD_LOCK = ".lock"
 
 
 def period_start(moment: int) -> int:
@@ -151,6 +153,7 @@ class DatasetFolder:
             busy=f"shard {shard} of {self.out}/ is being written by another process (a task "
             "of an earlier run still running on a Dask cluster, say): wait for it to end, or "
             "stop it, then run the same command again",
+            in_file=SHARD_LOCK,  # (a file: a cluster's folder is often on NFS)
         )
         try:
             yield
