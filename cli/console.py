@@ -99,11 +99,16 @@ def report_user_errors() -> Iterator[None]:
         )
         with suppress(OSError):  # a terminal that hung up can no longer be written to
             error_console.print(f"{stopped}{escape(kept)}", highlight=False, soft_wrap=True)
-        sys.exit(interrupted.exit_code if isinstance(interrupted, Terminated) else 130)
+        sys.exit(_exit_code(interrupted))
     except OSError:
         # Writing to a terminal that hung up (EIO) while the command stopped: the stop is
         # what happened, and its exit code says so.
         received = stop_received()
         if received is None:
             raise
-        sys.exit(received.exit_code if isinstance(received, Terminated) else 130)
+        sys.exit(_exit_code(received))
+
+
+def _exit_code(stop: KeyboardInterrupt) -> int:
+    """As for a process the signal ended: 128 + its number (Ctrl-C: 130)."""
+    return stop.exit_code if isinstance(stop, Terminated) else 130

@@ -108,13 +108,14 @@ def folder_held(out: Path) -> Iterator[None]:
     except BaseException:
         remove_created(created)
         raise
+    succeeded = False
     try:
         yield
-    except BaseException:
+        succeeded = True
+    finally:
         lock.release()
-        remove_created(created)
-        raise
-    lock.release()
+        if not succeeded:
+            remove_created(created)
 
 
 def remove_created(folders: list[Path]) -> None:
