@@ -12,7 +12,9 @@ Prints, each against a baseline measured in the same run:
    run starts them on Linux) and spawned (as elsewhere), then as the command a user runs
    (``fauxsim run``, its start included, every process cold); and on Dask with 2 worker
    processes against 1 local worker (target >= 1.6x), two ways: ``--dask local`` as a
-   user's command runs it (the LocalCluster's start and close included), and a cluster
+   run starts it (the cluster's start and close included: its workers forked from this
+   process on Linux, then spawned by Dask's nannies as elsewhere; and as the command a
+   user runs, against the command with 1 worker), and a cluster
    already running (``--dask tcp://...``: a LocalCluster of 2 worker processes started in
    another process before the timing, so its workers import fauxsim on their first task,
    as a real cluster's do; timed on a first run, cold, and a second, warm; then a first run
@@ -113,7 +115,7 @@ def _wall(
         if dask is not None:
             from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415 - optional
 
-            run_on_dask(jobs, dask, workers=workers, start=start)
+            run_on_dask(jobs, dask, workers=workers, start=start, start_method=start_method)
         else:
             run_locally(jobs, workers, start=start, start_method=start_method)
         wall = time.perf_counter() - began
@@ -166,9 +168,16 @@ def _on_dask(scenario: Scenario, until: dt.date | None, one: float, two: float) 
     and beside what ``two`` (2 local workers) made of the same cores: Dask's ceiling."""
     ceiling = f"2 local workers: {one / two:.2f}x"
     local = _wall(scenario, until, workers=2, dask="local")
-    print(f"--dask local, a LocalCluster of 2 workers started and closed by the run "
+    print(f"--dask local, a cluster of 2 workers forked, started and closed by the run "
           f"{local:.1f} s: {one / local:.2f}x against 1 local worker (target >= 1.6; "
           f"{ceiling}); {_load()}")  # fmt: skip
+    spawned = _wall(scenario, until, workers=2, dask="local", start_method="spawn")
+    print(f"--dask local, Dask's LocalCluster of 2 workers spawned by nannies (as on macOS) "
+          f"{spawned:.1f} s: {one / spawned:.2f}x against 1 local worker; {_load()}")  # fmt: skip
+    command_one = _command(scenario.shards, until, workers=1)
+    command_dask = _command(scenario.shards, until, workers=2, dask=True)
+    print(f"the command: 1 worker {command_one:.1f} s, --dask local with 2 workers "
+          f"{command_dask:.1f} s: {command_one / command_dask:.2f}x; {_load()}")  # fmt: skip
     with _running_cluster(workers=2) as (address, process):
         time.sleep(1.0)  # the workers' start-up CPU settles
         for run in ("first run on it (its workers import fauxsim)", "second run on it"):
@@ -241,19 +250,22 @@ def _two_cores() -> float:
     return 2 * alone / (time.perf_counter() - began)
 
 
-def _command(shards: int, until: dt.date | None, workers: int) -> float:
-    """Wall seconds of ``fauxsim run black_friday --set shards=K --workers N`` to Parquet,
-    as a user runs it: the command's start and imports included, every process cold."""
+def _command(shards: int, until: dt.date | None, workers: int, *, dask: bool = False) -> float:
+    """Wall seconds of ``fauxsim run black_friday --set shards=K --workers N`` to Parquet
+    (with ``dask``, ``--dask local``), as a user runs it: the command's start and imports
+    included, every process cold."""
     fauxsim = str(Path(sys.executable).with_name("fauxsim"))
     with tempfile.TemporaryDirectory() as folder:
         command = [fauxsim, "run", str(SCENARIO), "--set", f"shards={shards}",
                    "--workers", str(workers), "--out", str(Path(folder) / "data")]  # fmt: skip
         if until is not None:
             command += ["--until", until.isoformat()]
+        if dask:
+            command += ["--dask", "local"]
         began = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)  # noqa: S603 - our command
         wall = time.perf_counter() - began
-    print(f"  the command, {workers} worker(s): {wall:.1f} s wall")
+    print(f"  the command{' --dask local' if dask else ''}, {workers} worker(s): {wall:.1f} s wall")
     return wall
 
 

@@ -163,7 +163,7 @@ def _in_processes(
     try:
         # From their first instruction (see _work): Ctrl-C ignored, and a forked worker holds
         # SIGTERM until it has its own handler (this command's would run in it before).
-        with children_ignore_ctrl_c(), _term_held(method == "fork"), _fork_quietly():
+        with children_ignore_ctrl_c(), term_held(method == "fork"), _fork_quietly():
             for process in processes:
                 process.start()
         # Only now: the first put starts the queue's feeder thread, which a fork must not see.
@@ -217,7 +217,7 @@ def _next_job(tasks: Queue[Job | None], processes: list[Any]) -> Job | None:
         try:
             return tasks.get(timeout=_POLL_SECONDS)
         except queue.Empty:
-            _check_alive(processes)
+            check_alive(processes)
 
 
 def _take_message(
@@ -234,7 +234,7 @@ def _take_message(
     try:
         kind, shard, body = messages.get(timeout=wait)
     except queue.Empty:
-        _check_alive(processes)
+        check_alive(processes)
         if ended:
             # All had ended well before the wait, with shards not reported (a worker's
             # messages are in the pipe before it exits): nothing more will come.
@@ -251,7 +251,7 @@ def _take_message(
     return True
 
 
-def _check_alive(processes: list[Any]) -> None:
+def check_alive(processes: Sequence[Any]) -> None:
     """Raise if a worker ended badly. (One that failed has said why first: this is one that
     could not, killed or stopped from outside.)"""
     for process in processes:
@@ -303,7 +303,7 @@ def children_ignore_ctrl_c() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _term_held(held: bool) -> Iterator[None]:
+def term_held(held: bool) -> Iterator[None]:
     """With ``held``, SIGTERM blocked in this thread while workers are forked: a forked
     worker would otherwise run this command's handler if stopped before it sets its own. It
     inherits the block and lifts it once its handler is set (:func:`_work`); here, a SIGTERM

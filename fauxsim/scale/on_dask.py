@@ -19,8 +19,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from fauxsim.errors import FauxError, UsageError
+from fauxsim.scale.dask_local import local_cluster
 from fauxsim.scale.jobs import ShardResult, run_shard
-from fauxsim.scale.local import Progress, children_ignore_ctrl_c, default_workers
+from fauxsim.scale.local import Progress, StartMethod, default_start_method, default_workers
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 # How long a stopped command waits for its running shards to reach their next batch and
 # clean up, before it cancels them (their unfinished files are then removed by the next run).
 _STOP_SECONDS = 30.0
+# How long the command waits for a shard to end before it checks the cluster's workers.
+_POLL_SECONDS = 0.5
 
 # A LocalCluster of ``--dask local`` lives for one command, without a dashboard, on the
 # cores its workers need: Dask's watching is turned down for it (a cluster of your own keeps
@@ -53,11 +56,14 @@ def run_on_dask(
     workers: int | None,
     start: int,
     on_progress: Callable[[RunStats], None] | None = None,
+    start_method: StartMethod | None = None,
 ) -> list[ShardResult]:
-    """Run ``jobs`` on the cluster at ``address`` (``local``: a LocalCluster of ``workers``)."""
+    """Run ``jobs`` on the cluster at ``address`` (``local``: a cluster of ``workers`` on
+    this machine, :mod:`fauxsim.scale.dask_local`, its workers started by ``start_method``,
+    else as the local runner's)."""
     try:
         import dask  # noqa: PLC0415
-        from dask.distributed import Client, LocalCluster  # noqa: PLC0415
+        from dask.distributed import Client  # noqa: PLC0415
     except ImportError:
         msg = "--dask needs Dask: pip install 'fauxgenie[dask]' (dask and distributed)"
         raise UsageError(msg) from None
@@ -80,30 +86,31 @@ def run_on_dask(
             client.close()
     # As local workers: no more than there are shards (a worker more would only start).
     count = default_workers(len(jobs)) if workers is None else min(workers, len(jobs))
-    # The nannies hand this configuration to the worker processes they start. A Ctrl-C
-    # in the second it takes is lost: its workers must inherit SIGINT ignored (blocked,
-    # it is not inherited by a spawned worker, which then dies of the next Ctrl-C).
-    with dask.config.set(_LOCAL_CLUSTER_CONFIG), children_ignore_ctrl_c():
-        cluster = LocalCluster(
-            n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None
-        )
     logs = logging.getLogger("distributed")
     level = logs.level
     try:
-        with Client(cluster) as client:
-            return _as_tasks(client, jobs, progress)
+        with (
+            dask.config.set(_LOCAL_CLUSTER_CONFIG),
+            local_cluster(count, start_method or default_start_method()) as cluster,
+        ):
+            return _as_tasks(cluster.client, jobs, progress, cluster.check)
     except BaseException:
         # Its processes are this command's: their shutdown warnings say nothing to the user.
         logs.setLevel(logging.CRITICAL)
         raise
     finally:
-        cluster.close()
         logs.setLevel(level)
 
 
-def _as_tasks(client: Any, jobs: Sequence[Job], progress: Progress) -> list[ShardResult]:  # noqa: ANN401 - a distributed.Client
-    """Run ``jobs`` as tasks through ``client``; stop them all on any error or a stop."""
-    from dask.distributed import Event, as_completed, wait  # noqa: PLC0415
+def _as_tasks(
+    client: Any,  # noqa: ANN401 - a distributed.Client
+    jobs: Sequence[Job],
+    progress: Progress,
+    check: Callable[[], None] | None = None,
+) -> list[ShardResult]:
+    """Run ``jobs`` as tasks through ``client``; stop them all on any error or a stop, or
+    when ``check``, called between waits for the next result, raises."""
+    from dask.distributed import Event, wait  # noqa: PLC0415
 
     results: dict[int, ShardResult] = {}
     run = uuid.uuid4().hex
@@ -116,11 +123,19 @@ def _as_tasks(client: Any, jobs: Sequence[Job], progress: Progress) -> list[Shar
                       pure=False, priority=len(jobs) - job.shard)
         for job in jobs
     ]  # fmt: skip
+    pending = set(futures)
     try:
-        for future in as_completed(futures):
-            result = _shard_result(future.result())
-            results[result.shard] = result
-            progress.update(result.shard, result.stats)
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=_POLL_SECONDS, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            for future in done:
+                result = _shard_result(future.result())
+                results[result.shard] = result
+                progress.update(result.shard, result.stats)
+            if check is not None:
+                check()
     except BaseException:
         # (A cluster that is gone cannot be told: the error being raised says why.)
         with contextlib.suppress(Exception):

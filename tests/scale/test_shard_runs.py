@@ -6,6 +6,7 @@ a Dask cluster); readers see each table as one; a later --until only adds files.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -511,6 +512,28 @@ def test_a_worker_stopped_by_someone_else_ends_the_run_with_a_message(tmp_path):
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="Dask workers are forked on Linux only")
+def test_a_forked_dask_worker_that_ends_stops_the_run_with_a_message(tmp_path):
+    """A forked worker has no nanny to restart it: SIGTERM to one (not to the command), and
+    the command stops its shards and says which worker ended, exit 1, no traceback; the
+    other worker is closed too."""
+    options = ["--dask", "local", "--workers", "2"]
+    with _long_run(tmp_path, shards=4, options=options) as (_, process):
+        workers = psutil.Process(process.pid).children()
+        assert len(workers) == 2  # forked: no nanny, no other process
+        workers[0].terminate()
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "fauxsim-dask-worker-" in stderr
+    assert "was stopped (SIGTERM) before its shards were done" in stderr
+    assert "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    assert "WARNING" not in stderr
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive
+
+
 def test_a_worker_that_fails_stops_the_run_while_this_process_runs_a_shard(tmp_path):
     """Shard 0 runs in this process (it takes the first job), shard 1 fails at once in the
     other worker (a database nobody listens at): the failure is raised here at this
@@ -535,13 +558,20 @@ def test_a_worker_that_fails_stops_the_run_while_this_process_runs_a_shard(tmp_p
     assert reached is None or reached < to_micros(scenario.end_utc)  # stopped mid-shard
 
 
-def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(scenario, one_worker, tmp_path):
+def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(
+    scenario, one_worker, tmp_path, capfd
+):
+    """Dask's LocalCluster, its workers spawned by nannies (macOS, or a command running
+    threads; this test process may run Dask's from earlier tests, so its workers are not
+    forked here: the command's are, in the next test)."""
     from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415 - the optional extra
 
     out = tmp_path / "data"
     open_dataset(out, scenario, "parquet", "digest")
     jobs = [ShardJob(scenario, index, out, "parquet", None, batch_rows=500) for index in range(3)]
-    results = run_on_dask(jobs, "local", workers=2, start=to_micros(scenario.start_utc))
+    start = to_micros(scenario.start_utc)
+    results = run_on_dask(jobs, "local", workers=2, start=start, start_method="spawn")
+    assert "WARNING" not in capfd.readouterr().err
     assert [result.shard for result in results] == [0, 1, 2]
     assert _files(out) == _files(one_worker)
     total = combine((result.stats for result in results), 0)
@@ -549,12 +579,50 @@ def test_a_local_dask_cluster_of_two_workers_writes_the_same_files(scenario, one
     assert total.watermark == to_micros(scenario.end_utc)
 
 
-def test_a_local_dask_cluster_starts_no_more_workers_than_shards(scenario, tmp_path, monkeypatch):
+@pytest.mark.skipif(sys.platform != "linux", reason="Dask workers are forked on Linux only")
+def test_the_command_forks_its_dask_workers_and_writes_the_same_files(one_worker, tmp_path):
+    """``fauxsim run --dask local`` as a user runs it, in a fresh process: its two Dask
+    workers are forked from it (children running its own command line, no nanny, no
+    spawned interpreter), the files are one process's, and nothing is said on the way (a
+    forked worker is closed before its scheduler, which it would otherwise try to reach
+    again, with a logged error)."""
+    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
+    out = tmp_path / "data"
+    command = [fauxsim, "run", str(_scenario_file(tmp_path)), "--out", str(out), "--dask",
+               "local", "--workers", "2"]  # fmt: skip
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    workers: dict[int, list[str]] = {}
+    while process.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(process.pid).children():
+                if child.pid not in workers and (line := child.cmdline()):  # (none: ended)
+                    workers[child.pid] = line
+        time.sleep(0.01)
+    _, stderr = process.communicate()
+    assert process.returncode == 0, stderr
+    assert len(workers) == 2
+    assert all(line[-len(command) :] == command for line in workers.values())
+    assert "ERROR" not in stderr
+    assert "WARNING" not in stderr
+    written = {path: digest for path, digest in _files(out).items() if not path.startswith(META)}
+    assert written == {
+        path: digest for path, digest in _files(one_worker).items() if not path.startswith(META)
+    }
+
+
+@pytest.mark.parametrize("start_method", [_FORK, "spawn"])
+def test_a_local_dask_cluster_starts_no_more_workers_than_shards(
+    scenario, tmp_path, monkeypatch, start_method
+):
     """As local workers: --workers 64 for 3 shards started 64 processes (47 s to start)."""
     import dask.distributed  # noqa: PLC0415 - the optional extra
 
+    from fauxsim.scale import dask_local  # noqa: PLC0415
     from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415
 
+    forked: list[Any] = []
     asked: dict[str, Any] = {}
 
     class _StartedError(Exception):
@@ -564,11 +632,28 @@ def test_a_local_dask_cluster_starts_no_more_workers_than_shards(scenario, tmp_p
         asked.update(options)
         raise _StartedError
 
+    def worker(addresses: Any, _parent: int) -> None:
+        forked.append(addresses)  # (in the child: counted there, nothing to serve)
+
     monkeypatch.setattr(dask.distributed, "LocalCluster", cluster)
+    monkeypatch.setattr(dask_local, "_forked_worker", worker)
     jobs = [ShardJob(scenario, index, tmp_path, "parquet") for index in range(3)]
+    before = {child.pid for child in psutil.Process().children()}
+    started: set[int] = set()
+    real_start = dask_local.multiprocessing.process.BaseProcess.start
+
+    def start(process: Any) -> None:
+        real_start(process)
+        started.add(process.pid)
+
+    monkeypatch.setattr(dask_local.multiprocessing.process.BaseProcess, "start", start)
     with pytest.raises(_StartedError):
-        run_on_dask(jobs, "local", workers=64, start=0)
-    assert asked["n_workers"] == 3
+        run_on_dask(jobs, "local", workers=64, start=0, start_method=start_method)
+    if start_method == "fork":
+        assert asked["n_workers"] == 0  # the scheduler alone: its workers are forked
+        assert len(started - before) == 3
+    else:
+        assert asked["n_workers"] == 3
 
 
 def test_a_cluster_of_your_own_keeps_no_flag_of_a_finished_run(scenario, one_worker, tmp_path):

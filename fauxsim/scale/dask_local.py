@@ -1,0 +1,150 @@
+"""``--dask local``: a Dask cluster on this machine for one command, as a context manager.
+
+Where the local runner forks its workers (Linux, no other Python thread in this process:
+:func:`fauxsim.scale.local.default_start_method`), the Dask workers are forked too. They
+are forked from this thread before the scheduler starts (its event loop runs in a thread,
+which a later fork would copy in an unknown state), wait on a pipe for the scheduler's
+address, then serve it. A forked worker starts in milliseconds with Dask and the engine
+imported; a nanny of Dask's own LocalCluster spawns a fresh interpreter that imports them
+again: about 1 s of CPU a worker, which on 2 cores and a run of seconds is the difference
+between --dask local and local workers (benchmarks/README.md, "Dask workers forked").
+(Dask's own ``multiprocessing-method: fork`` forks from a nanny's thread while the event
+loop runs: not used.)
+
+Elsewhere, it is Dask's LocalCluster as it comes, its workers spawned by nannies.
+
+A forked worker has no nanny to restart it: one that ends before the command closes it
+stops the run, as a local worker does (:meth:`LocalDask.check`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fauxsim.scale.local import StartMethod, check_alive, children_ignore_ctrl_c, term_held
+from fauxsim.sinks.child_process import end_with_parent
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+
+# How long a forked worker may take to end once asked to, before it is killed.
+_CLOSE_SECONDS = 5.0
+
+
+@dataclass
+class LocalDask:
+    """A client of the command's own cluster, and the worker processes it forked (none when
+    Dask's nannies started them)."""
+
+    client: Any  # a distributed.Client
+    forked: Sequence[BaseProcess] = ()
+
+    def check(self) -> None:
+        """Raise :class:`fauxsim.scale.local.WorkerEndedError` if a forked worker ended."""
+        check_alive(self.forked)
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int, start_method: StartMethod) -> Iterator[LocalDask]:
+    """A cluster of ``workers`` worker processes of one thread each, closed at the end."""
+    from dask.distributed import Client, LocalCluster  # noqa: PLC0415 - the optional extra
+
+    if start_method == "spawn":
+        # The nannies hand the configuration to the worker processes they start. A Ctrl-C
+        # in the second it takes is lost: its workers must inherit SIGINT ignored (blocked,
+        # it is not inherited by a spawned worker, which then dies of the next Ctrl-C).
+        with children_ignore_ctrl_c():
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+        with cluster, Client(cluster) as client:
+            yield LocalDask(client)
+        return
+    context = multiprocessing.get_context("fork")
+    pipes = [context.Pipe(duplex=False) for _ in range(workers)]
+    forked = [
+        context.Process(
+            target=_forked_worker, args=(reading, os.getpid()), daemon=True,
+            name=f"fauxsim-dask-worker-{number}",
+        )
+        for number, (reading, _) in enumerate(pipes, 1)
+    ]  # fmt: skip
+    try:
+        # Ctrl-C ignored (the command stops their tasks with a flag), and SIGTERM held until
+        # a worker has put back its default action (this command's handler would run in it).
+        with children_ignore_ctrl_c(), term_held(held=True):
+            for process in forked:
+                process.start()
+        for reading, _ in pipes:
+            reading.close()
+        with LocalCluster(n_workers=0, dashboard_address=None) as cluster:
+            try:
+                for _, writing in pipes:
+                    writing.send(cluster.scheduler_address)
+                with Client(cluster) as client:
+                    yield LocalDask(client, forked)
+            finally:
+                _close_workers(cluster, forked)
+    finally:
+        for _, writing in pipes:
+            writing.close()  # a worker still waiting for its address ends
+        _join(forked)
+
+
+def _close_workers(cluster: Any, forked: Sequence[BaseProcess]) -> None:  # noqa: ANN401 - a LocalCluster
+    """Close the workers before their scheduler: a worker that loses its scheduler first
+    tries to reach it again, and logs its failure (an error the user need not see)."""
+    for address in list(cluster.scheduler.workers):
+        cluster.loop.add_callback(cluster.scheduler.close_worker, address)
+    _join(forked)
+
+
+def _join(forked: Sequence[BaseProcess]) -> None:
+    """Wait for the forked workers to end; kill any that has not in time."""
+    for process in forked:
+        if process.pid is not None:  # (started)
+            process.join(_CLOSE_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _forked_worker(addresses: Connection, parent: int) -> None:
+    """A forked worker's life: the scheduler's address from the pipe, then tasks (one at a
+    time) until the command closes it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (as it was forked: kept so)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # Stopped from outside, it just ends (the next run removes its shard's unfinished
+    # files); a SIGTERM held while it was forked ends it now.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    end_with_parent(parent)  # kill -9 of the command ends its workers too
+    try:
+        address = addresses.recv()
+    except EOFError:
+        return  # the command ended before its scheduler started
+    addresses.close()
+    # As quiet as a LocalCluster's workers (this process was forked before the command
+    # silenced Dask's logs for its cluster).
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    asyncio.run(_serve(address))
+
+
+async def _serve(address: str) -> None:
+    from dask.distributed import Worker  # noqa: PLC0415
+
+    worker: Any
+    async with Worker(address, nthreads=1) as worker:
+        await worker.finished()
