@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from cli.console import console, raise_if_stopped
 from cli.run_progress import RunProgress
 from fauxsim.clock import run_end, to_datetime, to_micros
-from fauxsim.errors import UsageError
+from fauxsim.errors import SinkError, UsageError
 from fauxsim.scale.jobs import DatabaseShardJob, ShardJob
 from fauxsim.scale.local import combine, default_workers, run_locally
 from fauxsim.sinks.files.folder import folder_held
@@ -113,8 +113,9 @@ def run_shards(
 
     with folder_held(out):  # one run at a time: a second would delete the first's files
         dataset = open_dataset(out, scenario, format_name, scenario_digest(scenario))
+        # Absolute: a Dask worker runs in a folder of its own, elsewhere its own machine.
         jobs = [
-            ShardJob(scenario, index, out, format_name, until, batch_rows)
+            ShardJob(scenario, index, out.absolute(), format_name, until, batch_rows)
             for index in range(scenario.shards)
         ]
         end = run_end(scenario, until)
@@ -162,6 +163,7 @@ def _run_jobs(
     finally:
         progress.stop()
     raise_if_stopped()
+    _check_committed(jobs, dask)
     stats = _total(results, start)
     print_summary(
         stats, scenario, where, time.perf_counter() - began, resumed=resumed, events_only=False
@@ -177,6 +179,25 @@ def _run_jobs(
             soft_wrap=True,
         )
     return 0
+
+
+def _check_committed(jobs: Sequence[Job], dask: str | None) -> None:
+    """Every shard of a file dataset done, as this command sees the folder: workers of a
+    cluster whose machines do not share it wrote their files somewhere else."""
+    unseen = [job.shard for job in jobs if isinstance(job, ShardJob) and not job.done()]
+    if unseen:
+        folder = next(job for job in jobs if isinstance(job, ShardJob)).out
+        msg = (
+            f"the workers report {_shards(len(unseen))} ({', '.join(map(str, unseen))}) "
+            f"written, but {folder} does not hold their commits as this command sees it"
+            + (
+                f": the workers of the Dask cluster at {dask} must see {folder} as this "
+                "command does (a shared file system, mounted at the same path)"
+                if dask is not None and dask != "local"
+                else ""
+            )
+        )
+        raise SinkError(msg)
 
 
 def _total(results: list[ShardResult], start: int) -> RunStats:

@@ -37,6 +37,14 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
 
+# No dashboard; the scheduler's HTTP server (health and metrics) on a port of the
+# system's choosing, on this machine only: by default it takes 8787, and says so in a
+# warning when another cluster holds that port.
+_NO_DASHBOARD: dict[str, Any] = {
+    "dashboard_address": None,
+    "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
+}
+
 # How long a forked worker may take to end once asked to, before it is killed.
 _CLOSE_SECONDS = 5.0
 
@@ -65,7 +73,7 @@ def local_cluster(workers: int, start_method: StartMethod) -> Iterator[LocalDask
         # it is not inherited by a spawned worker, which then dies of the next Ctrl-C).
         with children_ignore_ctrl_c():
             cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers, threads_per_worker=1, processes=True, **_NO_DASHBOARD
             )
         with cluster, Client(cluster) as client:
             yield LocalDask(client)
@@ -87,7 +95,7 @@ def local_cluster(workers: int, start_method: StartMethod) -> Iterator[LocalDask
                 process.start()
         for reading, _ in pipes:
             reading.close()
-        with LocalCluster(n_workers=0, dashboard_address=None) as cluster:
+        with LocalCluster(n_workers=0, **_NO_DASHBOARD) as cluster:
             try:
                 for _, writing in pipes:
                     writing.send(cluster.scheduler_address)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -585,31 +587,99 @@ def test_the_command_forks_its_dask_workers_and_writes_the_same_files(one_worker
     workers are forked from it (children running its own command line, no nanny, no
     spawned interpreter), the files are one process's, and nothing is said on the way (a
     forked worker is closed before its scheduler, which it would otherwise try to reach
-    again, with a logged error)."""
+    again, with a logged error; with Dask's port 8787 taken, as by another cluster, its
+    scheduler warned that it took another)."""
     fauxsim = str(Path(sys.executable).with_name("fauxsim"))
     out = tmp_path / "data"
     command = [fauxsim, "run", str(_scenario_file(tmp_path)), "--out", str(out), "--dask",
                "local", "--workers", "2"]  # fmt: skip
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
     workers: dict[int, list[str]] = {}
-    while process.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            for child in psutil.Process(process.pid).children():
-                if child.pid not in workers and (line := child.cmdline()):  # (none: ended)
-                    workers[child.pid] = line
-        time.sleep(0.01)
-    _, stderr = process.communicate()
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):  # (if it is not free, it is taken already)
+            taken.bind(("0.0.0.0", 8787))  # noqa: S104 - as Dask's default binds
+            taken.listen()
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        while process.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                for child in psutil.Process(process.pid).children():
+                    if child.pid not in workers and (line := child.cmdline()):  # (none: ended)
+                        workers[child.pid] = line
+            time.sleep(0.01)
+        _, stderr = process.communicate()
     assert process.returncode == 0, stderr
     assert len(workers) == 2
     assert all(line[-len(command) :] == command for line in workers.values())
     assert "ERROR" not in stderr
     assert "WARNING" not in stderr
+    assert "Warning" not in stderr  # (Python's warnings: "UserWarning: Port 8787 is ...")
     written = {path: digest for path, digest in _files(out).items() if not path.startswith(META)}
     assert written == {
         path: digest for path, digest in _files(one_worker).items() if not path.startswith(META)
     }
+
+
+@contextmanager
+def _dask_cluster(folder: Path) -> Iterator[str]:
+    """A real cluster, as a team runs one: ``dask scheduler`` and a ``dask worker`` (one
+    thread), both started in ``folder``; the scheduler's address."""
+    dask = str(Path(sys.executable).with_name("dask"))
+    scheduler_file = folder / "scheduler.json"
+    processes = [
+        subprocess.Popen(  # noqa: S603 - Dask's own command
+            [dask, "scheduler", "--port", "0", "--dashboard-address", ":0",
+             "--scheduler-file", str(scheduler_file)],
+            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    ]  # fmt: skip
+    try:
+        _wait_for(scheduler_file.exists, "the scheduler's file")
+        processes.append(
+            subprocess.Popen(  # noqa: S603 - Dask's own command
+                [dask, "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
+                 "--no-dashboard"],
+                cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+        address = json.loads(scheduler_file.read_text())["address"]
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(30)
+
+
+@pytest.mark.slow
+def test_a_relative_out_on_a_dask_cluster_is_the_commands_folder(one_worker, tmp_path):
+    """The workers of a cluster run in folders of their own: a relative --out is this
+    command's folder (it wrote into the workers', and said it had succeeded)."""
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    (here / "shop.yaml").write_text(_SHOP)
+    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
+    with _dask_cluster(elsewhere) as address:
+        command = [fauxsim, "run", "shop.yaml", "--out", "data", "--dask", address]
+        finished = subprocess.run(command, cwd=here, capture_output=True, text=True, check=False)  # noqa: S603
+    assert finished.returncode == 0, finished.stderr
+    assert not (elsewhere / "data").exists()
+    written = {k: v for k, v in _files(here / "data").items() if not k.startswith(META)}
+    assert written == {k: v for k, v in _files(one_worker).items() if not k.startswith(META)}
+
+
+def test_a_run_whose_commits_this_command_cannot_see_fails(scenario, tmp_path):
+    """What a cluster whose machines do not share the folder leaves: workers that report
+    their shards written, and a folder without their commits."""
+    from cli.shard_runs import _check_committed  # noqa: PLC0415
+
+    out = tmp_path / "data"
+    open_dataset(out, scenario, "parquet", "digest")
+    jobs = [ShardJob(scenario, index, out, "parquet") for index in range(3)]
+    with pytest.raises(SinkError, match=r"shared file system, mounted at the same path"):
+        _check_committed(jobs, "tcp://10.0.0.1:8786")
+    _run(scenario, out, workers=1)
+    _check_committed(jobs, "tcp://10.0.0.1:8786")  # (all there: nothing raised)
 
 
 @pytest.mark.parametrize("start_method", [_FORK, "spawn"])
