@@ -193,7 +193,7 @@ def test_stopping_a_file_run_says_nothing_was_written_and_leaves_no_folder(
     with subprocess.Popen(  # noqa: S603 - our own interpreter and code
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as running:
-        events, deadline = out / "events.csv.partial", time.monotonic() + 60
+        events, deadline = out / ".events.csv.partial", time.monotonic() + 60
         while not (events.exists() and events.stat().st_size):  # until it writes events
             if running.poll() is not None or time.monotonic() > deadline:
                 running.kill()

@@ -447,6 +447,26 @@ def _long_run(
 
 
 @pytest.mark.slow
+def test_readers_skip_the_files_of_a_run_that_died(tmp_path):
+    """kill -9 of a run once it has committed a month: its unfinished files stay in the
+    table folders (hidden, ``.part-*.partial``) until the next run; pyarrow's dataset and
+    DuckDB read each table as it stands, every row in it committed."""
+    with _long_run(tmp_path, shards=2, options=["--workers", "2"]) as (_, process):
+        time.sleep(0.5)  # (more files under way)
+        process.kill()
+        process.wait()
+    out = tmp_path / "data"
+    assert list(out.rglob(".part-*.partial"))  # what the run was writing
+    for table in ("events", "orders", "customers"):
+        rows = ds.dataset(out / table, format="parquet", partitioning="hive").count_rows()
+        files = f"{out}/{table}/**/*.parquet"
+        seen = duckdb.sql(
+            f"SELECT count(*) FROM read_parquet('{files}', hive_partitioning = true)"  # noqa: S608
+        ).fetchone()
+        assert seen == (rows,)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("runner", "stop", "code"),
     [(["--workers", "2"], signal.SIGINT, 130),

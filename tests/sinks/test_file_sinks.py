@@ -48,7 +48,7 @@ def test_files_keep_a_partial_name_until_close(extension, tmp_path):
     sink = FORMATS[extension](tmp_path)
     sink.write(Batch(0, ROWS))
 
-    assert names_in(tmp_path) == {f"{name}.partial" for name in final_names(extension)}
+    assert names_in(tmp_path) == {f".{name}.partial" for name in final_names(extension)}
     sink.close()
     assert names_in(tmp_path) == final_names(extension)
     assert set(sink.paths.values()) == {tmp_path / name for name in final_names(extension)}
@@ -70,7 +70,7 @@ def test_a_killed_process_leaves_only_partial_files(extension, tmp_path):
     died = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], check=False)  # noqa: S603
 
     assert died.returncode == 3
-    assert names_in(tmp_path) == {f"{name}.partial" for name in final_names(extension)}
+    assert names_in(tmp_path) == {f".{name}.partial" for name in final_names(extension)}
 
 
 @every_format
@@ -211,7 +211,7 @@ def test_an_output_folder_that_cannot_be_created_is_a_user_error(extension, tmp_
 @every_format
 def test_a_file_that_cannot_be_opened_is_a_user_error_and_nothing_is_left(extension, tmp_path):
     """The OS refusing one file (here: a folder in the way) cleans up the others."""
-    blocked = tmp_path / f"events.{extension}.partial"
+    blocked = tmp_path / f".events.{extension}.partial"
     blocked.mkdir()
 
     with pytest.raises(SinkError) as raised:
@@ -245,7 +245,7 @@ def test_a_stop_while_the_last_file_is_being_opened_leaves_no_folder(tmp_path):
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux /dev/full")
 @every_format
 def test_a_full_disk_is_a_user_error_and_leaves_no_file_posing_as_complete(extension, tmp_path):
-    (tmp_path / f"events.{extension}.partial").symlink_to("/dev/full")
+    (tmp_path / f".events.{extension}.partial").symlink_to("/dev/full")
     open_files = open_descriptors()
 
     with pytest.raises(SinkError, match=r"events\.\w+\.partial': No space left on device"):

@@ -1,7 +1,10 @@
 """The output folder and its files: creation, ``.partial`` names and the final rename.
 
-Every file is written as ``<table>.<ext>.partial`` and renamed only once it is complete,
-so a run that dies at any moment never leaves a truncated file under a final name.
+Every file is written as ``.<name>.partial`` and renamed only once it is complete, so a
+run that dies at any moment never leaves a truncated file under a final name. The leading
+dot hides it from readers that list a folder (pyarrow datasets, Spark and Hive skip names
+that start with ``.`` or ``_``): a partitioned dataset's table folder is read whole, while
+a run writes into it or after one died in it.
 """
 
 from __future__ import annotations
@@ -131,7 +134,7 @@ _STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
 def partial_path(final: Path) -> Path:
-    return final.with_name(final.name + ".partial")
+    return final.with_name(f".{final.name}.partial")
 
 
 def flush_to_disk(path: Path) -> None:

@@ -173,7 +173,12 @@ class DatasetFolder:
         committed = self.committed(shard)
         extension, _ = _writer(self.format_name)
         found = []
-        for path in self.out.glob(f"*/{shard_folder(shard)}/period=*/part-*"):
+        # (``part-*.partial``: unfinished files as fauxsim 0.2.3 and before named them)
+        shard_files = f"*/{shard_folder(shard)}/period=*"
+        for path in [
+            *self.out.glob(f"{shard_files}/part-*"),
+            *self.out.glob(f"{shard_files}/.part-*"),
+        ]:
             if path.name.endswith(".partial"):
                 found.append(path)
                 continue
