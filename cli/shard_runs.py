@@ -156,7 +156,9 @@ def _run_jobs(
         if dask is not None:
             from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415 - an optional extra
 
-            results = run_on_dask(jobs, dask, workers=workers, start=start, on_progress=progress)
+            results = run_on_dask(
+                jobs, dask, workers=workers, start=start, on_progress=progress, say=_say
+            )
         else:
             count = default_workers(scenario.shards) if workers is None else workers
             results = run_locally(jobs, count, start=start, on_progress=progress)
@@ -179,6 +181,10 @@ def _run_jobs(
             soft_wrap=True,
         )
     return 0
+
+
+def _say(note: str) -> None:
+    console.print(note, highlight=False, soft_wrap=True)
 
 
 def _check_committed(jobs: Sequence[Job], dask: str | None) -> None:

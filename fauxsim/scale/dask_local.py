@@ -25,10 +25,17 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fauxsim.scale.local import StartMethod, check_alive, children_ignore_ctrl_c, term_held
+from fauxsim.scale.local import (
+    StartMethod,
+    WorkerEndedError,
+    check_alive,
+    children_ignore_ctrl_c,
+    term_held,
+)
 from fauxsim.sinks.child_process import end_with_parent
 
 if TYPE_CHECKING:
@@ -58,14 +65,28 @@ class LocalDask:
     forked: Sequence[BaseProcess] = ()
 
     def check(self) -> None:
-        """Raise :class:`fauxsim.scale.local.WorkerEndedError` if a forked worker ended."""
+        """Raise :class:`fauxsim.scale.local.WorkerEndedError` if a forked worker ended: it
+        has no nanny to start it again, and without workers the tasks would wait for good."""
         check_alive(self.forked)
+        for process in self.forked:
+            if process.exitcode is not None:  # (0: ended on its own, not asked to)
+                msg = (
+                    f"worker {process.name} ended before its shards were done; what was "
+                    "committed stays: run the same command again to resume"
+                )
+                raise WorkerEndedError(msg)
+
+    def any_alive(self) -> bool:
+        """Whether a worker can still run tasks: any, on a cluster whose workers Dask's
+        nannies keep (they start one that ends again)."""
+        return not self.forked or any(process.is_alive() for process in self.forked)
 
 
 @contextlib.contextmanager
 def local_cluster(workers: int, start_method: StartMethod) -> Iterator[LocalDask]:
     """A cluster of ``workers`` worker processes of one thread each, closed at the end."""
-    from dask.distributed import Client, LocalCluster  # noqa: PLC0415 - the optional extra
+    import dask  # noqa: PLC0415 - the optional extra
+    from dask.distributed import Client, LocalCluster  # noqa: PLC0415
 
     if start_method == "spawn":
         # The nannies hand the configuration to the worker processes they start. A Ctrl-C
@@ -82,7 +103,7 @@ def local_cluster(workers: int, start_method: StartMethod) -> Iterator[LocalDask
     pipes = [context.Pipe(duplex=False) for _ in range(workers)]
     forked = [
         context.Process(
-            target=_forked_worker, args=(reading, os.getpid()), daemon=True,
+            target=_forked_worker, args=(reading, pipes, os.getpid()), daemon=True,
             name=f"fauxsim-dask-worker-{number}",
         )
         for number, (reading, _) in enumerate(pipes, 1)
@@ -95,7 +116,12 @@ def local_cluster(workers: int, start_method: StartMethod) -> Iterator[LocalDask
                 process.start()
         for reading, _ in pipes:
             reading.close()
-        with LocalCluster(n_workers=0, **_NO_DASHBOARD) as cluster:
+        # The command watches its workers (``LocalDask.check``): the scheduler does not let
+        # them go after a silence (a paused run, Ctrl-Z), which would end them with exit 0.
+        with (
+            dask.config.set({"distributed.scheduler.worker-ttl": None}),
+            LocalCluster(n_workers=0, **_NO_DASHBOARD) as cluster,
+        ):
             try:
                 for _, writing in pipes:
                     writing.send(cluster.scheduler_address)
@@ -118,18 +144,34 @@ def _close_workers(cluster: Any, forked: Sequence[BaseProcess]) -> None:  # noqa
 
 
 def _join(forked: Sequence[BaseProcess]) -> None:
-    """Wait for the forked workers to end; kill any that has not in time."""
-    for process in forked:
-        if process.pid is not None:  # (started)
-            process.join(_CLOSE_SECONDS)
-            if process.is_alive():
-                process.kill()
-                process.join()
+    """Wait for the forked workers to end, ``_CLOSE_SECONDS`` in all; SIGTERM any still
+    running then, and kill any that outlives that."""
+    started = [process for process in forked if process.pid is not None]
+    deadline = time.monotonic() + _CLOSE_SECONDS
+    for process in started:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in started:
+        if process.is_alive():
+            process.terminate()
+    for process in started:
+        process.join(1.0)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
-def _forked_worker(addresses: Connection, parent: int) -> None:
+def _forked_worker(
+    addresses: Connection, pipes: list[tuple[Connection, Connection]], parent: int
+) -> None:
     """A forked worker's life: the scheduler's address from the pipe, then tasks (one at a
     time) until the command closes it."""
+    # Every pipe's ends were copied into it: all but its own reading end are closed, so
+    # that the command closing its writing end (a stop before the scheduler started) is
+    # the end of the pipe here.
+    for reading, writing in pipes:
+        writing.close()
+        if reading is not addresses:
+            reading.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # (as it was forked: kept so)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -144,9 +186,9 @@ def _forked_worker(addresses: Connection, parent: int) -> None:
     except EOFError:
         return  # the command ended before its scheduler started
     addresses.close()
-    # As quiet as a LocalCluster's workers (this process was forked before the command
-    # silenced Dask's logs for its cluster).
-    logging.getLogger("distributed").setLevel(logging.WARNING)
+    # Quiet: the command says what went wrong, from the tasks' results and the workers'
+    # exits (a worker's own client, closed with it, would log its failure to reconnect).
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     asyncio.run(_serve(address))
 
 

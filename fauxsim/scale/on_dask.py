@@ -13,13 +13,15 @@ keeps the months it committed; one not started does not start. The same command 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fauxsim.errors import FauxError, UsageError
-from fauxsim.scale.dask_local import local_cluster
+from fauxsim.errors import FauxError, SinkError, UsageError
+from fauxsim.scale.dask_local import LocalDask, local_cluster
 from fauxsim.scale.jobs import ShardResult, run_shard
 from fauxsim.scale.local import Progress, StartMethod, default_start_method, default_workers
 
@@ -57,13 +59,16 @@ def run_on_dask(
     start: int,
     on_progress: Callable[[RunStats], None] | None = None,
     start_method: StartMethod | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> list[ShardResult]:
     """Run ``jobs`` on the cluster at ``address`` (``local``: a cluster of ``workers`` on
     this machine, :mod:`fauxsim.scale.dask_local`, its workers started by ``start_method``,
-    else as the local runner's)."""
+    else as the local runner's). ``say`` is given a note for the user: a cluster without
+    workers, where the run waits for some."""
     try:
         import dask  # noqa: PLC0415
         from dask.distributed import Client  # noqa: PLC0415
+        from distributed.client import FuturesCancelledError  # noqa: PLC0415
     except ImportError:
         msg = "--dask needs Dask: pip install 'fauxgenie[dask]' (dask and distributed)"
         raise UsageError(msg) from None
@@ -80,10 +85,27 @@ def run_on_dask(
                 "address is tcp://host:8786, or local for a LocalCluster here"
             )
             raise UsageError(msg) from None
+        if not client.scheduler_info().get("workers") and say is not None:
+            say(f"note: the Dask cluster at {address} has no worker yet; waiting for one")
+        # The client logs each failed attempt to reach a scheduler that is gone, with its
+        # traceback; the command says it in one line instead (below).
+        client_logs = logging.getLogger("distributed.client")
+        level = client_logs.level
+        client_logs.setLevel(logging.CRITICAL)
         try:
             return _as_tasks(client, jobs, progress)
+        except (OSError, asyncio.CancelledError, FuturesCancelledError) as error:
+            lost = isinstance(error, FuturesCancelledError) or not str(error)
+            reason = "the connection to it was lost" if lost else str(error).splitlines()[0]
+            msg = (
+                f"lost the Dask scheduler at {address} ({reason}); what the shards committed "
+                "stays: run the same command again, on a running cluster, to resume"
+            )
+            raise SinkError(msg) from None
         finally:
-            client.close()
+            with contextlib.suppress(Exception):  # (a scheduler that is gone)
+                client.close()
+            client_logs.setLevel(level)
     # As local workers: no more than there are shards (a worker more would only start).
     count = default_workers(len(jobs)) if workers is None else min(workers, len(jobs))
     logs = logging.getLogger("distributed")
@@ -93,7 +115,7 @@ def run_on_dask(
             dask.config.set(_LOCAL_CLUSTER_CONFIG),
             local_cluster(count, start_method or default_start_method()) as cluster,
         ):
-            return _as_tasks(cluster.client, jobs, progress, cluster.check)
+            return _as_tasks(cluster.client, jobs, progress, cluster)
     except BaseException:
         # Its processes are this command's: their shutdown warnings say nothing to the user.
         logs.setLevel(logging.CRITICAL)
@@ -106,10 +128,11 @@ def _as_tasks(
     client: Any,  # noqa: ANN401 - a distributed.Client
     jobs: Sequence[Job],
     progress: Progress,
-    check: Callable[[], None] | None = None,
+    cluster: LocalDask | None = None,
 ) -> list[ShardResult]:
     """Run ``jobs`` as tasks through ``client``; stop them all on any error or a stop, or
-    when ``check``, called between waits for the next result, raises."""
+    when a worker the command forked (``cluster``) ends: checked between waits for the
+    next result."""
     from dask.distributed import Event, wait  # noqa: PLC0415
 
     results: dict[int, ShardResult] = {}
@@ -134,14 +157,13 @@ def _as_tasks(
                 result = _shard_result(future.result())
                 results[result.shard] = result
                 progress.update(result.shard, result.stats)
-            if check is not None:
-                check()
+            if cluster is not None:
+                cluster.check()
     except BaseException:
         # (A cluster that is gone cannot be told: the error being raised says why.)
         with contextlib.suppress(Exception):
             stop.set()
-        with contextlib.suppress(Exception):  # TimeoutError: some did not stop in time
-            wait(futures, timeout=_STOP_SECONDS, return_when="ALL_COMPLETED")
+        if _stopped_in_time(futures, cluster):
             # Not before, and not if some did not stop: a shard still running must still
             # see the flag (then the cluster keeps it: one small entry).
             _forget(stop)
@@ -150,6 +172,23 @@ def _as_tasks(
         raise
     _forget(stop)
     return [results[job.shard] for job in jobs]
+
+
+def _stopped_in_time(futures: list[Any], cluster: LocalDask | None) -> bool:
+    """Wait up to ``_STOP_SECONDS`` for the tasks to end (each running one stops at its next
+    batch); not once no worker of the command's own cluster lives to run them."""
+    from dask.distributed import wait  # noqa: PLC0415
+
+    deadline = time.monotonic() + _STOP_SECONDS
+    while time.monotonic() < deadline and (cluster is None or cluster.any_alive()):
+        try:
+            wait(futures, timeout=_POLL_SECONDS, return_when="ALL_COMPLETED")
+        except TimeoutError:
+            continue
+        except Exception:  # noqa: BLE001 - a cluster that is gone: nothing to wait for
+            return False
+        return True
+    return False
 
 
 def _forget(stop: Any) -> None:  # noqa: ANN401 - a distributed.Event

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -641,9 +642,9 @@ def test_the_command_forks_its_dask_workers_and_writes_the_same_files(one_worker
 
 
 @contextmanager
-def _dask_cluster(folder: Path) -> Iterator[str]:
+def _dask_cluster(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A real cluster, as a team runs one: ``dask scheduler`` and a ``dask worker`` (one
-    thread), both started in ``folder``; the scheduler's address."""
+    thread), both started in ``folder``; the scheduler's address and process."""
     dask = str(Path(sys.executable).with_name("dask"))
     scheduler_file = folder / "scheduler.json"
     processes = [
@@ -663,7 +664,7 @@ def _dask_cluster(folder: Path) -> Iterator[str]:
             )
         )  # fmt: skip
         address = json.loads(scheduler_file.read_text())["address"]
-        yield address
+        yield address, processes[0]
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -679,13 +680,30 @@ def test_a_relative_out_on_a_dask_cluster_is_the_commands_folder(one_worker, tmp
     elsewhere.mkdir()
     (here / "shop.yaml").write_text(_SHOP)
     fauxsim = str(Path(sys.executable).with_name("fauxsim"))
-    with _dask_cluster(elsewhere) as address:
+    with _dask_cluster(elsewhere) as (address, _):
         command = [fauxsim, "run", "shop.yaml", "--out", "data", "--dask", address]
         finished = subprocess.run(command, cwd=here, capture_output=True, text=True, check=False)  # noqa: S603
     assert finished.returncode == 0, finished.stderr
     assert not (elsewhere / "data").exists()
     written = {k: v for k, v in _files(here / "data").items() if not k.startswith(META)}
     assert written == {k: v for k, v in _files(one_worker).items() if not k.startswith(META)}
+
+
+@pytest.mark.slow
+def test_a_lost_dask_scheduler_ends_the_run_in_one_line(tmp_path):
+    """The scheduler of a cluster of your own killed mid-run: after Dask's 10 s of trying
+    to reach it again, one line (no traceback, no Dask log), exit 3, and the hint."""
+    with (
+        _dask_cluster(tmp_path) as (address, scheduler),
+        _long_run(tmp_path, shards=2, options=["--dask", address]) as (_, process),
+    ):
+        scheduler.kill()
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 3, stderr
+    assert stderr.startswith(f"error: lost the Dask scheduler at {address}"), stderr
+    assert "run the same command again, on a running cluster, to resume" in stderr
+    assert "Traceback" not in stderr
+    assert "ERROR" not in stderr
 
 
 def test_a_run_whose_commits_this_command_cannot_see_fails(scenario, tmp_path):
@@ -706,13 +724,15 @@ def test_a_run_whose_commits_this_command_cannot_see_fails(scenario, tmp_path):
 def test_a_local_dask_cluster_starts_no_more_workers_than_shards(
     scenario, tmp_path, monkeypatch, start_method
 ):
-    """As local workers: --workers 64 for 3 shards started 64 processes (47 s to start)."""
+    """As local workers: --workers 64 for 3 shards started 64 processes (47 s to start).
+    Forked, they wait for the scheduler's address: its start fails here, and they end at
+    once, of themselves (each closes the pipe ends it was copied but does not use: holding
+    another's writing end, one waited in vain, and was killed 5 s later)."""
     import dask.distributed  # noqa: PLC0415 - the optional extra
 
     from fauxsim.scale import dask_local  # noqa: PLC0415
     from fauxsim.scale.on_dask import run_on_dask  # noqa: PLC0415
 
-    forked: list[Any] = []
     asked: dict[str, Any] = {}
 
     class _StartedError(Exception):
@@ -722,28 +742,56 @@ def test_a_local_dask_cluster_starts_no_more_workers_than_shards(
         asked.update(options)
         raise _StartedError
 
-    def worker(addresses: Any, _parent: int) -> None:
-        forked.append(addresses)  # (in the child: counted there, nothing to serve)
-
     monkeypatch.setattr(dask.distributed, "LocalCluster", cluster)
-    monkeypatch.setattr(dask_local, "_forked_worker", worker)
     jobs = [ShardJob(scenario, index, tmp_path, "parquet") for index in range(3)]
-    before = {child.pid for child in psutil.Process().children()}
-    started: set[int] = set()
+    started: list[Any] = []
     real_start = dask_local.multiprocessing.process.BaseProcess.start
 
     def start(process: Any) -> None:
         real_start(process)
-        started.add(process.pid)
+        started.append(process)
 
     monkeypatch.setattr(dask_local.multiprocessing.process.BaseProcess, "start", start)
     with pytest.raises(_StartedError):
         run_on_dask(jobs, "local", workers=64, start=0, start_method=start_method)
     if start_method == "fork":
         assert asked["n_workers"] == 0  # the scheduler alone: its workers are forked
-        assert len(started - before) == 3
+        assert [process.exitcode for process in started] == [0, 0, 0]
     else:
         assert asked["n_workers"] == 3
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Dask workers are forked on Linux only")
+def test_a_forked_dask_worker_that_ended_of_itself_stops_the_run():
+    """Exit 0 is an end too: a forked worker has no nanny to start it again (a scheduler
+    that let it go left the tasks waiting for good)."""
+    from fauxsim.scale.dask_local import LocalDask  # noqa: PLC0415 - the optional extra
+    from fauxsim.scale.local import WorkerEndedError  # noqa: PLC0415
+
+    ended = multiprocessing.get_context("fork").Process(target=int, name="fauxsim-dask-worker-1")
+    ended.start()
+    ended.join()
+    cluster = LocalDask(client=None, forked=[ended])
+    assert not cluster.any_alive()
+    with pytest.raises(WorkerEndedError, match="fauxsim-dask-worker-1 ended before its shards"):
+        cluster.check()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="Dask workers are forked on Linux only")
+def test_when_every_forked_dask_worker_is_gone_the_run_ends_at_once(tmp_path):
+    """kill -9 of the one worker: the command does not wait the 30 s it gives running
+    shards to stop (nothing is left to run them); it names the worker, exit 1."""
+    options = ["--dask", "local", "--workers", "1"]
+    with _long_run(tmp_path, shards=2, options=options) as (_, process):
+        (worker,) = psutil.Process(process.pid).children()
+        worker.kill()
+        killed = time.monotonic()
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "fauxsim-dask-worker-1 was killed (signal 9)" in stderr
+    assert time.monotonic() - killed < 20  # (the stop's wait is 30 s)
+    assert "Traceback" not in stderr
 
 
 def test_a_cluster_of_your_own_keeps_no_flag_of_a_finished_run(scenario, one_worker, tmp_path):
