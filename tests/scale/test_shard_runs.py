@@ -225,8 +225,16 @@ def test_another_dataset_in_the_folder_is_refused(tmp_path, capsys, monkeypatch)
     _succeeds(["run", str(shop), "--out", str(out), "--until", "2024-02-28"], capsys, monkeypatch)
     again = run_cli(["run", str(shop), "--out", str(out), "--set", "seed=12"], capsys, monkeypatch)
     assert again.exit_code != 0
-    assert "holds another dataset" in again.stderr
+    assert "holds another dataset: seed 11 there, 12 in this run." in again.stderr
     assert "Traceback" not in again.stderr
+    # The same name, seed and shards, other settings: the difference is named all the same.
+    busier = ["--set", "traffic.sessions_per_day=700"]
+    again = run_cli(["run", str(shop), "--out", str(out), *busier], capsys, monkeypatch)
+    assert "other scenario settings (a --set, or an edited file" in again.stderr
+    # Another format: the option that extends it.
+    again = run_cli(["run", str(shop), "--out", str(out), "--format", "csv"], capsys, monkeypatch)
+    assert "format 'parquet' there, 'csv' in this run" in again.stderr
+    assert "To extend it, run with --format parquet" in again.stderr
 
 
 def test_one_shard_writes_a_partitioned_dataset_that_later_runs_extend(

@@ -31,7 +31,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import fauxsim
 from fauxsim.clock import to_datetime, to_micros
@@ -192,6 +192,22 @@ class DatasetFolder:
         return found
 
 
+def _another_dataset(out: Path, found: dict[str, Any], identity: dict[str, Any]) -> str:
+    """Why a run may not extend the dataset in ``out``: what differs, and what to do."""
+    differing = [key for key in identity if found.get(key) != identity[key]]
+    differences = [
+        f"{key.replace('_', ' ')} {found.get(key)!r} there, {identity[key]!r} in this run"
+        for key in differing
+        if key != "digest"
+    ]
+    if not differences:  # (the digest covers the rest of the scenario: said if nothing else)
+        differences = ["other scenario settings (a --set, or an edited file: its digest)"]
+    advice = "Write this run to another folder, or delete that one"
+    if differing == ["format"]:
+        advice = f"To extend it, run with --format {found['format']}; or write to another folder"
+    return f"{out}/ holds another dataset: {'; '.join(differences)}. {advice}."
+
+
 def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -> DatasetFolder:
     """The dataset in ``out``, created if new; refused if it holds another one."""
     _writer(format_name)  # an unknown format fails before anything is created
@@ -212,15 +228,7 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
             msg = f"{described} cannot be read ({error}); remove the folder or pick another"
             raise SinkError(msg) from error
         if found != identity and not _holds_nothing_but(described, out):
-            msg = (
-                f"{out}/ holds another dataset ({found.get('scenario')!r}, seed "
-                f"{found.get('seed')}, shards: {found.get('shards')}, {found.get('format')}, "
-                f"fauxsim {found.get('code_version')}); this run is {scenario.name!r}, seed "
-                f"{scenario.seed}, shards: {scenario.shards}, {format_name}, fauxsim "
-                f"{fauxsim.__version__} (or another digest). Write it to another folder, or "
-                "delete that one."
-            )
-            raise SinkError(msg)
+            raise SinkError(_another_dataset(out, found, identity))
         if found != identity:  # a run that wrote nothing (a cluster it could not reach)
             _describe(described, identity)
     else:
