@@ -85,8 +85,7 @@ def _print_dataset(found: DatabaseStatus) -> None:
             f"{last.rows_written:,} rows written, started {last.started_at:%Y-%m-%d %H:%M:%S %Z}",
             highlight=False,
         )
-        unfinished = last.watermark is None or last.until is None or last.watermark < last.until
-        if last.status == "interrupted" and unfinished:
+        if last.status == "interrupted" and last.unfinished:
             console.print(
                 "           it stopped before its target: run the same command again to resume",
                 highlight=False,

@@ -132,3 +132,30 @@ def test_a_shard_another_process_is_loading_is_refused(postgres_url, shop, capsy
         assert "shard 2 of postgresql://" in reset.stderr
     third = run_cli(command, capsys, monkeypatch)
     assert third.exit_code == 0, third.stderr
+
+
+def test_db_status_shows_a_shard_that_stopped_short(postgres_url, shop, capsys, monkeypatch):
+    """Each shard loads in a run of its own: a shard whose process died mid-run is the one
+    the status shows, with the hint to resume, whichever shard's run came last; and a shard
+    still held by a process (a task a killed command left on a Dask cluster) is not called
+    interrupted: a rerun would be refused while it loads."""
+    from fauxsim.sinks.postgres.ledger import SHARD_LOCKS  # noqa: PLC0415
+
+    command = ["run", str(shop), "--db", postgres_url, "--workers", "1"]
+    ran = run_cli([*command, "--until", "2024-01-02"], capsys, monkeypatch)
+    assert ran.exit_code == 0, ran.stderr
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        # Shard 1's run as a killed process leaves it: running, short of its target.
+        connection.execute(
+            "UPDATE runs SET status = 'running', until_at = '2024-02-01T00:00:00Z' "
+            "WHERE run_id = (SELECT max(run_id) FROM runs WHERE shard = 1)"
+        )
+        latest = connection.execute("SELECT shard FROM runs ORDER BY run_id DESC LIMIT 1")
+        assert latest.fetchone() != (1,)  # (another shard's run came after it)
+        shown = run_cli(["db", "status", "--db", postgres_url], capsys, monkeypatch)
+        assert re.search(r"last run   #\d+ \(shard 1\) interrupted", shown.stdout), shown.stdout
+        assert "run the same command again to resume" in shown.stdout
+        connection.execute("SELECT pg_advisory_lock(%s, %s)", (SHARD_LOCKS, 1))
+        shown = run_cli(["db", "status", "--db", postgres_url], capsys, monkeypatch)
+        assert "interrupted" not in shown.stdout, shown.stdout
+        assert "run the same command again" not in shown.stdout

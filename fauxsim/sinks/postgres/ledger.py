@@ -260,6 +260,12 @@ def take_writer_lock(connection: psycopg.Connection[Any], url: str) -> None:
     raise DatasetMismatchError(msg)
 
 
+def shards_loading(cursor: psycopg.Cursor[Any]) -> set[int]:
+    """The shards some session holds (``take_shard_lock``): being loaded right now, maybe
+    by a task a killed command left running on a Dask cluster."""
+    return {int(row[0]) for row in cursor.execute(_SHARDS_LOADING, {"key": SHARD_LOCKS})}
+
+
 def writer_lock_held(cursor: psycopg.Cursor[Any]) -> bool:
     """Whether some session holds the writer lock: a run is writing right now."""
     row = cursor.execute(WRITER_LOCK_TAKEN, WRITER_LOCK_PARTS).fetchone()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fauxsim.clock import to_micros
 from fauxsim.sinks.postgres import ledger
@@ -25,6 +25,11 @@ class LastRun:
     started_at: dt.datetime
     updated_at: dt.datetime
     shard: int = 0  # the shard it loaded (a dataset of several has a run per shard)
+
+    @property
+    def unfinished(self) -> bool:
+        """Short of its target (the scenario's end when it had none)."""
+        return self.watermark is None or self.until is None or self.watermark < self.until
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,30 +60,24 @@ def database_status(url: str) -> DatabaseStatus:
         connection.cursor() as cursor,
     ):
         committed = ledger.read_committed(cursor)
-        # Asked before the run row is read: a run that finishes in between shows complete.
+        # Asked before the run rows are read: a run that finishes in between shows complete.
         writing = ledger.writer_lock_held(cursor)
-        row = cursor.execute(
-            "SELECT run_id, status, until_at, watermark, batches, rows_written, started_at, "
-            "updated_at, shard FROM runs ORDER BY run_id DESC LIMIT 1"
-        ).fetchone()
-        last_run = None
-        if row is not None:
-            run_id, status, until, watermark, batches, rows_written, started, updated, shard = row
-            if status == "running" and not writing:
-                # Its process is gone (killed, or its machine went down): the next run
-                # marks it so, and resumes after the watermark.
-                status = "interrupted"
-            last_run = LastRun(
-                run_id=int(run_id),
-                status=str(status),
-                until=None if until is None else to_micros(until),
-                watermark=None if watermark is None else to_micros(watermark),
-                batches=int(batches),
-                rows_written=int(rows_written),
-                started_at=started,
-                updated_at=updated,
-                shard=int(shard),
+        loading = ledger.shards_loading(cursor)
+        # Each shard's latest run (a dataset of several has a run per shard).
+        latest = [
+            _last_run(row, writing, loading)
+            for row in cursor.execute(
+                "SELECT DISTINCT ON (shard) run_id, status, until_at, watermark, batches, "
+                "rows_written, started_at, updated_at, shard FROM runs "
+                "ORDER BY shard, run_id DESC"
             )
+        ]
+        # The one to show: a shard's that stopped short, which the same command resumes;
+        # else the latest.
+        stopped = [run for run in latest if run.status == "interrupted" and run.unfinished]
+        last_run = min(stopped, key=lambda run: run.shard) if stopped else max(
+            latest, key=lambda run: run.run_id, default=None
+        )  # fmt: skip
         counted_shards = cursor.execute("SELECT max(shards) FROM runs").fetchone()
         shard_count = int(counted_shards[0]) if counted_shards and counted_shards[0] else 1
         shards = ledger.committed_by_shard(cursor) if shard_count > 1 else None
@@ -92,6 +91,26 @@ def database_status(url: str) -> DatabaseStatus:
         rows=rows,
         shard_count=shard_count,
         shards=shards,
+    )
+
+
+def _last_run(row: tuple[Any, ...], writing: bool, loading: set[int]) -> LastRun:
+    run_id, status, until, watermark, batches, rows_written, started, updated, shard = row
+    if status == "running" and not writing and int(shard) not in loading:
+        # Its process is gone (killed, or its machine went down): the next run marks it
+        # so, and resumes after the watermark. (A shard still held is being loaded: by a
+        # task a killed command left on a Dask cluster, say.)
+        status = "interrupted"
+    return LastRun(
+        run_id=int(run_id),
+        status=str(status),
+        until=None if until is None else to_micros(until),
+        watermark=None if watermark is None else to_micros(watermark),
+        batches=int(batches),
+        rows_written=int(rows_written),
+        started_at=started,
+        updated_at=updated,
+        shard=int(shard),
     )
 
 
