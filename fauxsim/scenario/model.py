@@ -1082,6 +1082,7 @@ class Scenario(Model):
         default=1,
         ge=1,
         le=4096,
+        strict=True,  # a whole number: not true (1), 1.0 or "3"
         description=(
             "Parts the audience is split into, each simulated on its own (in parallel with"
             " --workers or --dask), e.g. 16. Part of the dataset: a different count is"
