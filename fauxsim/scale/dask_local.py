@@ -127,6 +127,11 @@ def local_cluster(workers: int, start_method: StartMethod) -> Iterator[LocalDask
                     writing.send(cluster.scheduler_address)
                 with Client(cluster) as client:
                     yield LocalDask(client, forked)
+            except BaseException:
+                # Its processes are this command's: what Dask logs of their end (dropped
+                # connections) says nothing to the user. (The caller restores the level.)
+                logging.getLogger("distributed").setLevel(logging.CRITICAL)
+                raise
             finally:
                 _close_workers(cluster, forked)
     finally:
@@ -137,9 +142,14 @@ def local_cluster(workers: int, start_method: StartMethod) -> Iterator[LocalDask
 
 def _close_workers(cluster: Any, forked: Sequence[BaseProcess]) -> None:  # noqa: ANN401 - a LocalCluster
     """Close the workers before their scheduler: a worker that loses its scheduler first
-    tries to reach it again, and logs its failure (an error the user need not see)."""
+    tries to reach it again, and logs its failure (an error the user need not see). One
+    not registered yet (a stop in the run's first second) holds no task: SIGTERM ends it."""
+    registered = {state.pid for state in cluster.scheduler.workers.values()}
     for address in list(cluster.scheduler.workers):
         cluster.loop.add_callback(cluster.scheduler.close_worker, address)
+    for process in forked:
+        if process.pid not in registered and process.is_alive():
+            process.terminate()
     _join(forked)
 
 

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import time
 import uuid
+from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any
 
 from fauxsim.errors import FauxError, SinkError, UsageError
@@ -68,7 +69,6 @@ def run_on_dask(
     try:
         import dask  # noqa: PLC0415
         from dask.distributed import Client  # noqa: PLC0415
-        from distributed.client import FuturesCancelledError  # noqa: PLC0415
     except ImportError:
         msg = "--dask needs Dask: pip install 'fauxgenie[dask]' (dask and distributed)"
         raise UsageError(msg) from None
@@ -94,8 +94,15 @@ def run_on_dask(
         client_logs.setLevel(logging.CRITICAL)
         try:
             return _as_tasks(client, jobs, progress)
-        except (OSError, asyncio.CancelledError, FuturesCancelledError) as error:
-            lost = isinstance(error, FuturesCancelledError) or not str(error)
+        except (OSError, CancelledError, asyncio.CancelledError) as error:  # (Futures...)
+            if client.status == "running":  # (the scheduler is there: it cancelled them)
+                msg = (
+                    f"the Dask cluster at {address} cancelled this run's tasks (restarted by "
+                    "another client?); what the shards committed stays: run the same command "
+                    "again to resume"
+                )
+                raise SinkError(msg) from None
+            lost = isinstance(error, CancelledError) or not str(error)
             reason = "the connection to it was lost" if lost else str(error).splitlines()[0]
             msg = (
                 f"lost the Dask scheduler at {address} ({reason}); what the shards committed "
@@ -179,8 +186,9 @@ def _stopped_in_time(futures: list[Any], cluster: LocalDask | None) -> bool:
     batch); not once no worker of the command's own cluster lives to run them."""
     from dask.distributed import wait  # noqa: PLC0415
 
+    client = futures[0].client if futures else None
     deadline = time.monotonic() + _STOP_SECONDS
-    while time.monotonic() < deadline and (cluster is None or cluster.any_alive()):
+    while time.monotonic() < deadline and _can_run(client, cluster):
         try:
             wait(futures, timeout=_POLL_SECONDS, return_when="ALL_COMPLETED")
         except TimeoutError:
@@ -188,6 +196,16 @@ def _stopped_in_time(futures: list[Any], cluster: LocalDask | None) -> bool:
         except Exception:  # noqa: BLE001 - a cluster that is gone: nothing to wait for
             return False
         return True
+    return False
+
+
+def _can_run(client: Any, cluster: LocalDask | None) -> bool:  # noqa: ANN401 - a Client
+    """Whether a task can still run: a worker of the command's own cluster lives, and the
+    scheduler knows a worker (a cluster of your own may have none)."""
+    if cluster is not None and not cluster.any_alive():
+        return False
+    with contextlib.suppress(Exception):  # (a scheduler that is gone: nothing runs)
+        return bool(client.scheduler_info().get("workers"))
     return False
 
 

@@ -285,7 +285,7 @@ def test_a_partitioned_dataset_and_a_file_a_table_never_mix(tmp_path, capsys, mo
     one = run_cli(["run", str(shop), "--set", "shards=1", "--out", str(out)], capsys, monkeypatch)
     assert one.exit_code == 3, one.stderr
     assert "holds another dataset" in one.stderr
-    assert "shards: 3" in one.stderr
+    assert "shards 3 there, 1 in this run" in one.stderr
     assert _files(out) == before
     # The file sink itself refuses such a folder (a caller that is not the command).
     with pytest.raises(SinkError, match="holds a partitioned dataset"):
@@ -461,8 +461,7 @@ def test_readers_skip_the_files_of_a_run_that_died(tmp_path):
     table folders (hidden, ``.part-*.partial``) until the next run; pyarrow's dataset and
     DuckDB read each table as it stands, every row in it committed."""
     with _long_run(tmp_path, shards=2, options=["--workers", "2"]) as (_, process):
-        time.sleep(0.5)  # (more files under way)
-        process.kill()
+        process.kill()  # (at a first commit: the next month's files are open)
         process.wait()
     out = tmp_path / "data"
     assert list(out.rglob(".part-*.partial"))  # what the run was writing
@@ -650,9 +649,11 @@ def test_the_command_forks_its_dask_workers_and_writes_the_same_files(one_worker
 
 
 @contextmanager
-def _dask_cluster(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real cluster, as a team runs one: ``dask scheduler`` and a ``dask worker`` (one
-    thread), both started in ``folder``; the scheduler's address and process."""
+def _dask_cluster(
+    folder: Path, *, workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real cluster, as a team runs one: ``dask scheduler`` and ``workers`` ``dask
+    worker`` (one thread each), started in ``folder``; the scheduler's address and process."""
     dask = str(Path(sys.executable).with_name("dask"))
     scheduler_file = folder / "scheduler.json"
     processes = [
@@ -664,13 +665,14 @@ def _dask_cluster(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
     ]  # fmt: skip
     try:
         _wait_for(scheduler_file.exists, "the scheduler's file")
-        processes.append(
+        processes += [
             subprocess.Popen(  # noqa: S603 - Dask's own command
                 [dask, "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
                  "--no-dashboard"],
                 cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
-        )  # fmt: skip
+            for _ in range(workers)
+        ]  # fmt: skip
         address = json.loads(scheduler_file.read_text())["address"]
         yield address, processes[0]
     finally:
@@ -712,6 +714,28 @@ def test_a_lost_dask_scheduler_ends_the_run_in_one_line(tmp_path):
     assert "run the same command again, on a running cluster, to resume" in stderr
     assert "Traceback" not in stderr
     assert "ERROR" not in stderr
+
+
+@pytest.mark.slow
+def test_a_cluster_without_workers_gets_a_note_and_ctrl_c_ends_the_wait(tmp_path):
+    """No worker: the command says it waits for one; Ctrl-C then ends it at once (it gave
+    running shards 30 s to stop, with none to run them)."""
+    shop = _scenario_file(tmp_path)
+    fauxsim = str(Path(sys.executable).with_name("fauxsim"))
+    with _dask_cluster(tmp_path, workers=0) as (address, _):
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            [fauxsim, "run", str(shop), "--out", str(tmp_path / "data"), "--dask", address],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert process.stdout is not None
+        assert "has no worker yet; waiting for one" in process.stdout.readline()
+        time.sleep(1.5)  # (its tasks submitted, waiting)
+        process.send_signal(signal.SIGINT)
+        stopped = time.monotonic()
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - stopped < 20  # (the stop's wait is 30 s)
+    assert "Traceback" not in stderr
 
 
 def test_a_run_whose_commits_this_command_cannot_see_fails(scenario, tmp_path):
@@ -767,6 +791,35 @@ def test_a_local_dask_cluster_starts_no_more_workers_than_shards(
         assert [process.exitcode for process in started] == [0, 0, 0]
     else:
         assert asked["n_workers"] == 3
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Dask workers are forked on Linux only")
+def test_forked_dask_workers_not_registered_yet_are_stopped_at_once(monkeypatch):
+    """A stop in the run's first second: workers that have their scheduler's address but
+    have not registered are not among those it closes; they are sent SIGTERM, not left to
+    the close's deadline and then killed."""
+    import dask.distributed  # noqa: PLC0415 - the optional extra
+
+    from fauxsim.scale import dask_local  # noqa: PLC0415
+
+    def client(*_: Any, **__: Any) -> None:
+        raise KeyboardInterrupt
+
+    started: list[Any] = []
+    real_start = dask_local.multiprocessing.process.BaseProcess.start
+
+    def start(process: Any) -> None:
+        real_start(process)
+        started.append(process)
+
+    monkeypatch.setattr(dask.distributed, "Client", client)
+    monkeypatch.setattr(dask_local.multiprocessing.process.BaseProcess, "start", start)
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), dask_local.local_cluster(2, "fork"):
+        pass
+    assert time.monotonic() - began < dask_local._CLOSE_SECONDS  # (not its deadline)
+    assert len(started) == 2
+    assert all(process.exitcode in (0, -signal.SIGTERM) for process in started)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="Dask workers are forked on Linux only")

@@ -54,6 +54,18 @@ def test_files_keep_a_partial_name_until_close(extension, tmp_path):
     assert set(sink.paths.values()) == {tmp_path / name for name in final_names(extension)}
 
 
+def test_a_run_removes_what_a_dead_run_left_unfinished_in_another_format(tmp_path):
+    """The files a killed run left are hidden (``.events.parquet.partial``): a run in
+    another format into the folder removes them, or they would stay there unseen."""
+    left = [tmp_path / f".{name}.partial" for name in final_names("parquet")]
+    for path in left:
+        path.write_bytes(b"half a file")
+    (tmp_path / ".notes.partial").write_text("not ours")
+    sink = FORMATS["csv"](tmp_path)
+    sink.close()
+    assert names_in(tmp_path) == final_names("csv") | {".notes.partial"}
+
+
 @every_format
 def test_a_killed_process_leaves_only_partial_files(extension, tmp_path):
     script = f"""

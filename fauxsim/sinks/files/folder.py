@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from fauxsim.errors import SinkError
+from fauxsim.tables import ALL_TABLES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -130,11 +131,22 @@ def remove_created(folders: list[Path]) -> None:
             return  # not empty (or gone): leave it and its parents
 
 
-_STOPS = (signal.SIGINT, signal.SIGTERM)
+# Ctrl-C, SIGTERM and a hang-up (a closed terminal: the command stops as on SIGTERM).
+_STOPS = (signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []))
 
 
 def partial_path(final: Path) -> Path:
     return final.with_name(f".{final.name}.partial")
+
+
+def unfinished_table_files(out: Path) -> list[str]:
+    """The names in ``out`` of a file a table a run left unfinished (``.<table>.<ext>.partial``,
+    any of the formats), which the next run into ``out`` removes."""
+    if not out.is_dir():
+        return []
+    names = {f".{spec.name}.{extension}.partial" for spec in ALL_TABLES
+             for extension in ("parquet", "jsonl", "csv")}  # fmt: skip
+    return sorted(path.name for path in out.iterdir() if path.name in names)
 
 
 def flush_to_disk(path: Path) -> None:
@@ -149,7 +161,8 @@ def flush_to_disk(path: Path) -> None:
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block is done, then take effect as they would have.
+    """Ctrl-C, SIGTERM and SIGHUP wait until the block is done, then take effect as they
+    would have.
 
     Publishing a run's files is a handful of renames: a stop half-way would leave a
     folder that mixes files of two runs. Python runs signal handlers in the main thread

@@ -44,6 +44,7 @@ from fauxsim.sinks.files.folder import (
     prepare_folder,
     remove_quietly,
     signals_held,
+    unfinished_table_files,
 )
 from fauxsim.sinks.files.table_files import CHUNK_ROWS, TableFilesSink
 
@@ -200,8 +201,10 @@ def _another_dataset(out: Path, found: dict[str, Any], identity: dict[str, Any])
         for key in differing
         if key != "digest"
     ]
-    if not differences:  # (the digest covers the rest of the scenario: said if nothing else)
-        differences = ["other scenario settings (a --set, or an edited file: its digest)"]
+    # The digest covers the whole scenario: named when what differs besides does not
+    # explain it (another name, seed or shard count changes it too).
+    if "digest" in differing and not {"scenario", "seed", "shards"} & set(differing):
+        differences.append("other scenario settings (a --set, or an edited file: its digest)")
     advice = "Write this run to another folder, or delete that one"
     if differing == ["format"]:
         advice = f"To extend it, run with --format {found['format']}; or write to another folder"
@@ -232,7 +235,8 @@ def open_dataset(out: Path, scenario: Scenario, format_name: str, digest: str) -
         if found != identity:  # a run that wrote nothing (a cluster it could not reach)
             _describe(described, identity)
     else:
-        if any(path.name != META for path in out.iterdir()):
+        ignored = {META, *unfinished_table_files(out)}  # (the next run of them removes those)
+        if any(path.name not in ignored for path in out.iterdir()):
             msg = (
                 f"{out}/ is not empty and holds no partitioned dataset: write one (a "
                 "scenario of several shards, or --partitioned) to a new or empty folder"

@@ -24,6 +24,7 @@ from fauxsim.sinks.files.folder import (
     remove_created,
     remove_quietly,
     signals_held,
+    unfinished_table_files,
     write_error,
 )
 from fauxsim.tables import ALL_TABLES
@@ -88,6 +89,15 @@ class _TableOutput:
     rows: int = 0  # rows added so far
 
 
+def _remove_unfinished(out: Path, extension: str) -> None:
+    """What a run that died left unfinished in ``out`` in another format than this run's:
+    hidden, so a user who lists the folder would not see it there for good. (This run's
+    format: each file is opened again, from its start.)"""
+    for name in unfinished_table_files(out):
+        if not name.endswith(f".{extension}.partial"):
+            remove_quietly(out / name)
+
+
 class TableFilesSink:
     """Writes ``<out>/<table>.<extension>`` for every table, complete only after ``close()``.
 
@@ -130,6 +140,8 @@ class TableFilesSink:
         except SinkError:
             remove_created(self._created_folders)
             raise
+        if path_of is None:
+            _remove_unfinished(out, extension)
         opening: Path | None = None  # the partial file being opened
         # All of the opening is guarded, not only open_writer: a Ctrl-C may land anywhere.
         try:
