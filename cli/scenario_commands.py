@@ -92,6 +92,9 @@ def summary(scenario: Scenario) -> list[tuple[str, str]]:
         ("calendar" if number == 0 else "", _event(event, number, windows, scenario))
         for number, event in enumerate(events)
     ] or [("calendar", "no events")]
+    if scenario.shards > 1:  # (one shard: the whole shop, as before shards existed)
+        count = scenario.shards
+        lines.append(("shards", f"{count}, each simulated alone with 1/{count} of the audience"))
     lines.append(("digest", scenario_digest(scenario)))
     return lines
 

@@ -101,6 +101,13 @@ def test_validate_applies_set_overrides(fauxsim):
     assert result.exit_code == 0
     assert "base 20,000/day" in result.out
     assert "seed 9," in result.out
+    assert "  shards " not in result.out  # (one: the whole shop)
+
+
+def test_validate_shows_the_shards(fauxsim):
+    result = fauxsim("validate", str(FIXTURES / "minimal.yaml"), "--set", "shards=4")
+    assert result.exit_code == 0
+    assert "  shards    4, each simulated alone with 1/4 of the audience" in result.out
 
 
 def test_validate_lists_every_problem_on_stderr_and_exits_2(fauxsim, monkeypatch):
