@@ -170,7 +170,7 @@ def _as_tasks(
         # (A cluster that is gone cannot be told: the error being raised says why.)
         with contextlib.suppress(Exception):
             stop.set()
-        if _stopped_in_time(futures, cluster):
+        if _stopped_in_time(client, futures, cluster):
             # Not before, and not if some did not stop: a shard still running must still
             # see the flag (then the cluster keeps it: one small entry).
             _forget(stop)
@@ -181,12 +181,11 @@ def _as_tasks(
     return [results[job.shard] for job in jobs]
 
 
-def _stopped_in_time(futures: list[Any], cluster: LocalDask | None) -> bool:
+def _stopped_in_time(client: Any, futures: list[Any], cluster: LocalDask | None) -> bool:  # noqa: ANN401 - a Client
     """Wait up to ``_STOP_SECONDS`` for the tasks to end (each running one stops at its next
     batch); not once no worker of the command's own cluster lives to run them."""
     from dask.distributed import wait  # noqa: PLC0415
 
-    client = futures[0].client if futures else None
     deadline = time.monotonic() + _STOP_SECONDS
     while time.monotonic() < deadline and _can_run(client, cluster):
         try:

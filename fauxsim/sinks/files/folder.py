@@ -141,12 +141,15 @@ def partial_path(final: Path) -> Path:
 
 def unfinished_table_files(out: Path) -> list[str]:
     """The names in ``out`` of a file a table a run left unfinished (``.<table>.<ext>.partial``,
-    any of the formats), which the next run into ``out`` removes."""
+    whatever the format), which the next run into ``out`` removes."""
     if not out.is_dir():
         return []
-    names = {f".{spec.name}.{extension}.partial" for spec in ALL_TABLES
-             for extension in ("parquet", "jsonl", "csv")}  # fmt: skip
-    return sorted(path.name for path in out.iterdir() if path.name in names)
+    prefixes = tuple(f".{spec.name}." for spec in ALL_TABLES)
+    return sorted(
+        path.name
+        for path in out.iterdir()
+        if path.name.startswith(prefixes) and path.name.endswith(".partial")
+    )
 
 
 def flush_to_disk(path: Path) -> None:
